@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { CredentialStatusSchema } from './claims';
+import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
+import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
+
+/** Route table of the agent API (Bearer agent access token; refresh takes a refresh credential). */
+export const AGENT_API = {
+  refresh: '/agent/towns/:townId/refresh',
+  heartbeat: '/agent/towns/:townId/agents/:agentId/heartbeat',
+  events: '/agent/towns/:townId/agents/:agentId/events',
+  completion: '/agent/towns/:townId/agents/:agentId/completion',
+  mergeResult: '/agent/towns/:townId/agents/:agentId/merge-result',
+  tool: '/agent/towns/:townId/agents/:agentId/tools/:tool',
+} as const;
+
+/** Fill `:param` placeholders of a route. Every value must already be a validated id. */
+export function routePath(template: string, params: Record<string, string>): string {
+  return template.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`missing route parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
+
+// ---- tools --------------------------------------------------------------
+
+export const SlingArgsSchema = z.object({ rigId: RigIdSchema, title: TitleSchema, body: TextSchema.default('') }).strict();
+export const ListRigsArgsSchema = z.object({}).strict();
+export const ListBeadsArgsSchema = z.object({ status: BeadStatusSchema.optional(), rigId: RigIdSchema.optional() }).strict();
+export const ListAgentsArgsSchema = z.object({}).strict();
+export const MailSendArgsSchema = z
+  .object({ to: z.union([AgentIdSchema, z.literal('mayor')]), subject: TitleSchema, body: TextSchema.default('') })
+  .strict();
+export const MailCheckArgsSchema = z.object({}).strict();
+export const DoneArgsSchema = z.object({ branch: BranchNameSchema, summary: TextSchema.default('') }).strict();
+export const RequestChangesArgsSchema = z.object({ mergeRequestBeadId: BeadIdSchema, feedback: TextSchema.min(1) }).strict();
+export const EscalateArgsSchema = z
+  .object({ title: TitleSchema, body: TextSchema.default(''), severity: z.enum(['low', 'medium', 'high']).default('medium') })
+  .strict();
+export const StatusArgsSchema = z.object({ text: z.string().trim().min(1).max(500) }).strict();
+export const PrimeArgsSchema = z.object({}).strict();
+export const BeadStatusArgsSchema = z.object({ beadId: BeadIdSchema }).strict();
+
+export const PrimeResultSchema = z.object({
+  agent: AgentSchema,
+  rig: RigSchema.nullable(),
+  hookedBead: BeadSchema.nullable(),
+  unreadMail: z.array(MailSchema),
+});
+
+/**
+ * Every tool: its argument schema, its result schema and the roles allowed to call it.
+ * The plugin, the broker and the worker all read this one table.
+ */
+export const TOOLS = {
+  sling: { args: SlingArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor'] },
+  list_rigs: { args: ListRigsArgsSchema, result: z.object({ rigs: z.array(RigSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
+  list_beads: { args: ListBeadsArgsSchema, result: z.object({ beads: z.array(BeadSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
+  list_agents: { args: ListAgentsArgsSchema, result: z.object({ agents: z.array(AgentSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
+  mail_send: { args: MailSendArgsSchema, result: z.object({ mail: MailSchema }), roles: ['mayor', 'polecat', 'refinery'] },
+  mail_check: { args: MailCheckArgsSchema, result: z.object({ mail: z.array(MailSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
+  done: { args: DoneArgsSchema, result: z.object({ mergeRequest: BeadSchema }), roles: ['polecat'] },
+  request_changes: { args: RequestChangesArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['refinery'] },
+  escalate: { args: EscalateArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
+  status: { args: StatusArgsSchema, result: z.object({ ok: z.literal(true) }), roles: ['mayor', 'polecat', 'refinery'] },
+  prime: { args: PrimeArgsSchema, result: PrimeResultSchema, roles: ['polecat', 'refinery', 'mayor'] },
+  bead_status: { args: BeadStatusArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
+} as const;
+export type ToolName = keyof typeof TOOLS;
+export const TOOL_NAMES = Object.keys(TOOLS) as [ToolName, ...ToolName[]];
+export const ToolNameSchema = z.enum(TOOL_NAMES);
+export type ToolArgs<T extends ToolName> = z.input<(typeof TOOLS)[T]['args']>;
+export type ToolResult<T extends ToolName> = z.infer<(typeof TOOLS)[T]['result']>;
+
+// ---- lifecycle ------------------------------------------------------------
+
+/** What the runtime is doing, as the container sees it. */
+export const RuntimeStateSchema = z.enum(['starting', 'running', 'idle', 'exiting', 'exited', 'failed']);
+export type RuntimeState = z.infer<typeof RuntimeStateSchema>;
+
+export const HeartbeatRequestSchema = z
+  .object({
+    containerInstanceId: z.string().min(1).max(100),
+    runtimeState: RuntimeStateSchema,
+    /** The agent's own view: working on a turn, or waiting for input. */
+    activity: z.enum(['working', 'waiting']),
+    credential: CredentialStatusSchema,
+    pid: z.number().int().nullable(),
+    sessionId: z.string().max(200).nullable(),
+  })
+  .strict();
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
+export const HeartbeatResponseSchema = z.object({ ok: z.literal(true), gen: z.number().int(), serverTime: z.number().int() });
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
+
+export const AgentEventSchema = z
+  .object({
+    /** Client-generated id; the control plane drops duplicates, so retries are safe. */
+    id: z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    type: z.string().min(1).max(100).regex(/^[a-z][a-z0-9_.]*$/),
+    at: z.number().int(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type AgentEvent = z.infer<typeof AgentEventSchema>;
+export const EventBatchRequestSchema = z.object({ events: z.array(AgentEventSchema).min(1).max(LIMITS.maxEventsPerBatch) }).strict();
+export type EventBatchRequest = z.infer<typeof EventBatchRequestSchema>;
+export const EventBatchResponseSchema = z.object({ accepted: z.number().int(), duplicates: z.number().int() });
+
+export const CompletionRequestSchema = z
+  .object({
+    outcome: z.enum(['completed', 'failed', 'stopped']),
+    reason: z.string().max(2000).default(''),
+    branch: BranchNameSchema.nullable().default(null),
+  })
+  .strict();
+export type CompletionRequest = z.input<typeof CompletionRequestSchema>;
+export const CompletionResponseSchema = z.object({ ok: z.literal(true), beadStatus: BeadStatusSchema.nullable() });
+
+export const MergeResultRequestSchema = z
+  .object({
+    mergeRequestBeadId: BeadIdSchema,
+    outcome: z.enum(['merged', 'conflict', 'failed']),
+    commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable().default(null),
+    message: z.string().max(4000).default(''),
+  })
+  .strict();
+export type MergeResultRequest = z.input<typeof MergeResultRequestSchema>;
+export const MergeResultResponseSchema = z.object({ mergeRequest: BeadSchema, sourceBead: BeadSchema.nullable() });
+
+export const RefreshRequestSchema = z.object({}).strict();

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { AccessTokenGrantSchema, AgentCredentialsSchema, AgentRoleSchema, CredentialStatusSchema, REFRESH_CREDENTIAL_PREFIX } from './claims';
+import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GitUrlSchema, NameSchema, RigIdSchema, TextSchema, TownIdSchema, UserIdSchema } from './common';
+import { RuntimeStateSchema, ToolNameSchema } from './agent-api';
+import { ProviderConfigSchema, RuntimeKindSchema } from './models';
+
+/** Header carrying the shared secret between the control plane and a town container. */
+export const CONTAINER_KEY_HEADER = 'x-gastown-container-key';
+
+/** Route table of the container control API (worker → container). */
+export const CONTAINER_API = {
+  health: '/health',
+  agents: '/agents',
+  agent: '/agents/:agentId',
+  messages: '/agents/:agentId/messages',
+  credentials: '/agents/:agentId/credentials',
+  stop: '/agents/:agentId/stop',
+  merge: '/git/merge',
+} as const;
+
+/** Route table of the local broker API (agent process → broker on loopback, Bearer per-agent broker key). */
+export const BROKER_API = {
+  tool: '/broker/tools/:tool',
+  llm: '/broker/llm/v1',
+} as const;
+export { ToolNameSchema as BrokerToolNameSchema };
+
+export const RigRefSchema = z
+  .object({ id: RigIdSchema, name: NameSchema, gitUrl: GitUrlSchema, defaultBranch: BranchNameSchema })
+  .strict();
+export type RigRef = z.infer<typeof RigRefSchema>;
+
+export const BeadRefSchema = z.object({ id: BeadIdSchema, title: z.string(), body: z.string() }).strict();
+export type BeadRef = z.infer<typeof BeadRefSchema>;
+
+export const AgentIdentitySchema = z
+  .object({
+    id: AgentIdSchema,
+    townId: TownIdSchema,
+    rigId: RigIdSchema.nullable(),
+    userId: UserIdSchema,
+    role: AgentRoleSchema,
+    name: z.string().min(1).max(100),
+    gen: z.number().int().positive(),
+  })
+  .strict();
+export type AgentIdentity = z.infer<typeof AgentIdentitySchema>;
+
+export const RuntimeConfigSchema = z
+  .object({
+    kind: RuntimeKindSchema,
+    provider: ProviderConfigSchema,
+    /** Seconds of `session.idle` after which a polecat/refinery exits; ignored for the mayor. */
+    idleTimeoutSeconds: z.number().int().positive().nullable().default(null),
+  })
+  .strict();
+export type RuntimeConfig = z.input<typeof RuntimeConfigSchema>;
+
+export const StartAgentRequestSchema = z
+  .object({
+    agent: AgentIdentitySchema,
+    controlPlaneUrl: z.string().url(),
+    credentials: AgentCredentialsSchema,
+    runtime: RuntimeConfigSchema,
+    rig: RigRefSchema.nullable(),
+    bead: BeadRefSchema.nullable(),
+    /** Extra system instructions for the agent (role briefing). Never holds a secret. */
+    instructions: TextSchema.default(''),
+    /** First user message; null starts the runtime and waits. */
+    prompt: TextSchema.nullable(),
+  })
+  .strict();
+export type StartAgentRequest = z.input<typeof StartAgentRequestSchema>;
+
+export const DeliverMessageRequestSchema = z
+  .object({
+    text: TextSchema.min(1),
+    /** Warm send: a fresh access token swapped in before the prompt reaches the agent. */
+    grant: AccessTokenGrantSchema.nullable().default(null),
+  })
+  .strict();
+export type DeliverMessageRequest = z.input<typeof DeliverMessageRequestSchema>;
+
+/** Push: a fresh access token, and optionally a new refresh credential (reissue). */
+export const PushCredentialsRequestSchema = z
+  .object({
+    grant: AccessTokenGrantSchema,
+    refresh: z
+      .object({
+        refreshCredential: z.string().startsWith(REFRESH_CREDENTIAL_PREFIX).min(20).max(200),
+        refreshCredentialExpiresAt: z.number().int(),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+  })
+  .strict();
+export type PushCredentialsRequest = z.input<typeof PushCredentialsRequestSchema>;
+
+export const StopAgentRequestSchema = z.object({ reason: z.string().max(500).default('stopped') }).strict();
+
+export const AgentRuntimeStatusSchema = z.object({
+  agentId: AgentIdSchema,
+  role: AgentRoleSchema,
+  gen: z.number().int(),
+  runtimeState: RuntimeStateSchema,
+  activity: z.enum(['working', 'waiting']),
+  pid: z.number().int().nullable(),
+  sessionId: z.string().nullable(),
+  startedAt: z.number().int(),
+  credential: CredentialStatusSchema,
+  lastError: z.string().nullable(),
+});
+export type AgentRuntimeStatus = z.infer<typeof AgentRuntimeStatusSchema>;
+export const AgentRuntimeListSchema = z.object({ agents: z.array(AgentRuntimeStatusSchema) });
+
+export const ContainerHealthSchema = z.object({
+  ok: z.literal(true),
+  instanceId: z.string(),
+  startedAt: z.number().int(),
+  agents: z.number().int(),
+});
+export type ContainerHealth = z.infer<typeof ContainerHealthSchema>;
+
+export const MergeRequestSchema = z
+  .object({
+    /** The refinery whose credentials carry the merge callback. */
+    agentId: AgentIdSchema,
+    rig: RigRefSchema,
+    mergeRequestBeadId: BeadIdSchema,
+    branch: BranchNameSchema,
+    message: z.string().min(1).max(2000),
+  })
+  .strict();
+export type MergeRequest = z.infer<typeof MergeRequestSchema>;
+export const MergeAcceptedSchema = z.object({ accepted: z.literal(true) });

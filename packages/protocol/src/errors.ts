@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Every error code that crosses a wire. Clients switch on `code`, never on `message`.
+ * The HTTP status of each code is fixed here so both sides agree.
+ */
+export const ERROR_STATUS = {
+  // credential errors (agent and user tokens)
+  token_missing: 401,
+  token_malformed: 401,
+  token_expired: 401,
+  token_bad_signature: 401,
+  token_unknown_key: 401,
+  token_revoked: 401,
+  token_scope: 403,
+  // refresh credential errors
+  refresh_invalid: 401,
+  refresh_reused: 401,
+  // container-side: the broker could not keep a valid token (control plane unreachable past expiry)
+  credentials_expired: 401,
+  // authorisation
+  admin_unauthorized: 401,
+  container_unauthorized: 401,
+  broker_unauthorized: 401,
+  role_forbidden: 403,
+  // request shape
+  bad_json: 400,
+  validation_failed: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  // resources
+  not_found: 404,
+  conflict: 409,
+  // dependencies
+  container_unavailable: 503,
+  control_plane_unavailable: 503,
+  upstream_failed: 502,
+  internal: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+
+/** Codes after which a consumer should refresh its access token once and retry. */
+export const REFRESHABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['token_expired', 'token_revoked']);
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** Base class of every typed error in Gastown. `code` is stable; `message` is for humans and never holds a secret. */
+export class GastownError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GastownError';
+    this.code = code;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** Family of credential errors: `instanceof CredentialError` holds for every token_* and refresh_* code. */
+export class CredentialError extends GastownError {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'CredentialError';
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+/** Parse an error body from an untrusted response; returns null when it is not one of ours. */
+export function parseErrorBody(value: unknown): ErrorBody | null {
+  const parsed = ErrorBodySchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}

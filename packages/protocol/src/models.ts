@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { AgentRoleSchema, CredentialStatusSchema } from './claims';
+import {
+  AgentIdSchema,
+  BeadIdSchema,
+  BranchNameSchema,
+  EnvVarNameSchema,
+  GitUrlSchema,
+  LIMITS,
+  NameSchema,
+  RigIdSchema,
+  TownIdSchema,
+  UserIdSchema,
+} from './common';
+
+/** How agents reach a model. The API key lives in a town env var named by `apiKeyEnvVar`. */
+export const ProviderConfigSchema = z
+  .object({
+    kind: z.literal('openai-compatible'),
+    baseUrl: z.string().url().max(500),
+    model: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:/-]+$/),
+    apiKeyEnvVar: EnvVarNameSchema.nullable(),
+  })
+  .strict();
+export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
+
+export const RuntimeKindSchema = z.enum(['opencode', 'kilo']);
+export type RuntimeKind = z.infer<typeof RuntimeKindSchema>;
+
+export const TownConfigSchema = z.object({
+  provider: ProviderConfigSchema.nullable(),
+  runtime: RuntimeKindSchema,
+  /** Names of the town env vars; values are write-only and never returned. */
+  envVarNames: z.array(EnvVarNameSchema).max(LIMITS.maxEnvVars),
+  sleepAfterSeconds: z.number().int(),
+  agentTokenTtlSeconds: z.number().int(),
+});
+export type TownConfig = z.infer<typeof TownConfigSchema>;
+
+export const TownSchema = z.object({
+  id: TownIdSchema,
+  name: NameSchema,
+  ownerId: UserIdSchema,
+  createdAt: z.number().int(),
+  config: TownConfigSchema,
+});
+export type Town = z.infer<typeof TownSchema>;
+
+export const RigSchema = z.object({
+  id: RigIdSchema,
+  townId: TownIdSchema,
+  name: NameSchema,
+  gitUrl: GitUrlSchema,
+  defaultBranch: BranchNameSchema,
+  createdAt: z.number().int(),
+});
+export type Rig = z.infer<typeof RigSchema>;
+
+/** Control-plane view of an agent's life. */
+export const AgentStatusSchema = z.enum(['idle', 'starting', 'working', 'waiting', 'exited', 'stopped', 'failed']);
+export type AgentStatus = z.infer<typeof AgentStatusSchema>;
+
+/** What the control plane knows about an agent's credentials, without any secret. */
+export const CredentialHealthSchema = z.object({
+  gen: z.number().int().nonnegative(),
+  tokenIssuedAt: z.number().int().nullable(),
+  tokenExpiresAt: z.number().int().nullable(),
+  lastRefreshAt: z.number().int().nullable(),
+  refreshCount: z.number().int().nonnegative(),
+  /** Last status reported by the container's broker, if any. */
+  reported: CredentialStatusSchema.nullable(),
+  reportedAt: z.number().int().nullable(),
+  state: z.enum(['none', 'healthy', 'expiring', 'expired', 'degraded', 'revoked']),
+});
+export type CredentialHealth = z.infer<typeof CredentialHealthSchema>;
+
+export const AgentSchema = z.object({
+  id: AgentIdSchema,
+  townId: TownIdSchema,
+  rigId: RigIdSchema.nullable(),
+  role: AgentRoleSchema,
+  name: z.string(),
+  status: AgentStatusSchema,
+  beadId: BeadIdSchema.nullable(),
+  statusLine: z.string().nullable(),
+  lastHeartbeatAt: z.number().int().nullable(),
+  containerInstanceId: z.string().nullable(),
+  createdAt: z.number().int(),
+  credential: CredentialHealthSchema,
+});
+export type Agent = z.infer<typeof AgentSchema>;
+
+export const BeadTypeSchema = z.enum(['issue', 'merge_request', 'message', 'escalation']);
+export type BeadType = z.infer<typeof BeadTypeSchema>;
+export const BeadStatusSchema = z.enum(['open', 'in_progress', 'in_review', 'closed', 'failed']);
+export type BeadStatus = z.infer<typeof BeadStatusSchema>;
+
+export const BeadSchema = z.object({
+  id: BeadIdSchema,
+  townId: TownIdSchema,
+  rigId: RigIdSchema.nullable(),
+  type: BeadTypeSchema,
+  status: BeadStatusSchema,
+  title: z.string(),
+  body: z.string(),
+  assigneeId: AgentIdSchema.nullable(),
+  /** For merge requests: the source bead and branch. Free-form JSON otherwise. */
+  metadata: z.record(z.string(), z.unknown()),
+  attempts: z.number().int().nonnegative(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+});
+export type Bead = z.infer<typeof BeadSchema>;
+
+export const MailSchema = z.object({
+  id: z.string(),
+  townId: TownIdSchema,
+  fromAgentId: AgentIdSchema.nullable(),
+  toAgentId: AgentIdSchema,
+  subject: z.string(),
+  body: z.string(),
+  createdAt: z.number().int(),
+  readAt: z.number().int().nullable(),
+});
+export type Mail = z.infer<typeof MailSchema>;
+
+export const TownEventSchema = z.object({
+  id: z.number().int(),
+  townId: TownIdSchema,
+  type: z.string(),
+  agentId: AgentIdSchema.nullable(),
+  beadId: BeadIdSchema.nullable(),
+  data: z.record(z.string(), z.unknown()),
+  at: z.number().int(),
+});
+export type TownEvent = z.infer<typeof TownEventSchema>;
+
+export const MayorMessageSchema = z.object({
+  id: z.string(),
+  townId: TownIdSchema,
+  text: z.string(),
+  createdAt: z.number().int(),
+  deliveredAt: z.number().int().nullable(),
+});
+export type MayorMessage = z.infer<typeof MayorMessageSchema>;
+
+export const TownSnapshotSchema = z.object({
+  town: TownSchema,
+  rigs: z.array(RigSchema),
+  agents: z.array(AgentSchema),
+});
+export type TownSnapshot = z.infer<typeof TownSnapshotSchema>;
