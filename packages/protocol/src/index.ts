@@ -5,3 +5,4 @@ export * from './models';
 export * from './user-api';
 export * from './agent-api';
 export * from './container-api';
+export * from './clock';

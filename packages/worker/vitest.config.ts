@@ -1,0 +1,16 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+// Test bindings: a two-key ring (active "k2") and a short default TTL.
+export const TEST_BINDINGS = {
+  GASTOWN_JWT_KEYS: JSON.stringify({ k1: 'test-secret-one-0123456789abcdef0123456789', k2: 'test-secret-two-0123456789abcdef0123456789' }),
+  GASTOWN_JWT_ACTIVE_KID: 'k2',
+  GASTOWN_ADMIN_SECRET: 'test-admin-secret-0123456789abcdef',
+  GASTOWN_CONTAINER_KEY: 'test-container-key-0123456789abcdef',
+  AGENT_TOKEN_TTL: '3600',
+};
+
+export default defineConfig({
+  plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.jsonc' }, miniflare: { bindings: TEST_BINDINGS } })],
+  test: { name: 'worker', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] },
+});
