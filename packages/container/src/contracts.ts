@@ -1,0 +1,138 @@
+/**
+ * Contracts between the container's modules: broker (src/broker), runtime adapters
+ * (src/runtime), git (src/git) and the supervisor/control server (src/supervisor, src/server).
+ * Types only.
+ */
+import type {
+  AccessTokenGrant,
+  AgentCredentials,
+  AgentEvent,
+  AgentIdentity,
+  Clock,
+  CompletionRequest,
+  CredentialStatus,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  MergeResultRequest,
+  ProviderConfig,
+  RandomSource,
+  RigRef,
+  RuntimeKind,
+  ToolName,
+} from '@gastown/protocol';
+
+/** Structured logger: one JSON line per call. Never pass a secret in `fields`. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** setTimeout/clearTimeout, injected so tests drive time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+// ---- broker ------------------------------------------------------------------
+
+export interface BrokerOptions {
+  agent: AgentIdentity;
+  controlPlaneUrl: string;
+  initial: AgentCredentials;
+  clock: Clock;
+  random: RandomSource;
+  timers: Timers;
+  fetch: typeof fetch;
+  logger: Logger;
+  /** false disables scheduled pull refresh (tests prove the system fails without it). Default true. */
+  scheduledRefresh?: boolean;
+}
+
+/**
+ * Holds one agent's access token and refresh credential, in memory only.
+ * Refreshes at 50 % of life ± 10 % jitter; backoff 1 s → 60 s full jitter; serves the
+ * still-valid token while refreshing; never past its expiry.
+ */
+export interface CredentialBroker {
+  readonly agentId: string;
+  /** A currently valid access token. Throws GastownError('credentials_expired') when none can be had. */
+  accessToken(): Promise<string>;
+  /** A consumer saw 401 token_expired/token_revoked with `failedToken`: single-flight refresh unless already replaced. */
+  handleUnauthorized(failedToken: string): Promise<void>;
+  /** Swap in pushed credentials atomically (warm send, alarm push, reissue). Ignores grants older than the one in hand or of an older gen. */
+  push(grant: AccessTokenGrant, refresh?: { refreshCredential: string; refreshCredentialExpiresAt: number } | null, source?: 'push' | 'message'): void;
+  status(): CredentialStatus;
+  start(): void;
+  /** Stop timers; forget secrets. */
+  stop(): void;
+}
+
+/** The one authenticated client, bound to one agent's broker. Every consumer uses it. */
+export interface ControlPlaneClient {
+  tool(name: ToolName, args: unknown): Promise<unknown>;
+  heartbeat(body: HeartbeatRequest): Promise<HeartbeatResponse>;
+  events(events: AgentEvent[]): Promise<{ accepted: number; duplicates: number }>;
+  completion(body: CompletionRequest): Promise<void>;
+  mergeResult(body: MergeResultRequest): Promise<void>;
+}
+
+// ---- runtime -----------------------------------------------------------------
+
+/** What a runtime reports, normalised from the opencode/kilo `/event` stream. */
+export type RuntimeEvent =
+  | { type: 'session.busy'; sessionId: string }
+  | { type: 'session.idle'; sessionId: string }
+  | { type: 'text'; sessionId: string; messageId: string; text: string; final: boolean }
+  | { type: 'tool'; sessionId: string; callId: string; tool: string; state: 'pending' | 'running' | 'completed' | 'error'; input?: unknown; output?: string }
+  | { type: 'error'; sessionId: string | null; message: string }
+  | { type: 'exit'; code: number | null; signal: string | null };
+
+export interface RuntimeOptions {
+  kind: RuntimeKind;
+  agent: AgentIdentity;
+  /** The agent's working directory (scratch dir, worktree or clone). */
+  workdir: string;
+  /** Private dir for HOME, XDG_*, TMPDIR. */
+  stateDir: string;
+  /** Loopback URL of the local broker API and this agent's broker key. */
+  brokerUrl: string;
+  brokerKey: string;
+  provider: ProviderConfig;
+  /** Absolute path of the bundled plugin JS file. */
+  pluginPath: string;
+  instructions: string;
+  logger: Logger;
+}
+
+export interface AgentRuntime {
+  readonly pid: number | null;
+  readonly sessionId: string | null;
+  /** Spawn `serve`, wait until listening, create the session. */
+  start(): Promise<void>;
+  /** Queue a user message into the same session (returns once accepted, not when the turn ends). */
+  prompt(text: string): Promise<void>;
+  onEvent(listener: (event: RuntimeEvent) => void): () => void;
+  /** Stop the process and every child (process group); resolves when gone. */
+  stop(): Promise<void>;
+}
+
+export type RuntimeFactory = (options: RuntimeOptions) => AgentRuntime;
+
+// ---- git -----------------------------------------------------------------------
+
+export interface GitWorkspace {
+  /** Bare mirror of a rig, cached per rig under the container's data dir. */
+  ensureMirror(rig: RigRef): Promise<string>;
+  /** Worktree for a polecat on branch gt/<agentId>/<beadId>, from the rig's default branch. */
+  createWorktree(rig: RigRef, agentId: string, beadId: string): Promise<{ path: string; branch: string }>;
+  /** Clone for a refinery. */
+  createClone(rig: RigRef, agentId: string): Promise<string>;
+  /** Push the agent's branch to the rig's origin. */
+  pushBranch(rig: RigRef, workdir: string, branch: string): Promise<void>;
+  /** Merge `branch` into the default branch of the rig's origin; never loses work on conflict. */
+  merge(rig: RigRef, branch: string, message: string): Promise<{ outcome: 'merged'; commitSha: string } | { outcome: 'conflict'; files: string[]; message: string } | { outcome: 'failed'; message: string }>;
+  remove(path: string): Promise<void>;
+}
