@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# System packages the test suites need (git for the git flow; chromium for the dashboard browser test).
+set -euo pipefail
+need=()
+command -v git >/dev/null || need+=(git)
+if [ "${GASTOWN_SKIP_BROWSER:-}" != "1" ] && ! command -v chromium >/dev/null; then need+=(chromium); fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing system packages: ${need[*]} (install them with apt-get)" >&2
+    exit 1
+  fi
+fi
