@@ -136,3 +136,72 @@ export interface GitWorkspace {
   merge(rig: RigRef, branch: string, message: string): Promise<{ outcome: 'merged'; commitSha: string } | { outcome: 'conflict'; files: string[]; message: string } | { outcome: 'failed'; message: string }>;
   remove(path: string): Promise<void>;
 }
+
+// ---- composition (supervisor) ---------------------------------------------------
+// Added by the supervisor/server engineer. The supervisor builds one broker, one
+// control-plane client, one heartbeat loop and one event sink per agent run through
+// these factories, and registers the run with the local broker API.
+
+export type BrokerFactory = (options: BrokerOptions) => CredentialBroker;
+
+export interface ControlPlaneClientOptions {
+  agent: AgentIdentity;
+  controlPlaneUrl: string;
+  broker: CredentialBroker;
+  fetch: typeof fetch;
+  logger: Logger;
+}
+export type ControlPlaneClientFactory = (options: ControlPlaneClientOptions) => ControlPlaneClient;
+
+/** Periodic heartbeat of one agent run; `snapshot` is read at every beat. */
+export interface HeartbeatLoop {
+  start(): void;
+  /** Send one heartbeat now (state changes such as idle → waiting); never throws. */
+  beatNow(): Promise<void>;
+  stop(): void;
+}
+export interface HeartbeatLoopOptions {
+  client: ControlPlaneClient;
+  intervalMs: number;
+  snapshot: () => HeartbeatRequest;
+  clock: Clock;
+  timers: Timers;
+  logger: Logger;
+}
+export type HeartbeatLoopFactory = (options: HeartbeatLoopOptions) => HeartbeatLoop;
+
+/** Buffers agent events and ships them in batches through the client; retries keep ids (dedup upstream). */
+export interface EventSink {
+  record(type: string, data: Record<string, unknown>): void;
+  /** Ship everything buffered; resolves when done or given up (never throws). */
+  flush(): Promise<void>;
+  /** Flush, then stop timers. */
+  close(): Promise<void>;
+}
+export interface EventSinkOptions {
+  client: ControlPlaneClient;
+  clock: Clock;
+  random: RandomSource;
+  timers: Timers;
+  logger: Logger;
+}
+export type EventSinkFactory = (options: EventSinkOptions) => EventSink;
+
+/** One agent run as the local broker API sees it. */
+export interface BrokerRegistration {
+  agent: AgentIdentity;
+  broker: CredentialBroker;
+  client: ControlPlaneClient;
+  /** The town's model provider; the LLM proxy forwards to it with the town env var named by apiKeyEnvVar. */
+  provider: ProviderConfig;
+}
+
+/** The local broker HTTP API (loopback) that the plugin and the runtime's LLM calls reach. */
+export interface LocalBrokerApi {
+  /** Loopback base URL, e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  /** Registers an agent run and returns its fresh per-run broker key (replaces any earlier key of that agent). */
+  register(registration: BrokerRegistration): { brokerKey: string };
+  /** Forgets the agent's key: requests with it get 401 broker_unauthorized. */
+  unregister(agentId: string): void;
+}
