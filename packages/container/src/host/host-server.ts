@@ -1,0 +1,108 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { CONTAINER_KEY_HEADER, EnvVarNameSchema, GastownError, LIMITS, TownIdSchema } from '@gastown/protocol';
+import type { ContainerHost } from './container-host';
+
+/** Host API for the control plane (same shared key as the container control API). */
+export const HOST_API = {
+  settings: '/towns/:townId/settings',
+  state: '/towns/:townId/state',
+  kill: '/towns/:townId/kill',
+  stop: '/towns/:townId/stop',
+  forward: '/towns/:townId/container/*',
+} as const;
+
+export const HostSettingsRequestSchema = z
+  .object({
+    envVars: z.record(EnvVarNameSchema, z.string().max(LIMITS.maxEnvValueChars)).optional(),
+    sleepAfterSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
+  })
+  .strict();
+
+/** HTTP adapter over ContainerHost: settings, inspection, and forwarding to the town's container. */
+export function createHostApp(host: ContainerHost, containerKey: string): Hono {
+  const app = new Hono();
+  const expected = Buffer.from(containerKey);
+
+  app.use('*', async (c, next) => {
+    const given = Buffer.from(c.req.header(CONTAINER_KEY_HEADER) ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new GastownError('container_unauthorized', 'missing or wrong container key');
+    }
+    await next();
+  });
+
+  app.put(HOST_API.settings, async function putSettings(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    const body = HostSettingsRequestSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw new GastownError('validation_failed', body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const state = host.configure(townId, {
+      ...(body.data.envVars ? { envVars: body.data.envVars } : {}),
+      ...(body.data.sleepAfterSeconds ? { sleepAfterMs: body.data.sleepAfterSeconds * 1000 } : {}),
+    });
+    return c.json(withoutInbound(state));
+  });
+
+  app.get(HOST_API.state, function getState(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    return c.json(host.state(townId));
+  });
+
+  app.post(HOST_API.kill, function killContainer(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    return c.json({ killed: host.kill(townId) });
+  });
+
+  app.post(HOST_API.stop, async function stopContainer(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    await host.stop(townId);
+    return c.json({ stopped: true });
+  });
+
+  app.all(HOST_API.forward, async function forward(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    const prefix = `/towns/${townId}/container`;
+    const url = new URL(c.req.url);
+    const path = url.pathname.slice(prefix.length) || '/';
+    const proc = await host.acquire(townId, c.req.method, path);
+    try {
+      const headers = new Headers(c.req.raw.headers);
+      headers.delete('host');
+      const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+      const response = await fetch(proc.url + path + url.search, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? await c.req.arrayBuffer() : undefined,
+      }).catch(() => {
+        throw new GastownError('container_unavailable', 'town container did not answer');
+      });
+      const body = await response.arrayBuffer();
+      const out = new Headers(response.headers);
+      out.set('x-gastown-instance-id', proc.instanceId);
+      out.delete('content-length');
+      out.delete('transfer-encoding');
+      return new Response(body, { status: response.status, headers: out });
+    } finally {
+      host.release(townId);
+    }
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
+  app.onError((error, c) => {
+    if (error instanceof GastownError) return c.json(error.toBody(), error.status as 400);
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}
+
+function parseTownId(value: string | undefined): string {
+  const parsed = TownIdSchema.safeParse(value);
+  if (!parsed.success) throw new GastownError('not_found', 'no such town');
+  return parsed.data;
+}
+
+function withoutInbound<T extends { inbound: unknown }>(state: T): Omit<T, 'inbound'> {
+  const { inbound: _inbound, ...rest } = state;
+  return rest;
+}
