@@ -1,0 +1,55 @@
+/**
+ * HS256 sign and verify over a keyring: the one place that calls jose. Agent and user
+ * tokens differ only in audience, claims schema and age policy (agent-token.ts, user-token.ts).
+ */
+import { CredentialError, TOKEN_ISSUER } from '@gastown/protocol';
+import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import type { HmacKeyring } from './keyring';
+import { credentialErrorFrom, type TokenKind } from './verify-errors';
+
+export const JWT_ALGORITHM = 'HS256';
+/** Longest token we will parse; anything longer is malformed before jose sees it. */
+export const MAX_TOKEN_CHARS = 4096;
+
+/** Sign `claims` (key order is kept: same claims + same key → the same token, HS256 is deterministic). */
+export async function signHs256(keyring: HmacKeyring, kid: string, claims: JWTPayload): Promise<string> {
+  const key = await keyring.cryptoKey(kid);
+  return new SignJWT(claims).setProtectedHeader({ alg: JWT_ALGORITHM, kid, typ: 'JWT' }).sign(key);
+}
+
+export interface VerifyHs256Options {
+  kind: TokenKind;
+  audience: string;
+  requiredClaims: readonly string[];
+  clockToleranceSeconds: number;
+  /** Passed to jose, which adds clockTolerance itself: the accepted age is maxTokenAgeSeconds + tolerance. */
+  maxTokenAgeSeconds: number;
+  now: number;
+}
+
+/** Verify signature, alg, typ, iss, aud, required claims, exp and age. Throws CredentialError. */
+export async function verifyHs256(keyring: HmacKeyring, token: string, options: VerifyHs256Options): Promise<JWTPayload> {
+  if (typeof token !== 'string' || token.length === 0) throw new CredentialError('token_missing', `no ${options.kind} presented`);
+  if (token.length > MAX_TOKEN_CHARS) throw new CredentialError('token_malformed', `${options.kind} is too long`);
+  const resolveKey = (header: JWTHeaderParameters): Promise<CryptoKey> => {
+    if (typeof header.kid !== 'string' || header.kid.length === 0) {
+      throw new CredentialError('token_malformed', `${options.kind} header has no "kid"`);
+    }
+    return keyring.cryptoKey(header.kid);
+  };
+  try {
+    const { payload } = await jwtVerify(token, resolveKey, {
+      algorithms: [JWT_ALGORITHM],
+      typ: 'JWT',
+      issuer: TOKEN_ISSUER,
+      audience: options.audience,
+      requiredClaims: [...options.requiredClaims],
+      clockTolerance: options.clockToleranceSeconds,
+      maxTokenAge: options.maxTokenAgeSeconds,
+      currentDate: new Date(options.now),
+    });
+    return payload;
+  } catch (error) {
+    throw credentialErrorFrom(error, options.kind);
+  }
+}

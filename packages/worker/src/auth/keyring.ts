@@ -1,0 +1,71 @@
+/**
+ * The HMAC signing keyring. Secrets live in private fields (never enumerable, never
+ * serialised); imported CryptoKeys are cached per keyring instance, so a new config
+ * (a redeploy with another ring) never sees keys of the old one.
+ */
+import { CredentialError, GastownError } from '@gastown/protocol';
+import type { Keyring } from './contract';
+
+/** What a kid may look like: safe in a JWT header, a log line and a JSON key. */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** HS256 wants at least 256 bits of key; we ask for 32 characters. */
+export const MIN_SECRET_CHARS = 32;
+
+const encoder = new TextEncoder();
+
+export class HmacKeyring implements Keyring {
+  readonly activeKid: string;
+  readonly kids: readonly string[];
+  readonly #secrets: ReadonlyMap<string, Uint8Array>;
+  readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
+
+  /** Callers validate input first (config.ts names the env variable); this only asserts invariants. */
+  constructor(secrets: Readonly<Record<string, string>>, activeKid: string) {
+    const entries = Object.entries(secrets);
+    if (entries.length === 0) throw new GastownError('internal', 'keyring: no keys');
+    entries.forEach(([kid, secret], index) => {
+      if (!KID_PATTERN.test(kid)) throw new GastownError('internal', `keyring: kid #${index + 1} has an invalid format`);
+      if (secret.length < MIN_SECRET_CHARS) throw new GastownError('internal', `keyring: secret #${index + 1} is shorter than ${MIN_SECRET_CHARS} characters`);
+    });
+    if (!Object.hasOwn(secrets, activeKid)) throw new GastownError('internal', 'keyring: the active kid is not in the ring');
+    this.activeKid = activeKid;
+    this.kids = Object.freeze(entries.map(([kid]) => kid));
+    this.#secrets = new Map(entries.map(([kid, secret]) => [kid, encoder.encode(secret)]));
+  }
+
+  has(kid: string): boolean {
+    return this.#secrets.has(kid);
+  }
+
+  /** The HMAC-SHA256 key of `kid` (sign + verify). Unknown kid → token_unknown_key. */
+  cryptoKey(kid: string): Promise<CryptoKey> {
+    const cached = this.#cryptoKeys.get(kid);
+    if (cached) return cached;
+    const secret = this.#secrets.get(kid);
+    if (!secret) return Promise.reject(new CredentialError('token_unknown_key', 'token was signed with a key that is not in the keyring'));
+    const imported = crypto.subtle
+      .importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+      .catch((cause: unknown) => {
+        this.#cryptoKeys.delete(kid);
+        throw new GastownError('internal', 'keyring: could not import an HMAC key', { cause });
+      });
+    this.#cryptoKeys.set(kid, imported);
+    return imported;
+  }
+
+  /** Never the secrets. */
+  toJSON(): { activeKid: string; kids: readonly string[] } {
+    return { activeKid: this.activeKid, kids: this.kids };
+  }
+}
+
+/** Build a keyring directly (tests, benches). Production code gets one from loadAuthConfig. */
+export function createKeyring(secrets: Readonly<Record<string, string>>, activeKid: string): HmacKeyring {
+  return new HmacKeyring(secrets, activeKid);
+}
+
+/** The contract exposes `Keyring` without secrets; the auth functions need the real one. */
+export function hmacKeyringOf(keyring: Keyring): HmacKeyring {
+  if (keyring instanceof HmacKeyring) return keyring;
+  throw new GastownError('internal', 'keyring was not created by loadAuthConfig/createKeyring');
+}
