@@ -49,6 +49,22 @@ export interface BrokerOptions {
   logger: Logger;
   /** false disables scheduled pull refresh (tests prove the system fails without it). Default true. */
   scheduledRefresh?: boolean;
+  /**
+   * false disables the broker's own refreshes on demand: after expiry `accessToken()` throws
+   * instead of refreshing, and `handleUnauthorized` does nothing. Default true. With both
+   * flags false the broker only ever holds what it was given or pushed.
+   */
+  reactiveRefresh?: boolean;
+  /** Where every token and refresh credential is registered so the logger redacts it; unregistered on stop. */
+  secrets?: SecretSink;
+  /** Timeout of one refresh request. Default 30 000. */
+  requestTimeoutMs?: number;
+}
+
+/** Values a logger must redact. Implemented by `SecretRegistry` (src/log). */
+export interface SecretSink {
+  add(secret: string): void;
+  remove(secret: string): void;
 }
 
 /**
