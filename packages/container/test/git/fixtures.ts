@@ -1,0 +1,70 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RigRef } from '@gastown/protocol';
+import type { Logger } from '../../src/contracts';
+import { createExecGitRunner, gitEnvironment, prepareGitHome, type GitRunner } from '../../src/git';
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+/** A temp dir holding a bare "origin" with one commit on main, and a runner for the test's own git work. */
+export interface GitFixture {
+  root: string;
+  dataDir: string;
+  originPath: string;
+  rig: RigRef;
+  /** Runs git for the test itself and throws on a non-zero exit. */
+  git(args: string[], cwd?: string): Promise<string>;
+  runGit: GitRunner;
+  /** Commit `files` on `branch` of origin through a scratch clone; returns the new sha. */
+  commitToOrigin(branch: string, files: Record<string, string>, message: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export async function createGitFixture(): Promise<GitFixture> {
+  const root = await mkdtemp(join(tmpdir(), 'gastown-git-test-'));
+  const home = join(root, 'test-home');
+  await prepareGitHome(home);
+  const runGit = createExecGitRunner({ env: gitEnvironment(home, process.env.PATH) });
+  const git = async (args: string[], cwd?: string) => {
+    const result = await runGit(args, { cwd });
+    if (result.code !== 0) throw new Error(`test git ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const originPath = join(root, 'origin.git');
+  await git(['init', '--quiet', '--bare', '--initial-branch=main', originPath]);
+  let scratchCount = 0;
+  const commitToOrigin = async (branch: string, files: Record<string, string>, message: string) => {
+    const scratch = join(root, `scratch-${++scratchCount}`);
+    await git(['clone', '--quiet', originPath, scratch]);
+    const exists = await runGit(['-C', scratch, 'rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`]);
+    if (exists.code === 0) await git(['-C', scratch, 'checkout', '--quiet', '-B', branch, `origin/${branch}`]);
+    else await git(['-C', scratch, 'checkout', '--quiet', '--orphan', branch]);
+    for (const [name, content] of Object.entries(files)) await writeFile(join(scratch, name), content);
+    await git(['-C', scratch, 'add', '--all']);
+    await git(['-C', scratch, 'commit', '--quiet', '-m', message]);
+    await git(['-C', scratch, 'push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`]);
+    const sha = await git(['-C', scratch, 'rev-parse', 'HEAD']);
+    await rm(scratch, { recursive: true, force: true });
+    return sha;
+  };
+  await commitToOrigin('main', { 'README.md': '# rig\n', 'shared.txt': 'line one\n' }, 'initial commit');
+  return {
+    root,
+    dataDir: join(root, 'data'),
+    originPath,
+    rig: { id: 'rig_abc123', name: 'demo', gitUrl: originPath, defaultBranch: 'main' },
+    git,
+    runGit,
+    commitToOrigin,
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
