@@ -1,0 +1,101 @@
+/**
+ * Which gt_* tools each role sees, and how each is described to the model.
+ * Argument and result shapes come from the protocol's TOOLS table; this file only adds words.
+ */
+import type { AgentRole, ToolName } from '@gastown/protocol';
+
+/** Tools registered per role (ARCHITECTURE.md, "Agents"). */
+export const ROLE_TOOLS: Record<AgentRole, readonly ToolName[]> = {
+  mayor: ['sling', 'list_rigs', 'list_beads', 'list_agents', 'mail_send'],
+  polecat: ['prime', 'bead_status', 'done', 'mail_send', 'mail_check', 'escalate', 'status'],
+  refinery: ['prime', 'bead_status', 'request_changes', 'mail_send', 'mail_check', 'escalate', 'status'],
+};
+
+export interface ToolCopy {
+  description: string;
+  /** Per-argument descriptions shown to the model. */
+  params: Record<string, string>;
+}
+
+const ID_HINT = 'an id such as';
+
+export const TOOL_COPY: Record<ToolName, ToolCopy> = {
+  sling: {
+    description:
+      'Create a new work item (bead) on a rig and hand it to a worker agent (polecat), which implements it on its own branch. ' +
+      'Use this when the user asks for a change to a repository. Returns the created bead.',
+    params: {
+      rigId: `The rig (repository) to work on, ${ID_HINT} rig_1a2b3c4d; get ids from gt_list_rigs.`,
+      title: 'Short imperative title of the work, e.g. "Add a --verbose flag".',
+      body: 'Full description of what to do and how to know it is done.',
+    },
+  },
+  list_rigs: {
+    description: 'List the rigs (git repositories) of this town with their ids, names and default branches.',
+    params: {},
+  },
+  list_beads: {
+    description: 'List beads (work items, merge requests, messages, escalations), optionally filtered by status and rig.',
+    params: {
+      status: 'Only beads with this status: open, in_progress, in_review, closed or failed.',
+      rigId: `Only beads of this rig, ${ID_HINT} rig_1a2b3c4d.`,
+    },
+  },
+  list_agents: {
+    description: 'List the agents of this town (mayor, polecats, refineries) with their status and current bead.',
+    params: {},
+  },
+  mail_send: {
+    description: 'Send a mail message to another agent of this town, or to the mayor.',
+    params: {
+      to: `Recipient: "mayor" or an agent id, ${ID_HINT} ag_1a2b3c4d.`,
+      subject: 'One-line subject.',
+      body: 'Message text.',
+    },
+  },
+  mail_check: {
+    description: 'Read your unread mail. Messages are marked read once returned.',
+    params: {},
+  },
+  done: {
+    description:
+      'Report that your bead is finished: your work is committed on your branch. The branch is pushed and a merge request is opened for review. ' +
+      'Call this once, after committing; then stop.',
+    params: {
+      branch: 'Your branch name (it starts with gt/), exactly as git shows it.',
+      summary: 'What you changed and why, for the reviewer.',
+    },
+  },
+  request_changes: {
+    description: 'As the reviewer, send a merge request back to its author with the changes you require instead of merging it.',
+    params: {
+      mergeRequestBeadId: `The merge-request bead, ${ID_HINT} bd_1a2b3c4d.`,
+      feedback: 'What must change before this can be merged.',
+    },
+  },
+  escalate: {
+    description: 'Raise a problem you cannot solve yourself to the humans of this town (blocked work, missing access, unclear requirements).',
+    params: {
+      title: 'One-line summary of the problem.',
+      body: 'Details: what you tried and what you need.',
+      severity: 'How urgent: low, medium or high.',
+    },
+  },
+  status: {
+    description: 'Publish a one-line status of what you are doing right now, shown on the town dashboard.',
+    params: { text: 'The status line, e.g. "running the test suite".' },
+  },
+  prime: {
+    description: 'Load your context: who you are, your rig, the bead you are assigned (your work) and your unread mail. Call this first.',
+    params: {},
+  },
+  bead_status: {
+    description: 'Get the current state of one bead by id.',
+    params: { beadId: `The bead, ${ID_HINT} bd_1a2b3c4d.` },
+  },
+};
+
+/** The model-facing name of a protocol tool. */
+export function toolId(name: ToolName): string {
+  return `gt_${name}`;
+}
