@@ -211,6 +211,13 @@ class InMemoryCredentialBroker implements CredentialBroker {
         this.#installRefresh({ credential: creds.refreshCredential, expiresAt: creds.refreshCredentialExpiresAt });
       }
       const installed = this.#installToken(creds, source);
+      const held = this.#held;
+      if (!installed && held !== null && held.times.refreshAtLocal <= this.#o.clock.now()) {
+        // The control plane answered with a token older than the one in hand, which is itself
+        // due for refresh: back off instead of asking again at once.
+        this.#recordFailure(source, { code: 'upstream_failed', status: 200, detail: 'refresh returned an older token' });
+        return;
+      }
       this.#consecutiveFailures = 0;
       this.#retryAt = null;
       this.#lastError = null;
@@ -235,6 +242,11 @@ class InMemoryCredentialBroker implements CredentialBroker {
       throw new CredentialError(outcome.code, 'the refresh credential was refused by the control plane');
     }
 
+    this.#recordFailure(source, outcome);
+    throw new GastownError(outcome.code, `refresh failed (${outcome.detail})`);
+  }
+
+  #recordFailure(source: 'pull' | 'reactive', outcome: { code: ErrorCode; status: number | null; detail: string }): void {
     const now = this.#o.clock.now();
     const attempt = this.#consecutiveFailures;
     this.#consecutiveFailures += 1;
@@ -251,7 +263,6 @@ class InMemoryCredentialBroker implements CredentialBroker {
       servingStale: held !== null && !isExpired(now, held.times.expiresAtLocal),
       expiresInMs: held === null ? null : Math.round(held.times.expiresAtLocal - now),
     });
-    throw new GastownError(outcome.code, `refresh failed (${outcome.detail})`);
   }
 
   // ---- state -------------------------------------------------------------------

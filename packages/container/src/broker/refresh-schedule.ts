@@ -43,18 +43,16 @@ export function backoffDelayMs(attempt: number, random: RandomSource, baseMs = B
 
 /**
  * Resolution of `issuedAt`: it comes from the JWT's `iat`, whole seconds, so the token was
- * really minted up to this much later than `issuedAt` says.
+ * really minted up to this much later than `issuedAt` says, and the skew estimate below may
+ * be up to this much too large. The hard expiry is therefore taken this much early, so the
+ * broker never serves a token past its real expiry (network latency aside: the control
+ * plane's clock tolerance and the reactive 401 path absorb one trip).
  */
 export const ISSUED_AT_RESOLUTION_MS = 1_000;
 
-/**
- * Local clock minus the control plane's clock, estimated when a credential arrives:
- * `localNow − issuedAt`, less the `iat` resolution so the estimate errs early. Network
- * latency is the remaining error (it makes the local expiry late by one trip; the control
- * plane's clock tolerance and the reactive 401 path absorb that).
- */
+/** Local clock minus the control plane's clock, estimated when a credential arrives. */
 export function estimateSkewMs(localNowAtReceipt: number, issuedAt: number): number {
-  return localNowAtReceipt - issuedAt - ISSUED_AT_RESOLUTION_MS;
+  return localNowAtReceipt - issuedAt;
 }
 
 /** A control-plane time expressed on the local clock. */
@@ -90,7 +88,7 @@ export function planCredential(localNowAtReceipt: number, issuedAt: number, expi
   const skewMs = estimateSkewMs(localNowAtReceipt, issuedAt);
   return {
     skewMs,
-    expiresAtLocal: toLocalMs(expiresAt, skewMs),
+    expiresAtLocal: toLocalMs(expiresAt, skewMs) - Math.min(ISSUED_AT_RESOLUTION_MS, Math.max(0, expiresAt - issuedAt) / 2),
     refreshAtLocal: toLocalMs(issuedAt + refreshDelayMs(issuedAt, expiresAt, random), skewMs),
   };
 }

@@ -1,0 +1,5 @@
+export { startFakeControlPlane } from './server';
+export type { FakeControlPlane, FakeControlPlaneOptions, FakeFailure, FakeRoute, RecordedRequest, AuthVerdict } from './server';
+export { ManualClock, ManualTimers, settle } from './manual-time';
+export { mintAgentToken, verifyAgentToken, FAKE_KID } from './tokens';
+export type { MintedToken } from './tokens';
