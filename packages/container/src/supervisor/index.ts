@@ -1,0 +1,7 @@
+export { AgentSupervisor, asGastownError } from './agent-supervisor';
+export { AgentRun } from './agent-run';
+export { credentialEvents, type CredentialEvent } from './credential-events';
+export { recordFor } from './runtime-events';
+export { parseBody } from './parse';
+export { runMerge } from './merge-job';
+export type { AgentControl, StartAgent, SupervisorDeps, SupervisorSettings } from './types';

@@ -1,0 +1,37 @@
+import type { MergeRequest, MergeResultRequest } from '@gastown/protocol';
+import type { GitWorkspace, Logger } from '../contracts';
+import type { AgentRun } from './agent-run';
+
+const MAX_MESSAGE_CHARS = 4000;
+
+/**
+ * The merge callback consumer: merge in the container, then report the outcome through
+ * the refinery's authenticated client. Never rejects; a lost report is logged as an error.
+ */
+export async function runMerge(options: { request: MergeRequest; run: AgentRun; git: GitWorkspace; logger: Logger }): Promise<void> {
+  const { request, run, git, logger } = options;
+  const log = logger.child({ mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch });
+  let body: MergeResultRequest;
+  try {
+    const result = await git.merge(request.rig, request.branch, request.message);
+    body =
+      result.outcome === 'merged'
+        ? { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'merged', commitSha: result.commitSha, message: '' }
+        : { mergeRequestBeadId: request.mergeRequestBeadId, outcome: result.outcome, commitSha: null, message: result.message.slice(0, MAX_MESSAGE_CHARS) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    body = { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'failed', commitSha: null, message: message.slice(0, MAX_MESSAGE_CHARS) };
+  }
+  run.sink?.record('merge.completed', { mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, outcome: body.outcome, commitSha: body.commitSha ?? null });
+  log.info('merge.completed', { outcome: body.outcome, commitSha: body.commitSha ?? null });
+  const client = run.client;
+  if (!client) {
+    log.error('merge.callback_lost', { reason: 'agent has no client' });
+    return;
+  }
+  try {
+    await client.mergeResult(body);
+  } catch (error) {
+    log.error('merge.callback_failed', { outcome: body.outcome, error: error instanceof Error ? error.message : String(error) });
+  }
+}

@@ -1,0 +1,376 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  AccessTokenGrant,
+  AgentRole,
+  CompletionRequest,
+  CredentialStatus,
+  HeartbeatRequest,
+  MergeResultRequest,
+  RigRef,
+  StartAgentRequest,
+} from '@gastown/protocol';
+import type {
+  AgentRuntime,
+  BrokerOptions,
+  BrokerRegistration,
+  ControlPlaneClient,
+  CredentialBroker,
+  EventSink,
+  GitWorkspace,
+  HeartbeatLoop,
+  HeartbeatLoopOptions,
+  LocalBrokerApi,
+  Logger,
+  RuntimeEvent,
+  RuntimeOptions,
+  Timers,
+} from '../../src/contracts';
+import { AgentSupervisor, type SupervisorSettings } from '../../src/supervisor';
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+/** Timers that defer to the (possibly vi-faked) globals at call time. */
+export const globalTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export const RIG: RigRef = { id: 'rig_abc123', name: 'demo', gitUrl: 'https://git.example.com/demo.git', defaultBranch: 'main' };
+
+const IDS: Record<AgentRole, string> = { mayor: 'ag_mayor001', polecat: 'ag_polecat01', refinery: 'ag_refinery1' };
+
+export function startRequest(role: AgentRole, overrides: Partial<StartAgentRequest> & { gen?: number } = {}): StartAgentRequest {
+  const gen = overrides.gen ?? 1;
+  const { gen: _gen, ...rest } = overrides;
+  return {
+    agent: { id: IDS[role], townId: 'town_abc123', rigId: role === 'mayor' ? null : RIG.id, userId: 'user-1', role, name: role, gen },
+    controlPlaneUrl: 'http://127.0.0.1:8787',
+    credentials: {
+      accessToken: `access-token-${role}-gen${gen}-0123456789`,
+      accessTokenExpiresAt: 1_000_000 + 3_600_000,
+      accessTokenIssuedAt: 1_000_000,
+      refreshCredential: 'gtr_refresh_credential_0123456789',
+      refreshCredentialExpiresAt: 1_000_000 + 7 * 24 * 3_600_000,
+      gen,
+    },
+    runtime: { kind: 'opencode', provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9999/v1', model: 'fake-model', apiKeyEnvVar: 'OPENAI_API_KEY' } },
+    rig: role === 'mayor' ? null : RIG,
+    bead: role === 'polecat' ? { id: 'bd_bead0001', title: 'Do it', body: 'details' } : null,
+    instructions: 'be good',
+    prompt: role === 'mayor' ? null : 'start working',
+    ...rest,
+  };
+}
+
+export function grant(gen: number, at: number): AccessTokenGrant {
+  return { accessToken: `pushed-token-gen${gen}-at${at}-0123456789`, accessTokenExpiresAt: at + 3_600_000, accessTokenIssuedAt: at, gen };
+}
+
+/** Shared call log: every fake appends `<agentId>:<what>` so tests can assert order across components. */
+export type CallLog = string[];
+
+export class FakeBroker implements CredentialBroker {
+  readonly agentId: string;
+  readonly pushes: Array<{ grant: AccessTokenGrant; refresh: unknown; source: string | undefined }> = [];
+  started = false;
+  stopped = false;
+  state: CredentialStatus;
+  constructor(
+    readonly options: BrokerOptions,
+    private readonly log: CallLog,
+  ) {
+    this.agentId = options.agent.id;
+    this.state = {
+      accessTokenExpiresAt: options.initial.accessTokenExpiresAt,
+      tokenFingerprint: 'abcdef01',
+      nextRefreshAt: null,
+      lastRefreshAt: null,
+      lastRefreshSource: 'dispatch',
+      refreshCount: 0,
+      consecutiveFailures: 0,
+      unauthorizedCount: 0,
+      lastError: null,
+      state: 'valid',
+    };
+  }
+  async accessToken() {
+    return this.options.initial.accessToken;
+  }
+  async handleUnauthorized() {}
+  push(g: AccessTokenGrant, refresh?: unknown, source?: 'push' | 'message') {
+    this.log.push(`${this.agentId}:broker.push:${source}`);
+    this.pushes.push({ grant: g, refresh: refresh ?? null, source });
+    this.state = { ...this.state, accessTokenExpiresAt: g.accessTokenExpiresAt, lastRefreshAt: g.accessTokenIssuedAt, lastRefreshSource: source ?? 'push', refreshCount: this.state.refreshCount + 1 };
+  }
+  status() {
+    return this.state;
+  }
+  start() {
+    this.started = true;
+    this.log.push(`${this.agentId}:broker.start`);
+  }
+  stop() {
+    this.stopped = true;
+    this.log.push(`${this.agentId}:broker.stop`);
+  }
+}
+
+export class FakeClient implements ControlPlaneClient {
+  readonly heartbeats: HeartbeatRequest[] = [];
+  readonly completions: CompletionRequest[] = [];
+  readonly mergeResults: MergeResultRequest[] = [];
+  constructor(
+    readonly agentId: string,
+    private readonly log: CallLog,
+  ) {}
+  async tool() {
+    return {};
+  }
+  async heartbeat(body: HeartbeatRequest) {
+    this.heartbeats.push(body);
+    return { ok: true as const, gen: 1, serverTime: Date.now() };
+  }
+  async events() {
+    return { accepted: 0, duplicates: 0 };
+  }
+  async completion(body: CompletionRequest) {
+    this.log.push(`${this.agentId}:client.completion:${body.outcome}`);
+    this.completions.push(body);
+  }
+  async mergeResult(body: MergeResultRequest) {
+    this.log.push(`${this.agentId}:client.mergeResult:${body.outcome}`);
+    this.mergeResults.push(body);
+  }
+}
+
+export class FakeHeartbeat implements HeartbeatLoop {
+  running = false;
+  beats = 0;
+  constructor(
+    readonly options: HeartbeatLoopOptions,
+    readonly agentId: string,
+    private readonly log: CallLog,
+  ) {}
+  start() {
+    this.running = true;
+    this.log.push(`${this.agentId}:heartbeat.start`);
+  }
+  async beatNow() {
+    this.beats++;
+    await this.options.client.heartbeat(this.options.snapshot());
+  }
+  stop() {
+    this.running = false;
+    this.log.push(`${this.agentId}:heartbeat.stop`);
+  }
+}
+
+export class FakeSink implements EventSink {
+  readonly records: Array<{ type: string; data: Record<string, unknown> }> = [];
+  closed = false;
+  constructor(
+    readonly agentId: string,
+    private readonly log: CallLog,
+  ) {}
+  record(type: string, data: Record<string, unknown>) {
+    this.records.push({ type, data });
+  }
+  async flush() {}
+  async close() {
+    this.closed = true;
+    this.log.push(`${this.agentId}:events.close`);
+  }
+  types(): string[] {
+    return this.records.map((r) => r.type);
+  }
+}
+
+export class FakeRuntime implements AgentRuntime {
+  pid: number | null = null;
+  sessionId: string | null = null;
+  readonly prompts: string[] = [];
+  stopped = false;
+  startError: Error | null = null;
+  readonly #listeners = new Set<(event: RuntimeEvent) => void>();
+  constructor(
+    readonly options: RuntimeOptions,
+    private readonly log: CallLog,
+    private readonly pidValue: number,
+  ) {}
+  async start() {
+    this.log.push(`${this.options.agent.id}:runtime.start`);
+    if (this.startError) throw this.startError;
+    this.pid = this.pidValue;
+    this.sessionId = `ses_${this.pidValue}`;
+  }
+  async prompt(text: string) {
+    this.log.push(`${this.options.agent.id}:runtime.prompt`);
+    this.prompts.push(text);
+  }
+  onEvent(listener: (event: RuntimeEvent) => void) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  emit(event: RuntimeEvent) {
+    for (const listener of [...this.#listeners]) listener(event);
+  }
+  async stop() {
+    this.stopped = true;
+    this.log.push(`${this.options.agent.id}:runtime.stop`);
+  }
+}
+
+export class FakeBrokerApi implements LocalBrokerApi {
+  readonly url = 'http://127.0.0.1:45678';
+  readonly registrations = new Map<string, BrokerRegistration & { brokerKey: string }>();
+  #n = 0;
+  constructor(private readonly log: CallLog) {}
+  register(registration: BrokerRegistration) {
+    const brokerKey = `gtb_fake_broker_key_${++this.#n}`;
+    this.registrations.set(registration.agent.id, { ...registration, brokerKey });
+    this.log.push(`${registration.agent.id}:brokerApi.register`);
+    return { brokerKey };
+  }
+  unregister(agentId: string) {
+    this.registrations.delete(agentId);
+    this.log.push(`${agentId}:brokerApi.unregister`);
+  }
+}
+
+export class FakeGit implements GitWorkspace {
+  mergeResult: Awaited<ReturnType<GitWorkspace['merge']>> = { outcome: 'merged', commitSha: 'a'.repeat(40) };
+  pushError: Error | null = null;
+  readonly merges: Array<{ branch: string; message: string }> = [];
+  constructor(
+    private readonly root: string,
+    private readonly log: CallLog,
+  ) {}
+  async ensureMirror(rig: RigRef) {
+    return join(this.root, 'mirrors', `${rig.id}.git`);
+  }
+  async createWorktree(_rig: RigRef, agentId: string, beadId: string) {
+    this.log.push(`${agentId}:git.createWorktree`);
+    return { path: join(this.root, 'worktrees', agentId), branch: `gt/${agentId}/${beadId}` };
+  }
+  async createClone(_rig: RigRef, agentId: string) {
+    this.log.push(`${agentId}:git.createClone`);
+    return join(this.root, 'clones', agentId);
+  }
+  async pushBranch(_rig: RigRef, workdir: string, branch: string) {
+    this.log.push(`${workdir.split('/').at(-1)}:git.pushBranch:${branch}`);
+    if (this.pushError) throw this.pushError;
+  }
+  async merge(_rig: RigRef, branch: string, message: string) {
+    this.merges.push({ branch, message });
+    return this.mergeResult;
+  }
+  async remove() {}
+}
+
+export interface Harness {
+  supervisor: AgentSupervisor;
+  log: CallLog;
+  git: FakeGit;
+  brokerApi: FakeBrokerApi;
+  brokers: FakeBroker[];
+  clients: FakeClient[];
+  heartbeats: FakeHeartbeat[];
+  sinks: FakeSink[];
+  runtimes: FakeRuntime[];
+  dataDir: string;
+  /** Latest instance of each fake for an agent. */
+  latest(agentId: string): { broker: FakeBroker; client: FakeClient; heartbeat: FakeHeartbeat; sink: FakeSink; runtime: FakeRuntime };
+}
+
+export async function createHarness(options: { settings?: Partial<SupervisorSettings>; runtimeStartError?: Error } = {}): Promise<Harness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gastown-supervisor-test-'));
+  const log: CallLog = [];
+  const git = new FakeGit(dataDir, log);
+  const brokerApi = new FakeBrokerApi(log);
+  const brokers: FakeBroker[] = [];
+  const clients: FakeClient[] = [];
+  const heartbeats: FakeHeartbeat[] = [];
+  const sinks: FakeSink[] = [];
+  const runtimes: FakeRuntime[] = [];
+  let pid = 1000;
+  const supervisor = new AgentSupervisor({
+    settings: {
+      instanceId: 'ci_test0001',
+      dataDir,
+      pluginPath: '/opt/gastown/plugin.js',
+      heartbeatIntervalMs: 30_000,
+      idleTimeoutMs: { polecat: 120_000, refinery: 600_000 },
+      stopTimeoutMs: 20_000,
+      ...options.settings,
+    },
+    git,
+    brokerApi,
+    createBroker: (o) => {
+      const b = new FakeBroker(o, log);
+      brokers.push(b);
+      return b;
+    },
+    createClient: (o) => {
+      const c = new FakeClient(o.agent.id, log);
+      clients.push(c);
+      return c;
+    },
+    createHeartbeat: (o) => {
+      const h = new FakeHeartbeat(o, (o.client as FakeClient).agentId, log);
+      heartbeats.push(h);
+      return h;
+    },
+    createEventSink: (o) => {
+      const s = new FakeSink((o.client as FakeClient).agentId, log);
+      sinks.push(s);
+      return s;
+    },
+    createRuntime: (o) => {
+      const r = new FakeRuntime(o, log, ++pid);
+      if (options.runtimeStartError) r.startError = options.runtimeStartError;
+      runtimes.push(r);
+      return r;
+    },
+    clock: { now: () => Date.now() },
+    random: () => 0.5,
+    timers: globalTimers,
+    fetch: (async () => {
+      throw new Error('no network in supervisor tests');
+    }) as typeof fetch,
+    logger: silentLogger,
+  });
+  const pick = <T extends { agentId?: string }>(list: T[], agentId: string, key: (t: T) => string) => {
+    const found = list.filter((t) => key(t) === agentId).at(-1);
+    if (!found) throw new Error(`no fake for ${agentId}`);
+    return found;
+  };
+  return {
+    supervisor,
+    log,
+    git,
+    brokerApi,
+    brokers,
+    clients,
+    heartbeats,
+    sinks,
+    runtimes,
+    dataDir,
+    latest: (agentId) => ({
+      broker: pick(brokers, agentId, (b) => b.agentId),
+      client: pick(clients, agentId, (c) => c.agentId),
+      heartbeat: pick(heartbeats, agentId, (h) => h.agentId),
+      sink: pick(sinks, agentId, (s) => s.agentId),
+      runtime: pick(runtimes as Array<FakeRuntime & { agentId?: string }>, agentId, (r) => r.options.agent.id),
+    }),
+  };
+}
