@@ -1,0 +1,44 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { LIMITS } from '@gastown/protocol';
+import { registerOpenApiDocument } from '../openapi/document';
+import { registerAdminRoutes } from '../routes/admin';
+import { registerAgentRoutes } from '../routes/agent';
+import { registerEventStreamRoute } from '../routes/event-stream';
+import { registerHealthRoute } from '../routes/health';
+import { registerActivityRoutes } from '../routes/user-activity';
+import { registerAgentAdminRoutes } from '../routes/user-agents';
+import { registerTownRoutes } from '../routes/user-towns';
+import { adminAuth, agentAuth, userAuth } from './auth-middleware';
+import { jsonBodyGuard } from './body-guard';
+import { createErrorHandler, notFoundHandler, validationHook } from './errors';
+import type { AppDeps, AppEnv } from './types';
+
+/**
+ * The worker's Hono app. Order matters: authentication middleware first (an unauthenticated
+ * request never has its body read), then the body guard (size, media type, JSON), then each
+ * route's zod validation, then the handler.
+ */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.onError(createErrorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+
+  registerHealthRoute(app);
+  registerOpenApiDocument(app);
+
+  // Middleware runs in registration order and only for routes registered after it:
+  // authentication by route family, then the body guard, then the routes (whose zod validators run last).
+  app.use('/api/towns', userAuth(deps));
+  app.use('/api/towns/*', userAuth(deps));
+  app.use('/api/admin/*', adminAuth(deps));
+  app.use('/agent/towns/:townId/agents/:agentId/*', agentAuth(deps));
+  app.use('*', jsonBodyGuard(LIMITS.maxBodyBytes));
+
+  registerAdminRoutes(app, deps);
+  registerAgentRoutes(app, deps);
+  registerTownRoutes(app, deps);
+  registerAgentAdminRoutes(app, deps);
+  registerActivityRoutes(app, deps);
+  registerEventStreamRoute(app, deps);
+  return app;
+}

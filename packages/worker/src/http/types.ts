@@ -1,0 +1,26 @@
+import type { AgentClaims, Clock } from '@gastown/protocol';
+import type { AuthConfig } from '../auth';
+import type { Logger } from '../town/rpc-result';
+import type { IdFactory } from '../town/ids';
+import type { TownDirectory } from './directory';
+
+/** What the Hono app needs, built once per isolate from the env. */
+export interface AppDeps {
+  auth: AuthConfig;
+  clock: Clock;
+  ids: IdFactory;
+  logger: Logger;
+  directory: TownDirectory;
+  /** Poll interval of the SSE event stream, ms. */
+  eventStreamPollMs: number;
+  /** How long one SSE connection stays open before the client reconnects, ms. */
+  eventStreamMaxMs: number;
+}
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    userId: string;
+    agentClaims: AgentClaims;
+  };
+};

@@ -1,0 +1,67 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { TownEvent } from '@gastown/protocol';
+import type { AppDeps, AppEnv } from '../http/types';
+import { eventStreamRoute } from '../openapi/user-routes';
+import { unwrap } from '../town/rpc-result';
+
+const PAGE = 500;
+const KEEP_ALIVE_MS = 15_000;
+
+/** One town event as a server-sent event; `id` lets the client resume with Last-Event-ID. */
+export function toServerSentEvent(event: TownEvent): string {
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * `GET /api/towns/:townId/events/stream`: events after `after` (or Last-Event-ID), then new ones
+ * as they are recorded (polling the TownDO every `eventStreamPollMs`). The stream closes after
+ * `eventStreamMaxMs`; EventSource clients reconnect with Last-Event-ID and lose nothing.
+ */
+export function registerEventStreamRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  app.openapi(eventStreamRoute, async function streamEvents(c) {
+    const { townId } = c.req.valid('param');
+    const { after } = c.req.valid('query');
+    const userId = c.get('userId');
+    const town = deps.directory.town(townId);
+    const lastEventId = Number(c.req.header('last-event-id') ?? Number.NaN);
+    let cursor = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (after ?? 0);
+    // The first page is read before streaming so a missing or foreign town is a plain 404.
+    let pending: TownEvent[] | null = unwrap(await town.listEvents(userId, cursor, PAGE));
+    const deadline = deps.clock.now() + deps.eventStreamMaxMs;
+    const encoder = new TextEncoder();
+    let lastWrite = deps.clock.now();
+
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pending) {
+          const batch = pending;
+          pending = null;
+          controller.enqueue(encoder.encode(batch.length ? batch.map(toServerSentEvent).join('') : ': connected\n\n'));
+          cursor = batch.at(-1)?.id ?? cursor;
+          return;
+        }
+        for (;;) {
+          if (deps.clock.now() >= deadline) return controller.close();
+          await new Promise((resolve) => setTimeout(resolve, deps.eventStreamPollMs));
+          const result = await town.listEvents(userId, cursor, PAGE);
+          if (!result.ok) return controller.close();
+          if (result.value.length > 0) {
+            controller.enqueue(encoder.encode(result.value.map(toServerSentEvent).join('')));
+            cursor = result.value.at(-1)?.id ?? cursor;
+            lastWrite = deps.clock.now();
+            return;
+          }
+          if (deps.clock.now() - lastWrite >= KEEP_ALIVE_MS) {
+            controller.enqueue(encoder.encode(': keep-alive\n\n'));
+            lastWrite = deps.clock.now();
+            return;
+          }
+        }
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import type { Bead, BeadStatus } from '@gastown/protocol';
+
+/** After this many failed attempts a bead is `failed` instead of going back to `open`. */
+export const MAX_BEAD_ATTEMPTS = 3;
+
+export type CompletionOutcome = 'completed' | 'failed' | 'stopped';
+
+/** A change to apply to a bead, or null for "leave it as it is". */
+export interface BeadTransition {
+  status: BeadStatus;
+  attempts: number;
+  assigneeId: string | null;
+}
+
+/**
+ * What a polecat's exit does to its bead. Pure.
+ * - completed after `done` (bead in review): unchanged.
+ * - completed without `done`, or failed: one more attempt; `failed` at the cap, else back to `open`.
+ * - stopped: back to `open` without spending an attempt.
+ * A bead that is already closed or failed never moves.
+ */
+export function beadAfterCompletion(bead: Bead, outcome: CompletionOutcome): BeadTransition | null {
+  if (bead.status === 'closed' || bead.status === 'failed') return null;
+  if (outcome === 'completed' && bead.status === 'in_review') return null;
+  if (outcome === 'stopped') return bead.status === 'in_review' ? null : { status: 'open', attempts: bead.attempts, assigneeId: null };
+  const attempts = bead.attempts + 1;
+  return { status: attempts >= MAX_BEAD_ATTEMPTS ? 'failed' : 'open', attempts, assigneeId: null };
+}
+
+/** Append an entry to a list kept in bead metadata (review feedback, merge failures). */
+export function appendToMetadataList(
+  metadata: Record<string, unknown>,
+  key: string,
+  entry: Record<string, unknown>,
+): Record<string, unknown> {
+  const existing = Array.isArray(metadata[key]) ? (metadata[key] as unknown[]) : [];
+  return { ...metadata, [key]: [...existing, entry] };
+}

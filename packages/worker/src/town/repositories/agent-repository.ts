@@ -1,0 +1,177 @@
+import { CredentialStatusSchema, type AgentRole, type AgentStatus, type CredentialStatus } from '@gastown/protocol';
+import type { Sql } from '../../storage/sql';
+import { parseJsonValue } from './json';
+
+/** An agent row as stored: identity, life-cycle and credential metadata (never a secret). */
+export interface AgentRecord {
+  id: string;
+  rigId: string | null;
+  role: AgentRole;
+  name: string;
+  status: AgentStatus;
+  beadId: string | null;
+  statusLine: string | null;
+  gen: number;
+  createdAt: number;
+  updatedAt: number;
+  lastHeartbeatAt: number | null;
+  containerInstanceId: string | null;
+  runtimeState: string | null;
+  sessionId: string | null;
+  tokenJti: string | null;
+  tokenIssuedAt: number | null;
+  tokenExpiresAt: number | null;
+  lastRefreshAt: number | null;
+  refreshCount: number;
+  credentialReported: CredentialStatus | null;
+  credentialReportedAt: number | null;
+}
+
+type AgentRow = {
+  id: string;
+  rig_id: string | null;
+  role: string;
+  name: string;
+  status: string;
+  bead_id: string | null;
+  status_line: string | null;
+  gen: number;
+  created_at: number;
+  updated_at: number;
+  last_heartbeat_at: number | null;
+  container_instance_id: string | null;
+  runtime_state: string | null;
+  session_id: string | null;
+  token_jti: string | null;
+  token_issued_at: number | null;
+  token_expires_at: number | null;
+  last_refresh_at: number | null;
+  refresh_count: number;
+  credential_reported: string | null;
+  credential_reported_at: number | null;
+};
+
+export interface NewAgent {
+  id: string;
+  rigId: string | null;
+  role: AgentRole;
+  name: string;
+  status: AgentStatus;
+  beadId: string | null;
+  createdAt: number;
+}
+
+/** Token metadata recorded when a credential is issued or refreshed. */
+export interface TokenMetadata {
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface HeartbeatUpdate {
+  at: number;
+  containerInstanceId: string;
+  runtimeState: string;
+  sessionId: string | null;
+  status: AgentStatus;
+  credential: CredentialStatus;
+}
+
+export class AgentRepository {
+  constructor(private readonly sql: Sql) {}
+
+  list(): AgentRecord[] {
+    return this.sql.all<AgentRow>`SELECT * FROM agents ORDER BY created_at, id`.map(toRecord);
+  }
+
+  get(id: string): AgentRecord | null {
+    const row = this.sql.one<AgentRow>`SELECT * FROM agents WHERE id = ${id}`;
+    return row ? toRecord(row) : null;
+  }
+
+  mayor(): AgentRecord | null {
+    const row = this.sql.one<AgentRow>`SELECT * FROM agents WHERE role = 'mayor'`;
+    return row ? toRecord(row) : null;
+  }
+
+  insert(agent: NewAgent): void {
+    this.sql.run`INSERT INTO agents (id, rig_id, role, name, status, bead_id, gen, created_at, updated_at)
+                 VALUES (${agent.id}, ${agent.rigId}, ${agent.role}, ${agent.name}, ${agent.status}, ${agent.beadId}, 0,
+                         ${agent.createdAt}, ${agent.createdAt})`;
+  }
+
+  /** Bump the generation (dispatch, stop); returns the new generation. */
+  bumpGen(id: string, now: number): number {
+    this.sql.run`UPDATE agents SET gen = gen + 1, updated_at = ${now} WHERE id = ${id}`;
+    return Number(this.sql.one<{ gen: number }>`SELECT gen FROM agents WHERE id = ${id}`?.gen ?? 0);
+  }
+
+  setStatus(id: string, status: AgentStatus, now: number): void {
+    this.sql.run`UPDATE agents SET status = ${status}, updated_at = ${now} WHERE id = ${id}`;
+  }
+
+  setBead(id: string, beadId: string | null, now: number): void {
+    this.sql.run`UPDATE agents SET bead_id = ${beadId}, updated_at = ${now} WHERE id = ${id}`;
+  }
+
+  setStatusLine(id: string, statusLine: string, now: number): void {
+    this.sql.run`UPDATE agents SET status_line = ${statusLine}, updated_at = ${now} WHERE id = ${id}`;
+  }
+
+  /** A new credential family was issued: fresh token metadata, refresh count restarts. */
+  recordIssued(id: string, token: TokenMetadata, now: number): void {
+    this.sql.run`UPDATE agents SET token_jti = ${token.jti}, token_issued_at = ${token.issuedAt},
+                   token_expires_at = ${token.expiresAt}, last_refresh_at = NULL, refresh_count = 0, updated_at = ${now}
+                 WHERE id = ${id}`;
+  }
+
+  /** A refresh rotated the family: new token metadata, refresh count + 1. */
+  recordRefreshed(id: string, token: TokenMetadata, now: number): void {
+    this.sql.run`UPDATE agents SET token_jti = ${token.jti}, token_issued_at = ${token.issuedAt},
+                   token_expires_at = ${token.expiresAt}, last_refresh_at = ${now}, refresh_count = refresh_count + 1,
+                   updated_at = ${now}
+                 WHERE id = ${id}`;
+  }
+
+  /** A fresh access token in the current family (warm send, push): token metadata only. */
+  recordAccessMinted(id: string, token: TokenMetadata, now: number): void {
+    this.sql.run`UPDATE agents SET token_jti = ${token.jti}, token_issued_at = ${token.issuedAt},
+                   token_expires_at = ${token.expiresAt}, updated_at = ${now}
+                 WHERE id = ${id}`;
+  }
+
+  recordHeartbeat(id: string, hb: HeartbeatUpdate): void {
+    this.sql.run`UPDATE agents SET last_heartbeat_at = ${hb.at}, container_instance_id = ${hb.containerInstanceId},
+                   runtime_state = ${hb.runtimeState}, session_id = ${hb.sessionId}, status = ${hb.status},
+                   credential_reported = ${JSON.stringify(hb.credential)}, credential_reported_at = ${hb.at},
+                   updated_at = ${hb.at}
+                 WHERE id = ${id}`;
+  }
+}
+
+function toRecord(row: AgentRow): AgentRecord {
+  const reported = CredentialStatusSchema.safeParse(parseJsonValue(row.credential_reported));
+  return {
+    id: row.id,
+    rigId: row.rig_id,
+    role: row.role as AgentRole,
+    name: row.name,
+    status: row.status as AgentStatus,
+    beadId: row.bead_id,
+    statusLine: row.status_line,
+    gen: Number(row.gen),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    containerInstanceId: row.container_instance_id,
+    runtimeState: row.runtime_state,
+    sessionId: row.session_id,
+    tokenJti: row.token_jti,
+    tokenIssuedAt: row.token_issued_at,
+    tokenExpiresAt: row.token_expires_at,
+    lastRefreshAt: row.last_refresh_at,
+    refreshCount: Number(row.refresh_count),
+    credentialReported: row.credential_reported !== null && reported.success ? reported.data : null,
+    credentialReportedAt: row.credential_reported_at,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The TownDO's numbered schema migrations. Append only: never edit a released migration,
+ * add a new one. Credential tables belong to the auth module (CredentialService.migrate()).
+ */
+import type { SchemaMigration } from '../storage/migrate';
+
+export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    statements: [
+      `CREATE TABLE town (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        config TEXT NOT NULL
+      )`,
+      `CREATE TABLE town_env_vars (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      `CREATE TABLE rigs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        git_url TEXT NOT NULL,
+        default_branch TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      )`,
+      `CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        rig_id TEXT,
+        role TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        bead_id TEXT,
+        status_line TEXT,
+        gen INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_heartbeat_at INTEGER,
+        container_instance_id TEXT,
+        runtime_state TEXT,
+        session_id TEXT,
+        token_jti TEXT,
+        token_issued_at INTEGER,
+        token_expires_at INTEGER,
+        last_refresh_at INTEGER,
+        refresh_count INTEGER NOT NULL DEFAULT 0,
+        credential_reported TEXT,
+        credential_reported_at INTEGER
+      )`,
+      `CREATE UNIQUE INDEX agents_one_mayor ON agents(role) WHERE role = 'mayor'`,
+      `CREATE TABLE beads (
+        id TEXT PRIMARY KEY,
+        rig_id TEXT,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        assignee_id TEXT,
+        metadata TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX beads_by_status ON beads(status, created_at)`,
+      `CREATE TABLE mail (
+        id TEXT PRIMARY KEY,
+        from_agent_id TEXT,
+        to_agent_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        read_at INTEGER
+      )`,
+      `CREATE INDEX mail_by_recipient ON mail(to_agent_id, read_at)`,
+      `CREATE TABLE agent_events (
+        agent_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, id)
+      )`,
+      `CREATE TABLE town_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        agent_id TEXT,
+        bead_id TEXT,
+        data TEXT NOT NULL,
+        at INTEGER NOT NULL
+      )`,
+      `CREATE TABLE mayor_messages (
+        id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+      )`,
+    ],
+  },
+];

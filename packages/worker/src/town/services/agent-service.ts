@@ -1,0 +1,149 @@
+import { GastownError, type Agent, type AgentCredentials, type AgentRole, type AgentStatus, type ReissueResponse } from '@gastown/protocol';
+import type { AgentSubject } from '../../auth';
+import { toAgent } from '../credential-health';
+import type { AgentRecord } from '../repositories/agent-repository';
+import type { TownContext } from './context';
+import type { TownService } from './town-service';
+
+export interface CreateAgentInput {
+  role: AgentRole;
+  rigId: string | null;
+  beadId?: string | null;
+  name?: string;
+  status?: AgentStatus;
+}
+
+/** Agent rows and their credential life-cycle: create, issue (dispatch), stop, reissue. */
+export class AgentService {
+  constructor(
+    private readonly ctx: TownContext,
+    private readonly town: TownService,
+  ) {}
+
+  list(): Agent[] {
+    const now = this.ctx.clock.now();
+    return this.ctx.repos.agents.list().map((a) => toAgent(a, this.ctx.townId, now));
+  }
+
+  record(agentId: string): AgentRecord {
+    const agent = this.ctx.repos.agents.get(agentId);
+    if (!agent) throw new GastownError('not_found', 'agent not found');
+    return agent;
+  }
+
+  view(agentId: string): Agent {
+    return toAgent(this.record(agentId), this.ctx.townId, this.ctx.clock.now());
+  }
+
+  /** The token subject of an agent as it is now (current gen, the town owner as userId). */
+  subject(agent: AgentRecord): AgentSubject {
+    return { id: agent.id, townId: this.ctx.townId, rigId: agent.rigId, userId: this.town.town().ownerId, role: agent.role, gen: agent.gen };
+  }
+
+  /** The town's one mayor, created on first need. */
+  ensureMayor(): AgentRecord {
+    return this.ctx.repos.agents.mayor() ?? this.record(this.create({ role: 'mayor', rigId: null, name: 'mayor' }).id);
+  }
+
+  create(input: CreateAgentInput): Agent {
+    const { repos, ids, clock } = this.ctx;
+    if (input.role === 'mayor' && repos.agents.mayor()) throw new GastownError('conflict', 'this town already has a mayor');
+    if (input.role !== 'mayor' && input.rigId === null) throw new GastownError('validation_failed', `a ${input.role} needs a rig`);
+    if (input.rigId !== null) this.town.rig(input.rigId);
+    if (input.beadId && !repos.beads.get(input.beadId)) throw new GastownError('not_found', 'bead not found');
+    const id = ids('ag');
+    const now = clock.now();
+    this.ctx.transaction(() => {
+      repos.agents.insert({
+        id,
+        rigId: input.rigId,
+        role: input.role,
+        name: input.name ?? `${input.role}-${id.slice(3, 9)}`,
+        status: input.status ?? 'idle',
+        beadId: input.beadId ?? null,
+        createdAt: now,
+      });
+      if (input.beadId) repos.beads.update(input.beadId, { status: 'in_progress', assigneeId: id }, now);
+      this.ctx.event({ type: 'agent.created', agentId: id, beadId: input.beadId ?? null, data: { role: input.role, rigId: input.rigId } });
+    });
+    return this.view(id);
+  }
+
+  /**
+   * Start a new credential generation for a (re)dispatch: gen + 1, a new credential family
+   * (previous families revoked), token metadata on the row, status `starting`.
+   */
+  async issueForDispatch(agentId: string): Promise<{ agent: Agent; credentials: AgentCredentials }> {
+    const { repos, clock, credentials } = this.ctx;
+    this.record(agentId);
+    const gen = repos.agents.bumpGen(agentId, clock.now());
+    const agent = this.record(agentId);
+    const issued = await credentials.issue({ ...this.subject(agent), gen }, this.town.tokenTtlSeconds());
+    const now = clock.now();
+    this.ctx.transaction(() => {
+      repos.agents.recordIssued(agentId, tokenMetadata(issued.jti, issued.credentials), now);
+      repos.agents.setStatus(agentId, 'starting', now);
+      this.ctx.event({ type: 'credential.issued', agentId, data: { gen, reason: 'dispatch', expiresAt: issued.credentials.accessTokenExpiresAt } });
+    });
+    return { agent: this.view(agentId), credentials: issued.credentials };
+  }
+
+  /** Stop: gen + 1 (every token dies on next use), families revoked, bead released. Idempotent. */
+  async stop(agentId: string, reason: string): Promise<Agent> {
+    const { repos, clock, credentials, container, logger } = this.ctx;
+    const agent = this.record(agentId);
+    if (agent.status === 'stopped') return this.view(agentId);
+    const now = clock.now();
+    this.ctx.transaction(() => {
+      const gen = repos.agents.bumpGen(agentId, now);
+      repos.agents.setStatus(agentId, 'stopped', now);
+      credentials.revokeAgent(agentId, 'stopped');
+      const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
+      if (bead && bead.status === 'in_progress' && bead.assigneeId === agentId) {
+        repos.beads.update(bead.id, { status: 'open', assigneeId: null }, now);
+      }
+      this.ctx.event({ type: 'agent.stopped', agentId, beadId: agent.beadId, data: { gen, reason } });
+    });
+    try {
+      await container.stop(agentId, reason);
+    } catch (err) {
+      // The agent's tokens are already dead; a container that cannot be told is logged, not fatal.
+      logger.warn({ msg: 'container stop failed', townId: this.ctx.townId, agentId, code: err instanceof GastownError ? err.code : 'unknown' });
+    }
+    return this.view(agentId);
+  }
+
+  /**
+   * Mint a new credential family for the agent's current generation and push it to the
+   * container. The outcome is what really happened: delivered, or minted but no container has
+   * the agent; a container failure is a 502/503 error, never a silent success.
+   */
+  async reissue(agentId: string): Promise<ReissueResponse> {
+    const { repos, clock, credentials, container } = this.ctx;
+    const agent = this.record(agentId);
+    if (agent.status === 'stopped') throw new GastownError('conflict', 'agent is stopped; its credentials cannot be reissued');
+    if (agent.gen < 1) throw new GastownError('conflict', 'agent has never been dispatched; there is nothing to reissue');
+    const issued = await credentials.issue(this.subject(agent), this.town.tokenTtlSeconds());
+    const c = issued.credentials;
+    repos.agents.recordIssued(agentId, tokenMetadata(issued.jti, c), clock.now());
+    let delivery: 'delivered' | 'not_running';
+    try {
+      delivery = await container.push(agentId, {
+        grant: { accessToken: c.accessToken, accessTokenExpiresAt: c.accessTokenExpiresAt, accessTokenIssuedAt: c.accessTokenIssuedAt, gen: c.gen },
+        refresh: { refreshCredential: c.refreshCredential, refreshCredentialExpiresAt: c.refreshCredentialExpiresAt },
+      });
+    } catch (err) {
+      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+      this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome: 'push_failed', code } });
+      if (err instanceof GastownError && (code === 'container_unavailable' || code === 'upstream_failed')) throw err;
+      throw new GastownError('upstream_failed', 'the container did not accept the new credentials', { cause: err });
+    }
+    const outcome = delivery === 'delivered' ? 'delivered' : 'minted_not_running';
+    this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome } });
+    return { agent: this.view(agentId), outcome, tokenExpiresAt: c.accessTokenExpiresAt };
+  }
+}
+
+export function tokenMetadata(jti: string, c: { accessTokenIssuedAt: number; accessTokenExpiresAt: number }) {
+  return { jti, issuedAt: c.accessTokenIssuedAt, expiresAt: c.accessTokenExpiresAt };
+}

@@ -1,0 +1,65 @@
+import type { Clock } from '@gastown/protocol';
+import type { AuthConfig, CredentialService } from '../../auth';
+import type { Sql } from '../../storage/sql';
+import type { ContainerClient, ContainerClientFactory } from '../container-client';
+import type { IdFactory } from '../ids';
+import { AgentRepository } from '../repositories/agent-repository';
+import { BeadRepository } from '../repositories/bead-repository';
+import { AgentEventRepository, TownEventRepository, type NewTownEvent } from '../repositories/event-repository';
+import { MailRepository } from '../repositories/mail-repository';
+import { MayorMessageRepository } from '../repositories/mayor-message-repository';
+import { RigRepository } from '../repositories/rig-repository';
+import { TownRepository } from '../repositories/town-repository';
+import type { Logger } from '../rpc-result';
+
+/** Everything a TownDO hands its services: storage, time, ids, credentials, the container. */
+export interface TownDeps {
+  sql: Sql;
+  transaction: <T>(fn: () => T) => T;
+  clock: Clock;
+  ids: IdFactory;
+  logger: Logger;
+  auth: AuthConfig;
+  credentials: CredentialService;
+  containerClientFactory: ContainerClientFactory;
+}
+
+export interface TownRepositories {
+  town: TownRepository;
+  rigs: RigRepository;
+  agents: AgentRepository;
+  beads: BeadRepository;
+  mail: MailRepository;
+  townEvents: TownEventRepository;
+  agentEvents: AgentEventRepository;
+  mayorMessages: MayorMessageRepository;
+}
+
+/** The per-town context every service shares (built once the town row exists). */
+export interface TownContext extends TownDeps {
+  townId: string;
+  container: ContainerClient;
+  repos: TownRepositories;
+  /** Record a town event at the current time. */
+  event(event: NewTownEvent): void;
+}
+
+export function createTownContext(deps: TownDeps, townId: string): TownContext {
+  const repos: TownRepositories = {
+    town: new TownRepository(deps.sql),
+    rigs: new RigRepository(deps.sql, townId),
+    agents: new AgentRepository(deps.sql),
+    beads: new BeadRepository(deps.sql, townId),
+    mail: new MailRepository(deps.sql, townId),
+    townEvents: new TownEventRepository(deps.sql, townId),
+    agentEvents: new AgentEventRepository(deps.sql),
+    mayorMessages: new MayorMessageRepository(deps.sql, townId),
+  };
+  return {
+    ...deps,
+    townId,
+    container: deps.containerClientFactory(townId),
+    repos,
+    event: (event) => repos.townEvents.insert(event, deps.clock.now()),
+  };
+}

@@ -1,0 +1,93 @@
+import {
+  GastownError,
+  type AgentStatus,
+  type BeadStatus,
+  type CompletionRequest,
+  type EventBatchRequest,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from '@gastown/protocol';
+import { beadAfterCompletion } from '../bead-rules';
+import type { AgentRecord } from '../repositories/agent-repository';
+import type { TownContext } from './context';
+
+/** Control-plane status from what the container reports. */
+export function statusFromHeartbeat(hb: Pick<HeartbeatRequest, 'runtimeState' | 'activity'>): AgentStatus {
+  switch (hb.runtimeState) {
+    case 'exited':
+      return 'exited';
+    case 'failed':
+      return 'failed';
+    case 'starting':
+      return 'starting';
+    default:
+      return hb.activity;
+  }
+}
+
+/** Heartbeats, agent event batches and completion reports. */
+export class LifecycleService {
+  constructor(private readonly ctx: TownContext) {}
+
+  heartbeat(agent: AgentRecord, hb: HeartbeatRequest): HeartbeatResponse {
+    const { repos, clock } = this.ctx;
+    const now = clock.now();
+    const status = statusFromHeartbeat(hb);
+    this.ctx.transaction(() => {
+      repos.agents.recordHeartbeat(agent.id, {
+        at: now,
+        containerInstanceId: hb.containerInstanceId,
+        runtimeState: hb.runtimeState,
+        sessionId: hb.sessionId,
+        status,
+        credential: hb.credential,
+      });
+      if (status !== agent.status) this.ctx.event({ type: 'agent.status_changed', agentId: agent.id, data: { from: agent.status, to: status } });
+      if (agent.containerInstanceId !== null && agent.containerInstanceId !== hb.containerInstanceId) {
+        this.ctx.event({ type: 'agent.container_changed', agentId: agent.id, data: { instanceId: hb.containerInstanceId } });
+      }
+    });
+    return { ok: true, gen: agent.gen, serverTime: now };
+  }
+
+  recordEvents(agent: AgentRecord, batch: EventBatchRequest): { accepted: number; duplicates: number } {
+    const accepted = this.ctx.transaction(() => this.ctx.repos.agentEvents.insertMany(agent.id, batch.events, this.ctx.clock.now()));
+    return { accepted, duplicates: batch.events.length - accepted };
+  }
+
+  /**
+   * The agent's process ended. Idempotent: a second report for an exited agent changes nothing.
+   * The hooked bead moves per `beadAfterCompletion`.
+   */
+  complete(agent: AgentRecord, req: { outcome: CompletionRequest['outcome']; reason: string; branch: string | null }): { ok: true; beadStatus: BeadStatus | null } {
+    const { repos, clock } = this.ctx;
+    const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
+    if (agent.status === 'exited' || agent.status === 'failed') return { ok: true, beadStatus: bead?.status ?? null };
+    const now = clock.now();
+    const agentStatus: AgentStatus = req.outcome === 'failed' ? 'failed' : 'exited';
+    const beadStatus = this.ctx.transaction(() => {
+      repos.agents.setStatus(agent.id, agentStatus, now);
+      let status = bead?.status ?? null;
+      if (bead && agent.role === 'polecat' && bead.assigneeId === agent.id) {
+        const transition = beadAfterCompletion(bead, req.outcome);
+        if (transition) {
+          status = repos.beads.update(bead.id, transition, now).status;
+          this.ctx.event({ type: 'bead.status_changed', agentId: agent.id, beadId: bead.id, data: { from: bead.status, to: status, attempts: transition.attempts } });
+        }
+      }
+      this.ctx.event({
+        type: 'agent.completed',
+        agentId: agent.id,
+        beadId: bead?.id ?? null,
+        data: { outcome: req.outcome, reason: req.reason.slice(0, 500), branch: req.branch },
+      });
+      return status;
+    });
+    return { ok: true, beadStatus };
+  }
+}
+
+export function requireBead<T>(value: T | null, what = 'bead'): T {
+  if (value === null) throw new GastownError('not_found', `${what} not found`);
+  return value;
+}

@@ -1,0 +1,110 @@
+import {
+  DEFAULT_AGENT_TOKEN_TTL_SECONDS,
+  GastownError,
+  LIMITS,
+  type CreateRigRequest,
+  type Rig,
+  type Town,
+  type TownConfig,
+  type UpdateTownConfigRequest,
+} from '@gastown/protocol';
+import type { TokenPolicy } from '../../auth';
+import type { TownContext } from './context';
+
+/** Default sleep of an idle town container, seconds. */
+export const DEFAULT_SLEEP_AFTER_SECONDS = 1800;
+
+/** The config a new town starts with. */
+export function defaultTownConfig(policy: TokenPolicy | null): TownConfig {
+  return {
+    provider: null,
+    runtime: 'opencode',
+    envVarNames: [],
+    sleepAfterSeconds: DEFAULT_SLEEP_AFTER_SECONDS,
+    agentTokenTtlSeconds: policy?.agentTokenTtlSeconds ?? DEFAULT_AGENT_TOKEN_TTL_SECONDS,
+  };
+}
+
+/** TTL used for minting: the town's setting, never above the deployment's policy. */
+export function effectiveTokenTtlSeconds(config: TownConfig, policy: TokenPolicy): number {
+  return Math.min(config.agentTokenTtlSeconds, policy.agentTokenTtlSeconds);
+}
+
+/** Town config, ownership and rigs. */
+export class TownService {
+  constructor(private readonly ctx: TownContext) {}
+
+  town(): Town {
+    const town = this.ctx.repos.town.get();
+    if (!town) throw new GastownError('not_found', 'town not found');
+    return town;
+  }
+
+  /** The town, if `userId` owns it; otherwise not_found (a user never learns another user's town exists). */
+  requireOwner(userId: string): Town {
+    const town = this.ctx.repos.town.get();
+    if (!town || town.ownerId !== userId) throw new GastownError('not_found', 'town not found');
+    return town;
+  }
+
+  tokenTtlSeconds(): number {
+    return effectiveTokenTtlSeconds(this.town().config, this.ctx.auth.policy);
+  }
+
+  updateConfig(patch: UpdateTownConfigRequest): Town {
+    const { repos, clock } = this.ctx;
+    const current = this.town().config;
+    const now = clock.now();
+    const envVarNames = Object.keys(patch.envVars ?? {});
+    const currentNames = new Set(repos.town.envVarNames());
+    const added = envVarNames.filter((n) => patch.envVars?.[n] !== null && !currentNames.has(n));
+    if (currentNames.size + added.length > LIMITS.maxEnvVars) {
+      throw new GastownError('validation_failed', `envVars: a town holds at most ${LIMITS.maxEnvVars} env vars`);
+    };
+    this.ctx.transaction(() => {
+      for (const name of envVarNames) {
+        const value = patch.envVars?.[name];
+        if (value === null || value === undefined) repos.town.deleteEnvVar(name);
+        else repos.town.setEnvVar(name, value, now);
+      }
+      repos.town.updateConfig({
+        ...current,
+        provider: patch.provider === undefined ? current.provider : patch.provider,
+        runtime: patch.runtime ?? current.runtime,
+        sleepAfterSeconds: patch.sleepAfterSeconds ?? current.sleepAfterSeconds,
+        agentTokenTtlSeconds: patch.agentTokenTtlSeconds ?? current.agentTokenTtlSeconds,
+      });
+      // names only: env var values never enter an event
+      this.ctx.event({ type: 'town.config_updated', data: { fields: Object.keys(patch).sort(), envVarNames } });
+    });
+    return this.town();
+  }
+
+  listRigs(): Rig[] {
+    return this.ctx.repos.rigs.list();
+  }
+
+  rig(rigId: string): Rig {
+    const rig = this.ctx.repos.rigs.get(rigId);
+    if (!rig) throw new GastownError('not_found', 'rig not found');
+    return rig;
+  }
+
+  addRig(req: CreateRigRequest): Rig {
+    const { repos, ids, clock } = this.ctx;
+    if (repos.rigs.getByName(req.name)) throw new GastownError('conflict', `a rig named ${req.name} already exists`);
+    const rig: Rig = {
+      id: ids('rig'),
+      townId: this.ctx.townId,
+      name: req.name,
+      gitUrl: req.gitUrl,
+      defaultBranch: req.defaultBranch ?? 'main',
+      createdAt: clock.now(),
+    };
+    this.ctx.transaction(() => {
+      repos.rigs.insert(rig);
+      this.ctx.event({ type: 'rig.added', data: { rigId: rig.id, name: rig.name } });
+    });
+    return rig;
+  }
+}

@@ -1,0 +1,161 @@
+import { GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
+import { appendToMetadataList } from '../bead-rules';
+import type { AgentRecord } from '../repositories/agent-repository';
+import type { TownContext } from './context';
+import type { MailService } from './mail-service';
+import type { TownService } from './town-service';
+
+export type MergeOutcome = 'merged' | 'conflict' | 'failed';
+
+/** Beads through their life: sling → done → review → merge, plus escalations. */
+export class WorkService {
+  constructor(
+    private readonly ctx: TownContext,
+    private readonly town: TownService,
+    private readonly mail: MailService,
+  ) {}
+
+  list(filter: { status?: BeadStatus; rigId?: string } = {}): Bead[] {
+    return this.ctx.repos.beads.list(filter);
+  }
+
+  bead(beadId: string): Bead {
+    const bead = this.ctx.repos.beads.get(beadId);
+    if (!bead) throw new GastownError('not_found', 'bead not found');
+    return bead;
+  }
+
+  /** The mayor hands work to a rig: a new open issue bead. */
+  sling(by: AgentRecord, args: { rigId: string; title: string; body: string }): Bead {
+    this.town.rig(args.rigId);
+    return this.ctx.transaction(() => {
+      const bead = this.ctx.repos.beads.insert({
+        id: this.ctx.ids('bd'),
+        rigId: args.rigId,
+        type: 'issue',
+        status: 'open',
+        title: args.title,
+        body: args.body,
+        assigneeId: null,
+        metadata: { createdBy: by.id },
+        now: this.ctx.clock.now(),
+      });
+      this.ctx.event({ type: 'bead.created', agentId: by.id, beadId: bead.id, data: { rigId: args.rigId, type: 'issue' } });
+      return bead;
+    });
+  }
+
+  /** A polecat finished its bead on `branch`: a merge request for the refinery; the bead goes to review. Idempotent. */
+  done(polecat: AgentRecord, args: { branch: string; summary: string }): Bead {
+    const { repos, clock } = this.ctx;
+    if (!polecat.beadId) throw new GastownError('conflict', 'this polecat has no hooked bead');
+    const source = this.bead(polecat.beadId);
+    const existing = repos.beads.findOpenMergeRequest(source.id, args.branch);
+    if (existing) return existing;
+    if (source.status !== 'in_progress' && source.status !== 'open') {
+      throw new GastownError('conflict', `bead ${source.id} is ${source.status}; it cannot be submitted for review`);
+    }
+    const now = clock.now();
+    return this.ctx.transaction(() => {
+      const mr = repos.beads.insert({
+        id: this.ctx.ids('bd'),
+        rigId: source.rigId,
+        type: 'merge_request',
+        status: 'open',
+        title: `Merge ${args.branch}: ${source.title}`.slice(0, 200),
+        body: args.summary,
+        assigneeId: null,
+        metadata: { sourceBeadId: source.id, branch: args.branch, polecatId: polecat.id },
+        now,
+      });
+      repos.beads.update(source.id, { status: 'in_review', metadata: { ...source.metadata, branch: args.branch, mergeRequestId: mr.id } }, now);
+      this.ctx.event({ type: 'merge_request.created', agentId: polecat.id, beadId: mr.id, data: { sourceBeadId: source.id, branch: args.branch } });
+      return mr;
+    });
+  }
+
+  /** The refinery sends work back: the merge request fails, the source bead reopens with the feedback. */
+  requestChanges(refinery: AgentRecord, args: { mergeRequestBeadId: string; feedback: string }): Bead {
+    const { repos, clock } = this.ctx;
+    const mr = this.mergeRequest(args.mergeRequestBeadId, refinery);
+    if (mr.status !== 'open' && mr.status !== 'in_progress') throw new GastownError('conflict', `merge request ${mr.id} is already ${mr.status}`);
+    const now = clock.now();
+    const feedback = { at: now, from: refinery.id, feedback: args.feedback };
+    return this.ctx.transaction(() => {
+      const updated = repos.beads.update(mr.id, { status: 'failed', metadata: { ...mr.metadata, resolution: 'changes_requested', feedback: args.feedback } }, now);
+      const source = this.sourceOf(mr);
+      if (source && source.status !== 'closed') {
+        repos.beads.update(source.id, { status: 'open', assigneeId: null, metadata: appendToMetadataList(source.metadata, 'reviewFeedback', feedback) }, now);
+      }
+      const polecatId = typeof mr.metadata.polecatId === 'string' ? mr.metadata.polecatId : null;
+      if (polecatId && repos.agents.get(polecatId)) {
+        this.mail.deliver(refinery.id, polecatId, `Changes requested: ${mr.title}`.slice(0, 200), args.feedback);
+      }
+      this.ctx.event({ type: 'merge_request.changes_requested', agentId: refinery.id, beadId: mr.id, data: { sourceBeadId: source?.id ?? null } });
+      return updated;
+    });
+  }
+
+  /** The container reports how a merge went. Idempotent: a settled merge request is returned as it is. */
+  mergeResult(refinery: AgentRecord, args: { mergeRequestBeadId: string; outcome: MergeOutcome; commitSha: string | null; message: string }): { mergeRequest: Bead; sourceBead: Bead | null } {
+    const { repos, clock } = this.ctx;
+    const mr = this.mergeRequest(args.mergeRequestBeadId, refinery);
+    if (mr.status === 'closed' || mr.status === 'failed') return { mergeRequest: mr, sourceBead: this.sourceOf(mr) };
+    const now = clock.now();
+    return this.ctx.transaction(() => {
+      const source = this.sourceOf(mr);
+      if (args.outcome === 'merged') {
+        const merged = repos.beads.update(mr.id, { status: 'closed', metadata: { ...mr.metadata, resolution: 'merged', commitSha: args.commitSha } }, now);
+        const closed = source ? repos.beads.update(source.id, { status: 'closed', metadata: { ...source.metadata, commitSha: args.commitSha } }, now) : null;
+        this.ctx.event({ type: 'merge_request.merged', agentId: refinery.id, beadId: mr.id, data: { sourceBeadId: source?.id ?? null, commitSha: args.commitSha } });
+        return { mergeRequest: merged, sourceBead: closed };
+      }
+      const failed = repos.beads.update(mr.id, { status: 'failed', metadata: { ...mr.metadata, resolution: args.outcome, message: args.message } }, now);
+      const reopened =
+        source && source.status !== 'closed'
+          ? repos.beads.update(source.id, { status: 'open', assigneeId: null, metadata: appendToMetadataList(source.metadata, 'mergeFailures', { at: now, outcome: args.outcome, message: args.message }) }, now)
+          : source;
+      this.ctx.event({ type: 'merge_request.failed', agentId: refinery.id, beadId: mr.id, data: { outcome: args.outcome, sourceBeadId: source?.id ?? null } });
+      if (args.outcome === 'conflict') {
+        this.escalate(refinery, {
+          title: `Merge conflict: ${mr.title}`.slice(0, 200),
+          body: args.message,
+          severity: 'medium',
+          relatedBeadId: mr.id,
+        });
+      }
+      return { mergeRequest: failed, sourceBead: reopened };
+    });
+  }
+
+  escalate(by: AgentRecord, args: { title: string; body: string; severity: 'low' | 'medium' | 'high'; relatedBeadId?: string | null }): Bead {
+    return this.ctx.transaction(() => {
+      const bead = this.ctx.repos.beads.insert({
+        id: this.ctx.ids('bd'),
+        rigId: by.rigId,
+        type: 'escalation',
+        status: 'open',
+        title: args.title,
+        body: args.body,
+        assigneeId: null,
+        metadata: { severity: args.severity, fromAgentId: by.id, relatedBeadId: args.relatedBeadId ?? by.beadId },
+        now: this.ctx.clock.now(),
+      });
+      this.ctx.event({ type: 'escalation.created', agentId: by.id, beadId: bead.id, data: { severity: args.severity, title: args.title } });
+      return bead;
+    });
+  }
+
+  /** A merge request bead this refinery may act on (same rig). */
+  private mergeRequest(beadId: string, refinery: AgentRecord): Bead {
+    const mr = this.bead(beadId);
+    if (mr.type !== 'merge_request') throw new GastownError('conflict', `bead ${mr.id} is not a merge request`);
+    if (mr.rigId !== refinery.rigId) throw new GastownError('not_found', 'merge request not found in this rig');
+    return mr;
+  }
+
+  private sourceOf(mr: Bead): Bead | null {
+    const id = mr.metadata.sourceBeadId;
+    return typeof id === 'string' ? this.ctx.repos.beads.get(id) : null;
+  }
+}
