@@ -1,0 +1,16 @@
+export { HeartbeatLoop, DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop';
+export type { HeartbeatLoopOptions, RuntimeSnapshot } from './heartbeat-loop';
+export {
+  EventSink,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BUFFER,
+  DROPPED_EVENT_TYPE,
+  ESSENTIAL_EVENT_PREFIXES,
+  isEssentialByDefault,
+} from './event-sink';
+export type { EventSinkOptions, EventSinkStats } from './event-sink';
+export { reportCompletion, reportMergeResult } from './reports';
+export type { ReportOptions } from './reports';
+export { withRetry, isRetryable, sleep, NON_RETRYABLE_CODES, DEFAULT_REPORT_ATTEMPTS } from './retry';
+export type { RetryOptions } from './retry';

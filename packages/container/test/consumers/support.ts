@@ -1,0 +1,30 @@
+import { GastownError } from '@gastown/protocol';
+import type { AgentEvent } from '@gastown/protocol';
+
+/** A scripted `events` endpoint: each call takes the next outcome (default ok) and dedupes by id like the control plane. */
+export class EventsStub {
+  readonly batches: AgentEvent[][] = [];
+  readonly stored = new Map<string, AgentEvent>();
+  readonly script: Array<'ok' | 'unavailable' | 'validation'> = [];
+
+  readonly events = async (events: AgentEvent[]): Promise<{ accepted: number; duplicates: number }> => {
+    this.batches.push(events);
+    const next = this.script.shift() ?? 'ok';
+    if (next === 'unavailable') throw new GastownError('control_plane_unavailable', 'down');
+    if (next === 'validation') throw new GastownError('validation_failed', 'bad');
+    let accepted = 0;
+    let duplicates = 0;
+    for (const e of events) {
+      if (this.stored.has(e.id)) duplicates += 1;
+      else {
+        this.stored.set(e.id, e);
+        accepted += 1;
+      }
+    }
+    return { accepted, duplicates };
+  };
+
+  storedOfType(type: string): AgentEvent[] {
+    return [...this.stored.values()].filter((e) => e.type === type);
+  }
+}
