@@ -1,0 +1,10 @@
+export { createRuntimeFactory, type RuntimeFactoryOptions } from './factory';
+export { ServeRuntime, type ServeRuntimeDeps } from './serve-runtime';
+export { RuntimeError, type RuntimeErrorCode } from './errors';
+export { FLAVORS, type RuntimeFlavor } from './flavor';
+export { resolveRuntimeBinary, platformPackages, type BinaryLookup } from './binary';
+export { buildRuntimeConfig, brokerLlmBaseUrl, PROVIDER_ID, MODEL_LIMITS, type RuntimeConfigInput } from './config';
+export { buildRuntimeEnv, INHERITED_ENV_VARS, type RuntimeEnvInput } from './env';
+export { EventNormaliser, errorMessage } from './events';
+export { runtimePaths, prepareStateDir, seedFiles, type RuntimePaths } from './state-dir';
+export { ServeProcess, pidsWithEnv, killByEnvMarker, type ExitInfo } from './serve-process';

@@ -1,0 +1,322 @@
+/**
+ * One agent's `opencode serve` / `kilo serve` process, driven with @opencode-ai/sdk:
+ * spawn → listening URL → event stream connected → one session; prompts go into that session.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createOpencodeClient, type OpencodeClient } from '@opencode-ai/sdk';
+import type { Clock } from '@gastown/protocol';
+import type { AgentRuntime, Logger, RuntimeEvent, RuntimeOptions, SecretSink, Timers } from '../contracts';
+import { buildRuntimeConfig } from './config';
+import { buildRuntimeEnv } from './env';
+import { RuntimeError } from './errors';
+import { EventNormaliser } from './events';
+import type { RuntimeFlavor } from './flavor';
+import { ServeProcess, type ExitInfo } from './serve-process';
+import { prepareStateDir, runtimePaths, type RuntimePaths } from './state-dir';
+
+export interface ServeRuntimeDeps {
+  flavor: RuntimeFlavor;
+  /** The runtime binary; throws RuntimeError('runtime_binary_missing'). */
+  binary: () => string;
+  clock: Clock;
+  timers: Timers;
+  /** A fresh random secret (the server password). */
+  generateSecret: () => string;
+  /** The container's environment; only an allow-list of it is passed on. */
+  baseEnv: Readonly<Record<string, string | undefined>>;
+  startTimeoutMs: number;
+  stopGraceMs: number;
+  requestTimeoutMs: number;
+  secrets?: SecretSink;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'exited';
+
+const RECONNECT_MAX_MS = 5_000;
+
+export class ServeRuntime implements AgentRuntime {
+  readonly #options: RuntimeOptions;
+  readonly #deps: ServeRuntimeDeps;
+  readonly #log: Logger;
+  readonly #paths: RuntimePaths;
+  readonly #listeners = new Set<(event: RuntimeEvent) => void>();
+  readonly #normaliser = new EventNormaliser();
+  readonly #events = new AbortController();
+  #phase: Phase = 'new';
+  #process: ServeProcess | null = null;
+  #client: OpencodeClient | null = null;
+  #sessionId: string | null = null;
+  #password = '';
+  #url: string | null = null;
+  #listeningMs: number | null = null;
+  #stopping: Promise<void> | null = null;
+  #connected: (() => void) | null = null;
+
+  constructor(options: RuntimeOptions, deps: ServeRuntimeDeps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.#paths = runtimePaths(options.stateDir, deps.flavor);
+    this.#log = options.logger.child({ component: 'runtime', kind: deps.flavor.kind, agentId: options.agent.id });
+  }
+
+  get pid(): number | null {
+    return this.#process?.pid ?? null;
+  }
+
+  get sessionId(): string | null {
+    return this.#sessionId;
+  }
+
+  /** Loopback URL of the server once listening (Basic auth protected). */
+  get url(): string | null {
+    return this.#url;
+  }
+
+  /** Milliseconds from spawn to the listening line. */
+  get listeningMs(): number | null {
+    return this.#listeningMs;
+  }
+
+  /** Whether the main session is working on a turn (from the event stream). */
+  get busy(): boolean {
+    return this.#normaliser.busy;
+  }
+
+  /** The HOME of the agent process: every process of this agent carries `HOME=<it>`. */
+  get home(): string {
+    return this.#paths.home;
+  }
+
+  /** Resident memory of the server process in bytes (Linux), or null. */
+  rssBytes(): number | null {
+    const pid = this.pid;
+    if (pid === null || this.#phase === 'exited') return null;
+    try {
+      const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return match?.[1] ? Number(match[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+
+  onEvent(listener: (event: RuntimeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.#phase !== 'new') throw new RuntimeError('runtime_not_running', `start() called twice (runtime is ${this.#phase})`);
+    this.#phase = 'starting';
+    try {
+      await this.#spawn();
+      await this.#connectEvents();
+      await this.#createSession();
+    } catch (error) {
+      this.#log.warn('runtime.start_failed', { code: error instanceof RuntimeError ? error.runtimeCode : 'unknown', pid: this.pid });
+      await this.stop();
+      throw error;
+    }
+    if (this.#phase !== 'starting') throw new RuntimeError('runtime_exited', 'the runtime exited while starting');
+    this.#phase = 'running';
+    this.#log.info('runtime.ready', { pid: this.pid, sessionId: this.#sessionId, listeningMs: this.#listeningMs });
+  }
+
+  async prompt(text: string): Promise<void> {
+    const client = this.#client;
+    const sessionId = this.#sessionId;
+    if (this.#phase !== 'running' || !client || !sessionId) throw new RuntimeError('runtime_not_running', `cannot prompt: the runtime is ${this.#phase}`);
+    let result: { error?: unknown; response: Response };
+    try {
+      result = await client.session.promptAsync({
+        path: { id: sessionId },
+        body: { parts: [{ type: 'text', text }] },
+        signal: AbortSignal.timeout(this.#deps.requestTimeoutMs),
+      });
+    } catch (error) {
+      throw new RuntimeError('runtime_prompt_failed', `the runtime did not accept the prompt: ${error instanceof Error ? error.message : 'request failed'}`, { cause: error });
+    }
+    if (result.error !== undefined || !result.response.ok) {
+      throw new RuntimeError('runtime_prompt_failed', `the runtime refused the prompt (HTTP ${result.response.status})`);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#phase !== 'exited') this.#phase = 'stopping';
+    this.#events.abort();
+    const proc = this.#process;
+    if (proc) {
+      const info = await proc.stop(this.#deps.stopGraceMs, `HOME=${this.#paths.home}`);
+      this.#log.info('runtime.stopped', { pid: proc.pid, code: info.code, signal: info.signal });
+    }
+    this.#phase = 'exited';
+  }
+
+  // ---- start steps ------------------------------------------------------------
+
+  async #spawn(): Promise<void> {
+    const { options, flavor } = { options: this.#options, flavor: this.#deps.flavor };
+    const binary = this.#deps.binary();
+    try {
+      await prepareStateDir(this.#paths, flavor, options.instructions);
+    } catch (error) {
+      throw new RuntimeError('runtime_spawn_failed', `could not prepare the agent state dir: ${error instanceof Error ? error.message : 'error'}`, { cause: error });
+    }
+    this.#password = this.#deps.generateSecret();
+    this.#deps.secrets?.add(this.#password);
+    const instructionFiles = [this.#paths.instructionsFile];
+    const repoAgents = join(options.workdir, 'AGENTS.md');
+    if (existsSync(repoAgents)) instructionFiles.push(repoAgents);
+    const config = buildRuntimeConfig({
+      brokerUrl: options.brokerUrl,
+      brokerKey: options.brokerKey,
+      model: options.provider.model,
+      pluginPath: options.pluginPath,
+      instructionFiles,
+    });
+    const env = buildRuntimeEnv({
+      flavor,
+      agent: options.agent,
+      paths: this.#paths,
+      brokerUrl: options.brokerUrl,
+      brokerKey: options.brokerKey,
+      serverPassword: this.#password,
+      config,
+      baseEnv: this.#deps.baseEnv,
+    });
+    const startedAt = this.#deps.clock.now();
+    const proc = new ServeProcess({
+      binary,
+      args: ['serve', '--port', '0', '--hostname', '127.0.0.1'],
+      cwd: options.workdir,
+      env,
+      timers: this.#deps.timers,
+      redact: [options.brokerKey, this.#password],
+    });
+    this.#process = proc;
+    void proc.exited.then((info) => this.#onExit(info));
+    this.#url = await proc.waitForListening(this.#deps.startTimeoutMs);
+    this.#listeningMs = this.#deps.clock.now() - startedAt;
+    this.#log.info('runtime.listening', { pid: proc.pid, url: this.#url, listeningMs: this.#listeningMs });
+    const basic = Buffer.from(`${flavor.username}:${this.#password}`).toString('base64');
+    this.#client = createOpencodeClient({ baseUrl: this.#url, headers: { Authorization: `Basic ${basic}` } });
+  }
+
+  /** Subscribe to `/event` and wait for its `server.connected`, so no event of the session is missed. */
+  async #connectEvents(): Promise<void> {
+    const connected = new Promise<void>((resolve) => {
+      this.#connected = resolve;
+    });
+    void this.#pumpEvents();
+    await this.#withTimeout(connected, 'the runtime event stream did not connect');
+  }
+
+  async #createSession(): Promise<void> {
+    const client = this.#requireClient();
+    let result: Awaited<ReturnType<OpencodeClient['session']['create']>>;
+    try {
+      result = await client.session.create({ body: { title: `${this.#options.agent.role} ${this.#options.agent.name}` }, signal: AbortSignal.timeout(this.#deps.requestTimeoutMs) });
+    } catch (error) {
+      throw new RuntimeError('runtime_session_failed', `could not create the session: ${error instanceof Error ? error.message : 'request failed'}`, { cause: error });
+    }
+    const id = result.data?.id;
+    if (!id) throw new RuntimeError('runtime_session_failed', `could not create the session (HTTP ${result.response.status})`);
+    this.#sessionId = id;
+    this.#normaliser.setSession(id);
+  }
+
+  // ---- events -------------------------------------------------------------------
+
+  async #pumpEvents(): Promise<void> {
+    const client = this.#requireClient();
+    let failures = 0;
+    while (!this.#events.signal.aborted) {
+      let sseError: unknown = null;
+      try {
+        const { stream } = await client.event.subscribe({
+          signal: this.#events.signal,
+          sseMaxRetryAttempts: 1,
+          onSseError: (error) => {
+            sseError = error;
+          },
+        });
+        for await (const raw of stream) {
+          failures = 0;
+          this.#onRaw(raw);
+        }
+      } catch (error) {
+        sseError = error;
+      }
+      if (this.#events.signal.aborted) break;
+      failures += 1;
+      this.#log.warn('runtime.events_reconnect', { failures, error: sseError instanceof Error ? sseError.message : null });
+      await new Promise<void>((resolve) => this.#deps.timers.setTimeout(resolve, Math.min(100 * 2 ** failures, RECONNECT_MAX_MS)));
+    }
+  }
+
+  #onRaw(raw: unknown): void {
+    if (typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'server.connected') {
+      this.#connected?.();
+      this.#connected = null;
+      return;
+    }
+    const status = (raw as { type?: unknown; properties?: { status?: { type?: unknown; message?: unknown; attempt?: unknown } } }) ?? {};
+    if (status.type === 'session.status' && status.properties?.status?.type === 'retry') {
+      this.#log.warn('runtime.model_retry', { attempt: status.properties.status.attempt, message: String(status.properties.status.message ?? '').slice(0, 200) });
+    }
+    for (const event of this.#normaliser.normalise(raw)) this.#emit(event);
+  }
+
+  #onExit(info: ExitInfo): void {
+    this.#events.abort();
+    const unexpected = this.#phase === 'running' || this.#phase === 'starting';
+    this.#phase = 'exited';
+    if (this.#password) this.#deps.secrets?.remove(this.#password);
+    if (unexpected) this.#log.warn('runtime.exited', { pid: this.pid, code: info.code, signal: info.signal, output: this.#process?.outputTail().slice(-500) });
+    this.#emit({ type: 'exit', code: info.code, signal: info.signal });
+  }
+
+  #emit(event: RuntimeEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#log.error('runtime.listener_failed', { event: event.type, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------
+
+  #requireClient(): OpencodeClient {
+    if (!this.#client) throw new RuntimeError('runtime_not_running', 'the runtime has no client yet');
+    return this.#client;
+  }
+
+  /** Race a start step against the start timeout and the process exiting. */
+  #withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    const proc = this.#process;
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.#deps.timers.setTimeout(
+        () => reject(new RuntimeError('runtime_start_timeout', `${what} within ${this.#deps.startTimeoutMs} ms`)),
+        this.#deps.startTimeoutMs,
+      );
+      void proc?.exited.then(() => reject(new RuntimeError('runtime_exited', `the runtime exited while starting; output: ${proc.outputTail().slice(-1_000) || '(none)'}`)));
+      promise.then(
+        (value) => {
+          this.#deps.timers.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#deps.timers.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+}
