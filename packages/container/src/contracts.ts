@@ -178,6 +178,8 @@ export interface HeartbeatLoop {
 }
 export interface HeartbeatLoopOptions {
   client: ControlPlaneClient;
+  /** The run's broker; its status is the heartbeat's `credential`. */
+  broker: CredentialBroker;
   intervalMs: number;
   snapshot: () => HeartbeatRequest;
   clock: Clock;

@@ -180,6 +180,7 @@ export class AgentSupervisor implements AgentControl {
       run.sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }) });
       run.heartbeat = d.createHeartbeat({
         client,
+        broker: run.broker,
         intervalMs: d.settings.heartbeatIntervalMs,
         snapshot: () => run.heartbeatRequest(d.settings.instanceId),
         clock: d.clock,
