@@ -16,7 +16,7 @@ const encoder = new TextEncoder();
 export class HmacKeyring implements Keyring {
   readonly activeKid: string;
   readonly kids: readonly string[];
-  readonly #secrets: ReadonlyMap<string, Uint8Array>;
+  readonly #secrets: ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
   readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
 
   /** Callers validate input first (config.ts names the env variable); this only asserts invariants. */
@@ -30,7 +30,7 @@ export class HmacKeyring implements Keyring {
     if (!Object.hasOwn(secrets, activeKid)) throw new GastownError('internal', 'keyring: the active kid is not in the ring');
     this.activeKid = activeKid;
     this.kids = Object.freeze(entries.map(([kid]) => kid));
-    this.#secrets = new Map(entries.map(([kid, secret]) => [kid, encoder.encode(secret)]));
+    this.#secrets = new Map(entries.map(([kid, secret]) => [kid, new Uint8Array(encoder.encode(secret))]));
   }
 
   has(kid: string): boolean {
