@@ -1,0 +1,74 @@
+/**
+ * Per-agent broker keys: 32 random bytes per agent run, the only credential the agent
+ * process holds. Lookup compares SHA-256 digests in constant time against every key.
+ */
+import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+import type { ProviderConfig } from '@gastown/protocol';
+import type { ControlPlaneClient, SecretSink } from '../contracts';
+
+export const BROKER_KEY_PREFIX = 'gtb_';
+
+export interface AgentRegistration {
+  /** The agent's authenticated control-plane client. */
+  client: ControlPlaneClient;
+  /** The town's model provider; null disables the LLM proxy for this agent. */
+  provider: ProviderConfig | null;
+  /** The real provider API key (from the container's own config, never the agent env). */
+  providerApiKey: string | null;
+}
+
+export interface RegisteredAgent extends AgentRegistration {
+  agentId: string;
+}
+
+interface Entry {
+  agent: RegisteredAgent;
+  key: string;
+  digest: Buffer;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export class AgentKeyRegistry {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly randomBytes: (n: number) => Uint8Array = nodeRandomBytes,
+    private readonly secrets?: SecretSink,
+  ) {}
+
+  /** Register (or re-register) an agent run; returns its new broker key. A previous key of the agent stops working. */
+  register(agentId: string, registration: AgentRegistration): string {
+    this.unregister(agentId);
+    const key = BROKER_KEY_PREFIX + Buffer.from(this.randomBytes(32)).toString('base64url');
+    this.#entries.set(agentId, { agent: { agentId, ...registration }, key, digest: digest(key) });
+    this.secrets?.add(key);
+    if (registration.providerApiKey) this.secrets?.add(registration.providerApiKey);
+    return key;
+  }
+
+  unregister(agentId: string): boolean {
+    const entry = this.#entries.get(agentId);
+    if (entry === undefined) return false;
+    this.#entries.delete(agentId);
+    this.secrets?.remove(entry.key);
+    if (entry.agent.providerApiKey) this.secrets?.remove(entry.agent.providerApiKey);
+    return true;
+  }
+
+  /** The agent whose key is `presented`, or null. Every entry is compared, in constant time each. */
+  lookup(presented: string): RegisteredAgent | null {
+    const candidate = digest(presented);
+    let found: RegisteredAgent | null = null;
+    for (const entry of this.#entries.values()) {
+      if (timingSafeEqual(candidate, entry.digest)) found = entry.agent;
+    }
+    return found;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

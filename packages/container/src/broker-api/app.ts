@@ -1,0 +1,58 @@
+/**
+ * The local broker API the agent process (plugin, model runtime) calls on loopback:
+ * tool calls and the LLM proxy, both authenticated by the per-agent broker key. The agent
+ * process never holds a control-plane token or the provider key.
+ */
+import { BROKER_API, GastownError, LIMITS } from '@gastown/protocol';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger, SecretSink } from '../contracts';
+import { AgentKeyRegistry } from './agent-keys';
+import type { AgentRegistration } from './agent-keys';
+import { brokerKeyAuth } from './auth';
+import type { BrokerEnv } from './auth';
+import { errorResponse, makeErrorHandler } from './errors';
+import { createLlmProxyHandler } from './llm-proxy';
+import { handleToolCall } from './tools-route';
+
+export interface BrokerApiOptions {
+  logger: Logger;
+  /** Used by the LLM proxy to reach the provider. */
+  fetch: typeof fetch;
+  /** Broker keys and provider keys are registered here for log redaction. */
+  secrets?: SecretSink;
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+export interface BrokerApi {
+  readonly app: Hono<BrokerEnv>;
+  /** A new broker key for this agent run (replaces any previous key of the agent). */
+  registerAgent(agentId: string, registration: AgentRegistration): string;
+  unregisterAgent(agentId: string): boolean;
+}
+
+export function createBrokerApi(options: BrokerApiOptions): BrokerApi {
+  const log = options.logger.child({ component: 'broker-api' });
+  const keys = new AgentKeyRegistry(options.randomBytes, options.secrets);
+  const app = new Hono<BrokerEnv>();
+  app.onError(makeErrorHandler(log));
+  app.notFound((c) => errorResponse(c, new GastownError('not_found', 'no such route')));
+
+  const auth = brokerKeyAuth(keys);
+  app.post(
+    BROKER_API.tool,
+    auth,
+    bodyLimit({
+      maxSize: LIMITS.maxBodyBytes,
+      onError: (c) => errorResponse(c, new GastownError('payload_too_large', 'request body too large')),
+    }),
+    handleToolCall,
+  );
+  app.all(`${BROKER_API.llm}/*`, auth, createLlmProxyHandler(options.fetch));
+
+  return {
+    app,
+    registerAgent: (agentId, registration) => keys.register(agentId, registration),
+    unregisterAgent: (agentId) => keys.unregister(agentId),
+  };
+}
