@@ -1,0 +1,217 @@
+/**
+ * The town container process: parse config once, start the local broker API on loopback
+ * and the control server, run agents until SIGTERM/SIGINT, then stop every agent
+ * (completion reports, event flush, no orphan runtimes) and exit 0.
+ *
+ * Ready line on stdout (read by the container host): `gastown-container listening on <url> instance <id>`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mathRandom, systemClock, type Clock, type RandomSource } from '@gastown/protocol';
+import { createControlPlaneClient, createCredentialBroker } from './broker';
+import { createBrokerApi, startBrokerServer } from './broker-api';
+import { loadConfig, scrubProcessEnv, type ContainerConfig } from './config';
+import { EventSink, HeartbeatLoop, reportCompletion, reportMergeResult } from './consumers';
+import type {
+  ControlPlaneClientFactory,
+  EventSinkFactory,
+  HeartbeatLoopFactory,
+  LocalBrokerApi,
+  Logger,
+  RuntimeFactory,
+  Timers,
+} from './contracts';
+import { CliGitWorkspace } from './git';
+import { createLogger, type LineSink } from './log';
+import { createRuntimeFactory } from './runtime';
+import { createControlApp, listen } from './server';
+import { AgentSupervisor } from './supervisor';
+
+export const READY_LINE_PREFIX = 'gastown-container listening on';
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface ContainerHandle {
+  url: string;
+  brokerUrl: string;
+  instanceId: string;
+  supervisor: AgentSupervisor;
+  /** Graceful stop: every agent, then both servers. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartContainerOptions {
+  stream?: LineSink;
+  clock?: Clock;
+  random?: RandomSource;
+  timers?: Timers;
+  fetch?: typeof fetch;
+  /** Override the runtime factory (tests without opencode). */
+  createRuntime?: RuntimeFactory;
+}
+
+/** Compose the container from a parsed config. */
+export async function startContainer(config: ContainerConfig, options: StartContainerOptions = {}): Promise<ContainerHandle> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? mathRandom;
+  const timers = options.timers ?? realTimers;
+  const fetchImpl = options.fetch ?? fetch;
+  const logger = createLogger({ stream: options.stream ?? process.stdout, level: config.logLevel, clock, fields: { instanceId: config.instanceId } });
+  const secrets = logger.secrets;
+  secrets.add(config.containerKey);
+  for (const value of Object.values(config.townEnv)) secrets.add(value);
+
+  await mkdir(config.dataDir, { recursive: true });
+  const git = await CliGitWorkspace.create({ dataDir: config.dataDir, logger: logger.child({ component: 'git' }), path: process.env.PATH });
+
+  const brokerApi = createBrokerApi({ logger, fetch: fetchImpl, secrets });
+  const brokerServer = await startBrokerServer(brokerApi, { hostname: '127.0.0.1', port: 0 });
+  const localBrokerApi: LocalBrokerApi = {
+    url: brokerServer.url,
+    register: ({ agent, client, provider }) => ({
+      brokerKey: brokerApi.registerAgent(agent.id, {
+        client,
+        provider,
+        providerApiKey: provider.apiKeyEnvVar ? (config.townEnv[provider.apiKeyEnvVar] ?? null) : null,
+      }),
+    }),
+    unregister: (agentId) => {
+      brokerApi.unregisterAgent(agentId);
+    },
+  };
+
+  const supervisor = new AgentSupervisor({
+    settings: {
+      instanceId: config.instanceId,
+      dataDir: config.dataDir,
+      pluginPath: config.pluginPath,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      stopTimeoutMs: config.stopTimeoutMs,
+    },
+    git,
+    brokerApi: localBrokerApi,
+    createBroker: createCredentialBroker,
+    createClient: retryingClientFactory({ timers, random }),
+    createHeartbeat: heartbeatFactory,
+    createEventSink: eventSinkFactory,
+    createRuntime: options.createRuntime ?? createRuntimeFactory({ secrets, timers, clock }),
+    clock,
+    random,
+    timers,
+    fetch: fetchImpl,
+    logger,
+    secrets,
+  });
+
+  const startedAt = clock.now();
+  const app = createControlApp({ control: supervisor, containerKey: config.containerKey, instanceId: config.instanceId, startedAt, logger: logger.child({ component: 'control' }) });
+  const server = await listen(app, { port: config.port, hostname: config.hostname });
+  logger.info('container.started', { url: server.url, brokerUrl: brokerServer.url, dataDir: config.dataDir });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url: server.url,
+    brokerUrl: brokerServer.url,
+    instanceId: config.instanceId,
+    supervisor,
+    stop: () =>
+      (stopping ??= (async () => {
+        logger.info('container.stopping', { agents: supervisor.liveCount() });
+        await supervisor.stopAll();
+        await server.close();
+        await brokerServer.close();
+        logger.info('container.stopped', {});
+      })()),
+  };
+}
+
+/** The authenticated client, with completion and merge reports retried (full-jitter backoff). */
+function retryingClientFactory(deps: { timers: Timers; random: RandomSource }): ControlPlaneClientFactory {
+  return (options) => {
+    const client = createControlPlaneClient(options);
+    const retry = { timers: deps.timers, random: deps.random, logger: options.logger };
+    return {
+      tool: (name, args) => client.tool(name, args),
+      heartbeat: (body) => client.heartbeat(body),
+      events: (events) => client.events(events),
+      completion: (body) => reportCompletion(client, body, retry),
+      mergeResult: (body) => reportMergeResult(client, body, retry),
+    };
+  };
+}
+
+const heartbeatFactory: HeartbeatLoopFactory = (options) => {
+  const loop = new HeartbeatLoop({
+    client: options.client,
+    broker: options.broker,
+    snapshot: options.snapshot,
+    timers: options.timers,
+    logger: options.logger,
+    intervalMs: options.intervalMs,
+  });
+  return {
+    start: () => loop.start(),
+    beatNow: async () => {
+      await loop.beat();
+    },
+    stop: () => loop.stop(),
+  };
+};
+
+const eventSinkFactory: EventSinkFactory = (options) => {
+  const sink = new EventSink({ client: options.client, clock: options.clock, random: options.random, timers: options.timers, logger: options.logger });
+  return {
+    record: (type, data) => {
+      sink.emit(type, data);
+    },
+    flush: async () => {
+      await sink.flush();
+    },
+    close: async () => {
+      await sink.close();
+    },
+  };
+};
+
+/** Process entry: config from env, signals → graceful stop → exit 0. */
+export async function runMain(): Promise<void> {
+  const config = loadConfig(process.env);
+  scrubProcessEnv(process.env);
+  const container = await startContainer(config);
+  process.stdout.write(`${READY_LINE_PREFIX} ${container.url} instance ${container.instanceId}\n`);
+  const onSignal = (signal: NodeJS.Signals) => {
+    void container.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'container.stop_failed', signal, error: error instanceof Error ? error.message : String(error) })}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runMain().catch((error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'container.start_failed', code: typeof code === 'string' ? code : 'internal', error: error instanceof Error ? error.message : String(error) })}\n`);
+    process.exit(1);
+  });
+}
+
