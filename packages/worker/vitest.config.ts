@@ -12,5 +12,6 @@ export const TEST_BINDINGS = {
 
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.jsonc' }, miniflare: { bindings: TEST_BINDINGS } })],
-  test: { name: 'worker', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] },
+  // Structured logs of passing tests are noise; a failing test still shows its output.
+  test: { name: 'worker', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], silent: 'passed-only' },
 });

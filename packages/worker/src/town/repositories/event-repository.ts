@@ -38,8 +38,10 @@ export class AgentEventRepository {
   insertMany(agentId: string, events: readonly AgentEvent[], receivedAt: number): number {
     let accepted = 0;
     for (const e of events) {
-      accepted += this.sql.run`INSERT OR IGNORE INTO agent_events (agent_id, id, type, at, data, received_at)
-                               VALUES (${agentId}, ${e.id}, ${e.type}, ${e.at}, ${toJson(e.data)}, ${receivedAt})`;
+      // RETURNING counts inserted rows exactly (rowsWritten also counts index writes)
+      accepted += this.sql.all`INSERT INTO agent_events (agent_id, id, type, at, data, received_at)
+                               VALUES (${agentId}, ${e.id}, ${e.type}, ${e.at}, ${toJson(e.data)}, ${receivedAt})
+                               ON CONFLICT (agent_id, id) DO NOTHING RETURNING id`.length;
     }
     return accepted;
   }
