@@ -1,0 +1,102 @@
+/**
+ * The local container host: emulates Cloudflare Containers on one machine. One container
+ * process per town (this package's src/main.ts), started on the first inbound request and
+ * stopped after the town's sleepAfter without inbound requests.
+ *
+ * Ready line on stdout: `gastown-host listening on <url>`.
+ */
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { systemClock } from '@gastown/protocol';
+import type { Timers } from '../contracts';
+import { TOWN_ENV_PREFIX } from '../config';
+import { createLogger } from '../log';
+import { ContainerHost } from './container-host';
+import { spawnContainerProcess } from './container-process';
+import { loadHostConfig, type HostConfig } from './host-config';
+import { createHostApp } from './host-server';
+
+const CONTAINER_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+const timers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Environment of a town container: an allow-list plus its settings. Never the host's whole env. */
+export function containerEnv(config: HostConfig, townId: string, townEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    HOME: join(config.dataDir, 'towns', townId, 'home'),
+    CONTAINER_PORT: '0',
+    GASTOWN_BIND_LOOPBACK: '1',
+    GASTOWN_CONTAINER_KEY: config.containerKey,
+    GASTOWN_DATA_DIR: join(config.dataDir, 'towns', townId),
+    GASTOWN_INSTANCE_ID: `ci_${randomBytes(8).toString('hex')}`,
+    ...config.passthrough,
+  };
+  for (const [name, value] of Object.entries(townEnv)) env[TOWN_ENV_PREFIX + name] = value;
+  return env;
+}
+
+export async function startHost(config: HostConfig): Promise<{ url: string; host: ContainerHost; close(): Promise<void> }> {
+  const logger = createLogger({ stream: process.stderr, level: 'info', clock: systemClock, fields: { component: 'container-host' } });
+  logger.secrets.add(config.containerKey);
+  const host = new ContainerHost({
+    clock: systemClock,
+    timers,
+    logger,
+    defaultSleepAfterMs: config.defaultSleepAfterMs,
+    stopGraceMs: config.stopGraceMs,
+    spawn: (townId, townEnv) =>
+      spawnContainerProcess({
+        command: process.execPath,
+        args: ['--import', 'tsx', CONTAINER_MAIN],
+        cwd: REPO_ROOT,
+        env: containerEnv(config, townId, townEnv),
+        logger,
+        readyTimeoutMs: 60_000,
+      }),
+  });
+  const app = createHostApp(host, config.containerKey);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: config.port }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host,
+    async close() {
+      await host.stopAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadHostConfig(process.env);
+  const { url, close } = await startHost(config);
+  process.stdout.write(`gastown-host listening on ${url}\n`);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    void close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`gastown-host failed to start: ${error instanceof Error ? error.message : 'unknown error'}\n`);
+    process.exit(1);
+  });
+}
