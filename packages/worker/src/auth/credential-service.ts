@@ -100,7 +100,8 @@ class SqlCredentialService implements CredentialService {
     const now = clock.now();
     const record = this.#loadCredential(hash);
     const family = record ? this.#loadFamily(record.familyId) : null;
-    const subject = record ? currentSubject(record.agentId) : null;
+    const found = record ? currentSubject(record.agentId) : null;
+    const subject = found && record && found.id === record.agentId ? found : null;
     const decision = decideRefresh({ record, family, currentGen: subject?.gen ?? null, now, policy: config.policy });
 
     switch (decision.kind) {
