@@ -34,6 +34,8 @@ export function gitEnvironment(homeDir: string, path: string | undefined): NodeJ
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_TERMINAL_PROMPT: '0',
     GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
+    // never wait for a host-key or passphrase prompt
+    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
     LANG: 'C',
     LC_ALL: 'C',
   };

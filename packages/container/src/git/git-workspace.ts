@@ -38,11 +38,11 @@ export class CliGitWorkspace implements GitWorkspace {
   }
 
   /** Prepare the container-owned git HOME under the data dir and build the real runner. */
-  static async create(options: { dataDir: string; logger: Logger; gitBinary?: string; path?: string }): Promise<CliGitWorkspace> {
+  static async create(options: { dataDir: string; logger: Logger; gitBinary?: string; path?: string; timeoutMs?: number }): Promise<CliGitWorkspace> {
     const dataDir = resolve(options.dataDir);
     const home = join(dataDir, 'git-home');
     await prepareGitHome(home);
-    const runGit = createExecGitRunner({ gitBinary: options.gitBinary, env: gitEnvironment(home, options.path) });
+    const runGit = createExecGitRunner({ gitBinary: options.gitBinary, env: gitEnvironment(home, options.path), defaultTimeoutMs: options.timeoutMs });
     return new CliGitWorkspace({ dataDir, runGit, logger: options.logger });
   }
 
