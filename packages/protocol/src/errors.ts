@@ -42,8 +42,13 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 
-/** Codes after which a consumer should refresh its access token once and retry. */
-export const REFRESHABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['token_expired', 'token_revoked']);
+/**
+ * Codes after which a consumer should refresh its access token once and retry.
+ * `token_unknown_key` is included: after an emergency key rotation (or an old key removed too
+ * early) a refresh — which does not depend on signing keys — heals the agent at once instead of
+ * at its next scheduled refresh.
+ */
+export const REFRESHABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['token_expired', 'token_revoked', 'token_unknown_key']);
 
 export const ErrorBodySchema = z.object({
   error: z.object({
