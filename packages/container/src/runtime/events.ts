@@ -4,7 +4,7 @@
  * the main session is busy (so busy/idle are reported once per transition).
  *
  * Shapes seen from opencode 1.18.33 (docs/DEVELOPMENT.md):
- *   {type:'session.status', properties:{sessionID, status:{type:'busy'|'idle'|'retry', …}}}
+ *   {type:'session.status', properties:{sessionID, status:{type:'busy'|'idle'} | {type:'retry', attempt, message, next}}}
  *   {type:'session.idle', properties:{sessionID}}
  *   {type:'message.updated', properties:{sessionID, info:{id, role:'user'|'assistant', error?}}}
  *   {type:'message.part.updated', properties:{sessionID, part:{id, messageID, sessionID, type:'text'|'tool'|…}}}
@@ -65,8 +65,11 @@ export class EventNormaliser {
     const type = str(raw.type);
     const props = isObject(raw.properties) ? raw.properties : {};
     switch (type) {
-      case 'session.status':
-        return this.#status(str(props.sessionID), isObject(props.status) ? str(props.status.type) : null);
+      case 'session.status': {
+        const status = isObject(props.status) ? props.status : {};
+        if (status.type === 'retry') return this.#retry(str(props.sessionID), status);
+        return this.#status(str(props.sessionID), str(status.type));
+      }
       case 'session.idle':
         return this.#status(str(props.sessionID), 'idle');
       case 'message.updated':
@@ -91,6 +94,14 @@ export class EventNormaliser {
       return [{ type: 'session.idle', sessionId }];
     }
     return [];
+  }
+
+  /** The model request failed and opencode will retry it: worth surfacing (a broker 401, a provider outage). */
+  #retry(sessionId: string | null, status: Json): RuntimeEvent[] {
+    if (!sessionId || sessionId !== this.#sessionId) return [];
+    const attempt = typeof status.attempt === 'number' ? status.attempt : null;
+    const message = (str(status.message) ?? 'unknown error').slice(0, 300);
+    return [{ type: 'error', sessionId, message: `model request failed, retrying${attempt === null ? '' : ` (attempt ${attempt})`}: ${message}` }];
   }
 
   #message(props: Json): RuntimeEvent[] {

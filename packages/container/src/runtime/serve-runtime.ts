@@ -265,11 +265,10 @@ export class ServeRuntime implements AgentRuntime {
       this.#connected = null;
       return;
     }
-    const status = (raw as { type?: unknown; properties?: { status?: { type?: unknown; message?: unknown; attempt?: unknown } } }) ?? {};
-    if (status.type === 'session.status' && status.properties?.status?.type === 'retry') {
-      this.#log.warn('runtime.model_retry', { attempt: status.properties.status.attempt, message: String(status.properties.status.message ?? '').slice(0, 200) });
+    for (const event of this.#normaliser.normalise(raw)) {
+      if (event.type === 'error') this.#log.warn('runtime.error', { sessionId: event.sessionId, message: event.message });
+      this.#emit(event);
     }
-    for (const event of this.#normaliser.normalise(raw)) this.#emit(event);
   }
 
   #onExit(info: ExitInfo): void {

@@ -28,7 +28,14 @@ describe('EventNormaliser', () => {
     },
     { name: 'idle without busy is not reported', input: [idle(), status('idle')], expected: [] },
     { name: 'status of another (sub-agent) session is ignored', input: [status('busy', 'ses_child'), idle('ses_child')], expected: [] },
-    { name: 'retry status is not busy/idle', input: [status('retry')], expected: [] },
+    {
+      name: 'a retried model request is an error, not busy/idle (main session only)',
+      input: [
+        { type: 'session.status', properties: { sessionID: S, status: { type: 'retry', attempt: 2, message: 'broker_unauthorized', next: 1 } } },
+        { type: 'session.status', properties: { sessionID: 'ses_child', status: { type: 'retry', attempt: 1, message: 'x', next: 1 } } },
+      ],
+      expected: [{ type: 'error', sessionId: S, message: 'model request failed, retrying (attempt 2): broker_unauthorized' }],
+    },
     {
       name: 'tool parts pending → running → completed, repeated states dropped',
       input: [tool('pending', { raw: '' }), tool('running'), tool('running', { metadata: { output: 'x' } }), tool('completed', { output: '{"rigs":[]}' })],

@@ -227,13 +227,21 @@ describe('opencode serve runtime (real process)', () => {
     );
   }, 180_000);
 
-  it("reports 'exit' when the process dies, and refuses prompts afterwards", async () => {
+  it("surfaces a failed model request as an error, reports 'exit' when the process dies, refuses prompts afterwards", async () => {
     const runtime = createRuntimeFactory()(options('ag_crash0001', 'broker-key-crash-1')) as ServeRuntime;
     created.push(runtime);
     const events: RuntimeEvent[] = [];
     runtime.onEvent((e) => events.push(e));
+    llm.setScript('ag_crash0001', [{ type: 'error', status: 503, message: 'upstream overloaded' }, reply('Recovered.')]);
     await runtime.start();
     const pid = runtime.pid!;
+    await runtime.prompt('hello');
+    await nextEvent(runtime, events, (e) => e.type === 'session.idle', 0);
+    const errors = events.filter((e) => e.type === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ sessionId: runtime.sessionId, message: expect.stringMatching(/^model request failed, retrying \(attempt 1\): .*overloaded/) });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'text', text: 'Recovered.', final: true }));
+
     const exit = nextEvent(runtime, events, (e) => e.type === 'exit', 0, 15_000);
     process.kill(pid, 'SIGKILL');
     await expect(exit).resolves.toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
