@@ -346,6 +346,21 @@ describe('stop, failure and shutdown', () => {
   });
 });
 
+describe('stopAll budget', () => {
+  it('stopAll resolves at the stop budget even when completion reports hang (runtimes already stopped)', async () => {
+    await h.supervisor.start(startRequest('mayor'));
+    await h.supervisor.start(startRequest('polecat'));
+    for (const id of [MAYOR, POLECAT]) h.latest(id).client.hangCompletion = true;
+    let done = false;
+    const stopping = h.supervisor.stopAll().then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(19_999);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    for (const id of [MAYOR, POLECAT]) expect(h.latest(id).runtime.stopped).toBe(true);
+  });
+});
+
 describe('merge callbacks', () => {
   const mergeBody = {
     agentId: REFINERY,

@@ -129,6 +129,8 @@ export class FakeClient implements ControlPlaneClient {
   readonly heartbeats: HeartbeatRequest[] = [];
   readonly completions: CompletionRequest[] = [];
   readonly mergeResults: MergeResultRequest[] = [];
+  /** When set, completion reports never settle (an unreachable control plane). */
+  hangCompletion = false;
   constructor(
     readonly agentId: string,
     private readonly log: CallLog,
@@ -146,6 +148,7 @@ export class FakeClient implements ControlPlaneClient {
   async completion(body: CompletionRequest) {
     this.log.push(`${this.agentId}:client.completion:${body.outcome}`);
     this.completions.push(body);
+    if (this.hangCompletion) await new Promise(() => undefined);
   }
   async mergeResult(body: MergeResultRequest) {
     this.log.push(`${this.agentId}:client.mergeResult:${body.outcome}`);
