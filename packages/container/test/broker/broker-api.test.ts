@@ -29,6 +29,10 @@ class StubClient implements ControlPlaneClient {
   mergeResult = async () => undefined;
 }
 
+async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  return ((await res.json()) as { error: { code: string; message: string } }).error;
+}
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -79,7 +83,7 @@ describe('broker API: tools', () => {
     const s = await startBroker();
     const res = await callTool(s.server, key(s.keyA), 'status', JSON.stringify({ text: 'x' }));
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('broker_unauthorized');
+    expect((await errorOf(res)).code).toBe('broker_unauthorized');
     expect(s.a.calls.length + s.b.calls.length).toBe(0);
   });
 
@@ -93,9 +97,9 @@ describe('broker API: tools', () => {
     const s = await startBroker();
     const res = await callTool(s.server, s.keyA, tool, body);
     expect(res.status).toBe(status);
-    const json = await res.json();
-    expect(json.error.code).toBe(code);
-    expect(typeof json.error.message).toBe('string');
+    const error = await errorOf(res);
+    expect(error.code).toBe(code);
+    expect(typeof error.message).toBe('string');
     expect(s.a.calls).toHaveLength(0);
   });
 
@@ -108,7 +112,7 @@ describe('broker API: tools', () => {
     s.a.failWith = new GastownError(code, 'nope');
     const res = await callTool(s.server, s.keyA, 'status', JSON.stringify({ text: 'x' }));
     expect(res.status).toBe(status);
-    expect((await res.json()).error.code).toBe(code);
+    expect((await errorOf(res)).code).toBe(code);
   });
 
   it('an unregistered agent’s key stops working; re-registering issues a new key', async () => {
@@ -146,7 +150,7 @@ describe('broker API: end to end with the real client and the fake control plane
     w.cp.failNextWith('token_expired', { route: 'tool' });
     const res = await callTool(server, key, 'prime', '{}');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { agent: { id: string } };
     expect(body.agent.id).toBe(AGENT.id);
     expect(w.cp.requestsFor('tool').map((r) => r.auth)).toEqual(['refused', 'valid']);
     // the response to the agent holds no token
@@ -257,7 +261,7 @@ describe('broker API: LLM proxy', () => {
     const s = await startBroker(p.provider);
     const res = await fetch(`${s.server.url}/broker/llm/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-anything' }, body: '{}' });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('broker_unauthorized');
+    expect((await errorOf(res)).code).toBe('broker_unauthorized');
     expect(p.seen).toHaveLength(0);
   });
 
@@ -265,6 +269,6 @@ describe('broker API: LLM proxy', () => {
     const s = await startBroker({ kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnvVar: null });
     const res = await fetch(`${s.server.url}/broker/llm/v1/models`, { headers: { authorization: `Bearer ${s.keyA}` } });
     expect(res.status).toBe(502);
-    expect((await res.json()).error.code).toBe('upstream_failed');
+    expect((await errorOf(res)).code).toBe('upstream_failed');
   });
 });
