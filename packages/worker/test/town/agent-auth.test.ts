@@ -251,7 +251,7 @@ describe('refresh route: bad credentials', () => {
     const token = await createUserToken();
     const town = await createTown(token);
     const cases = [
-      { name: 'none', headers: {}, code: 'token_missing' },
+      { name: 'none', headers: {} as Record<string, string>, code: 'token_missing' },
       { name: 'garbage', headers: { authorization: 'Bearer nonsense' }, code: 'refresh_invalid' },
       { name: 'unknown', headers: { authorization: `Bearer gtr_${'A'.repeat(43)}` }, code: 'refresh_invalid' },
     ];

@@ -224,11 +224,11 @@ describe('admin endpoint', () => {
     expect((await call('GET', '/api/towns', { token: res.body.token })).status).toBe(200);
   });
 
-  const bad = [
+  const bad: { name: string; headers: Record<string, string>; userToken?: boolean }[] = [
     { name: 'no header', headers: {} },
     { name: 'wrong secret', headers: { authorization: 'Bearer wrong-secret-wrong-secret-wrong-secret' } },
     { name: 'not bearer', headers: { authorization: 'Basic abc' } },
-    { name: 'a user token', headers: {} as Record<string, string>, userToken: true },
+    { name: 'a user token', headers: {}, userToken: true },
   ];
   it.each(bad)('rejects: $name → 401 admin_unauthorized', async ({ headers, userToken }) => {
     const h = { ...headers };
