@@ -32,7 +32,13 @@ export const MailSendArgsSchema = z
   .object({ to: z.union([AgentIdSchema, z.literal('mayor')]), subject: TitleSchema, body: TextSchema.default('') })
   .strict();
 export const MailCheckArgsSchema = z.object({}).strict();
-export const DoneArgsSchema = z.object({ branch: BranchNameSchema, summary: TextSchema.default('') }).strict();
+/**
+ * Polecat: "my work on `branch` is ready" → a merge request. Refinery: approve the merge request
+ * `mergeRequestBeadId` (its `branch` must match) → the container merges it.
+ */
+export const DoneArgsSchema = z
+  .object({ branch: BranchNameSchema, summary: TextSchema.default(''), mergeRequestBeadId: BeadIdSchema.optional() })
+  .strict();
 export const RequestChangesArgsSchema = z.object({ mergeRequestBeadId: BeadIdSchema, feedback: TextSchema.min(1) }).strict();
 export const EscalateArgsSchema = z
   .object({ title: TitleSchema, body: TextSchema.default(''), severity: z.enum(['low', 'medium', 'high']).default('medium') })
@@ -59,7 +65,7 @@ export const TOOLS = {
   list_agents: { args: ListAgentsArgsSchema, result: z.object({ agents: z.array(AgentSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
   mail_send: { args: MailSendArgsSchema, result: z.object({ mail: MailSchema }), roles: ['mayor', 'polecat', 'refinery'] },
   mail_check: { args: MailCheckArgsSchema, result: z.object({ mail: z.array(MailSchema) }), roles: ['mayor', 'polecat', 'refinery'] },
-  done: { args: DoneArgsSchema, result: z.object({ mergeRequest: BeadSchema }), roles: ['polecat'] },
+  done: { args: DoneArgsSchema, result: z.object({ mergeRequest: BeadSchema }), roles: ['polecat', 'refinery'] },
   request_changes: { args: RequestChangesArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['refinery'] },
   escalate: { args: EscalateArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
   status: { args: StatusArgsSchema, result: z.object({ ok: z.literal(true) }), roles: ['mayor', 'polecat', 'refinery'] },
