@@ -149,7 +149,8 @@ export class ServeProcess {
   /**
    * SIGTERM the group, SIGKILL it after `graceMs`, then SIGKILL whatever is left of the group
    * and every process whose environment carries `markerEnv` (descendants that started their
-   * own session). Resolves once the main process has exited.
+   * own session). Resolves once the main process has exited and no marked process is left
+   * (or the grace is over; see `survivors`).
    */
   async stop(graceMs: number, markerEnv: string): Promise<ExitInfo> {
     if (!this.#exit) {
@@ -164,9 +165,21 @@ export class ServeProcess {
     }
     const info = await this.exited;
     this.signalGroup('SIGKILL');
-    killByEnvMarker(markerEnv);
+    // A SIGKILLed process stays visible (and readable in /proc) until the kernel has torn
+    // it down: re-check until every marked process is gone, or the grace is over.
+    const SWEEP_INTERVAL_MS = 20;
+    let rounds = Math.ceil(Math.max(graceMs, 1_000) / SWEEP_INTERVAL_MS);
+    let left = killByEnvMarker(markerEnv);
+    while (left.length > 0 && rounds-- > 0) {
+      await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, SWEEP_INTERVAL_MS));
+      left = killByEnvMarker(markerEnv);
+    }
+    this.survivors = left;
     return info;
   }
+
+  /** Marked processes still present when `stop()` returned (should be none). */
+  survivors: number[] = [];
 }
 
 /** Pids (other than ours) whose environment contains the exact `NAME=value` entry. Linux only; [] elsewhere. */

@@ -153,6 +153,7 @@ export class ServeRuntime implements AgentRuntime {
     if (proc) {
       const info = await proc.stop(this.#deps.stopGraceMs, `HOME=${this.#paths.home}`);
       this.#log.info('runtime.stopped', { pid: proc.pid, code: info.code, signal: info.signal });
+      if (proc.survivors.length > 0) this.#log.error('runtime.orphans', { pid: proc.pid, survivors: proc.survivors });
     }
     this.#phase = 'exited';
   }
