@@ -11,6 +11,17 @@ import { beadAfterCompletion } from '../bead-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 
+/** Agent event types that are also town events (their data is already size-bounded by the container). */
+export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
+  'agent.text',
+  'agent.tool',
+  'agent.error',
+  'session.busy',
+  'session.idle',
+  'credential.refreshed',
+  'credential.state_changed',
+]);
+
 /** Control-plane status from what the container reports. */
 export function statusFromHeartbeat(hb: Pick<HeartbeatRequest, 'runtimeState' | 'activity'>): AgentStatus {
   switch (hb.runtimeState) {
@@ -50,8 +61,23 @@ export class LifecycleService {
     return { ok: true, gen: agent.gen, serverTime: now };
   }
 
+  /**
+   * Store an agent's event batch (duplicates by client id are dropped). Newly accepted events of
+   * the types in TOWN_VISIBLE_AGENT_EVENTS are also recorded as town events, so the town's event
+   * stream carries the mayor's chat (text, tool calls, busy/idle) and credential changes.
+   */
   recordEvents(agent: AgentRecord, batch: EventBatchRequest): { accepted: number; duplicates: number } {
-    const accepted = this.ctx.transaction(() => this.ctx.repos.agentEvents.insertMany(agent.id, batch.events, this.ctx.clock.now()));
+    const { repos, clock } = this.ctx;
+    const accepted = this.ctx.transaction(() => {
+      const now = clock.now();
+      let count = 0;
+      for (const e of batch.events) {
+        if (repos.agentEvents.insertMany(agent.id, [e], now) === 0) continue;
+        count += 1;
+        if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type)) this.ctx.event({ type: e.type, agentId: agent.id, data: e.data });
+      }
+      return count;
+    });
     return { accepted, duplicates: batch.events.length - accepted };
   }
 
