@@ -5,6 +5,7 @@ import type { AppEnv } from './http/types';
 
 export { TownDO } from './town/town-do';
 export { RegistryDO } from './registry/registry-do';
+export { TownContainerDO } from './town/container/town-container-do';
 
 /**
  * One app per env object: the env is parsed once per isolate (workerd hands every request the

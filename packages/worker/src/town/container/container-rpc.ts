@@ -1,0 +1,19 @@
+/** Plain-data shapes crossing the RPC boundary between the TownDO and TownContainerDO. */
+
+/** One container control-API request. `wake: false` → never start a sleeping container. */
+export interface ContainerCall {
+  method: 'GET' | 'POST';
+  /** A CONTAINER_API path with parameters filled in. */
+  path: string;
+  body?: unknown;
+  wake: boolean;
+}
+
+/** The container's answer, or `{running: false}` when it sleeps and the call may not wake it. */
+export type ContainerCallResult =
+  | { running: false }
+  | { running: true; status: number; body: string; instanceId: string | null };
+
+export interface TownContainerSettingsPatch {
+  sleepAfterSeconds?: number;
+}

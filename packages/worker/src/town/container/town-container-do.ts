@@ -1,0 +1,128 @@
+import { Container } from '@cloudflare/containers';
+import { CONTAINER_KEY_HEADER, EnvVarNameSchema, LIMITS } from '@gastown/protocol';
+import type { ContainerCall, ContainerCallResult, TownContainerSettingsPatch } from './container-rpc';
+
+/** The port the container control server listens on (the image sets CONTAINER_PORT=8080). */
+export const CONTAINER_PORT = 8080;
+/** Prefix under which town env vars reach the container (see packages/container/src/config.ts). */
+export const TOWN_ENV_PREFIX = 'TOWN_ENV_';
+/** Container settings passed through from the worker's env to every boot, when set. */
+export const CONTAINER_PASSTHROUGH_VARS = [
+  'GASTOWN_HEARTBEAT_INTERVAL_SECONDS',
+  'GASTOWN_POLECAT_IDLE_TIMEOUT_SECONDS',
+  'GASTOWN_REFINERY_IDLE_TIMEOUT_SECONDS',
+  'GASTOWN_LOG_LEVEL',
+] as const;
+
+const DEFAULT_SLEEP_AFTER_SECONDS = 1800;
+const KV_ENV_VARS = 'gastown:town-env-vars';
+const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
+
+/**
+ * Production only: one Cloudflare Container per town. It holds what a boot needs — the town env
+ * vars (LLM provider keys …, persisted here so a wake after sleep has them) and the town's
+ * `sleepAfter` — and proxies control-API calls to the container. Per-agent tokens pass through
+ * `call` bodies and are never stored here.
+ *
+ * Never instantiated locally or in tests: `Container`'s constructor throws without a container
+ * runtime. The TownDO routes to the local container host before it ever touches this binding
+ * (see client-factory.ts).
+ */
+export class TownContainerDO extends Container<Env> {
+  override defaultPort = CONTAINER_PORT;
+
+  constructor(ctx: DurableObjectState<{}>, env: Env) {
+    super(ctx, env);
+    // Read synchronously: Container's constructor reads `sleepAfter` a microtask later.
+    this.sleepAfter = this.storedSleepAfterSeconds();
+    this.envVars = this.bootEnv(this.storedEnvVars());
+  }
+
+  /** Set or delete one town env var; applies at the next boot. */
+  async setEnvVar(name: string, value: string | null): Promise<void> {
+    const vars = this.storedEnvVars();
+    if (value === null) delete vars[name];
+    else vars[validName(name)] = validValue(value);
+    this.saveEnvVars(vars);
+  }
+
+  /** Replace every town env var; applies at the next boot. */
+  async setEnvVars(vars: Record<string, string>): Promise<void> {
+    const entries = Object.entries(vars);
+    if (entries.length > LIMITS.maxEnvVars) throw new Error(`at most ${LIMITS.maxEnvVars} env vars`);
+    const next: Record<string, string> = {};
+    for (const [name, value] of entries) next[validName(name)] = validValue(value);
+    this.saveEnvVars(next);
+  }
+
+  /** Town settings other than env vars (today: sleepAfter). */
+  async configure(patch: TownContainerSettingsPatch): Promise<void> {
+    if (patch.sleepAfterSeconds !== undefined) {
+      const seconds = patch.sleepAfterSeconds;
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7 * 24 * 3600) throw new Error('sleepAfterSeconds out of range');
+      this.ctx.storage.kv.put(KV_SLEEP_AFTER, seconds);
+      this.sleepAfter = seconds;
+    }
+  }
+
+  /** Whether the container runs now. Never starts it. */
+  async isRunning(): Promise<boolean> {
+    return this.ctx.container?.running ?? false;
+  }
+
+  /**
+   * One control-API request. With `wake: false` a stopped container is left asleep and the
+   * answer is `{ running: false }` — `status`, `push` and `stop` must never wake a town.
+   */
+  async call(req: ContainerCall): Promise<ContainerCallResult> {
+    if (!req.wake && !(this.ctx.container?.running ?? false)) return { running: false };
+    const key = this.env.GASTOWN_CONTAINER_KEY ?? '';
+    const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: key };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.containerFetch(`http://container${req.path}`, {
+      method: req.method,
+      headers,
+      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+    });
+    return { running: true, status: response.status, body: await response.text(), instanceId: null };
+  }
+
+  private storedEnvVars(): Record<string, string> {
+    const stored = this.ctx.storage.kv.get<Record<string, string>>(KV_ENV_VARS);
+    return stored && typeof stored === 'object' ? { ...stored } : {};
+  }
+
+  private storedSleepAfterSeconds(): number {
+    const stored = this.ctx.storage.kv.get<number>(KV_SLEEP_AFTER);
+    return typeof stored === 'number' ? stored : DEFAULT_SLEEP_AFTER_SECONDS;
+  }
+
+  private saveEnvVars(vars: Record<string, string>): void {
+    this.ctx.storage.kv.put(KV_ENV_VARS, vars);
+    this.envVars = this.bootEnv(vars);
+  }
+
+  /** The env of the next boot: container settings, the container key, and `TOWN_ENV_<NAME>` per town var. */
+  private bootEnv(townVars: Record<string, string>): Record<string, string> {
+    const env: Record<string, string> = {};
+    const source = this.env as unknown as Record<string, unknown>;
+    for (const name of CONTAINER_PASSTHROUGH_VARS) {
+      const value = source[name];
+      if (typeof value === 'string' && value !== '') env[name] = value;
+    }
+    const key = this.env.GASTOWN_CONTAINER_KEY;
+    if (key) env.GASTOWN_CONTAINER_KEY = key;
+    for (const [name, value] of Object.entries(townVars)) env[TOWN_ENV_PREFIX + name] = value;
+    return env;
+  }
+}
+
+function validName(name: string): string {
+  if (!EnvVarNameSchema.safeParse(name).success) throw new Error('invalid env var name');
+  return name;
+}
+
+function validValue(value: string): string {
+  if (typeof value !== 'string' || value.length > LIMITS.maxEnvValueChars) throw new Error('invalid env var value');
+  return value;
+}
