@@ -12,8 +12,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, machineInfo } from './lib/machine';
-import { printReport, runBenchmark, type Benchmark, type BenchReport } from './lib/report';
-import { BENCHMARKS } from './benchmarks';
+import { printReport, runBenchmark, type BenchReport } from './lib/report';
+import { BENCHMARK_IDS, loadBenchmark } from './benchmarks';
 
 function parseArgs(argv: string[]): { only: string[] | null; save: boolean } {
   let only: string[] | null = null;
@@ -29,10 +29,9 @@ function parseArgs(argv: string[]): { only: string[] | null; save: boolean } {
 }
 
 const { only, save } = parseArgs(process.argv.slice(2));
-const selected: Benchmark[] = only ? BENCHMARKS.filter((b) => only.includes(b.id)) : BENCHMARKS;
-if (only && selected.length !== only.length) {
-  throw new Error(`unknown benchmark id in --only (known: ${BENCHMARKS.map((b) => b.id).join(', ')})`);
-}
+const unknown = (only ?? []).filter((id) => !(BENCHMARK_IDS as readonly string[]).includes(id));
+if (unknown.length) throw new Error(`unknown benchmark id ${unknown.join(', ')} (known: ${BENCHMARK_IDS.join(', ')})`);
+const selected = BENCHMARK_IDS.filter((id) => only === null || only.includes(id));
 
 const startedAt = new Date();
 const machineBefore = machineInfo();
@@ -40,15 +39,16 @@ console.log(`gastown bench — ${startedAt.toISOString()}\n${describeMachine(mac
 
 const reports: BenchReport[] = [];
 const failures: Array<{ id: string; error: string }> = [];
-for (const bench of selected) {
+for (const id of selected) {
   try {
+    const bench = await loadBenchmark(id);
     const report = await runBenchmark(bench);
     reports.push(report);
     printReport(report);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    failures.push({ id: bench.id, error: message });
-    console.error(`\n=== ${bench.title}: FAILED — ${message}`);
+    failures.push({ id, error: message });
+    console.error(`\n=== ${id}: FAILED — ${message}`);
   }
 }
 

@@ -22,7 +22,7 @@ function toTable(title: string, rows: readonly ResultRow[]): Table {
   };
 }
 
-export const verifyBenchmark: Benchmark = {
+export const benchmark: Benchmark = {
   id: 'verify',
   title: '1. Token verification: µs/op in Node and workerd vs raw HMAC',
   command: 'npx tsx bench/verify/bench.ts',
@@ -44,4 +44,4 @@ export const verifyBenchmark: Benchmark = {
   },
 };
 
-if (isMain(import.meta.url)) await runAlone(verifyBenchmark);
+if (isMain(import.meta.url)) await runAlone(benchmark);
