@@ -1,7 +1,3 @@
-/**
- * Placeholder for `gastown dev` (the local stack). Another engineer owns this module and
- * replaces it with the real implementation.
- */
-export async function runDev(_args: string[]): Promise<number> {
-  throw new Error('gastown dev is not yet available');
-}
+/** `gastown dev`: the local stack (see run-dev.ts). */
+export { runDev, DEFAULT_DEV_PORT, type RunDevOptions } from './run-dev';
+export { devPaths, loadOrCreateDevFile, writeCliConfig, type DevPaths, type DevFile } from './dev-files';

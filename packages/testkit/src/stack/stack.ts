@@ -88,6 +88,15 @@ export interface Stack {
   restartWorker(): Promise<void>;
   /** Stop everything (host first, so containers report to a live worker), then sweep orphans. Idempotent. */
   stop(options?: { removeState?: boolean }): Promise<StopReport>;
+  /** Resolves if the worker or the host exits on its own (not through stop/restartWorker). */
+  readonly unexpectedExit: Promise<UnexpectedExit>;
+}
+
+export interface UnexpectedExit {
+  process: 'worker' | 'host';
+  code: number | null;
+  signal: string | null;
+  logFile: string;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
@@ -114,7 +123,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let workerProc: ManagedProcess | null = null;
   const hostStopGraceMs = (Number(options.hostEnv?.GASTOWN_STOP_GRACE_SECONDS ?? 25) + 15) * 1000;
 
+  let stopping = false;
+  let reportExit: (exit: UnexpectedExit) => void = () => undefined;
+  const unexpectedExit = new Promise<UnexpectedExit>((resolve) => {
+    reportExit = resolve;
+  });
+  const watchExit = (proc: ManagedProcess, name: UnexpectedExit['process'], isCurrent: () => boolean) => {
+    void proc.exited.then(({ code, signal }) => {
+      if (!stopping && isCurrent()) reportExit({ process: name, code, signal, logFile: proc.logFile });
+    });
+  };
+
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     // host first: its containers stop their agents and report to a worker that still answers
     if (hostProc) await hostProc.stop(hostStopGraceMs);
     if (workerProc) await workerProc.stop(WORKER_STOP_GRACE_MS);
@@ -142,6 +163,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       echo: options.echo ?? null,
     });
     const hostUrl = (await hostProc.waitForLine(HOST_READY_LINE, readyTimeoutMs))[1]!;
+    const startedHost = hostProc;
+    watchExit(startedHost, 'host', () => hostProc === startedHost);
 
     // --- worker (wrangler dev)
     const secrets = workerSecrets(keys);
@@ -178,6 +201,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         exited = `wrangler exited (code ${code}, signal ${signal}); log: ${logs.worker}`;
       });
       await waitForHttpOk(`${workerUrl}/health`, { timeoutMs: readyTimeoutMs, what: 'worker', gaveUp: () => exited });
+      watchExit(proc, 'worker', () => workerProc === proc);
       return proc;
     };
     workerProc = await startWorker();
@@ -208,10 +232,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       hostState: (townId) => hostApi.state(townId),
       killContainer: (townId) => hostApi.kill(townId),
       async restartWorker() {
-        if (workerProc) await workerProc.stop(WORKER_STOP_GRACE_MS);
+        const old = workerProc;
         workerProc = null;
+        if (old) await old.stop(WORKER_STOP_GRACE_MS);
         workerProc = await startWorker();
       },
+      unexpectedExit,
       stop(stopOptions = {}) {
         stopped ??= (async () => {
           await stopAll();

@@ -1,0 +1,168 @@
+/**
+ * `gastown dev` / `npm start`: the local stack from a fresh clone. First run: keys and a dev
+ * user token are generated into `.gastown/` (gitignored); later runs reuse them, and the
+ * towns survive (Durable Object state lives in `.gastown/state`). Ctrl-C stops everything.
+ */
+import { parseArgs } from 'node:util';
+import { createUserToken, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
+import { devPaths, loadOrCreateDevFile, saveDevFile, writeCliConfig, type DevPaths } from './dev-files';
+
+export const DEFAULT_DEV_PORT = 8787;
+const USER_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+const TOKEN_RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
+
+const USAGE = `usage: gastown dev [--port N] [--host-port N] [--user ID] [--logs]
+
+Runs the local stack: wrangler dev (the control plane) + the container host.
+  --port N       control-plane port (default ${DEFAULT_DEV_PORT})
+  --host-port N  container-host port (default: any free port)
+  --user ID      user the dev token is minted for (default "dev")
+  --logs         also print every process's output here (always in .gastown/state/logs/)
+`;
+
+export interface RunDevOptions {
+  repoRoot?: string;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+  /** Resolves when the stack should stop (default: SIGINT or SIGTERM). */
+  until?: Promise<unknown>;
+}
+
+function parsePort(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StackError('stack_bad_option', `${name} must be a port number`);
+  return port;
+}
+
+/** A user token for the dev user: the saved one if the worker still accepts it, else a new one. */
+async function devUserToken(stack: Stack, paths: DevPaths, file: ReturnType<typeof loadOrCreateDevFile>['file'], userId: string): Promise<string> {
+  const saved = file.userToken;
+  const fresh = file.userId === userId && saved && (file.userTokenExpiresAt ?? 0) - Date.now() > TOKEN_RENEW_BEFORE_MS;
+  if (fresh) {
+    const probe = await requestJson(`${stack.workerUrl}/api/towns`, { headers: { authorization: `Bearer ${saved}` } });
+    if (probe.status === 200) return saved;
+  }
+  const minted = await createUserToken(stack.workerUrl, stack.adminSecret, userId, USER_TOKEN_TTL_SECONDS);
+  saveDevFile(paths, { ...file, userId, userToken: minted.token, userTokenExpiresAt: minted.expiresAt });
+  return minted.token;
+}
+
+function signalPromise(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+  });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    promise,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function runDev(args: string[], options: RunDevOptions = {}): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string' },
+        'host-port': { type: 'string' },
+        user: { type: 'string' },
+        logs: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    err.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    out.write(USAGE);
+    return 0;
+  }
+
+  const paths = devPaths(options.repoRoot ?? REPO_ROOT);
+  const userId = values.user ?? 'dev';
+  let stack: Stack | null = null;
+  // Ctrl-C during start-up must still stop what has started.
+  const signals = signalPromise();
+  try {
+    const workerPort = parsePort(values.port, '--port', DEFAULT_DEV_PORT);
+    const hostPort = parsePort(values['host-port'], '--host-port', 0);
+    const { file, keys, created } = loadOrCreateDevFile(paths);
+    out.write(created ? `gastown dev: generated keys in ${rel(paths, paths.devJson)}\n` : `gastown dev: using keys from ${rel(paths, paths.devJson)}\n`);
+    out.write('gastown dev: starting the container host and wrangler dev…\n');
+    const starting = startStack({
+      stateDir: paths.stateDir,
+      workerPort,
+      hostPort,
+      keys,
+      secretsMode: 'dev-vars',
+      echo: values.logs ? out : null,
+    });
+    const first = await Promise.race([starting.then((s) => ({ stack: s })), signals.promise.then((signal) => ({ signal }))]);
+    if ('signal' in first) {
+      err.write(`gastown dev: ${first.signal} during start-up, stopping…\n`);
+      await (await starting.catch(() => null))?.stop();
+      return 130;
+    }
+    stack = first.stack;
+    const token = await devUserToken(stack, paths, file, userId);
+    writeCliConfig(paths, stack.workerUrl, token);
+    out.write(banner(stack, paths, userId, token));
+
+    const reason = await Promise.race([
+      (options.until ?? signals.promise).then(() => ({ kind: 'stop' as const })),
+      stack.unexpectedExit.then((exit) => ({ kind: 'crash' as const, exit })),
+    ]);
+    if (reason.kind === 'crash') {
+      err.write(`gastown dev: the ${reason.exit.process} exited (code ${reason.exit.code}, signal ${reason.exit.signal}); see ${reason.exit.logFile}\n`);
+    } else {
+      out.write('\ngastown dev: stopping…\n');
+    }
+    const report = await stack.stop();
+    if (report.orphans.length) err.write(`gastown dev: killed ${report.orphans.length} stray process(es)\n`);
+    out.write('gastown dev: stopped.\n');
+    return reason.kind === 'crash' ? 1 : 0;
+  } catch (error) {
+    if (stack) await stack.stop().catch(() => undefined);
+    const code = error instanceof StackError ? ` (${error.code})` : '';
+    err.write(`gastown dev: ${error instanceof Error ? error.message : String(error)}${code}\n`);
+    err.write(`gastown dev: logs are in ${rel(paths, paths.stateDir)}/logs/\n`);
+    return 1;
+  } finally {
+    signals.dispose();
+  }
+}
+
+function rel(paths: DevPaths, path: string): string {
+  return path.startsWith(paths.root) ? path.slice(paths.root.length).replace(/^\//, '') : path;
+}
+
+function banner(stack: Stack, paths: DevPaths, userId: string, token: string): string {
+  return `
+Gastown is running.
+
+  Control plane   ${stack.workerUrl}          (API: docs/API.md, ${stack.workerUrl}/openapi.json)
+  Container host  ${stack.hostUrl}
+  User            ${userId}
+  User token      ${token}
+
+The gastown CLI is configured (${rel(paths, paths.cliJson)}):
+  npx gastown town create my-town
+  npx gastown --help
+Dashboard: ${stack.workerUrl}/ (paste the user token to sign in).
+Or the API directly:
+  curl -H "Authorization: Bearer <token>" ${stack.workerUrl}/api/towns
+
+State and logs: ${rel(paths, paths.stateDir)}/ (delete .gastown/ to reset). Ctrl-C stops everything.
+`;
+}

@@ -1,0 +1,93 @@
+/**
+ * Follows a town's event stream (`GET /api/towns/:townId/events/stream`, server-sent events),
+ * reconnecting with `Last-Event-ID` when the server ends a stream, until stopped.
+ */
+import { routePath, TownEventSchema, USER_API, type TownEvent } from '@gastown/protocol';
+
+export interface EventFollower {
+  /** Every event received so far, in order. */
+  readonly events: TownEvent[];
+  /** Resolves with the first event (already received or future) matching `predicate`. */
+  waitFor(predicate: (event: TownEvent) => boolean, timeoutMs: number, what?: string): Promise<TownEvent>;
+  stop(): Promise<void>;
+}
+
+/** Parse complete SSE blocks from `buffer`; returns the events and the unparsed rest. */
+export function parseSseBlocks(buffer: string): { data: string[]; rest: string } {
+  const data: string[] = [];
+  const blocks = buffer.split('\n\n');
+  const rest = blocks.pop() ?? '';
+  for (const block of blocks) {
+    const lines = block.split('\n').filter((l) => l.startsWith('data:'));
+    if (lines.length) data.push(lines.map((l) => l.slice(5).replace(/^ /, '')).join('\n'));
+  }
+  return { data, rest };
+}
+
+export function followTownEvents(options: {
+  workerUrl: string;
+  token: string;
+  townId: string;
+  after?: number;
+  onEvent?: (event: TownEvent) => void;
+  onError?: (error: unknown) => void;
+}): EventFollower {
+  const events: TownEvent[] = [];
+  const waiters = new Set<(event: TownEvent) => void>();
+  const abort = new AbortController();
+  let cursor = options.after ?? 0;
+
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const url = `${options.workerUrl}${routePath(USER_API.eventStream, { townId: options.townId })}?after=${cursor}`;
+        const res = await fetch(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream', 'last-event-id': String(cursor) }, signal: abort.signal });
+        if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          const parsed = parseSseBlocks(buffer);
+          buffer = parsed.rest;
+          for (const text of parsed.data) {
+            const event = TownEventSchema.safeParse(JSON.parse(text));
+            if (!event.success || event.data.id <= cursor) continue;
+            cursor = event.data.id;
+            events.push(event.data);
+            options.onEvent?.(event.data);
+            for (const wake of [...waiters]) wake(event.data);
+          }
+        }
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  })();
+
+  return {
+    events,
+    waitFor(predicate, timeoutMs, what = 'event') {
+      const found = events.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise<TownEvent>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${what} within ${timeoutMs} ms (${events.length} events seen: ${[...new Set(events.map((e) => e.type))].join(', ')})`));
+        }, timeoutMs);
+        function check(event: TownEvent) {
+          if (!predicate(event)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(event);
+        }
+        waiters.add(check);
+      });
+    },
+    async stop() {
+      abort.abort();
+      await loop.catch(() => undefined);
+    },
+  };
+}
