@@ -78,3 +78,13 @@ export function fileOn(repo: string, branch: string, path: string): string {
 export function branchesOf(repo: string): string[] {
   return git(['--git-dir', repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/']).split('\n').filter(Boolean);
 }
+
+/** True when `sha` is reachable from `branch` (the branch "contains" the commit). */
+export function branchContains(repo: string, branch: string, sha: string): boolean {
+  try {
+    git(['--git-dir', repo, 'merge-base', '--is-ancestor', sha, branch]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@ export { StackError, StackHttpError, type StackErrorCode } from './errors';
 export { killStackProcesses, type StackProcess } from './orphans';
 export { freePort, portInUse, waitForHttpOk } from './net';
 export { REPO_ROOT, WORKER_DIR } from './commands';
-export { createRigRepo, commitsOn, filesOn, fileOn, branchesOf, git, type RigRepo, type CommitInfo } from './git-fixture';
+export { createRigRepo, commitsOn, filesOn, fileOn, branchesOf, branchContains, git, type RigRepo, type CommitInfo } from './git-fixture';
 export {
   createTownScenario,
   roleOf,
