@@ -6,3 +6,4 @@ export * from './user-api';
 export * from './agent-api';
 export * from './container-api';
 export * from './clock';
+export * from './git-url';

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { GastownError, type Town } from '@gastown/protocol';
+import { GastownError, gitUrlProblem, type Town } from '@gastown/protocol';
 import type { AppDeps, AppEnv } from '../http/types';
 import {
   addRigRoute,
@@ -59,6 +59,8 @@ export function registerTownRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
   app.openapi(addRigRoute, async function addRig(c) {
     const { townId } = c.req.valid('param');
     const req = c.req.valid('json');
+    const problem = gitUrlProblem(req.gitUrl);
+    if (problem) throw new GastownError('validation_failed', `body.gitUrl: ${problem}`);
     return c.json({ rig: unwrap(await directory.town(townId).addRig(c.get('userId'), req)) }, 201);
   });
 }
