@@ -7,12 +7,26 @@ import { describeUnexpected, type Logger } from '../town/rpc-result';
 
 const TARGET_NAMES: Record<string, string> = { json: 'body', param: 'path', query: 'query', header: 'header' };
 
+/**
+ * Object keys come from the client (record keys, unknown keys): one is named only when it looks
+ * like a field or env var name, anything else (a pasted secret, a hostile string) shows as `<key>`.
+ */
+function safeKey(key: string): string {
+  const digits = key.replace(/\D/g, '').length;
+  return /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key) && digits < 4 ? key : '<key>';
+}
+
+function issueMessage(issue: ZodError['issues'][number]): string {
+  if (issue.code !== 'unrecognized_keys') return issue.message;
+  return `Unrecognized key${issue.keys.length === 1 ? '' : 's'}: ${issue.keys.map((k) => `"${safeKey(k)}"`).join(', ')}`;
+}
+
 /** "body.title: Too small …; body: Unrecognized key: "x"" — paths and zod's messages, never input values. */
 export function formatZodError(error: Pick<ZodError, 'issues'>, target: string): string {
   const prefix = TARGET_NAMES[target] ?? target;
   const parts = error.issues.slice(0, 10).map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    return `${prefix}${path}: ${issue.message}`;
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${safeKey(String(p))}`)).join('');
+    return `${prefix}${path}: ${issueMessage(issue)}`;
   });
   if (error.issues.length > 10) parts.push(`… and ${error.issues.length - 10} more`);
   return parts.join('; ');
