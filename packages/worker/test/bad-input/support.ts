@@ -27,7 +27,7 @@ const LEAK_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
   { name: 'stack line', pattern: /\n\s+at\s/ },
   { name: 'source file', pattern: /\.(?:c|m)?(?:t|j)sx?(?::\d+|\b\))/ },
   { name: 'node_modules', pattern: /node_modules/ },
-  { name: 'file URL', pattern: /file:\/\// },
+  { name: 'file URL', pattern: /file:\/\/\/?[\w.-]+\// },
   { name: 'absolute source path', pattern: /\/(?:work|home|root|tmp|src|packages)\/[\w.-]+\// },
   { name: 'raw error class', pattern: /\b(?:TypeError|ReferenceError|SyntaxError|RangeError|SqliteError|ZodError)\b/ },
 ];
