@@ -1,0 +1,112 @@
+/**
+ * Shared set-up of the end-to-end tests: one stack per test file, the scripted town responder,
+ * towns wired to the fake LLM, and polling helpers that report what they last saw on timeout.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Agent, Rig, Town } from '@gastown/protocol';
+import {
+  createRigRepo,
+  createTownScenario,
+  FAKE_LLM_KEY_VAR,
+  FAKE_LLM_MODEL,
+  startStack,
+  type RigRepo,
+  type Stack,
+  type TownScenario,
+  type UserApi,
+} from '../../src/stack/index';
+
+export const E2E_USER = 'e2e-user';
+
+/** Container settings for tests: quick heartbeats, short idle exits, short stop budgets. */
+export const E2E_HOST_ENV: Record<string, string> = {
+  GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '5',
+  GASTOWN_POLECAT_IDLE_TIMEOUT_SECONDS: '5',
+  GASTOWN_REFINERY_IDLE_TIMEOUT_SECONDS: '30',
+  GASTOWN_STOP_TIMEOUT_SECONDS: '5',
+  GASTOWN_STOP_GRACE_SECONDS: '10',
+};
+
+export interface Harness {
+  stack: Stack;
+  api: UserApi;
+  scenario: TownScenario;
+  llmApiKey: string;
+  /** A town on the fake LLM; with a rig backed by a fresh bare repo unless `rig: false`. */
+  createTown(name: string, options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number }): Promise<{ town: Town; rig: Rig | null; repo: RigRepo | null }>;
+  mayorOf(townId: string): Promise<Agent>;
+  agentsOf(townId: string): Promise<Agent[]>;
+}
+
+export async function startHarness(options: { workerVars?: Record<string, string>; hostEnv?: Record<string, string> } = {}): Promise<Harness> {
+  const scenario = createTownScenario();
+  const llmApiKey = `fake-${randomBytes(16).toString('hex')}`;
+  const stack = await startStack({
+    fakeLlm: { apiKey: llmApiKey, responder: scenario.responder },
+    hostEnv: { ...E2E_HOST_ENV, ...(options.hostEnv ?? {}) },
+    workerVars: options.workerVars ?? {},
+  });
+  const api = await stack.userApi(E2E_USER);
+  return {
+    stack,
+    api,
+    scenario,
+    llmApiKey,
+    async createTown(name, townOptions) {
+      const created = await api.createTown(name);
+      const town = await api.updateConfig(created.id, {
+        provider: { kind: 'openai-compatible', baseUrl: stack.fakeLlm!.url, model: FAKE_LLM_MODEL, apiKeyEnvVar: FAKE_LLM_KEY_VAR },
+        envVars: { [FAKE_LLM_KEY_VAR]: llmApiKey },
+        ...(townOptions.agentTokenTtlSeconds !== undefined ? { agentTokenTtlSeconds: townOptions.agentTokenTtlSeconds } : {}),
+        ...(townOptions.sleepAfterSeconds !== undefined ? { sleepAfterSeconds: townOptions.sleepAfterSeconds } : {}),
+      });
+      if (townOptions.rig === false) return { town, rig: null, repo: null };
+      const repo = createRigRepo(join(stack.stateDir, 'repos', name), `${name}-rig`);
+      const rig = await api.createRig(town.id, { name: `${name}-rig`, gitUrl: repo.path, defaultBranch: repo.defaultBranch });
+      return { town, rig, repo };
+    },
+    async mayorOf(townId) {
+      const mayor = (await api.agents(townId)).find((a) => a.role === 'mayor');
+      if (!mayor) throw new Error(`town ${townId} has no mayor`);
+      return mayor;
+    },
+    agentsOf: (townId) => api.agents(townId),
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Poll `probe` until it returns a value other than null/undefined/false. On timeout, throws
+ * with `what` and the last thing `describe` said (so a failure shows the state it got stuck in).
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  options: { timeoutMs: number; intervalMs?: number; what: string; describe?: () => Promise<string> | string },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== null && value !== undefined && value !== false) return value;
+      lastError = null;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const state = options.describe ? await Promise.resolve(options.describe()).catch((e: unknown) => `(describe failed: ${String(e)})`) : '';
+      const err = lastError instanceof Error ? ` last error: ${lastError.message}` : '';
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}.${err}${state ? ` state: ${state}` : ''}`);
+    }
+    await sleep(options.intervalMs ?? 1_000);
+  }
+}
+
+/** A compact view of a town's agents for failure messages. */
+export function describeAgents(agents: Agent[]): string {
+  return agents
+    .map((a) => `${a.role}:${a.id}:${a.status}:gen${a.credential.gen}:${a.credential.state}${a.beadId ? `:${a.beadId}` : ''}`)
+    .join(' | ');
+}
