@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatMessage, ChatRequest, ResponderContext, Turn } from '../../src/fake-llm/index';
+import { toolResultsOf } from '../../src/fake-llm/index';
+import { createTownScenario, currentTurn, roleOf } from '../../src/stack/town-scenario';
+
+const MAYOR_TOOLS = ['gt_sling', 'gt_list_rigs', 'gt_list_beads', 'gt_list_agents', 'gt_mail_send', 'bash'];
+const POLECAT_TOOLS = ['gt_prime', 'gt_done', 'gt_bead_status', 'bash', 'write'];
+const REFINERY_TOOLS = ['gt_prime', 'gt_done', 'gt_request_changes', 'gt_list_beads', 'bash'];
+
+/** Drive a responder like opencode does: append the answer and the tool results, ask again. */
+class Conversation {
+  messages: ChatMessage[] = [{ role: 'system', content: 'You are an agent.' }];
+  private calls = 0;
+  constructor(
+    private readonly scenario: ReturnType<typeof createTownScenario>,
+    private readonly agentId: string,
+    private readonly toolNames: string[],
+  ) {}
+  async ask(): Promise<Turn> {
+    const request: ChatRequest = { model: 'm', messages: this.messages, tools: this.toolNames.map((name) => ({ type: 'function', function: { name } })) };
+    const ctx: ResponderContext = { agentId: this.agentId, turnIndex: 0, lastMessage: this.messages.at(-1), toolResults: toolResultsOf(this.messages), toolNames: this.toolNames };
+    const turn = await this.scenario.responder(request, ctx);
+    if (!turn) throw new Error('responder fell through');
+    return turn;
+  }
+  user(text: string) {
+    this.messages.push({ role: 'user', content: text });
+  }
+  /** Append the assistant's calls and the given results (by tool name). */
+  answer(turn: Turn, results: Record<string, string | ((args: Record<string, unknown>) => string)>) {
+    if (turn.type !== 'tool_calls') throw new Error(`expected tool calls, got ${turn.type}`);
+    const toolCalls = turn.calls.map((c) => ({ id: `call_${++this.calls}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) } }));
+    this.messages.push({ role: 'assistant', content: '', tool_calls: toolCalls });
+    turn.calls.forEach((c, i) => {
+      const r = results[c.name];
+      if (r === undefined) throw new Error(`no result for ${c.name}`);
+      this.messages.push({ role: 'tool', tool_call_id: toolCalls[i]!.id, content: typeof r === 'function' ? r((c.arguments ?? {}) as Record<string, unknown>) : r });
+    });
+  }
+}
+
+const rig = { id: 'rig_abc123', name: 'demo-rig', townId: 'town_abc123', gitUrl: '/tmp/r.git', defaultBranch: 'main', createdAt: 1 };
+
+describe('town scenario', () => {
+  it('tells roles apart by the tools offered', () => {
+    expect([roleOf(MAYOR_TOOLS), roleOf(POLECAT_TOOLS), roleOf(REFINERY_TOOLS), roleOf(['bash'])]).toEqual(['mayor', 'polecat', 'refinery', null]);
+  });
+
+  it('reads the current turn after the last user message', () => {
+    const t = currentTurn([
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: 'x' },
+      { role: 'user', content: 'b' },
+      { role: 'assistant', content: 'y' },
+    ]);
+    expect(t).toMatchObject({ userText: 'b', userMessages: 2 });
+    expect(t.turnMessages).toHaveLength(1);
+  });
+
+  it('mayor: every user message → gt_list_rigs → gt_sling on the first rig → text', async () => {
+    const scenario = createTownScenario({ now: () => 42 });
+    const mayor = new Conversation(scenario, 'ag_mayor1', MAYOR_TOOLS);
+    for (let n = 1; n <= 2; n++) {
+      mayor.user(`task ${n}`);
+      const list = await mayor.ask();
+      expect(list).toMatchObject({ type: 'tool_calls', calls: [{ name: 'gt_list_rigs' }] });
+      mayor.answer(list, { gt_list_rigs: JSON.stringify({ rigs: [rig] }) });
+      const sling = await mayor.ask();
+      expect(sling).toMatchObject({ type: 'tool_calls', calls: [{ name: 'gt_sling', arguments: { rigId: rig.id, title: `Add note ${n}` } }] });
+      mayor.answer(sling, { gt_sling: JSON.stringify({ bead: { id: `bd_bead0${n}`, rigId: rig.id, title: `Add note ${n}` } }) });
+      expect(await mayor.ask()).toMatchObject({ type: 'text' });
+    }
+    expect(scenario.slings.map((s) => s.beadId)).toEqual(['bd_bead01', 'bd_bead02']);
+    expect(scenario.turns.mayor).toBe(2);
+  });
+
+  it('mayor: a failed tool ends the turn with the failure, and no sling is recorded', async () => {
+    const notes: string[] = [];
+    const scenario = createTownScenario({ onNote: (n) => n.kind === 'tool_failed' && notes.push(n.tool) });
+    const mayor = new Conversation(scenario, 'ag_mayor1', MAYOR_TOOLS);
+    mayor.user('go');
+    mayor.answer(await mayor.ask(), { gt_list_rigs: 'gt_list_rigs failed: token_expired: the token has expired' });
+    const end = await mayor.ask();
+    expect(end).toMatchObject({ type: 'text' });
+    expect(end.type === 'text' && end.text).toContain('token_expired');
+    expect(scenario.slings).toEqual([]);
+    expect(notes).toEqual(['gt_list_rigs']);
+  });
+
+  it('polecat: gt_prime → bash commit → gt_done with the branch the commit printed', async () => {
+    const scenario = createTownScenario({ now: () => 7 });
+    const polecat = new Conversation(scenario, 'ag_pole1', POLECAT_TOOLS);
+    polecat.user('Work on bd_bead01');
+    const prime = await polecat.ask();
+    expect(prime).toMatchObject({ calls: [{ name: 'gt_prime' }] });
+    polecat.answer(prime, { gt_prime: JSON.stringify({ agent: { id: 'ag_pole1', rigId: rig.id }, rig, hookedBead: { id: 'bd_bead01', title: "Add note 1; rm -rf / 'x'", type: 'issue' }, unreadMail: [] }) });
+    const bash = await polecat.ask();
+    expect(bash).toMatchObject({ calls: [{ name: 'bash' }] });
+    const command = bash.type === 'tool_calls' ? String((bash.calls[0]!.arguments as Record<string, unknown>).command) : '';
+    expect(command).toContain('git add notes/bd_bead01.md');
+    expect(command).not.toContain('rm -rf / \''); // the title is sanitised before it reaches a shell
+    const sha = 'a'.repeat(40);
+    polecat.answer(bash, { bash: `GASTOWN_BRANCH=gt/ag_pole1/bd_bead01\nGASTOWN_COMMIT=${sha}\n` });
+    const done = await polecat.ask();
+    expect(done).toMatchObject({ calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_pole1/bd_bead01' } }] });
+    polecat.answer(done, { gt_done: JSON.stringify({ mergeRequest: { id: 'bd_mr0001' } }) });
+    expect(await polecat.ask()).toMatchObject({ type: 'text' });
+    expect(scenario.commits).toEqual([{ agentId: 'ag_pole1', beadId: 'bd_bead01', branch: 'gt/ag_pole1/bd_bead01', sha, file: 'notes/bd_bead01.md', at: 7 }]);
+  });
+
+  it('polecat: a failed commit ends the turn without gt_done', async () => {
+    const scenario = createTownScenario();
+    const polecat = new Conversation(scenario, 'ag_pole1', POLECAT_TOOLS);
+    polecat.user('Work');
+    polecat.answer(await polecat.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_pole1', rigId: rig.id }, rig, hookedBead: { id: 'bd_bead01', title: 't', type: 'issue' }, unreadMail: [] }) });
+    polecat.answer(await polecat.ask(), { bash: 'fatal: not a git repository' });
+    expect(await polecat.ask()).toMatchObject({ type: 'text' });
+    expect(scenario.commits).toEqual([]);
+  });
+
+  it('refinery: approves each open merge request of its rig once, across messages', async () => {
+    const scenario = createTownScenario({ now: () => 1 });
+    const refinery = new Conversation(scenario, 'ag_ref1', REFINERY_TOOLS);
+    const primeResult = JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] });
+    const mr = (id: string, status = 'open', rigId = rig.id) => ({ id, type: 'merge_request', status, rigId, assigneeId: null, metadata: { branch: `gt/ag_p/${id}` } });
+    const beads = [mr('bd_mr0001'), mr('bd_mr0002', 'closed'), mr('bd_mr0003', 'open', 'rig_other1'), { ...mr('bd_issue1'), type: 'issue' }];
+
+    refinery.user('Review please');
+    refinery.answer(await refinery.ask(), { gt_prime: primeResult });
+    refinery.answer(await refinery.ask(), { gt_list_beads: JSON.stringify({ beads }) });
+    const approve = await refinery.ask();
+    expect(approve).toMatchObject({ type: 'tool_calls', calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p/bd_mr0001', mergeRequestBeadId: 'bd_mr0001' } }] });
+    expect(approve.type === 'tool_calls' && approve.calls).toHaveLength(1);
+    refinery.answer(approve, { gt_done: JSON.stringify({ mergeRequest: { id: 'bd_mr0001' } }) });
+    expect(await refinery.ask()).toMatchObject({ type: 'text' });
+    expect(scenario.approvals).toEqual([{ refineryId: 'ag_ref1', mergeRequestBeadId: 'bd_mr0001', branch: 'gt/ag_p/bd_mr0001', at: 1 }]);
+
+    // a second message: bd_mr0001 still listed as open (merge pending) is not approved twice
+    refinery.user('Another one');
+    refinery.answer(await refinery.ask(), { gt_prime: primeResult });
+    refinery.answer(await refinery.ask(), { gt_list_beads: JSON.stringify({ beads: [...beads, mr('bd_mr0004')] }) });
+    const second = await refinery.ask();
+    expect(second.type === 'tool_calls' && second.calls.map((c) => (c.arguments as Record<string, unknown>).mergeRequestBeadId)).toEqual(['bd_mr0004']);
+  });
+});
