@@ -1,0 +1,111 @@
+import type {
+  Agent,
+  Bead,
+  BeadStatus,
+  Mail,
+  MayorMessage,
+  MayorMessageResponse,
+  ReissueResponse,
+  Rig,
+  Town,
+  TownEvent,
+  UpdateTownConfigRequest,
+} from '@gastown/protocol';
+import { ApiError, errorFromBody } from './api-error';
+import { pathFor } from './routes';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * The user API, typed. Every call sends the user token as a Bearer header; every failure is an
+ * ApiError carrying the server's code and message (never a silent success).
+ */
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    private readonly fetchImpl: FetchLike = (input, init) => fetch(input, init),
+  ) {}
+
+  async listTowns(): Promise<Town[]> {
+    return (await this.request<{ towns: Town[] }>('GET', pathFor('towns'))).towns;
+  }
+  async createTown(name: string): Promise<Town> {
+    return (await this.request<{ town: Town }>('POST', pathFor('towns'), { name })).town;
+  }
+  async getTown(townId: string): Promise<Town> {
+    return (await this.request<{ town: Town }>('GET', pathFor('town', { townId }))).town;
+  }
+  async updateConfig(townId: string, patch: UpdateTownConfigRequest): Promise<Town> {
+    return (await this.request<{ town: Town }>('PATCH', pathFor('townConfig', { townId }), patch)).town;
+  }
+  async listRigs(townId: string): Promise<Rig[]> {
+    return (await this.request<{ rigs: Rig[] }>('GET', pathFor('rigs', { townId }))).rigs;
+  }
+  async addRig(townId: string, rig: { name: string; gitUrl: string; defaultBranch?: string }): Promise<Rig> {
+    return (await this.request<{ rig: Rig }>('POST', pathFor('rigs', { townId }), rig)).rig;
+  }
+  async listAgents(townId: string): Promise<Agent[]> {
+    return (await this.request<{ agents: Agent[] }>('GET', pathFor('agents', { townId }))).agents;
+  }
+  async reissueCredentials(townId: string, agentId: string): Promise<ReissueResponse> {
+    return this.request<ReissueResponse>('POST', pathFor('reissueCredentials', { townId, agentId }), {});
+  }
+  async listBeads(townId: string, status?: BeadStatus): Promise<Bead[]> {
+    const query = status ? `?status=${encodeURIComponent(status)}` : '';
+    return (await this.request<{ beads: Bead[] }>('GET', pathFor('beads', { townId }) + query)).beads;
+  }
+  async listMail(townId: string): Promise<Mail[]> {
+    return (await this.request<{ mail: Mail[] }>('GET', pathFor('mail', { townId }))).mail;
+  }
+  async listMayorMessages(townId: string, limit = 100): Promise<MayorMessage[]> {
+    return (await this.request<{ messages: MayorMessage[] }>('GET', `${pathFor('mayorMessages', { townId })}?limit=${limit}`)).messages;
+  }
+  async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
+    return this.request<MayorMessageResponse>('POST', pathFor('mayorMessages', { townId }), { text });
+  }
+  async listEvents(townId: string, after = 0, limit = 500): Promise<TownEvent[]> {
+    return (await this.request<{ events: TownEvent[] }>('GET', `${pathFor('events', { townId })}?after=${after}&limit=${limit}`)).events;
+  }
+
+  /** Open the town's event stream (the caller reads the body). */
+  async openEventStream(townId: string, lastEventId: string | null, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' };
+    if (lastEventId !== null) headers['last-event-id'] = lastEventId;
+    const res = await this.send(pathFor('eventStream', { townId }), { method: 'GET', headers, signal, cache: 'no-store' });
+    if (!res.ok) throw errorFromBody(res.status, await readJson(res));
+    return res;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await this.send(path, init);
+    const parsed = await readJson(res);
+    if (!res.ok) throw errorFromBody(res.status, parsed);
+    if (parsed === undefined) throw new ApiError('bad_response', `the server answered ${res.status} with a body that is not JSON`, res.status);
+    return parsed as T;
+  }
+
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetchImpl(path, init);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new ApiError('network_error', 'the control plane could not be reached', 0);
+    }
+  }
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import type { TownEvent } from '@gastown/protocol';
+
+/** The parts of the town page that read from the API and go stale when the town changes. */
+export type Panel = 'agents' | 'beads' | 'mail' | 'rigs' | 'town' | 'mayorMessages';
+
+/**
+ * Which panels a town event makes stale (they are refetched, coalesced). Chat text and tool
+ * calls are applied from the event itself and refetch nothing. Pure.
+ */
+export function panelsFor(event: Pick<TownEvent, 'type'>): Panel[] {
+  const [domain] = event.type.split('.');
+  switch (domain) {
+    case 'agent':
+      if (event.type === 'agent.text' || event.type === 'agent.tool' || event.type === 'agent.error') return [];
+      return event.type === 'agent.completed' ? ['agents', 'beads'] : ['agents'];
+    case 'credential':
+    case 'credential_reuse_detected':
+    case 'session':
+      return ['agents'];
+    case 'bead':
+    case 'merge_request':
+    case 'escalation':
+      return ['beads'];
+    case 'mail':
+      return ['mail'];
+    case 'rig':
+      return ['rigs'];
+    case 'town':
+      return ['town'];
+    case 'mayor':
+      return event.type === 'mayor.message_received' ? ['mayorMessages', 'agents'] : ['agents'];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,246 @@
+import type { Agent, Bead, Mail, Rig, Town, TownEvent } from '@gastown/protocol';
+import { ApiError } from '../api/api-error';
+import { TownEventStream } from '../api/town-event-stream';
+import type { AppContext, Page } from '../app-context';
+import { ChatModel } from '../model/chat-model';
+import { panelsFor, type Panel } from '../model/event-routing';
+import { AgentsPanel, type ReissueState } from '../panels/agents-panel';
+import { BeadsBoard, EscalationsPanel, MergeRequestsPanel } from '../panels/beads-panels';
+import { ChatPanel } from '../panels/chat-panel';
+import { EventFeed } from '../panels/event-feed';
+import { MailPanel } from '../panels/mail-panel';
+import { RigsPanel } from '../panels/rigs-panel';
+import { SettingsPanel } from '../panels/settings-panel';
+import { h, replace } from '../view/dom';
+import { topbar } from '../view/topbar';
+import { TabBar } from '../view/tabs';
+
+/** Coalesce event-triggered refetches: a burst of events refetches each panel once. */
+const REFRESH_DEBOUNCE_MS = 150;
+
+/**
+ * One town: agents with credential health, the beads board, merge requests, mail, escalations,
+ * rigs, settings, the mayor chat and the live event feed. Data is fetched once on load and then
+ * refetched per panel only when a town event says it changed (no polling loop).
+ */
+export function townPage(ctx: AppContext, townId: string): Page {
+  const api = () => ctx.api();
+  const data = { town: null as Town | null, agents: [] as Agent[], beads: [] as Bead[], mail: [] as Mail[], rigs: [] as Rig[] };
+  const reissue = new Map<string, ReissueState>();
+  const chat = new ChatModel();
+  let alive = true;
+
+  const agentsById = () => new Map(data.agents.map((a) => [a.id, a]));
+  const names = () => ({ agents: agentsById(), rigs: new Map(data.rigs.map((r) => [r.id, r])) });
+
+  /** Sign out on 401; returns true when the error was handled that way. */
+  function authFailure(err: unknown): boolean {
+    if (err instanceof ApiError && err.isAuthFailure) {
+      ctx.signOut(`${err.code}: ${err.message}`);
+      return true;
+    }
+    return false;
+  }
+  const describe = (err: unknown) => (err instanceof ApiError ? `${err.code}: ${err.message}` : 'failed to load');
+
+  const agentsPanel = new AgentsPanel({ now: ctx.now, onReissue: (a) => void reissueCredentials(a) });
+  const board = new BeadsBoard();
+  const mergeRequests = new MergeRequestsPanel();
+  const escalations = new EscalationsPanel();
+  const mailPanel = new MailPanel();
+  const rigsPanel = new RigsPanel({ townId, api, onAdded: () => void refresh(['rigs']), onError: authFailure });
+  const settings = new SettingsPanel({ townId, api, onSaved: (t) => renderTown(t), onError: authFailure });
+  const chatPanel = new ChatPanel(chat, { send: (text) => api().postMayorMessage(townId, text), onError: authFailure });
+  const feed = new EventFeed(agentsById);
+  const headerState = h('span', { class: 'stream-pill', data: { state: 'connecting' } }, 'connecting');
+  const townHead = h('div', { class: 'town-head' }, h('h1', null, 'Loading…'));
+
+  const tabs = new TabBar([
+    { id: 'overview', title: 'Overview', content: [agentsPanel.el, board.el] },
+    { id: 'merge-requests', title: 'Merge requests', content: [mergeRequests.el] },
+    { id: 'mail', title: 'Mail', content: [mailPanel.el] },
+    { id: 'escalations', title: 'Escalations', content: [escalations.el] },
+    { id: 'rigs', title: 'Rigs', content: [rigsPanel.el] },
+    { id: 'settings', title: 'Settings', content: [settings.el] },
+  ]);
+
+  function renderTown(town: Town): void {
+    data.town = town;
+    const provider = town.config.provider;
+    replace(
+      townHead,
+      h('div', null, h('h1', { id: 'town-name' }, town.name), h('div', { class: 'muted mono small' }, town.id)),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('div', null, h('dt', null, 'Runtime'), h('dd', null, town.config.runtime)),
+        h('div', null, h('dt', null, 'Model'), h('dd', { class: provider ? '' : 'muted' }, provider ? provider.model : 'not set')),
+        h('div', null, h('dt', null, 'Token TTL'), h('dd', null, `${town.config.agentTokenTtlSeconds}s`)),
+        h('div', null, h('dt', null, 'Sleep after'), h('dd', null, `${town.config.sleepAfterSeconds}s`)),
+      ),
+    );
+    settings.render(town);
+    document.title = `${town.name} · Gastown`;
+  }
+
+  function renderAgents(): void {
+    agentsPanel.render(data.agents, new Map(data.beads.map((b) => [b.id, b])), reissue);
+    const mayor = data.agents.find((a) => a.role === 'mayor') ?? null;
+    if (mayor && chat.mayorId !== mayor.id) {
+      chat.setMayor(mayor.id);
+      chatPanel.render();
+    }
+    chatPanel.setMayor(mayor);
+  }
+
+  function renderBeads(): void {
+    const n = names();
+    board.render(data.beads, n);
+    mergeRequests.render(data.beads, n);
+    escalations.render(data.beads, n);
+    tabs.setCount('merge-requests', data.beads.filter((b) => b.type === 'merge_request' && (b.status === 'open' || b.status === 'in_progress')).length);
+    tabs.setCount('escalations', data.beads.filter((b) => b.type === 'escalation' && b.status !== 'closed').length);
+  }
+
+  const loaders: Record<Panel, () => Promise<void>> = {
+    town: async () => renderTown(await api().getTown(townId)),
+    agents: async () => {
+      data.agents = await api().listAgents(townId);
+      renderAgents();
+    },
+    beads: async () => {
+      data.beads = await api().listBeads(townId);
+      renderBeads();
+      renderAgents(); // bead titles in the agents table
+    },
+    mail: async () => {
+      data.mail = await api().listMail(townId);
+      mailPanel.render(data.mail, agentsById());
+      tabs.setCount('mail', data.mail.filter((m) => m.readAt === null).length);
+    },
+    rigs: async () => {
+      data.rigs = await api().listRigs(townId);
+      rigsPanel.render(data.rigs);
+      tabs.setCount('rigs', data.rigs.length);
+    },
+    mayorMessages: async () => {
+      chat.addUserMessages(await api().listMayorMessages(townId));
+      chatPanel.render();
+    },
+  };
+  const errorSinks: Partial<Record<Panel, (text: string) => void>> = {
+    agents: (t) => agentsPanel.showError(t),
+    beads: (t) => board.showError(t),
+    mail: (t) => mailPanel.showError(t),
+  };
+
+  async function refresh(panels: readonly Panel[]): Promise<void> {
+    await Promise.all(
+      panels.map(async (panel) => {
+        try {
+          await loaders[panel]();
+        } catch (err) {
+          if (!alive || authFailure(err)) return;
+          if (panel === 'town' && err instanceof ApiError && err.code === 'not_found') {
+            replace(townHead, h('div', { class: 'form-error' }, 'This town does not exist, or it is not yours.'));
+            stream.stop();
+            return;
+          }
+          errorSinks[panel]?.(describe(err));
+        }
+      }),
+    );
+  }
+
+  const stale = new Set<Panel>();
+  let flushHandle: ReturnType<typeof setTimeout> | null = null;
+  function markStale(panels: readonly Panel[]): void {
+    for (const p of panels) stale.add(p);
+    if (flushHandle !== null || stale.size === 0) return;
+    flushHandle = setTimeout(() => {
+      flushHandle = null;
+      const batch = [...stale];
+      stale.clear();
+      if (alive) void refresh(batch);
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  async function reissueCredentials(agent: Agent): Promise<void> {
+    reissue.set(agent.id, { kind: 'pending' });
+    renderAgents();
+    try {
+      const res = await api().reissueCredentials(townId, agent.id);
+      reissue.set(agent.id, { kind: 'ok', outcome: res.outcome, tokenExpiresAt: res.tokenExpiresAt, at: ctx.now() });
+      data.agents = data.agents.map((a) => (a.id === res.agent.id ? res.agent : a));
+    } catch (err) {
+      if (authFailure(err)) return;
+      const e = err instanceof ApiError ? err : new ApiError('unknown', 'the reissue failed', 0);
+      reissue.set(agent.id, { kind: 'error', code: e.code, message: e.message, at: ctx.now() });
+    }
+    if (alive) renderAgents();
+  }
+
+  // Events arrive in bursts (history on connect); batch them per animation frame.
+  let pendingEvents: TownEvent[] = [];
+  let frame: number | null = null;
+  function onEvent(event: TownEvent): void {
+    pendingEvents.push(event);
+    if (frame !== null) return;
+    frame = requestAnimationFrame(() => {
+      frame = null;
+      const batch = pendingEvents;
+      pendingEvents = [];
+      let chatChanged = false;
+      for (const e of batch) {
+        chatChanged = chat.applyEvent(e) || chatChanged;
+        markStale(panelsFor(e));
+      }
+      feed.add(batch);
+      if (chatChanged) chatPanel.render();
+    });
+  }
+
+  const stream = new TownEventStream({
+    client: { openEventStream: (id, last, signal) => api().openEventStream(id, last, signal) },
+    townId,
+    onEvent,
+    onState(state, detail) {
+      feed.setState(state, detail);
+      headerState.dataset.state = state;
+      headerState.textContent = state === 'live' ? '● live' : state;
+      headerState.title = detail ?? '';
+    },
+    onAuthFailure: (err) => ctx.signOut(`${err.code}: ${err.message}`),
+  });
+
+  const el = h(
+    'div',
+    { class: 'page' },
+    topbar(ctx, [h('a', { href: '/', data: { nav: '' } }, 'Towns'), h('span', { class: 'crumb-sep' }, '/'), h('span', { class: 'crumb-current', id: 'crumb-town' }, townId)], [headerState]),
+    h(
+      'main',
+      { class: 'town-layout' },
+      h('div', { class: 'main-col' }, h('div', { class: 'card town-card-head' }, townHead), tabs.el),
+      h('aside', { class: 'side-col' }, chatPanel.el, feed.el),
+    ),
+  );
+
+  void (async () => {
+    // Agents first: the chat needs the mayor's id before events are applied.
+    await refresh(['town', 'agents', 'rigs']);
+    const crumb = el.querySelector('#crumb-town');
+    if (crumb && data.town) crumb.textContent = data.town.name;
+    await refresh(['beads', 'mail', 'mayorMessages']);
+    if (alive) stream.start();
+  })();
+
+  return {
+    el,
+    unmount() {
+      alive = false;
+      stream.stop();
+      if (flushHandle !== null) clearTimeout(flushHandle);
+      if (frame !== null) cancelAnimationFrame(frame);
+    },
+  };
+}
