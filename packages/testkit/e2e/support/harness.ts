@@ -47,6 +47,7 @@ export async function startHarness(options: { workerVars?: Record<string, string
     hostEnv: { ...E2E_HOST_ENV, ...(options.hostEnv ?? {}) },
     workerVars: options.workerVars ?? {},
   });
+  console.log(`e2e stack: ${stack.stateDir} (worker ${stack.workerUrl}, host ${stack.hostUrl})`);
   const api = await stack.userApi(E2E_USER);
   return {
     stack,
