@@ -1,0 +1,83 @@
+/**
+ * The `gastown` command line: picks the command, runs it, and turns every failure into a message
+ * on stderr (and a JSON error on stdout under --json) with the exit code of its family.
+ */
+import { beadsCommand } from './commands/beads';
+import type { Command } from './commands/command';
+import { configCommand } from './commands/config';
+import { credentialsCommand } from './commands/credentials';
+import { devCommand } from './commands/dev';
+import { mayorCommand } from './commands/mayor';
+import { rigCommand } from './commands/rig';
+import { statusCommand } from './commands/status';
+import { tokenCommand } from './commands/token';
+import { townCommand } from './commands/town';
+import type { CliEnvironment } from './context';
+import { CliError, EXIT_CODES } from './errors';
+import { Output } from './output/output';
+
+export const COMMANDS: readonly Command[] = [
+  devCommand,
+  townCommand,
+  rigCommand,
+  mayorCommand,
+  statusCommand,
+  beadsCommand,
+  credentialsCommand,
+  tokenCommand,
+  configCommand,
+];
+
+export const VERSION = '0.1.0';
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `gastown — command line of Gastown Cloud
+
+usage: gastown <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run \`gastown <command> --help\` for a command's options; docs/CLI.md has examples.
+Settings: --url/--token flags, else GASTOWN_URL/GASTOWN_TOKEN, else .gastown/cli.json (written
+by \`npm start\`) or ~/.config/gastown/cli.json — see \`gastown config show\`.`;
+}
+
+function reportError(err: unknown, out: Output, json: boolean): number {
+  if (err instanceof CliError) {
+    if (json) out.jsonLine(err.toJson());
+    out.note(`gastown: ${err.message}`, 'red');
+    if (err.details.hint) out.note(`hint: ${err.details.hint}`);
+    if (err.details.usage) out.note(`\n${err.details.usage}`);
+    return err.exitCode;
+  }
+  // A bug: say so without a stack trace (which could hold request details).
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (json) out.jsonLine({ error: { code: 'internal', message } });
+  out.note(`gastown: internal error: ${message}`, 'red');
+  return EXIT_CODES.failed;
+}
+
+export async function runCli(argv: readonly string[], sys: CliEnvironment): Promise<number> {
+  const out = new Output(sys.stdout, sys.stderr, sys.env);
+  const [name, ...rest] = argv;
+  const json = argv.includes('--json');
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined) return runCli([topic, '--help'], sys);
+    out.line(mainHelp());
+    return name === undefined ? EXIT_CODES.usage : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    out.line(VERSION);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) return reportError(new CliError('usage', `unknown command ${JSON.stringify(name)}; run \`gastown --help\``), out, json);
+  try {
+    return await command.run(sys, rest);
+  } catch (err) {
+    return reportError(err, out, json);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * A typed client of the user API. Every answer is validated with the protocol's schemas, so a
+ * command never prints something the server did not really say. The token goes only into the
+ * Authorization header, never into an error message.
+ */
+import {
+  AgentListResponseSchema,
+  BeadListResponseSchema,
+  CreateUserTokenResponseSchema,
+  EventListResponseSchema,
+  MayorMessageResponseSchema,
+  ReissueResponseSchema,
+  RigListResponseSchema,
+  RigResponseSchema,
+  TownEventSchema,
+  TownListResponseSchema,
+  TownResponseSchema,
+  USER_API,
+  type Agent,
+  type Bead,
+  type CreateUserTokenResponse,
+  type MayorMessageResponse,
+  type ReissueResponse,
+  type Rig,
+  type Town,
+  type TownEvent,
+} from '@gastown/protocol';
+import type { z } from 'zod';
+import { CliError } from '../errors';
+import { errorFromResponse, timeoutError, unreachableError, type ErrorContext } from './http-errors';
+import { SseParser } from './sse';
+
+export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  /** The user token; null when none is configured (a request that needs one then fails with `token_missing`). */
+  token: string | null;
+  fetch?: FetchFn;
+  /** Per-request time limit (headers and body); the event stream uses it only until its headers arrive. */
+  timeoutMs?: number;
+}
+
+interface RequestOptions<S extends z.ZodType> {
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  schema: S;
+  notFound?: string;
+  /** Overrides the user token (the admin endpoint takes the admin secret). */
+  bearer?: { value: string; credential: ErrorContext['credential'] };
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** `/api/towns/:townId/rigs` + `{townId}` → `/api/towns/town_x/rigs`, each value URL-encoded. */
+export function routePath(template: string, params: Record<string, string> = {}): string {
+  return template.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`missing route parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
+
+function describeIssues(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape';
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly #token: string | null;
+  readonly #fetch: FetchFn;
+  readonly #timeoutMs: number;
+
+  constructor(opts: ApiClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.#token = opts.token;
+    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  async listTowns(): Promise<Town[]> {
+    return (await this.#request({ method: 'GET', path: USER_API.towns, schema: TownListResponseSchema })).towns;
+  }
+
+  async createTown(name: string): Promise<Town> {
+    return (await this.#request({ method: 'POST', path: USER_API.towns, body: { name }, schema: TownResponseSchema })).town;
+  }
+
+  async getTown(townId: string): Promise<Town> {
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.town, { townId }), schema: TownResponseSchema, notFound: townNotFound(townId) })).town;
+  }
+
+  async listRigs(townId: string): Promise<Rig[]> {
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.rigs, { townId }), schema: RigListResponseSchema, notFound: townNotFound(townId) })).rigs;
+  }
+
+  async addRig(townId: string, rig: { name: string; gitUrl: string; defaultBranch?: string }): Promise<Rig> {
+    return (await this.#request({ method: 'POST', path: routePath(USER_API.rigs, { townId }), body: rig, schema: RigResponseSchema, notFound: townNotFound(townId) })).rig;
+  }
+
+  async listAgents(townId: string): Promise<Agent[]> {
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.agents, { townId }), schema: AgentListResponseSchema, notFound: townNotFound(townId) })).agents;
+  }
+
+  async reissueCredentials(townId: string, agentId: string): Promise<ReissueResponse> {
+    return this.#request({
+      method: 'POST',
+      path: routePath(USER_API.reissueCredentials, { townId, agentId }),
+      schema: ReissueResponseSchema,
+      notFound: `agent ${agentId} not found in town ${townId} (see \`gastown status\`)`,
+    });
+  }
+
+  async listBeads(townId: string, status?: string): Promise<Bead[]> {
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.beads, { townId }), query: { status }, schema: BeadListResponseSchema, notFound: townNotFound(townId) }))
+      .beads;
+  }
+
+  async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
+    return this.#request({ method: 'POST', path: routePath(USER_API.mayorMessages, { townId }), body: { text }, schema: MayorMessageResponseSchema, notFound: townNotFound(townId) });
+  }
+
+  async listEvents(townId: string, after: number, limit: number): Promise<TownEvent[]> {
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.events, { townId }), query: { after, limit }, schema: EventListResponseSchema, notFound: townNotFound(townId) }))
+      .events;
+  }
+
+  async createUserToken(adminSecret: string, userId: string, ttlSeconds?: number): Promise<CreateUserTokenResponse> {
+    return this.#request({
+      method: 'POST',
+      path: USER_API.createUserToken,
+      body: ttlSeconds === undefined ? { userId } : { userId, ttlSeconds },
+      schema: CreateUserTokenResponseSchema,
+      bearer: { value: adminSecret, credential: 'admin secret' },
+    });
+  }
+
+  /**
+   * One connection to the town's event stream, from event id `after`. Yields events until the
+   * server closes the stream (it does, every few minutes) or `signal` aborts. Reconnecting is
+   * the caller's business (see `followEvents`).
+   */
+  async *streamEvents(townId: string, after: number, signal?: AbortSignal): AsyncGenerator<TownEvent> {
+    const path = routePath(USER_API.eventStream, { townId });
+    const what = `GET ${USER_API.eventStream}`;
+    const { res, done } = await this.#send(`${path}?after=${after}`, { method: 'GET', headers: { ...this.#authHeader(), accept: 'text/event-stream' } }, what, signal);
+    done();
+    if (!res.ok) throw errorFromResponse(res.status, await res.json().catch(() => null), this.#context(what, 'token', townNotFound(townId)));
+    if (!res.body) return;
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          if (signal?.aborted) return;
+          throw unreachableError(this.baseUrl, err);
+        }
+        if (chunk.done) return;
+        for (const sse of parser.push(decoder.decode(chunk.value, { stream: true }))) {
+          let json: unknown;
+          try {
+            json = JSON.parse(sse.data);
+          } catch {
+            throw new CliError('bad_response', `the event stream sent an event that is not JSON (id ${sse.id ?? '?'})`);
+          }
+          const parsed = TownEventSchema.safeParse(json);
+          if (!parsed.success) throw new CliError('bad_response', `the event stream sent an unexpected event (${describeIssues(parsed.error)})`);
+          yield parsed.data;
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  #authHeader(bearer?: RequestOptions<z.ZodType>['bearer']): Record<string, string> {
+    if (bearer) return { authorization: `Bearer ${bearer.value}` };
+    if (this.#token === null) {
+      throw new CliError('token_missing', 'no token configured', {
+        hint: 'run `npm start` (it writes .gastown/cli.json), or pass --token, set GASTOWN_TOKEN, or `gastown config set token <token>`',
+      });
+    }
+    return { authorization: `Bearer ${this.#token}` };
+  }
+
+  #context(what: string, credential: ErrorContext['credential'], notFound?: string): ErrorContext {
+    return { baseUrl: this.baseUrl, what, credential, notFound };
+  }
+
+  /**
+   * fetch with a time limit that runs until `done()` is called: after the body is read for JSON
+   * requests, as soon as the headers arrive for the event stream. `signal` (Ctrl-C) aborts too.
+   */
+  async #send(path: string, init: RequestInit, what: string, signal?: AbortSignal): Promise<{ res: Response; done: () => void; failure: (err: unknown) => CliError }> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const failure = (err: unknown): CliError => {
+      done();
+      if (signal?.aborted) return new CliError('interrupted', 'interrupted');
+      if (timedOut) return timeoutError(this.baseUrl, what, this.#timeoutMs);
+      return unreachableError(this.baseUrl, err);
+    };
+    try {
+      const res = await this.#fetch(`${this.baseUrl}${path}`, { ...init, signal: controller.signal });
+      return { res, done, failure };
+    } catch (err) {
+      throw failure(err);
+    }
+  }
+
+  async #request<S extends z.ZodType>(opts: RequestOptions<S>): Promise<z.infer<S>> {
+    const what = `${opts.method} ${opts.path}`;
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) search.set(key, String(value));
+    const qs = search.size > 0 ? `?${search}` : '';
+    const headers: Record<string, string> = { ...this.#authHeader(opts.bearer), accept: 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const init: RequestInit = { method: opts.method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) };
+    const { res, done, failure } = await this.#send(`${opts.path}${qs}`, init, what, opts.signal);
+    let json: unknown = null;
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw failure(err);
+    } finally {
+      done();
+    }
+    try {
+      json = text === '' ? null : JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    if (!res.ok) throw errorFromResponse(res.status, json, this.#context(what, opts.bearer?.credential ?? 'token', opts.notFound));
+    const parsed = opts.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CliError('bad_response', `unexpected answer to ${what} from ${this.baseUrl} (${describeIssues(parsed.error)}): is the CLI the same version as the server?`, {
+        status: res.status,
+      });
+    }
+    return parsed.data;
+  }
+}
+
+export function townNotFound(townId: string): string {
+  return `town ${townId} not found (see \`gastown town list\`)`;
+}

@@ -1,0 +1,54 @@
+/** `gastown beads [--status <status>]`: the town's work items. */
+import { TOWN_HELP, TOWN_OPTION } from '../args';
+import { renderTable } from '../output/table';
+import { formatAge } from '../output/time';
+import { resolveTownId } from '../town-resolution';
+import { runWith, type Command } from './command';
+
+const SPEC = {
+  usage: `usage: gastown beads [--status <status>] [--town <id|name>]
+
+The town's beads (work items), oldest first.
+
+Options:
+  --status <status>  only beads with this status: open, in_progress, in_review, closed, failed
+${TOWN_HELP}
+
+Example:
+  gastown beads --status in_progress`,
+  options: { ...TOWN_OPTION, status: { type: 'string' } },
+} as const;
+
+const MAX_TITLE = 60;
+
+export const beadsCommand: Command = {
+  name: 'beads',
+  summary: "the town's work items",
+  run: (sys, argv) =>
+    runWith(sys, argv, SPEC, async (ctx) => {
+      const client = ctx.client();
+      const townId = await resolveTownId(client, ctx.settings().town);
+      const beads = await client.listBeads(townId, ctx.option('status'));
+      if (ctx.json) {
+        ctx.out.json({ beads });
+        return 0;
+      }
+      if (beads.length === 0) {
+        ctx.out.note(ctx.option('status') ? `no ${ctx.option('status')} beads` : 'no beads yet: ask the mayor for work with `gastown mayor "<message>"`');
+        return 0;
+      }
+      const now = ctx.now;
+      const rows = beads.map((b) => [
+        b.id,
+        b.type,
+        { text: b.status, colour: b.status === 'failed' ? ('red' as const) : null },
+        b.assigneeId ?? '-',
+        String(b.attempts),
+        formatAge(b.updatedAt, now),
+        b.title.length > MAX_TITLE ? `${b.title.slice(0, MAX_TITLE - 1)}…` : b.title,
+      ]);
+      const columns = [{ header: 'ID' }, { header: 'TYPE' }, { header: 'STATUS' }, { header: 'ASSIGNEE' }, { header: 'ATTEMPTS', align: 'right' as const }, { header: 'UPDATED' }, { header: 'TITLE' }];
+      ctx.out.line(renderTable(columns, rows, ctx.out.colour));
+      return 0;
+    }),
+};

@@ -1,0 +1,111 @@
+/** `gastown mayor "<message>"`: talk to the mayor and stream its reply and tool calls. */
+import { parseDurationSeconds, TOWN_HELP, TOWN_OPTION } from '../args';
+import { latestEventId } from '../client/event-cursor';
+import { followEvents } from '../client/follow-events';
+import type { CommandContext } from '../context';
+import { CliError } from '../errors';
+import { resolveTownId } from '../town-resolution';
+import { MayorReplyWatcher, type ReplyEnd } from '../views/mayor-reply';
+import { runWith, type Command } from './command';
+
+export const DEFAULT_MAYOR_TIMEOUT_SECONDS = 300;
+
+const SPEC = {
+  usage: `usage: gastown mayor "<message>" [--timeout <duration>] [--no-wait] [--town <id|name>]
+
+Send a message to the town's mayor, then stream its reply: text as it arrives and tool calls
+(→ gt_sling {…} when called, ✓ gt_sling when done). Stops when the mayor goes idle again.
+A message of - is read from stdin.
+
+Options:
+  --timeout <duration>  stop waiting after this long: seconds or 90s, 15m (default: ${DEFAULT_MAYOR_TIMEOUT_SECONDS}s); exit 7
+  --no-wait             send the message and return at once
+${TOWN_HELP}
+
+With --json, prints one JSON object per line: {"type":"posted",…}, then {"type":"event",…}
+for each event of the reply, then {"type":"end","reason":"idle"}.
+
+Example:
+  gastown mayor "add a /health endpoint to the web rig"`,
+  options: { ...TOWN_OPTION, timeout: { type: 'string' }, 'no-wait': { type: 'boolean' } },
+  positionals: { names: ['message'], min: 1, max: 1 },
+} as const;
+
+const DELIVERY_NOTES = {
+  delivered: null,
+  started: 'the mayor is starting; it gets the message once it runs',
+  stored: 'the mayor is not running: the message is stored and delivered when it starts',
+} as const;
+
+async function messageText(ctx: CommandContext): Promise<string> {
+  const raw = ctx.args.positionals[0] ?? '';
+  const text = raw === '-' ? await ctx.sys.readStdin() : raw;
+  if (text.trim() === '') throw new CliError('usage', 'the message is empty');
+  return text;
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const timeoutRaw = ctx.option('timeout');
+  const timeoutSeconds = timeoutRaw === undefined ? DEFAULT_MAYOR_TIMEOUT_SECONDS : parseDurationSeconds(timeoutRaw, '--timeout');
+  const wait = ctx.args.values['no-wait'] !== true;
+  const text = await messageText(ctx);
+  const client = ctx.client();
+  const townId = await resolveTownId(client, ctx.settings().town);
+  // The cursor is taken before posting, so every event of the reply is after it.
+  const cursor = wait ? await latestEventId((after, limit) => client.listEvents(townId, after, limit)) : 0;
+  const posted = await client.postMayorMessage(townId, text);
+  if (ctx.json) ctx.out.jsonLine({ type: 'posted', ...posted });
+  if (posted.delivery === 'failed') {
+    throw new CliError('failed', `delivering the message to the mayor failed; it is stored (message ${posted.message.id}); see \`gastown status\``);
+  }
+  const note = DELIVERY_NOTES[posted.delivery];
+  if (!wait) {
+    if (!ctx.json) ctx.out.line(`sent message ${posted.message.id} to the mayor (${posted.delivery})`);
+    return 0;
+  }
+  if (note && !ctx.json) ctx.out.note(note, 'yellow');
+
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutSeconds * 1000);
+  const signal = AbortSignal.any([ctx.sys.signal, timeout.signal]);
+  const watcher = new MayorReplyWatcher(posted.mayor.id, posted.message.id);
+  let end: ReplyEnd | null = null;
+  try {
+    for await (const event of followEvents((after, s) => client.streamEvents(townId, after, s), cursor, signal, { clock: ctx.sys.clock })) {
+      const step = watcher.accept(event);
+      if (ctx.json) {
+        if (step.relevant) ctx.out.jsonLine({ type: 'event', event });
+      } else {
+        for (const line of step.lines) {
+          if (line.stream === 'out') ctx.out.line(ctx.out.paint(line.text, line.colour));
+          else ctx.out.note(line.text, line.colour);
+        }
+      }
+      if (step.end) {
+        end = step.end;
+        break;
+      }
+    }
+  } catch (err) {
+    // An abort (timeout or Ctrl-C) may surface as an error of the request in flight.
+    if (!signal.aborted) throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (end === null) {
+    if (ctx.sys.signal.aborted) throw new CliError('interrupted', 'interrupted');
+    if (timeout.signal.aborted) {
+      throw new CliError('timeout', `no end of the mayor's reply within ${timeoutSeconds} s (it may still be working: see \`gastown status\`)`);
+    }
+    throw new CliError('failed', 'the event stream ended');
+  }
+  if (ctx.json) ctx.out.jsonLine({ type: 'end', ...end });
+  if (end.reason !== 'idle') throw new CliError('failed', end.message);
+  return 0;
+}
+
+export const mayorCommand: Command = {
+  name: 'mayor',
+  summary: 'talk to the mayor and stream its reply',
+  run: (sys, argv) => runWith(sys, argv, SPEC, run),
+};

@@ -1,0 +1,41 @@
+/** `gastown status`: the town's agents and their credential health. */
+import { TOWN_HELP, TOWN_OPTION } from '../args';
+import { renderTable } from '../output/table';
+import { resolveTownId } from '../town-resolution';
+import { STATUS_COLUMNS, needsAttention, sortAgents, statusRow } from '../views/status-table';
+import { runWith, type Command } from './command';
+
+const SPEC = {
+  usage: `usage: gastown status [--town <id|name>]
+
+The town's agents: role, status, hooked bead, last heartbeat, and credential health (state,
+time until the access token expires, last refresh, refresh count, and the broker's consecutive
+refresh failures and 401s seen). On a terminal, what needs attention is coloured.
+
+Options:
+${TOWN_HELP}`,
+  options: TOWN_OPTION,
+};
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'agents and their credential health',
+  run: (sys, argv) =>
+    runWith(sys, argv, SPEC, async (ctx) => {
+      const client = ctx.client();
+      const townId = await resolveTownId(client, ctx.settings().town);
+      const [town, agents] = await Promise.all([client.getTown(townId), client.listAgents(townId)]);
+      if (ctx.json) {
+        ctx.out.json({ town: { id: town.id, name: town.name }, agents, at: ctx.now });
+        return 0;
+      }
+      const now = ctx.now;
+      const sorted = sortAgents(agents);
+      const rows = sorted.map((a) => statusRow(a, now));
+      ctx.out.line(`town ${town.name} (${town.id}): ${agents.length} agent${agents.length === 1 ? '' : 's'}`);
+      if (rows.length > 0) ctx.out.line(renderTable(STATUS_COLUMNS, rows, ctx.out.colour));
+      const attention = sorted.filter((_, i) => needsAttention([rows[i] ?? []]));
+      if (attention.length > 0) ctx.out.note(`needs attention: ${attention.map((a) => `${a.name} (${a.id})`).join(', ')}`, 'yellow');
+      return 0;
+    }),
+};

@@ -1,0 +1,71 @@
+/** `gastown town create <name>` and `gastown town list`. */
+import type { Town } from '@gastown/protocol';
+import type { CliEnvironment } from '../context';
+import { renderTable } from '../output/table';
+import { formatTimestamp } from '../output/time';
+import { runGroup, runWith, type Command } from './command';
+
+const CREATE = {
+  usage: `usage: gastown town create <name>
+
+Create a town (with its mayor). Names are lower-case letters, digits and dashes.
+
+Example:
+  gastown town create my-town`,
+  positionals: { names: ['name'], min: 1, max: 1 },
+};
+
+const LIST = {
+  usage: `usage: gastown town list
+
+List your towns.`,
+};
+
+function providerLabel(town: Town): string {
+  const p = town.config.provider;
+  return p ? p.model : '-';
+}
+
+async function create(sys: CliEnvironment, argv: string[]): Promise<number> {
+  return runWith(sys, argv, CREATE, async (ctx) => {
+    const town = await ctx.client().createTown(ctx.args.positionals[0] ?? '');
+    if (ctx.json) ctx.out.json({ town });
+    else ctx.out.line(`created town ${town.name} (${town.id})`);
+    return 0;
+  });
+}
+
+async function list(sys: CliEnvironment, argv: string[]): Promise<number> {
+  return runWith(sys, argv, LIST, async (ctx) => {
+    const towns = await ctx.client().listTowns();
+    if (ctx.json) {
+      ctx.out.json({ towns });
+      return 0;
+    }
+    if (towns.length === 0) {
+      ctx.out.note('no towns yet: create one with `gastown town create <name>`');
+      return 0;
+    }
+    const current = ctx.settings().town.value;
+    const rows = towns.map((t) => [
+      t.id === current || t.name === current ? '*' : '',
+      t.id,
+      t.name,
+      t.config.runtime,
+      providerLabel(t),
+      formatTimestamp(t.createdAt),
+    ]);
+    ctx.out.line(renderTable([{ header: '' }, { header: 'ID' }, { header: 'NAME' }, { header: 'RUNTIME' }, { header: 'MODEL' }, { header: 'CREATED' }], rows, ctx.out.colour));
+    return 0;
+  });
+}
+
+export const townCommand: Command = {
+  name: 'town',
+  summary: 'create and list towns',
+  run: (sys, argv) =>
+    runGroup(sys, argv, 'town', [
+      { name: 'create', summary: 'create a town', run: create },
+      { name: 'list', summary: 'list your towns', run: list },
+    ]),
+};
