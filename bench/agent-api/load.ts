@@ -20,7 +20,7 @@ export interface BenchAgent {
 }
 
 export interface PhaseResult {
-  route: 'health' | 'agent';
+  route: 'health' | 'verify-only' | 'agent';
   concurrency: number;
   requests: number;
   failures: number;
@@ -86,6 +86,28 @@ function agentRequester(baseUrl: string, agents: readonly BenchAgent[]) {
   };
 }
 
+/**
+ * A decomposition row: agent i's valid token on agent (i+1)'s route. The worker verifies the
+ * token (signature, claims, expiry) and refuses it with 403 token_scope before any Durable
+ * Object is touched: the cost of authentication without the TownDO round trip.
+ */
+function verifyOnlyRequester(baseUrl: string, agents: readonly BenchAgent[]) {
+  const prepared = agents.map((agent, i) => {
+    const other = agents[(i + 1) % agents.length]!;
+    return {
+      headers: { authorization: `Bearer ${agent.credentials.accessToken}`, 'content-type': 'application/json' },
+      url: baseUrl + routePath(AGENT_API.tool, { townId: other.townId, agentId: other.agentId, tool: 'status' }),
+    };
+  });
+  return async (worker: number): Promise<boolean> => {
+    const p = prepared[worker]!;
+    const res = await fetch(p.url, { method: 'POST', headers: p.headers, body: '{"text":"x"}' });
+    const text = await res.text();
+    if (res.status !== 403 || !text.includes('token_scope')) throw new Error(`expected 403 token_scope, got ${res.status} ${text.slice(0, 200)}`);
+    return true;
+  };
+}
+
 function healthRequester(baseUrl: string) {
   const url = `${baseUrl}/health`;
   return async (): Promise<boolean> => {
@@ -96,16 +118,18 @@ function healthRequester(baseUrl: string) {
   };
 }
 
-function toPhase(route: PhaseResult['route'], r: LoadResult): PhaseResult {
+function toPhase(route: PhaseResult['route'], concurrency: number, runs: readonly LoadResult[]): PhaseResult {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const elapsedMs = runs.reduce((n, r) => n + r.elapsedMs, 0);
   return {
     route,
-    concurrency: r.concurrency,
-    requests: r.requests,
-    failures: r.failures,
-    firstError: r.firstError,
-    elapsedMs: Math.round(r.elapsedMs),
-    requestsPerSecond: r.requestsPerSecond,
-    latencyMs: summarize(r.latenciesMs),
+    concurrency,
+    requests,
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+    firstError: runs.find((r) => r.firstError !== null)?.firstError ?? null,
+    elapsedMs: Math.round(elapsedMs),
+    requestsPerSecond: (requests / elapsedMs) * 1000,
+    latencyMs: summarize(runs.flatMap((r) => r.latenciesMs)),
   };
 }
 
@@ -113,23 +137,31 @@ export async function runPhases(options: {
   worker: BenchWorker;
   agents: readonly BenchAgent[];
   concurrencies: readonly number[];
+  /** Total time per route and concurrency, split over `rounds` interleaved slices. */
   phaseMs: number;
+  rounds: number;
   maxRequestsPerPhase: number;
   warmupMs: number;
 }): Promise<PhaseResult[]> {
   const { worker, agents } = options;
   const agentRequest = agentRequester(worker.url, agents);
   const healthRequest = healthRequester(worker.url);
+  const verifyOnlyRequest = verifyOnlyRequester(worker.url, agents);
   const max = Math.max(...options.concurrencies);
   if (agents.length < max) throw new Error(`need ${max} agents, have ${agents.length}`);
   // warm-up: JIT, DO instance, SQLite pages, sockets
   await closedLoop({ concurrency: Math.min(10, max), durationMs: options.warmupMs, maxRequests: 100_000, request: agentRequest });
   await closedLoop({ concurrency: Math.min(10, max), durationMs: options.warmupMs / 2, maxRequests: 100_000, request: healthRequest });
   const results: PhaseResult[] = [];
+  const routes = { health: healthRequest, 'verify-only': verifyOnlyRequest, agent: agentRequest } as const;
   for (const concurrency of options.concurrencies) {
-    const base = { concurrency, durationMs: options.phaseMs, maxRequests: options.maxRequestsPerPhase };
-    results.push(toPhase('health', await closedLoop({ ...base, request: healthRequest })));
-    results.push(toPhase('agent', await closedLoop({ ...base, request: agentRequest })));
+    // interleaved rounds, so a burst of load from elsewhere on the machine hits every route alike
+    const runs = { health: [] as LoadResult[], 'verify-only': [] as LoadResult[], agent: [] as LoadResult[] };
+    const slice = { concurrency, durationMs: options.phaseMs / options.rounds, maxRequests: Math.ceil(options.maxRequestsPerPhase / options.rounds) };
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const route of ['health', 'verify-only', 'agent'] as const) runs[route].push(await closedLoop({ ...slice, request: routes[route] }));
+    }
+    for (const route of ['health', 'verify-only', 'agent'] as const) results.push(toPhase(route, concurrency, runs[route]));
   }
   return results;
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { generateStackKeys, workerSecrets, formatEnvFile, type StackKeys } from '@gastown/testkit/stack/keys';
 import { spawnManaged, type ManagedProcess } from '@gastown/testkit/stack/managed-process';
 import { freePort, waitForHttpOk } from '@gastown/testkit/stack/net';
@@ -54,7 +54,16 @@ function wranglerBin(): string {
   return join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
 }
 
-export async function startBenchWorker(options: { entry: string; vars?: Record<string, string>; readyTimeoutMs?: number }): Promise<BenchWorker> {
+export interface BenchWorkerOptions {
+  /** Absolute path of the entry module (the real worker plus bench-only routes). */
+  entry: string;
+  vars?: Record<string, string>;
+  /** Bench-only path patterns that must reach the worker before the static assets. */
+  workerFirst?: string[];
+  readyTimeoutMs?: number;
+}
+
+export async function startBenchWorker(options: BenchWorkerOptions): Promise<BenchWorker> {
   const stateDir = mkdtempSync(join(tmpdir(), 'gt-bench-worker-'));
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const keys = generateStackKeys();
@@ -63,6 +72,10 @@ export async function startBenchWorker(options: { entry: string; vars?: Record<s
   const config = JSON.parse(stripJsonComments(readFileSync(join(WORKER_DIR, 'wrangler.jsonc'), 'utf8'))) as Record<string, unknown>;
   delete config['$schema'];
   config['main'] = options.entry;
+  // the config is written elsewhere: paths in it are relative to the worker's folder
+  const assets = config['assets'] as { directory?: string; run_worker_first?: unknown } | undefined;
+  if (assets?.directory) assets.directory = resolve(WORKER_DIR, assets.directory);
+  if (assets && Array.isArray(assets.run_worker_first)) assets.run_worker_first = [...(assets.run_worker_first as string[]), ...(options.workerFirst ?? [])];
   const configFile = join(stateDir, 'wrangler.bench.json');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
   const port = await freePort();
