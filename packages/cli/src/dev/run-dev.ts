@@ -4,7 +4,7 @@
  * towns survive (Durable Object state lives in `.gastown/state`). Ctrl-C stops everything.
  */
 import { parseArgs } from 'node:util';
-import { createUserToken, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
+import { createUserToken, killStackProcesses, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
 import { devPaths, loadOrCreateDevFile, saveDevFile, writeCliConfig, type DevPaths } from './dev-files';
 
 export const DEFAULT_DEV_PORT = 8787;
@@ -126,10 +126,11 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
     if (reason.kind === 'crash') {
       err.write(`gastown dev: the ${reason.exit.process} exited (code ${reason.exit.code}, signal ${reason.exit.signal}); see ${reason.exit.logFile}\n`);
     } else {
-      out.write('\ngastown dev: stopping…\n');
+      out.write('\ngastown dev: stopping… (Ctrl-C again to kill at once)\n');
     }
-    const report = await stack.stop();
-    if (report.orphans.length) err.write(`gastown dev: killed ${report.orphans.length} stray process(es)\n`);
+    const force = forceStopOnSignal(stack, err);
+    const report = await stack.stop().finally(force.dispose);
+    if (report.orphans.length) err.write(`gastown dev: killed ${report.orphans.length} stray process(es): ${report.orphans.map((o) => `${o.pid} ${o.command.slice(0, 80)}`).join("; ")}\n`);
     out.write('gastown dev: stopped.\n');
     return reason.kind === 'crash' ? 1 : 0;
   } catch (error) {
@@ -141,6 +142,29 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
   } finally {
     signals.dispose();
   }
+}
+
+/**
+ * A second Ctrl-C while stopping: SIGKILL every process of the stack and exit at once. Signals
+ * in the first 2 s are ignored: one Ctrl-C reaches this process twice under `npm start` (from
+ * the terminal to the whole foreground group, and relayed by the tsx wrapper).
+ */
+function forceStopOnSignal(stack: Stack, err: NodeJS.WritableStream): { dispose(): void } {
+  const armedAt = Date.now() + 2_000;
+  const onSignal = () => {
+    if (Date.now() < armedAt) return;
+    const killed = killStackProcesses(stack.stateDir);
+    err.write(`gastown dev: killed ${killed.length} process(es)\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 function rel(paths: DevPaths, path: string): string {

@@ -30,7 +30,7 @@ export function findStackProcesses(stateDir: string, exclude: ReadonlySet<number
     } catch {
       continue; // gone, or not ours to read
     }
-    if (environ.indexOf(needle) < 0) continue;
+    if (environ.indexOf(needle) < 0 || !belongsTo(environ, stateDir)) continue;
     let command = '';
     try {
       command = readFileSync(`/proc/${pid}/cmdline`).toString('utf8').replaceAll('\0', ' ').trim().slice(0, 200);
@@ -41,6 +41,15 @@ export function findStackProcesses(stateDir: string, exclude: ReadonlySet<number
     found.push({ pid, command });
   }
   return found;
+}
+
+/** An env value that is the state dir or a path below it (not merely a string that starts alike). */
+export function belongsTo(environ: Buffer, stateDir: string): boolean {
+  for (const entry of environ.toString('utf8').split('\0')) {
+    const value = entry.slice(entry.indexOf('=') + 1);
+    if (value === stateDir || value.startsWith(`${stateDir}/`)) return true;
+  }
+  return false;
 }
 
 function isZombie(pid: number): boolean {

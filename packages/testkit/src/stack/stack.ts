@@ -192,7 +192,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         command: wrangler.command,
         args: wrangler.args,
         cwd: WORKER_DIR,
-        env: { ...process.env, ...baseEnv(stateDir), ...QUIET_WRANGLER_ENV } as Record<string, string>,
+        // wrangler's own debug log goes to the stack's log dir too (not ~/.config/.wrangler/logs)
+        env: { ...process.env, ...baseEnv(stateDir), ...QUIET_WRANGLER_ENV, WRANGLER_LOG_PATH: join(logDir, 'wrangler') } as Record<string, string>,
         logFile: logs.worker,
         echo: options.echo ?? null,
       });
