@@ -14,8 +14,9 @@ export async function latestEventId(list: ListEvents): Promise<number> {
   const lastOfFirst = first.at(-1)?.id ?? 0;
   if (first.length < PAGE) return lastOfFirst;
   const exists = async (after: number) => (await list(after, 1)).length > 0;
-  // Invariant: an event with id > lo exists; none with id > hi.
-  let lo = lastOfFirst;
+  if (!(await exists(lastOfFirst))) return lastOfFirst;
+  // Invariant: an event with id > lo exists (lastOfFirst itself); none with id > hi.
+  let lo = lastOfFirst - 1;
   let step = PAGE;
   let hi = lo + step;
   while (await exists(hi)) {
