@@ -27,6 +27,10 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
       return { tone: 'bad', text: clip(str(d.message) ?? 'error', 160) };
     case 'agent.status_changed':
       return { tone: str(d.to) === 'failed' ? 'bad' : 'muted', text: `${str(d.from) ?? '?'} → ${str(d.to) ?? '?'}` };
+    case 'agent.created':
+      return { tone: 'info', text: `${str(d.role) ?? 'agent'} created` };
+    case 'agent.stopped':
+      return { tone: 'warn', text: `stopped${str(d.reason) ? ` — ${clip(str(d.reason) ?? '', 80)}` : ''}` };
     case 'agent.completed':
       return { tone: str(d.outcome) === 'failed' ? 'bad' : 'ok', text: `${str(d.outcome) ?? 'completed'}${str(d.reason) ? ` — ${clip(str(d.reason) ?? '', 100)}` : ''}` };
     case 'credential.refreshed': {

@@ -28,9 +28,9 @@ export function formatAgo(at: number, now: number): string {
   return `${Math.floor(ms / 86_400_000)}d ago`;
 }
 
-/** "14:03:27" in the viewer's locale. */
+/** "14:03:27" (24-hour, the viewer's locale and time zone). */
 export function formatClock(at: number): string {
-  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
 
 /** "ag_1a2b3c…" — an id shortened for tables (the full id goes in a title attribute). */

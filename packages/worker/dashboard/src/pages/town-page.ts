@@ -107,6 +107,8 @@ export function townPage(ctx: AppContext, townId: string): Page {
     agents: async () => {
       data.agents = await api().listAgents(townId);
       renderAgents();
+      renderBeads(); // assignee names
+      feed.refreshNames();
     },
     beads: async () => {
       data.beads = await api().listBeads(townId);

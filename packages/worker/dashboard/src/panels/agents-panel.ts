@@ -21,6 +21,18 @@ const STATUS_TONE: Record<Agent['status'], string> = {
 };
 
 const CREDENTIAL_TONE: Record<CredentialView['severity'], string> = { ok: 'ok', warn: 'warn', bad: 'bad', none: 'muted' };
+const COLUMNS: readonly [string, string?][] = [
+  ['Agent'],
+  ['Status'],
+  ['Bead'],
+  ['Credential'],
+  ['Expires'],
+  ['Last refresh'],
+  ['Refreshes', 'num'],
+  ['Failures', 'num'],
+  ['401s', 'num'],
+  ['', 'actions'],
+];
 const LIVE: ReadonlySet<Agent['status']> = new Set(['starting', 'working', 'waiting']);
 
 /** Mayor first, then running agents, then the rest; newest first within each group. */
@@ -62,7 +74,7 @@ export class AgentsPanel {
       h(
         'tr',
         null,
-        ['Agent', 'Status', 'Bead', 'Heartbeat', 'Credential', 'Expires', 'Last refresh', 'Refreshes', 'Failures', '401s', ''].map((t) => h('th', null, t)),
+        COLUMNS.map(([title, cls]) => h('th', { class: cls }, title)),
       ),
     );
     const rows = sortAgents(agents).map((a) => this.#row(a, credentialView(a, now), beads, reissue.get(a.id)));
@@ -76,10 +88,15 @@ export class AgentsPanel {
     return h(
       'tr',
       { class: `agent-row sev-${c.severity}${LIVE.has(a.status) || a.role === 'mayor' ? '' : ' is-finished'}`, data: { agentId: a.id, role: a.role, severity: c.severity } },
-      h('td', null, h('div', { class: 'agent-name' }, a.name, ' ', badge(a.role, `role-${a.role}`)), h('div', { class: 'muted mono small', title: a.id }, shortId(a.id, 14))),
-      h('td', { data: { field: 'status' } }, badge(a.status, STATUS_TONE[a.status]), a.statusLine ? h('div', { class: 'muted small', title: a.statusLine }, clip(a.statusLine, 48)) : null),
-      h('td', { data: { field: 'bead' } }, bead ? h('div', { title: bead.title }, clip(bead.title, 36)) : null, a.beadId ? h('div', { class: 'muted mono small' }, shortId(a.beadId, 14)) : h('span', { class: 'muted' }, '—')),
-      h('td', { data: { field: 'heartbeat' } }, liveTime('ago', a.lastHeartbeatAt, 'never')),
+      h('td', null, h('div', { class: 'agent-name' }, a.name, ' ', badge(a.role, `role-${a.role}`)), h('div', { class: 'muted mono small', title: a.id }, shortId(a.id, 16))),
+      h(
+        'td',
+        { data: { field: 'status' } },
+        badge(a.status, STATUS_TONE[a.status]),
+        h('div', { class: 'muted small', data: { field: 'heartbeat' }, title: 'last heartbeat' }, '♥ ', liveTime('ago', a.lastHeartbeatAt, 'never')),
+        a.statusLine ? h('div', { class: 'muted small', title: a.statusLine }, clip(a.statusLine, 40)) : null,
+      ),
+      h('td', { data: { field: 'bead' } }, bead ? h('div', { class: 'bead-ref', title: `${bead.title} (${bead.id})` }, clip(bead.title, 28)) : a.beadId ? h('div', { class: 'muted mono small' }, shortId(a.beadId, 14)) : h('span', { class: 'muted' }, '—')),
       h(
         'td',
         { data: { field: 'credential' } },
@@ -110,13 +127,13 @@ export class AgentsPanel {
   #reissueCell(a: Agent, state: ReissueState | undefined): HTMLElement {
     const button = h(
       'button',
-      { class: 'btn btn-small', type: 'button', disabled: state?.kind === 'pending', data: { action: 'reissue', agentId: a.id }, on: { click: () => this.opts.onReissue(a) } },
-      state?.kind === 'pending' ? 'Reissuing…' : 'Reissue credentials',
+      { class: 'btn btn-small', type: 'button', title: 'Mint a new credential family and push it to the agent', disabled: state?.kind === 'pending', data: { action: 'reissue', agentId: a.id }, on: { click: () => this.opts.onReissue(a) } },
+      state?.kind === 'pending' ? 'Reissuing…' : 'Reissue',
     );
     let outcome: HTMLElement | null = null;
     if (state?.kind === 'ok') {
       const ttl = formatDuration(state.tokenExpiresAt - state.at);
-      outcome = h('div', { class: 'reissue-outcome tone-ok', role: 'status' }, `✓ ${state.outcome} · token valid ${ttl}`);
+      outcome = h('div', { class: 'reissue-outcome tone-ok', role: 'status' }, `✓ ${state.outcome.replace(/_/g, ' ')} · valid ${ttl}`);
     } else if (state?.kind === 'error') {
       outcome = h('div', { class: 'reissue-outcome tone-bad', role: 'alert', title: state.message }, `✗ ${state.code}: ${clip(state.message, 80)}`);
     }

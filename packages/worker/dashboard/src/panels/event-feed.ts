@@ -23,6 +23,15 @@ export class EventFeed {
     this.#state.title = detail ?? '';
   }
 
+  /** Put agent names on rows that arrived before the agent was known. */
+  refreshNames(): void {
+    const agents = this.agents();
+    for (const el of this.#list.querySelectorAll<HTMLElement>('.feed-who[data-agent-id]')) {
+      const name = agents.get(el.dataset.agentId ?? '')?.name;
+      if (name && el.textContent !== name) el.textContent = name;
+    }
+  }
+
   add(events: readonly TownEvent[]): void {
     if (!events.length) return;
     const agents = this.agents();
@@ -38,7 +47,7 @@ export class EventFeed {
           { class: `feed-row tone-${tone}`, data: { eventId: String(e.id), type: e.type } },
           h('span', { class: 'feed-time mono' }, formatClock(e.at)),
           h('span', { class: 'feed-type' }, e.type),
-          h('span', { class: 'feed-text' }, who ? h('span', { class: 'feed-who' }, who) : null, text),
+          h('span', { class: 'feed-text' }, who ? h('span', { class: 'feed-who', data: { agentId: e.agentId ?? '' } }, who) : null, text),
         ),
       );
     }
