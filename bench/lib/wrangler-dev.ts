@@ -3,8 +3,9 @@
  * process group, quiet offline env, secrets in an env file, state in a temp dir), but with
  * a bench entry module: the worker's own wrangler.jsonc with `main` swapped for `entry`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { generateStackKeys, workerSecrets, formatEnvFile, type StackKeys } from '@gastown/testkit/stack/keys';
@@ -49,6 +50,27 @@ export function stripJsonComments(text: string): string {
   return out.replace(/,(\s*[}\]])/g, '$1');
 }
 
+/** esbuild, configured as wrangler bundles a worker (workerd conditions, ESM, platform built-ins external). */
+export async function bundleEntry(entry: string, outdir: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    entryNames: 'index',
+    logLevel: 'error',
+    metafile: true,
+  });
+  const out = Object.keys(result.metafile.outputs).find((f) => f.endsWith('index.js'));
+  if (!out) throw new Error('esbuild produced no index.js');
+  return resolve(out);
+}
+
 function wranglerBin(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
@@ -69,12 +91,25 @@ export async function startBenchWorker(options: BenchWorkerOptions): Promise<Ben
   const keys = generateStackKeys();
   const envFile = join(stateDir, 'worker.env');
   writeFileSync(envFile, formatEnvFile(workerSecrets(keys), 'Secrets of this benchmark worker (generated).'), { mode: 0o600 });
+  // A snapshot bundle: wrangler dev would otherwise watch packages/worker/src and restart the
+  // worker mid-run whenever someone edits it; --no-bundle on our own bundle pins the code.
+  const bundled = await bundleEntry(options.entry, join(stateDir, 'bundle'));
   const config = JSON.parse(stripJsonComments(readFileSync(join(WORKER_DIR, 'wrangler.jsonc'), 'utf8'))) as Record<string, unknown>;
   delete config['$schema'];
-  config['main'] = options.entry;
+  config['main'] = bundled;
+  config['no_bundle'] = true;
+  config['rules'] = [{ type: 'ESModule', globs: ['**/*.js'] }];
   // the config is written elsewhere: paths in it are relative to the worker's folder
   const assets = config['assets'] as { directory?: string; run_worker_first?: unknown } | undefined;
-  if (assets?.directory) assets.directory = resolve(WORKER_DIR, assets.directory);
+  if (assets?.directory) {
+    // a snapshot here too: wrangler watches the assets folder and restarts the worker when a
+    // build elsewhere rewrites it
+    const snapshot = join(stateDir, 'assets');
+    const source = resolve(WORKER_DIR, assets.directory);
+    if (existsSync(source)) cpSync(source, snapshot, { recursive: true });
+    else mkdirSync(snapshot, { recursive: true });
+    assets.directory = snapshot;
+  }
   if (assets && Array.isArray(assets.run_worker_first)) assets.run_worker_first = [...(assets.run_worker_first as string[]), ...(options.workerFirst ?? [])];
   const configFile = join(stateDir, 'wrangler.bench.json');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
