@@ -12,6 +12,9 @@ import { unwrap } from '../src/town/rpc-result';
 
 export const BASE = 'http://gastown.test';
 
+/** A model provider for towns in tests (no model is ever called: containers are fakes or absent). */
+export const TEST_PROVIDER = { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'fake-model', apiKeyEnvVar: 'LLM_API_KEY' } as const;
+
 export interface CallOptions {
   token?: string | null;
   /** JSON-encoded unless `rawBody` is given. */

@@ -30,7 +30,7 @@ export function registerActivityRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps):
   app.openapi(postMayorMessageRoute, async function postMayorMessage(c) {
     const { townId } = c.req.valid('param');
     const { text } = c.req.valid('json');
-    return c.json(unwrap(await directory.town(townId).postMayorMessage(c.get('userId'), text)), 201);
+    return c.json(unwrap(await directory.town(townId).postMayorMessage(c.get('userId'), text, new URL(c.req.url).origin)), 201);
   });
 
   app.openapi(listMayorMessagesRoute, async function listMayorMessages(c) {

@@ -32,7 +32,7 @@ export function registerTownRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const id = deps.ids('town');
     const registry = directory.registry(userId);
     unwrap(await registry.addTown(id, name));
-    const created = await directory.town(id).initTown({ id, name, ownerId: userId });
+    const created = await directory.town(id).initTown({ id, name, ownerId: userId, origin: new URL(c.req.url).origin });
     if (!created.ok) {
       await registry.removeTown(id);
       throw new GastownError(created.error.code, created.error.message);
@@ -48,7 +48,7 @@ export function registerTownRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
   app.openapi(updateTownConfigRoute, async function updateTownConfig(c) {
     const { townId } = c.req.valid('param');
     const patch = c.req.valid('json');
-    return c.json({ town: unwrap(await directory.town(townId).updateConfig(c.get('userId'), patch)) }, 200);
+    return c.json({ town: unwrap(await directory.town(townId).updateConfig(c.get('userId'), patch, new URL(c.req.url).origin)) }, 200);
   });
 
   app.openapi(listRigsRoute, async function listRigs(c) {

@@ -36,3 +36,24 @@ export function appendToMetadataList(
   const existing = Array.isArray(metadata[key]) ? (metadata[key] as unknown[]) : [];
   return { ...metadata, [key]: [...existing, entry] };
 }
+
+/**
+ * A failed attempt at an issue bead (start failure, lost run, completion without `done`): one more
+ * attempt; at the cap `failed`, else `open` again with `metadata.retryAt` after an exponential
+ * backoff. Pure.
+ */
+export function retryTransition(
+  bead: Bead,
+  now: number,
+  policy: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number },
+): { status: BeadStatus; attempts: number; assigneeId: null; metadata: Record<string, unknown> } {
+  const attempts = bead.attempts + 1;
+  if (attempts >= policy.maxAttempts) return { status: 'failed', attempts, assigneeId: null, metadata: bead.metadata };
+  return { status: 'open', attempts, assigneeId: null, metadata: { ...bead.metadata, retryAt: now + backoffMs(attempts, policy.backoffBaseMs, policy.backoffMaxMs) } };
+}
+
+/** Retry delay after `attempts` failed attempts: base · 2^(attempts − 1), capped. Pure. */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
+  if (attempts <= 0) return 0;
+  return Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 30));
+}

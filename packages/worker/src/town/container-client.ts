@@ -10,6 +10,12 @@ import {
 /** Whether a container-side action reached a running agent. */
 export type ContainerDelivery = 'delivered' | 'not_running';
 
+/** What a town's container needs at boot: the town env vars (by their own names) and its sleepAfter. */
+export interface ContainerSettings {
+  envVars: Record<string, string>;
+  sleepAfterSeconds: number;
+}
+
 /**
  * How the TownDO talks to its town's container (the container control API, CONTAINER_API).
  * Contract for implementations:
@@ -17,7 +23,8 @@ export type ContainerDelivery = 'delivered' | 'not_running';
  * - a container that cannot be reached or answers badly throws GastownError
  *   `container_unavailable` (503) or `upstream_failed` (502) — never a silent success.
  * - no method may wake a sleeping container except `start`, `deliver` and `merge`
- *   (`status` and `push` only talk to a container that is already awake).
+ *   (`status`, `push` and `stop` only talk to a container that is already awake).
+ * - `configure` stores settings for the container's next boot; it never wakes it either.
  */
 export interface ContainerClient {
   start(req: StartAgentRequest): Promise<AgentRuntimeStatus>;
@@ -26,12 +33,13 @@ export interface ContainerClient {
   stop(agentId: string, reason: string): Promise<ContainerDelivery>;
   status(agentId: string): Promise<AgentRuntimeStatus | null>;
   merge(req: MergeRequest): Promise<{ accepted: true }>;
+  configure(settings: ContainerSettings): Promise<void>;
 }
 
-/** No container attached yet: nothing runs, so nothing can be started or merged. */
+/** No container runtime configured: nothing runs, so nothing can be started or merged. */
 export class NullContainerClient implements ContainerClient {
   async start(_req: StartAgentRequest): Promise<AgentRuntimeStatus> {
-    throw new GastownError('container_unavailable', 'no container runtime is configured for this town');
+    throw new GastownError('container_unavailable', 'no container runtime is configured for this deployment (set GASTOWN_CONTAINER_HOST_URL locally, or deploy with wrangler.production.jsonc)');
   }
   async deliver(_agentId: string, _req: DeliverMessageRequest): Promise<ContainerDelivery> {
     return 'not_running';
@@ -46,10 +54,11 @@ export class NullContainerClient implements ContainerClient {
     return null;
   }
   async merge(_req: MergeRequest): Promise<{ accepted: true }> {
-    throw new GastownError('container_unavailable', 'no container runtime is configured for this town');
+    throw new GastownError('container_unavailable', 'no container runtime is configured for this deployment');
   }
+  async configure(_settings: ContainerSettings): Promise<void> {}
 }
 
-/** Chooses the container client for a town. The next engineer plugs the real one in here. */
+/** Chooses the container client for a town (see container/client-factory.ts). */
 export type ContainerClientFactory = (townId: string) => ContainerClient;
 export const nullContainerClientFactory: ContainerClientFactory = () => new NullContainerClient();

@@ -101,4 +101,23 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'dispatch and reconciler',
+    statements: [
+      // when the current generation was dispatched (liveness before the first heartbeat)
+      `ALTER TABLE agents ADD COLUMN dispatched_at INTEGER`,
+      // small per-town facts: the control-plane URL containers call back to, …
+      `CREATE TABLE town_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      )`,
+      // container instances seen in heartbeats; the one first seen last is the live one
+      `CREATE TABLE container_instances (
+        instance_id TEXT PRIMARY KEY,
+        first_seen_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];

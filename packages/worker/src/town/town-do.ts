@@ -28,21 +28,32 @@ import { createCredentialService, cryptoRandomBytes, loadAuthConfig } from '../a
 import { runMigrations } from '../storage/migrate';
 import { Sql } from '../storage/sql';
 import { assertRole, assertTokenCurrent } from './agent-authorization';
-import { nullContainerClientFactory } from './container-client';
+import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
+import { containerClientFactoryFromEnv } from './container/client-factory';
+import type { ContainerClient } from './container-client';
 import { createIdFactory } from './ids';
 import { TownEventRepository } from './repositories/event-repository';
 import { TownRepository } from './repositories/town-repository';
-import { toRpcResult, type RpcResult } from './rpc-result';
+import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
 import { TOWN_MIGRATIONS } from './schema';
 import type { CreateAgentInput } from './services/agent-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
 import { defaultTownConfig } from './services/town-service';
+import { loadTownSettings } from './town-settings';
 
 export interface InitTownInput {
   id: string;
   name: string;
   ownerId: string;
+  /** Origin of the user's request: the control-plane URL containers call back to, unless GASTOWN_PUBLIC_URL is set. */
+  origin?: string | null;
+}
+
+/** Test seam: replace the container client and/or the alarm (see test/support/town-hooks.ts). */
+export interface TownTestHooks {
+  container?: ContainerClient;
+  alarms?: AlarmScheduler;
 }
 
 type MergeResultInput = Required<Pick<MergeResultRequest, 'mergeRequestBeadId' | 'outcome'>> & { commitSha: string | null; message: string };
@@ -51,11 +62,14 @@ type CompletionInput = { outcome: CompletionRequest['outcome']; reason: string; 
 /**
  * One town: its config, rigs, agents, beads, mail and events in SQLite. A thin shell: every
  * method resolves the caller (owner or agent token) and delegates to a service. Every RPC
- * method returns an RpcResult so typed errors survive the boundary.
+ * method returns an RpcResult so typed errors survive the boundary. Its one alarm runs the
+ * reconciler (reconciler/), re-armed after every change to the earliest time it must look again.
  */
 export class TownDO extends DurableObject<Env> {
   private readonly deps: TownDeps;
   private services: TownServices | null = null;
+  private alarms: AlarmScheduler;
+  private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -70,7 +84,9 @@ export class TownDO extends DurableObject<Env> {
       ids: createIdFactory(cryptoRandomBytes),
       logger: console,
       auth,
-      containerClientFactory: nullContainerClientFactory,
+      containerClientFactory: containerClientFactoryFromEnv(env),
+      settings: loadTownSettings(env as unknown as Record<string, unknown>),
+      inFlight: new Set<string>(),
       credentials: createCredentialService({
         sql,
         config: auth,
@@ -79,6 +95,7 @@ export class TownDO extends DurableObject<Env> {
         recordEvent: (type, agentId, data) => events.insert({ type, agentId, data }, systemClock.now()),
       }),
     };
+    this.alarms = storageAlarms(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
       runMigrations(sql, transaction, TOWN_MIGRATIONS);
       this.deps.credentials.migrate();
@@ -99,9 +116,10 @@ export class TownDO extends DurableObject<Env> {
       }
       const services = createTownServices(createTownContext(this.deps, input.id));
       this.deps.transaction(() => {
-        services.ctx.repos.town.insert({ ...input, createdAt: this.deps.clock.now(), config: defaultTownConfig(this.deps.auth.policy) });
+        services.ctx.repos.town.insert({ id: input.id, name: input.name, ownerId: input.ownerId, createdAt: this.deps.clock.now(), config: defaultTownConfig(this.deps.auth.policy) });
         services.ctx.event({ type: 'town.created', data: { name: input.name } });
         services.agents.ensureMayor();
+        services.dispatch.rememberOrigin(input.origin);
       });
       this.services = services;
       return services.town.town();
@@ -111,8 +129,19 @@ export class TownDO extends DurableObject<Env> {
   getTown(userId: string): Promise<RpcResult<Town>> {
     return this.asOwner('getTown', userId, (s) => s.town.town());
   }
-  updateConfig(userId: string, patch: UpdateTownConfigRequest): Promise<RpcResult<Town>> {
-    return this.asOwner('updateConfig', userId, (s) => s.town.updateConfig(patch));
+  /** Update the config; the container runtime gets new env vars / sleepAfter at once (for its next boot). */
+  updateConfig(userId: string, patch: UpdateTownConfigRequest, origin: string | null = null): Promise<RpcResult<Town>> {
+    return this.asOwner(
+      'updateConfig',
+      userId,
+      async (s) => {
+        s.dispatch.rememberOrigin(origin);
+        const town = s.town.updateConfig(patch);
+        if (patch.envVars !== undefined || patch.sleepAfterSeconds !== undefined) await this.pushContainerSettings(s);
+        return town;
+      },
+      { rearm: true },
+    );
   }
   listRigs(userId: string): Promise<RpcResult<Rig[]>> {
     return this.asOwner('listRigs', userId, (s) => s.town.listRigs());
@@ -124,7 +153,7 @@ export class TownDO extends DurableObject<Env> {
     return this.asOwner('listAgents', userId, (s) => s.agents.list());
   }
   stopAgent(userId: string, agentId: string): Promise<RpcResult<Agent>> {
-    return this.asOwner('stopAgent', userId, (s) => s.agents.stop(agentId, 'stopped by user'));
+    return this.asOwner('stopAgent', userId, (s) => s.agents.stop(agentId, 'stopped by user'), { rearm: true });
   }
   reissueCredentials(userId: string, agentId: string): Promise<RpcResult<ReissueResponse>> {
     return this.asOwner('reissueCredentials', userId, (s) => s.agents.reissue(agentId));
@@ -138,8 +167,17 @@ export class TownDO extends DurableObject<Env> {
   listEvents(userId: string, after: number, limit: number): Promise<RpcResult<TownEvent[]>> {
     return this.asOwner('listEvents', userId, (s) => s.ctx.repos.townEvents.list(after, limit));
   }
-  postMayorMessage(userId: string, text: string): Promise<RpcResult<MayorMessageResponse>> {
-    return this.asOwner('postMayorMessage', userId, (s) => s.mayor.post(text));
+  /** Store a message for the mayor and deliver it: warm to a running mayor, else by starting it. */
+  postMayorMessage(userId: string, text: string, origin: string | null = null): Promise<RpcResult<MayorMessageResponse>> {
+    return this.asOwner(
+      'postMayorMessage',
+      userId,
+      (s) => {
+        s.dispatch.rememberOrigin(origin);
+        return s.mayor.post(text);
+      },
+      { rearm: true },
+    );
   }
   listMayorMessages(userId: string, limit: number): Promise<RpcResult<MayorMessage[]>> {
     return this.asOwner('listMayorMessages', userId, (s) => s.mayor.list(limit));
@@ -151,25 +189,30 @@ export class TownDO extends DurableObject<Env> {
     return this.rpc('refreshCredentials', () => this.town().refresh.refresh(presented));
   }
   heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
-    return this.asAgent('heartbeat', claims, (s, agent) => s.lifecycle.heartbeat(agent, req));
+    return this.asAgent('heartbeat', claims, (s, agent) => s.lifecycle.heartbeat(agent, req), { rearm: true });
   }
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
     return this.asAgent('recordAgentEvents', claims, (s, agent) => s.lifecycle.recordEvents(agent, req));
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
-    return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, req));
+    return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, req), { rearm: true });
   }
   reportMergeResult(claims: AgentClaims, req: MergeResultInput): Promise<RpcResult<{ mergeRequest: Bead; sourceBead: Bead | null }>> {
-    return this.asAgent('reportMergeResult', claims, (s, agent) => {
-      assertRole('merge-result', ['refinery'], agent.role);
-      return s.work.mergeResult(agent, req);
-    });
+    return this.asAgent(
+      'reportMergeResult',
+      claims,
+      (s, agent) => {
+        assertRole('merge-result', ['refinery'], agent.role);
+        return s.work.mergeResult(agent, req);
+      },
+      { rearm: true },
+    );
   }
   callTool<T extends ToolName>(claims: AgentClaims, tool: T, args: unknown): Promise<RpcResult<ToolResult<T>>> {
-    return this.asAgent(`tool:${tool}`, claims, (s, agent) => s.tools.call(agent, tool, args as never));
+    return this.asAgent(`tool:${tool}`, claims, (s, agent) => s.tools.call(agent, tool, args as never), { rearm: true });
   }
 
-  // ---- internal: dispatch (and tests) ---------------------------------------------------
+  // ---- internal: dispatch, reconciler (and tests) ----------------------------------------
 
   /** Create an agent row (no credentials yet). Used by dispatch and by tests. */
   createAgent(input: CreateAgentInput): Promise<RpcResult<Agent>> {
@@ -177,38 +220,131 @@ export class TownDO extends DurableObject<Env> {
   }
   /** gen + 1 and a new credential family, as a (re)dispatch does. Returns the secrets: hand them only to the container. */
   issueAgentCredentials(agentId: string): Promise<RpcResult<{ agent: Agent; credentials: AgentCredentials }>> {
-    return this.rpc('issueAgentCredentials', () => this.town().agents.issueForDispatch(agentId));
+    return this.rpc('issueAgentCredentials', () => this.town().agents.issueForDispatch(agentId), { rearm: true });
+  }
+  /** startAgentInContainer: credentials (gen + 1) → StartAgentRequest → the container. */
+  startAgent(agentId: string, prompt: string | null = null): Promise<RpcResult<Agent>> {
+    return this.rpc('startAgent', () => this.town().dispatch.start(agentId, { prompt, reason: 'manual' }), { rearm: true });
+  }
+  /** Run the reconciler now (what the alarm does); returns the action types it took and the next wake-up. */
+  reconcileNow(): Promise<RpcResult<{ actions: string[]; nextAt: number | null }>> {
+    return this.rpc('reconcileNow', async () => {
+      const run = await this.runReconciler();
+      return { actions: run?.actions.map((a) => a.type) ?? [], nextAt: run?.nextAt ?? null };
+    });
+  }
+
+  /** The one alarm: run the reconciler, then re-arm to the earliest next time (or not at all). */
+  override async alarm(): Promise<void> {
+    await this.runReconciler();
+  }
+
+  /**
+   * Test seam (reached only through runInDurableObject): a fake container client and/or a manual
+   * alarm. Services are rebuilt so every later call uses them.
+   */
+  installTestHooks(hooks: TownTestHooks): void {
+    if (hooks.container) {
+      const container = hooks.container;
+      (this.deps as { containerClientFactory: TownDeps['containerClientFactory'] }).containerClientFactory = () => container;
+    }
+    if (hooks.alarms) this.alarms = hooks.alarms;
+    const town = new TownRepository(this.deps.sql).get();
+    if (town) this.services = createTownServices(createTownContext(this.deps, town.id));
   }
 
   // ---- plumbing ---------------------------------------------------------------------------
+
+  private async runReconciler(): Promise<{ actions: { type: string }[]; nextAt: number | null } | null> {
+    const services = this.services;
+    if (!services) return null;
+    const { clock, settings, logger } = this.deps;
+    if (this.reconciling) {
+      // a run is in progress (awaiting a container): look again shortly
+      await this.alarms.set(clock.now() + settings.minAlarmDelayMs);
+      return null;
+    }
+    this.reconciling = true;
+    try {
+      const run = await services.reconciler.run();
+      if (run.nextAt === null) await this.alarms.clear();
+      else await this.alarms.set(Math.max(run.nextAt, clock.now() + settings.minAlarmDelayMs));
+      return run;
+    } catch (err) {
+      logger.error({ msg: 'reconciler failed', townId: services.ctx.townId, error: describeUnexpected(err) });
+      await this.alarms.set(clock.now() + settings.heartbeatIntervalMs);
+      return null;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** After a change: make sure the alarm fires no later than the reconciler needs to look. */
+  private async rearm(): Promise<void> {
+    const services = this.services;
+    if (!services) return;
+    const next = services.reconciler.nextAt();
+    if (next === null) return;
+    const at = Math.max(next, this.deps.clock.now());
+    const current = await this.alarms.get();
+    if (current === null || at < current) await this.alarms.set(at);
+  }
+
+  /** Best effort: a container host that is down must not fail a config update (the next start pushes again). */
+  private async pushContainerSettings(s: TownServices): Promise<void> {
+    try {
+      await s.dispatch.syncContainerSettings();
+    } catch (err) {
+      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+      s.ctx.event({ type: 'container.settings_failed', data: { code } });
+      this.deps.logger.warn({ msg: 'container settings not delivered', townId: s.ctx.townId, code });
+    }
+  }
 
   private town(): TownServices {
     if (!this.services) throw new GastownError('not_found', 'town not found');
     return this.services;
   }
 
-  private rpc<T>(operation: string, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
-    return toRpcResult(this.deps.logger, operation, fn);
+  private async rpc<T>(operation: string, fn: () => T | Promise<T>, options: { rearm?: boolean } = {}): Promise<RpcResult<T>> {
+    const result = await toRpcResult(this.deps.logger, operation, fn);
+    if (options.rearm) {
+      try {
+        await this.rearm();
+      } catch (err) {
+        this.deps.logger.error({ msg: 'alarm re-arm failed', operation, error: describeUnexpected(err) });
+      }
+    }
+    return result;
   }
 
-  private asOwner<T>(operation: string, userId: string, fn: (s: TownServices) => T | Promise<T>): Promise<RpcResult<T>> {
-    return this.rpc(operation, () => {
-      const services = this.town();
-      services.town.requireOwner(userId);
-      return fn(services);
-    });
+  private asOwner<T>(operation: string, userId: string, fn: (s: TownServices) => T | Promise<T>, options: { rearm?: boolean } = {}): Promise<RpcResult<T>> {
+    return this.rpc(
+      operation,
+      () => {
+        const services = this.town();
+        services.town.requireOwner(userId);
+        return fn(services);
+      },
+      options,
+    );
   }
 
   private asAgent<T>(
     operation: string,
     claims: AgentClaims,
     fn: (s: TownServices, agent: ReturnType<TownServices['agents']['record']>) => T | Promise<T>,
+    options: { rearm?: boolean } = {},
   ): Promise<RpcResult<T>> {
-    return this.rpc(operation, () => {
-      const services = this.town();
-      const agent = assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub));
-      return fn(services, agent);
-    });
+    return this.rpc(
+      operation,
+      () => {
+        const services = this.town();
+        const agent = assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub));
+        return fn(services, agent);
+      },
+      options,
+    );
   }
 }
 

@@ -143,7 +143,6 @@ describe('agent tools: role limits', () => {
     { name: 'polecat cannot sling', who: 'polecat', tool: 'sling' },
     { name: 'refinery cannot sling', who: 'refinery', tool: 'sling' },
     { name: 'mayor cannot done', who: 'mayor', tool: 'done' },
-    { name: 'refinery cannot done', who: 'refinery', tool: 'done' },
     { name: 'polecat cannot request_changes', who: 'polecat', tool: 'request_changes' },
     { name: 'mayor cannot request_changes', who: 'mayor', tool: 'request_changes' },
   ] as const;
@@ -158,6 +157,19 @@ describe('agent tools: role limits', () => {
     const before = await snapshotTown(f.town.id);
     expectError(await callTool(f[who], tool, args[tool](f)), 403, 'role_forbidden');
     expect(await snapshotTown(f.town.id)).toEqual(before);
+  });
+
+  it('a refinery may call done only to approve a merge request: without mergeRequestBeadId → 400, nothing changes', async () => {
+    const f = await setupTown();
+    const { snapshotTown } = await import('../helpers');
+    const before = await snapshotTown(f.town.id);
+    expectError(await callTool(f.refinery, 'done', { branch: 'gt/a/b' }), 400, 'validation_failed');
+    expect(await snapshotTown(f.town.id)).toEqual(before);
+  });
+
+  it('a polecat cannot approve merge requests (done with mergeRequestBeadId → 400)', async () => {
+    const f = await setupTown();
+    expectError(await callTool(f.polecat, 'done', { branch: 'gt/a/b', mergeRequestBeadId: f.bead.id }), 400, 'validation_failed');
   });
 
   it('only a refinery reports merge results', async () => {

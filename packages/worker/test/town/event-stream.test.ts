@@ -1,6 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { BASE, call, createTown, createUserToken } from '../helpers';
+import { BASE, call, createTown, createUserToken, TEST_PROVIDER } from '../helpers';
 
 async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
   const decoder = new TextDecoder();
@@ -25,6 +25,7 @@ describe('GET /api/towns/:townId/events/stream', () => {
     expect(first).toContain('event: town.created');
     expect(first).toMatch(/^id: \d+$/m);
 
+    await call('PATCH', `/api/towns/${town.id}/config`, { token, body: { provider: TEST_PROVIDER } });
     await call('POST', `/api/towns/${town.id}/mayor/messages`, { token, body: { text: 'ping' } });
     const next = await readUntil(reader, 'event: mayor.message_received');
     expect(next).toContain('"type":"mayor.message_received"');

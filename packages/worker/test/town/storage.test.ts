@@ -6,6 +6,7 @@ import { runMigrations } from '../../src/storage/migrate';
 import { Sql } from '../../src/storage/sql';
 import type { ContainerClient } from '../../src/town/container-client';
 import { createIdFactory } from '../../src/town/ids';
+import { createTownSettings } from '../../src/town/town-settings';
 import { TOWN_MIGRATIONS } from '../../src/town/schema';
 import { createTownContext } from '../../src/town/services/context';
 import { createTownServices, type TownServices } from '../../src/town/services/index';
@@ -27,6 +28,8 @@ function withServices<T>(townId: string, container: ContainerClient, fn: (s: Tow
         logger: { info: () => {}, warn: () => {}, error: () => {} },
         auth,
         containerClientFactory: () => container,
+        settings: createTownSettings(),
+        inFlight: new Set<string>(),
         credentials: createCredentialService({ sql, config: auth, clock: systemClock, randomBytes: cryptoRandomBytes, recordEvent: () => {} }),
       },
       townId,
@@ -45,6 +48,7 @@ function fakeContainer(behaviour: { push?: () => Promise<'delivered' | 'not_runn
     merge: (req) => base.merge(req),
     push: async (...args) => (calls.push({ method: 'push', args }), behaviour.push ? behaviour.push() : 'not_running'),
     deliver: async (...args) => (calls.push({ method: 'deliver', args }), behaviour.deliver ? behaviour.deliver() : 'not_running'),
+    configure: async () => {},
     status: async (agentId) =>
       behaviour.running
         ? {

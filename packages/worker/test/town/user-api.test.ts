@@ -1,6 +1,6 @@
 import { AgentSchema, BeadSchema, MailSchema, TownEventSchema, TownSchema } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
-import { addRig, call, callTool, createTown, createUserToken, expectError, setupTown, snapshotTown, uniqueName } from '../helpers';
+import { addRig, call, callTool, createTown, createUserToken, expectError, setupTown, snapshotTown, uniqueName, TEST_PROVIDER } from '../helpers';
 
 describe('user API: towns, config, rigs', () => {
   it('creates, lists and gets towns; a new town has a mayor and default config', async () => {
@@ -99,12 +99,21 @@ describe('user API: beads, mail, events, mayor', () => {
     expect(page.body.events.map((e: { id: number }) => e.id)).toEqual(parsed.slice(2, 4).map((e: { id: number }) => e.id));
   });
 
-  it('stores a message to the mayor (delivery "stored" without a container) and lists it', async () => {
+  it('a message to the mayor without a model provider → 409 conflict, nothing stored', async () => {
     const token = await createUserToken();
     const town = await createTown(token);
+    expectError(await call('POST', `/api/towns/${town.id}/mayor/messages`, { token, body: { text: 'hello' } }), 409, 'conflict');
+    expect((await call('GET', `/api/towns/${town.id}/mayor/messages`, { token })).body.messages).toEqual([]);
+  });
+
+  it('stores a message to the mayor (delivery "failed" without a container runtime: the real error on the mayor) and lists it', async () => {
+    const token = await createUserToken();
+    const town = await createTown(token);
+    expect((await call('PATCH', `/api/towns/${town.id}/config`, { token, body: { provider: TEST_PROVIDER } })).status).toBe(200);
     const res = await call('POST', `/api/towns/${town.id}/mayor/messages`, { token, body: { text: 'build me a thing' } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ delivery: 'stored', message: { text: 'build me a thing', deliveredAt: null }, mayor: { role: 'mayor' } });
+    expect(res.body).toMatchObject({ delivery: 'failed', message: { text: 'build me a thing', deliveredAt: null }, mayor: { role: 'mayor', status: 'failed' } });
+    expect(res.body.mayor.statusLine).toContain('no container runtime is configured');
     const list = await call('GET', `/api/towns/${town.id}/mayor/messages`, { token });
     expect(list.body.messages.map((m: { text: string }) => m.text)).toEqual(['build me a thing']);
     const agents = await call('GET', `/api/towns/${town.id}/agents`, { token });

@@ -33,6 +33,7 @@ function agent(overrides: Partial<AgentRecord> = {}): AgentRecord {
     refreshCount: 0,
     credentialReported: null,
     credentialReportedAt: null,
+    dispatchedAt: null,
     ...overrides,
   };
 }

@@ -25,6 +25,8 @@ export interface AgentRecord {
   refreshCount: number;
   credentialReported: CredentialStatus | null;
   credentialReportedAt: number | null;
+  /** When the current generation was dispatched (null: never dispatched). */
+  dispatchedAt: number | null;
 }
 
 type AgentRow = {
@@ -49,6 +51,7 @@ type AgentRow = {
   refresh_count: number;
   credential_reported: string | null;
   credential_reported_at: number | null;
+  dispatched_at: number | null;
 };
 
 export interface NewAgent {
@@ -108,6 +111,14 @@ export class AgentRepository {
 
   setStatus(id: string, status: AgentStatus, now: number): void {
     this.sql.run`UPDATE agents SET status = ${status}, updated_at = ${now} WHERE id = ${id}`;
+  }
+
+  /**
+   * A new generation was dispatched: liveness restarts from now, and the container instance of the
+   * previous run is forgotten (the new run's first heartbeat names its own).
+   */
+  markDispatched(id: string, now: number): void {
+    this.sql.run`UPDATE agents SET dispatched_at = ${now}, container_instance_id = NULL, updated_at = ${now} WHERE id = ${id}`;
   }
 
   setBead(id: string, beadId: string | null, now: number): void {
@@ -173,5 +184,6 @@ function toRecord(row: AgentRow): AgentRecord {
     refreshCount: Number(row.refresh_count),
     credentialReported: row.credential_reported !== null && reported.success ? reported.data : null,
     credentialReportedAt: row.credential_reported_at,
+    dispatchedAt: row.dispatched_at ?? null,
   };
 }

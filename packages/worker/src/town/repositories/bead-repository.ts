@@ -61,6 +61,15 @@ export class BeadRepository {
       .map((r) => this.toBead(r));
   }
 
+  /** Issues and merge requests that are not settled (open or in progress): what the reconciler looks at. */
+  listActiveWork(): Bead[] {
+    return this.sql
+      .all<BeadRow>`SELECT * FROM beads
+                    WHERE status IN ('open', 'in_progress') AND type IN ('issue', 'merge_request')
+                    ORDER BY created_at, id`
+      .map((r) => this.toBead(r));
+  }
+
   get(id: string): Bead | null {
     const row = this.sql.one<BeadRow>`SELECT * FROM beads WHERE id = ${id}`;
     return row ? this.toBead(row) : null;

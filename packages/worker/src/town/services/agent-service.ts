@@ -83,6 +83,7 @@ export class AgentService {
     this.ctx.transaction(() => {
       repos.agents.recordIssued(agentId, tokenMetadata(issued.jti, issued.credentials), now);
       repos.agents.setStatus(agentId, 'starting', now);
+      repos.agents.markDispatched(agentId, now);
       this.ctx.event({ type: 'credential.issued', agentId, data: { gen, reason: 'dispatch', expiresAt: issued.credentials.accessTokenExpiresAt } });
     });
     return { agent: this.view(agentId), credentials: issued.credentials };

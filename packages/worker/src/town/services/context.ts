@@ -10,6 +10,8 @@ import { MailRepository } from '../repositories/mail-repository';
 import { MayorMessageRepository } from '../repositories/mayor-message-repository';
 import { RigRepository } from '../repositories/rig-repository';
 import { TownRepository } from '../repositories/town-repository';
+import { TownStateRepository } from '../repositories/town-state-repository';
+import type { TownSettings } from '../town-settings';
 import type { Logger } from '../rpc-result';
 
 /** Everything a TownDO hands its services: storage, time, ids, credentials, the container. */
@@ -22,6 +24,10 @@ export interface TownDeps {
   auth: AuthConfig;
   credentials: CredentialService;
   containerClientFactory: ContainerClientFactory;
+  /** Dispatch and reconciler settings (parsed once from the env). */
+  settings: TownSettings;
+  /** Agents with a container operation (a start) in flight in this object: the reconciler leaves them alone. */
+  inFlight: Set<string>;
 }
 
 export interface TownRepositories {
@@ -33,6 +39,7 @@ export interface TownRepositories {
   townEvents: TownEventRepository;
   agentEvents: AgentEventRepository;
   mayorMessages: MayorMessageRepository;
+  townState: TownStateRepository;
 }
 
 /** The per-town context every service shares (built once the town row exists). */
@@ -54,6 +61,7 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
     townEvents: new TownEventRepository(deps.sql, townId),
     agentEvents: new AgentEventRepository(deps.sql),
     mayorMessages: new MayorMessageRepository(deps.sql, townId),
+    townState: new TownStateRepository(deps.sql),
   };
   return {
     ...deps,

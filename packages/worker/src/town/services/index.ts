@@ -1,9 +1,12 @@
+import { ReconcilerService } from '../reconciler/apply';
 import { AgentService } from './agent-service';
 import type { TownContext } from './context';
+import { DispatchService } from './dispatch-service';
 import { LifecycleService } from './lifecycle-service';
 import { MailService } from './mail-service';
 import { MayorService } from './mayor-service';
 import { RefreshService } from './refresh-service';
+import { ReviewService } from './review-service';
 import { ToolService } from './tool-service';
 import { TownService } from './town-service';
 import { WorkService } from './work-service';
@@ -15,10 +18,13 @@ export interface TownServices {
   agents: AgentService;
   lifecycle: LifecycleService;
   work: WorkService;
+  review: ReviewService;
   mail: MailService;
+  dispatch: DispatchService;
   mayor: MayorService;
   tools: ToolService;
   refresh: RefreshService;
+  reconciler: ReconcilerService;
 }
 
 export function createTownServices(ctx: TownContext): TownServices {
@@ -26,15 +32,20 @@ export function createTownServices(ctx: TownContext): TownServices {
   const agents = new AgentService(ctx, town);
   const mail = new MailService(ctx);
   const work = new WorkService(ctx, town, mail);
+  const review = new ReviewService(ctx, town, work);
+  const dispatch = new DispatchService(ctx, town, agents, work);
   return {
     ctx,
     town,
     agents,
-    lifecycle: new LifecycleService(ctx),
+    lifecycle: new LifecycleService(ctx, work),
     work,
+    review,
     mail,
-    mayor: new MayorService(ctx, town, agents),
-    tools: new ToolService(ctx, town, agents, work, mail),
+    dispatch,
+    mayor: new MayorService(ctx, agents, dispatch),
+    tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
     refresh: new RefreshService(ctx, town, agents),
+    reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch),
   };
 }

@@ -7,9 +7,10 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '@gastown/protocol';
-import { beadAfterCompletion } from '../bead-rules';
+import { backoffMs, beadAfterCompletion } from '../bead-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
+import type { WorkService } from './work-service';
 
 /** Agent event types that are also town events (their data is already size-bounded by the container). */
 export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
@@ -38,7 +39,10 @@ export function statusFromHeartbeat(hb: Pick<HeartbeatRequest, 'runtimeState' | 
 
 /** Heartbeats, agent event batches and completion reports. */
 export class LifecycleService {
-  constructor(private readonly ctx: TownContext) {}
+  constructor(
+    private readonly ctx: TownContext,
+    private readonly work: WorkService,
+  ) {}
 
   heartbeat(agent: AgentRecord, hb: HeartbeatRequest): HeartbeatResponse {
     const { repos, clock } = this.ctx;
@@ -54,6 +58,9 @@ export class LifecycleService {
         credential: hb.credential,
       });
       if (status !== agent.status) this.ctx.event({ type: 'agent.status_changed', agentId: agent.id, data: { from: agent.status, to: status } });
+      if (repos.townState.seeInstance(hb.containerInstanceId, now)) {
+        this.ctx.event({ type: 'container.instance_seen', agentId: agent.id, data: { instanceId: hb.containerInstanceId } });
+      }
       if (agent.containerInstanceId !== null && agent.containerInstanceId !== hb.containerInstanceId) {
         this.ctx.event({ type: 'agent.container_changed', agentId: agent.id, data: { instanceId: hb.containerInstanceId } });
       }
@@ -97,8 +104,13 @@ export class LifecycleService {
       if (bead && agent.role === 'polecat' && bead.assigneeId === agent.id) {
         const transition = beadAfterCompletion(bead, req.outcome);
         if (transition) {
-          status = repos.beads.update(bead.id, transition, now).status;
+          const { settings } = this.ctx;
+          // a spent attempt waits out the backoff before the next polecat is dispatched
+          const metadata = transition.status === 'open' && transition.attempts > bead.attempts ? { ...bead.metadata, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) } : bead.metadata;
+          const updated = repos.beads.update(bead.id, { ...transition, metadata }, now);
+          status = updated.status;
           this.ctx.event({ type: 'bead.status_changed', agentId: agent.id, beadId: bead.id, data: { from: bead.status, to: status, attempts: transition.attempts } });
+          if (status === 'failed') this.work.escalateBeadFailure(updated, `the last polecat ended: ${req.outcome}${req.reason ? ` (${req.reason.slice(0, 500)})` : ''}`);
         }
       }
       this.ctx.event({

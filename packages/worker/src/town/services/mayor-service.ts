@@ -1,22 +1,30 @@
 import { GastownError, type MayorMessage, type MayorMessageResponse } from '@gastown/protocol';
 import { toAgent } from '../credential-health';
+import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { TownContext } from './context';
-import type { TownService } from './town-service';
+import type { DispatchService } from './dispatch-service';
 
 export type MayorDelivery = MayorMessageResponse['delivery'];
 
+const LIVE = new Set(['starting', 'working', 'waiting']);
+const MESSAGE_SEPARATOR = '\n\n---\n\n';
+
 /**
- * Messages from the user to the mayor. Every message is stored first; then, if the mayor runs
- * in the container, it is delivered with a fresh access token (warm send). Starting a mayor that
- * is not running belongs to dispatch (not built yet): until then such a message stays `stored`
- * and is delivered on the mayor's next start (see `MayorMessageRepository.undelivered`).
+ * Messages from the user to the mayor. Every message is stored first, then:
+ * - warm path: the mayor runs (working/waiting) → every undelivered message goes to the same session
+ *   with a freshly minted access token → `delivered`;
+ * - cold path: the mayor does not run (or the container says so) → the mayor starts (gen + 1) with
+ *   the undelivered messages as its first prompt → `started`;
+ * - a start already in flight → `stored`, delivered as soon as that start completes;
+ * - a failure → `failed`: the message stays stored (delivered on the next start), the error is a
+ *   town event and the mayor's status line.
  */
 export class MayorService {
   constructor(
     private readonly ctx: TownContext,
-    private readonly town: TownService,
     private readonly agents: AgentService,
+    private readonly dispatch: DispatchService,
   ) {}
 
   list(limit = 100): MayorMessage[] {
@@ -26,35 +34,86 @@ export class MayorService {
   async post(text: string): Promise<MayorMessageResponse> {
     const { repos, clock, ids } = this.ctx;
     const mayor = this.agents.ensureMayor();
+    // without a provider the mayor cannot run: refuse before storing anything
+    if (!this.isLive(mayor)) this.dispatch.requireProvider();
     const message = this.ctx.transaction(() => {
       const m = repos.mayorMessages.insert(ids('mm'), text, clock.now());
       this.ctx.event({ type: 'mayor.message_received', agentId: mayor.id, data: { messageId: m.id, chars: text.length } });
       return m;
     });
-    const delivery = await this.deliver(mayor.id, message);
+    const delivery = await this.deliverPending(mayor.id);
     return { message: repos.mayorMessages.get(message.id) ?? message, delivery, mayor: toAgent(this.agents.record(mayor.id), this.ctx.townId, clock.now()) };
   }
 
-  /** Hand a stored message to a running mayor; `stored` when no container runs it. */
-  private async deliver(mayorId: string, message: MayorMessage): Promise<MayorDelivery> {
-    const { container, credentials, repos, clock, logger } = this.ctx;
+  /** Deliver every stored message (warm, else by starting the mayor). */
+  async deliverPending(mayorId: string): Promise<MayorDelivery> {
+    const { ctx } = this;
+    if (ctx.inFlight.has(mayorId)) return 'stored';
     const mayor = this.agents.record(mayorId);
-    if (mayor.gen < 1 || mayor.status === 'stopped') return 'stored';
-    const running = await container.status(mayorId);
-    if (!running || running.gen !== mayor.gen) return 'stored';
-    try {
-      const grant = await credentials.mintAccess(this.agents.subject(mayor), this.town.tokenTtlSeconds());
-      repos.agents.recordAccessMinted(mayorId, { jti: grant.jti, issuedAt: grant.accessTokenIssuedAt, expiresAt: grant.accessTokenExpiresAt }, clock.now());
-      const { jti: _jti, ...wireGrant } = grant;
-      const result = await container.deliver(mayorId, { text: message.text, grant: wireGrant });
-      if (result === 'not_running') return 'stored';
-      repos.mayorMessages.markDelivered(message.id, clock.now());
-      return 'delivered';
-    } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'upstream_failed';
-      logger.warn({ msg: 'mayor message delivery failed', townId: this.ctx.townId, messageId: message.id, code });
-      this.ctx.event({ type: 'mayor.delivery_failed', agentId: mayorId, data: { messageId: message.id, code } });
-      return 'failed';
+    if (this.isLive(mayor)) {
+      try {
+        const warm = await this.deliverWarm(mayor);
+        if (warm !== null) return warm;
+      } catch (err) {
+        return this.failed(mayorId, err, 'deliver');
+      }
     }
+    return this.startCold(mayorId);
   }
+
+  private async deliverWarm(mayor: AgentRecord): Promise<MayorDelivery | null> {
+    const pending = this.ctx.repos.mayorMessages.undelivered();
+    if (pending.length === 0) return 'delivered';
+    const result = await this.dispatch.deliver(mayor.id, joinMessages(pending));
+    if (result === 'not_running') {
+      this.ctx.event({ type: 'agent.not_running', agentId: mayor.id, data: { gen: mayor.gen, during: 'deliver' } });
+      return null;
+    }
+    this.markDelivered(pending);
+    return 'delivered';
+  }
+
+  private async startCold(mayorId: string): Promise<MayorDelivery> {
+    const pending = this.ctx.repos.mayorMessages.undelivered();
+    try {
+      await this.dispatch.start(mayorId, { prompt: pending.length > 0 ? joinMessages(pending) : null, reason: 'message' });
+    } catch (err) {
+      return this.failed(mayorId, err, 'start');
+    }
+    this.markDelivered(pending);
+    // messages that arrived while the mayor was starting go to the now-running session
+    if (this.ctx.repos.mayorMessages.undelivered().length > 0) {
+      try {
+        await this.deliverWarm(this.agents.record(mayorId));
+      } catch (err) {
+        this.failed(mayorId, err, 'deliver');
+      }
+    }
+    return 'started';
+  }
+
+  private markDelivered(messages: readonly MayorMessage[]): void {
+    const now = this.ctx.clock.now();
+    this.ctx.transaction(() => {
+      for (const m of messages) this.ctx.repos.mayorMessages.markDelivered(m.id, now);
+    });
+  }
+
+  private failed(mayorId: string, err: unknown, during: 'deliver' | 'start'): MayorDelivery {
+    const code = err instanceof GastownError ? err.code : 'upstream_failed';
+    this.ctx.logger.warn({ msg: 'mayor message delivery failed', townId: this.ctx.townId, during, code });
+    if (during === 'deliver') {
+      const message = err instanceof GastownError ? err.message : 'delivery failed';
+      this.ctx.event({ type: 'mayor.delivery_failed', agentId: mayorId, data: { code, message: message.slice(0, 500) } });
+    }
+    return 'failed';
+  }
+
+  private isLive(agent: AgentRecord): boolean {
+    return agent.gen >= 1 && LIVE.has(agent.status);
+  }
+}
+
+function joinMessages(messages: readonly MayorMessage[]): string {
+  return messages.map((m) => m.text).join(MESSAGE_SEPARATOR);
 }

@@ -1,16 +1,18 @@
-import type { TOOLS, ToolName, ToolResult } from '@gastown/protocol';
+import { GastownError, type TOOLS, type ToolName, type ToolResult } from '@gastown/protocol';
 import type { z } from 'zod';
 import { assertToolAllowed } from '../agent-authorization';
 import { toAgent } from '../credential-health';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
+import type { DispatchService } from './dispatch-service';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
+import type { ReviewService } from './review-service';
 import type { TownService } from './town-service';
 import type { WorkService } from './work-service';
 
 type Args<T extends ToolName> = z.output<(typeof TOOLS)[T]['args']>;
-type ToolHandlers = { [T in ToolName]: (agent: AgentRecord, args: Args<T>) => ToolResult<T> };
+type ToolHandlers = { [T in ToolName]: (agent: AgentRecord, args: Args<T>) => ToolResult<T> | Promise<ToolResult<T>> };
 
 /** The agent tools (gt_*): one handler per entry of the protocol's TOOLS table. */
 export class ToolService {
@@ -22,15 +24,26 @@ export class ToolService {
     agents: AgentService,
     work: WorkService,
     mail: MailService,
+    review: ReviewService,
+    dispatch: DispatchService,
   ) {
     this.handlers = {
       sling: (agent, args) => ({ bead: work.sling(agent, args) }),
       list_rigs: () => ({ rigs: town.listRigs() }),
       list_beads: (_agent, args) => ({ beads: work.list(args) }),
       list_agents: () => ({ agents: agents.list() }),
-      mail_send: (agent, args) => ({ mail: mail.send(agent, args) }),
+      mail_send: async (agent, args) => {
+        const sent = mail.send(agent, args);
+        await dispatch.notifyMail(sent);
+        return { mail: sent };
+      },
       mail_check: (agent) => ({ mail: mail.check(agent) }),
-      done: (agent, args) => ({ mergeRequest: work.done(agent, args) }),
+      // polecat: "my branch is ready" → a merge request; refinery: approve one → the container merges it
+      done: async (agent, args) => {
+        if (agent.role === 'refinery') return { mergeRequest: await review.approve(agent, args) };
+        if (args.mergeRequestBeadId !== undefined) throw new GastownError('validation_failed', 'mergeRequestBeadId: only a refinery approves merge requests');
+        return { mergeRequest: work.done(agent, args) };
+      },
       request_changes: (agent, args) => ({ bead: work.requestChanges(agent, args) }),
       escalate: (agent, args) => ({ bead: work.escalate(agent, args) }),
       status: (agent, args) => {
@@ -48,9 +61,9 @@ export class ToolService {
   }
 
   /** Role check, then the tool. `args` were validated against TOOLS[tool].args by the route. */
-  call<T extends ToolName>(agent: AgentRecord, tool: T, args: Args<T>): ToolResult<T> {
+  async call<T extends ToolName>(agent: AgentRecord, tool: T, args: Args<T>): Promise<ToolResult<T>> {
     assertToolAllowed(tool, agent.role);
-    const handler = this.handlers[tool] as (agent: AgentRecord, args: Args<T>) => ToolResult<T>;
+    const handler = this.handlers[tool] as (agent: AgentRecord, args: Args<T>) => ToolResult<T> | Promise<ToolResult<T>>;
     return handler(agent, args);
   }
 }

@@ -1,5 +1,5 @@
 import { GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
-import { appendToMetadataList } from '../bead-rules';
+import { appendToMetadataList, retryTransition } from '../bead-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
@@ -146,15 +146,76 @@ export class WorkService {
     });
   }
 
+  /**
+   * A failed attempt at an issue bead (start failure, lost run, released by the reconciler): open
+   * again after a backoff, or `failed` with an escalation once the attempts are used up.
+   */
+  retryIssue(beadId: string, reason: string, agentId: string | null = null): Bead {
+    const { repos, clock, settings } = this.ctx;
+    const bead = this.bead(beadId);
+    if (bead.status === 'closed' || bead.status === 'failed' || bead.status === 'in_review') return bead;
+    const now = clock.now();
+    return this.ctx.transaction(() => {
+      const next = retryTransition(bead, now, settings);
+      const updated = repos.beads.update(bead.id, next, now);
+      this.ctx.event({ type: 'bead.status_changed', agentId, beadId: bead.id, data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500) } });
+      if (updated.status === 'failed') this.escalateBeadFailure(updated, reason);
+      return updated;
+    });
+  }
+
+  /** An issue bead that used up its attempts: failed, and the humans are told. Idempotent. */
+  failIssue(beadId: string, reason: string): Bead {
+    const bead = this.bead(beadId);
+    if (bead.status === 'failed' || bead.status === 'closed') return bead;
+    const now = this.ctx.clock.now();
+    return this.ctx.transaction(() => {
+      const updated = this.ctx.repos.beads.update(bead.id, { status: 'failed', assigneeId: null }, now);
+      this.ctx.event({ type: 'bead.status_changed', beadId: bead.id, agentId: null, data: { from: bead.status, to: 'failed', attempts: bead.attempts, reason: reason.slice(0, 500) } });
+      this.escalateBeadFailure(updated, reason);
+      return updated;
+    });
+  }
+
+  /** The escalation raised when a bead fails for good (no agent raised it: fromAgentId null). */
+  escalateBeadFailure(bead: Bead, reason: string): Bead {
+    return this.escalateAsTown({
+      rigId: bead.rigId,
+      title: `Bead failed after ${bead.attempts} attempts: ${bead.title}`.slice(0, 200),
+      body: reason.slice(0, 2000),
+      severity: 'high',
+      relatedBeadId: bead.id,
+    });
+  }
+
+  /** An escalation raised by the town itself (the reconciler), not by an agent. */
+  escalateAsTown(args: { rigId: string | null; title: string; body: string; severity: 'low' | 'medium' | 'high'; relatedBeadId: string | null }): Bead {
+    return this.ctx.transaction(() => {
+      const bead = this.ctx.repos.beads.insert({
+        id: this.ctx.ids('bd'),
+        rigId: args.rigId,
+        type: 'escalation',
+        status: 'open',
+        title: args.title,
+        body: args.body,
+        assigneeId: null,
+        metadata: { severity: args.severity, fromAgentId: null, relatedBeadId: args.relatedBeadId },
+        now: this.ctx.clock.now(),
+      });
+      this.ctx.event({ type: 'escalation.created', agentId: null, beadId: bead.id, data: { severity: args.severity, title: args.title } });
+      return bead;
+    });
+  }
+
   /** A merge request bead this refinery may act on (same rig). */
-  private mergeRequest(beadId: string, refinery: AgentRecord): Bead {
+  mergeRequest(beadId: string, refinery: AgentRecord): Bead {
     const mr = this.bead(beadId);
     if (mr.type !== 'merge_request') throw new GastownError('conflict', `bead ${mr.id} is not a merge request`);
     if (mr.rigId !== refinery.rigId) throw new GastownError('not_found', 'merge request not found in this rig');
     return mr;
   }
 
-  private sourceOf(mr: Bead): Bead | null {
+  sourceOf(mr: Bead): Bead | null {
     const id = mr.metadata.sourceBeadId;
     return typeof id === 'string' ? this.ctx.repos.beads.get(id) : null;
   }

@@ -1,0 +1,22 @@
+import type { ContainerSettings } from '../container-client';
+import type { ContainerCall, ContainerCallResult } from './container-rpc';
+
+/**
+ * How control-API calls reach one town's container: the local container host over HTTP, or the
+ * production TownContainerDO over RPC. A transport throws GastownError `container_unavailable`
+ * when it cannot deliver the call; HTTP answers (any status) come back as data.
+ */
+export interface ContainerTransport {
+  call(req: ContainerCall): Promise<ContainerCallResult>;
+  /** Store settings for the container's next boot; never wakes it. */
+  configure(settings: ContainerSettings): Promise<void>;
+}
+
+/** Per-call time budgets, ms. A start clones the rig and boots a runtime; the rest are quick. */
+export interface ContainerTimeouts {
+  startMs: number;
+  deliverMs: number;
+  otherMs: number;
+}
+
+export const DEFAULT_CONTAINER_TIMEOUTS: ContainerTimeouts = { startMs: 180_000, deliverMs: 60_000, otherMs: 30_000 };

@@ -1,0 +1,161 @@
+import { GastownError } from '@gastown/protocol';
+import { refineryPrompt } from '../briefings';
+import type { AgentService } from '../services/agent-service';
+import type { TownContext } from '../services/context';
+import type { DispatchService } from '../services/dispatch-service';
+import type { ReviewService } from '../services/review-service';
+import type { TownService } from '../services/town-service';
+import type { WorkService } from '../services/work-service';
+import { loadReconcileState } from './load-state';
+import { nextWakeAt, reconcile } from './reconcile';
+import type { Action, LostReason } from './types';
+
+export interface ReconcileRun {
+  actions: Action[];
+  /** When to run next (null: nothing live or pending — leave the alarm off). */
+  nextAt: number | null;
+}
+
+/**
+ * The reconciler's applier: load state, decide (pure `reconcile`), carry out each action, then
+ * compute the next wake-up from the new state. One failing action never stops the others.
+ */
+export class ReconcilerService {
+  constructor(
+    private readonly ctx: TownContext,
+    private readonly town: TownService,
+    private readonly agents: AgentService,
+    private readonly work: WorkService,
+    private readonly review: ReviewService,
+    private readonly dispatch: DispatchService,
+  ) {}
+
+  async run(): Promise<ReconcileRun> {
+    const { ctx } = this;
+    const actions = reconcile(loadReconcileState(ctx), ctx.clock.now(), ctx.settings);
+    for (const action of actions) {
+      try {
+        await this.apply(action);
+      } catch (err) {
+        const code = err instanceof GastownError ? err.code : 'internal';
+        ctx.logger.warn({ msg: 'reconciler action failed', townId: ctx.townId, action: action.type, code });
+      }
+    }
+    return { actions, nextAt: this.nextAt() };
+  }
+
+  /** When the reconciler should next look at this town, from its current state. */
+  nextAt(): number | null {
+    return nextWakeAt(loadReconcileState(this.ctx), this.ctx.clock.now(), this.ctx.settings);
+  }
+
+  private async apply(action: Action): Promise<void> {
+    switch (action.type) {
+      case 'dispatch_polecat':
+        await this.dispatch.dispatchPolecat(action.beadId);
+        return;
+      case 'fail_bead':
+        this.work.failIssue(action.beadId, action.reason);
+        return;
+      case 'release_bead':
+        this.work.retryIssue(action.beadId, `its polecat ${action.agentId} ended without finishing it`, action.agentId);
+        return;
+      case 'review_merge_request':
+        await this.handOver(action);
+        return;
+      case 'requeue_merge_request':
+        this.review.requeue(action.mergeRequestBeadId, 'the approving refinery run is gone');
+        return;
+      case 'fail_merge_request':
+        this.review.giveUp(action.mergeRequestBeadId, action.reason);
+        return;
+      case 'agent_lost':
+        await this.lost(action.agentId, action.reason, action.redispatch);
+        return;
+      case 'push_credentials':
+        await this.push(action.agentId);
+        return;
+    }
+  }
+
+  /**
+   * A run is gone (no heartbeats, or its container instance was replaced): gen + 1 revokes every
+   * token it held, without contacting any container. Runs with work start again.
+   */
+  private async lost(agentId: string, reason: LostReason, redispatch: boolean): Promise<void> {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    const now = ctx.clock.now();
+    ctx.transaction(() => {
+      const gen = ctx.repos.agents.bumpGen(agentId, now);
+      ctx.credentials.revokeAgent(agentId, reason);
+      ctx.repos.agents.setStatus(agentId, 'exited', now);
+      ctx.event({ type: 'agent.lost', agentId, beadId: agent.beadId, data: { reason, gen, previousStatus: agent.status, redispatch } });
+    });
+    if (!redispatch) return;
+    if (agent.role === 'polecat' && agent.beadId) {
+      const bead = this.work.retryIssue(agent.beadId, `its polecat was lost (${reason})`, agentId);
+      if (bead.status !== 'open') return; // out of attempts: failed and escalated
+      // the bead keeps its polecat: hook it again and start at once (the lost run is not the bead's fault to wait for)
+      ctx.transaction(() => {
+        ctx.repos.beads.update(bead.id, { status: 'in_progress', assigneeId: agentId, metadata: { ...bead.metadata, retryAt: null } }, ctx.clock.now());
+      });
+      await this.dispatch.startPolecat(agentId, 'redispatch');
+      return;
+    }
+    if (agent.role === 'refinery') {
+      const mrs = this.work.list({ rigId: agent.rigId! }).filter((b) => b.type === 'merge_request' && b.assigneeId === agentId && (b.status === 'open' || b.status === 'in_progress'));
+      for (const mr of mrs) this.review.requeue(mr.id, `its refinery was lost (${reason})`);
+      const first = mrs[0];
+      if (first) await this.startRefinery(agentId, first.id, 'redispatch');
+    }
+  }
+
+  private async handOver(action: Extract<Action, { type: 'review_merge_request' }>): Promise<void> {
+    const refineryId = action.refineryId ?? this.agents.create({ role: 'refinery', rigId: action.rigId, name: `refinery-${this.town.rig(action.rigId).name}`.slice(0, 100) }).id;
+    if (action.mode === 'start') {
+      await this.startRefinery(refineryId, action.mergeRequestBeadId, 'review');
+      return;
+    }
+    const mr = this.work.bead(action.mergeRequestBeadId);
+    try {
+      const result = await this.dispatch.deliver(refineryId, refineryPrompt(mr, this.work.sourceOf(mr)));
+      if (result === 'delivered') {
+        this.review.markHandedOver(mr.id, this.agents.record(refineryId));
+        return;
+      }
+      // the container has no such run: it is gone; the next pass starts a new one
+      await this.lost(refineryId, 'missed_heartbeats', false);
+    } catch (err) {
+      this.review.handOverFailed(mr.id, asGastownError(err));
+    }
+  }
+
+  private async startRefinery(refineryId: string, mergeRequestBeadId: string, reason: string): Promise<void> {
+    const mr = this.work.bead(mergeRequestBeadId);
+    try {
+      await this.dispatch.start(refineryId, { prompt: refineryPrompt(mr, this.work.sourceOf(mr)), reason });
+    } catch (err) {
+      this.review.handOverFailed(mr.id, asGastownError(err));
+      return;
+    }
+    this.review.markHandedOver(mr.id, this.agents.record(refineryId));
+  }
+
+  /** Backstop: a fresh access token for a working agent whose token is past 75 % of its life. */
+  private async push(agentId: string): Promise<void> {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    const grant = await ctx.credentials.mintAccess(this.agents.subject(agent), this.town.tokenTtlSeconds());
+    const { jti, ...wireGrant } = grant;
+    const result = await ctx.container.push(agentId, { grant: wireGrant, refresh: null });
+    if (result === 'delivered') {
+      ctx.repos.agents.recordAccessMinted(agentId, { jti, issuedAt: grant.accessTokenIssuedAt, expiresAt: grant.accessTokenExpiresAt }, ctx.clock.now());
+    }
+    ctx.event({ type: 'credential.pushed', agentId, data: { gen: agent.gen, source: 'backstop', delivery: result, expiresAt: grant.accessTokenExpiresAt } });
+  }
+}
+
+function asGastownError(err: unknown): GastownError {
+  return err instanceof GastownError ? err : new GastownError('upstream_failed', 'container operation failed', { cause: err });
+}

@@ -1,0 +1,53 @@
+import type { Bead } from '@gastown/protocol';
+import { reviewAttemptsOf } from '../services/review-service';
+import type { TownContext } from '../services/context';
+import type { AgentRecord } from '../repositories/agent-repository';
+import type { ReconcileAgent, ReconcileBead, ReconcileState } from './types';
+
+/** Plain reconciler input from the town's SQL state (a few indexed queries). */
+export function loadReconcileState(ctx: TownContext): ReconcileState {
+  const town = ctx.repos.town.get();
+  return {
+    agents: ctx.repos.agents.list().map((a) => toReconcileAgent(a, ctx.inFlight.has(a.id))),
+    beads: ctx.repos.beads.listActiveWork().map(toReconcileBead),
+    providerConfigured: town?.config.provider != null,
+    latestInstanceId: ctx.repos.townState.latestInstance()?.instanceId ?? null,
+  };
+}
+
+export function toReconcileAgent(a: AgentRecord, busy: boolean): ReconcileAgent {
+  return {
+    id: a.id,
+    role: a.role,
+    rigId: a.rigId,
+    status: a.status,
+    gen: a.gen,
+    beadId: a.beadId,
+    updatedAt: a.updatedAt,
+    dispatchedAt: a.dispatchedAt,
+    lastHeartbeatAt: a.lastHeartbeatAt,
+    containerInstanceId: a.containerInstanceId,
+    tokenIssuedAt: a.tokenIssuedAt,
+    tokenExpiresAt: a.tokenExpiresAt,
+    lastRefreshAt: a.lastRefreshAt,
+    busy,
+  };
+}
+
+export function toReconcileBead(b: Bead): ReconcileBead {
+  const m = b.metadata;
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return {
+    id: b.id,
+    type: b.type,
+    status: b.status,
+    rigId: b.rigId,
+    assigneeId: b.assigneeId,
+    attempts: b.attempts,
+    createdAt: b.createdAt,
+    retryAt: b.type === 'merge_request' ? num(m.reviewRetryAt) : num(m.retryAt),
+    reviewGen: num(m.reviewGen),
+    reviewAttempts: b.type === 'merge_request' ? reviewAttemptsOf(b) : 0,
+    polecatId: typeof m.polecatId === 'string' ? m.polecatId : null,
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The reconciler: a pure function from town state to actions, and the time it should next look.
+ * No I/O, no clock: `now` and the settings come in as arguments. The applier (apply.ts) does the rest.
+ */
+import type { TownSettings } from '../town-settings';
+import type { Action, LostReason, ReconcileAgent, ReconcileBead, ReconcileState } from './types';
+
+export type ReconcileSettings = Pick<
+  TownSettings,
+  'heartbeatIntervalMs' | 'missedHeartbeats' | 'backstopHeardWithinIntervals' | 'backstopLifeFraction' | 'startGraceMs' | 'maxPolecats' | 'maxAttempts'
+>;
+
+const LIVE: ReadonlySet<string> = new Set(['starting', 'working', 'waiting']);
+
+export function isLive(agent: Pick<ReconcileAgent, 'status'>): boolean {
+  return LIVE.has(agent.status);
+}
+
+export function reconcile(state: ReconcileState, now: number, settings: ReconcileSettings): Action[] {
+  const actions: Action[] = [];
+  const lost = new Map<string, LostReason>();
+  for (const agent of state.agents) {
+    const reason = lostReason(agent, state.latestInstanceId, now, settings);
+    if (reason) lost.set(agent.id, reason);
+  }
+  for (const agent of state.agents) {
+    const reason = lost.get(agent.id);
+    if (reason) actions.push({ type: 'agent_lost', agentId: agent.id, reason, redispatch: hasWork(agent, state) });
+  }
+  const gone = (agentId: string | null): boolean => {
+    if (agentId === null) return true;
+    const agent = state.agents.find((a) => a.id === agentId);
+    return !agent || lost.has(agent.id) || (!isLive(agent) && !agent.busy);
+  };
+
+  actions.push(...issueActions(state, now, settings, lost, gone));
+  actions.push(...mergeRequestActions(state, now, settings, lost, gone));
+
+  for (const agent of state.agents) {
+    if (!lost.has(agent.id) && needsBackstop(agent, state.latestInstanceId, now, settings)) actions.push({ type: 'push_credentials', agentId: agent.id });
+  }
+  return actions;
+}
+
+/** Why a live agent's run is gone, or null. Agents with an operation in flight are left alone. */
+export function lostReason(agent: ReconcileAgent, latestInstanceId: string | null, now: number, settings: ReconcileSettings): LostReason | null {
+  if (!isLive(agent) || agent.busy) return null;
+  if (agent.containerInstanceId !== null && latestInstanceId !== null && agent.containerInstanceId !== latestInstanceId) return 'container_restarted';
+  const deadline = livenessDeadline(agent, settings);
+  return deadline !== null && now > deadline ? 'missed_heartbeats' : null;
+}
+
+/** When a live agent counts as lost if nothing is heard (null: no reference time). */
+export function livenessDeadline(agent: ReconcileAgent, settings: ReconcileSettings): number | null {
+  const heardAt = Math.max(agent.lastHeartbeatAt ?? 0, agent.dispatchedAt ?? 0);
+  if (heardAt === 0) return null;
+  const neverHeard = agent.lastHeartbeatAt === null || (agent.dispatchedAt !== null && agent.lastHeartbeatAt < agent.dispatchedAt);
+  const windowMs = settings.missedHeartbeats * settings.heartbeatIntervalMs;
+  return heardAt + (neverHeard ? Math.max(windowMs, settings.startGraceMs) : windowMs);
+}
+
+/** Only runs that had work are started again: a polecat on its bead, a refinery with a merge request. */
+function hasWork(agent: ReconcileAgent, state: ReconcileState): boolean {
+  if (agent.role === 'polecat') {
+    const bead = agent.beadId ? state.beads.find((b) => b.id === agent.beadId) : undefined;
+    return bead !== undefined && bead.status === 'in_progress' && bead.assigneeId === agent.id;
+  }
+  if (agent.role === 'refinery') {
+    return state.beads.some((b) => b.type === 'merge_request' && (b.status === 'open' || b.status === 'in_progress') && b.assigneeId === agent.id);
+  }
+  return false;
+}
+
+function issueActions(state: ReconcileState, now: number, settings: ReconcileSettings, lost: ReadonlyMap<string, LostReason>, gone: (id: string | null) => boolean): Action[] {
+  const actions: Action[] = [];
+  const issues = state.beads.filter((b) => b.type === 'issue' && b.rigId !== null);
+  for (const bead of issues) {
+    // hooked to an agent that ended without moving the bead (and is not being re-dispatched)
+    if (bead.status === 'in_progress' && bead.assigneeId !== null && !lost.has(bead.assigneeId) && gone(bead.assigneeId)) {
+      const agent = state.agents.find((a) => a.id === bead.assigneeId);
+      // give a completion report that is on its way one heartbeat interval to arrive
+      if (!agent || now - agent.updatedAt >= settings.heartbeatIntervalMs) actions.push({ type: 'release_bead', beadId: bead.id, agentId: bead.assigneeId });
+    }
+    if (bead.status === 'open' && bead.attempts >= settings.maxAttempts) {
+      actions.push({ type: 'fail_bead', beadId: bead.id, reason: `${bead.attempts} attempts failed` });
+    }
+  }
+  if (!state.providerConfigured) return actions;
+  const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
+  const redispatched = [...lost.keys()].filter((id) => state.agents.find((a) => a.id === id)?.role === 'polecat').length;
+  let capacity = settings.maxPolecats - running - redispatched;
+  const due = issues
+    .filter((b) => b.status === 'open' && b.assigneeId === null && b.attempts < settings.maxAttempts && (b.retryAt ?? 0) <= now)
+    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  for (const bead of due) {
+    if (capacity <= 0) break;
+    actions.push({ type: 'dispatch_polecat', beadId: bead.id, rigId: bead.rigId! });
+    capacity -= 1;
+  }
+  return actions;
+}
+
+/** The refinery of a rig: the newest one that is not stopped. */
+export function refineryOf(state: ReconcileState, rigId: string): ReconcileAgent | null {
+  const candidates = state.agents.filter((a) => a.role === 'refinery' && a.rigId === rigId && a.status !== 'stopped');
+  return candidates.length > 0 ? candidates[candidates.length - 1]! : null;
+}
+
+function mergeRequestActions(state: ReconcileState, now: number, settings: ReconcileSettings, lost: ReadonlyMap<string, LostReason>, gone: (id: string | null) => boolean): Action[] {
+  const actions: Action[] = [];
+  const mrs = state.beads.filter((b) => b.type === 'merge_request' && b.rigId !== null).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const rigs = [...new Set(mrs.map((b) => b.rigId!))];
+  for (const rigId of rigs) {
+    const refinery = refineryOf(state, rigId);
+    const refineryLive = refinery !== null && !lost.has(refinery.id) && (isLive(refinery) || refinery.busy);
+    const handedToCurrentRun = (mr: ReconcileBead) => refinery !== null && mr.assigneeId === refinery.id && mr.reviewGen === refinery.gen && refineryLive;
+    const waiting: ReconcileBead[] = [];
+    for (const mr of mrs.filter((b) => b.rigId === rigId)) {
+      if (mr.status === 'in_progress') {
+        // approved; the merge callback comes from the approving run — unless that run is gone
+        if (!handedToCurrentRun(mr) && gone(mr.assigneeId) && !(mr.assigneeId !== null && lost.has(mr.assigneeId))) {
+          actions.push({ type: 'requeue_merge_request', mergeRequestBeadId: mr.id });
+        }
+        continue;
+      }
+      if (mr.status !== 'open' || handedToCurrentRun(mr)) continue;
+      if (mr.reviewAttempts >= settings.maxAttempts) {
+        actions.push({ type: 'fail_merge_request', mergeRequestBeadId: mr.id, reason: `${mr.reviewAttempts} review hand-overs failed` });
+        continue;
+      }
+      // the polecat pushes its branch when it exits: review only after that
+      if (mr.polecatId !== null && !gone(mr.polecatId)) continue;
+      if ((mr.retryAt ?? 0) > now) continue;
+      waiting.push(mr);
+    }
+    const next = waiting[0];
+    if (!next || !state.providerConfigured) continue;
+    if (refinery !== null && lost.has(refinery.id)) continue; // re-dispatched by agent_lost first
+    if (refinery === null || (!isLive(refinery) && !refinery.busy)) {
+      actions.push({ type: 'review_merge_request', rigId, mergeRequestBeadId: next.id, refineryId: refinery?.id ?? null, mode: 'start' });
+    } else if (refinery.status === 'waiting' && !refinery.busy) {
+      actions.push({ type: 'review_merge_request', rigId, mergeRequestBeadId: next.id, refineryId: refinery.id, mode: 'deliver' });
+    }
+    // a refinery that is starting or working gets the next merge request when it waits again
+  }
+  return actions;
+}
+
+/**
+ * The credential backstop: only a `working` agent, heard from within the last intervals by the
+ * newest container instance, whose token has used its life fraction without a refresh.
+ */
+export function needsBackstop(agent: ReconcileAgent, latestInstanceId: string | null, now: number, settings: ReconcileSettings): boolean {
+  const at = backstopAt(agent, settings);
+  return at !== null && now >= at && heardRecently(agent, latestInstanceId, now, settings);
+}
+
+function heardRecently(agent: ReconcileAgent, latestInstanceId: string | null, now: number, settings: ReconcileSettings): boolean {
+  if (agent.lastHeartbeatAt === null) return false;
+  if (latestInstanceId !== null && agent.containerInstanceId !== latestInstanceId) return false;
+  return now - agent.lastHeartbeatAt <= settings.backstopHeardWithinIntervals * settings.heartbeatIntervalMs;
+}
+
+/** When a working agent's token passes the backstop fraction of its life (null: not applicable). */
+function backstopAt(agent: ReconcileAgent, settings: ReconcileSettings): number | null {
+  if (agent.status !== 'working' || agent.busy) return null;
+  if (agent.tokenIssuedAt === null || agent.tokenExpiresAt === null || agent.tokenExpiresAt <= agent.tokenIssuedAt) return null;
+  return agent.tokenIssuedAt + Math.ceil((agent.tokenExpiresAt - agent.tokenIssuedAt) * settings.backstopLifeFraction);
+}
+
+/**
+ * When the reconciler should run next: the earliest liveness deadline, backstop time, bead retry or
+ * pending hand-over — or null when nothing is live or pending (an idle town's alarm stays off).
+ */
+export function nextWakeAt(state: ReconcileState, now: number, settings: ReconcileSettings): number | null {
+  let next = Number.POSITIVE_INFINITY;
+  const consider = (at: number | null) => {
+    if (at !== null && at < next) next = at;
+  };
+  for (const agent of state.agents) {
+    if (agent.busy) {
+      consider(now + settings.heartbeatIntervalMs);
+      continue;
+    }
+    if (!isLive(agent)) continue;
+    const deadline = livenessDeadline(agent, settings);
+    consider(deadline === null ? null : deadline + 1);
+    const backstop = backstopAt(agent, settings);
+    if (backstop !== null && agent.lastHeartbeatAt !== null) consider(Math.max(backstop, now));
+  }
+  for (const bead of state.beads) {
+    if (bead.type === 'issue' && bead.status === 'open' && bead.assigneeId === null && bead.rigId !== null) {
+      if (bead.attempts >= settings.maxAttempts) consider(now);
+      else if (state.providerConfigured) consider(Math.max(bead.retryAt ?? now, now));
+    }
+    if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
+      const agent = state.agents.find((a) => a.id === bead.assigneeId);
+      if (!agent) consider(now);
+      else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
+    }
+    if (bead.type === 'merge_request' && bead.status === 'open' && state.providerConfigured && bead.rigId !== null) {
+      const refinery = refineryOf(state, bead.rigId);
+      const handed = refinery !== null && bead.assigneeId === refinery.id && bead.reviewGen === refinery.gen && (isLive(refinery) || refinery.busy);
+      if (handed) continue;
+      const polecat = bead.polecatId ? state.agents.find((a) => a.id === bead.polecatId) : undefined;
+      if (polecat && (isLive(polecat) || polecat.busy)) continue; // its exit (completion) triggers a look
+      if (refinery && (isLive(refinery) || refinery.busy) && refinery.status !== 'waiting') consider(now + settings.heartbeatIntervalMs);
+      else consider(Math.max(bead.retryAt ?? now, now));
+    }
+  }
+  return Number.isFinite(next) ? next : null;
+}

@@ -1,0 +1,68 @@
+import type { AgentRole, AgentStatus, BeadStatus, BeadType } from '@gastown/protocol';
+
+/** An agent as the reconciler sees it: plain data from its row, plus whether an operation is in flight. */
+export interface ReconcileAgent {
+  id: string;
+  role: AgentRole;
+  rigId: string | null;
+  status: AgentStatus;
+  gen: number;
+  beadId: string | null;
+  updatedAt: number;
+  dispatchedAt: number | null;
+  lastHeartbeatAt: number | null;
+  containerInstanceId: string | null;
+  tokenIssuedAt: number | null;
+  tokenExpiresAt: number | null;
+  lastRefreshAt: number | null;
+  /** A start (or other container operation) of this agent is running in this object right now. */
+  busy: boolean;
+}
+
+/** A bead the reconciler may act on (issues and merge requests that are not settled). */
+export interface ReconcileBead {
+  id: string;
+  type: BeadType;
+  status: BeadStatus;
+  rigId: string | null;
+  assigneeId: string | null;
+  attempts: number;
+  createdAt: number;
+  /** Issue: not before this time (retry backoff). Merge request: next review hand-over attempt. */
+  retryAt: number | null;
+  /** Merge request: the refinery generation it was handed to (null: not handed over). */
+  reviewGen: number | null;
+  /** Merge request: failed hand-overs so far. */
+  reviewAttempts: number;
+  /** Merge request: the polecat whose branch it is (review waits until it has exited and pushed). */
+  polecatId: string | null;
+}
+
+export interface ReconcileState {
+  agents: readonly ReconcileAgent[];
+  beads: readonly ReconcileBead[];
+  /** Without a model provider nothing is dispatched. */
+  providerConfigured: boolean;
+  /** The container instance first seen last, from heartbeats (null: none seen yet). */
+  latestInstanceId: string | null;
+}
+
+export type LostReason = 'missed_heartbeats' | 'container_restarted';
+
+export type Action =
+  /** Create a polecat for an open issue bead and start it. */
+  | { type: 'dispatch_polecat'; beadId: string; rigId: string }
+  /** An open bead used up its attempts: failed, with an escalation. */
+  | { type: 'fail_bead'; beadId: string; reason: string }
+  /** A bead hooked to an agent that is gone: back to open (one attempt spent). */
+  | { type: 'release_bead'; beadId: string; agentId: string }
+  /** Hand a merge request to the rig's refinery: start it (none live) or deliver it (waiting). */
+  | { type: 'review_merge_request'; rigId: string; mergeRequestBeadId: string; refineryId: string | null; mode: 'start' | 'deliver' }
+  /** A merge request approved by a refinery run that is gone: back to open for a new review. */
+  | { type: 'requeue_merge_request'; mergeRequestBeadId: string }
+  /** A merge request whose hand-overs kept failing: failed, with an escalation. */
+  | { type: 'fail_merge_request'; mergeRequestBeadId: string; reason: string }
+  /** The agent's run is gone: gen + 1 (its tokens die); start it again if it had work, else exited. */
+  | { type: 'agent_lost'; agentId: string; reason: LostReason; redispatch: boolean }
+  /** Credential backstop: a fresh access token for a working agent in an awake container. */
+  | { type: 'push_credentials'; agentId: string };

@@ -1,0 +1,215 @@
+import {
+  GastownError,
+  type Agent,
+  type AgentRuntimeStatus,
+  type Bead,
+  type Mail,
+  type ProviderConfig,
+  type StartAgentRequest,
+} from '@gastown/protocol';
+import { mailNotice, mayorInstructions, polecatBranch, polecatInstructions, polecatPrompt, refineryInstructions } from '../briefings';
+import type { ContainerDelivery } from '../container-client';
+import type { AgentRecord } from '../repositories/agent-repository';
+import type { AgentService } from './agent-service';
+import type { TownContext } from './context';
+import { statusFromHeartbeat } from './lifecycle-service';
+import type { TownService } from './town-service';
+import type { WorkService } from './work-service';
+
+/** StartAgentRequest text fields hold at most this many characters (protocol TextSchema). */
+const MAX_TEXT_CHARS = 20_000;
+
+export interface StartOptions {
+  /** First user message of the run; null starts the runtime and waits. */
+  prompt: string | null;
+  /** Why it starts (event data): dispatch, message, review, redispatch … */
+  reason: string;
+}
+
+/**
+ * Starting agents in the town's container and talking to live ones:
+ * - `start`: gen + 1 with a new credential family, the role briefing, then `POST /agents`. A failure
+ *   is recorded (agent `failed`, its tokens revoked, a town event with the real error) and rethrown.
+ * - `deliver`: a message to a live agent with a freshly minted access token (warm send, no new gen).
+ */
+export class DispatchService {
+  constructor(
+    private readonly ctx: TownContext,
+    private readonly town: TownService,
+    private readonly agents: AgentService,
+    private readonly work: WorkService,
+  ) {}
+
+  /** The town's model provider, or a typed 409: nothing can run without one. */
+  requireProvider(): ProviderConfig {
+    const provider = this.town.town().config.provider;
+    if (!provider) throw new GastownError('conflict', 'configure a model provider first (PATCH /api/towns/:townId/config {provider})');
+    return provider;
+  }
+
+  /** Remember where the user reaches this control plane (used when GASTOWN_PUBLIC_URL is not set). */
+  rememberOrigin(origin: string | null | undefined): void {
+    if (!origin || this.ctx.settings.publicUrl) return;
+    let normalised: string;
+    try {
+      const url = new URL(origin);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
+      normalised = url.origin;
+    } catch {
+      return;
+    }
+    if (this.ctx.repos.townState.get('controlPlaneUrl') !== normalised) this.ctx.repos.townState.set('controlPlaneUrl', normalised);
+  }
+
+  /** The URL containers call back to: GASTOWN_PUBLIC_URL, else the origin the user last used. */
+  controlPlaneUrl(): string {
+    const url = this.ctx.settings.publicUrl ?? this.ctx.repos.townState.get('controlPlaneUrl');
+    if (!url) throw new GastownError('conflict', 'the control-plane URL is unknown: set GASTOWN_PUBLIC_URL');
+    return url;
+  }
+
+  /** Hand the town's env vars and sleepAfter to the container runtime (applies at its next boot). */
+  async syncContainerSettings(): Promise<void> {
+    const town = this.town.town();
+    await this.ctx.container.configure({ envVars: this.ctx.repos.town.envVars(), sleepAfterSeconds: town.config.sleepAfterSeconds });
+  }
+
+  /** Start (or restart) an agent's run in the container. */
+  async start(agentId: string, options: StartOptions): Promise<Agent> {
+    const { ctx } = this;
+    const provider = this.requireProvider();
+    const controlPlaneUrl = this.controlPlaneUrl();
+    if (ctx.inFlight.has(agentId)) throw new GastownError('conflict', 'this agent is already being started');
+    ctx.inFlight.add(agentId);
+    let gen: number | null = null;
+    try {
+      await this.syncContainerSettings();
+      const issued = await this.agents.issueForDispatch(agentId);
+      gen = issued.credentials.gen;
+      const request = this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt);
+      const status = await ctx.container.start(request);
+      this.recordStarted(agentId, gen, status, options.reason);
+      return this.agents.view(agentId);
+    } catch (err) {
+      const error = err instanceof GastownError ? err : new GastownError('upstream_failed', 'the agent could not be started', { cause: err });
+      this.recordStartFailed(agentId, gen, error, options.reason);
+      throw error;
+    } finally {
+      ctx.inFlight.delete(agentId);
+    }
+  }
+
+  /** Warm send: a message to a live agent with a fresh access token swapped in before the prompt. */
+  async deliver(agentId: string, text: string): Promise<ContainerDelivery> {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    if (agent.gen < 1) return 'not_running';
+    const grant = await ctx.credentials.mintAccess(this.agents.subject(agent), this.town.tokenTtlSeconds());
+    const { jti, ...wireGrant } = grant;
+    const result = await ctx.container.deliver(agentId, { text: text.slice(0, MAX_TEXT_CHARS), grant: wireGrant });
+    if (result === 'delivered') {
+      // only now does the agent hold this token: record it (the backstop's 75 % clock restarts)
+      ctx.repos.agents.recordAccessMinted(agentId, { jti, issuedAt: grant.accessTokenIssuedAt, expiresAt: grant.accessTokenExpiresAt }, ctx.clock.now());
+    }
+    return result;
+  }
+
+  /**
+   * Mail to a live agent is also handed to it as a prompt (with a fresh grant), so a waiting agent
+   * acts on it. Best effort: the mail is stored either way; a failure is logged and recorded.
+   */
+  async notifyMail(mail: Mail): Promise<void> {
+    const { ctx } = this;
+    const recipient = ctx.repos.agents.get(mail.toAgentId);
+    if (!recipient || recipient.gen < 1 || ctx.inFlight.has(recipient.id) || !['working', 'waiting'].includes(recipient.status)) return;
+    const sender = mail.fromAgentId ? ctx.repos.agents.get(mail.fromAgentId) : null;
+    try {
+      const result = await this.deliver(recipient.id, mailNotice(sender?.name ?? 'the town', mail.subject, mail.body));
+      ctx.event({ type: 'mail.notified', agentId: recipient.id, data: { mailId: mail.id, delivery: result } });
+    } catch (err) {
+      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+      ctx.logger.warn({ msg: 'mail notice failed', townId: ctx.townId, agentId: recipient.id, code });
+      ctx.event({ type: 'mail.notify_failed', agentId: recipient.id, data: { mailId: mail.id, code } });
+    }
+  }
+
+  /** A new polecat for an open issue bead, started on it. A failed start spends one of the bead's attempts. */
+  async dispatchPolecat(beadId: string): Promise<Agent> {
+    const bead = this.work.bead(beadId);
+    if (bead.type !== 'issue' || bead.status !== 'open' || bead.assigneeId !== null || bead.rigId === null) {
+      throw new GastownError('conflict', `bead ${bead.id} is not an open, unassigned issue`);
+    }
+    this.requireProvider();
+    const agent = this.agents.create({ role: 'polecat', rigId: bead.rigId, beadId: bead.id });
+    return this.startPolecat(agent.id, 'dispatch');
+  }
+
+  /** (Re)start a polecat on its hooked bead. */
+  async startPolecat(agentId: string, reason: string): Promise<Agent> {
+    const agent = this.agents.record(agentId);
+    const bead = this.work.bead(agent.beadId!);
+    try {
+      return await this.start(agentId, { prompt: polecatPrompt(bead, polecatBranch(agentId, bead.id)), reason });
+    } catch (err) {
+      const error = err as GastownError;
+      const current = this.work.bead(bead.id);
+      if (current.status === 'in_progress' && current.assigneeId === agentId) this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId);
+      throw error;
+    }
+  }
+
+  private startRequest(
+    agent: AgentRecord,
+    provider: ProviderConfig,
+    controlPlaneUrl: string,
+    credentials: StartAgentRequest['credentials'],
+    prompt: string | null,
+  ): StartAgentRequest {
+    const town = this.town.town();
+    const rig = agent.rigId ? this.town.rig(agent.rigId) : null;
+    const bead: Bead | null = agent.role === 'polecat' && agent.beadId ? this.work.bead(agent.beadId) : null;
+    const instructions =
+      agent.role === 'mayor' ? mayorInstructions(town.name) : agent.role === 'polecat' ? polecatInstructions(rig!, bead!, agent.id) : refineryInstructions(rig!);
+    return {
+      agent: { id: agent.id, townId: this.ctx.townId, rigId: agent.rigId, userId: town.ownerId, role: agent.role, name: agent.name, gen: agent.gen },
+      controlPlaneUrl,
+      credentials,
+      runtime: { kind: town.config.runtime, provider, idleTimeoutSeconds: null },
+      rig: rig ? { id: rig.id, name: rig.name, gitUrl: rig.gitUrl, defaultBranch: rig.defaultBranch } : null,
+      bead: bead ? { id: bead.id, title: bead.title, body: bead.body.slice(0, MAX_TEXT_CHARS) } : null,
+      instructions: instructions.slice(0, MAX_TEXT_CHARS),
+      prompt: prompt === null ? null : prompt.slice(0, MAX_TEXT_CHARS),
+    };
+  }
+
+  /** The container runs the agent: its status from the container's view, unless a heartbeat or a newer gen got there first. */
+  private recordStarted(agentId: string, gen: number, status: AgentRuntimeStatus, reason: string): void {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    ctx.transaction(() => {
+      const current = this.agents.record(agentId);
+      if (current.gen === gen && current.status === 'starting') ctx.repos.agents.setStatus(agentId, statusFromHeartbeat(status), now);
+      ctx.event({ type: 'agent.dispatched', agentId, beadId: current.beadId, data: { gen, reason, role: current.role, runtimeState: status.runtimeState } });
+    });
+  }
+
+  /**
+   * A start failed: the agent is `failed` with the error as its status line, and if credentials were
+   * issued the generation moves on and the family is revoked — a run the container may still bring
+   * up late can never use them.
+   */
+  private recordStartFailed(agentId: string, gen: number | null, error: GastownError, reason: string): void {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    ctx.transaction(() => {
+      if (gen !== null && this.agents.record(agentId).gen === gen) {
+        ctx.repos.agents.bumpGen(agentId, now);
+        ctx.credentials.revokeAgent(agentId, 'start_failed');
+      }
+      ctx.repos.agents.setStatus(agentId, 'failed', now);
+      ctx.repos.agents.setStatusLine(agentId, `start failed: ${error.message}`.slice(0, 500), now);
+      ctx.event({ type: 'agent.start_failed', agentId, data: { gen, reason, code: error.code, message: error.message.slice(0, 1000) } });
+    });
+    ctx.logger.warn({ msg: 'agent start failed', townId: ctx.townId, agentId, code: error.code });
+  }
+}

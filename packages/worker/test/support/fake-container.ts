@@ -1,0 +1,131 @@
+/**
+ * A scripted ContainerClient for worker tests: records every call (method + arguments) and answers
+ * as told. Install it in a town's TownDO with `installFakeContainer` (test seam
+ * TownDO.installTestHooks, reached through runInDurableObject), which also swaps the alarm for a
+ * ManualAlarms so the test runs the reconciler itself (`runAlarm`).
+ */
+import { env, runInDurableObject } from 'cloudflare:test';
+import {
+  GastownError,
+  type AgentRuntimeStatus,
+  type DeliverMessageRequest,
+  type MergeRequest,
+  type PushCredentialsRequest,
+  type StartAgentRequest,
+} from '@gastown/protocol';
+import { ManualAlarms } from '../../src/town/alarm-scheduler';
+import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
+import type { TownDO } from '../../src/town/town-do';
+
+export type FakeCall =
+  | { method: 'start'; req: StartAgentRequest }
+  | { method: 'deliver'; agentId: string; req: DeliverMessageRequest }
+  | { method: 'push'; agentId: string; req: PushCredentialsRequest }
+  | { method: 'stop'; agentId: string; reason: string }
+  | { method: 'status'; agentId: string }
+  | { method: 'merge'; req: MergeRequest }
+  | { method: 'configure'; settings: ContainerSettings };
+
+export interface FakeBehaviour {
+  /** Throw this from start (else the agent "runs": working with a prompt, waiting without). */
+  startError?: GastownError | null;
+  deliver?: ContainerDelivery | GastownError;
+  push?: ContainerDelivery | GastownError;
+  merge?: GastownError | null;
+}
+
+export function runtimeStatus(agentId: string, role: AgentRuntimeStatus['role'], gen: number, activity: 'working' | 'waiting'): AgentRuntimeStatus {
+  return {
+    agentId,
+    role,
+    gen,
+    runtimeState: 'running',
+    activity,
+    pid: 4242,
+    sessionId: 'ses_fake',
+    startedAt: 0,
+    credential: {
+      accessTokenExpiresAt: 0,
+      tokenFingerprint: '00000000',
+      nextRefreshAt: null,
+      lastRefreshAt: null,
+      lastRefreshSource: 'dispatch',
+      refreshCount: 0,
+      consecutiveFailures: 0,
+      unauthorizedCount: 0,
+      lastError: null,
+      state: 'valid',
+    },
+    lastError: null,
+  };
+}
+
+export class FakeContainer implements ContainerClient {
+  readonly calls: FakeCall[] = [];
+  behaviour: FakeBehaviour = {};
+
+  of<M extends FakeCall['method']>(method: M): Extract<FakeCall, { method: M }>[] {
+    return this.calls.filter((c): c is Extract<FakeCall, { method: M }> => c.method === method);
+  }
+
+  /** Calls that reach the container itself (configure only stores settings for the next boot). */
+  containerCalls(): FakeCall[] {
+    return this.calls.filter((c) => c.method !== 'configure');
+  }
+
+  async start(req: StartAgentRequest): Promise<AgentRuntimeStatus> {
+    this.calls.push({ method: 'start', req });
+    if (this.behaviour.startError) throw this.behaviour.startError;
+    return runtimeStatus(req.agent.id, req.agent.role, req.agent.gen, req.prompt ? 'working' : 'waiting');
+  }
+  async deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery> {
+    this.calls.push({ method: 'deliver', agentId, req });
+    return answer(this.behaviour.deliver ?? 'delivered');
+  }
+  async push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
+    this.calls.push({ method: 'push', agentId, req });
+    return answer(this.behaviour.push ?? 'delivered');
+  }
+  async stop(agentId: string, reason: string): Promise<ContainerDelivery> {
+    this.calls.push({ method: 'stop', agentId, reason });
+    return 'delivered';
+  }
+  async status(agentId: string): Promise<AgentRuntimeStatus | null> {
+    this.calls.push({ method: 'status', agentId });
+    return null;
+  }
+  async merge(req: MergeRequest): Promise<{ accepted: true }> {
+    this.calls.push({ method: 'merge', req });
+    if (this.behaviour.merge) throw this.behaviour.merge;
+    return { accepted: true };
+  }
+  async configure(settings: ContainerSettings): Promise<void> {
+    this.calls.push({ method: 'configure', settings });
+  }
+}
+
+function answer(value: ContainerDelivery | GastownError): ContainerDelivery {
+  if (value instanceof GastownError) throw value;
+  return value;
+}
+
+function townObject(townId: string) {
+  return env.TOWN.get(env.TOWN.idFromName(townId));
+}
+
+/** Install a fake container (and a manual alarm) in a town's TownDO. */
+export async function installFakeContainer(townId: string, fake = new FakeContainer()): Promise<{ fake: FakeContainer; alarms: ManualAlarms }> {
+  const alarms = new ManualAlarms();
+  await runInDurableObject(townObject(townId), (instance: TownDO) => instance.installTestHooks({ container: fake, alarms }));
+  return { fake, alarms };
+}
+
+/** Run the TownDO's alarm (the reconciler) once, as workerd would. */
+export async function runAlarm(townId: string): Promise<void> {
+  await runInDurableObject(townObject(townId), (instance: TownDO) => instance.alarm());
+}
+
+/** Read or change the town's SQL state directly (backdating rows, as the cloudflare/agents tests do). */
+export function withTownSql<T>(townId: string, fn: (sql: SqlStorage) => T): Promise<T> {
+  return runInDurableObject(townObject(townId), (_instance: TownDO, state) => fn(state.storage.sql));
+}
