@@ -25,9 +25,16 @@ export function summariseToken(token: string): TokenSummary {
   }
 }
 
+/** The part of `localStorage` the session uses. */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
 /** The token store over `localStorage` (injected for tests). */
 export class Session {
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>) {}
+  constructor(private readonly storage: KeyValueStore) {}
 
   token(): string | null {
     const value = this.storage.getItem(TOKEN_STORAGE_KEY);

@@ -1,5 +1,6 @@
 import type { Town, UpdateTownConfigRequest } from '@gastown/protocol';
 import type { ApiClient } from '../api/api-client';
+import { configPatch } from '../model/config-patch';
 import { describeSeconds } from '../model/format';
 import { empty, h, replace } from '../view/dom';
 import { clearFormError, field, showFormError } from '../view/forms';
@@ -10,29 +11,6 @@ export interface SettingsPanelOptions {
   onSaved(town: Town): void;
   /** Returns true when the error was handled (e.g. signed out). */
   onError(err: unknown): boolean;
-}
-
-/** A number input's value as the API should see it: an integer, or the raw text for the server to reject. */
-export function numberOrRaw(value: string): number | string {
-  return /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-}
-
-/** The config patch for what changed between `current` and the form's values. Pure. */
-export function configPatch(current: Town['config'], form: { providerEnabled: boolean; baseUrl: string; model: string; apiKeyEnvVar: string; runtime: string; sleepAfter: string; tokenTtl: string }): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
-  if (form.providerEnabled) {
-    const provider = { kind: 'openai-compatible', baseUrl: form.baseUrl.trim(), model: form.model.trim(), apiKeyEnvVar: form.apiKeyEnvVar.trim() || null };
-    const p = current.provider;
-    if (!p || p.baseUrl !== provider.baseUrl || p.model !== provider.model || p.apiKeyEnvVar !== provider.apiKeyEnvVar) patch.provider = provider;
-  } else if (current.provider !== null) {
-    patch.provider = null;
-  }
-  if (form.runtime !== current.runtime) patch.runtime = form.runtime;
-  const sleep = numberOrRaw(form.sleepAfter);
-  if (sleep !== current.sleepAfterSeconds) patch.sleepAfterSeconds = sleep;
-  const ttl = numberOrRaw(form.tokenTtl);
-  if (ttl !== current.agentTokenTtlSeconds) patch.agentTokenTtlSeconds = ttl;
-  return patch;
 }
 
 /**
