@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 
 /**
  * Read a request body as JSON with a size limit. Empty body → undefined.
- * 413 payload_too_large, 415 unsupported_media_type, 400 bad_json.
+ * 413 payload_too_large, 415 unsupported_media_type, 400 bad_json (also for bytes that are not UTF-8).
  */
 export async function readJsonBody(c: Context, maxBytes: number = LIMITS.maxBodyBytes): Promise<unknown> {
   const declared = c.req.header('content-length');
@@ -34,7 +34,11 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new GastownError('bad_json', 'body is not valid UTF-8');
+  }
 }
 
 function tooLarge(maxBytes: number): GastownError {
