@@ -55,7 +55,9 @@ export function createControlApp(options: ControlAppOptions): Hono {
 
   app.post(CONTAINER_API.stop, async function stopAgent(c) {
     const agentId = agentIdParam(c);
-    return c.json(await control.stop(agentId, (await readJsonBody(c)) ?? {}));
+    // only an absent body means "no reason"; a JSON null is a bad body like any other
+    const body = await readJsonBody(c);
+    return c.json(await control.stop(agentId, body === undefined ? {} : body));
   });
 
   app.post(CONTAINER_API.merge, async function acceptMerge(c) {

@@ -88,7 +88,7 @@ export class AgentSupervisor implements AgentControl {
   }
 
   async stop(agentId: string, input: unknown): Promise<AgentRuntimeStatus> {
-    const { reason } = parseBody(StopAgentRequestSchema, input ?? {});
+    const { reason } = parseBody(StopAgentRequestSchema, input === undefined ? {} : input);
     if (!this.#runs.has(agentId)) throw notFound(agentId);
     return this.#queue.run(agentId, async () => {
       const run = this.#runs.get(agentId);
