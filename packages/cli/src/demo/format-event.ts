@@ -37,8 +37,12 @@ export function formatTownEvent(event: TownEvent, agentOf: (id: string | null) =
     case 'agent.text':
       text = `${agent} says: ${short(str(d.text).replace(/\s+/g, ' '))}`;
       break;
-    case 'credential.issued':
     case 'credential.refreshed':
+      // the control plane and the container's broker both record a refresh; show the broker's (it names the source)
+      if (d.source === undefined) return null;
+      text = `${agent}: credential refreshed (${str(d.source)}, #${str(d.refreshCount)})`;
+      break;
+    case 'credential.issued':
     case 'credential.pushed':
     case 'credential.reissued':
       text = `${agent}: ${event.type}${d.source ? ` (${str(d.source)})` : ''}${d.gen !== undefined ? ` gen ${str(d.gen)}` : ''}`;

@@ -32,6 +32,8 @@ const USAGE = `usage: npm run demo [-- --keep] [-- --timeout SECONDS] [-- --logs
 export interface DemoOptions {
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /** Extra container-host env (e.g. GASTOWN_PLUGIN_PATH to try another plugin bundle). */
+  hostEnv?: Record<string, string>;
 }
 
 export async function runDemo(args: string[], options: DemoOptions = {}): Promise<number> {
@@ -78,6 +80,7 @@ export async function runDemo(args: string[], options: DemoOptions = {}): Promis
         GASTOWN_REFINERY_IDLE_TIMEOUT_SECONDS: '20',
         GASTOWN_STOP_TIMEOUT_SECONDS: '5',
         GASTOWN_STOP_GRACE_SECONDS: '10',
+        ...(options.hostEnv ?? {}),
       },
       echo: values.logs ? out : null,
     });

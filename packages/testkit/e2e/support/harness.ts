@@ -44,7 +44,12 @@ export async function startHarness(options: { workerVars?: Record<string, string
   const llmApiKey = `fake-${randomBytes(16).toString('hex')}`;
   const stack = await startStack({
     fakeLlm: { apiKey: llmApiKey, responder: scenario.responder },
-    hostEnv: { ...E2E_HOST_ENV, ...(options.hostEnv ?? {}) },
+    hostEnv: {
+      ...E2E_HOST_ENV,
+      // E2E_PLUGIN_PATH: run the suite against another plugin bundle (default: packages/plugin/dist)
+      ...(process.env.E2E_PLUGIN_PATH ? { GASTOWN_PLUGIN_PATH: process.env.E2E_PLUGIN_PATH } : {}),
+      ...(options.hostEnv ?? {}),
+    },
     workerVars: options.workerVars ?? {},
   });
   console.log(`e2e stack: ${stack.stateDir} (worker ${stack.workerUrl}, host ${stack.hostUrl})`);

@@ -17,6 +17,9 @@ import { callTool, callTools, messageText, reply, toolResultsOf, type ChatMessag
 
 export type ScenarioRole = 'mayor' | 'polecat' | 'refinery';
 
+/** A turn with this many tool steps ends with a text (a guard against loops). */
+export const MAX_STEPS_PER_TURN = 8;
+
 export interface ScenarioCommit {
   agentId: string;
   beadId: string;
@@ -207,46 +210,63 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     return reply(`Done: ${branch} is ready for review.`);
   }
 
-  function refinery(ctx: ResponderContext, turn: ChatMessage[], results: SeenToolResult[], messages: readonly ChatMessage[]): Turn {
+  /**
+   * The merge requests to approve, from (in this order) the hooked bead, the prompt
+   * ("Review merge request <id>: branch <branch>."), or gt_list_beads when the role has it.
+   */
+  function refinery(ctx: ResponderContext, userText: string, results: SeenToolResult[], messages: readonly ChatMessage[]): Turn {
     const byName = (name: string) => results.find((r) => r.name === name);
     const primeResult = byName('gt_prime');
     if (!primeResult) return callTool('gt_prime', {});
     if (failureCodeOf(primeResult)) return reply(`gt_prime failed: ${primeResult.content.slice(0, 200)}`);
-    const prime = parseJson<PrimeResult>(primeResult.content);
-    const listResult = byName('gt_list_beads');
-    if (!listResult) return callTool('gt_list_beads', {});
-    if (failureCodeOf(listResult)) return reply(`gt_list_beads failed: ${listResult.content.slice(0, 200)}`);
     const doneResults = results.filter((r) => r.name === 'gt_done');
     if (doneResults.length > 0) {
       const failed = doneResults.filter((r) => failureCodeOf(r));
       return reply(failed.length ? `Approval failed: ${failed.map((r) => r.content.slice(0, 150)).join(' | ')}` : `Approved ${doneResults.length} merge request(s).`);
     }
+    const prime = parseJson<PrimeResult>(primeResult.content);
     const alreadyApproved = new Set(approvedIn(messages));
-    const me = ctx.agentId ?? prime?.agent.id ?? null;
-    const rigId = prime?.agent.rigId ?? prime?.rig?.id ?? null;
-    const beads = parseJson<{ beads: BeadLike[] }>(listResult.content)?.beads ?? [];
-    const pending = beads.filter(
-      (b) =>
-        b.type === 'merge_request' &&
-        (b.status === 'open' || b.status === 'in_progress') &&
-        (rigId === null || b.rigId === rigId) &&
-        (b.assigneeId === null || b.assigneeId === me) &&
-        typeof b.metadata.branch === 'string' &&
-        !alreadyApproved.has(b.id),
-    );
-    void turn;
+    const candidates: Array<{ id: string; branch: string }> = [];
+    const hooked = prime?.hookedBead;
+    if (hooked?.type === 'merge_request' && typeof hooked.metadata?.branch === 'string') candidates.push({ id: hooked.id, branch: hooked.metadata.branch });
+    for (const m of userText.matchAll(/merge request (bd_[a-z0-9]+): branch (\S+?)\.?(?:\s|$)/g)) candidates.push({ id: m[1]!, branch: m[2]! });
+    if (candidates.length === 0 && ctx.toolNames.includes('gt_list_beads')) {
+      const listResult = byName('gt_list_beads');
+      if (!listResult) return callTool('gt_list_beads', { status: 'open' });
+      if (failureCodeOf(listResult)) return reply(`gt_list_beads failed: ${listResult.content.slice(0, 200)}`);
+      const me = ctx.agentId ?? prime?.agent.id ?? null;
+      const rigId = prime?.agent.rigId ?? prime?.rig?.id ?? null;
+      for (const b of parseJson<{ beads: BeadLike[] }>(listResult.content)?.beads ?? []) {
+        const open = b.status === 'open' || b.status === 'in_progress';
+        if (b.type === 'merge_request' && open && (rigId === null || b.rigId === rigId) && (b.assigneeId === null || b.assigneeId === me) && typeof b.metadata.branch === 'string') {
+          candidates.push({ id: b.id, branch: b.metadata.branch });
+        }
+      }
+    }
+    const pending = candidates.filter((c, i) => !alreadyApproved.has(c.id) && candidates.findIndex((o) => o.id === c.id) === i);
     if (pending.length === 0) return reply('No merge request waits for review.');
-    return callTools(pending.map((b) => ({ name: 'gt_done', arguments: { branch: b.metadata.branch as string, mergeRequestBeadId: b.id, summary: 'Looks good: approved.' } })));
+    return callTools(pending.map((c) => ({ name: 'gt_done', arguments: { branch: c.branch, mergeRequestBeadId: c.id, summary: 'Looks good: approved.' } })));
   }
 
   const responder: Responder = (request, ctx) => {
     const role = roleOf(ctx.toolNames);
     if (!role) return null;
-    const { turnMessages, userMessages } = currentTurn(request.messages);
+    const { turnMessages, userMessages, userText } = currentTurn(request.messages);
     const results = toolResultsOf(turnMessages);
     observe(role, ctx.agentId, results, turnMessages);
-    const answer =
-      role === 'mayor' ? mayor(ctx, turnMessages, results, userMessages) : role === 'polecat' ? polecat(ctx, results) : refinery(ctx, turnMessages, results, request.messages);
+    let answer: Turn;
+    const steps = turnMessages.filter((m) => m.role === 'assistant' && (m.tool_calls?.length ?? 0) > 0).length;
+    if (steps >= MAX_STEPS_PER_TURN) {
+      // never loop: a tool the runtime refuses (e.g. not offered to this role) would otherwise repeat forever
+      answer = reply(`Giving up after ${steps} tool steps: ${results.at(-1)?.content.slice(0, 200) ?? ''}`);
+    } else {
+      answer = role === 'mayor' ? mayor(ctx, turnMessages, results, userMessages) : role === 'polecat' ? polecat(ctx, results) : refinery(ctx, userText, results, request.messages);
+    }
+    const missing = answer.type === 'tool_calls' ? answer.calls.map((c) => c.name).filter((name) => !ctx.toolNames.includes(name)) : [];
+    if (missing.length > 0) {
+      note({ kind: 'tool_failed', role, agentId: ctx.agentId, tool: missing.join(', '), content: `not offered to the ${role}` });
+      answer = reply(`I cannot continue: the tool(s) ${missing.join(', ')} are not available to the ${role}.`);
+    }
     if (answer.type === 'text') turns[role] += 1;
     note({ kind: 'turn', role, agentId: ctx.agentId, action: describe(answer) });
     return answer;

@@ -127,7 +127,9 @@ describe('town scenario', () => {
 
     refinery.user('Review please');
     refinery.answer(await refinery.ask(), { gt_prime: primeResult });
-    refinery.answer(await refinery.ask(), { gt_list_beads: JSON.stringify({ beads }) });
+    const list = await refinery.ask();
+    expect(list).toMatchObject({ calls: [{ name: 'gt_list_beads', arguments: { status: 'open' } }] });
+    refinery.answer(list, { gt_list_beads: JSON.stringify({ beads }) });
     const approve = await refinery.ask();
     expect(approve).toMatchObject({ type: 'tool_calls', calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p/bd_mr0001', mergeRequestBeadId: 'bd_mr0001' } }] });
     expect(approve.type === 'tool_calls' && approve.calls).toHaveLength(1);
@@ -141,5 +143,38 @@ describe('town scenario', () => {
     refinery.answer(await refinery.ask(), { gt_list_beads: JSON.stringify({ beads: [...beads, mr('bd_mr0004')] }) });
     const second = await refinery.ask();
     expect(second.type === 'tool_calls' && second.calls.map((c) => (c.arguments as Record<string, unknown>).mergeRequestBeadId)).toEqual(['bd_mr0004']);
+  });
+
+  it('refinery: takes the merge request from the prompt the control plane sends (no gt_list_beads needed)', async () => {
+    const scenario = createTownScenario();
+    const tools = REFINERY_TOOLS.filter((t) => t !== 'gt_list_beads');
+    const refinery = new Conversation(scenario, 'ag_ref1', tools);
+    refinery.user('Review merge request bd_mr0007: branch gt/ag_p1/bd_bead07.\nIt implements bead bd_bead07: Add note 7');
+    refinery.answer(await refinery.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
+    expect(await refinery.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p1/bd_bead07', mergeRequestBeadId: 'bd_mr0007' } }] });
+  });
+
+  it('never calls a tool the role is not offered, and never loops', async () => {
+    const notes: string[] = [];
+    const scenario = createTownScenario({ onNote: (n) => n.kind === 'tool_failed' && notes.push(`${n.tool}: ${n.content}`) });
+    // a refinery without gt_done (and without gt_list_beads): it must stop with a text, not retry
+    const refinery = new Conversation(scenario, 'ag_ref1', ['gt_prime', 'gt_request_changes', 'bash']);
+    refinery.user('Review merge request bd_mr0007: branch gt/ag_p1/bd_bead07.');
+    refinery.answer(await refinery.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
+    const end = await refinery.ask();
+    expect(end).toMatchObject({ type: 'text' });
+    expect(notes).toEqual(['gt_done: not offered to the refinery']);
+
+    // a runtime that answers every call with an error: the turn ends after MAX_STEPS_PER_TURN steps
+    const mayor = new Conversation(scenario, 'ag_mayor1', MAYOR_TOOLS);
+    mayor.user('go');
+    let turn = await mayor.ask();
+    let steps = 0;
+    while (turn.type === 'tool_calls') {
+      steps += 1;
+      mayor.answer(turn, { gt_list_rigs: 'The arguments provided to the tool are invalid' });
+      turn = await mayor.ask();
+    }
+    expect(steps).toBeLessThanOrEqual(8);
   });
 });
