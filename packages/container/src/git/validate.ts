@@ -1,4 +1,4 @@
-import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GastownError, GitUrlSchema, RigRefSchema, type RigRef } from '@gastown/protocol';
+import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GastownError, GitUrlSchema, RigRefSchema, gitUrlProblem, type RigRef } from '@gastown/protocol';
 import type { z } from 'zod';
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -19,6 +19,9 @@ export function validBranch(value: unknown): string {
 export function validGitUrl(value: unknown): string {
   const url = parseOrThrow(GitUrlSchema, value, 'git URL');
   if (/^https?:\/\/[^/]*@/i.test(url)) throw new GastownError('validation_failed', 'invalid git URL: credentials in the URL are not allowed');
+  // the protocol's further rules (dash-leading hosts, passwords in ssh URLs, invisible characters)
+  const problem = gitUrlProblem(url);
+  if (problem) throw new GastownError('validation_failed', `invalid git URL: ${problem}`);
   return url;
 }
 

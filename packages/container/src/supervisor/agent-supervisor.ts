@@ -13,6 +13,7 @@ import {
 } from '@gastown/protocol';
 import type { RuntimeEvent } from '../contracts';
 import { KeyedQueue } from '../git/keyed-queue';
+import { validRig } from '../git/validate';
 import { AgentRun } from './agent-run';
 import { runMerge } from './merge-job';
 import { parseBody } from './parse';
@@ -116,6 +117,7 @@ export class AgentSupervisor implements AgentControl {
 
   merge(input: unknown): { accepted: true; request: MergeRequest } {
     const request = parseBody(MergeRequestSchema, input);
+    validRig(request.rig);
     const run = this.#liveRun(request.agentId);
     if (run.role !== 'refinery') throw new GastownError('role_forbidden', 'merges are reported by a refinery');
     const job = runMerge({ request, run, git: this.#deps.git, logger: run.log });
@@ -395,6 +397,8 @@ export class AgentSupervisor implements AgentControl {
 
 function checkShape(request: StartAgent): void {
   const { agent, rig, bead } = request;
+  // the git rules too, before any state exists: a rig git refuses later must not leave a failed run behind
+  if (rig) validRig(rig);
   if (agent.role !== 'mayor' && !rig) throw new GastownError('validation_failed', `a ${agent.role} needs a rig`);
   if (agent.role === 'polecat' && !bead) throw new GastownError('validation_failed', 'a polecat needs a bead');
   if (rig && agent.rigId !== rig.id) throw new GastownError('validation_failed', 'agent.rigId does not match rig.id');
