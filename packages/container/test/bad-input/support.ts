@@ -10,6 +10,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTAINER_KEY_HEADER, ERROR_STATUS, LIMITS, type AgentCredentials, type AgentIdentity, type ErrorCode, type StartAgentRequest } from '@gastown/protocol';
 import { startFakeControlPlane, type FakeControlPlane } from '@gastown/testkit/fake-control-plane/index';
@@ -18,6 +19,9 @@ import { loadConfig } from '../../src/config';
 import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import { startContainer, type ContainerHandle } from '../../src/main';
 import { createGitFixture, type GitFixture } from '../git/fixtures';
+
+/** What fetch accepts as a request body. */
+export type RequestBody = NonNullable<RequestInit['body']>;
 
 export const CONTAINER_KEY = 'bad-input-container-key-0123456789abcdef';
 export const PROVIDER_KEY = 'sk-bad-input-provider-key-0123456789abcdef';
@@ -185,12 +189,12 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** JSON-encoded with content-type application/json (unless a content-type header is given). */
   json?: unknown;
-  raw?: BodyInit;
+  raw?: RequestBody;
 }
 
 export async function send(method: string, url: string, opts: SendOptions = {}): Promise<Sent> {
   const headers: Record<string, string> = { ...opts.headers };
-  let body: BodyInit | undefined = opts.raw;
+  let body: RequestBody | undefined = opts.raw;
   if (opts.json !== undefined) {
     body = JSON.stringify(opts.json);
     headers['content-type'] ??= 'application/json';
@@ -302,7 +306,19 @@ export async function snapshot(s: Stack): Promise<unknown> {
     runtimes: s.runtimes.length,
     providerRequests: s.provider.seen.length,
     originRefs: await s.fx.git(['-C', s.fx.originPath, 'for-each-ref', '--format=%(refname) %(objectname)']),
+    dataDir: await listDir(s.dataDir, 2),
   };
+}
+
+/** Names below `dir`, `depth` levels deep (what git or a start would create). */
+async function listDir(dir: string, depth: number): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    out.push(e.name);
+    if (e.isDirectory() && depth > 1) out.push(...(await listDir(join(dir, e.name), depth - 1)).map((n) => `${e.name}/${n}`));
+  }
+  return out.sort();
 }
 
 export interface RefusalCase {
@@ -362,7 +378,7 @@ export function bodyShapeCases(target: {
   only?: readonly BodyShapeKind[];
 }): RefusalCase[] {
   const method = target.method ?? 'POST';
-  const go = (s: Stack, raw: BodyInit, contentType: string | null = 'application/json') =>
+  const go = (s: Stack, raw: RequestBody, contentType: string | null = 'application/json') =>
     send(method, target.url(s), { headers: { ...target.headers(s), ...(contentType ? { 'content-type': contentType } : {}) }, raw });
   const json = (make: (b: BodyShape) => unknown) => async (s: Stack) => go(s, JSON.stringify(make(await target.shape(s))));
   const withProto = (valid: Record<string, unknown>) => {
