@@ -132,7 +132,7 @@ export async function startBenchWorker(options: BenchWorkerOptions): Promise<Ben
     '--env-file',
     envFile,
     '--log-level',
-    'warn',
+    process.env.GASTOWN_BENCH_WRANGLER_LOG ?? 'warn',
   ];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push('--var', `${name}:${value}`);
   const logFile = join(stateDir, 'logs', 'worker.log');
@@ -152,6 +152,12 @@ export async function startBenchWorker(options: BenchWorkerOptions): Promise<Ben
   });
   const stop = async () => {
     await proc.stop(10_000);
+    // keep the last worker log for a post-mortem; the rest of the state goes
+    try {
+      cpSync(logFile, join(tmpdir(), 'gastown-bench-worker.last.log'));
+    } catch {
+      // no log
+    }
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {

@@ -1,0 +1,87 @@
+/**
+ * 5. The TownDO alarm's tick time at 10, 100 and 1,000 agents: all working vs mostly waiting
+ * vs mostly exited — the pure reconciler in Node, and the whole tick (reconcileNow: SQLite
+ * load → reconcile → apply → nextWakeAt → setAlarm) in workerd under `wrangler dev`.
+ * Alone: `npx tsx bench/alarm/bench.ts` (`-- --node-only` skips workerd).
+ */
+import type { Benchmark, BenchBody } from '../lib/report';
+import { isMain, runAlone } from '../lib/report';
+import type { Table } from '../lib/table';
+import { benchNodeReconcile, type NodeTickResult } from './node-reconcile';
+import { AGENT_COUNTS, SCENARIOS, shapeOf } from './scenarios';
+import { benchWorkerdTick, startAlarmWorker, type WorkerdTickResult } from './workerd-alarm';
+
+const NODE = { rounds: 5, minMsPerRound: 40 };
+const WORKERD = { rounds: 3, targetMsPerRound: 250 };
+
+function shapeLabel(scenario: (typeof SCENARIOS)[number], agents: number): string {
+  const s = shapeOf(scenario, agents);
+  return `${s.working} working / ${s.waiting} waiting / ${s.idle} idle`;
+}
+
+function nodeTable(rows: NodeTickResult[]): Table {
+  return {
+    title: `pure reconciler in Node ${process.version}: one tick = reconcile() + nextWakeAt() (median of ${NODE.rounds} rounds)`,
+    columns: ['scenario', 'agents', 'shape', 'beads', 'reconcile µs', 'nextWakeAt µs', 'tick µs', '× previous N', 'actions'],
+    rows: rows.map((r, i) => {
+      const prev = i > 0 && rows[i - 1]!.scenario === r.scenario ? rows[i - 1]! : null;
+      return [r.scenario, r.agents, shapeLabel(r.scenario, r.agents), r.beads, r.usReconcile, r.usNextWakeAt, r.usPerTick, prev ? `${(r.usPerTick / prev.usPerTick).toFixed(1)}×` : null, r.actions.length ? r.actions.join(',') : 'none'];
+    }),
+  };
+}
+
+function workerdTable(rows: WorkerdTickResult[]): Table {
+  return {
+    title: `whole alarm tick in workerd (wrangler dev): reconcileNow() via a local RPC hop; per tick = (t(n) − t(0)) / n, median of ${WORKERD.rounds} rounds`,
+    columns: ['scenario', 'agents', 'tick ms', 'RPC hop ms', 'tick − hop ms', '× previous N', 'n/round', 'actions', 'seed s'],
+    rows: rows.map((r, i) => {
+      const prev = i > 0 && rows[i - 1]!.scenario === r.scenario ? rows[i - 1]! : null;
+      const net = r.msPerTick - r.msPerRpcBaseline;
+      const prevNet = prev ? prev.msPerTick - prev.msPerRpcBaseline : null;
+      return [r.scenario, r.agents, r.msPerTick, r.msPerRpcBaseline, net, prevNet ? `${(net / prevNet).toFixed(1)}×` : null, r.ticksPerRound, r.actions.length ? r.actions.join(',') : 'none', (r.seedMs / 1000).toFixed(1)];
+    }),
+  };
+}
+
+export async function runAlarmBench(options: { workerd: boolean }): Promise<BenchBody> {
+  const node: NodeTickResult[] = [];
+  for (const scenario of SCENARIOS) for (const agents of AGENT_COUNTS) node.push(benchNodeReconcile(scenario, agents, NODE));
+  const workerd: WorkerdTickResult[] = [];
+  if (options.workerd) {
+    const { worker, user } = await startAlarmWorker();
+    try {
+      for (const scenario of SCENARIOS) for (const agents of AGENT_COUNTS) workerd.push(await benchWorkerdTick(worker, user, scenario, agents, WORKERD));
+    } finally {
+      await worker.stop();
+    }
+  }
+  const at = (rows: NodeTickResult[], scenario: string, agents: number) => rows.find((r) => r.scenario === scenario && r.agents === agents)!;
+  const idleCost = at(node, 'mostly-exited', 1000).usPerTick / at(node, 'all-working', 100).usPerTick;
+  const waitingCost = at(node, 'mostly-waiting', 1000).usPerTick / at(node, 'all-working', 100).usPerTick;
+  const tables = [nodeTable(node)];
+  tables[0]!.notes = [
+    `does it grow with idle agents? 100 working + 900 idle rows cost ${idleCost.toFixed(1)}× a town of the same 100 working agents alone; 100 working + 900 waiting cost ${waitingCost.toFixed(1)}×`,
+    'growth with N: ×10 agents → ~×10 time is linear; ~×100 is quadratic (a lookup by id inside a loop over beads)',
+  ];
+  if (options.workerd) tables.push(workerdTable(workerd));
+  return {
+    tables,
+    data: { node, workerd, nodeOptions: NODE, workerdOptions: WORKERD },
+    method: [
+      'Node — MEASURED: the reconciler\'s pure functions (packages/worker/src/town/reconciler/reconcile.ts) on plain input built to each shape: every live polecat on its own in-progress bead, heartbeats 5 s old, tokens fresh (a steady state: no action is due, which the "actions" column checks), default town settings',
+      'workerd — MEASURED: `wrangler dev` on a snapshot bundle of the real worker plus bench-only routes; each shape is a fresh town seeded through the TownDO\'s own methods (the mayor slings a bead per live polecat, createAgent hooks it, issueAgentCredentials dispatches it, one heartbeat sets working/waiting; idle rows are created and never started); then n × reconcileNow() — the same runReconciler() that alarm() calls — timed from outside because workerd freezes clocks during compute',
+      'GASTOWN_HEARTBEAT_INTERVAL_SECONDS=3600 in the workerd run so no agent turns "lost" while it is measured (liveness would otherwise fire mid-run); this does not change what a tick computes',
+      '"RPC hop" = n × getTown() through the same route: the worker→DO call cost, subtracted in "tick − hop"',
+      '"seed s" = time to create the town\'s agents and beads through those methods (each one re-arms the alarm, which loads the town state)',
+    ],
+  };
+}
+
+export const benchmark: Benchmark = {
+  id: 'alarm',
+  title: '5. TownDO alarm tick at 10 / 100 / 1,000 agents: working vs waiting vs exited',
+  command: 'npx tsx bench/alarm/bench.ts',
+  run: () => runAlarmBench({ workerd: !process.argv.includes('--node-only') }),
+};
+
+if (isMain(import.meta.url)) await runAlone(benchmark);

@@ -1,0 +1,125 @@
+/**
+ * The real worker (packages/worker/src/index.ts), unchanged, plus bench-only routes that exist
+ * in this bundle alone (admin secret required):
+ *
+ *   POST /__bench/alarm/seed  {townId, rigId, userId, working, waiting, idle, offset?}  (one chunk)
+ *        agents and beads through the TownDO's own RPC methods: the mayor slings one bead per
+ *        live polecat (callTool 'sling'), createAgent hooks it, issueAgentCredentials dispatches
+ *        it (gen 1), and one heartbeat (the DO's heartbeat method, claims as the worker would
+ *        pass them after verifying the token) makes it working or waiting. Idle rows are
+ *        created and never started.
+ *   POST /__bench/alarm/tick  {townId, n}      n × reconcileNow(): what the alarm runs
+ *   POST /__bench/alarm/rpc   {townId, userId, n}  n × getTown(): the RPC hop alone (baseline)
+ *
+ * The driver times these requests from outside (workerd freezes clocks during compute).
+ */
+import type { AgentClaims, HeartbeatRequest } from '@gastown/protocol';
+import { AGENT_AUDIENCE, TOKEN_ISSUER } from '@gastown/protocol';
+import worker from '../../packages/worker/src/index';
+import type { TownDO } from '../../packages/worker/src/town/town-do';
+import type { RpcResult } from '../../packages/worker/src/town/rpc-result';
+
+export * from '../../packages/worker/src/index';
+
+const ADMIN_HEADER = 'x-gastown-bench-admin';
+type TownStub = Pick<TownDO, 'createAgent' | 'issueAgentCredentials' | 'heartbeat' | 'callTool' | 'listAgents' | 'reconcileNow' | 'getTown'>;
+
+function value<T>(result: RpcResult<T>): T {
+  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+function claimsFor(agent: { id: string; rigId: string | null; role: AgentClaims['role'] }, townId: string, userId: string, gen: number): AgentClaims {
+  const now = Math.floor(Date.now() / 1000);
+  return { iss: TOKEN_ISSUER, aud: AGENT_AUDIENCE, sub: agent.id, townId, rigId: agent.rigId, userId, role: agent.role, gen, jti: `bench-${agent.id}`, iat: now, exp: now + 3600 };
+}
+
+function heartbeat(activity: 'working' | 'waiting', expiresAt: number): HeartbeatRequest {
+  return {
+    containerInstanceId: 'ci_benchalarm',
+    runtimeState: 'running',
+    activity,
+    credential: {
+      accessTokenExpiresAt: expiresAt,
+      tokenFingerprint: '0badc0de',
+      nextRefreshAt: null,
+      lastRefreshAt: null,
+      lastRefreshSource: 'dispatch',
+      refreshCount: 0,
+      consecutiveFailures: 0,
+      unauthorizedCount: 0,
+      lastError: null,
+      state: 'valid',
+    },
+    pid: 4242,
+    sessionId: 'ses_bench',
+  };
+}
+
+interface SeedBody {
+  townId: string;
+  rigId: string;
+  userId: string;
+  working: number;
+  waiting: number;
+  idle: number;
+  /** Index of the first agent of this chunk (names only). */
+  offset?: number;
+}
+
+async function seed(town: TownStub, body: SeedBody): Promise<Record<string, unknown>> {
+  const agents = value(await town.listAgents(body.userId));
+  const mayor = agents.find((a) => a.role === 'mayor');
+  if (!mayor) throw new Error('town has no mayor');
+  const mayorGen = value(await town.issueAgentCredentials(mayor.id)).credentials.gen;
+  const mayorClaims = claimsFor(mayor, body.townId, body.userId, mayorGen);
+  const live = [...Array<'working'>(body.working).fill('working'), ...Array<'waiting'>(body.waiting).fill('waiting')];
+  for (let i = 0; i < live.length; i += 1) {
+    const k = (body.offset ?? 0) + i;
+    const sling = value(await town.callTool(mayorClaims, 'sling', { rigId: body.rigId, title: `bench bead ${k}`, body: '' })) as { bead: { id: string } };
+    const agent = value(await town.createAgent({ role: 'polecat', rigId: body.rigId, beadId: sling.bead.id, name: `bench-${k}` }));
+    const issued = value(await town.issueAgentCredentials(agent.id));
+    value(await town.heartbeat(claimsFor(agent, body.townId, body.userId, issued.credentials.gen), heartbeat(live[i]!, issued.credentials.accessTokenExpiresAt)));
+  }
+  for (let i = 0; i < body.idle; i += 1) value(await town.createAgent({ role: 'polecat', rigId: body.rigId, name: `bench-idle-${(body.offset ?? 0) + i}` }));
+  const after = value(await town.listAgents(body.userId));
+  const byStatus: Record<string, number> = {};
+  for (const a of after) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+  return { agents: after.length, byStatus };
+}
+
+async function bench(request: Request, env: Env, path: string): Promise<Response> {
+  const admin = env.GASTOWN_ADMIN_SECRET;
+  if (!admin || request.headers.get(ADMIN_HEADER) !== admin) return Response.json({ error: { code: 'admin_unauthorized', message: 'bench routes need the admin secret' } }, { status: 401 });
+  const body = (await request.json()) as { townId: string; userId?: string; n?: number };
+  const town = env.TOWN.get(env.TOWN.idFromName(body.townId)) as unknown as TownStub;
+  try {
+    if (path === '/__bench/alarm/seed') return Response.json(await seed(town, body as SeedBody));
+    const n = body.n ?? 0;
+    if (path === '/__bench/alarm/tick') {
+      const actions = new Set<string>();
+      let nextAt: number | null = null;
+      for (let i = 0; i < n; i += 1) {
+        const run = value(await town.reconcileNow());
+        for (const a of run.actions) actions.add(a);
+        nextAt = run.nextAt;
+      }
+      return Response.json({ n, actions: [...actions], nextAt });
+    }
+    if (path === '/__bench/alarm/rpc') {
+      for (let i = 0; i < n; i += 1) value(await town.getTown(body.userId ?? ''));
+      return Response.json({ n });
+    }
+  } catch (error) {
+    return Response.json({ error: { code: 'bench_failed', message: error instanceof Error ? error.message : String(error) } }, { status: 500 });
+  }
+  return Response.json({ error: { code: 'not_found', message: 'no such bench route' } }, { status: 404 });
+}
+
+export default {
+  fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith('/__bench/alarm/') && request.method === 'POST') return bench(request, env, url.pathname);
+    return worker.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
