@@ -55,7 +55,10 @@ function describeParseError(err: unknown): string {
   const option = /'(-[^' ]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    return message.includes('argument missing') ? `option ${option} needs a value` : `option ${option} does not take a value`;
+    const name = option.replace(/ <value>$/, '');
+    if (message.includes('argument missing')) return `option ${name} needs a value`;
+    if (message.includes('ambiguous')) return `option ${name} needs a value (write ${name}=-x for a value that starts with a dash)`;
+    return `option ${name} does not take a value`;
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return 'too many arguments';
   return message.split('\n')[0] ?? 'bad arguments';

@@ -1,7 +1,7 @@
 /** @gastown/cli: the `gastown` command line, usable as a library (tests, the demo). */
 export { runCli, COMMANDS, mainHelp } from './cli';
 export type { CliEnvironment } from './context';
-export { ApiClient, routePath, type ApiClientOptions, type FetchFn } from './client/api-client';
+export { ApiClient, type ApiClientOptions, type FetchFn } from './client/api-client';
 export { SseParser, type ServerSentEvent } from './client/sse';
 export { followEvents } from './client/follow-events';
 export { latestEventId } from './client/event-cursor';

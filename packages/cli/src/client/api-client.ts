@@ -16,6 +16,7 @@ import {
   TownListResponseSchema,
   TownResponseSchema,
   USER_API,
+  routePath,
   type Agent,
   type Bead,
   type CreateUserTokenResponse,
@@ -55,13 +56,11 @@ interface RequestOptions<S extends z.ZodType> {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** `/api/towns/:townId/rigs` + `{townId}` → `/api/towns/town_x/rigs`, each value URL-encoded. */
-export function routePath(template: string, params: Record<string, string> = {}): string {
-  return template.replace(/:([A-Za-z]+)/g, (_, name: string) => {
-    const value = params[name];
-    if (value === undefined) throw new Error(`missing route parameter ${name}`);
-    return encodeURIComponent(value);
-  });
+interface SentRequest {
+  res: Response;
+  stopTimer: () => void;
+  release: () => void;
+  failure: (err: unknown) => CliError;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -147,10 +146,15 @@ export class ApiClient {
   async *streamEvents(townId: string, after: number, signal?: AbortSignal): AsyncGenerator<TownEvent> {
     const path = routePath(USER_API.eventStream, { townId });
     const what = `GET ${USER_API.eventStream}`;
-    const { res, done } = await this.#send(`${path}?after=${after}`, { method: 'GET', headers: { ...this.#authHeader(), accept: 'text/event-stream' } }, what, signal);
-    done();
-    if (!res.ok) throw errorFromResponse(res.status, await res.json().catch(() => null), this.#context(what, 'token', townNotFound(townId)));
-    if (!res.body) return;
+    const sent = await this.#send(`${path}?after=${after}`, { method: 'GET', headers: { ...this.#authHeader(), accept: 'text/event-stream' } }, what, signal);
+    const { res } = sent;
+    sent.stopTimer();
+    if (!res.ok || !res.body) {
+      const body = await res.json().catch(() => null);
+      sent.release();
+      if (!res.ok) throw errorFromResponse(res.status, body, this.#context(what, 'token', townNotFound(townId)));
+      return;
+    }
     const parser = new SseParser();
     const decoder = new TextDecoder();
     const reader = res.body.getReader();
@@ -177,6 +181,7 @@ export class ApiClient {
         }
       }
     } finally {
+      sent.release();
       await reader.cancel().catch(() => undefined);
     }
   }
@@ -196,10 +201,11 @@ export class ApiClient {
   }
 
   /**
-   * fetch with a time limit that runs until `done()` is called: after the body is read for JSON
-   * requests, as soon as the headers arrive for the event stream. `signal` (Ctrl-C) aborts too.
+   * fetch with a time limit and the caller's abort signal (Ctrl-C, --timeout). `stopTimer()` ends
+   * the time limit (a stream, once its headers arrive); `release()` also detaches the signal
+   * (when the body has been read or the stream is over) — until then an abort cancels the body.
    */
-  async #send(path: string, init: RequestInit, what: string, signal?: AbortSignal): Promise<{ res: Response; done: () => void; failure: (err: unknown) => CliError }> {
+  async #send(path: string, init: RequestInit, what: string, signal?: AbortSignal): Promise<SentRequest> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -207,20 +213,22 @@ export class ApiClient {
       controller.abort();
     }, this.#timeoutMs);
     const onAbort = () => controller.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
+    if (signal?.aborted) controller.abort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const stopTimer = () => clearTimeout(timer);
+    const release = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
     const failure = (err: unknown): CliError => {
-      done();
+      release();
       if (signal?.aborted) return new CliError('interrupted', 'interrupted');
       if (timedOut) return timeoutError(this.baseUrl, what, this.#timeoutMs);
       return unreachableError(this.baseUrl, err);
     };
     try {
       const res = await this.#fetch(`${this.baseUrl}${path}`, { ...init, signal: controller.signal });
-      return { res, done, failure };
+      return { res, stopTimer, release, failure };
     } catch (err) {
       throw failure(err);
     }
@@ -234,7 +242,7 @@ export class ApiClient {
     const headers: Record<string, string> = { ...this.#authHeader(opts.bearer), accept: 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const init: RequestInit = { method: opts.method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) };
-    const { res, done, failure } = await this.#send(`${opts.path}${qs}`, init, what, opts.signal);
+    const { res, release, failure } = await this.#send(`${opts.path}${qs}`, init, what, opts.signal);
     let json: unknown = null;
     let text: string;
     try {
@@ -242,7 +250,7 @@ export class ApiClient {
     } catch (err) {
       throw failure(err);
     } finally {
-      done();
+      release();
     }
     try {
       json = text === '' ? null : JSON.parse(text);

@@ -1,5 +1,6 @@
 /** `gastown town create <name>` and `gastown town list`. */
 import type { Town } from '@gastown/protocol';
+import { TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { renderTable } from '../output/table';
 import { formatTimestamp } from '../output/time';
@@ -16,9 +17,10 @@ Example:
 };
 
 const LIST = {
-  usage: `usage: gastown town list
+  usage: `usage: gastown town list [--town <id|name>]
 
-List your towns.`,
+List your towns; the current one (--town, $GASTOWN_TOWN or the config file) is starred.`,
+  options: TOWN_OPTION,
 };
 
 function providerLabel(town: Town): string {

@@ -34,6 +34,7 @@ describe('parseCommandArgs', () => {
   const cases: { name: string; argv: string[]; message: RegExp }[] = [
     { name: 'unknown option', argv: ['a', 'b', '--nope'], message: /^unknown option --nope$/ },
     { name: 'option without its value', argv: ['a', 'b', '--branch'], message: /^option --branch needs a value$/ },
+    { name: 'a dash-leading value', argv: ['a', 'b', '--branch', '-x'], message: /^option --branch needs a value \(write --branch=-x for a value that starts with a dash\)$/ },
     { name: 'value for a boolean', argv: ['a', 'b', '--json=yes'], message: /^option --json does not take a value$/ },
     { name: 'missing positionals', argv: [], message: /^missing <name> <gitUrl>$/ },
     { name: 'one missing positional', argv: ['web'], message: /^missing <gitUrl>$/ },
