@@ -29,6 +29,8 @@ function parseArgs(argv: string[]): { only: string[] | null; save: boolean } {
 }
 
 const { only, save } = parseArgs(process.argv.slice(2));
+// Ctrl-C: exit through process 'exit' handlers, which stop the processes a benchmark started
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const unknown = (only ?? []).filter((id) => !(BENCHMARK_IDS as readonly string[]).includes(id));
 if (unknown.length) throw new Error(`unknown benchmark id ${unknown.join(', ')} (known: ${BENCHMARK_IDS.join(', ')})`);
 const selected = BENCHMARK_IDS.filter((id) => only === null || only.includes(id));

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { generateStackKeys, workerSecrets, formatEnvFile, type StackKeys } from '@gastown/testkit/stack/keys';
-import { spawnManaged, type ManagedProcess } from '@gastown/testkit/stack/managed-process';
+import { signalGroup, spawnManaged, type ManagedProcess } from '@gastown/testkit/stack/managed-process';
 import { freePort, waitForHttpOk } from '@gastown/testkit/stack/net';
 import { QUIET_WRANGLER_ENV, WORKER_DIR } from '@gastown/testkit/stack/commands';
 
@@ -145,6 +145,9 @@ export async function startBenchWorker(options: BenchWorkerOptions): Promise<Ben
     logFile,
     echo: null,
   });
+  // an interrupted run must not leave workerd holding a port: kill the group on exit
+  const killOnExit = () => signalGroup(proc.pid, 'SIGKILL');
+  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
   let exited: string | null = null;
   void proc.exited.then(({ code, signal }) => {
@@ -152,6 +155,7 @@ export async function startBenchWorker(options: BenchWorkerOptions): Promise<Ben
   });
   const stop = async () => {
     await proc.stop(10_000);
+    process.removeListener('exit', killOnExit);
     // keep the last worker log for a post-mortem; the rest of the state goes
     try {
       cpSync(logFile, join(tmpdir(), 'gastown-bench-worker.last.log'));

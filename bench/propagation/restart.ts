@@ -66,6 +66,18 @@ export async function measureRestart(options: { restarts: number }): Promise<Res
     return factory(runtimeOptions) as ServeRuntime;
   };
   let current: ServeRuntime | null = null;
+  // an interrupted run leaves no opencode behind (its own process group)
+  const killOnExit = () => {
+    const pid = current?.pid;
+    if (pid) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  };
+  process.once('exit', killOnExit);
   try {
     current = make();
     const t0 = performance.now();
@@ -85,6 +97,7 @@ export async function measureRestart(options: { restarts: number }): Promise<Res
     }
     return { firstStartMs, trials };
   } finally {
+    process.removeListener('exit', killOnExit);
     await current?.stop();
     await server.close();
     rmSync(scratch, { recursive: true, force: true });

@@ -70,6 +70,8 @@ export async function measureIdleContainer(options: IdleContainerOptions): Promi
     },
   });
   const headers = { [CONTAINER_KEY_HEADER]: containerKey, 'content-type': 'application/json' };
+  const killOnExit = () => host.host.kill(TOWN); // an interrupted run leaves no container behind
+  process.once('exit', killOnExit);
   try {
     host.host.configure(TOWN, { envVars: { OPENAI_API_KEY: providerKey } });
     const mayor: AgentIdentity = { id: 'ag_mayoridle1', townId: TOWN, rigId: null, userId: 'user-bench', role: 'mayor', name: 'mayor', gen: 1 };
@@ -125,6 +127,7 @@ export async function measureIdleContainer(options: IdleContainerOptions): Promi
       containerSleeps: state.sleeps,
     };
   } finally {
+    process.removeListener('exit', killOnExit);
     await host.close();
     await cp.stop();
     await llm.stop();
