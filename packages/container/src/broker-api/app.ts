@@ -3,9 +3,8 @@
  * tool calls and the LLM proxy, both authenticated by the per-agent broker key. The agent
  * process never holds a control-plane token or the provider key.
  */
-import { BROKER_API, GastownError, LIMITS } from '@gastown/protocol';
+import { BROKER_API, GastownError } from '@gastown/protocol';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger, SecretSink } from '../contracts';
 import { AgentKeyRegistry } from './agent-keys';
 import type { AgentRegistration } from './agent-keys';
@@ -39,15 +38,9 @@ export function createBrokerApi(options: BrokerApiOptions): BrokerApi {
   app.notFound((c) => errorResponse(c, new GastownError('not_found', 'no such route')));
 
   const auth = brokerKeyAuth(keys);
-  app.post(
-    BROKER_API.tool,
-    auth,
-    bodyLimit({
-      maxSize: LIMITS.maxBodyBytes,
-      onError: (c) => errorResponse(c, new GastownError('payload_too_large', 'request body too large')),
-    }),
-    handleToolCall,
-  );
+  // the body limit is enforced while reading (handleToolCall → readJsonBody): hono's bodyLimit left a
+  // chunked upload half-read, and the connection it answered "keep-alive" on was then closed under the client
+  app.post(BROKER_API.tool, auth, handleToolCall);
   app.all(`${BROKER_API.llm}/*`, auth, createLlmProxyHandler(options.fetch));
 
   return {
