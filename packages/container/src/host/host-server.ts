@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CONTAINER_KEY_HEADER, EnvVarNameSchema, GastownError, LIMITS, TownIdSchema } from '@gastown/protocol';
+import { readJsonBody } from '../server/json-body';
 import type { ContainerHost } from './container-host';
 
 /** Host API for the control plane (same shared key as the container control API). */
@@ -35,7 +36,8 @@ export function createHostApp(host: ContainerHost, containerKey: string): Hono {
 
   app.put(HOST_API.settings, async function putSettings(c) {
     const townId = parseTownId(c.req.param('townId'));
-    const body = HostSettingsRequestSchema.safeParse(await c.req.json().catch(() => undefined));
+    // size limit, 415 and bad_json like every other JSON route (c.req.json() took any media type, any size)
+    const body = HostSettingsRequestSchema.safeParse(await readJsonBody(c));
     if (!body.success) throw new GastownError('validation_failed', body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const state = host.configure(townId, {
       ...(body.data.envVars ? { envVars: body.data.envVars } : {}),
