@@ -56,6 +56,23 @@ function seededRandom(seed: number): () => number {
   };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
 /** Chat requests of an agent whose answer ended a turn (a text reply). */
 function turnsEnded(agentId: string): number {
   return (h.stack.fakeLlm?.chatRequests(agentId) ?? []).filter((r) => r.answer.type === 'text').length;
@@ -251,22 +268,23 @@ describe('a town, end to end', () => {
     expect(finalMayor.credential.reported?.consecutiveFailures).toBe(0);
   });
 
-  it('(b) sleep → wake with fresh credentials; crash → re-dispatch with gen + 1; an old-generation token gets 401 token_revoked', async () => {
+  it('(b) sleep → wake with fresh credentials; crash → working polecat re-dispatched with gen + 1; old-generation tokens get 401 token_revoked', async () => {
     const sleepAfterSeconds = 20;
     const { town } = await h.createTown('sleepy', { rig: false, agentTokenTtlSeconds: 30, sleepAfterSeconds });
     const mayor = await h.mayorOf(town.id);
     const describe = async () => `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
+    const waitMayor = (what: string, ok: (m: Agent) => boolean, timeoutMs = 60_000) =>
+      waitFor(async () => {
+        const m = await h.mayorOf(town.id);
+        return ok(m) ? m : null;
+      }, { timeoutMs, what, describe });
 
-    // 1. first message starts the container and the mayor
+    // 1. the first message starts the container and the mayor (no rig yet: it answers, nothing else runs)
     expect((await h.api.sendMayorMessage(town.id, 'First message.')).delivery).not.toBe('failed');
     await waitFor(() => turnsEnded(mayor.id) >= 1, { timeoutMs: 120_000, what: 'the first answer', describe });
-    const gen1 = (await waitFor(async () => {
-      const m = await h.mayorOf(town.id);
-      return m.status === 'waiting' ? m : null;
-    }, { timeoutMs: 60_000, what: 'the mayor to wait', describe })).credential.gen;
+    const gen1 = (await waitMayor('the mayor to wait', (m) => m.status === 'waiting')).credential.gen;
     expect(gen1).toBeGreaterThanOrEqual(1);
-    const first = await h.stack.hostState(town.id);
-    expect(first).toMatchObject({ running: true, starts: 1, sleeps: 0 });
+    expect(await h.stack.hostState(town.id)).toMatchObject({ running: true, starts: 1, sleeps: 0 });
 
     // 2. no inbound request for sleepAfter → the container sleeps, on time
     const slept = await waitFor(async () => {
@@ -277,54 +295,105 @@ describe('a town, end to end', () => {
     expect(idleForMs).toBeGreaterThanOrEqual(sleepAfterSeconds * 1000 - 1_000);
     expect(idleForMs).toBeLessThanOrEqual((sleepAfterSeconds + 20) * 1000);
 
-    // 3. the next message wakes it; the mayor starts again with fresh credentials and works
+    // 3. the next message wakes it: the mayor starts again, with a new generation and fresh credentials, and works
     const wakeSentAt = Date.now();
     expect((await h.api.sendMayorMessage(town.id, 'Wake up.')).delivery).not.toBe('failed');
     await waitFor(() => turnsEnded(mayor.id) >= 2, { timeoutMs: 120_000, what: 'the answer after wake', describe });
     const woken = await h.stack.hostState(town.id);
     expect(woken).toMatchObject({ running: true, starts: 2 });
-    const afterWake = await h.mayorOf(town.id);
+    const afterWake = await waitMayor('the woken mayor to wait', (m) => m.status === 'waiting');
     const gen2 = afterWake.credential.gen;
     expect(gen2).toBeGreaterThan(gen1);
     expect(afterWake.credential.tokenIssuedAt!).toBeGreaterThanOrEqual(wakeSentAt - 1_000);
     expect(failedToolResults(mayor.id)).toEqual([]);
 
-    // 4. crash: SIGKILL the container; the control plane notices and re-dispatches with gen + 1
-    await waitFor(async () => (await h.mayorOf(town.id)).status === 'waiting', { timeoutMs: 60_000, what: 'the mayor to wait again', describe });
-    const crashedInstance = woken.instanceId;
-    expect(await h.stack.killContainer(town.id)).toBe(true);
-    const redispatched = await waitFor(async () => {
-      const m = await h.mayorOf(town.id);
-      const s = await h.stack.hostState(town.id);
-      return m.credential.gen > gen2 && s.running && s.instanceId !== crashedInstance && m.containerInstanceId === s.instanceId ? m : null;
-    }, { timeoutMs: 180_000, intervalMs: 2_000, what: 'the mayor to be re-dispatched after the crash', describe });
-    const gen3 = redispatched.credential.gen;
-    expect(gen3).toBe(gen2 + 1);
-    expect((await h.api.sendMayorMessage(town.id, 'After the crash.')).delivery).not.toBe('failed');
-    await waitFor(() => turnsEnded(mayor.id) >= 3, { timeoutMs: 120_000, what: 'the answer after the crash', describe });
-    expect(failedToolResults(mayor.id)).toEqual([]);
+    // 4. crash while a polecat works: its model request is held, so it is busy when the container dies
+    const { repo } = await h.addRig(town.id, 'sleepy-rig');
+    const gate = h.scenario.holdPolecats();
+    let survivors: number[] = [];
+    try {
+      expect((await h.api.sendMayorMessage(town.id, 'Please add a note.')).delivery).not.toBe('failed');
+      await waitFor(() => turnsEnded(mayor.id) >= 3, { timeoutMs: 120_000, what: 'the mayor to sling', describe });
+      const sling = h.scenario.slings.find((s) => s.mayorId === mayor.id)!;
+      expect(sling).toBeDefined();
+      const polecat = await waitFor(async () => (await h.agentsOf(town.id)).find((a) => a.role === 'polecat' && a.beadId === sling.beadId && a.status === 'working'), {
+        timeoutMs: 180_000,
+        what: 'a polecat working on the bead',
+        describe,
+      });
+      await waitFor(() => gate.pending() >= 1, { timeoutMs: 120_000, what: "the polecat's model request", describe });
+      const polecatGen = polecat.credential.gen;
+      const mayorGenBeforeCrash = (await h.mayorOf(town.id)).credential.gen;
+      const crashed = await h.stack.hostState(town.id);
+      const townDir = `${h.stack.stateDir}/host/towns/${town.id}`;
+      const before = findStackProcesses(townDir);
+      expect(before.length, 'container + mayor + polecat processes').toBeGreaterThanOrEqual(3);
 
-    // 5. tokens of older generations are revoked; the current generation is accepted
-    const subject = { agentId: mayor.id, townId: town.id, rigId: null, userId: E2E_USER, role: 'mayor' as const };
-    const toolUrl = h.stack.workerUrl + routePath(AGENT_API.tool, { townId: town.id, agentId: mayor.id, tool: 'list_rigs' });
-    const call = async (gen: number) =>
-      requestJson(toolUrl, { method: 'POST', headers: { authorization: `Bearer ${await mintTestAgentToken(h.stack.keys, { ...subject, gen })}` }, body: {} });
-    for (const oldGen of [gen1, gen2]) {
-      const res = await call(oldGen);
-      expect(res.status, `gen ${oldGen}`).toBe(401);
-      expect(errorCodeOf(res.body)).toBe('token_revoked');
+      expect(await h.stack.killContainer(town.id)).toBe(true);
+      await sleep(3_000);
+      // a crashed container takes its agents with it (as in production): no agent process survives it
+      survivors = before.map((p) => p.pid).filter(isAlive);
+      expect(survivors, 'processes of the killed container still running').toEqual([]);
+
+      // the control plane notices (missed heartbeats) and re-dispatches the polecat, which had work, with gen + 1
+      const redispatched = await waitFor(async () => {
+        const p = (await h.agentsOf(town.id)).find((a) => a.id === polecat.id);
+        const s = await h.stack.hostState(town.id);
+        return p && p.credential.gen > polecatGen && s.running && s.instanceId !== crashed.instanceId && p.containerInstanceId === s.instanceId ? p : null;
+      }, { timeoutMs: 180_000, intervalMs: 2_000, what: 'the polecat to be re-dispatched after the crash', describe });
+      expect(redispatched.credential.gen).toBe(polecatGen + 1);
+      expect(redispatched.beadId).toBe(sling.beadId);
+      // the mayor had no work: its old run is revoked (gen + 1), and it starts again on the next message
+      const mayorAfterCrash = await h.mayorOf(town.id);
+      expect(mayorAfterCrash.credential.gen).toBeGreaterThan(mayorGenBeforeCrash);
+
+      // 5. tokens of older generations are revoked; the current generation is accepted
+      const call = async (agent: Agent, tool: string, gen: number) => {
+        const token = await mintTestAgentToken(h.stack.keys, { agentId: agent.id, townId: town.id, rigId: agent.rigId, userId: E2E_USER, role: agent.role, gen });
+        const url = h.stack.workerUrl + routePath(AGENT_API.tool, { townId: town.id, agentId: agent.id, tool });
+        return requestJson(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: {} });
+      };
+      const refused: Array<[Agent, string, number]> = [
+        [polecat, 'prime', polecatGen],
+        [mayorAfterCrash, 'list_rigs', gen1],
+        [mayorAfterCrash, 'list_rigs', gen2],
+        [mayorAfterCrash, 'list_rigs', mayorGenBeforeCrash],
+      ];
+      for (const [agent, tool, gen] of refused) {
+        const res = await call(agent, tool, gen);
+        expect([res.status, errorCodeOf(res.body)], `${agent.role} gen ${gen}`).toEqual([401, 'token_revoked']);
+      }
+      const accepted = await call(redispatched, 'prime', redispatched.credential.gen);
+      expect(accepted.status).toBe(200);
+      expect(accepted.body).toMatchObject({ agent: { id: polecat.id }, hookedBead: { id: sling.beadId } });
+
+      // 6. the re-dispatched polecat finishes the bead; the merge lands on the rig's default branch
+      gate.release();
+      await waitFor(async () => (await h.api.beads(town.id)).find((b) => b.id === sling.beadId && b.status === 'closed'), {
+        timeoutMs: 300_000,
+        intervalMs: 2_000,
+        what: 'the bead to be merged after the crash',
+        describe,
+      });
+      const commit = h.scenario.commits.find((c) => c.beadId === sling.beadId);
+      expect(branchContains(repo.path, repo.defaultBranch, commit!.sha)).toBe(true);
+
+      // the mayor starts again on the next message and works
+      expect((await h.api.sendMayorMessage(town.id, 'After the crash.')).delivery).not.toBe('failed');
+      await waitFor(() => turnsEnded(mayor.id) >= 4, { timeoutMs: 120_000, what: 'the answer after the crash', describe });
+      for (const a of await h.agentsOf(town.id)) expect(failedToolResults(a.id), `${a.role} ${a.id} tool failures`).toEqual([]);
+
+      // nothing but the forged old-generation requests got a 401
+      const agents = await h.agentsOf(town.id);
+      const report = unauthorizedFor(h.stack, town.id, agents, await instanceIdsOf(town.id, agents));
+      expect(report.toolResults).toEqual([]);
+      expect(report.containerLines).toEqual([]);
+      expect(report.reportedByBroker).toEqual([]);
+      expect(report.workerLines).toHaveLength(refused.length);
+    } finally {
+      gate.release();
+      for (const pid of survivors) killQuietly(pid);
     }
-    const current = await call(gen3);
-    expect(current.status).toBe(200);
-    expect(current.body).toMatchObject({ rigs: [] });
-
-    // nothing but the two forged old-generation requests got a 401
-    const agents = await h.agentsOf(town.id);
-    const report = unauthorizedFor(h.stack, town.id, agents, await instanceIdsOf(town.id, agents));
-    expect(report.toolResults).toEqual([]);
-    expect(report.containerLines).toEqual([]);
-    expect(report.reportedByBroker).toEqual([]);
-    expect(report.workerLines).toHaveLength(2);
   });
 
   it('(c) idle town: zero inbound requests to its container for 10 minutes while the broker keeps refreshing; then it sleeps on time', async () => {

@@ -35,6 +35,8 @@ export interface Harness {
   llmApiKey: string;
   /** A town on the fake LLM; with a rig backed by a fresh bare repo unless `rig: false`. */
   createTown(name: string, options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number }): Promise<{ town: Town; rig: Rig | null; repo: RigRepo | null }>;
+  /** A rig backed by a fresh bare repo. */
+  addRig(townId: string, name: string): Promise<{ rig: Rig; repo: RigRepo }>;
   mayorOf(townId: string): Promise<Agent>;
   agentsOf(townId: string): Promise<Agent[]>;
 }
@@ -54,6 +56,11 @@ export async function startHarness(options: { workerVars?: Record<string, string
   });
   console.log(`e2e stack: ${stack.stateDir} (worker ${stack.workerUrl}, host ${stack.hostUrl})`);
   const api = await stack.userApi(E2E_USER);
+  const addRig = async (townId: string, name: string) => {
+    const repo = createRigRepo(join(stack.stateDir, 'repos', townId), name);
+    const rig = await api.createRig(townId, { name, gitUrl: repo.path, defaultBranch: repo.defaultBranch });
+    return { rig, repo };
+  };
   return {
     stack,
     api,
@@ -68,10 +75,9 @@ export async function startHarness(options: { workerVars?: Record<string, string
         ...(townOptions.sleepAfterSeconds !== undefined ? { sleepAfterSeconds: townOptions.sleepAfterSeconds } : {}),
       });
       if (townOptions.rig === false) return { town, rig: null, repo: null };
-      const repo = createRigRepo(join(stack.stateDir, 'repos', name), `${name}-rig`);
-      const rig = await api.createRig(town.id, { name: `${name}-rig`, gitUrl: repo.path, defaultBranch: repo.defaultBranch });
-      return { town, rig, repo };
+      return { town, ...(await addRig(town.id, `${name}-rig`)) };
     },
+    addRig,
     async mayorOf(townId) {
       const mayor = (await api.agents(townId)).find((a) => a.role === 'mayor');
       if (!mayor) throw new Error(`town ${townId} has no mayor`);

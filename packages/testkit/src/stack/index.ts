@@ -19,6 +19,8 @@ export {
   type ScenarioApproval,
   type ScenarioNote,
   type ScenarioRole,
+  type PolecatGate,
+  MAX_STEPS_PER_TURN,
 } from './town-scenario';
 export { mintTestAgentToken, type TestAgentSubject } from './agent-tokens';
 export { followTownEvents, parseSseBlocks, type EventFollower } from './event-follower';

@@ -36,7 +36,8 @@ export interface StackOptions {
   /** Extra worker vars (`--var NAME:value`), e.g. `AGENT_TOKEN_TTL`. */
   workerVars?: Record<string, string>;
   /**
-   * Extra container-host env, e.g. GASTOWN_HEARTBEAT_INTERVAL_SECONDS,
+   * Extra container-host env, e.g. GASTOWN_HEARTBEAT_INTERVAL_SECONDS (also given to the worker,
+   * which judges liveness by it),
    * GASTOWN_POLECAT_IDLE_TIMEOUT_SECONDS, GASTOWN_DEFAULT_SLEEP_AFTER_SECONDS,
    * GASTOWN_STOP_GRACE_SECONDS (see packages/container/src/host/host-config.ts).
    */
@@ -174,9 +175,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } else {
       writeFileSync(envFile, formatEnvFile(secrets, 'Secrets of this local stack (generated).'), { mode: 0o600 });
     }
+    const heartbeat = options.hostEnv?.GASTOWN_HEARTBEAT_INTERVAL_SECONDS;
     const vars: Record<string, string> = {
       GASTOWN_PUBLIC_URL: workerUrl,
       GASTOWN_CONTAINER_HOST_URL: hostUrl,
+      // the worker judges liveness by the containers' heartbeat interval: keep both sides alike
+      ...(heartbeat ? { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: heartbeat } : {}),
       ...(options.workerVars ?? {}),
     };
     const wrangler = wranglerCommand({

@@ -59,8 +59,18 @@ export interface TownScenarioOptions {
   onNote?: (note: ScenarioNote) => void;
 }
 
+/** Holds every polecat model request until released (to crash a container while a polecat works). */
+export interface PolecatGate {
+  /** Requests waiting at the gate now. */
+  pending(): number;
+  /** Let every waiting and future request through. */
+  release(): void;
+}
+
 export interface TownScenario {
   responder: Responder;
+  /** Close the polecat gate: polecat model requests wait until `release()`. */
+  holdPolecats(): PolecatGate;
   readonly slings: ScenarioSling[];
   readonly commits: ScenarioCommit[];
   readonly approvals: ScenarioApproval[];
@@ -248,9 +258,32 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     return callTools(pending.map((c) => ({ name: 'gt_done', arguments: { branch: c.branch, mergeRequestBeadId: c.id, summary: 'Looks good: approved.' } })));
   }
 
-  const responder: Responder = (request, ctx) => {
+  let gate: { promise: Promise<void>; release: () => void; waiting: number } | null = null;
+  function holdPolecats(): PolecatGate {
+    let release: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const current = { promise, release, waiting: 0 };
+    gate = current;
+    return {
+      pending: () => current.waiting,
+      release() {
+        if (gate === current) gate = null;
+        current.release();
+      },
+    };
+  }
+
+  const responder: Responder = async (request, ctx) => {
     const role = roleOf(ctx.toolNames);
     if (!role) return null;
+    const held = role === 'polecat' ? gate : null;
+    if (held) {
+      held.waiting += 1;
+      await held.promise;
+      held.waiting -= 1;
+    }
     const { turnMessages, userMessages, userText } = currentTurn(request.messages);
     const results = toolResultsOf(turnMessages);
     observe(role, ctx.agentId, results, turnMessages);
@@ -272,7 +305,7 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     return answer;
   };
 
-  return { responder, slings, commits, approvals, turns };
+  return { responder, holdPolecats, slings, commits, approvals, turns };
 }
 
 function findCall(messages: readonly ChatMessage[], toolCallId: string) {

@@ -177,4 +177,26 @@ describe('town scenario', () => {
     }
     expect(steps).toBeLessThanOrEqual(8);
   });
+
+  it('holds polecat requests at a closed gate until released; other roles pass', async () => {
+    const scenario = createTownScenario();
+    const gate = scenario.holdPolecats();
+    const polecat = new Conversation(scenario, 'ag_pole1', POLECAT_TOOLS);
+    polecat.user('Work');
+    let answered = false;
+    const pending = polecat.ask().then((t) => {
+      answered = true;
+      return t;
+    });
+    const mayor = new Conversation(scenario, 'ag_mayor1', MAYOR_TOOLS);
+    mayor.user('hi');
+    expect(await mayor.ask()).toMatchObject({ calls: [{ name: 'gt_list_rigs' }] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    expect(gate.pending()).toBe(1);
+    gate.release();
+    expect(await pending).toMatchObject({ calls: [{ name: 'gt_prime' }] });
+    expect(gate.pending()).toBe(0);
+    expect(await polecat.ask()).toMatchObject({ calls: [{ name: 'gt_prime' }] }); // open now
+  });
 });
