@@ -4,7 +4,8 @@
  * warm sends, a model request, a merge), the container's log, its data dir (git homes, mirrors,
  * worktrees, clones, agent state), every repository's git config and this process's environment
  * hold no access token, refresh credential, broker key, container key or provider key — checked
- * with the testkit leak scanner, which is itself shown to find one planted token.
+ * with the testkit leak scanner, which is itself shown to find one planted token — and no payload
+ * the container sent the control plane (events, heartbeats, reports) carries one.
  */
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,10 @@ describe('no credential leaks from the container', () => {
     expect(result.scanned.repos).toBe(3);
     expect(s.lines.length).toBeGreaterThan(10);
     expect(result.hits).toEqual([]);
+    // and nothing the container sent the control plane (events, heartbeats, reports) carries one
+    const sent = JSON.stringify({ events: s.cp.events, heartbeats: s.cp.heartbeats, completions: s.cp.completions, merges: s.cp.mergeResults });
+    expect(s.cp.events.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(sent.includes(secret), `a credential (${fingerprint(secret)}) was sent to the control plane in a payload`).toBe(false);
 
     // the scan can fail: one planted token in the same log is found
     await appendFile(log, `{"msg":"oops","token":"${s.polecat.credentials.accessToken}"}\n`);
