@@ -63,6 +63,7 @@ describe('usage errors exit 2 with the usage', () => {
     { name: 'unknown option', args: ['status', '--colour'], message: 'gastown: unknown option --colour' },
     { name: 'bad duration', args: ['token', 'create', 'alice', '--ttl', 'forever', '--admin-secret', 'x'.repeat(40)], message: 'gastown: --ttl must be a number of seconds' },
     { name: 'bad --url', args: ['town', 'list', '--url', 'localhost:8787', '--token', 't'], message: 'gastown: the server URL from --url must start with http:// or https://' },
+    { name: 'token create without a user', args: ['token', 'create'], message: 'gastown: missing <userId>' },
     { name: 'unknown config key', args: ['config', 'set', 'colour', 'red'], message: 'gastown: unknown key "colour"' },
   ];
   for (const c of cases) {
