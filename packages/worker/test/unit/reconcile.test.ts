@@ -198,6 +198,11 @@ const cases: Case[] = [
     expected: [],
   },
   {
+    name: 'a merge request handed to a refinery run that ended without a decision: one review attempt spent',
+    state: state({ agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })], beads: [bead({ id: 'bd_mr', type: 'merge_request', assigneeId: 'ag_ref', reviewGen: 2 })] }),
+    expected: [{ type: 'review_unfinished', mergeRequestBeadId: 'bd_mr', refineryId: 'ag_ref' }],
+  },
+  {
     name: 'an approved merge request whose refinery run is gone: requeued',
     state: state({ agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })], beads: [bead({ id: 'bd_mr', type: 'merge_request', status: 'in_progress', assigneeId: 'ag_ref', reviewGen: 2 })] }),
     expected: [{ type: 'requeue_merge_request', mergeRequestBeadId: 'bd_mr' }],

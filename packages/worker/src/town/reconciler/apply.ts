@@ -66,6 +66,9 @@ export class ReconcilerService {
       case 'requeue_merge_request':
         this.review.requeue(action.mergeRequestBeadId, 'the approving refinery run is gone');
         return;
+      case 'review_unfinished':
+        this.review.handOverFailed(action.mergeRequestBeadId, new GastownError('conflict', `refinery ${action.refineryId} ended without approving or requesting changes`));
+        return;
       case 'fail_merge_request':
         this.review.giveUp(action.mergeRequestBeadId, action.reason);
         return;

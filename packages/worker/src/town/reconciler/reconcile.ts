@@ -124,6 +124,11 @@ function mergeRequestActions(state: ReconcileState, now: number, settings: Recon
         continue;
       }
       if (mr.status !== 'open' || handedToCurrentRun(mr)) continue;
+      if (mr.assigneeId !== null && mr.reviewGen !== null && !lost.has(mr.assigneeId) && gone(mr.assigneeId)) {
+        // handed to a refinery run that ended without approving or sending it back
+        actions.push({ type: 'review_unfinished', mergeRequestBeadId: mr.id, refineryId: mr.assigneeId });
+        continue;
+      }
       if (mr.reviewAttempts >= settings.maxAttempts) {
         actions.push({ type: 'fail_merge_request', mergeRequestBeadId: mr.id, reason: `${mr.reviewAttempts} review hand-overs failed` });
         continue;
@@ -202,6 +207,13 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       const refinery = refineryOf(state, bead.rigId);
       const handed = refinery !== null && bead.assigneeId === refinery.id && bead.reviewGen === refinery.gen && (isLive(refinery) || refinery.busy);
       if (handed) continue;
+      if (bead.assigneeId !== null && bead.reviewGen !== null) {
+        const reviewer = state.agents.find((a) => a.id === bead.assigneeId);
+        if (!reviewer || (!isLive(reviewer) && !reviewer.busy)) {
+          consider(now);
+          continue;
+        }
+      }
       const polecat = bead.polecatId ? state.agents.find((a) => a.id === bead.polecatId) : undefined;
       if (polecat && (isLive(polecat) || polecat.busy)) continue; // its exit (completion) triggers a look
       if (refinery && (isLive(refinery) || refinery.busy) && refinery.status !== 'waiting') consider(now + settings.heartbeatIntervalMs);

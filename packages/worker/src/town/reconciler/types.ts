@@ -60,6 +60,8 @@ export type Action =
   | { type: 'review_merge_request'; rigId: string; mergeRequestBeadId: string; refineryId: string | null; mode: 'start' | 'deliver' }
   /** A merge request approved by a refinery run that is gone: back to open for a new review. */
   | { type: 'requeue_merge_request'; mergeRequestBeadId: string }
+  /** The refinery run it was handed to ended without a decision: one review attempt spent, retried after a backoff. */
+  | { type: 'review_unfinished'; mergeRequestBeadId: string; refineryId: string }
   /** A merge request whose hand-overs kept failing: failed, with an escalation. */
   | { type: 'fail_merge_request'; mergeRequestBeadId: string; reason: string }
   /** The agent's run is gone: gen + 1 (its tokens die); start it again if it had work, else exited. */
