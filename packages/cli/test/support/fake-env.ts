@@ -1,5 +1,5 @@
 /** A CliEnvironment for in-process runs of `runCli`: captured output, no config file, a fixed home. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliEnvironment } from '../../src/context';
@@ -9,6 +9,8 @@ export interface CapturedEnv {
   stdout: () => string;
   stderr: () => string;
   interrupt: AbortController;
+  /** Remove the temporary home/cwd. */
+  remove(): void;
 }
 
 export function capturedEnv(env: Record<string, string>, overrides: Partial<CliEnvironment> = {}): CapturedEnv {
@@ -18,6 +20,7 @@ export function capturedEnv(env: Record<string, string>, overrides: Partial<CliE
   const interrupt = new AbortController();
   return {
     interrupt,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
     stdout: () => out,
     stderr: () => err,
     sys: {

@@ -34,10 +34,17 @@ const ev = (type: string, data: Record<string, unknown>, agentId: string = MAYOR
 const sse = (e: TownEvent) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
 let server: FakeServer | null = null;
+const envs: { remove(): void }[] = [];
 afterEach(async () => {
   await server?.close();
   server = null;
+  for (const e of envs.splice(0)) e.remove();
 });
+const newEnv = (vars: Record<string, string>) => {
+  const env = capturedEnv(vars);
+  envs.push(env);
+  return env;
+};
 
 /** History before the message, then the reply delivered over two stream connections. */
 function scriptedTown(options: { replyIdle: boolean }) {
@@ -89,7 +96,7 @@ describe('gastown mayor (scripted SSE control plane)', () => {
   it('prints the reply and the tool calls in order, resumes across a closed stream, stops at idle', async () => {
     const town = scriptedTown({ replyIdle: true });
     server = await startFakeServer(town.handler);
-    const env = capturedEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
     const code = await runCli(['mayor', 'add a /health endpoint', '--town', TOWN], env.sys);
     expect({ code, stderr: env.stderr() }).toEqual({ code: 0, stderr: '' });
     expect(env.stdout()).toBe(['→ gt_list_rigs', '✓ gt_list_rigs', '→ gt_sling {"rigId":"rig_aaaaaaaa","title":"Add /health"}', '✓ gt_sling', 'Slung bd_1.', ''].join('\n'));
@@ -103,7 +110,7 @@ describe('gastown mayor (scripted SSE control plane)', () => {
   it('--timeout stops a reply that does not end (exit 7), with what arrived printed', async () => {
     const town = scriptedTown({ replyIdle: false });
     server = await startFakeServer(town.handler);
-    const env = capturedEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
     const started = Date.now();
     const code = await runCli(['mayor', 'hello', '--town', TOWN, '--timeout', '1'], env.sys);
     expect(code).toBe(7);
@@ -115,7 +122,7 @@ describe('gastown mayor (scripted SSE control plane)', () => {
   it('Ctrl-C: exit 130', async () => {
     const town = scriptedTown({ replyIdle: false });
     server = await startFakeServer(town.handler);
-    const env = capturedEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
     setTimeout(() => env.interrupt.abort(), 300);
     expect(await runCli(['mayor', 'hello', '--town', TOWN], env.sys)).toBe(130);
   });
