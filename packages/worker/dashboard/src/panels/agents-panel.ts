@@ -114,9 +114,9 @@ export class AgentsPanel {
       ),
       h(
         'td',
-        { class: 'num', data: { field: 'refreshes' }, title: 'broker refreshes this run (control-plane refreshes this generation)' },
-        String(c.brokerRefreshCount ?? c.refreshCount),
-        c.brokerRefreshCount !== null && c.brokerRefreshCount !== c.refreshCount ? h('span', { class: 'muted small' }, ` (${c.refreshCount})`) : null,
+        { class: 'num', data: { field: 'refreshes' }, title: 'refreshes by the agent’s broker this run; below: the control plane’s count for this generation' },
+        h('div', { data: { count: 'refreshes' } }, String(c.brokerRefreshCount ?? c.refreshCount)),
+        c.brokerRefreshCount !== null ? h('div', { class: 'muted small', title: 'refreshes the control plane counted for this generation' }, `cp ${c.refreshCount}`) : null,
       ),
       h('td', { class: warnIf(c.consecutiveFailures), data: { field: 'failures' } }, String(c.consecutiveFailures)),
       h('td', { class: warnIf(c.unauthorizedCount), data: { field: 'unauthorized' } }, String(c.unauthorizedCount)),

@@ -25,6 +25,8 @@ export class ChatPanel {
   readonly #mayorBadge = h('span', { class: 'chat-mayor-status' });
   readonly #input = h('textarea', { id: 'chat-input', class: 'input chat-input', rows: 2, placeholder: 'Message the mayor…  (Enter to send, Shift+Enter for a new line)' });
   readonly #send = h('button', { class: 'btn btn-primary', type: 'submit', id: 'chat-send' }, 'Send');
+  /** Replies seen when the last message was sent: a newer reply clears the delivery note. */
+  #repliesAtSend: number | null = null;
 
   constructor(
     private readonly model: ChatModel,
@@ -70,6 +72,11 @@ export class ChatPanel {
     const entries = this.model.entries();
     replace(this.#log, entries.length ? entries.map((e) => this.#entry(e)) : h('div', { class: 'chat-empty' }, 'Say hello to your mayor. It plans the work, creates beads and dispatches polecats.'));
     this.#typing.hidden = !this.model.busy;
+    const replies = entries.filter((e) => e.kind !== 'user').length;
+    if (this.#repliesAtSend !== null && replies > this.#repliesAtSend) {
+      this.#repliesAtSend = null;
+      this.#status.textContent = '';
+    }
     if (atBottom || entries.at(-1)?.kind === 'user') this.#log.scrollTop = this.#log.scrollHeight;
   }
 
@@ -108,6 +115,7 @@ export class ChatPanel {
     try {
       const res = await this.opts.send(text);
       this.#input.value = '';
+      this.#repliesAtSend = this.model.entries().filter((e) => e.kind !== 'user').length;
       this.model.addUserMessages([res.message]);
       this.setMayor(res.mayor);
       this.#status.className = `chat-status tone-${res.delivery === 'failed' ? 'bad' : res.delivery === 'stored' ? 'warn' : 'ok'}`;

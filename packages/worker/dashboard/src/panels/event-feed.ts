@@ -46,8 +46,12 @@ export class EventFeed {
           'li',
           { class: `feed-row tone-${tone}`, data: { eventId: String(e.id), type: e.type } },
           h('span', { class: 'feed-time mono' }, formatClock(e.at)),
-          h('span', { class: 'feed-type' }, e.type),
-          h('span', { class: 'feed-text' }, who ? h('span', { class: 'feed-who', data: { agentId: e.agentId ?? '' } }, who) : null, text),
+          h(
+            'div',
+            { class: 'feed-body' },
+            h('div', { class: 'feed-head' }, who ? h('span', { class: 'feed-who', data: { agentId: e.agentId ?? '' } }, who) : null, h('span', { class: 'feed-type' }, e.type)),
+            h('div', { class: 'feed-text' }, text),
+          ),
         ),
       );
     }

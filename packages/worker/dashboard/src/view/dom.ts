@@ -1,3 +1,5 @@
+import { formatAgo, formatCountdown } from '../model/format';
+
 /**
  * A tiny DOM builder. Text always goes in as text nodes (never as HTML), so nothing an agent,
  * a user or the server writes can inject markup.
@@ -56,10 +58,15 @@ export function badge(text: string, tone: string, title?: string): HTMLSpanEleme
   return h('span', { class: `badge badge-${tone}`, title }, text);
 }
 
-/** An element whose text is a live relative time, updated by the page's one-second ticker. */
-export function liveTime(kind: 'ago' | 'countdown', at: number | null, fallback = '—'): HTMLSpanElement {
+/**
+ * An element whose text is a live relative time: filled now, then updated by the page's
+ * one-second display ticker (main.ts), which only rewrites text and never calls the server.
+ */
+export function liveTime(kind: 'ago' | 'countdown', at: number | null, fallback = '—', now = Date.now()): HTMLSpanElement {
   if (at === null) return h('span', { class: 'muted' }, fallback);
-  return h('span', { class: 'live-time', data: { liveKind: kind, liveAt: String(at) } });
+  const el = h('span', { class: 'live-time', data: { liveKind: kind, liveAt: String(at) } }, kind === 'countdown' ? formatCountdown(at, now) : formatAgo(at, now));
+  if (kind === 'countdown') el.classList.toggle('is-past', at <= now);
+  return el;
 }
 
 /** An empty-state line for a panel. */

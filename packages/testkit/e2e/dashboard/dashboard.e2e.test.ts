@@ -1,0 +1,201 @@
+/**
+ * The web dashboard in a real browser (Debian chromium via playwright-core) against the whole
+ * local stack: wrangler dev serving the dashboard as static assets in front of the control
+ * plane, the container host with real `opencode serve` agents, and the scripted fake LLM.
+ *
+ * One user journey: sign in with a pasted token → create a town → settings (with a server
+ * validation error shown next to its field) → add a rig → chat with the mayor and watch its tool
+ * calls and reply stream in → a new bead appears on the board live → an agent's credential
+ * health updates after a refresh → reissue credentials shows the real outcome, success and
+ * failure. Screenshots go to test-output/dashboard/ (DASHBOARD_SCREENSHOT_TO_DOCS=1 also copies
+ * the town page to docs/images/town-page.png).
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRigRepo, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, REPO_ROOT, requestJson } from '../../src/stack/index';
+import { startHarness, waitFor, type Harness } from '../support/harness';
+import { launchChromium } from './browser';
+
+const OUT_DIR = join(REPO_ROOT, 'test-output', 'dashboard');
+const USER = 'dashboard-user';
+const TOKEN_TTL_SECONDS = 20;
+/** UI assertions wait for the page; the first mayor message also starts the town's container. */
+const POLL = { timeout: 30_000, interval: 200 };
+
+let h: Harness;
+let browser: Browser;
+let page: Page;
+const requests: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(OUT_DIR, { recursive: true });
+  h = await startHarness();
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('request', (r: Request) => requests.push(`${r.method()} ${new URL(r.url()).pathname}${new URL(r.url()).search}`));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.stack.stop();
+});
+
+/** The broker's refresh count shown in an agent row. */
+async function refreshes(role: string): Promise<number> {
+  return Number(await page.locator(`#agents-panel tr[data-role="${role}"] [data-count="refreshes"]`).first().innerText());
+}
+
+/** Text of an agent row's cell. */
+async function cell(role: string, field: string): Promise<string> {
+  return (await page.locator(`#agents-panel tr[data-role="${role}"] [data-field="${field}"]`).first().innerText()).trim();
+}
+
+describe('the dashboard, in a browser, against the local stack', () => {
+  it('the asset router serves the dashboard and leaves the API to the worker', async () => {
+    const base = h.stack.workerUrl;
+    const nav = { 'sec-fetch-mode': 'navigate', accept: 'text/html' };
+    for (const path of ['/', '/towns/town_abcdefgh']) {
+      const res = await fetch(`${base}${path}`, { headers: nav });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toContain('text/html');
+      expect(await res.text(), path).toContain('<div id="app">');
+    }
+    const api = await fetch(`${base}/api/towns`, { headers: nav });
+    expect(api.status).toBe(401);
+    expect(api.headers.get('content-type')).toContain('application/json');
+    expect(await api.json()).toMatchObject({ error: { code: 'token_missing' } });
+    const agent = await fetch(`${base}/agent/towns/town_abcdefgh/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(agent.headers.get('content-type')).toContain('application/json');
+    const doc = await fetch(`${base}/openapi.json`, { headers: nav });
+    expect(doc.headers.get('content-type')).toContain('application/json');
+    expect(((await doc.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+    expect(await (await fetch(`${base}/health`, { headers: nav })).json()).toEqual({ ok: true });
+    const js = await fetch(`${base}/app.js`);
+    expect(js.headers.get('content-type')).toContain('javascript');
+  });
+
+  it('sign in, create a town, configure it, add a rig, chat with the mayor, watch beads and credentials live, reissue', async () => {
+    const base = h.stack.workerUrl;
+    const token = await h.stack.userToken(USER);
+
+    // --- sign in: a bad token is refused with the server's code, the real one is kept
+    await page.goto(base);
+    await page.fill('#token', 'not-a-token');
+    await page.click('form.signin-card button[type=submit]');
+    await expect.poll(() => page.locator('.signin-card .form-error').innerText(), POLL).toContain('token_malformed');
+    await page.fill('#token', token);
+    await page.click('form.signin-card button[type=submit]');
+    await page.waitForSelector('#create-town');
+    expect(await page.evaluate("localStorage.getItem('gastown.userToken')")).toBe(token);
+
+    // --- create a town: the page moves to it
+    await page.fill('#town-name', 'dash');
+    await page.click('#create-town button[type=submit]');
+    await page.waitForURL(/\/towns\/town_[a-z0-9]+/);
+    const townId = /\/towns\/(town_[a-z0-9]+)/.exec(page.url())![1]!;
+    await expect.poll(() => page.locator('#town-name').innerText(), POLL).toBe('dash');
+    await page.waitForSelector('#stream-state[data-state="live"]');
+
+    // --- settings: a value the server refuses shows its validation message next to the field
+    await page.click('button[data-tab="settings"]');
+    await page.check('#provider-enabled');
+    await page.fill('#provider-base-url', h.stack.fakeLlm!.url);
+    await page.fill('#provider-model', FAKE_LLM_MODEL);
+    await page.fill('#provider-key-var', FAKE_LLM_KEY_VAR);
+    await page.fill('#token-ttl', '1');
+    await page.click('#settings-form button[type=submit]');
+    await expect.poll(() => page.locator('#settings-error').innerText(), POLL).toContain('validation_failed');
+    const ttlError = page.locator('[data-error-for="agentTokenTtlSeconds"]');
+    await expect.poll(() => ttlError.isVisible(), POLL).toBe(true);
+    expect(await ttlError.innerText()).toMatch(/>=\s*2|too small/i);
+    await page.locator('#settings-panel').screenshot({ path: join(OUT_DIR, 'settings-validation.png'), animations: 'disabled' });
+    await page.fill('#token-ttl', String(TOKEN_TTL_SECONDS));
+    await page.click('#settings-form button[type=submit]');
+    await expect.poll(() => page.locator('#settings-status').innerText(), POLL).toContain('Saved');
+    expect(await ttlError.isVisible()).toBe(false);
+    // env var: set it, then only its name is shown — the value is nowhere in the page
+    await page.fill('#env-name', FAKE_LLM_KEY_VAR);
+    await page.fill('#env-value', h.llmApiKey);
+    await page.click('#env-form button[type=submit]');
+    await page.waitForSelector(`#env-list li[data-env-name="${FAKE_LLM_KEY_VAR}"]`);
+    expect(await page.content()).not.toContain(h.llmApiKey);
+    expect(await page.inputValue('#env-value')).toBe('');
+    const town = await (await h.stack.userApi(USER)).town(townId);
+    expect(town.config).toMatchObject({ agentTokenTtlSeconds: TOKEN_TTL_SECONDS, envVarNames: [FAKE_LLM_KEY_VAR], provider: { model: FAKE_LLM_MODEL } });
+
+    // --- add a rig
+    const repo = createRigRepo(join(h.stack.stateDir, 'repos', 'dash'), 'dash-rig');
+    await page.click('button[data-tab="rigs"]');
+    await page.fill('#rig-name', 'dash-rig');
+    await page.fill('#rig-git-url', repo.path);
+    await page.fill('#rig-branch', repo.defaultBranch);
+    await page.click('#add-rig button[type=submit]');
+    await page.waitForSelector('#rigs-panel li[data-rig-id]');
+
+    // --- chat with the mayor; everything after this point must arrive without a reload
+    await page.click('button[data-tab="overview"]');
+    await page.evaluate('window.__noReload = true');
+    expect(await page.locator('#beads-panel .bead-card').count()).toBe(0);
+    await page.fill('#chat-input', 'Please add a short note to the repository.');
+    await page.click('#chat-send');
+    await expect.poll(() => page.locator('#chat-status').innerText(), { timeout: 120_000, interval: 250 }).toMatch(/Delivered|starting|Stored/);
+    await page.waitForSelector('#chat-log [data-kind="user"]');
+    // the mayor's tool calls and reply stream in (agent.tool / agent.text town events)
+    await page.waitForSelector('#chat-log [data-kind="tool"][data-tool="gt_sling"][data-state="completed"]', { timeout: 180_000 });
+    await page.waitForSelector('#chat-log [data-kind="text"]', { timeout: 60_000 });
+    expect(await page.locator('#chat-log [data-kind="text"]').last().innerText()).toMatch(/\S/);
+    expect(await page.locator('#event-feed li[data-type="session.busy"]').count()).toBeGreaterThan(0);
+    // the slung bead appears on the board, live
+    await page.waitForSelector('#beads-panel .bead-card', { timeout: 30_000 });
+    await page.locator('#chat-panel').screenshot({ path: join(OUT_DIR, 'chat.png'), animations: 'disabled' });
+
+    // --- credential health updates after a refresh (20 s tokens: brokers refresh every ~10 s)
+    const refreshesBefore = await refreshes('mayor');
+    const lastRefreshBefore = await cell('mayor', 'last-refresh');
+    await waitFor(async () => (await refreshes('mayor')) > refreshesBefore, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      what: 'the mayor row to show a new refresh',
+      describe: async () => `refreshes ${await cell('mayor', 'refreshes')}, last refresh ${await cell('mayor', 'last-refresh')} (was ${lastRefreshBefore})`,
+    });
+    expect(await cell('mayor', 'credential')).toContain('healthy');
+    expect(await cell('mayor', 'expires')).toMatch(/^in \d+s$/);
+    expect(await page.locator('#agents-panel tr[data-role="mayor"]').getAttribute('data-severity')).toBe('ok');
+
+    // --- reissue credentials: the real outcome
+    await page.click('#agents-panel tr[data-role="mayor"] button[data-action="reissue"]');
+    const mayorOutcome = page.locator('#agents-panel tr[data-role="mayor"] .reissue-outcome');
+    await expect.poll(() => mayorOutcome.innerText(), POLL).toMatch(/^✓ delivered · valid/);
+
+    // --- the polecat commits and calls gt_done: its bead moves to "in review" and a merge request appears, live
+    await page.waitForSelector('#beads-panel .board-col[data-status="in_review"] .bead-card', { timeout: 180_000 });
+    await page.click('button[data-tab="merge-requests"]');
+    await page.waitForSelector('#merge-requests-panel tr[data-bead-id]', { timeout: 30_000 });
+    expect(await page.locator('#merge-requests-panel tr[data-bead-id]').first().innerText()).toContain('gt/');
+    await page.click('button[data-tab="overview"]');
+    await page.screenshot({ path: join(OUT_DIR, 'town-page.png'), animations: 'disabled' });
+    if (process.env.DASHBOARD_SCREENSHOT_TO_DOCS === '1') copyFileSync(join(OUT_DIR, 'town-page.png'), join(REPO_ROOT, 'docs', 'images', 'town-page.png'));
+
+    // a failure is shown as the server's code and message, never as a success: stop an agent, then reissue
+    const api = await h.stack.userApi(USER);
+    const victim = (await api.agents(townId)).find((a) => a.role !== 'mayor');
+    expect(victim, 'an agent besides the mayor').toBeTruthy();
+    const stopped = await requestJson(`${base}/api/towns/${townId}/agents/${victim!.id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: {} });
+    expect(stopped.status).toBe(200);
+    const row = page.locator(`#agents-panel tr[data-agent-id="${victim!.id}"]`);
+    await expect.poll(() => row.locator('[data-field="credential"]').innerText(), POLL).toContain('revoked');
+    await row.locator('button[data-action="reissue"]').click();
+    await expect.poll(() => row.locator('.reissue-outcome').innerText(), POLL).toMatch(/^✗ conflict: /);
+
+    // --- it all came over one event stream: no reload, no polling of the event list
+    expect(await page.evaluate('window.__noReload')).toBe(true);
+    expect(requests.filter((r) => r.startsWith(`GET /api/towns/${townId}/events?`))).toEqual([]);
+    expect(requests.filter((r) => r.startsWith(`GET /api/towns/${townId}/events/stream`)).length).toBeLessThanOrEqual(2);
+    expect(pageErrors).toEqual([]);
+    await page.locator('#feed-panel').screenshot({ path: join(OUT_DIR, 'event-feed.png'), animations: 'disabled' });
+  });
+});
