@@ -31,7 +31,7 @@ beforeAll(async () => {
   await call('POST', `/agent/towns/${w.town.id}/refresh`, { token: w.mayor.token });
   await call('POST', `/agent/towns/${w.town.id}/refresh`, { body: { refreshCredential: w.mayor.credentials.refreshCredential } });
   await call('POST', '/api/admin/user-tokens', { token: w.containerKey, body: { userId: 'x' } });
-  await call('PATCH', `${town}/config`, { token: w.userToken, body: { envVars: { [w.refinery.credentials.refreshCredential]: 'v' } } });
+  await call('PATCH', `${town}/config`, { token: w.userToken, body: { envVars: { [w.refinery.token]: 'v' } } }); // a JWT (dots) is never a valid name
   await call('POST', `${town}/rigs`, { token: w.userToken, body: { name: 'leaky', gitUrl: `https://x-access-token:${w.adminSecret}@github.com/o/r.git` } });
   // ordinary traffic
   expect((await call('PATCH', `${town}/config`, { token: w.userToken, body: { envVars: { OPENAI_API_KEY: PROVIDER_KEY } } })).status).toBe(200);
