@@ -1,0 +1,157 @@
+/**
+ * A fault-injecting HTTP proxy between a town container and the control plane. The worker's
+ * GASTOWN_PUBLIC_URL points here, so every outbound call of the container (refresh, heartbeat,
+ * tools, events, completion, merge results) passes through it.
+ *
+ * Modes:
+ * - `pass`: forward everything;
+ * - `refuse`: answer nothing — destroy the client socket (connection reset), or 503 if
+ *   `refuseWith: 503`;
+ * - `dropNextRefreshResponse()`: forward the next refresh request (the control plane commits
+ *   the rotation), then destroy the client socket instead of answering;
+ * - `capture`: remember the Authorization header of every refresh call, in memory only (never
+ *   logged, never written), so a test can replay a refresh credential.
+ *
+ * Test-only; no secret is ever logged.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FaultMode = 'pass' | 'refuse';
+
+export interface FaultProxyCounts {
+  forwarded: number;
+  refused: number;
+  refreshForwarded: number;
+  refreshDropped: number;
+  refreshRefused: number;
+}
+
+export interface FaultProxy {
+  readonly url: string;
+  readonly port: number;
+  mode: FaultMode;
+  /** How `refuse` fails a request: `reset` (destroy the socket) or `503`. Default `reset`. */
+  refuseWith: 'reset' | 503;
+  /** Forward the next refresh request, then destroy the client socket. Resolves when it has happened. */
+  dropNextRefreshResponse(filter?: (townId: string) => boolean): Promise<void>;
+  /** Start/stop recording refresh Authorization headers (in memory). */
+  capture(on: boolean): void;
+  /** Recorded refresh Authorization headers, oldest first, with the town and time. */
+  readonly captured: ReadonlyArray<{ townId: string; authorization: string; at: number }>;
+  readonly counts: FaultProxyCounts;
+  /** Change the upstream (e.g. after a worker restart on another port). */
+  setTarget(url: string): void;
+  stop(): Promise<void>;
+}
+
+const REFRESH_PATH = /^\/agent\/towns\/([^/]+)\/refresh$/;
+
+export async function startFaultProxy(options: { target: string; port?: number }): Promise<FaultProxy> {
+  let target = new URL(options.target);
+  const counts: FaultProxyCounts = { forwarded: 0, refused: 0, refreshForwarded: 0, refreshDropped: 0, refreshRefused: 0 };
+  const captured: Array<{ townId: string; authorization: string; at: number }> = [];
+  let capturing = false;
+  let dropNext: { filter: (townId: string) => boolean; done: () => void } | null = null;
+
+  const state = { mode: 'pass' as FaultMode, refuseWith: 'reset' as 'reset' | 503 };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const refresh = REFRESH_PATH.exec(path);
+    const townId = refresh?.[1] ?? '';
+    if (state.mode === 'refuse') {
+      counts.refused += 1;
+      if (refresh) counts.refreshRefused += 1;
+      req.resume();
+      if (state.refuseWith === 503) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'control_plane_unavailable', message: 'fault proxy: refused' } }));
+      } else {
+        req.socket.destroy();
+      }
+      return;
+    }
+    if (refresh && capturing && typeof req.headers.authorization === 'string') {
+      captured.push({ townId, authorization: req.headers.authorization, at: Date.now() });
+    }
+    let drop: (() => void) | null = null;
+    if (refresh && dropNext && dropNext.filter(townId)) {
+      drop = dropNext.done;
+      dropNext = null;
+    }
+    counts.forwarded += 1;
+    if (refresh) counts.refreshForwarded += 1;
+    const headers = { ...req.headers, host: target.host };
+    const upstream = httpRequest(
+      { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
+      (up) => {
+        if (drop) {
+          // the control plane has committed the rotation: read its answer fully, then lose it
+          up.resume();
+          up.on('end', () => {
+            counts.refreshDropped += 1;
+            req.socket.destroy();
+            drop!();
+          });
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'control_plane_unavailable', message: 'fault proxy: upstream unreachable' } }));
+      } else {
+        res.destroy();
+      }
+    });
+    req.pipe(upstream);
+  };
+
+  const server: Server = createServer(handle);
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get mode() {
+      return state.mode;
+    },
+    set mode(m: FaultMode) {
+      state.mode = m;
+    },
+    get refuseWith() {
+      return state.refuseWith;
+    },
+    set refuseWith(r: 'reset' | 503) {
+      state.refuseWith = r;
+    },
+    dropNextRefreshResponse(filter = () => true) {
+      return new Promise<void>((resolve) => {
+        dropNext = { filter, done: resolve };
+      });
+    },
+    capture(on) {
+      capturing = on;
+    },
+    captured,
+    counts,
+    setTarget(url) {
+      target = new URL(url);
+    },
+    stop() {
+      return new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
