@@ -40,14 +40,16 @@ export function appendToMetadataList(
 /**
  * A failed attempt at an issue bead (start failure, lost run, completion without `done`): one more
  * attempt; at the cap `failed`, else `open` again with `metadata.retryAt` after an exponential
- * backoff. Pure.
+ * backoff. `countAttempt: false` reopens with the backoff of the attempts already spent (a failure
+ * whose attempt was counted already). Pure.
  */
 export function retryTransition(
   bead: Bead,
   now: number,
   policy: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number },
+  countAttempt = true,
 ): { status: BeadStatus; attempts: number; assigneeId: null; metadata: Record<string, unknown> } {
-  const attempts = bead.attempts + 1;
+  const attempts = countAttempt ? bead.attempts + 1 : Math.max(bead.attempts, 1);
   if (attempts >= policy.maxAttempts) return { status: 'failed', attempts, assigneeId: null, metadata: bead.metadata };
   return { status: 'open', attempts, assigneeId: null, metadata: { ...bead.metadata, retryAt: now + backoffMs(attempts, policy.backoffBaseMs, policy.backoffMaxMs) } };
 }

@@ -242,6 +242,11 @@ describe('nextWakeAt: one alarm, re-armed to the earliest next time', () => {
     },
     { name: 'a bead in backoff → its retry time', state: state({ beads: [bead({ id: 'bd_one', attempts: 1, retryAt: T + 45 * S })] }), expected: T + 45 * S },
     { name: 'a bead in backoff without a provider → no alarm', state: state({ providerConfigured: false, beads: [bead({ id: 'bd_one', attempts: 1, retryAt: T + 45 * S })] }), expected: null },
+    {
+      name: 'beads waiting while every polecat slot is taken → only the polecats\' deadlines (no busy loop)',
+      state: state({ agents: [agent({ id: 'ag_p1' }), agent({ id: 'ag_p2' })], beads: [bead({ id: 'bd_waiting' })] }),
+      expected: T - 10 * S + 3 * HB + 1,
+    },
     { name: 'an agent with a start in flight → one interval later', state: state({ agents: [agent({ id: 'ag_p1', busy: true })] }), expected: T + HB },
   ])('$name', ({ state: s, expected }) => {
     expect(nextWakeAt(s, T, settings)).toBe(expected);

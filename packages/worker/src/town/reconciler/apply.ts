@@ -97,13 +97,14 @@ export class ReconcilerService {
     });
     if (!redispatch) return;
     if (agent.role === 'polecat' && agent.beadId) {
+      // a lost run spends an attempt (a container that keeps crashing must not loop forever) …
       const bead = this.work.retryIssue(agent.beadId, `its polecat was lost (${reason})`, agentId);
       if (bead.status !== 'open') return; // out of attempts: failed and escalated
-      // the bead keeps its polecat: hook it again and start at once (the lost run is not the bead's fault to wait for)
+      // … but the same polecat takes its bead again at once, with gen + 1
       ctx.transaction(() => {
         ctx.repos.beads.update(bead.id, { status: 'in_progress', assigneeId: agentId, metadata: { ...bead.metadata, retryAt: null } }, ctx.clock.now());
       });
-      await this.dispatch.startPolecat(agentId, 'redispatch');
+      await this.dispatch.startPolecat(agentId, 'redispatch', true);
       return;
     }
     if (agent.role === 'refinery') {

@@ -193,10 +193,12 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
     const backstop = backstopAt(agent, settings);
     if (backstop !== null && agent.lastHeartbeatAt !== null) consider(Math.max(backstop, now));
   }
+  // with every polecat slot taken, a waiting bead needs no wake-up: a polecat's end re-arms the alarm
+  const polecatSlotFree = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy)).length < settings.maxPolecats;
   for (const bead of state.beads) {
     if (bead.type === 'issue' && bead.status === 'open' && bead.assigneeId === null && bead.rigId !== null) {
       if (bead.attempts >= settings.maxAttempts) consider(now);
-      else if (state.providerConfigured) consider(Math.max(bead.retryAt ?? now, now));
+      else if (state.providerConfigured && polecatSlotFree) consider(Math.max(bead.retryAt ?? now, now));
     }
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
       const agent = state.agents.find((a) => a.id === bead.assigneeId);

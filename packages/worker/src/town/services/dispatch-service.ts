@@ -144,8 +144,11 @@ export class DispatchService {
     return this.startPolecat(agent.id, 'dispatch');
   }
 
-  /** (Re)start a polecat on its hooked bead. */
-  async startPolecat(agentId: string, reason: string): Promise<Agent> {
+  /**
+   * (Re)start a polecat on its hooked bead. A failed start spends one of the bead's attempts, unless
+   * the caller already counted this attempt (`attemptCounted`: a lost run being re-dispatched).
+   */
+  async startPolecat(agentId: string, reason: string, attemptCounted = false): Promise<Agent> {
     const agent = this.agents.record(agentId);
     const bead = this.work.bead(agent.beadId!);
     try {
@@ -153,7 +156,7 @@ export class DispatchService {
     } catch (err) {
       const error = err as GastownError;
       const current = this.work.bead(bead.id);
-      if (current.status === 'in_progress' && current.assigneeId === agentId) this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId);
+      if (current.status === 'in_progress' && current.assigneeId === agentId) this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId, !attemptCounted);
       throw error;
     }
   }

@@ -150,13 +150,13 @@ export class WorkService {
    * A failed attempt at an issue bead (start failure, lost run, released by the reconciler): open
    * again after a backoff, or `failed` with an escalation once the attempts are used up.
    */
-  retryIssue(beadId: string, reason: string, agentId: string | null = null): Bead {
+  retryIssue(beadId: string, reason: string, agentId: string | null = null, countAttempt = true): Bead {
     const { repos, clock, settings } = this.ctx;
     const bead = this.bead(beadId);
     if (bead.status === 'closed' || bead.status === 'failed' || bead.status === 'in_review') return bead;
     const now = clock.now();
     return this.ctx.transaction(() => {
-      const next = retryTransition(bead, now, settings);
+      const next = retryTransition(bead, now, settings, countAttempt);
       const updated = repos.beads.update(bead.id, next, now);
       this.ctx.event({ type: 'bead.status_changed', agentId, beadId: bead.id, data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500) } });
       if (updated.status === 'failed') this.escalateBeadFailure(updated, reason);
