@@ -13,6 +13,7 @@ import {
 } from '@gastown/protocol';
 import type { RuntimeEvent } from '../contracts';
 import { KeyedQueue } from '../git/keyed-queue';
+import { GitCommandError } from '../git/git-runner';
 import { validRig } from '../git/validate';
 import { AgentRun } from './agent-run';
 import { runMerge } from './merge-job';
@@ -246,13 +247,13 @@ export class AgentSupervisor implements AgentControl {
         return;
       }
       case 'polecat': {
-        const { path, branch } = await this.#deps.git.createWorktree(request.rig!, agent.id, request.bead!.id);
+        const { path, branch } = await this.#deps.git.createWorktree(request.rig!, agent.id, request.bead!.id).catch(remoteFailed);
         run.workdir = path;
         run.branch = branch;
         return;
       }
       case 'refinery':
-        run.workdir = await this.#deps.git.createClone(request.rig!, agent.id);
+        run.workdir = await this.#deps.git.createClone(request.rig!, agent.id).catch(remoteFailed);
         return;
     }
   }
@@ -403,6 +404,12 @@ function checkShape(request: StartAgent): void {
   if (agent.role === 'polecat' && !bead) throw new GastownError('validation_failed', 'a polecat needs a bead');
   if (rig && agent.rigId !== rig.id) throw new GastownError('validation_failed', 'agent.rigId does not match rig.id');
   if (request.credentials.gen !== agent.gen) throw new GastownError('validation_failed', 'credentials.gen does not match agent.gen');
+}
+
+/** A git command that failed while fetching or checking out the rig (an unreachable or missing remote): 502, not a container bug. */
+function remoteFailed(error: unknown): never {
+  if (error instanceof GitCommandError) throw new GastownError('upstream_failed', error.message, { cause: error });
+  throw error;
 }
 
 function notFound(agentId: string): GastownError {
