@@ -69,9 +69,16 @@ describe('container control API × hostile strings', () => {
     const marker = join(tmpdir(), `gastown-pwned-${process.pid}-${Date.now()}`);
     const gitUrl = `/nonexistent/$(touch\${IFS}${marker})/\`touch\${IFS}${marker}\`;touch\${IFS}${marker}|x.git`;
     const res = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(NEW_REFINERY, { rig: { ...rigOf(s), gitUrl } }) });
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(res.body?.error?.code).toEqual(expect.any(String));
+    expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 502, code: 'upstream_failed' });
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a well-formed remote git cannot clone is 502 upstream_failed (the remote failed, not the container), the run listed as failed', async () => {
+    const who = identity('refinery', 'ag_refinery5', 'rig_abc123');
+    const res = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(who, { rig: { ...rigOf(s), gitUrl: '/nonexistent/repo.git' } }) });
+    expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 502, code: 'upstream_failed' });
+    const status = await send('GET', `${s.container.url}/agents/${who.id}`, { headers: keyHeaders() });
+    expect(status.body.runtimeState).toBe('failed');
   });
 
   it('afterwards the container is healthy and still starts an agent with a good rig', async () => {
