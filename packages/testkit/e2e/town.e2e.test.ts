@@ -331,9 +331,12 @@ describe('a town, end to end', () => {
 
       expect(await h.stack.killContainer(town.id)).toBe(true);
       await sleep(3_000);
-      // a crashed container takes its agents with it (as in production): no agent process survives it
+      // A crashed container takes its agents with it (as in production): no agent process may
+      // survive it. Checked softly, then finished off like a real crash would, so the rest of the
+      // test still runs when the local host leaves agent runtimes behind.
       survivors = before.map((p) => p.pid).filter(isAlive);
-      expect(survivors, 'processes of the killed container still running').toEqual([]);
+      expect.soft(survivors, 'agent processes of the killed container still running').toEqual([]);
+      for (const pid of survivors) killQuietly(pid);
 
       // the control plane notices (missed heartbeats) and re-dispatches the polecat, which had work, with gen + 1
       const redispatched = await waitFor(async () => {
@@ -341,7 +344,8 @@ describe('a town, end to end', () => {
         const s = await h.stack.hostState(town.id);
         return p && p.credential.gen > polecatGen && s.running && s.instanceId !== crashed.instanceId && p.containerInstanceId === s.instanceId ? p : null;
       }, { timeoutMs: 180_000, intervalMs: 2_000, what: 'the polecat to be re-dispatched after the crash', describe });
-      expect(redispatched.credential.gen).toBe(polecatGen + 1);
+      // ARCHITECTURE: "re-dispatches with gen + 1" (checked softly so the rest of the flow still runs)
+      expect.soft(redispatched.credential.gen, 'generation of the re-dispatched polecat').toBe(polecatGen + 1);
       expect(redispatched.beadId).toBe(sling.beadId);
       // the mayor had no work: its old run is revoked (gen + 1), and it starts again on the next message
       const mayorAfterCrash = await h.mayorOf(town.id);

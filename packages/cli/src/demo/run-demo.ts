@@ -83,6 +83,7 @@ export async function runDemo(args: string[], options: DemoOptions = {}): Promis
         ...(options.hostEnv ?? {}),
       },
       echo: values.logs ? out : null,
+      frozenWorker: true,
     });
     say(`demo: control plane ${stack.workerUrl}, container host ${stack.hostUrl}, state ${stack.stateDir}`);
     const api = await stack.userApi('demo-user');

@@ -53,6 +53,7 @@ export async function startHarness(options: { workerVars?: Record<string, string
       ...(options.hostEnv ?? {}),
     },
     workerVars: options.workerVars ?? {},
+    frozenWorker: true,
   });
   console.log(`e2e stack: ${stack.stateDir} (worker ${stack.workerUrl}, host ${stack.hostUrl})`);
   const api = await stack.userApi(E2E_USER);

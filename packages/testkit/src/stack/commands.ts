@@ -23,12 +23,14 @@ export interface Command {
   args: string[];
 }
 
-function wranglerBin(): string {
+export function wranglerBinPath(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
 }
 
 export interface WranglerDevOptions {
+  /** Default: packages/worker/wrangler.jsonc (live sources, reloaded on every edit). */
+  configPath?: string;
   port: number;
   inspectorPort: number;
   persistTo: string;
@@ -39,10 +41,10 @@ export interface WranglerDevOptions {
 
 export function wranglerCommand(options: WranglerDevOptions): Command {
   const args = [
-    wranglerBin(),
+    wranglerBinPath(),
     'dev',
     '--config',
-    join(WORKER_DIR, 'wrangler.jsonc'),
+    options.configPath ?? join(WORKER_DIR, 'wrangler.jsonc'),
     '--ip',
     '127.0.0.1',
     '--port',

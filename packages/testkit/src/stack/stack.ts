@@ -15,6 +15,7 @@ import { spawnManaged, type ManagedProcess } from './managed-process';
 import { freePort, portInUse, waitForHttpOk } from './net';
 import { findStackProcesses, killStackProcesses, type StackProcess } from './orphans';
 import { hostCommand, REPO_ROOT, WORKER_DIR, wranglerCommand, QUIET_WRANGLER_ENV } from './commands';
+import { freezeWorker } from './frozen-worker';
 
 export interface StackOptions {
   /** Where keys, logs, Durable Object state and container data live. Default: a new temp dir. */
@@ -46,6 +47,11 @@ export interface StackOptions {
   fakeLlm?: boolean | FakeLlmOptions;
   /** Copy every process's output, prefixed, to this stream (a terminal). */
   echo?: NodeJS.WritableStream | null;
+  /**
+   * Serve a bundle of the worker made at start instead of its live sources, so edits in the
+   * checkout during a run cannot reload it (tests, demo). `gastown dev` keeps live reload.
+   */
+  frozenWorker?: boolean;
   /** Budget for each process to become ready. Default 120 s. */
   readyTimeoutMs?: number;
 }
@@ -183,7 +189,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(heartbeat ? { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: heartbeat } : {}),
       ...(options.workerVars ?? {}),
     };
+    const configPath = options.frozenWorker ? await freezeWorker(join(stateDir, 'worker-bundle'), logs.worker) : undefined;
     const wrangler = wranglerCommand({
+      ...(configPath ? { configPath } : {}),
       port: workerPort,
       inspectorPort,
       persistTo: join(stateDir, 'wrangler'),
