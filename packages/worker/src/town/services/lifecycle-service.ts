@@ -21,7 +21,11 @@ export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
   'session.idle',
   'credential.refreshed',
   'credential.state_changed',
+  'credential.expired',
 ]);
+
+/** The container's one-per-outage event: the agent's access token expired and could not be replaced. */
+export const CREDENTIAL_EXPIRED_EVENT = 'credential.expired';
 
 /** Control-plane status from what the container reports. */
 export function statusFromHeartbeat(hb: Pick<HeartbeatRequest, 'runtimeState' | 'activity'>): AgentStatus {
@@ -82,10 +86,29 @@ export class LifecycleService {
         if (repos.agentEvents.insertMany(agent.id, [e], now) === 0) continue;
         count += 1;
         if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type)) this.ctx.event({ type: e.type, agentId: agent.id, data: e.data });
+        if (e.type === CREDENTIAL_EXPIRED_EVENT) this.escalateExpired(agent, e.data);
       }
       return count;
     });
     return { accepted, duplicates: batch.events.length - accepted };
+  }
+
+  /**
+   * One escalation per outage: the container sends one `credential.expired` per transition into
+   * the expired state (deduplicated by event id above), delivered once the control plane answers
+   * again. A second one while the agent's previous expiry escalation is still open adds nothing.
+   */
+  private escalateExpired(agent: AgentRecord, data: Record<string, unknown>): void {
+    const title = `Agent ${agent.name} lost its credentials (control plane unreachable past expiry)`.slice(0, 200);
+    const open = this.work.list({}).some((b) => b.type === 'escalation' && (b.status === 'open' || b.status === 'in_progress') && b.title === title && b.metadata.fromAgentId === agent.id);
+    if (open) return;
+    const lastError = typeof data.lastError === 'string' ? data.lastError.slice(0, 300) : 'unknown';
+    this.work.escalate(agent, {
+      title,
+      body: `The access token of ${agent.role} ${agent.id} (gen ${agent.gen}) expired while the control plane could not be reached (${lastError}). Its tool calls failed with credentials_expired until the broker refreshed again.`,
+      severity: 'medium',
+      relatedBeadId: agent.beadId,
+    });
   }
 
   /**
