@@ -186,7 +186,27 @@ export class TownDO extends DurableObject<Env> {
   // ---- agent API (claims already verified by the worker; gen checked here) -----------
 
   refreshCredentials(presented: string): Promise<RpcResult<AgentCredentials>> {
-    return this.rpc('refreshCredentials', () => this.town().refresh.refresh(presented));
+    return this.rpc('refreshCredentials', () => {
+      const s = this.town();
+      return s.refresh.refresh(presented, (agentId) => this.redispatchAfterReuse(s, agentId));
+    });
+  }
+
+  /**
+   * A refresh credential of this agent was replayed after the grace window: its family is revoked.
+   * A live agent starts again with gen + 1 and a new family (the container replaces the old run);
+   * a stopped or exited one stays so. Failures are logged, never hide the refusal.
+   */
+  private async redispatchAfterReuse(s: TownServices, agentId: string): Promise<void> {
+    const agent = s.agents.record(agentId);
+    if (agent.status !== 'starting' && agent.status !== 'working' && agent.status !== 'waiting') return;
+    try {
+      if (agent.role === 'polecat' && agent.beadId) await s.dispatch.startPolecat(agentId, 'credential_reuse', true);
+      else await s.dispatch.start(agentId, { prompt: null, reason: 'credential_reuse' });
+    } catch (err) {
+      const code = err instanceof GastownError ? err.code : 'internal';
+      this.deps.logger.warn({ msg: 'redispatch after credential reuse failed', townId: s.ctx.townId, agentId, code });
+    }
   }
   heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
     return this.asAgent('heartbeat', claims, (s, agent) => s.lifecycle.heartbeat(agent, req), { rearm: true });

@@ -1,4 +1,4 @@
-import type { AgentCredentials } from '@gastown/protocol';
+import { CredentialError, type AgentCredentials } from '@gastown/protocol';
 import type { AgentSubject } from '../../auth';
 import type { AgentService } from './agent-service';
 import type { TownContext } from './context';
@@ -12,7 +12,12 @@ export class RefreshService {
     private readonly agents: AgentService,
   ) {}
 
-  async refresh(presented: string): Promise<AgentCredentials> {
+  /**
+   * `onReuse`: called with the agent's id when the presented credential was already used past the
+   * grace window (its family is now revoked): the legitimate run must get a new generation, or it
+   * would be left with a dead refresh credential. The refusal is rethrown afterwards.
+   */
+  async refresh(presented: string, onReuse?: (agentId: string) => Promise<void>): Promise<AgentCredentials> {
     const { repos, credentials, clock } = this.ctx;
     let agentId: string | null = null;
     const currentSubject = (id: string): AgentSubject | null => {
@@ -20,7 +25,14 @@ export class RefreshService {
       const agent = repos.agents.get(id);
       return agent ? this.agents.subject(agent) : null;
     };
-    const outcome = await credentials.refresh(presented, currentSubject, () => this.town.tokenTtlSeconds());
+    let outcome;
+    try {
+      outcome = await credentials.refresh(presented, currentSubject, () => this.town.tokenTtlSeconds());
+    } catch (err) {
+      const reusedBy: string | null = agentId;
+      if (err instanceof CredentialError && err.code === 'refresh_reused' && reusedBy !== null && onReuse) await onReuse(reusedBy);
+      throw err;
+    }
     const c = outcome.credentials;
     if (agentId === null) return c;
     const id: string = agentId;
