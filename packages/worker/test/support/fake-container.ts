@@ -27,6 +27,8 @@ export type FakeCall =
   | { method: 'configure'; settings: ContainerSettings };
 
 export interface FakeBehaviour {
+  /** Hold every start until this promise settles (a slow container start). */
+  startGate?: Promise<void> | null;
   /** Throw this from start (else the agent "runs": working with a prompt, waiting without). */
   startError?: GastownError | null;
   deliver?: ContainerDelivery | GastownError;
@@ -75,6 +77,7 @@ export class FakeContainer implements ContainerClient {
 
   async start(req: StartAgentRequest): Promise<AgentRuntimeStatus> {
     this.calls.push({ method: 'start', req });
+    if (this.behaviour.startGate) await this.behaviour.startGate;
     if (this.behaviour.startError) throw this.behaviour.startError;
     return runtimeStatus(req.agent.id, req.agent.role, req.agent.gen, req.prompt ? 'working' : 'waiting');
   }

@@ -133,6 +133,25 @@ describe('mayor messages: warm and cold path', () => {
     expect(f.fake.of('deliver')).toEqual([]);
   });
 
+  it('a message while the mayor is starting is stored, then delivered to the new session as soon as the start completes', async () => {
+    const f = await dispatchTown();
+    let release: () => void = () => {};
+    f.fake.behaviour.startGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = sendToMayor(f, 'first');
+    while (f.fake.of('start').length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = await sendToMayor(f, 'second');
+    expect(second.body).toMatchObject({ delivery: 'stored', message: { deliveredAt: null } });
+    release();
+    expect((await first).body.delivery).toBe('started');
+    expect(f.fake.of('start')).toHaveLength(1);
+    expect(f.fake.of('start')[0]!.req.prompt).toBe('first');
+    expect(f.fake.of('deliver').map((d) => d.req.text)).toEqual(['second']);
+    const messages = (await call('GET', `/api/towns/${f.town.id}/mayor/messages`, { token: f.userToken })).body.messages as { deliveredAt: number | null }[];
+    expect(messages.every((m) => m.deliveredAt !== null)).toBe(true);
+  });
+
   it('a delivery the container fails: "failed", the message stays undelivered and goes out with the next one', async () => {
     const f = await dispatchTown();
     await sendToMayor(f, 'hello');
