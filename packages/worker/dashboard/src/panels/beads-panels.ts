@@ -31,6 +31,8 @@ function str(value: unknown): string | null {
 export class BeadsBoard {
   readonly el: HTMLElement;
   readonly #board: HTMLElement;
+  /** Beads already shown (and where): a card that is new or moved is highlighted once. */
+  #seen: Map<string, BeadStatus> | null = null;
 
   constructor() {
     this.#board = h('div', { class: 'board' }, empty('Loading beads…'));
@@ -43,6 +45,8 @@ export class BeadsBoard {
 
   render(beads: readonly Bead[], names: Names): void {
     const work = beads.filter((b) => b.type === 'issue' || b.type === 'message');
+    const seen = this.#seen;
+    this.#seen = new Map(work.map((b) => [b.id, b.status]));
     replace(
       this.#board,
       BOARD_COLUMNS.map(({ status, title }) => {
@@ -51,18 +55,18 @@ export class BeadsBoard {
           'div',
           { class: 'board-col', data: { status } },
           h('div', { class: 'board-col-head' }, h('span', null, title), h('span', { class: 'count' }, String(items.length))),
-          h('div', { class: 'board-col-body' }, items.length ? items.map((b) => this.#card(b, names)) : h('div', { class: 'board-empty' }, '—')),
+          h('div', { class: 'board-col-body' }, items.length ? items.map((b) => this.#card(b, names, seen !== null && seen.get(b.id) !== b.status)) : h('div', { class: 'board-empty' }, '—')),
         );
       }),
     );
   }
 
-  #card(b: Bead, names: Names): HTMLElement {
+  #card(b: Bead, names: Names, changed: boolean): HTMLElement {
     const rig = b.rigId ? names.rigs.get(b.rigId)?.name : null;
     const assignee = agentName(names, b.assigneeId);
     return h(
       'div',
-      { class: 'bead-card', data: { beadId: b.id }, title: b.body ? clip(b.body, 400) : b.title },
+      { class: changed ? 'bead-card is-new' : 'bead-card', data: { beadId: b.id }, title: b.body ? clip(b.body, 400) : b.title },
       h('div', { class: 'bead-title' }, b.title),
       h(
         'div',
