@@ -21,6 +21,7 @@ import { z } from 'zod';
  * | GASTOWN_STOP_TIMEOUT_SECONDS          | 20 (graceful shutdown budget)             |
  * | GASTOWN_PLUGIN_PATH                   | <repo>/packages/plugin/dist/gastown-plugin.js |
  * | GASTOWN_LOG_LEVEL                     | info                                      |
+ * | GASTOWN_CLOCK_OFFSET_MS               | 0 — TEST ONLY: shifts the container's clock (e.g. -60000) to test clock skew; never set in production |
  * | TOWN_ENV_<NAME>                       | town env var <NAME> (see below)           |
  *
  * Town env vars (LLM provider keys and the like) arrive as `TOWN_ENV_<NAME>=value`; the
@@ -46,6 +47,8 @@ export interface ContainerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Town env vars by their own name (prefix stripped). Secret values: never log them. */
   townEnv: Readonly<Record<string, string>>;
+  /** TEST ONLY (GASTOWN_CLOCK_OFFSET_MS): added to the container's clock to simulate skew. 0 in production. */
+  clockOffsetMs?: number;
 }
 
 const intFromEnv = (min: number, max: number) =>
@@ -71,6 +74,7 @@ const EnvSchema = z.object({
   GASTOWN_STOP_TIMEOUT_SECONDS: intFromEnv(1, 600).default(20),
   GASTOWN_PLUGIN_PATH: z.string().min(1).refine(isAbsolute, 'must be an absolute path').optional(),
   GASTOWN_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  GASTOWN_CLOCK_OFFSET_MS: z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(-86_400_000).max(86_400_000)).optional(),
 });
 
 /** Where the bundled plugin lives in this repository (src/config.ts → packages/plugin/dist). */
@@ -109,6 +113,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     pluginPath: e.GASTOWN_PLUGIN_PATH ?? DEFAULT_PLUGIN_PATH,
     logLevel: e.GASTOWN_LOG_LEVEL,
     townEnv: Object.freeze(townEnvFrom(env)),
+    clockOffsetMs: e.GASTOWN_CLOCK_OFFSET_MS ?? 0,
   };
 }
 

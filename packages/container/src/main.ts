@@ -56,7 +56,9 @@ export interface StartContainerOptions {
 
 /** Compose the container from a parsed config. */
 export async function startContainer(config: ContainerConfig, options: StartContainerOptions = {}): Promise<ContainerHandle> {
-  const clock = options.clock ?? systemClock;
+  // GASTOWN_CLOCK_OFFSET_MS is a test-only skew knob (0 in production)
+  const offsetMs = config.clockOffsetMs ?? 0;
+  const clock: Clock = options.clock ?? (offsetMs === 0 ? systemClock : { now: () => systemClock.now() + offsetMs });
   const random = options.random ?? mathRandom;
   const timers = options.timers ?? realTimers;
   const fetchImpl = options.fetch ?? fetch;

@@ -35,6 +35,8 @@ export const CONTAINER_PASSTHROUGH_VARS = [
   'GASTOWN_STOP_TIMEOUT_SECONDS',
   'GASTOWN_LOG_LEVEL',
   'GASTOWN_PLUGIN_PATH',
+  // test only: skews every container's clock (docs/RELIABILITY.md, clock skew)
+  'GASTOWN_CLOCK_OFFSET_MS',
 ] as const;
 
 const int = (min: number, max: number) => z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
