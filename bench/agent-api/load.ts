@@ -95,13 +95,15 @@ function verifyOnlyRequester(baseUrl: string, agents: readonly BenchAgent[]) {
   const prepared = agents.map((agent, i) => {
     const other = agents[(i + 1) % agents.length]!;
     return {
-      headers: { authorization: `Bearer ${agent.credentials.accessToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${agent.credentials.accessToken}` },
       url: baseUrl + routePath(AGENT_API.tool, { townId: other.townId, agentId: other.agentId, tool: 'status' }),
     };
   });
   return async (worker: number): Promise<boolean> => {
     const p = prepared[worker]!;
-    const res = await fetch(p.url, { method: 'POST', headers: p.headers, body: '{"text":"x"}' });
+    // no body: under wrangler dev a POST whose body the worker refuses unread is sometimes reset
+    // (ECONNRESET / 503 "worker restarted mid-request") instead of answered — see docs/PERFORMANCE.md
+    const res = await fetch(p.url, { method: 'POST', headers: p.headers });
     const text = await res.text();
     if (res.status !== 403 || !text.includes('token_scope')) throw new Error(`expected 403 token_scope, got ${res.status} ${text.slice(0, 200)}`);
     return true;

@@ -1,7 +1,7 @@
 /**
  * 5. The TownDO alarm's tick time at 10, 100 and 1,000 agents: all working vs mostly waiting
  * vs mostly exited — the pure reconciler in Node, and the whole tick (reconcileNow: SQLite
- * load → reconcile → apply → nextWakeAt → setAlarm) in workerd under `wrangler dev`.
+ * load → reconcile → apply → nextWakeAt → setAlarm) in workerd (Miniflare).
  * Alone: `npx tsx bench/alarm/bench.ts` (`-- --node-only` skips workerd).
  */
 import { existsSync } from 'node:fs';
@@ -37,13 +37,13 @@ function nodeTable(rows: NodeTickResult[]): Table {
 
 function workerdTable(rows: WorkerdTickResult[]): Table {
   return {
-    title: `whole alarm tick in workerd (wrangler dev): reconcileNow() via a local RPC hop; per tick = (t(n) − t(0)) / n, median of ${WORKERD.rounds} rounds`,
-    columns: ['scenario', 'agents', 'tick ms', 'RPC hop ms', 'tick − hop ms', '× previous N', 'n/round', 'actions', 'seed s'],
+    title: `whole alarm tick in workerd (Miniflare): reconcileNow() via a local RPC hop; per tick = (t(n) − t(0)) / n, median of ${WORKERD.rounds} rounds`,
+    columns: ['scenario', 'agents', 'tick ms', 'RPC hop ms', 'tick − hop ms', '× previous N', 'n/round', 'actions', 'heartbeat ms', 'seed s'],
     rows: rows.map((r, i) => {
       const prev = i > 0 && rows[i - 1]!.scenario === r.scenario ? rows[i - 1]! : null;
       const net = r.msPerTick - r.msPerRpcBaseline;
       const prevNet = prev ? prev.msPerTick - prev.msPerRpcBaseline : null;
-      return [r.scenario, r.agents, r.msPerTick, r.msPerRpcBaseline, net, prevNet ? `${(net / prevNet).toFixed(1)}×` : null, r.ticksPerRound, r.actions.length ? r.actions.join(',') : 'none', (r.seedMs / 1000).toFixed(1)];
+      return [r.scenario, r.agents, r.msPerTick, r.msPerRpcBaseline, net, prevNet ? `${(net / prevNet).toFixed(1)}×` : null, r.ticksPerRound, r.actions.length ? r.actions.join(',') : 'none', r.msPerHeartbeat, (r.seedMs / 1000).toFixed(1)];
     }),
   };
 }
@@ -59,14 +59,15 @@ export async function runAlarmBench(options: { workerd: boolean }): Promise<Benc
   }
   // loaded only when the reconciler exists (both import it, directly or through the worker)
   const { benchNodeReconcile } = await import('./node-reconcile');
-  const { benchWorkerdTick, startAlarmWorker } = await import('./workerd-alarm');
+  const { benchWorkerdSize, startAlarmWorker } = await import('./workerd-alarm');
   const node: NodeTickResult[] = [];
   for (const scenario of SCENARIOS) for (const agents of AGENT_COUNTS) node.push(benchNodeReconcile(scenario, agents, NODE));
   const workerd: WorkerdTickResult[] = [];
   if (options.workerd) {
     const { worker, user } = await startAlarmWorker();
     try {
-      for (const scenario of SCENARIOS) for (const agents of AGENT_COUNTS) workerd.push(await benchWorkerdTick(worker, user, scenario, agents, WORKERD));
+      for (const agents of AGENT_COUNTS) workerd.push(...(await benchWorkerdSize(worker, user, agents, WORKERD)));
+      workerd.sort((x, y) => SCENARIOS.indexOf(x.scenario) - SCENARIOS.indexOf(y.scenario) || x.agents - y.agents);
     } finally {
       await worker.stop();
     }
@@ -85,10 +86,11 @@ export async function runAlarmBench(options: { workerd: boolean }): Promise<Benc
     data: { node, workerd, nodeOptions: NODE, workerdOptions: WORKERD },
     method: [
       'Node — MEASURED: the reconciler\'s pure functions (packages/worker/src/town/reconciler/reconcile.ts) on plain input built to each shape: every live polecat on its own in-progress bead, heartbeats 5 s old, tokens fresh (a steady state: no action is due, which the "actions" column checks), default town settings',
-      'workerd — MEASURED: `wrangler dev` on a snapshot bundle of the real worker plus bench-only routes; each shape is a fresh town seeded through the TownDO\'s own methods (the mayor slings a bead per live polecat, createAgent hooks it, issueAgentCredentials dispatches it, one heartbeat sets working/waiting; idle rows are created and never started); then n × reconcileNow() — the same runReconciler() that alarm() calls — timed from outside because workerd freezes clocks during compute',
+      'workerd — MEASURED: Miniflare (the workerd that `wrangler dev` runs, Durable Objects on SQLite on disk, the worker\'s own bindings and vars; without wrangler\'s Node dev proxy, which under load answered some setup requests with 503 "worker restarted mid-request") on a snapshot bundle of the real worker plus bench-only routes; each shape is a fresh town seeded through the TownDO\'s own methods (the mayor slings a bead per live polecat, createAgent hooks it, issueAgentCredentials dispatches it, one heartbeat sets working/waiting; idle rows are created and never started); then n × reconcileNow() — the same runReconciler() that alarm() calls — timed from outside because workerd freezes clocks during compute',
       'GASTOWN_HEARTBEAT_INTERVAL_SECONDS=3600 in the workerd run so no agent turns "lost" while it is measured (liveness would otherwise fire mid-run); this does not change what a tick computes',
       '"RPC hop" = n × getTown() through the same route: the worker→DO call cost, subtracted in "tick − hop"',
-      '"seed s" = time to create the town\'s agents and beads through those methods (each one re-arms the alarm, which loads the town state)',
+      '"heartbeat ms" = one heartbeat through the DO\'s heartbeat method (same hop) in that town: every agent request re-arms the alarm, so this shows whether a request\'s cost grows with the town',
+      '"seed s" = time to build the town through those methods; all-working reuses the mostly-waiting town (same rows and beads) after one heartbeat per waiting agent turns it working',
     ],
   };
 }

@@ -8,6 +8,10 @@
  *        it (gen 1), and one heartbeat (the DO's heartbeat method, claims as the worker would
  *        pass them after verifying the token) makes it working or waiting. Idle rows are
  *        created and never started.
+ *   POST /__bench/alarm/activity {townId, userId, from, count, activity}  one heartbeat each for
+ *        polecats bench-<from>…bench-<from+count−1> (turns waiting agents working, or back)
+ *   POST /__bench/alarm/heartbeats {townId, userId, n}  n heartbeats of bench-0 (the per-request
+ *        cost of a heartbeat in a town of this size)
  *   POST /__bench/alarm/tick  {townId, n}      n × reconcileNow(): what the alarm runs
  *   POST /__bench/alarm/rpc   {townId, userId, n}  n × getTown(): the RPC hop alone (baseline)
  *
@@ -105,6 +109,19 @@ async function bench(request: Request, env: Env, path: string): Promise<Response
         nextAt = run.nextAt;
       }
       return Response.json({ n, actions: [...actions], nextAt });
+    }
+    if (path === '/__bench/alarm/activity' || path === '/__bench/alarm/heartbeats') {
+      const b = body as { townId: string; userId: string; from?: number; count?: number; activity?: 'working' | 'waiting'; n?: number };
+      const all = value(await town.listAgents(b.userId));
+      const byName = new Map(all.map((a) => [a.name, a]));
+      const targets = path === '/__bench/alarm/heartbeats' ? Array.from({ length: n }, () => 'bench-0') : Array.from({ length: b.count ?? 0 }, (_, i) => `bench-${(b.from ?? 0) + i}`);
+      for (const name of targets) {
+        const agent = byName.get(name);
+        if (!agent) throw new Error(`no agent ${name}`);
+        const hb = heartbeat(b.activity ?? 'working', agent.credential.tokenExpiresAt ?? Date.now() + 3_600_000);
+        value(await town.heartbeat(claimsFor(agent, b.townId, b.userId, agent.credential.gen), hb));
+      }
+      return Response.json({ n: targets.length });
     }
     if (path === '/__bench/alarm/rpc') {
       for (let i = 0; i < n; i += 1) value(await town.getTown(body.userId ?? ''));
