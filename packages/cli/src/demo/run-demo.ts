@@ -53,10 +53,14 @@ export async function runDemo(args: string[], options: DemoOptions = {}): Promis
   const timeoutMs = Number(values.timeout ?? 300) * 1000;
   const t0 = Date.now();
   const say = (line: string) => out.write(`${line}\n`);
+  const failures: string[] = [];
   const scenario = createTownScenario({
     onNote: (note) => {
       if (note.kind === 'turn') say(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] model → ${note.role}: ${note.action}`);
-      else say(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] model sees a failed ${note.tool}: ${note.content}`);
+      else {
+        failures.push(`${note.role} ${note.tool}: ${note.content}`);
+        say(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] model sees a failed ${note.tool}: ${note.content}`);
+      }
     },
   });
   const llmApiKey = `fake-${randomBytes(16).toString('hex')}`;
@@ -120,8 +124,16 @@ export async function runDemo(args: string[], options: DemoOptions = {}): Promis
     const sent = await api.sendMayorMessage(town.id, 'Please add a note to demo-rig.');
     say(`demo: message to the mayor: ${sent.delivery}`);
 
-    const merged = await waitUntil(() => interrupted || scenario.approvals.length > 0 && follower!.events.some((e) => e.type === 'merge_request.merged'), timeoutMs - (Date.now() - t0));
+    const merged = await waitUntil(
+      () => interrupted || failures.length > 0 || (scenario.approvals.length > 0 && follower!.events.some((e) => e.type === 'merge_request.merged')),
+      timeoutMs - (Date.now() - t0),
+    );
     if (interrupted) return 130;
+    if (failures.length > 0) {
+      // a failed tool call never fixes itself in a scripted run: stop at once and say what failed
+      err.write(`demo: FAILED — an agent's tool call failed:\n${failures.map((f) => `  ${f}`).join('\n')}\ndemo: logs in ${stack.logs.dir}\n`);
+      return 1;
+    }
     if (!merged) {
       err.write(`demo: no merge within ${Math.round(timeoutMs / 1000)} s; logs in ${stack.logs.dir}\n`);
       return 1;

@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSseBlocks } from '../../src/stack/event-follower';
+import { parseJsonc } from '../../src/stack/frozen-worker';
+import { WORKER_DIR } from '../../src/stack/commands';
 import { formatEnvFile, generateStackKeys, parseEnvFile, secretValues, StackKeysSchema, workerSecrets } from '../../src/stack/keys';
 import { scanForLeaks } from '../../src/stack/leak-scan';
 import { branchContains, commitsOn, createRigRepo, filesOn } from '../../src/stack/git-fixture';
@@ -81,5 +83,23 @@ describe('orphan finder', () => {
     }
     await new Promise((r) => child.once('exit', r));
     expect(findStackProcesses(dir)).toEqual([]);
+  });
+});
+
+describe('wrangler config (JSONC)', () => {
+  it('drops comments and trailing commas, keeps strings with comment-like text', () => {
+    const text = `{
+      // a comment
+      "main": "src/index.ts", /* block
+      comment */ "url": "http://x//y", "s": "a \\"quoted\\" /* not a comment */",
+      "list": [1, 2,],
+    }`;
+    expect(parseJsonc(text)).toEqual({ main: 'src/index.ts', url: 'http://x//y', s: 'a "quoted" /* not a comment */', list: [1, 2] });
+  });
+
+  it("reads the worker's own wrangler.jsonc (what the frozen worker copies)", () => {
+    const config = parseJsonc(readFileSync(join(WORKER_DIR, 'wrangler.jsonc'), 'utf8')) as { main?: string; durable_objects?: { bindings?: unknown[] } };
+    expect(config.main).toBe('src/index.ts');
+    expect(config.durable_objects?.bindings?.length).toBeGreaterThanOrEqual(2);
   });
 });
