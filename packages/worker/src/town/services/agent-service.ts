@@ -89,11 +89,24 @@ export class AgentService {
     return { agent: this.view(agentId), credentials: issued.credentials };
   }
 
-  /** Stop: gen + 1 (every token dies on next use), families revoked, bead released. Idempotent. */
+  /**
+   * Stop: the container first, then gen + 1 (every token dies on next use), families revoked, bead
+   * released. Idempotent. The container is told first, while the run's tokens are still good: its
+   * final completion report and event flush (sent before the container answers the stop) are
+   * accepted. Revoking first made them fail with 401 token_revoked and the container retried them
+   * for ~30 s before giving up, losing them. A container that cannot be told changes nothing: the
+   * tokens die right after anyway.
+   */
   async stop(agentId: string, reason: string): Promise<Agent> {
     const { repos, clock, credentials, container, logger } = this.ctx;
+    if (this.record(agentId).status === 'stopped') return this.view(agentId);
+    try {
+      await container.stop(agentId, reason);
+    } catch (err) {
+      logger.warn({ msg: 'container stop failed', townId: this.ctx.townId, agentId, code: err instanceof GastownError ? err.code : 'unknown' });
+    }
     const agent = this.record(agentId);
-    if (agent.status === 'stopped') return this.view(agentId);
+    if (agent.status === 'stopped') return this.view(agentId); // a concurrent stop got there first
     const now = clock.now();
     this.ctx.transaction(() => {
       const gen = repos.agents.bumpGen(agentId, now);
@@ -105,12 +118,6 @@ export class AgentService {
       }
       this.ctx.event({ type: 'agent.stopped', agentId, beadId: agent.beadId, data: { gen, reason } });
     });
-    try {
-      await container.stop(agentId, reason);
-    } catch (err) {
-      // The agent's tokens are already dead; a container that cannot be told is logged, not fatal.
-      logger.warn({ msg: 'container stop failed', townId: this.ctx.townId, agentId, code: err instanceof GastownError ? err.code : 'unknown' });
-    }
     return this.view(agentId);
   }
 
