@@ -12,6 +12,9 @@
  * - `capture`: remember the Authorization header of every refresh call, in memory only (never
  *   logged, never written), so a test can replay a refresh credential.
  *
+ * A second instance can sit between the worker and the container host (GASTOWN_CONTAINER_HOST_URL)
+ * to cut the inbound direction too (backstop pushes, warm sends): a full partition.
+ *
  * Test-only; no secret is ever logged.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -40,12 +43,18 @@ export interface FaultProxy {
   /** Recorded refresh Authorization headers, oldest first, with the town and time. */
   readonly captured: ReadonlyArray<{ townId: string; authorization: string; at: number }>;
   readonly counts: FaultProxyCounts;
+  /** Limit faults (refuse, drop, capture) to these towns; null: every town. */
+  faultTowns: ReadonlySet<string> | null;
+  /** Every refresh request seen (no secret): town, time, and what the proxy did with it. */
+  readonly refreshes: ReadonlyArray<{ townId: string; at: number; action: 'forwarded' | 'dropped' | 'refused' }>;
   /** Change the upstream (e.g. after a worker restart on another port). */
   setTarget(url: string): void;
   stop(): Promise<void>;
 }
 
 const REFRESH_PATH = /^\/agent\/towns\/([^/]+)\/refresh$/;
+/** The town of a request: agent API (`/agent/towns/:id/…`) or container host (`/towns/:id/…`). */
+const TOWN_PATH = /^(?:\/agent)?\/towns\/([^/]+)(?:\/|$)/;
 
 export async function startFaultProxy(options: { target: string; port?: number }): Promise<FaultProxy> {
   let target = new URL(options.target);
@@ -54,15 +63,20 @@ export async function startFaultProxy(options: { target: string; port?: number }
   let capturing = false;
   let dropNext: { filter: (townId: string) => boolean; done: () => void } | null = null;
 
-  const state = { mode: 'pass' as FaultMode, refuseWith: 'reset' as 'reset' | 503 };
+  const state = { mode: 'pass' as FaultMode, refuseWith: 'reset' as 'reset' | 503, faultTowns: null as ReadonlySet<string> | null };
+  const refreshes: Array<{ townId: string; at: number; action: 'forwarded' | 'dropped' | 'refused' }> = [];
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const refresh = REFRESH_PATH.exec(path);
-    const townId = refresh?.[1] ?? '';
-    if (state.mode === 'refuse') {
+    const townId = refresh?.[1] ?? TOWN_PATH.exec(path)?.[1] ?? '';
+    const faulty = state.faultTowns === null || state.faultTowns.has(townId);
+    if (state.mode === 'refuse' && faulty) {
       counts.refused += 1;
-      if (refresh) counts.refreshRefused += 1;
+      if (refresh) {
+        counts.refreshRefused += 1;
+        refreshes.push({ townId, at: Date.now(), action: 'refused' });
+      }
       req.resume();
       if (state.refuseWith === 503) {
         res.writeHead(503, { 'content-type': 'application/json' });
@@ -72,16 +86,19 @@ export async function startFaultProxy(options: { target: string; port?: number }
       }
       return;
     }
-    if (refresh && capturing && typeof req.headers.authorization === 'string') {
+    if (refresh && capturing && faulty && typeof req.headers.authorization === 'string') {
       captured.push({ townId, authorization: req.headers.authorization, at: Date.now() });
     }
     let drop: (() => void) | null = null;
-    if (refresh && dropNext && dropNext.filter(townId)) {
+    if (refresh && faulty && dropNext && dropNext.filter(townId)) {
       drop = dropNext.done;
       dropNext = null;
     }
     counts.forwarded += 1;
-    if (refresh) counts.refreshForwarded += 1;
+    if (refresh) {
+      counts.refreshForwarded += 1;
+      refreshes.push({ townId, at: Date.now(), action: drop ? 'dropped' : 'forwarded' });
+    }
     const headers = { ...req.headers, host: target.host };
     const upstream = httpRequest(
       { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
@@ -142,7 +159,14 @@ export async function startFaultProxy(options: { target: string; port?: number }
     capture(on) {
       capturing = on;
     },
+    get faultTowns() {
+      return state.faultTowns;
+    },
+    set faultTowns(towns: ReadonlySet<string> | null) {
+      state.faultTowns = towns;
+    },
     captured,
+    refreshes,
     counts,
     setTarget(url) {
       target = new URL(url);
