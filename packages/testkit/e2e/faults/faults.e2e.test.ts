@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_API, parseErrorBody, routePath } from '@gastown/protocol';
+import { AGENT_API, parseErrorBody, routePath, USER_API } from '@gastown/protocol';
 import { findStackProcesses, formatEnvFile, generateStackKeys, requestJson, workerSecrets } from '../../src/stack/index';
 import { sleep, waitFor } from '../support/harness';
 import { eventsOf, FAULT_USER, mayorTurn, runtimeOf, startFaultHarness, toolOutcomes, turnsEnded, waitMayor, type FaultHarness } from './support';
@@ -189,6 +189,54 @@ describe('faults between the container and the control plane', () => {
     figures('refresh-replay', { replayedAfterMs: Date.now() - stolen.at, redispatchMs });
   });
 
+  it('6a. the worker restarted mid-turn: the turn finishes, its events arrive, same process and session, zero failures', async () => {
+    const { townId, mayorId } = await h.createTown('worker-restart', 20);
+    await mayorTurn(h, townId, mayorId, 'Hello.');
+    const before = await runtimeOf(h.stack, townId, mayorId);
+    const toolEventsBefore = (await eventsOf(h.api, townId, 'agent.tool', mayorId)).length;
+    const gate = h.holdMayor(mayorId);
+    let restartMs = 0;
+    try {
+      const turns = turnsEnded(h.stack, mayorId);
+      expect((await h.api.sendMayorMessage(townId, 'During the restart.')).delivery).toBe('delivered');
+      await waitFor(() => gate.pending() >= 1, { timeoutMs: 60_000, what: "the mayor's model request" });
+      const t0 = Date.now();
+      await h.stack.restartWorker();
+      restartMs = Date.now() - t0;
+      gate.release();
+      await waitFor(() => turnsEnded(h.stack, mayorId) > turns, { timeoutMs: 60_000, what: 'the mayor to answer after the restart' });
+    } finally {
+      gate.release();
+    }
+    expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
+    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    // the turn's events reached the restarted control plane
+    await waitFor(async () => (await eventsOf(h.api, townId, 'agent.tool', mayorId)).length > toolEventsBefore, { timeoutMs: 60_000, what: "the turn's tool events" });
+    const after = await runtimeOf(h.stack, townId, mayorId);
+    expect([after.pid, after.sessionId, after.gen], 'same process, session and generation').toEqual([before.pid, before.sessionId, before.gen]);
+    expect(after.credential.state).toBe('valid');
+    figures('worker-restart', { restartMs });
+  });
+
+  it('6b. a user stop completes quickly; the final completion report and events are accepted (no 401)', async () => {
+    const { townId, mayorId } = await h.createTown('user-stop', 20);
+    await mayorTurn(h, townId, mayorId, 'Hello.');
+    const gen = (await runtimeOf(h.stack, townId, mayorId)).gen;
+    const t0 = Date.now();
+    const res = await h.api.request('POST', routePath(USER_API.stopAgent, { townId, agentId: mayorId }));
+    const stopMs = Date.now() - t0;
+    expect(res.status).toBe(200);
+    expect(stopMs, 'the stop answered').toBeLessThan(20_000);
+    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], { timeoutMs: 30_000, what: 'the final completion report' });
+    expect(completed.data.outcome).toBeDefined();
+    const mayor = (await h.api.agents(townId)).find((a) => a.id === mayorId)!;
+    expect([mayor.status, mayor.credential.gen]).toEqual(['stopped', gen + 1]);
+    await sleep(5_000);
+    const unauthorized = h.stack.logs.read(h.stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
+    expect(unauthorized, 'requests of the stopped run refused').toEqual([]);
+    figures('user-stop', { stopMs });
+  });
+
   it('4. signing-key rotation mid-run (k1 → k1+k2 active k2 → k2 only): zero 401s for the agent', async () => {
     const { townId, mayorId } = await h.createTown('key-rotation', 60);
     await mayorTurn(h, townId, mayorId, 'Hello.');
@@ -230,8 +278,32 @@ describe('faults between the container and the control plane', () => {
     figures('key-rotation', { rotationMs, brokerUnauthorizedAbsorbed: after.credential.unauthorizedCount, refreshCount: after.credential.refreshCount });
   });
 
-  it.todo('5. clock skew of ±60 s between container and control plane: zero false 401s (needs a container clock-offset knob)');
-  it.todo('6. container killed mid-turn, worker restarted mid-run, container SIGTERM: nothing lost, gen + 1 / clean restart (kill: see town.e2e.test.ts (b))');
+  it('6c. the container gets SIGTERM: agents exit cleanly (completion reported), the mayor starts again on the next message with gen + 1', async () => {
+    const { townId, mayorId } = await h.createTown('sigterm', 20);
+    await mayorTurn(h, townId, mayorId, 'Hello.');
+    const gen = (await runtimeOf(h.stack, townId, mayorId)).gen;
+    const state = await h.stack.hostState(townId);
+    expect(state.running && state.pid).toBeTruthy();
+    const t0 = Date.now();
+    process.kill(state.pid!, 'SIGTERM');
+    await waitFor(async () => !(await h.stack.hostState(townId)).running, { timeoutMs: 60_000, what: 'the container to exit' });
+    const exitMs = Date.now() - t0;
+    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], { timeoutMs: 30_000, what: "the mayor's completion report" });
+    expect(completed).toBeDefined();
+    const exited = await waitMayor(h, townId, 'the mayor to be exited', (m) => m.status === 'exited' || m.status === 'stopped');
+    expect(exited.status).toBe('exited');
+    expect(await eventsOf(h.api, townId, 'agent.lost', mayorId), 'a clean exit is not a loss').toEqual([]);
+
+    // on demand: the next message starts the container and the mayor again (gen + 1), and it works
+    await mayorTurn(h, townId, mayorId, 'After the SIGTERM.');
+    expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
+    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    const again = await runtimeOf(h.stack, townId, mayorId);
+    expect(again.gen).toBe(gen + 1);
+    const unauthorized = h.stack.logs.read(h.stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
+    expect(unauthorized, 'requests refused with 401').toEqual([]);
+    figures('container-sigterm', { exitMs });
+  });
 
   it('stops without orphan processes', async () => {
     await h.stop();
