@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       pluginPath: DEFAULT_PLUGIN_PATH,
       logLevel: 'info',
       townEnv: {},
+      clockOffsetMs: 0,
     });
     expect(DEFAULT_PLUGIN_PATH).toMatch(/packages\/plugin\/dist\/gastown-plugin\.js$/);
   });
