@@ -13,5 +13,7 @@ export const TEST_BINDINGS = {
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.jsonc' }, miniflare: { bindings: TEST_BINDINGS } })],
   // Structured logs of passing tests are noise; a failing test still shows its output.
-  test: { name: 'worker', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], silent: 'passed-only' },
+  // The pool slows down as a file makes many requests (see docs/DEVELOPMENT.md); generous timeouts keep
+  // table-driven files from timing out on a loaded 2-core machine.
+  test: { name: 'worker', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], silent: 'passed-only', testTimeout: 60_000, hookTimeout: 60_000 },
 });
