@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { AGENT_API, routePath, type AgentCredentials, type HeartbeatRequest } from '@gastown/protocol';
 import { createUserToken, UserApi } from '@gastown/testkit/stack/clients';
+import { httpJson } from '../lib/http';
 import { closedLoop, type LoadResult } from '../lib/load';
 import { summarize, type Summary } from '../lib/stats';
 import type { BenchWorker } from '../lib/wrangler-dev';
@@ -34,13 +35,9 @@ export async function createBenchAgents(worker: BenchWorker, count: number): Pro
   const user = new UserApi(worker.url, (await createUserToken(worker.url, worker.adminSecret, 'bench-user')).token);
   const town = await user.createTown('bench-town');
   const rig = await user.createRig(town.id, { name: 'bench-rig', gitUrl: 'https://git.example.invalid/bench.git', defaultBranch: 'main' });
-  const res = await fetch(worker.url + BENCH_SETUP_PATH, {
-    method: 'POST',
-    headers: { [BENCH_ADMIN_HEADER]: worker.adminSecret, 'content-type': 'application/json' },
-    body: JSON.stringify({ townId: town.id, rigId: rig.id, count }),
-  });
-  if (!res.ok) throw new Error(`bench setup failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { agents: Array<{ agentId: string; credentials: AgentCredentials }> };
+  const res = await httpJson(worker.url + BENCH_SETUP_PATH, { headers: { [BENCH_ADMIN_HEADER]: worker.adminSecret }, body: { townId: town.id, rigId: rig.id, count } });
+  if (res.status !== 200) throw new Error(`bench setup failed: ${res.status} ${res.text.slice(0, 300)}`);
+  const body = JSON.parse(res.text) as { agents: Array<{ agentId: string; credentials: AgentCredentials }> };
   return body.agents.map((a) => ({ agentId: a.agentId, townId: town.id, credentials: a.credentials }));
 }
 
@@ -161,7 +158,12 @@ export async function runPhases(options: {
     const runs = { health: [] as LoadResult[], 'verify-only': [] as LoadResult[], agent: [] as LoadResult[] };
     const slice = { concurrency, durationMs: options.phaseMs / options.rounds, maxRequests: Math.ceil(options.maxRequestsPerPhase / options.rounds) };
     for (let round = 0; round < options.rounds; round += 1) {
-      for (const route of ['health', 'verify-only', 'agent'] as const) runs[route].push(await closedLoop({ ...slice, request: routes[route] }));
+      for (const route of ['health', 'verify-only', 'agent'] as const) {
+        // refresh the client's socket pool first: a keep-alive socket the server closed while
+        // idle fails the next POST with ECONNRESET (fetch retries only GETs), a client artefact
+        await closedLoop({ concurrency, durationMs: 100, maxRequests: concurrency * 4, request: healthRequest });
+        runs[route].push(await closedLoop({ ...slice, request: routes[route] }));
+      }
     }
     for (const route of ['health', 'verify-only', 'agent'] as const) results.push(toPhase(route, concurrency, runs[route]));
   }

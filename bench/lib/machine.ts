@@ -11,6 +11,8 @@ export interface MachineInfo {
   memoryGiB: number;
   loadAverage: [number, number, number];
   gitCommit: string | null;
+  /** Paths with uncommitted changes when the run started (the run measures the working tree). */
+  gitUncommitted: string[];
   wrangler: string | null;
 }
 
@@ -47,6 +49,10 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadAverage: currentLoad(),
     gitCommit: tryRun('git', ['rev-parse', '--short', 'HEAD']),
+    gitUncommitted: (tryRun('git', ['status', '--porcelain', '--untracked-files=no']) ?? '')
+      .split('\n')
+      .map((l) => l.slice(3).trim())
+      .filter(Boolean),
     wrangler: wranglerPkg,
   };
 }
