@@ -8,7 +8,7 @@ import type { AgentRole, ToolName } from '@gastown/protocol';
 export const ROLE_TOOLS: Record<AgentRole, readonly ToolName[]> = {
   mayor: ['sling', 'list_rigs', 'list_beads', 'list_agents', 'mail_send'],
   polecat: ['prime', 'bead_status', 'done', 'mail_send', 'mail_check', 'escalate', 'status'],
-  refinery: ['prime', 'bead_status', 'request_changes', 'mail_send', 'mail_check', 'escalate', 'status'],
+  refinery: ['prime', 'bead_status', 'done', 'request_changes', 'mail_send', 'mail_check', 'escalate', 'status'],
 };
 
 export interface ToolCopy {
@@ -59,11 +59,13 @@ export const TOOL_COPY: Record<ToolName, ToolCopy> = {
   },
   done: {
     description:
-      'Report that your bead is finished: your work is committed on your branch. The branch is pushed and a merge request is opened for review. ' +
-      'Call this once, after committing; then stop.',
+      'Worker (polecat): report that your bead is finished — your work is committed on your branch; the branch is pushed and a merge request is opened for review. ' +
+      'Call this once, after committing; then stop. ' +
+      'Reviewer (refinery): approve a merge request — pass its mergeRequestBeadId and its branch; the branch is then merged into the default branch.',
     params: {
-      branch: 'Your branch name (it starts with gt/), exactly as git shows it.',
-      summary: 'What you changed and why, for the reviewer.',
+      branch: 'The branch name (it starts with gt/), exactly as git shows it.',
+      summary: 'What you changed and why (worker), or why you approve (reviewer).',
+      mergeRequestBeadId: `Reviewer only: the merge-request bead to approve, ${ID_HINT} bd_1a2b3c4d. Workers leave it out (null).`,
     },
   },
   request_changes: {

@@ -50,7 +50,8 @@ describe('role tables', () => {
     expect(Object.keys(buildTools('polecat', deps()))).toContain('gt_done');
     expect(Object.keys(buildTools('polecat', deps()))).not.toContain('gt_request_changes');
     expect(Object.keys(buildTools('refinery', deps()))).toContain('gt_request_changes');
-    expect(Object.keys(buildTools('refinery', deps()))).not.toContain('gt_done');
+    expect(Object.keys(buildTools('refinery', deps()))).toContain('gt_done');
+    expect(Object.keys(buildTools('refinery', deps()))).not.toContain('gt_sling');
   });
 
   it.each([
