@@ -226,7 +226,7 @@ describe('faults between the container and the control plane', () => {
     const res = await h.api.request('POST', routePath(USER_API.stopAgent, { townId, agentId: mayorId }));
     const stopMs = Date.now() - t0;
     expect(res.status).toBe(200);
-    expect(stopMs, 'the stop answered').toBeLessThan(20_000);
+    expect(stopMs, 'the stop answered').toBeLessThan(10_000);
     const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], { timeoutMs: 30_000, what: 'the final completion report' });
     expect(completed.data.outcome).toBeDefined();
     const mayor = (await h.api.agents(townId)).find((a) => a.id === mayorId)!;
@@ -259,7 +259,8 @@ describe('faults between the container and the control plane', () => {
       writeKeys({ [k2]: k2Secret }, k2);
       await h.stack.restartWorker();
       // the user token was signed with k1 too: a new one (signed with k2)
-      h.api = await h.stack.userApi(FAULT_USER);
+      // (polled: right after a restart the admin route can answer 503 while the Durable Objects load)
+      h.api = await waitFor(() => h.stack.userApi(FAULT_USER), { timeoutMs: 60_000, intervalMs: 2_000, what: 'a user token after the key rotation' });
       gate.release();
       await waitFor(() => toolOutcomes(h.stack, mayorId).filter((t) => t.name === 'gt_list_rigs').length >= 2, { timeoutMs: 60_000, what: 'the tool call after the rotation' });
     } finally {
