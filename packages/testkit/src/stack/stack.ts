@@ -226,6 +226,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const hostApi = new HostApi(hostUrl, keys.containerKey);
     let stopped: Promise<StopReport> | null = null;
+    // Safety net: if this process ends without stop() (an uncaught error, EPIPE, process.exit),
+    // kill every process of the stack synchronously on the way out — nothing may outlive us.
+    const onExit = () => {
+      if (!stopped) killStackProcesses(stateDir);
+    };
+    process.once('exit', onExit);
     const stack: Stack = {
       stateDir,
       workerUrl,
@@ -254,6 +260,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stop(stopOptions = {}) {
         stopped ??= (async () => {
           await stopAll();
+          process.off('exit', onExit);
           const orphans = killStackProcesses(stateDir);
           if (stopOptions.removeState) rmSync(stateDir, { recursive: true, force: true });
           return { orphans };
