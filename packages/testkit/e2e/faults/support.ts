@@ -86,7 +86,7 @@ export async function startFaultHarness(): Promise<FaultHarness> {
   hostProxy.setTarget(stack.hostUrl);
   console.log(`fault stack: ${stack.stateDir} (worker ${stack.workerUrl}, proxy ${proxy.url}, host ${stack.hostUrl})`);
   const api = await stack.userApi(FAULT_USER);
-  return {
+  const harness: FaultHarness = {
     stack,
     proxy,
     hostProxy,
@@ -100,13 +100,14 @@ export async function startFaultHarness(): Promise<FaultHarness> {
     scenario,
     llmApiKey,
     async createTown(name, agentTokenTtlSeconds) {
-      const created = await api.createTown(name);
-      await api.updateConfig(created.id, {
+      // harness.api, not api: a test may replace the user client (key rotation re-signs user tokens)
+      const created = await harness.api.createTown(name);
+      await harness.api.updateConfig(created.id, {
         provider: { kind: 'openai-compatible', baseUrl: stack.fakeLlm!.url, model: FAKE_LLM_MODEL, apiKeyEnvVar: FAKE_LLM_KEY_VAR },
         envVars: { [FAKE_LLM_KEY_VAR]: llmApiKey },
         agentTokenTtlSeconds,
       });
-      const mayor = (await api.agents(created.id)).find((a) => a.role === 'mayor');
+      const mayor = (await harness.api.agents(created.id)).find((a) => a.role === 'mayor');
       if (!mayor) throw new Error(`town ${created.id} has no mayor`);
       return { townId: created.id, mayorId: mayor.id };
     },
@@ -132,6 +133,7 @@ export async function startFaultHarness(): Promise<FaultHarness> {
       await hostProxy.stop();
     },
   };
+  return harness;
 }
 
 /** Chat requests of an agent whose answer ended a turn (a text reply). */
