@@ -1,17 +1,17 @@
 /**
  * 4. Refresh requests per agent-hour at the default TTL (simulated time, real broker), and
- * inbound requests to an idle town container (real interval, real host and container).
+ * inbound requests to an idle town container (real interval, whole local stack).
  * Alone: `npx tsx bench/refresh-rate/bench.ts` (needs `npm run build` once, for the plugin).
  */
 import { DEFAULT_AGENT_TOKEN_TTL_SECONDS } from '@gastown/protocol';
 import type { Benchmark, BenchBody } from '../lib/report';
 import { isMain, runAlone } from '../lib/report';
-import { measureIdleContainer } from './idle-container';
+import { measureIdleStack } from './idle-stack';
 import { simulateRefreshRate } from './simulate';
 
 const AGENTS = 100;
 const HOURS = 24;
-const IDLE = { ttlSeconds: 8, sleepAfterSeconds: 30, heartbeatIntervalSeconds: 5, observeSeconds: 45 };
+const IDLE = { windowSeconds: 60, ttlSeconds: 20, sleepAfterSeconds: 15 };
 
 export const benchmark: Benchmark = {
   id: 'refresh-rate',
@@ -19,7 +19,7 @@ export const benchmark: Benchmark = {
   command: 'npx tsx bench/refresh-rate/bench.ts',
   async run(): Promise<BenchBody> {
     const sim = await simulateRefreshRate({ agents: AGENTS, hours: HOURS, ttlSeconds: DEFAULT_AGENT_TOKEN_TTL_SECONDS });
-    const idle = await measureIdleContainer(IDLE);
+    const idle = await measureIdleStack(IDLE);
     return {
       tables: [
         {
@@ -38,31 +38,34 @@ export const benchmark: Benchmark = {
           notes: ['expected: 1 / (0.5 × TTL) = 2 per agent-hour; jitter ±10 % of the TTL puts every gap in [0.4, 0.6] × TTL'],
         },
         {
-          title: `inbound requests to an idle town container (a waiting mayor) — MEASURED over a real interval`,
+          title: `inbound requests to an idle town container (a waiting mayor) on the whole local stack — MEASURED over a real interval`,
           columns: ['metric', 'value'],
           rows: [
-            ['token TTL / sleepAfter / heartbeat interval (s)', `${idle.ttlSeconds} / ${idle.sleepAfterSeconds} / ${idle.heartbeatIntervalSeconds}`],
-            ['dispatch (host start + container + opencode serve) ms', idle.dispatchMs],
-            ['awake after the dispatch answered (s)', idle.awakeObservedSeconds],
-            ['outbound refreshes while awake (ok / failed)', `${idle.refreshesWhileAwake} / ${idle.failedRefreshes}`],
-            ['outbound heartbeats while awake', idle.heartbeatsWhileAwake],
-            ['inbound requests in the host log, total', idle.inboundTotal],
-            ['inbound requests after the dispatch', idle.inboundAfterDispatch],
+            ['token TTL / heartbeat interval (s)', `${idle.ttlSeconds} / ${idle.heartbeatIntervalSeconds}`],
+            ['stack start (wrangler dev + host) ms', idle.stackStartMs],
+            ['mayor message → answered and waiting ms', idle.mayorReadyMs],
+            ['idle window (s)', idle.windowSeconds],
+            ['inbound requests before the window (starting the mayor with its message)', idle.inboundBeforeWindow],
+            ['inbound requests during the window', idle.inboundDuringWindow],
             ['inbound requests per hour while idle', idle.inboundPerHourWhileIdle],
-            ['container went to sleep after (s)', idle.asleepAfterSeconds],
+            ['broker refreshes in the window (reported by the broker / counted by the TownDO)', `${idle.refreshesReported} / ${idle.refreshesControlPlane}`],
+            ['credential state / 401s seen by the broker', `${idle.credentialState ?? '?'} / ${idle.unauthorizedCount ?? '?'}`],
+            ['mayor status at the end of the window', idle.mayorStatus],
+            ['sleepAfter then set to (s) → container asleep after (s)', `${idle.sleepAfterSeconds} → ${idle.asleepAfterSeconds ?? 'did not sleep'}`],
+            ['inbound requests from the window start until asleep', idle.inboundUntilAsleep],
             ['container starts / sleeps', `${idle.containerStarts} / ${idle.containerSleeps}`],
           ],
           notes: [
-            'the one inbound request is the dispatch itself; refreshes and heartbeats are outbound and did not keep the container awake',
-            'the control plane is the testkit fake (no TownDO alarm drives the host yet), so an alarm push is not part of this interval',
+            'inbound = every request the control plane sent to the town container through the host (the host log); refreshes and heartbeats are outbound',
+            'the TownDO alarm ran throughout (its credential backstop pushes only to working agents; the mayor was waiting)',
           ],
         },
       ],
       data: { simulated: sim, idleContainer: idle },
       method: [
         `refresh rate — SIMULATED time: ${AGENTS} real brokers (createCredentialBroker) on one ManualClock/ManualTimers; every refresh is a real HTTP request to the testkit fake control plane (real HS256 tokens, single-use refresh rotation) on the same manual clock; ${HOURS} h advanced an hour at a time; jitter from a seeded PRNG`,
-        'idle container — MEASURED: the real container host (in-process), the real container process (packages/container/src/main.ts) with its supervisor, broker and a real `opencode serve` for a mayor dispatched with no prompt (waiting); counted: the host\'s inbound log, the fake control plane\'s request log; SIMULATED: the control plane (testkit fake), TTL and sleepAfter shortened to seconds so the interval fits the run',
-        'per hour while idle = inbound after the dispatch / awake seconds × 3600 (0 stays 0 at any scale)',
+        'idle container — MEASURED on startStack(): wrangler dev (control plane, TownDO and its alarm), the container host and real container process, a real `opencode serve` mayor driven by the scripted fake LLM; the mayor answers one message, then waits; counted over a real window: the host\'s inbound log, the broker\'s refresh count (heartbeat) and the TownDO\'s; shortened so it fits the run: token TTL 20 s, heartbeat 5 s, sleepAfter 15 s after the window',
+        'per hour while idle = inbound in the window / window seconds × 3600 (0 stays 0 at any scale)',
       ],
     };
   },
