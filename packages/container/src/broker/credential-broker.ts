@@ -131,7 +131,17 @@ class InMemoryCredentialBroker implements CredentialBroker {
     // Only the token that failed is worth replacing; a newer one is simply retried by the caller.
     if (this.#held === null || this.#held.token !== failedToken) return;
     if (this.#fatalCode !== null) throw new CredentialError(this.#fatalCode, 'the refresh credential was refused by the control plane');
-    await this.#refreshOnce('reactive');
+    try {
+      await this.#refreshOnce('reactive');
+    } catch (err) {
+      // A control plane that just restarted can answer one request with a bare 503. The refresh is
+      // idempotent (same pair within the grace window), so one more attempt after a short,
+      // jittered pause turns that blip into a success instead of a failed tool call.
+      if (!isTransient(err)) throw err;
+      await new Promise<void>((resolve) => this.#o.timers.setTimeout(resolve, backoffDelayMs(0, this.#o.random)));
+      if (this.#stopped || this.#held === null || this.#held.token !== failedToken) return;
+      await this.#refreshOnce('reactive');
+    }
   }
 
   push(grant: AccessTokenGrant, refresh?: { refreshCredential: string; refreshCredentialExpiresAt: number } | null, source: 'push' | 'message' = 'push'): void {
@@ -351,6 +361,11 @@ class InMemoryCredentialBroker implements CredentialBroker {
     this.#nextRefreshAt = null;
     return this.#refreshOnce('pull').catch(() => undefined);
   }
+}
+
+/** A failure a second attempt may fix: the control plane was unreachable or answered badly. */
+function isTransient(err: unknown): boolean {
+  return err instanceof GastownError && !(err instanceof CredentialError) && (err.code === 'control_plane_unavailable' || err.code === 'upstream_failed');
 }
 
 function codeOf(err: unknown): string {

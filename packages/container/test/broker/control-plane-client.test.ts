@@ -144,8 +144,15 @@ describe('control-plane client against the fake control plane (real HTTP)', () =
     w = await wire();
     w.cp.failNextWith('token_expired', { route: 'tool' });
     w.cp.dropNextRefreshResponse();
-    await w.client.tool('status', { text: 'x' }).catch(() => undefined);
-    await w.timers.advance(10_000);
+    // The dropped refresh response is retried once after a short jittered pause (manual timers).
+    let settled = false;
+    const call = w.client.tool('status', { text: 'x' }).finally(() => (settled = true));
+    for (let i = 0; i < 50 && !settled; i++) {
+      await w.timers.advance(200);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await expect(call).resolves.toEqual({ ok: true });
+    expect(w.cp.requestsFor('refresh').length).toBe(2);
     const text = w.log.text();
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\./);
     expect(text).not.toMatch(/gtr_[A-Za-z0-9_-]{8,}/);

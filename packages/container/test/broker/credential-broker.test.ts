@@ -247,6 +247,41 @@ describe('single flight', () => {
   });
 });
 
+describe('reactive refresh after a 401', () => {
+  it('retries a transient refresh failure once (a control plane that just restarted), then succeeds', async () => {
+    const s = setup({ scheduledRefresh: false });
+    s.broker.start();
+    s.stub.script.push({ status: 503 });
+    const failed = await s.broker.accessToken();
+    const healed = s.broker.handleUnauthorized(failed);
+    while (s.stub.calls.length < 1) await settle(1);
+    // the second attempt waits for a jittered pause of at most 1 s
+    await s.timers.advance(1_000);
+    await healed;
+    expect(s.stub.calls).toHaveLength(2);
+    expect(await s.broker.accessToken()).toBe(s.stub.issued[0]!.accessToken);
+  });
+
+  it('gives up after the one extra attempt and never retries a refused refresh credential', async () => {
+    const s = setup({ scheduledRefresh: false });
+    s.broker.start();
+    s.stub.script.push({ status: 503 }, { status: 503 });
+    const failed = await s.broker.accessToken();
+    const outcome = s.broker.handleUnauthorized(failed).then(() => null, (e: unknown) => e);
+    while (s.stub.calls.length < 1) await settle(1);
+    await s.timers.advance(1_000);
+    const err = await outcome;
+    expect((err as GastownError).code).toBe('control_plane_unavailable');
+    expect(s.stub.calls).toHaveLength(2);
+
+    const t = setup();
+    t.broker.start();
+    t.stub.script.push({ status: 401, code: 'refresh_reused' });
+    await expectCode(t.broker.handleUnauthorized(await t.broker.accessToken()), 'refresh_reused');
+    expect(t.stub.calls).toHaveLength(1);
+  });
+});
+
 describe('push', () => {
   it('swaps a newer grant in atomically and moves the schedule to its half-life', async () => {
     const s = setup();
