@@ -34,6 +34,19 @@ function tryRun(cmd: string, args: string[]): string | null {
   }
 }
 
+/** `git status --porcelain` paths (each line is `XY path`; the leading status column may be a space). */
+function uncommittedPaths(): string[] {
+  try {
+    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 });
+    return out
+      .split('\n')
+      .filter((l) => l.length > 3)
+      .map((l) => l.slice(3));
+  } catch {
+    return [];
+  }
+}
+
 export function currentLoad(): [number, number, number] {
   const [a, b, c] = loadavg();
   return [Math.round(a! * 100) / 100, Math.round(b! * 100) / 100, Math.round(c! * 100) / 100];
@@ -49,10 +62,7 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadAverage: currentLoad(),
     gitCommit: tryRun('git', ['rev-parse', '--short', 'HEAD']),
-    gitUncommitted: (tryRun('git', ['status', '--porcelain', '--untracked-files=no']) ?? '')
-      .split('\n')
-      .map((l) => l.slice(3).trim())
-      .filter(Boolean),
+    gitUncommitted: uncommittedPaths(),
     wrangler: wranglerPkg,
   };
 }
