@@ -12,6 +12,21 @@ export type ReconcileSettings = Pick<
 
 const LIVE: ReadonlySet<string> = new Set(['starting', 'working', 'waiting']);
 
+/**
+ * Agent lookup by id in O(1). The index is a pure function of the (read-only) state object,
+ * memoised per state so a tick over N agents and M beads stays O(N + M) instead of O(N × M).
+ */
+const agentIndexes = new WeakMap<ReconcileState, ReadonlyMap<string, ReconcileAgent>>();
+function agentById(state: ReconcileState, agentId: string | null): ReconcileAgent | undefined {
+  if (agentId === null) return undefined;
+  let index = agentIndexes.get(state);
+  if (!index) {
+    index = new Map(state.agents.map((a) => [a.id, a]));
+    agentIndexes.set(state, index);
+  }
+  return index.get(agentId);
+}
+
 export function isLive(agent: Pick<ReconcileAgent, 'status'>): boolean {
   return LIVE.has(agent.status);
 }
@@ -29,7 +44,7 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
   }
   const gone = (agentId: string | null): boolean => {
     if (agentId === null) return true;
-    const agent = state.agents.find((a) => a.id === agentId);
+    const agent = agentById(state, agentId);
     return !agent || lost.has(agent.id) || (!isLive(agent) && !agent.busy);
   };
 
@@ -77,7 +92,7 @@ function issueActions(state: ReconcileState, now: number, settings: ReconcileSet
   for (const bead of issues) {
     // hooked to an agent that ended without moving the bead (and is not being re-dispatched)
     if (bead.status === 'in_progress' && bead.assigneeId !== null && !lost.has(bead.assigneeId) && gone(bead.assigneeId)) {
-      const agent = state.agents.find((a) => a.id === bead.assigneeId);
+      const agent = agentById(state, bead.assigneeId);
       // give a completion report that is on its way one heartbeat interval to arrive
       if (!agent || now - agent.updatedAt >= settings.heartbeatIntervalMs) actions.push({ type: 'release_bead', beadId: bead.id, agentId: bead.assigneeId });
     }
@@ -87,7 +102,7 @@ function issueActions(state: ReconcileState, now: number, settings: ReconcileSet
   }
   if (!state.providerConfigured) return actions;
   const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
-  const redispatched = [...lost.keys()].filter((id) => state.agents.find((a) => a.id === id)?.role === 'polecat').length;
+  const redispatched = [...lost.keys()].filter((id) => agentById(state, id)?.role === 'polecat').length;
   let capacity = settings.maxPolecats - running - redispatched;
   const due = issues
     .filter((b) => b.status === 'open' && b.assigneeId === null && b.attempts < settings.maxAttempts && (b.retryAt ?? 0) <= now)
@@ -201,7 +216,7 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       else if (state.providerConfigured && polecatSlotFree) consider(Math.max(bead.retryAt ?? now, now));
     }
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
-      const agent = state.agents.find((a) => a.id === bead.assigneeId);
+      const agent = agentById(state, bead.assigneeId);
       if (!agent) consider(now);
       else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
     }
@@ -210,13 +225,13 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       const handed = refinery !== null && bead.assigneeId === refinery.id && bead.reviewGen === refinery.gen && (isLive(refinery) || refinery.busy);
       if (handed) continue;
       if (bead.assigneeId !== null && bead.reviewGen !== null) {
-        const reviewer = state.agents.find((a) => a.id === bead.assigneeId);
+        const reviewer = agentById(state, bead.assigneeId);
         if (!reviewer || (!isLive(reviewer) && !reviewer.busy)) {
           consider(now);
           continue;
         }
       }
-      const polecat = bead.polecatId ? state.agents.find((a) => a.id === bead.polecatId) : undefined;
+      const polecat = bead.polecatId ? agentById(state, bead.polecatId) : undefined;
       if (polecat && (isLive(polecat) || polecat.busy)) continue; // its exit (completion) triggers a look
       if (refinery && (isLive(refinery) || refinery.busy) && refinery.status !== 'waiting') consider(now + settings.heartbeatIntervalMs);
       else consider(Math.max(bead.retryAt ?? now, now));
