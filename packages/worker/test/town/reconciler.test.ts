@@ -95,7 +95,9 @@ describe('reconciler: liveness', () => {
     await runAlarm(f.town.id);
     const restarts = f.fake.of('start').filter((s) => s.req.agent.id === polecat.agent.id);
     expect(restarts).toHaveLength(2);
-    expect(restarts[1]!.req.agent.gen).toBeGreaterThanOrEqual(2);
+    // one generation per run: the lost-run revocation and the re-dispatch share gen + 1
+    expect(restarts[1]!.req.agent.gen).toBe(restarts[0]!.req.agent.gen + 1);
+    expect(restarts[1]!.req.credentials.gen).toBe(restarts[0]!.req.agent.gen + 1);
     expect(restarts[1]!.req.bead?.id).toBe(polecat.agent.id === restarts[1]!.req.agent.id ? restarts[0]!.req.bead?.id : undefined);
     expectError(await heartbeat(polecat), 401, 'token_revoked');
     expect((await townEvents(f)).find((e) => e.type === 'agent.lost')?.data).toMatchObject({ reason: 'missed_heartbeats', redispatch: true });
@@ -125,6 +127,7 @@ describe('reconciler: liveness', () => {
     const restarted = f.fake.of('start').slice(startsBefore);
     expect(restarted.map((s) => s.req.agent.id)).toEqual([polecat.agent.id]);
     expect(restarted[0]!.req.bead?.id).toBe(bead.id);
+    expect(restarted[0]!.req.agent.gen).toBe(polecat.credentials.gen + 1);
     // the agent on the new instance is untouched
     expect((await heartbeat(other, { containerInstanceId: 'ci_two' })).status).toBe(200);
     // no container call besides the one start: the dead agents were not contacted

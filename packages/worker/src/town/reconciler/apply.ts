@@ -83,7 +83,8 @@ export class ReconcilerService {
 
   /**
    * A run is gone (no heartbeats, or its container instance was replaced): gen + 1 revokes every
-   * token it held, without contacting any container. Runs with work start again.
+   * token it held, without contacting any container. Runs with work start again at that same new
+   * generation (one generation per run: the re-dispatch does not bump it a second time).
    */
   private async lost(agentId: string, reason: LostReason, redispatch: boolean): Promise<void> {
     const { ctx } = this;
@@ -104,14 +105,14 @@ export class ReconcilerService {
       ctx.transaction(() => {
         ctx.repos.beads.update(bead.id, { status: 'in_progress', assigneeId: agentId, metadata: { ...bead.metadata, retryAt: null } }, ctx.clock.now());
       });
-      await this.dispatch.startPolecat(agentId, 'redispatch', true);
+      await this.dispatch.startPolecat(agentId, 'redispatch', true, true);
       return;
     }
     if (agent.role === 'refinery') {
       const mrs = this.work.list({ rigId: agent.rigId! }).filter((b) => b.type === 'merge_request' && b.assigneeId === agentId && (b.status === 'open' || b.status === 'in_progress'));
       for (const mr of mrs) this.review.requeue(mr.id, `its refinery was lost (${reason})`);
       const first = mrs[0];
-      if (first) await this.startRefinery(agentId, first.id, 'redispatch');
+      if (first) await this.startRefinery(agentId, first.id, 'redispatch', true);
     }
   }
 
@@ -135,10 +136,10 @@ export class ReconcilerService {
     }
   }
 
-  private async startRefinery(refineryId: string, mergeRequestBeadId: string, reason: string): Promise<void> {
+  private async startRefinery(refineryId: string, mergeRequestBeadId: string, reason: string, generationBumped = false): Promise<void> {
     const mr = this.work.bead(mergeRequestBeadId);
     try {
-      await this.dispatch.start(refineryId, { prompt: refineryPrompt(mr, this.work.sourceOf(mr)), reason });
+      await this.dispatch.start(refineryId, { prompt: refineryPrompt(mr, this.work.sourceOf(mr)), reason, generationBumped });
     } catch (err) {
       this.review.handOverFailed(mr.id, asGastownError(err));
       return;

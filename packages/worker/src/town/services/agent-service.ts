@@ -73,10 +73,15 @@ export class AgentService {
    * Start a new credential generation for a (re)dispatch: gen + 1, a new credential family
    * (previous families revoked), token metadata on the row, status `starting`.
    */
-  async issueForDispatch(agentId: string): Promise<{ agent: Agent; credentials: AgentCredentials }> {
+  /**
+   * Credentials for a (re)dispatch: one generation per run. `generationBumped`: the caller already
+   * moved the agent to its new generation (a lost run: its old tokens were revoked on detection),
+   * so the run starts at that generation instead of skipping one.
+   */
+  async issueForDispatch(agentId: string, options: { generationBumped?: boolean } = {}): Promise<{ agent: Agent; credentials: AgentCredentials }> {
     const { repos, clock, credentials } = this.ctx;
-    this.record(agentId);
-    const gen = repos.agents.bumpGen(agentId, clock.now());
+    const current = this.record(agentId);
+    const gen = options.generationBumped ? current.gen : repos.agents.bumpGen(agentId, clock.now());
     const agent = this.record(agentId);
     const issued = await credentials.issue({ ...this.subject(agent), gen }, this.town.tokenTtlSeconds());
     const now = clock.now();

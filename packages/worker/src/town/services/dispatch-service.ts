@@ -24,6 +24,8 @@ export interface StartOptions {
   prompt: string | null;
   /** Why it starts (event data): dispatch, message, review, redispatch … */
   reason: string;
+  /** The lost-run path already bumped the generation (and so revoked the old run's tokens). */
+  generationBumped?: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ export class DispatchService {
     let gen: number | null = null;
     try {
       await this.syncContainerSettings();
-      const issued = await this.agents.issueForDispatch(agentId);
+      const issued = await this.agents.issueForDispatch(agentId, { generationBumped: options.generationBumped ?? false });
       gen = issued.credentials.gen;
       const request = this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt);
       const status = await ctx.container.start(request);
@@ -148,11 +150,11 @@ export class DispatchService {
    * (Re)start a polecat on its hooked bead. A failed start spends one of the bead's attempts, unless
    * the caller already counted this attempt (`attemptCounted`: a lost run being re-dispatched).
    */
-  async startPolecat(agentId: string, reason: string, attemptCounted = false): Promise<Agent> {
+  async startPolecat(agentId: string, reason: string, attemptCounted = false, generationBumped = false): Promise<Agent> {
     const agent = this.agents.record(agentId);
     const bead = this.work.bead(agent.beadId!);
     try {
-      return await this.start(agentId, { prompt: polecatPrompt(bead, polecatBranch(agentId, bead.id)), reason });
+      return await this.start(agentId, { prompt: polecatPrompt(bead, polecatBranch(agentId, bead.id)), reason, generationBumped });
     } catch (err) {
       const error = err as GastownError;
       const current = this.work.bead(bead.id);
