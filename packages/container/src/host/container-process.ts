@@ -24,6 +24,8 @@ export interface SpawnContainerOptions {
   logger: Logger;
   /** How long to wait for the ready line. */
   readyTimeoutMs: number;
+  /** Called once the process has exited (any reason), before `exited` resolves: reap what it left behind. */
+  onExit?: () => void;
 }
 
 const READY_LINE = /gastown-container listening on (\S+) instance (\S+)/;
@@ -40,7 +42,13 @@ export async function spawnContainerProcess(options: SpawnContainerOptions): Pro
   if (pid === undefined) throw new GastownError('container_unavailable', 'container process failed to spawn');
 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => {
+      try {
+        options.onExit?.();
+      } finally {
+        resolve({ code, signal });
+      }
+    });
   });
   pipeLines(child, options.logger);
 

@@ -18,6 +18,7 @@ import { ContainerHost } from './container-host';
 import { spawnContainerProcess } from './container-process';
 import { loadHostConfig, type HostConfig } from './host-config';
 import { createHostApp } from './host-server';
+import { sweepTownProcesses } from './orphan-sweep';
 
 const CONTAINER_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -27,16 +28,21 @@ const timers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Everything of one town lives under this directory (the container's data dir and HOME, agent homes). */
+export function townDataDir(config: HostConfig, townId: string): string {
+  return join(config.dataDir, 'towns', townId);
+}
+
 /** Environment of a town container: an allow-list plus its settings. Never the host's whole env. */
 export function containerEnv(config: HostConfig, townId: string, townEnv: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: process.env.LANG ?? 'C.UTF-8',
-    HOME: join(config.dataDir, 'towns', townId, 'home'),
+    HOME: join(townDataDir(config, townId), 'home'),
     CONTAINER_PORT: '0',
     GASTOWN_BIND_LOOPBACK: '1',
     GASTOWN_CONTAINER_KEY: config.containerKey,
-    GASTOWN_DATA_DIR: join(config.dataDir, 'towns', townId),
+    GASTOWN_DATA_DIR: townDataDir(config, townId),
     GASTOWN_INSTANCE_ID: `ci_${randomBytes(8).toString('hex')}`,
     ...config.passthrough,
   };
@@ -61,6 +67,11 @@ export async function startHost(config: HostConfig): Promise<{ url: string; host
         env: containerEnv(config, townId, townEnv),
         logger,
         readyTimeoutMs: 60_000,
+        // like a production container's cgroup: nothing of the town outlives its container
+        onExit: () => {
+          const reaped = sweepTownProcesses(townDataDir(config, townId));
+          if (reaped.length > 0) logger.warn('container left processes behind; killed them', { townId, count: reaped.length });
+        },
       }),
   });
   const app = createHostApp(host, config.containerKey);
