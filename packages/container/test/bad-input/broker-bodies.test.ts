@@ -6,7 +6,7 @@
  */
 import { TOOL_NAMES, type ToolName } from '@gastown/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_STRINGS } from './hostile';
+import { HOSTILE_STRINGS } from '@gastown/testkit/hostile-strings';
 import { bodyShapeCases, expectHealthy, rawHttp, runRefusal, send, startStack, type BodyShape, type BodyShapeKind, type RefusalCase, type Stack, type Started } from './support';
 
 let s: Stack;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_GIT_URLS, HOSTILE_STRINGS, type Hostile } from './hostile';
+import { HOSTILE_GIT_URLS, HOSTILE_STRINGS, type Hostile } from '@gastown/testkit/hostile-strings';
 import { expectHealthy, identity, keyHeaders, runRefusal, send, snapshot, startStack, type RefusalCase, type Stack } from './support';
 
 let s: Stack;

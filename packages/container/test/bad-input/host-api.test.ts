@@ -10,7 +10,7 @@ import { ContainerHost } from '../../src/host/container-host';
 import type { ContainerProcess } from '../../src/host/container-process';
 import { createHostApp } from '../../src/host/host-server';
 import { listen, type RunningServer } from '../../src/server';
-import { HOSTILE_STRINGS } from './hostile';
+import { HOSTILE_STRINGS } from '@gastown/testkit/hostile-strings';
 import {
   bodyShapeCases,
   CONTAINER_KEY,

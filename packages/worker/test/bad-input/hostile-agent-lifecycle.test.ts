@@ -7,7 +7,7 @@
 import type { ErrorCode } from '@gastown/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers';
-import { HOSTILE_STRINGS } from './hostile';
+import { HOSTILE_STRINGS } from '@gastown/testkit/hostile-strings';
 import { expectHealthy, runRefusal, type RefusalCase } from './support';
 import { agentPath, buildWorld, snapshotWorld, type World } from './world';
 

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { callTool } from '../helpers';
-import { HOSTILE_STRINGS } from './hostile';
+import { HOSTILE_STRINGS } from '@gastown/testkit/hostile-strings';
 import { expectHealthy, runRefusal, type RefusalCase } from './support';
 import { agentPath, buildWorld, snapshotWorld, type World } from './world';
 

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers';
-import { HOSTILE_GIT_URLS, HOSTILE_STRINGS, type Hostile } from './hostile';
+import { HOSTILE_GIT_URLS, HOSTILE_STRINGS, type Hostile } from '@gastown/testkit/hostile-strings';
 import { expectHealthy, runRefusal, type RefusalCase } from './support';
 import { buildWorld, snapshotWorld, type World } from './world';
 
