@@ -52,6 +52,11 @@ export interface StartContainerOptions {
   fetch?: typeof fetch;
   /** Override the runtime factory (tests without opencode). */
   createRuntime?: RuntimeFactory;
+  /**
+   * TEST ONLY: switch broker refresh paths off, to prove that the tests which say "no 401 over many
+   * token lifetimes" fail without them. Never set by `runMain`.
+   */
+  brokerRefresh?: { scheduled: boolean; reactive: boolean };
 }
 
 /** Compose the container from a parsed config. */
@@ -97,7 +102,9 @@ export async function startContainer(config: ContainerConfig, options: StartCont
     },
     git,
     brokerApi: localBrokerApi,
-    createBroker: createCredentialBroker,
+    createBroker: options.brokerRefresh
+      ? (brokerOptions) => createCredentialBroker({ ...brokerOptions, scheduledRefresh: options.brokerRefresh!.scheduled, reactiveRefresh: options.brokerRefresh!.reactive })
+      : createCredentialBroker,
     createClient: retryingClientFactory({ timers, random }),
     createHeartbeat: heartbeatFactory,
     createEventSink: eventSinkFactory,
