@@ -11,7 +11,8 @@
  *   E2E_IDLE_SECONDS  (default 600) — idle window of (c)
  *   E2E_CHURN_SECONDS (default 180) — how long (a) keeps messaging the mayor (≥ 18 × 10 s tokens)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AgentRuntimeListSchema, AGENT_API, routePath, type Agent } from '@gastown/protocol';
 import {
   branchContains,
@@ -128,8 +129,18 @@ beforeAll(async () => {
   };
 });
 
+// keep the stack's state (logs, repos, agent homes) only when something failed
+let anyFailed = false;
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => {
+    anyFailed = true;
+  });
+});
+
 afterAll(async () => {
   await h?.stack.stop();
+  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
+  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
 });
 
 describe('a town, end to end', () => {
