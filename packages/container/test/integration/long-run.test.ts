@@ -41,7 +41,9 @@ afterEach(async () => {
   await Promise.all([world.cp.stop(), world.llm.stop()]);
   await rm(world.dir, { recursive: true, force: true });
   world = null;
-});
+  // with refresh off, the stopping agent's final reports fail with credentials_expired and are
+  // retried with backoff before the container gives up on them: allow for that
+}, 90_000);
 
 async function setup(overrides: Pick<StartContainerOptions, 'brokerRefresh'> = {}): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'gt-long-run-'));
