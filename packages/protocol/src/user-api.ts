@@ -14,22 +14,7 @@ import {
   TownSchema,
 } from './models';
 
-/** Route table of the user API (Bearer user token, audience gastown:user). */
-export const USER_API = {
-  createUserToken: '/api/admin/user-tokens',
-  towns: '/api/towns',
-  town: '/api/towns/:townId',
-  townConfig: '/api/towns/:townId/config',
-  rigs: '/api/towns/:townId/rigs',
-  agents: '/api/towns/:townId/agents',
-  stopAgent: '/api/towns/:townId/agents/:agentId/stop',
-  reissueCredentials: '/api/towns/:townId/agents/:agentId/credentials/reissue',
-  beads: '/api/towns/:townId/beads',
-  mail: '/api/towns/:townId/mail',
-  mayorMessages: '/api/towns/:townId/mayor/messages',
-  events: '/api/towns/:townId/events',
-  eventStream: '/api/towns/:townId/events/stream',
-} as const;
+export { USER_API } from './user-routes';
 
 // Admin: mint a user token. Guarded by GASTOWN_ADMIN_SECRET.
 export const CreateUserTokenRequestSchema = z
