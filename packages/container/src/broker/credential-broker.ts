@@ -8,7 +8,7 @@ import { CredentialError, GastownError } from '@gastown/protocol';
 import type { AccessTokenGrant, CredentialStatus, ErrorCode } from '@gastown/protocol';
 import type { BrokerOptions, CredentialBroker } from '../contracts';
 import { fingerprint } from '../log/fingerprint';
-import { backoffDelayMs, isExpired, nextAttemptAt, planCredential } from './refresh-schedule';
+import { backoffDelayMs, isExpired, nextAttemptAt, planCredential, retryDelayMs } from './refresh-schedule';
 import type { CredentialTimes } from './refresh-schedule';
 import { requestRefresh } from './refresh-request';
 
@@ -261,8 +261,8 @@ class InMemoryCredentialBroker implements CredentialBroker {
     const attempt = this.#consecutiveFailures;
     this.#consecutiveFailures += 1;
     this.#lastError = outcome.code;
-    this.#retryAt = now + backoffDelayMs(attempt, this.#o.random);
     const held = this.#held;
+    this.#retryAt = now + retryDelayMs(attempt, held === null ? 0 : held.times.expiresAtLocal - now, this.#o.random);
     this.#log.warn('credential.refresh_failed', {
       source,
       code: outcome.code,

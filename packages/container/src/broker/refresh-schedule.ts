@@ -41,6 +41,24 @@ export function backoffDelayMs(attempt: number, random: RandomSource, baseMs = B
   return Math.floor(unit(random) * ceiling);
 }
 
+/** Shortest pause between two refresh attempts once the remaining life bounds the backoff. */
+export const MIN_RETRY_GAP_MS = 1_000;
+
+/**
+ * Pause before the next attempt after `attempt + 1` consecutive failures, while the token in hand
+ * still has `remainingMs` to live: the full-jitter backoff, but never more than half of what is
+ * left (and never less than MIN_RETRY_GAP_MS for that bound), as a DHCP client renews its lease.
+ * A failed attempt is thus always followed by another while the token is still good — an outage
+ * that ends before the token dies is bridged by a refresh ahead of expiry, not at the last
+ * moment — and attempts grow denser only logarithmically as expiry nears. Once the token has
+ * expired the plain backoff applies.
+ */
+export function retryDelayMs(attempt: number, remainingMs: number, random: RandomSource): number {
+  const backoff = backoffDelayMs(attempt, random);
+  if (!(remainingMs > 0)) return backoff;
+  return Math.min(backoff, Math.max(MIN_RETRY_GAP_MS, Math.floor(remainingMs / 2)));
+}
+
 /**
  * Resolution of `issuedAt`: it comes from the JWT's `iat`, whole seconds, so the token was
  * really minted up to this much later than `issuedAt` says, and the skew estimate below may

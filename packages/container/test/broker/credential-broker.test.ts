@@ -152,6 +152,33 @@ describe('failures: serve stale, back off, then fail loudly', () => {
     expect(await s.broker.accessToken()).toBe(s.stub.issued[0]!.accessToken);
   });
 
+  /*
+   * Fault 1a of docs/RELIABILITY.md in unit form: the control plane is away from 25 % to 75 % of a
+   * short token's life. A failed attempt is always followed by another before the token dies
+   * (the backoff never exceeds half the remaining life), so the first attempt after the outage
+   * installs a new token while the old one is still valid — for every seed. With the plain
+   * backoff (capped only at expiry) the retry lands at the expiry for many seeds.
+   */
+  it('an outage of half the token life is bridged by a refresh before expiry, for every seed', async () => {
+    const ttlMs = 20_000;
+    const late: number[] = [];
+    for (let seed = 1; seed <= 200; seed += 1) {
+      const s = setup({ ttlMs, seed });
+      const outageFrom = T0 + ttlMs * 0.25;
+      const outageTo = T0 + ttlMs * 0.75;
+      const expiresAtLocal = s.broker.status().accessTokenExpiresAt;
+      s.stub.unreachable = (now) => now >= outageFrom && now < outageTo;
+      s.broker.start();
+      while (s.stub.issued.length === 0) await s.timers.runNext();
+      const refreshedAt = s.clock.now();
+      expect(refreshedAt).toBeGreaterThanOrEqual(outageTo);
+      if (refreshedAt >= expiresAtLocal) late.push(seed);
+      expect(s.broker.status()).toMatchObject({ state: 'valid', consecutiveFailures: 0, unauthorizedCount: 0 });
+      s.broker.stop();
+    }
+    expect(late, 'seeds whose first refresh after the outage came at or after expiry').toEqual([]);
+  });
+
   it('backs off 1 s doubling to a 60 s cap between attempts (upper envelope)', async () => {
     const s = setup({ ttlMs: 24 * HOUR, random: () => 0.9999999999 });
     s.stub.script.push(...Array.from({ length: 10 }, () => 'network' as const));

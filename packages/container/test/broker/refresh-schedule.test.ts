@@ -5,7 +5,9 @@ import {
   ISSUED_AT_RESOLUTION_MS,
   nextAttemptAt,
   planCredential,
+  MIN_RETRY_GAP_MS,
   refreshDelayMs,
+  retryDelayMs,
 } from '../../src/broker/refresh-schedule';
 import { seeded } from './support';
 
@@ -61,6 +63,41 @@ describe('backoffDelayMs', () => {
       expect(Math.max(...values)).toBeGreaterThan(ceiling * 0.9);
     }
     expect(backoffDelayMs(0, () => 0)).toBe(0);
+  });
+});
+
+describe('retryDelayMs', () => {
+  const top = () => 0.9999999999;
+  it('is the plain backoff while the token has plenty of life left', () => {
+    expect(retryDelayMs(3, HOUR, top)).toBe(backoffDelayMs(3, top));
+    expect(retryDelayMs(20, HOUR, top)).toBe(BACKOFF_CAP_MS - 1);
+  });
+
+  it('never waits more than half the remaining life, nor less than the minimum gap for that bound', () => {
+    expect(retryDelayMs(10, 10_000, top)).toBe(5_000);
+    expect(retryDelayMs(10, 1_500, top)).toBe(MIN_RETRY_GAP_MS);
+    expect(retryDelayMs(0, 1_500, () => 0.2)).toBe(200); // a shorter backoff stands
+  });
+
+  it('falls back to the plain backoff once the token has expired', () => {
+    expect(retryDelayMs(10, 0, top)).toBe(backoffDelayMs(10, top));
+    expect(retryDelayMs(10, -5_000, top)).toBe(backoffDelayMs(10, top));
+  });
+
+  it('keeps attempting before expiry: the attempts of a long outage grow only logarithmically denser near the end', () => {
+    // one-hour token, everything refused from its half-life on: count the attempts before expiry
+    const life = HOUR;
+    let now = life / 2;
+    const attempts: number[] = [];
+    for (let attempt = 0; now < life - 1; attempt += 1) {
+      attempts.push(now);
+      now = Math.min(life, now + retryDelayMs(attempt, life - now, top));
+    }
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    const lastMinute = attempts.filter((t) => t >= life - 60_000).length;
+    expect(lastMinute).toBeLessThanOrEqual(8);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(MIN_RETRY_GAP_MS - 1);
+    expect(attempts.at(-1)!).toBeGreaterThan(life - 2 * MIN_RETRY_GAP_MS);
   });
 });
 

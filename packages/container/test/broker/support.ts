@@ -51,6 +51,8 @@ export class RefreshStub {
   readonly calls: Array<{ url: string; authorization: string | null; at: number }> = [];
   readonly script: Scripted[] = [];
   readonly issued: AgentCredentials[] = [];
+  /** When set and true at the (local) time of a call, the call fails like an unreachable network (an outage window). */
+  unreachable: ((localNow: number) => boolean) | null = null;
   /** Generation of the credentials this endpoint issues. */
   gen = 1;
   #held: Array<() => void> = [];
@@ -64,6 +66,7 @@ export class RefreshStub {
   readonly fetch: typeof fetch = async (input, init) => {
     const headers = new Headers(init?.headers);
     this.calls.push({ url: String(input), authorization: headers.get('authorization'), at: this.localNow() });
+    if (this.unreachable?.(this.localNow())) throw new TypeError('fetch failed');
     const next = this.script.shift() ?? 'ok';
     if (next === 'hold') await new Promise<void>((resolve) => this.#held.push(resolve));
     if (next === 'network') throw new TypeError('fetch failed');
