@@ -11,7 +11,9 @@
  *   E2E_IDLE_SECONDS  (default 600) — idle window of (c)
  *   E2E_CHURN_SECONDS (default 180) — how long (a) keeps messaging the mayor (≥ 18 × 10 s tokens)
  */
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AgentRuntimeListSchema, AGENT_API, routePath, type Agent } from '@gastown/protocol';
 import {
@@ -22,17 +24,22 @@ import {
   mintTestAgentToken,
   requestJson,
   errorCodeOf,
-  scanForLeaks,
   secretValues,
 } from '../src/stack/index';
+import { scanForSecrets } from '../src/leak-scan/index';
+import { REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
 import { describeAgents, E2E_USER, sleep, startHarness, waitFor, type Harness } from './support/harness';
 import { sessionIdsSeenByLlm, unauthorizedFor } from './support/unauthorized';
 import { collectLogFiles } from './support/log-files';
+import { agentProcessPids, stateDirScanRoots } from './support/leak-check';
 
 const IDLE_SECONDS = Number(process.env.E2E_IDLE_SECONDS ?? 600);
 const CHURN_SECONDS = Number(process.env.E2E_CHURN_SECONDS ?? 180);
 
 let h: Harness;
+
+/** Exact values that must appear nowhere but the operator's secret store: signing keys, admin secret, container key, provider key. */
+const stackSecrets = () => [...secretValues(h.stack.keys), h.llmApiKey];
 
 /** (c)'s idle town, created and quiesced before the other tests run. */
 interface IdleTown {
@@ -277,6 +284,14 @@ describe('a town, end to end', () => {
     const finalMayor = agents.find((a) => a.id === mayor.id)!;
     expect(finalMayor.credential.gen).toBe(samples[0]!.gen);
     expect(finalMayor.credential.reported?.consecutiveFailures).toBe(0);
+
+    // after 18+ refreshes, no access token, refresh credential or secret in the environment or
+    // command line of any live agent process (or its children)
+    const pids = agentProcessPids(h.stack.stateDir);
+    expect(pids.length, 'live agent processes').toBeGreaterThanOrEqual(1);
+    const processScan = await scanForSecrets({ secrets: stackSecrets(), roots: { processTrees: pids } });
+    expect(processScan.hits).toEqual([]);
+    expect(processScan.scanned.processes).toBeGreaterThanOrEqual(pids.length);
   });
 
   it('(b) sleep → wake with fresh credentials; crash → working polecat re-dispatched with gen + 1; old-generation tokens get 401 token_revoked', async () => {
@@ -456,13 +471,51 @@ describe('a town, end to end', () => {
     expect(failedToolResults(mayorId)).toEqual([]);
   });
 
-  it('stops without orphan processes; no credential in any log', async () => {
-    const secrets = [...secretValues(h.stack.keys), h.llmApiKey];
+  /*
+   * The leak scan: logs, stored events (the Durable Object storage as bytes, and every town's
+   * events as the API serves them), agent homes and workspaces, the rig repositories and the git
+   * config of every repository and worktree — for the stack's secrets, anything shaped like an
+   * access token (JWT) and any refresh credential. Then it plants a token, a refresh credential
+   * and the provider key where an agent could have leaked them and proves the same scan finds them.
+   */
+  it('stops without orphan processes; no credential in logs, stored events, workspaces or git config (and the scan finds planted ones)', async () => {
+    const secrets = stackSecrets();
+    const dump = join(h.stack.stateDir, 'events-dump.json');
+    const towns = await h.api.towns();
+    expect(towns.length).toBeGreaterThanOrEqual(4);
+    const events = await Promise.all(towns.map((t) => h.api.allEvents(t.id)));
+    writeFileSync(dump, JSON.stringify(events));
+    expect(events.flat().length).toBeGreaterThan(100);
+
     const report = await h.stack.stop();
     expect(report.orphans).toEqual([]);
     expect(findStackProcesses(h.stack.stateDir)).toEqual([]);
-    const files = collectLogFiles(h.stack.stateDir);
-    expect(files.length).toBeGreaterThanOrEqual(2);
-    expect(scanForLeaks(files, secrets)).toEqual([]);
+    expect(collectLogFiles(h.stack.stateDir).length).toBeGreaterThanOrEqual(2);
+
+    const roots = stateDirScanRoots(h.stack.stateDir);
+    const worktrees = roots.gitRepos!.filter((r) => r.includes('/host/'));
+    expect(worktrees.length, 'agent workspaces and clones').toBeGreaterThanOrEqual(3);
+    expect(roots.gitRepos!.length - worktrees.length, 'rig repositories').toBeGreaterThanOrEqual(3);
+    const scan = await scanForSecrets({ secrets, roots });
+    expect(scan.errors).toEqual([]);
+    expect(scan.hits).toEqual([]);
+    expect(scan.scanned.files).toBeGreaterThan(100);
+
+    // planted: a real access token in a workspace file, a refresh credential in a log, the provider key in a worktree's git config
+    const token = await mintTestAgentToken(h.stack.keys, { agentId: 'ag_planted01', townId: towns[0]!.id, rigId: null, userId: E2E_USER, role: 'mayor', gen: 1 });
+    const workspace = worktrees[0]!;
+    writeFileSync(join(workspace, 'planted-notes.md'), `notes\n${token}\n`);
+    const log = collectLogFiles(h.stack.stateDir)[0]!;
+    appendFileSync(log, `refresh with ${REFRESH_CREDENTIAL_PREFIX}${'A1b2C3d4'.repeat(5)}\n`);
+    execFileSync('git', ['-C', worktrees.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
+    const planted = await scanForSecrets({ secrets, roots: stateDirScanRoots(h.stack.stateDir) });
+    const found = planted.hits.map((hit) => `${hit.kind} ${hit.where}`);
+    expect(found).toEqual(expect.arrayContaining([
+      `jwt file:${join(workspace, 'planted-notes.md')}`,
+      `refresh_credential file:${log}`,
+      expect.stringMatching(new RegExp(`^secret git:${worktrees.at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`)),
+    ]));
+    expect(JSON.stringify(planted.hits)).not.toContain(token);
+    expect(JSON.stringify(planted.hits)).not.toContain(h.llmApiKey);
   });
 });

@@ -7,13 +7,15 @@
  * Every test prints one `fault-figures` JSON line with what it measured (docs/RELIABILITY.md
  * quotes them).
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_API, parseErrorBody, routePath, USER_API } from '@gastown/protocol';
+import { reply } from '../../src/fake-llm/index';
 import { findStackProcesses, formatEnvFile, generateStackKeys, requestJson, workerSecrets } from '../../src/stack/index';
 import { sleep, waitFor } from '../support/harness';
-import { eventsOf, FAULT_USER, mayorTurn, runtimeOf, startFaultHarness, toolOutcomes, turnsEnded, waitMayor, type FaultHarness } from './support';
+import { eventsOf, FAULT_USER, mayorTurn, runtimeOf, startFaultHarness, toolOutcomes, turnsEnded, unauthorizedRequests, waitMayor, type FaultHarness } from './support';
 
 let h: FaultHarness;
 
@@ -61,46 +63,65 @@ describe('faults between the container and the control plane', () => {
     figures('lost-refresh-response', { replayAfterMs: recoveredMs, graceSeconds: 30 });
   });
 
-  it('1a. control plane unreachable (both directions) for 50 % of the token lifetime while the agent works: zero tool-call failures', async () => {
+  /*
+   * What fails without the protection: the broker's half-life pull falls inside the outage and is
+   * refused; unless a failed pull is retried while the token is still good (within half its
+   * remaining life), the token in hand dies and the next call needs a 401 or an inline refresh.
+   * The model request is held until after the original token's expiry, and the test requires a
+   * refresh forwarded after the outage and at least 1 s before that expiry, and zero 401s.
+   */
+  it('1a. control plane unreachable (both directions) for 50 % of the token lifetime while the agent works: refreshed ahead of expiry, zero failures', async () => {
     const ttl = 20;
     const { townId, mayorId } = await h.createTown('half-ttl-outage', ttl);
     await mayorTurn(h, townId, mayorId, 'Hello.');
     const before = await runtimeOf(h.stack, townId, mayorId);
 
-    // the mayor's model request is held while the control plane is away; its tool call comes right after
+    // the mayor's model request is held through the outage and past the token's expiry; its tool call comes after
     const gate = h.holdMayor(mayorId);
-    let outageMs = 0;
     let outageStart = 0;
+    let outageEnd = 0;
+    let expiresAt = 0;
     try {
       const turns = turnsEnded(h.stack, mayorId);
       const sentAt = Date.now();
       expect((await h.api.sendMayorMessage(townId, 'While the control plane is away.')).delivery).toBe('delivered');
       await waitFor(() => gate.pending() >= 1, { timeoutMs: 60_000, what: "the mayor's model request" });
+      // the token the message carried (same machine: the container's clock is the control plane's)
+      expiresAt = (await runtimeOf(h.stack, townId, mayorId)).credential.accessTokenExpiresAt;
       // from 25 % to 75 % of the fresh token's life: the half-life refresh falls inside the outage
       await sleep(Math.max(0, sentAt + ttl * 250 - Date.now()));
       h.partition(townId, true);
       outageStart = Date.now();
       await sleep(ttl * 500);
       h.partition(townId, false);
-      outageMs = Date.now() - outageStart;
+      outageEnd = Date.now();
+      await sleep(Math.max(0, expiresAt + 2_000 - Date.now()));
       gate.release();
       await waitFor(() => turnsEnded(h.stack, mayorId) > turns, { timeoutMs: 60_000, what: 'the mayor to answer after the outage' });
     } finally {
       gate.release();
       h.partition(townId, false);
     }
-    const refused = h.proxy.refreshes.filter((r) => r.townId === townId && r.action === 'refused' && r.at >= outageStart).length;
+    const ofTown = h.proxy.refreshes.filter((r) => r.townId === townId);
+    const refused = ofTown.filter((r) => r.action === 'refused' && r.at >= outageStart).length;
+    const bridging = ofTown.find((r) => r.action === 'forwarded' && r.at >= outageEnd);
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
     await mayorTurn(h, townId, mayorId, 'And again.');
 
     expect(refused, 'refreshes refused during the outage').toBeGreaterThanOrEqual(1);
+    expect(bridging, 'a refresh after the outage').toBeDefined();
+    const aheadMs = expiresAt - bridging!.at;
+    expect(aheadMs, 'the first refresh after the outage came at least 1 s before the token expired').toBeGreaterThanOrEqual(1_000);
     expect(toolOutcomes(h.stack, mayorId).filter((t) => t.name === 'gt_list_rigs')).toHaveLength(3);
     expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
     expect(await eventsOf(h.api, townId, 'credential.expired'), 'no expiry').toEqual([]);
     expect(await h.api.beads(townId).then((b) => b.filter((x) => x.type === 'escalation')), 'no escalation').toEqual([]);
+    const unauthorized = unauthorizedRequests(h.stack, townId);
+    expect(unauthorized, 'requests refused with 401').toEqual([]);
     const after = await runtimeOf(h.stack, townId, mayorId);
     expect([after.pid, after.sessionId, after.gen]).toEqual([before.pid, before.sessionId, before.gen]);
-    figures('outage-half-ttl', { ttlSeconds: ttl, outageMs, refreshesRefused: refused });
+    expect(after.credential.unauthorizedCount).toBe(0);
+    figures('outage-half-ttl', { ttlSeconds: ttl, outageMs: outageEnd - outageStart, refreshesRefused: refused, refreshedAheadOfExpiryMs: aheadMs });
   });
 
   it('1b. control plane unreachable past expiry: typed credentials_expired tool errors, exactly one escalation, automatic recovery (same pid and session)', async () => {
@@ -189,33 +210,61 @@ describe('faults between the container and the control plane', () => {
     figures('refresh-replay', { replayedAfterMs: Date.now() - stolen.at, redispatchMs });
   });
 
-  it('6a. the worker restarted mid-turn: the turn finishes, its events arrive, same process and session, zero failures', async () => {
+  /*
+   * The turn ends while the worker is down: the model's answer is released only after wrangler
+   * has stopped, so the turn's events (the answer's text, session.idle) are produced while the
+   * control plane is unreachable and must wait in the container's event sink until it is back.
+   * Without the sink's retry (a failed batch dropped) the marker text never arrives.
+   */
+  it('6a. the worker restarted mid-turn: the turn ends while it is down, its events arrive after, same process and session, zero failures', async () => {
     const { townId, mayorId } = await h.createTown('worker-restart', 20);
     await mayorTurn(h, townId, mayorId, 'Hello.');
     const before = await runtimeOf(h.stack, townId, mayorId);
-    const toolEventsBefore = (await eventsOf(h.api, townId, 'agent.tool', mayorId)).length;
+    const marker = `answered while the control plane was down ${randomBytes(6).toString('hex')}`;
     const gate = h.holdMayor(mayorId);
     let restartMs = 0;
+    let downFrom = 0;
+    let downUntil = 0;
+    let answeredAt = 0;
     try {
       const turns = turnsEnded(h.stack, mayorId);
       expect((await h.api.sendMayorMessage(townId, 'During the restart.')).delivery).toBe('delivered');
       await waitFor(() => gate.pending() >= 1, { timeoutMs: 60_000, what: "the mayor's model request" });
       const t0 = Date.now();
-      await h.stack.restartWorker();
+      await h.stack.restartWorker({
+        whileDown: async () => {
+          downFrom = Date.now();
+          gate.release(reply(marker));
+          await waitFor(() => turnsEnded(h.stack, mayorId) > turns, { timeoutMs: 30_000, what: 'the mayor to answer while the worker is down' });
+          answeredAt = Date.now();
+          await sleep(5_000); // the sink's first flushes fail meanwhile
+          downUntil = Date.now();
+        },
+      });
       restartMs = Date.now() - t0;
-      gate.release();
-      await waitFor(() => turnsEnded(h.stack, mayorId) > turns, { timeoutMs: 60_000, what: 'the mayor to answer after the restart' });
     } finally {
       gate.release();
     }
+    // the turn's events reached the restarted control plane, produced while it was down
+    const text = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.text', mayorId)).find((e) => String(e.data.text ?? '').includes(marker)), {
+      timeoutMs: 60_000,
+      what: "the turn's text event, buffered through the restart",
+    });
+    // (town events carry the time the control plane stored them: after the restart, as they must)
+    expect(answeredAt, 'the turn ended while the worker was down').toBeLessThan(downUntil);
+    expect(text.at).toBeGreaterThanOrEqual(downUntil);
+    expect((await eventsOf(h.api, townId, 'session.idle', mayorId)).filter((e) => e.at >= downUntil).length, 'session.idle of the turn').toBeGreaterThanOrEqual(1);
+    expect(await eventsOf(h.api, townId, 'agent.lost', mayorId), 'not lost').toEqual([]);
+
+    // back to work: the next turn's tool call succeeds, same process, session and generation
+    await mayorTurn(h, townId, mayorId, 'After the restart.');
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
     expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
-    // the turn's events reached the restarted control plane
-    await waitFor(async () => (await eventsOf(h.api, townId, 'agent.tool', mayorId)).length > toolEventsBefore, { timeoutMs: 60_000, what: "the turn's tool events" });
     const after = await runtimeOf(h.stack, townId, mayorId);
     expect([after.pid, after.sessionId, after.gen], 'same process, session and generation').toEqual([before.pid, before.sessionId, before.gen]);
     expect(after.credential.state).toBe('valid');
-    figures('worker-restart', { restartMs });
+    expect(unauthorizedRequests(h.stack, townId), 'requests refused with 401').toEqual([]);
+    figures('worker-restart', { restartMs, downMs: downUntil - downFrom });
   });
 
   it('6b. a user stop completes quickly; the final completion report and events are accepted (no 401)', async () => {
@@ -232,7 +281,7 @@ describe('faults between the container and the control plane', () => {
     const mayor = (await h.api.agents(townId)).find((a) => a.id === mayorId)!;
     expect([mayor.status, mayor.credential.gen]).toEqual(['stopped', gen + 1]);
     await sleep(5_000);
-    const unauthorized = h.stack.logs.read(h.stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
+    const unauthorized = unauthorizedRequests(h.stack, townId);
     expect(unauthorized, 'requests of the stopped run refused').toEqual([]);
     figures('user-stop', { stopMs });
   });
@@ -259,7 +308,7 @@ describe('faults between the container and the control plane', () => {
     expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
     const again = await runtimeOf(h.stack, townId, mayorId);
     expect(again.gen).toBe(gen + 1);
-    const unauthorized = h.stack.logs.read(h.stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
+    const unauthorized = unauthorizedRequests(h.stack, townId);
     expect(unauthorized, 'requests refused with 401').toEqual([]);
     figures('container-sigterm', { exitMs });
   });

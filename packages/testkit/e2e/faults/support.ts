@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AgentRuntimeListSchema, type Agent, type AgentRuntimeStatus, type TownEvent } from '@gastown/protocol';
-import type { Responder } from '../../src/fake-llm/index';
+import type { Responder, Turn } from '../../src/fake-llm/index';
 import { startFaultProxy, type FaultProxy } from '../../src/fault-proxy/index';
 import {
   createTownScenario,
@@ -28,7 +28,8 @@ export const FAULT_HEARTBEAT_SECONDS = 20;
 
 export interface MayorGate {
   pending(): number;
-  release(): void;
+  /** Let the held requests go on; with `answer`, the first of them gets it instead of the scenario's turn. */
+  release(answer?: Turn): void;
 }
 
 export interface FaultHarness {
@@ -51,13 +52,16 @@ export interface FaultHarness {
 
 export async function startFaultHarness(): Promise<FaultHarness> {
   const scenario = createTownScenario();
-  let gate: { agentId: string; promise: Promise<void>; waiting: number } | null = null;
+  let gate: { agentId: string; promise: Promise<void>; waiting: number; answer: Turn | null } | null = null;
   const responder: Responder = async (request, ctx) => {
     const held = gate;
     if (held && ctx.agentId === held.agentId && roleOf(ctx.toolNames) === 'mayor') {
       held.waiting += 1;
       await held.promise;
       held.waiting -= 1;
+      const answer = held.answer;
+      held.answer = null;
+      if (answer) return answer;
     }
     return scenario.responder(request, ctx);
   };
@@ -116,11 +120,12 @@ export async function startFaultHarness(): Promise<FaultHarness> {
       const promise = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const current = { agentId: mayorId, promise, waiting: 0 };
+      const current: { agentId: string; promise: Promise<void>; waiting: number; answer: Turn | null } = { agentId: mayorId, promise, waiting: 0, answer: null };
       gate = current;
       return {
         pending: () => current.waiting,
-        release() {
+        release(answer) {
+          if (answer && current.waiting > 0) current.answer = answer;
           if (gate === current) gate = null;
           release();
         },
@@ -180,4 +185,9 @@ export async function waitMayor(h: FaultHarness, townId: string, what: string, o
     },
     { timeoutMs, what, describe: async () => describeAgents(await h.api.agents(townId)) },
   );
+}
+
+/** Lines of the worker's request log for this town answered 401. */
+export function unauthorizedRequests(stack: Stack, townId: string): string[] {
+  return stack.logs.read(stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
 }

@@ -24,5 +24,4 @@ export {
 } from './town-scenario';
 export { mintTestAgentToken, type TestAgentSubject } from './agent-tokens';
 export { followTownEvents, parseSseBlocks, type EventFollower } from './event-follower';
-export { scanForLeaks, type LeakFinding } from './leak-scan';
 export { setupTown, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, type TownSetup } from './town-setup';

@@ -91,8 +91,11 @@ export interface Stack {
   hostState(townId: string): Promise<HostTownState>;
   /** SIGKILL a town's container, as a crash would. */
   killContainer(townId: string): Promise<boolean>;
-  /** Stop and start `wrangler dev` on the same port and state (Durable Objects survive). */
-  restartWorker(): Promise<void>;
+  /**
+   * Stop and start `wrangler dev` on the same port and state (Durable Objects survive).
+   * `whileDown` runs after the worker has stopped and before it starts again (the outage of a test).
+   */
+  restartWorker(options?: { whileDown?: () => Promise<void> }): Promise<void>;
   /** Stop everything (host first, so containers report to a live worker), then sweep orphans. Idempotent. */
   stop(options?: { removeState?: boolean }): Promise<StopReport>;
   /** Resolves if the worker or the host exits on its own (not through stop/restartWorker). */
@@ -250,11 +253,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       hostState: (townId) => hostApi.state(townId),
       killContainer: (townId) => hostApi.kill(townId),
-      async restartWorker() {
+      async restartWorker(restartOptions = {}) {
         const old = workerProc;
         workerProc = null;
         if (old) await old.stop(WORKER_STOP_GRACE_MS);
-        workerProc = await startWorker();
+        try {
+          await restartOptions.whileDown?.();
+        } finally {
+          workerProc = await startWorker();
+        }
       },
       unexpectedExit,
       stop(stopOptions = {}) {
