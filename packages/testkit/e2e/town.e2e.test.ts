@@ -31,7 +31,7 @@ import { REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
 import { describeAgents, E2E_USER, sleep, startHarness, waitFor, type Harness } from './support/harness';
 import { sessionIdsSeenByLlm, unauthorizedFor } from './support/unauthorized';
 import { collectLogFiles } from './support/log-files';
-import { agentProcessPids, stateDirScanRoots } from './support/leak-check';
+import { agentProcessPids, dumpStoredRows, stateDirScanRoots, WRANGLER_STATE } from './support/leak-check';
 
 const IDLE_SECONDS = Number(process.env.E2E_IDLE_SECONDS ?? 600);
 const CHURN_SECONDS = Number(process.env.E2E_CHURN_SECONDS ?? 180);
@@ -492,28 +492,37 @@ describe('a town, end to end', () => {
     expect(findStackProcesses(h.stack.stateDir)).toEqual([]);
     expect(collectLogFiles(h.stack.stateDir).length).toBeGreaterThanOrEqual(2);
 
+    // the Durable Objects' rows, every table but the town env var store (where the provider key belongs)
+    const rows = dumpStoredRows(join(h.stack.stateDir, WRANGLER_STATE), join(h.stack.stateDir, 'stored-rows.jsonl'));
+    expect(rows.databases, 'one database per town and per user registry').toBeGreaterThanOrEqual(towns.length + 1);
+    expect(rows.rows).toBeGreaterThan(events.flat().length);
+
     const roots = stateDirScanRoots(h.stack.stateDir);
-    const worktrees = roots.gitRepos!.filter((r) => r.includes('/host/'));
-    expect(worktrees.length, 'agent workspaces and clones').toBeGreaterThanOrEqual(3);
-    expect(roots.gitRepos!.length - worktrees.length, 'rig repositories').toBeGreaterThanOrEqual(3);
-    const scan = await scanForSecrets({ secrets, roots });
+    const agentRepos = roots.gitRepos!.filter((r) => r.includes('/host/'));
+    expect(agentRepos.length, 'agent workspaces and clones').toBeGreaterThanOrEqual(3);
+    expect(roots.gitRepos!.length - agentRepos.length, 'rig repositories').toBeGreaterThanOrEqual(3);
+    const scan = await scanForSecrets({ secrets, roots: { ...roots, sqliteDirs: [] } });
     expect(scan.errors).toEqual([]);
     expect(scan.hits).toEqual([]);
     expect(scan.scanned.files).toBeGreaterThan(100);
+    // the storage bytes (-wal included): every secret but the provider key, every token shape
+    const storage = await scanForSecrets({ secrets: secrets.filter((v) => v !== h.llmApiKey), roots: { sqliteDirs: roots.sqliteDirs! } });
+    expect(storage.errors).toEqual([]);
+    expect(storage.hits).toEqual([]);
 
     // planted: a real access token in a workspace file, a refresh credential in a log, the provider key in a worktree's git config
     const token = await mintTestAgentToken(h.stack.keys, { agentId: 'ag_planted01', townId: towns[0]!.id, rigId: null, userId: E2E_USER, role: 'mayor', gen: 1 });
-    const workspace = worktrees[0]!;
+    const workspace = agentRepos[0]!;
     writeFileSync(join(workspace, 'planted-notes.md'), `notes\n${token}\n`);
     const log = collectLogFiles(h.stack.stateDir)[0]!;
     appendFileSync(log, `refresh with ${REFRESH_CREDENTIAL_PREFIX}${'A1b2C3d4'.repeat(5)}\n`);
-    execFileSync('git', ['-C', worktrees.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
-    const planted = await scanForSecrets({ secrets, roots: stateDirScanRoots(h.stack.stateDir) });
+    execFileSync('git', ['-C', agentRepos.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
+    const planted = await scanForSecrets({ secrets, roots: { ...stateDirScanRoots(h.stack.stateDir), sqliteDirs: [] } });
     const found = planted.hits.map((hit) => `${hit.kind} ${hit.where}`);
     expect(found).toEqual(expect.arrayContaining([
       `jwt file:${join(workspace, 'planted-notes.md')}`,
       `refresh_credential file:${log}`,
-      expect.stringMatching(new RegExp(`^secret git:${worktrees.at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`)),
+      expect.stringMatching(new RegExp(`^secret git:${agentRepos.at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`)),
     ]));
     expect(JSON.stringify(planted.hits)).not.toContain(token);
     expect(JSON.stringify(planted.hits)).not.toContain(h.llmApiKey);
