@@ -194,6 +194,64 @@ describe('a town, end to end', () => {
   });
 
   /*
+   * A container sleeps after sleepAfter without inbound requests, and a working polecat makes
+   * only outbound ones. Its working heartbeats make the control plane renew the container's
+   * sleep window (keep-awake, no request to the container): without that, the container sleeps
+   * 20 s into the held model request and the polecat is stopped mid-task.
+   */
+  it('(e) a polecat working longer than sleepAfter keeps its container awake; once the work is done it sleeps on time', async () => {
+    const sleepAfterSeconds = 20;
+    const { town, repo } = await h.createTown('long-task', { agentTokenTtlSeconds: 60, sleepAfterSeconds });
+    const mayor = await h.mayorOf(town.id);
+    const describe = async () => `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
+    const gate = h.scenario.holdPolecats();
+    let heldMs = 0;
+    try {
+      expect((await h.api.sendMayorMessage(town.id, 'Please add a note.')).delivery).not.toBe('failed');
+      await waitFor(() => h.scenario.slings.some((s) => s.mayorId === mayor.id), { timeoutMs: 120_000, what: 'the mayor to sling', describe });
+      await waitFor(() => gate.pending() >= 1, { timeoutMs: 180_000, what: "the polecat's model request", describe });
+      const heldAt = Date.now();
+      const before = await h.stack.hostState(town.id);
+      expect(before.running).toBe(true);
+      // 2.5 × sleepAfter of work, checked every 5 s: never asleep, no inbound request needed
+      while (Date.now() - heldAt < sleepAfterSeconds * 2_500) {
+        await sleep(5_000);
+        const now = await h.stack.hostState(town.id);
+        expect(now, 'the container while the polecat works').toMatchObject({ running: true, instanceId: before.instanceId, sleeps: before.sleeps });
+      }
+      heldMs = Date.now() - heldAt;
+      const during = await h.stack.hostState(town.id);
+      expect(during.inbound.filter((r) => r.at > heldAt + 1_000), 'inbound requests while the polecat worked').toEqual([]);
+      expect(during.keepAwakes - before.keepAwakes, 'keep-awakes while the polecat worked').toBeGreaterThanOrEqual(Math.floor(heldMs / 10_000));
+    } finally {
+      gate.release();
+    }
+    const sling = h.scenario.slings.find((s) => s.mayorId === mayor.id)!;
+    await waitFor(async () => (await h.api.beads(town.id)).find((b) => b.id === sling.beadId && b.status === 'closed'), {
+      timeoutMs: 300_000,
+      intervalMs: 2_000,
+      what: 'the long task to be merged',
+      describe,
+    });
+    const commit = h.scenario.commits.find((c) => c.beadId === sling.beadId);
+    expect(branchContains(repo!.path, repo!.defaultBranch, commit!.sha)).toBe(true);
+    const polecats = (await h.agentsOf(town.id)).filter((a) => a.role === 'polecat');
+    expect(polecats.map((p) => p.credential.gen), 'the polecat was never stopped and re-dispatched').toEqual([1]);
+
+    // the work done, nobody keeps it awake: it sleeps sleepAfter after the last renewal or request
+    const slept = await waitFor(async () => {
+      const st = await h.stack.hostState(town.id);
+      return !st.running ? { state: st, at: Date.now() } : null;
+    }, { timeoutMs: 180_000, intervalMs: 500, what: 'the container to sleep after the work', describe });
+    expect(slept.state.sleeps).toBe(1);
+    const lastActivity = Math.max(slept.state.lastInboundAt ?? 0, slept.state.lastKeptAwakeAt ?? 0);
+    expect(slept.at - lastActivity).toBeGreaterThanOrEqual(sleepAfterSeconds * 1000 - 1_000);
+    expect(slept.at - lastActivity).toBeLessThanOrEqual((sleepAfterSeconds + 20) * 1000);
+    for (const a of await h.agentsOf(town.id)) expect(failedToolResults(a.id), `${a.role} ${a.id} tool failures`).toEqual([]);
+    console.log(`keep-awake figures ${JSON.stringify({ sleepAfterSeconds, heldMs, keepAwakes: slept.state.keepAwakes, sleptAfterMs: slept.at - lastActivity })}`);
+  });
+
+  /*
    * How this test fails when a token is not kept fresh: tokens live 10 s and are accepted for
    * at most 10 s + 60 s clock tolerance. Without broker pull refreshes (and without warm-send
    * grants) the mayor's token is dead ~70 s into the run; every later gt_list_rigs/gt_sling

@@ -23,6 +23,9 @@ export interface TownContainerState {
   pid: number | null;
   startedAt: number | null;
   lastInboundAt: number | null;
+  /** Last renewal of the sleep window by the control plane (an agent works); not an inbound request. */
+  lastKeptAwakeAt: number | null;
+  keepAwakes: number;
   sleepAfterMs: number;
   starts: number;
   sleeps: number;
@@ -47,6 +50,8 @@ interface TownSlot {
   starting: Promise<ContainerProcess> | null;
   startedAt: number | null;
   lastInboundAt: number | null;
+  lastKeptAwakeAt: number | null;
+  keepAwakes: number;
   sleepTimer: unknown;
   inFlight: number;
   starts: number;
@@ -58,7 +63,8 @@ interface TownSlot {
  * Emulates Cloudflare Containers on one machine: one container process per town, started on
  * the first inbound request, stopped after `sleepAfter` without inbound requests. Outbound
  * traffic from the container (heartbeats, refreshes) is invisible here and so never keeps a
- * container awake — the same rule as production.
+ * container awake — the same rule as production. The control plane renews the window with
+ * `keepAwake` while an agent works (production: `renewActivityTimeout()`).
  */
 export class ContainerHost {
   private readonly towns = new Map<string, TownSlot>();
@@ -99,6 +105,20 @@ export class ContainerHost {
     this.armSleep(townId, slot);
   }
 
+  /**
+   * Restart a running container's sleepAfter window without a request to it (the local
+   * `renewActivityTimeout()`: the control plane calls it while an agent works). Never starts a
+   * sleeping container; not recorded as inbound. True when the container runs.
+   */
+  keepAwake(townId: string): boolean {
+    const slot = this.towns.get(townId);
+    if (!slot?.process) return false;
+    slot.lastKeptAwakeAt = this.options.clock.now();
+    slot.keepAwakes += 1;
+    this.armSleep(townId, slot);
+    return true;
+  }
+
   state(townId: string): TownContainerState {
     const slot = this.slot(townId);
     return {
@@ -107,6 +127,8 @@ export class ContainerHost {
       pid: slot.process?.pid ?? null,
       startedAt: slot.startedAt,
       lastInboundAt: slot.lastInboundAt,
+      lastKeptAwakeAt: slot.lastKeptAwakeAt,
+      keepAwakes: slot.keepAwakes,
       sleepAfterMs: slot.settings.sleepAfterMs,
       starts: slot.starts,
       sleeps: slot.sleeps,
@@ -142,6 +164,8 @@ export class ContainerHost {
         starting: null,
         startedAt: null,
         lastInboundAt: null,
+        lastKeptAwakeAt: null,
+        keepAwakes: 0,
         sleepTimer: null,
         inFlight: 0,
         starts: 0,

@@ -9,6 +9,7 @@ import type { ContainerHost } from './container-host';
 export const HOST_API = {
   settings: '/towns/:townId/settings',
   state: '/towns/:townId/state',
+  keepAwake: '/towns/:townId/keep-awake',
   kill: '/towns/:townId/kill',
   stop: '/towns/:townId/stop',
   forward: '/towns/:townId/container/*',
@@ -49,6 +50,11 @@ export function createHostApp(host: ContainerHost, containerKey: string): Hono {
   app.get(HOST_API.state, function getState(c) {
     const townId = parseTownId(c.req.param('townId'));
     return c.json(host.state(townId));
+  });
+
+  app.post(HOST_API.keepAwake, function keepAwake(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    return c.json({ running: host.keepAwake(townId) });
   });
 
   app.post(HOST_API.kill, function killContainer(c) {

@@ -89,6 +89,7 @@ interface Route {
 const ROUTES: Route[] = [
   { method: 'PUT', path: (t) => `/towns/${t}/settings`, body: { sleepAfterSeconds: 60 } },
   { method: 'GET', path: (t) => `/towns/${t}/state` },
+  { method: 'POST', path: (t) => `/towns/${t}/keep-awake` },
   { method: 'POST', path: (t) => `/towns/${t}/kill` },
   { method: 'POST', path: (t) => `/towns/${t}/stop` },
   { method: 'GET', path: (t) => `/towns/${t}/container/agents` },

@@ -85,6 +85,30 @@ describe('ContainerHost', () => {
     vi.useRealTimers();
   });
 
+  it('keepAwake restarts the sleep window of a running container without an inbound request, and never starts a sleeping one', async () => {
+    const { host, spawned } = setup(20_000);
+    expect(host.keepAwake('town_aaaaaaaa')).toBe(false);
+    expect(spawned).toHaveLength(0);
+    await host.acquire('town_aaaaaaaa', 'POST', '/agents');
+    host.release('town_aaaaaaaa');
+    for (let i = 0; i < 5; i += 1) {
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(host.keepAwake('town_aaaaaaaa')).toBe(true);
+    }
+    // 75 s after the last inbound request, still awake; the keep-awakes are not inbound requests
+    const state = host.state('town_aaaaaaaa');
+    expect(state).toMatchObject({ running: true, sleeps: 0, keepAwakes: 5 });
+    expect(state.inbound).toHaveLength(1);
+    // once nobody keeps it awake, it sleeps sleepAfter after the last renewal
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect(host.state('town_aaaaaaaa').running).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(host.state('town_aaaaaaaa')).toMatchObject({ running: false, sleeps: 1 });
+    expect(host.keepAwake('town_aaaaaaaa')).toBe(false);
+    expect(spawned).toHaveLength(1);
+    vi.useRealTimers();
+  });
+
   it('never sleeps while a request is in flight', async () => {
     const { host } = setup(1_000);
     await host.acquire('town_aaaaaaaa', 'POST', '/agents/x/messages');

@@ -149,6 +149,9 @@ export interface HostTownState {
   pid: number | null;
   startedAt: number | null;
   lastInboundAt: number | null;
+  /** Last time the control plane renewed the sleep window for a working agent (no request to the container). */
+  lastKeptAwakeAt: number | null;
+  keepAwakes: number;
   sleepAfterMs: number;
   starts: number;
   sleeps: number;

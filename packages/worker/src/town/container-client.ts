@@ -25,6 +25,10 @@ export interface ContainerSettings {
  * - no method may wake a sleeping container except `start`, `deliver` and `merge`
  *   (`status`, `push` and `stop` only talk to a container that is already awake).
  * - `configure` stores settings for the container's next boot; it never wakes it either.
+ * - `keepAwake` restarts an awake container's sleepAfter window without contacting the container
+ *   (Cloudflare: `renewActivityTimeout()` on TownContainerDO); false, and nothing else, when it
+ *   sleeps. The TownDO calls it only while an agent reports that it works, so an idle town still
+ *   goes to sleep on time.
  */
 export interface ContainerClient {
   start(req: StartAgentRequest): Promise<AgentRuntimeStatus>;
@@ -34,6 +38,7 @@ export interface ContainerClient {
   status(agentId: string): Promise<AgentRuntimeStatus | null>;
   merge(req: MergeRequest): Promise<{ accepted: true }>;
   configure(settings: ContainerSettings): Promise<void>;
+  keepAwake(): Promise<boolean>;
 }
 
 /** No container runtime configured: nothing runs, so nothing can be started or merged. */
@@ -57,6 +62,9 @@ export class NullContainerClient implements ContainerClient {
     throw new GastownError('container_unavailable', 'no container runtime is configured for this deployment');
   }
   async configure(_settings: ContainerSettings): Promise<void> {}
+  async keepAwake(): Promise<boolean> {
+    return false;
+  }
 }
 
 /** Chooses the container client for a town (see container/client-factory.ts). */

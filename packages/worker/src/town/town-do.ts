@@ -39,6 +39,7 @@ import { TOWN_MIGRATIONS } from './schema';
 import type { CreateAgentInput } from './services/agent-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
+import { statusFromHeartbeat } from './services/lifecycle-service';
 import { defaultTownConfig } from './services/town-service';
 import { loadTownSettings } from './town-settings';
 
@@ -209,7 +210,17 @@ export class TownDO extends DurableObject<Env> {
     }
   }
   heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
-    return this.asAgent('heartbeat', claims, (s, agent) => s.lifecycle.heartbeat(agent, req), { rearm: true });
+    return this.asAgent(
+      'heartbeat',
+      claims,
+      async (s, agent) => {
+        const answer = s.lifecycle.heartbeat(agent, req);
+        // a working agent keeps its container awake (outbound traffic does not count for sleepAfter)
+        await s.keepAwake.afterHeartbeat(statusFromHeartbeat(req));
+        return answer;
+      },
+      { rearm: true },
+    );
   }
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
     return this.asAgent('recordAgentEvents', claims, (s, agent) => s.lifecycle.recordEvents(agent, req));

@@ -31,6 +31,7 @@ function fakeHost(options: { running?: boolean; answer?: (path: string, method: 
     const path = new URL(url).pathname;
     if (path === `/towns/${TOWN}/state`) return Response.json({ running: options.running ?? false, instanceId: options.running ? 'ci_1' : null });
     if (path === `/towns/${TOWN}/settings`) return Response.json({ running: false });
+    if (path === `/towns/${TOWN}/keep-awake`) return Response.json({ running: options.running ?? false });
     const inner = path.slice(`/towns/${TOWN}/container`.length);
     const res = options.answer ? options.answer(inner, method) : Response.json({ error: { code: 'not_found', message: 'no such agent' } }, { status: 404 });
     const headers2 = new Headers(res.headers);
@@ -85,6 +86,15 @@ describe('HostContainerClient (local container host over HTTP)', () => {
     expect(host.seen).toEqual([{ method: 'PUT', url: `${BASE_URL}/towns/${TOWN}/settings`, key: KEY, body: { envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 60 } }]);
   });
 
+  it('keep-awake: POST /towns/:townId/keep-awake (never the container itself), true only for an awake town', async () => {
+    for (const running of [true, false]) {
+      const host = fakeHost({ running });
+      expect(await host.client.keepAwake()).toBe(running);
+      expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([`POST /towns/${TOWN}/keep-awake`]);
+      expect(host.seen[0]!.key).toBe(KEY);
+    }
+  });
+
   it.each([
     { name: 'no such agent (404) → not_running', answer: () => Response.json({ error: { code: 'not_found', message: 'no agent' } }, { status: 404 }), expected: 'not_running' },
     { name: 'agent exited (409) → not_running', answer: () => Response.json({ error: { code: 'conflict', message: 'agent is exited' } }, { status: 409 }), expected: 'not_running' },
@@ -131,6 +141,10 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
       async configure(patch) {
         calls.push(['configure', patch]);
       },
+      async keepAwake() {
+        calls.push(['keepAwake']);
+        return running;
+      },
     };
     return { client: new ControlApiContainerClient(new DurableObjectTransport(stub)), calls };
   }
@@ -141,12 +155,14 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
     expect(await client.push(AGENT, { grant, refresh: null })).toBe('not_running');
     expect(await client.deliver(AGENT, { text: 'hi', grant })).toBe('delivered');
     await client.configure({ envVars: { K: 'v' }, sleepAfterSeconds: 300 });
+    expect(await client.keepAwake()).toBe(false);
     expect(calls).toEqual([
       ['call', { method: 'GET', path: `/agents/${AGENT}`, wake: false }],
       ['call', { method: 'POST', path: `/agents/${AGENT}/credentials`, body: { grant, refresh: null }, wake: false }],
       ['call', { method: 'POST', path: `/agents/${AGENT}/messages`, body: { text: 'hi', grant }, wake: true }],
       ['setEnvVars', { K: 'v' }],
       ['configure', { sleepAfterSeconds: 300 }],
+      ['keepAwake'],
     ]);
   });
 });

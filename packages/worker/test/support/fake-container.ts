@@ -24,7 +24,8 @@ export type FakeCall =
   | { method: 'stop'; agentId: string; reason: string }
   | { method: 'status'; agentId: string }
   | { method: 'merge'; req: MergeRequest }
-  | { method: 'configure'; settings: ContainerSettings };
+  | { method: 'configure'; settings: ContainerSettings }
+  | { method: 'keepAwake' };
 
 export interface FakeBehaviour {
   /** Hold every start until this promise settles (a slow container start). */
@@ -34,6 +35,8 @@ export interface FakeBehaviour {
   deliver?: ContainerDelivery | GastownError;
   push?: ContainerDelivery | GastownError;
   merge?: GastownError | null;
+  /** Throw this from keepAwake. */
+  keepAwake?: GastownError | null;
 }
 
 export function runtimeStatus(agentId: string, role: AgentRuntimeStatus['role'], gen: number, activity: 'working' | 'waiting'): AgentRuntimeStatus {
@@ -70,9 +73,12 @@ export class FakeContainer implements ContainerClient {
     return this.calls.filter((c): c is Extract<FakeCall, { method: M }> => c.method === method);
   }
 
-  /** Calls that reach the container itself (configure only stores settings for the next boot). */
+  /**
+   * Calls that reach the container itself (configure only stores settings for the next boot;
+   * keepAwake renews the sleep window without contacting it — tests of it check `of('keepAwake')`).
+   */
   containerCalls(): FakeCall[] {
-    return this.calls.filter((c) => c.method !== 'configure');
+    return this.calls.filter((c) => c.method !== 'configure' && c.method !== 'keepAwake');
   }
 
   async start(req: StartAgentRequest): Promise<AgentRuntimeStatus> {
@@ -104,6 +110,11 @@ export class FakeContainer implements ContainerClient {
   }
   async configure(settings: ContainerSettings): Promise<void> {
     this.calls.push({ method: 'configure', settings });
+  }
+  async keepAwake(): Promise<boolean> {
+    this.calls.push({ method: 'keepAwake' });
+    if (this.behaviour.keepAwake) throw this.behaviour.keepAwake;
+    return true;
   }
 }
 

@@ -192,3 +192,50 @@ describe('mail to a live agent', () => {
     expect(f.fake.of('deliver')).toHaveLength(deliveries);
   });
 });
+
+describe('keep-awake: a working agent keeps its container from sleeping', () => {
+  it('a working heartbeat renews the sleep window (at most once a minute); waiting heartbeats never do; a failure never fails the heartbeat', async () => {
+    const f = await dispatchTown();
+    await sendToMayor(f, 'hello');
+    const mayor = startedAgent(f.fake.of('start')[0]!.req);
+    const renewals = () => f.fake.of('keepAwake').length;
+
+    // waiting: an idle town must still sleep on time
+    for (let i = 0; i < 3; i += 1) expect((await heartbeat(mayor, { activity: 'waiting' })).status).toBe(200);
+    expect(renewals()).toBe(0);
+
+    // working: the first heartbeat renews, the next ones within a minute do not
+    expect((await heartbeat(mayor, { activity: 'working' })).status).toBe(200);
+    expect(renewals()).toBe(1);
+    vi.setSystemTime(Date.now() + 30_000);
+    await heartbeat(mayor, { activity: 'working' });
+    expect(renewals()).toBe(1);
+    vi.setSystemTime(Date.now() + 31_000);
+    await heartbeat(mayor, { activity: 'working' });
+    expect(renewals()).toBe(2);
+
+    // a container that cannot be reached: the heartbeat still succeeds, the next working one tries again
+    f.fake.behaviour.keepAwake = new GastownError('container_unavailable', 'down');
+    vi.setSystemTime(Date.now() + 61_000);
+    expect((await heartbeat(mayor, { activity: 'working' })).status).toBe(200);
+    f.fake.behaviour.keepAwake = null;
+    expect((await heartbeat(mayor, { activity: 'working' })).status).toBe(200);
+    expect(renewals()).toBe(4);
+    // nothing but keep-awake: no container call came from these heartbeats
+    expect(f.fake.containerCalls().filter((c) => c.method !== 'start')).toEqual([]);
+  });
+
+  it('a short sleepAfter renews more often: every quarter of it', async () => {
+    const f = await dispatchTown();
+    expect((await call('PATCH', `/api/towns/${f.town.id}/config`, { token: f.userToken, body: { sleepAfterSeconds: 20 } })).status).toBe(200);
+    await sendToMayor(f, 'hello');
+    const mayor = startedAgent(f.fake.of('start')[0]!.req);
+    await heartbeat(mayor, { activity: 'working' });
+    vi.setSystemTime(Date.now() + 4_000);
+    await heartbeat(mayor, { activity: 'working' });
+    expect(f.fake.of('keepAwake')).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 1_500);
+    await heartbeat(mayor, { activity: 'working' });
+    expect(f.fake.of('keepAwake')).toHaveLength(2);
+  });
+});

@@ -49,6 +49,7 @@ function fakeContainer(behaviour: { push?: () => Promise<'delivered' | 'not_runn
     push: async (...args) => (calls.push({ method: 'push', args }), behaviour.push ? behaviour.push() : 'not_running'),
     deliver: async (...args) => (calls.push({ method: 'deliver', args }), behaviour.deliver ? behaviour.deliver() : 'not_running'),
     configure: async () => {},
+    keepAwake: async () => false,
     status: async (agentId) =>
       behaviour.running
         ? {

@@ -10,6 +10,8 @@ export interface ContainerTransport {
   call(req: ContainerCall): Promise<ContainerCallResult>;
   /** Store settings for the container's next boot; never wakes it. */
   configure(settings: ContainerSettings): Promise<void>;
+  /** Restart an awake container's sleepAfter window without contacting it; false when it sleeps (never wakes it). */
+  keepAwake(): Promise<boolean>;
 }
 
 /** Per-call time budgets, ms. A start clones the rig and boots a runtime; the rest are quick. */

@@ -62,6 +62,10 @@ export class ControlApiContainerClient implements ContainerClient {
     return this.transport.configure(settings);
   }
 
+  keepAwake(): Promise<boolean> {
+    return this.transport.keepAwake();
+  }
+
   private async delivery(call: ContainerCall, operation: string): Promise<ContainerDelivery> {
     const result = await this.transport.call(call);
     if (!result.running) return 'not_running';

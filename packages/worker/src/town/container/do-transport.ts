@@ -8,6 +8,7 @@ export interface TownContainerRpc {
   call(req: ContainerCall): Promise<ContainerCallResult>;
   setEnvVars(vars: Record<string, string>): Promise<void>;
   configure(patch: TownContainerSettingsPatch): Promise<void>;
+  keepAwake(): Promise<boolean>;
 }
 
 /** Production: control-API calls through the town's TownContainerDO (a Cloudflare Container). */
@@ -28,6 +29,14 @@ export class DurableObjectTransport implements ContainerTransport {
       await this.stub.configure({ sleepAfterSeconds: settings.sleepAfterSeconds });
     } catch (err) {
       throw unavailable(err, 'the town container did not accept its settings');
+    }
+  }
+
+  async keepAwake(): Promise<boolean> {
+    try {
+      return await this.stub.keepAwake();
+    } catch (err) {
+      throw unavailable(err, 'the town container did not renew its activity timeout');
     }
   }
 }

@@ -7,6 +7,7 @@ import { DEFAULT_CONTAINER_TIMEOUTS, type ContainerTimeouts, type ContainerTrans
 export const HOST_ROUTES = {
   settings: (townId: string) => `/towns/${townId}/settings`,
   state: (townId: string) => `/towns/${townId}/state`,
+  keepAwake: (townId: string) => `/towns/${townId}/keep-awake`,
   container: (townId: string, path: string) => `/towns/${townId}/container${path}`,
 } as const;
 
@@ -47,6 +48,13 @@ export class HostTransport implements ContainerTransport {
     const response = await this.request(HOST_ROUTES.settings(this.options.townId), { method: 'PUT', body: settings }, this.timeouts.otherMs);
     await response.body?.cancel();
     if (!response.ok) throw new GastownError('upstream_failed', `the container host refused the town settings (HTTP ${response.status})`);
+  }
+
+  async keepAwake(): Promise<boolean> {
+    const response = await this.request(HOST_ROUTES.keepAwake(this.options.townId), { method: 'POST' }, this.timeouts.otherMs);
+    const body = (await response.json().catch(() => null)) as { running?: unknown } | null;
+    if (!response.ok) throw new GastownError('upstream_failed', `the container host refused to keep the town awake (HTTP ${response.status})`);
+    return body?.running === true;
   }
 
   /** Whether the town's container runs now, as the host sees it (never wakes it). */

@@ -65,6 +65,16 @@ export class TownContainerDO extends Container<Env> {
     }
   }
 
+  /**
+   * Restart the sleepAfter window of a running container, as an inbound request would, without
+   * sending it anything (the TownDO calls this while an agent works). Never starts it.
+   */
+  async keepAwake(): Promise<boolean> {
+    if (!(this.ctx.container?.running ?? false)) return false;
+    this.renewActivityTimeout();
+    return true;
+  }
+
   /** Whether the container runs now. Never starts it. */
   async isRunning(): Promise<boolean> {
     return this.ctx.container?.running ?? false;

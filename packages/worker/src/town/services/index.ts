@@ -2,6 +2,7 @@ import { ReconcilerService } from '../reconciler/apply';
 import { AgentService } from './agent-service';
 import type { TownContext } from './context';
 import { DispatchService } from './dispatch-service';
+import { KeepAwakeService } from './keep-awake-service';
 import { LifecycleService } from './lifecycle-service';
 import { MailService } from './mail-service';
 import { MayorService } from './mayor-service';
@@ -17,6 +18,7 @@ export interface TownServices {
   town: TownService;
   agents: AgentService;
   lifecycle: LifecycleService;
+  keepAwake: KeepAwakeService;
   work: WorkService;
   review: ReviewService;
   mail: MailService;
@@ -39,6 +41,7 @@ export function createTownServices(ctx: TownContext): TownServices {
     town,
     agents,
     lifecycle: new LifecycleService(ctx, work),
+    keepAwake: new KeepAwakeService(ctx, town),
     work,
     review,
     mail,
