@@ -2,6 +2,7 @@
  * The `gastown` command line: picks the command, runs it, and turns every failure into a message
  * on stderr (and a JSON error on stdout under --json) with the exit code of its family.
  */
+import { agentCommand } from './commands/agent';
 import { beadsCommand } from './commands/beads';
 import type { Command } from './commands/command';
 import { configCommand } from './commands/config';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   mayorCommand,
   statusCommand,
   beadsCommand,
+  agentCommand,
   credentialsCommand,
   tokenCommand,
   configCommand,

@@ -5,6 +5,7 @@
  */
 import {
   AgentListResponseSchema,
+  AgentResponseSchema,
   BeadListResponseSchema,
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
@@ -112,6 +113,17 @@ export class ApiClient {
       schema: ReissueResponseSchema,
       notFound: `agent ${agentId} not found in town ${townId} (see \`gastown status\`)`,
     });
+  }
+
+  async stopAgent(townId: string, agentId: string): Promise<Agent> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.stopAgent, { townId, agentId }),
+        schema: AgentResponseSchema,
+        notFound: `agent ${agentId} not found in town ${townId} (see \`gastown status\`)`,
+      })
+    ).agent;
   }
 
   async listBeads(townId: string, status?: string): Promise<Bead[]> {

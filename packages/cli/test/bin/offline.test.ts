@@ -36,6 +36,7 @@ describe('help', () => {
       ['status'],
       ['beads'],
       ['credentials', 'reissue'],
+      ['agent', 'stop'],
       ['token', 'create'],
       ['config', 'show'],
       ['config', 'set'],
@@ -99,6 +100,7 @@ describe('no server', () => {
       ['status', '--town', 'town_aaaaaaaa'],
       ['beads', '--town', 'town_aaaaaaaa'],
       ['credentials', 'reissue', 'ag_aaaaaaaa', '--town', 'town_aaaaaaaa'],
+      ['agent', 'stop', 'ag_aaaaaaaa', '--town', 'town_aaaaaaaa'],
       ['token', 'create', 'alice', '--admin-secret', 'a'.repeat(40)],
     ];
     const results = await Promise.all(runs.map((args) => sandbox.run([...args, '--json'], { env: { GASTOWN_URL: deadUrl, GASTOWN_TOKEN: 't0ken-value' } })));

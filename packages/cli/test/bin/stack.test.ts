@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { routePath, USER_API, type Town } from '@gastown/protocol';
+import type { Town } from '@gastown/protocol';
 import { createRigRepo, createTownScenario, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, startStack, type RigRepo, type Stack, type UserApi } from '@gastown/testkit/stack/index';
 import { messageText, type Responder } from '@gastown/testkit/fake-llm/index';
 import { SignJWT } from 'jose';
@@ -202,6 +202,7 @@ describe('towns', () => {
       ['rig', 'add', 'web', '/srv/web.git'],
       ['mayor', 'hello', '--no-wait'],
       ['credentials', 'reissue', 'ag_aaaaaaaa'],
+      ['agent', 'stop', 'ag_aaaaaaaa'],
     ];
     const results = await Promise.all(commands.map((c) => run([...c, '--town', 'town_zzzzzzzz'])));
     results.forEach((r, i) => {
@@ -376,11 +377,17 @@ describe('mayor', () => {
     });
   }, 150_000);
 
-  it('credentials reissue for a stopped agent: conflict, exit 6', async () => {
-    // stop the exited polecat (stopping the running mayor waits for its container: slow)
+  it('agent stop, then credentials reissue for the stopped agent: conflict, exit 6', async () => {
     const polecat = (await api.agents(town.id)).find((a) => a.role === 'polecat' && (a.status === 'exited' || a.status === 'failed'))!;
-    const stopped = await api.request('POST', routePath(USER_API.stopAgent, { townId: town.id, agentId: polecat.id }));
-    expect({ status: stopped.status }).toEqual({ status: 200 });
+    const stopped = await run(['agent', 'stop', polecat.id, '--town', 'alpha']);
+    expect({ code: stopped.code, stdout: stopped.stdout, stderr: stopped.stderr }).toEqual({
+      code: 0,
+      stdout: `stopped polecat ${polecat.name} (${polecat.id}): status stopped, generation ${polecat.credential.gen + 1}\n`,
+      stderr: '',
+    });
+    expect((await api.agents(town.id)).find((a) => a.id === polecat.id)).toMatchObject({ status: 'stopped', credential: { gen: polecat.credential.gen + 1 } });
+    const unknown = await run(['agent', 'stop', 'ag_unknown0', '--town', 'alpha']);
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 5, stderr: expect.stringContaining('gastown: agent ag_unknown0 not found in town') });
     const r = await run(['credentials', 'reissue', polecat.id, '--town', 'alpha']);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 6, stderr: 'gastown: agent is stopped; its credentials cannot be reissued\n' });
   });

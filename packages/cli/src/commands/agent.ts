@@ -1,0 +1,45 @@
+/** `gastown agent stop <agentId>`: stop an agent (a stuck polecat, a mayor to restart fresh); print what the server did. */
+import { TOWN_HELP, TOWN_OPTION } from '../args';
+import type { CliEnvironment } from '../context';
+import { CliError } from '../errors';
+import { resolveTownId } from '../town-resolution';
+import { runGroup, runWith, type Command } from './command';
+
+const STOP = {
+  usage: `usage: gastown agent stop <agentId> [--town <id|name>]
+
+Stop an agent: its container is told first (the agent reports its completion and flushes its
+events), then its credentials are revoked (generation + 1). A working polecat's bead goes back
+to open and is dispatched again; a stopped mayor starts afresh on the next message. Use it for
+an agent that is stuck: a working agent keeps its container awake.
+
+Options:
+${TOWN_HELP}
+
+Example:
+  gastown agent stop ag_1a2b3c4d5e`,
+  options: TOWN_OPTION,
+  positionals: { names: ['agentId'], min: 1, max: 1 },
+};
+
+async function stop(sys: CliEnvironment, argv: string[]): Promise<number> {
+  return runWith(sys, argv, STOP, async (ctx) => {
+    const client = ctx.client();
+    const townId = await resolveTownId(client, ctx.settings().town);
+    const agentId = ctx.args.positionals[0] ?? '';
+    const agent = await client.stopAgent(townId, agentId).catch(async (err: unknown) => {
+      // A 404 names the agent or the town: ask for the town to say which.
+      if (err instanceof CliError && err.code === 'not_found') await client.getTown(townId);
+      throw err;
+    });
+    if (ctx.json) ctx.out.json({ agent });
+    else ctx.out.line(`stopped ${agent.role} ${agent.name} (${agent.id}): status ${agent.status}, generation ${agent.credential.gen}`);
+    return 0;
+  });
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'stop an agent',
+  run: (sys, argv) => runGroup(sys, argv, 'agent', [{ name: 'stop', summary: 'stop an agent (container first, then revoke its credentials)', run: stop }]),
+};
