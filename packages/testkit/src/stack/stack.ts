@@ -112,6 +112,13 @@ export interface UnexpectedExit {
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const HOST_READY_LINE = /gastown-host listening on (http:\/\/\S+)/;
 const WORKER_STOP_GRACE_MS = 10_000;
+/** After stop: how long the stack's remaining processes may take to exit before they count as orphans. */
+const ORPHAN_GRACE_MS = 5_000;
+
+async function waitForStackExit(stateDir: string, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (findStackProcesses(stateDir).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+}
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stateDir = resolve(options.stateDir ?? mkdtempSync(join(tmpdir(), 'gastown-stack-')));
@@ -268,6 +275,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         stopped ??= (async () => {
           await stopAll();
           process.off('exit', onExit);
+          // a process still on its way out (an agent runtime its container just stopped, on a loaded
+          // machine) is not an orphan: give the stack's processes a moment to exit on their own
+          await waitForStackExit(stateDir, ORPHAN_GRACE_MS);
           const orphans = killStackProcesses(stateDir);
           if (stopOptions.removeState) rmSync(stateDir, { recursive: true, force: true });
           return { orphans };
