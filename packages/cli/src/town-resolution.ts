@@ -29,3 +29,16 @@ export async function resolveTownId(client: ApiClient, wanted: Setting<string | 
   if (wanted.value !== null && isTownId(wanted.value)) return wanted.value;
   return chooseTown(await client.listTowns(), wanted).id;
 }
+
+/**
+ * Run a call about one agent of a town. Its 404 names the agent or the town: on a 404 the town
+ * is asked for, so an unknown town is reported as such rather than as an unknown agent.
+ */
+export async function callForAgent<T>(client: ApiClient, townId: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'not_found') await client.getTown(townId);
+    throw err;
+  }
+}

@@ -25,6 +25,7 @@ import {
   requestJson,
   errorCodeOf,
   secretValues,
+  type RigRepo,
 } from '../src/stack/index';
 import { scanForSecrets } from '../src/leak-scan/index';
 import { REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
@@ -91,6 +92,14 @@ function failedToolResults(agentId: string): string[] {
   return h.stack.fakeLlm!.toolResults(agentId)
     .filter((r) => failureCodeOf(r) !== null)
     .map((r) => `${r.name}: ${r.content.slice(0, 200)}`);
+}
+
+/** Wait until a bead is closed by its merge, then check its commit is on the rig's default branch. */
+async function expectMerged(townId: string, beadId: string, repo: RigRepo, what: string, describe: () => Promise<string>): Promise<void> {
+  await waitFor(async () => (await h.api.beads(townId)).find((b) => b.id === beadId && b.status === 'closed'), { timeoutMs: 300_000, intervalMs: 2_000, what, describe });
+  const commit = h.scenario.commits.find((c) => c.beadId === beadId);
+  expect(commit, `commit for ${beadId}`).toBeDefined();
+  expect(branchContains(repo.path, repo.defaultBranch, commit!.sha)).toBe(true);
 }
 
 async function mayorRuntime(townId: string, mayorId: string) {
@@ -227,14 +236,7 @@ describe('a town, end to end', () => {
       gate.release();
     }
     const sling = h.scenario.slings.find((s) => s.mayorId === mayor.id)!;
-    await waitFor(async () => (await h.api.beads(town.id)).find((b) => b.id === sling.beadId && b.status === 'closed'), {
-      timeoutMs: 300_000,
-      intervalMs: 2_000,
-      what: 'the long task to be merged',
-      describe,
-    });
-    const commit = h.scenario.commits.find((c) => c.beadId === sling.beadId);
-    expect(branchContains(repo!.path, repo!.defaultBranch, commit!.sha)).toBe(true);
+    await expectMerged(town.id, sling.beadId, repo!, 'the long task to be merged', describe);
     const polecats = (await h.agentsOf(town.id)).filter((a) => a.role === 'polecat');
     expect(polecats.map((p) => p.credential.gen), 'the polecat was never stopped and re-dispatched').toEqual([1]);
 
@@ -457,14 +459,7 @@ describe('a town, end to end', () => {
 
       // 6. the re-dispatched polecat finishes the bead; the merge lands on the rig's default branch
       gate.release();
-      await waitFor(async () => (await h.api.beads(town.id)).find((b) => b.id === sling.beadId && b.status === 'closed'), {
-        timeoutMs: 300_000,
-        intervalMs: 2_000,
-        what: 'the bead to be merged after the crash',
-        describe,
-      });
-      const commit = h.scenario.commits.find((c) => c.beadId === sling.beadId);
-      expect(branchContains(repo.path, repo.defaultBranch, commit!.sha)).toBe(true);
+      await expectMerged(town.id, sling.beadId, repo, 'the bead to be merged after the crash', describe);
 
       // the mayor starts again on the next message and works
       expect((await h.api.sendMayorMessage(town.id, 'After the crash.')).delivery).not.toBe('failed');

@@ -1,8 +1,7 @@
 /** `gastown agent stop <agentId>`: stop an agent (a stuck polecat, a mayor to restart fresh); print what the server did. */
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
-import { CliError } from '../errors';
-import { resolveTownId } from '../town-resolution';
+import { callForAgent, resolveTownId } from '../town-resolution';
 import { runGroup, runWith, type Command } from './command';
 
 const STOP = {
@@ -27,11 +26,7 @@ async function stop(sys: CliEnvironment, argv: string[]): Promise<number> {
     const client = ctx.client();
     const townId = await resolveTownId(client, ctx.settings().town);
     const agentId = ctx.args.positionals[0] ?? '';
-    const agent = await client.stopAgent(townId, agentId).catch(async (err: unknown) => {
-      // A 404 names the agent or the town: ask for the town to say which.
-      if (err instanceof CliError && err.code === 'not_found') await client.getTown(townId);
-      throw err;
-    });
+    const agent = await callForAgent(client, townId, () => client.stopAgent(townId, agentId));
     if (ctx.json) ctx.out.json({ agent });
     else ctx.out.line(`stopped ${agent.role} ${agent.name} (${agent.id}): status ${agent.status}, generation ${agent.credential.gen}`);
     return 0;

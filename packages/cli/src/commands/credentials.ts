@@ -1,9 +1,8 @@
 /** `gastown credentials reissue <agentId>`: mint a new credential family and push it; print what really happened. */
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
-import { CliError } from '../errors';
 import { formatUntil } from '../output/time';
-import { resolveTownId } from '../town-resolution';
+import { callForAgent, resolveTownId } from '../town-resolution';
 import { runGroup, runWith, type Command } from './command';
 
 const REISSUE = {
@@ -27,11 +26,7 @@ async function reissue(sys: CliEnvironment, argv: string[]): Promise<number> {
     const client = ctx.client();
     const townId = await resolveTownId(client, ctx.settings().town);
     const agentId = ctx.args.positionals[0] ?? '';
-    const result = await client.reissueCredentials(townId, agentId).catch(async (err: unknown) => {
-      // A 404 names the agent or the town: ask for the town to say which.
-      if (err instanceof CliError && err.code === 'not_found') await client.getTown(townId);
-      throw err;
-    });
+    const result = await callForAgent(client, townId, () => client.reissueCredentials(townId, agentId));
     if (ctx.json) {
       ctx.out.json(result);
       return 0;
