@@ -35,6 +35,8 @@ export const ERROR_STATUS = {
   container_unavailable: 503,
   control_plane_unavailable: 503,
   upstream_failed: 502,
+  // configuration (a deployment or startup setting is missing or invalid: fail fast)
+  config_invalid: 500,
   internal: 500,
 } as const satisfies Record<string, number>;
 
@@ -80,6 +82,20 @@ export class CredentialError extends GastownError {
     super(code, message, options);
     this.name = 'CredentialError';
   }
+}
+
+/** The code of an error: its own when it is one of ours, else `fallback`. The one place that asks. */
+export function codeOf(err: unknown, fallback: ErrorCode = 'internal'): ErrorCode {
+  return err instanceof GastownError ? err.code : fallback;
+}
+
+/**
+ * The error as a GastownError: itself when it is one, else a new one with `fallback` and a
+ * message that names only the error's kind (a foreign error's message may hold anything).
+ */
+export function asGastownError(err: unknown, fallback: ErrorCode = 'internal', message = 'unexpected error'): GastownError {
+  if (err instanceof GastownError) return err;
+  return new GastownError(fallback, message, { cause: err });
 }
 
 export function statusOf(code: ErrorCode): number {
