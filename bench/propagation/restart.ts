@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity } from '@gastown/protocol';
 import { createBrokerApi, startBrokerServer } from '@gastown/container/broker-api/index';
-import type { ControlPlaneClient, RuntimeOptions } from '@gastown/container/contracts';
+import type { ControlPlaneClient } from '@gastown/container/broker/index';
+import type { RuntimeOptions } from '@gastown/container/contracts';
 import { silentLogger } from '@gastown/container/log/index';
 import { createRuntimeFactory } from '@gastown/container/runtime/index';
 import type { ServeRuntime } from '@gastown/container/runtime/serve-runtime';
@@ -50,7 +51,7 @@ export async function measureRestart(options: { restarts: number }): Promise<Res
   const factory = createRuntimeFactory();
   const make = (): ServeRuntime => {
     // a restart-based design gives each new process new credentials: here a new broker key
-    const brokerKey = api.registerAgent(AGENT.id, { client: unusedClient, provider: null, providerApiKey: null });
+    const brokerKey = api.registerAgent(AGENT.id, { client: unusedClient, provider: null });
     const runtimeOptions: RuntimeOptions = {
       kind: 'opencode',
       agent: AGENT,

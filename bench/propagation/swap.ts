@@ -79,7 +79,7 @@ export async function measureSwap(options: { trialsPerKind: number; consumers: n
   const client = createControlPlaneClient({ broker, agent: AGENT, controlPlaneUrl: cp.url, fetch: recordingFetch, logger: silentLogger });
   const api = createBrokerApi({ logger: silentLogger, fetch });
   const server = await startBrokerServer(api, { hostname: '127.0.0.1', port: 0 });
-  const brokerKey = api.registerAgent(AGENT.id, { client, provider: null, providerApiKey: null });
+  const brokerKey = api.registerAgent(AGENT.id, { client, provider: null });
 
   let running = true;
   let failedRequests = 0;

@@ -7,7 +7,7 @@
 import type { AgentIdentity } from '@gastown/protocol';
 import { createCredentialBroker } from '@gastown/container/broker/index';
 import { silentLogger } from '@gastown/container/log/index';
-import type { CredentialBroker } from '@gastown/container/contracts';
+import type { CredentialBroker } from '@gastown/container/broker/index';
 import { ManualClock, ManualTimers, startFakeControlPlane } from '@gastown/testkit/fake-control-plane/index';
 import { seededRandom } from '../lib/random';
 import { summarize, type Summary } from '../lib/stats';

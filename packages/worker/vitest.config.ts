@@ -11,7 +11,8 @@ export const TEST_BINDINGS = {
 };
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.jsonc' }, miniflare: { bindings: TEST_BINDINGS } })],
+  // `main`: the real worker with its TownDO built with test seams (test/worker-entry.ts).
+  plugins: [cloudflareTest({ main: './test/worker-entry.ts', wrangler: { configPath: './wrangler.jsonc' }, miniflare: { bindings: TEST_BINDINGS } })],
   // Structured logs of passing tests are noise; a failing test still shows its output.
   // The pool slows down as a file makes many requests (see docs/DEVELOPMENT.md); generous timeouts keep
   // table-driven files from timing out on a loaded 2-core machine.

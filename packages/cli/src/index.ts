@@ -2,7 +2,7 @@
 export { runCli, COMMANDS, mainHelp } from './cli';
 export type { CliEnvironment } from './context';
 export { ApiClient, type ApiClientOptions, type FetchFn } from './client/api-client';
-export { SseParser, type ServerSentEvent } from './client/sse';
+export { SseParser, type ServerSentEvent } from '@gastown/protocol';
 export { followEvents } from './client/follow-events';
 export { latestEventId } from './client/event-cursor';
 export { CliError, EXIT_CODES, type CliErrorCode } from './errors';

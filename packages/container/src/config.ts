@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvVarNameSchema, GastownError, LIMITS } from '@gastown/protocol';
+import { EnvVarNameSchema, GastownError, LIMITS, TOWN_ENV_PREFIX } from '@gastown/protocol';
 import { z } from 'zod';
+import { SANDBOX_MODES, type SandboxMode } from './sandbox/isolation';
 
 /**
  * Container configuration, parsed once at startup from the process environment.
@@ -22,6 +23,9 @@ import { z } from 'zod';
  * | GASTOWN_PLUGIN_PATH                   | <repo>/packages/plugin/dist/gastown-plugin.js |
  * | GASTOWN_LOG_LEVEL                     | info                                      |
  * | GASTOWN_CLOCK_OFFSET_MS               | 0 — TEST ONLY: shifts the container's clock (e.g. -60000) to test clock skew; never set in production |
+ * | GASTOWN_SANDBOX                       | auto: agent isolation, see src/sandbox/isolation.ts; `uid+namespaces`, `uid`, `namespaces` or `none` force a level (startup fails when it is not available) |
+ * | GASTOWN_SANDBOX_UID_BASE              | 20000: first uid of the agents' pool (also the agents' shared gid) |
+ * | GASTOWN_SANDBOX_UID_COUNT             | 1000: uids in the pool (concurrent agent runs) |
  * | TOWN_ENV_<NAME>                       | town env var <NAME> (see below)           |
  *
  * Town env vars (LLM provider keys and the like) arrive as `TOWN_ENV_<NAME>=value`; the
@@ -30,9 +34,8 @@ import { z } from 'zod';
  * ever shadowing a variable of the container itself (PATH, NODE_OPTIONS…). These values
  * live only in `townEnv`: they go to the broker API's LLM proxy, never to an agent process,
  * and `scrubProcessEnv` removes them (and the container key) from `process.env`.
+ * (TOWN_ENV_PREFIX lives in @gastown/protocol: the control plane sets these variables.)
  */
-export const TOWN_ENV_PREFIX = 'TOWN_ENV_';
-
 export interface ContainerConfig {
   port: number;
   /** 0.0.0.0 in production; 127.0.0.1 with GASTOWN_BIND_LOOPBACK=1. */
@@ -49,6 +52,13 @@ export interface ContainerConfig {
   townEnv: Readonly<Record<string, string>>;
   /** TEST ONLY (GASTOWN_CLOCK_OFFSET_MS): added to the container's clock to simulate skew. 0 in production. */
   clockOffsetMs?: number;
+}
+
+/** Agent isolation (GASTOWN_SANDBOX*), parsed by loadSandboxConfig. */
+export interface SandboxConfig {
+  mode: SandboxMode;
+  uidBase: number;
+  uidCount: number;
 }
 
 const intFromEnv = (min: number, max: number) =>
@@ -87,14 +97,14 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Parse and validate the environment. Throws GastownError('validation_failed') naming the
+ * Parse and validate the environment. Throws GastownError('config_invalid') naming the
  * offending variables, never their values.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, options: LoadConfigOptions = {}): ContainerConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
-    throw new GastownError('validation_failed', `invalid container config: ${problems.join('; ')}`);
+    throw new GastownError('config_invalid', `invalid container config: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   const instanceId = e.GASTOWN_INSTANCE_ID ?? (options.randomInstanceId ?? defaultInstanceId)();
@@ -117,6 +127,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   };
 }
 
+const SandboxEnvSchema = z.object({
+  GASTOWN_SANDBOX: z.enum(SANDBOX_MODES).default('auto'),
+  GASTOWN_SANDBOX_UID_BASE: intFromEnv(1000, 2_000_000_000).default(20_000),
+  GASTOWN_SANDBOX_UID_COUNT: intFromEnv(1, 65_536).default(1_000),
+});
+
+/**
+ * The sandbox variables (table above). Kept apart from ContainerConfig until main.ts wires the
+ * sandbox; throws GastownError('config_invalid') naming the variable, never its value.
+ */
+export function loadSandboxConfig(env: Readonly<Record<string, string | undefined>>): SandboxConfig {
+  const parsed = SandboxEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new GastownError('config_invalid', `invalid container config: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return { mode: e.GASTOWN_SANDBOX, uidBase: e.GASTOWN_SANDBOX_UID_BASE, uidCount: e.GASTOWN_SANDBOX_UID_COUNT };
+}
+
 /** `TOWN_ENV_<NAME>` → `{ NAME: value }`, validated. */
 export function townEnvFrom(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -127,9 +157,9 @@ export function townEnvFrom(env: Readonly<Record<string, string | undefined>>): 
     if (!EnvVarNameSchema.safeParse(name).success || value.length > LIMITS.maxEnvValueChars) bad.push(key);
     else out[name] = value;
   }
-  if (bad.length > 0) throw new GastownError('validation_failed', `invalid container config: bad town env var ${bad.join(', ')}`);
+  if (bad.length > 0) throw new GastownError('config_invalid', `invalid container config: bad town env var ${bad.join(', ')}`);
   if (Object.keys(out).length > LIMITS.maxEnvVars) {
-    throw new GastownError('validation_failed', `invalid container config: more than ${LIMITS.maxEnvVars} town env vars`);
+    throw new GastownError('config_invalid', `invalid container config: more than ${LIMITS.maxEnvVars} town env vars`);
   }
   return out;
 }

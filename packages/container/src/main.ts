@@ -12,28 +12,16 @@ import { mathRandom, systemClock, type Clock, type RandomSource } from '@gastown
 import { createControlPlaneClient, createCredentialBroker } from './broker';
 import { createBrokerApi, startBrokerServer } from './broker-api';
 import { loadConfig, scrubProcessEnv, type ContainerConfig } from './config';
-import { EventSink, HeartbeatLoop, reportCompletion, reportMergeResult } from './consumers';
-import type {
-  ControlPlaneClientFactory,
-  EventSinkFactory,
-  HeartbeatLoopFactory,
-  LocalBrokerApi,
-  Logger,
-  RuntimeFactory,
-  Timers,
-} from './contracts';
+import { createEventSink, createHeartbeatLoop, withReportRetries } from './consumers';
+import type { RuntimeFactory } from './contracts';
 import { CliGitWorkspace } from './git';
 import { createLogger, type LineSink } from './log';
 import { createRuntimeFactory } from './runtime';
 import { createControlApp, listen } from './server';
 import { AgentSupervisor } from './supervisor';
+import { realTimers, type Timers } from './timers';
 
 export const READY_LINE_PREFIX = 'gastown-container listening on';
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export interface ContainerHandle {
   url: string;
@@ -75,39 +63,28 @@ export async function startContainer(config: ContainerConfig, options: StartCont
   await mkdir(config.dataDir, { recursive: true });
   const git = await CliGitWorkspace.create({ dataDir: config.dataDir, logger: logger.child({ component: 'git' }), path: process.env.PATH });
 
-  const brokerApi = createBrokerApi({ logger, fetch: fetchImpl, secrets });
+  const brokerApi = createBrokerApi({ logger, fetch: fetchImpl, secrets, townEnv: config.townEnv });
   const brokerServer = await startBrokerServer(brokerApi, { hostname: '127.0.0.1', port: 0 });
-  const localBrokerApi: LocalBrokerApi = {
-    url: brokerServer.url,
-    register: ({ agent, client, provider }) => ({
-      brokerKey: brokerApi.registerAgent(agent.id, {
-        client,
-        provider,
-        providerApiKey: provider.apiKeyEnvVar ? (config.townEnv[provider.apiKeyEnvVar] ?? null) : null,
-      }),
-    }),
-    unregister: (agentId) => {
-      brokerApi.unregisterAgent(agentId);
-    },
-  };
 
   const supervisor = new AgentSupervisor({
     settings: {
       instanceId: config.instanceId,
       dataDir: config.dataDir,
       pluginPath: config.pluginPath,
+      brokerUrl: brokerServer.url,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       idleTimeoutMs: config.idleTimeoutMs,
       stopTimeoutMs: config.stopTimeoutMs,
     },
     git,
-    brokerApi: localBrokerApi,
+    brokerApi,
     createBroker: options.brokerRefresh
       ? (brokerOptions) => createCredentialBroker({ ...brokerOptions, scheduledRefresh: options.brokerRefresh!.scheduled, reactiveRefresh: options.brokerRefresh!.reactive })
       : createCredentialBroker,
-    createClient: retryingClientFactory({ timers, random }),
-    createHeartbeat: heartbeatFactory,
-    createEventSink: eventSinkFactory,
+    // completion and merge reports retried (full-jitter backoff)
+    createClient: (clientOptions) => withReportRetries(createControlPlaneClient(clientOptions), { timers, random, logger: clientOptions.logger }),
+    createHeartbeat: createHeartbeatLoop,
+    createEventSink,
     createRuntime: options.createRuntime ?? createRuntimeFactory({ secrets, timers, clock }),
     clock,
     random,
@@ -138,54 +115,6 @@ export async function startContainer(config: ContainerConfig, options: StartCont
       })()),
   };
 }
-
-/** The authenticated client, with completion and merge reports retried (full-jitter backoff). */
-function retryingClientFactory(deps: { timers: Timers; random: RandomSource }): ControlPlaneClientFactory {
-  return (options) => {
-    const client = createControlPlaneClient(options);
-    const retry = { timers: deps.timers, random: deps.random, logger: options.logger };
-    return {
-      tool: (name, args) => client.tool(name, args),
-      heartbeat: (body) => client.heartbeat(body),
-      events: (events) => client.events(events),
-      completion: (body) => reportCompletion(client, body, retry),
-      mergeResult: (body) => reportMergeResult(client, body, retry),
-    };
-  };
-}
-
-const heartbeatFactory: HeartbeatLoopFactory = (options) => {
-  const loop = new HeartbeatLoop({
-    client: options.client,
-    broker: options.broker,
-    snapshot: options.snapshot,
-    timers: options.timers,
-    logger: options.logger,
-    intervalMs: options.intervalMs,
-  });
-  return {
-    start: () => loop.start(),
-    beatNow: async () => {
-      await loop.beat();
-    },
-    stop: () => loop.stop(),
-  };
-};
-
-const eventSinkFactory: EventSinkFactory = (options) => {
-  const sink = new EventSink({ client: options.client, clock: options.clock, random: options.random, timers: options.timers, logger: options.logger });
-  return {
-    record: (type, data) => {
-      sink.emit(type, data);
-    },
-    flush: async () => {
-      await sink.flush();
-    },
-    close: async () => {
-      await sink.close();
-    },
-  };
-};
 
 /** Process entry: config from env, signals → graceful stop → exit 0. */
 export async function runMain(): Promise<void> {

@@ -1,15 +1,9 @@
 /**
- * Which gt_* tools each role sees, and how each is described to the model.
- * Argument and result shapes come from the protocol's TOOLS table; this file only adds words.
+ * How each gt_* tool is described to the model.
+ * Argument and result shapes, and which role sees which tool (ROLE_TOOLS), come from the
+ * protocol's TOOLS table; this file only adds words.
  */
-import type { AgentRole, ToolName } from '@gastown/protocol';
-
-/** Tools registered per role (ARCHITECTURE.md, "Agents"). */
-export const ROLE_TOOLS: Record<AgentRole, readonly ToolName[]> = {
-  mayor: ['sling', 'list_rigs', 'list_beads', 'list_agents', 'mail_send'],
-  polecat: ['prime', 'bead_status', 'done', 'mail_send', 'mail_check', 'escalate', 'status'],
-  refinery: ['prime', 'bead_status', 'done', 'request_changes', 'mail_send', 'mail_check', 'escalate', 'status'],
-};
+import type { ToolName } from '@gastown/protocol';
 
 export interface ToolCopy {
   description: string;

@@ -1,7 +1,7 @@
 /** The gt_* tool definitions for one role: describe, validate arguments, call the broker. */
-import { AgentRoleSchema, GastownError, TOOLS, type AgentRole, type ToolName } from '@gastown/protocol';
+import { AgentRoleSchema, GastownError, ROLE_TOOLS, TOOLS, type AgentRole, type ToolName } from '@gastown/protocol';
 import { brokerCoordinatesFrom, callBroker, failure } from './broker-call';
-import { ROLE_TOOLS, TOOL_COPY, toolId } from './catalog';
+import { TOOL_COPY, toolId } from './catalog';
 import { dropNulls, toolArgs, type JsonSchema } from './json-schema';
 
 /** The subset of opencode's tool context the plugin uses. */
@@ -62,7 +62,7 @@ export function roleFrom(value: string | undefined): AgentRole {
   return parsed.data;
 }
 
-/** Every tool of a role, keyed by its model-facing name (gt_…). */
+/** Every tool the protocol allows the role to call (ROLE_TOOLS, a view of TOOLS), keyed by its model-facing name (gt_…). */
 export function buildTools(role: AgentRole, deps: ToolDeps): Record<string, GastownTool> {
   return Object.fromEntries(ROLE_TOOLS[role].map((name) => [toolId(name), buildTool(name, deps)]));
 }

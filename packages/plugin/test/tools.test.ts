@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentRoleSchema, GastownError, TOOLS, TOOL_NAMES, type ToolName } from '@gastown/protocol';
+import { AgentRoleSchema, GastownError, TOOLS, TOOL_NAMES, type AgentRole, type ToolName } from '@gastown/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ROLE_TOOLS, buildTool, buildTools, roleFrom, toolArgs, type ToolDeps } from '../src/index';
+import { buildTool, buildTools, roleFrom, toolArgs, type ToolDeps } from '../src/index';
 
 interface Seen {
   method: string;
@@ -39,14 +39,29 @@ function deps(env: Record<string, string | undefined> = { GASTOWN_BROKER_URL: br
   return { env: () => env, fetch };
 }
 
+/** ARCHITECTURE.md, "Agents": the tools each role must at least be offered. */
+const ARCHITECTURE_TOOLS: Record<AgentRole, readonly string[]> = {
+  mayor: ['gt_sling', 'gt_list_rigs', 'gt_list_beads', 'gt_list_agents', 'gt_mail_send', 'gt_mail_check', 'gt_escalate'],
+  polecat: ['gt_prime', 'gt_bead_status', 'gt_done', 'gt_list_beads', 'gt_mail_send', 'gt_mail_check', 'gt_escalate', 'gt_status'],
+  refinery: ['gt_prime', 'gt_bead_status', 'gt_done', 'gt_request_changes', 'gt_list_beads', 'gt_mail_send', 'gt_mail_check', 'gt_escalate', 'gt_status'],
+};
+
 describe('role tables', () => {
-  const cases = AgentRoleSchema.options.flatMap((role) => ROLE_TOOLS[role].map((tool) => ({ name: `${role} may call ${tool}`, role, tool })));
-  it.each(cases)('$name per the protocol', ({ role, tool }) => {
-    expect(TOOLS[tool].roles as readonly string[]).toContain(role);
+  const cases = AgentRoleSchema.options.flatMap((role) =>
+    TOOL_NAMES.map((tool) => {
+      const allowed = (TOOLS[tool].roles as readonly string[]).includes(role);
+      return { name: `${role} ${allowed ? 'is' : 'is not'} offered gt_${tool}`, role, tool, allowed };
+    }),
+  );
+  it.each(cases)('$name, as the protocol allows', ({ role, tool, allowed }) => {
+    expect(Object.keys(buildTools(role, deps())).includes(`gt_${tool}`)).toBe(allowed);
   });
 
-  it('registers exactly the tools of the role, prefixed gt_', () => {
-    expect(Object.keys(buildTools('mayor', deps()))).toEqual(['gt_sling', 'gt_list_rigs', 'gt_list_beads', 'gt_list_agents', 'gt_mail_send']);
+  it.each(AgentRoleSchema.options.map((role) => ({ name: role, role })))('$name is offered every tool ARCHITECTURE.md lists for it', ({ role }) => {
+    expect(Object.keys(buildTools(role, deps()))).toEqual(expect.arrayContaining([...ARCHITECTURE_TOOLS[role]]));
+  });
+
+  it('registers the tools of the role, prefixed gt_', () => {
     expect(Object.keys(buildTools('polecat', deps()))).toContain('gt_done');
     expect(Object.keys(buildTools('polecat', deps()))).not.toContain('gt_request_changes');
     expect(Object.keys(buildTools('refinery', deps()))).toContain('gt_request_changes');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CredentialStatusSchema } from './claims';
+import { AgentRoleSchema, CredentialStatusSchema, type AgentRole } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
 
@@ -47,9 +47,17 @@ export const PrimeResultSchema = z.object({
   unreadMail: z.array(MailSchema),
 });
 
+/** One entry of the tool table. */
+interface ToolSpec {
+  args: z.ZodType;
+  result: z.ZodType;
+  /** The roles allowed to call the tool: the worker enforces exactly this, and the plugin offers exactly this. */
+  roles: readonly AgentRole[];
+}
+
 /**
  * Every tool: its argument schema, its result schema and the roles allowed to call it.
- * The plugin, the broker and the worker all read this one table.
+ * The plugin, the broker and the worker all read this one table; nothing else says who may call what.
  */
 export const TOOLS = {
   sling: { args: SlingArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor'] },
@@ -64,9 +72,23 @@ export const TOOLS = {
   status: { args: StatusArgsSchema, result: z.object({ ok: z.literal(true) }), roles: ['mayor', 'polecat', 'refinery'] },
   prime: { args: PrimeArgsSchema, result: PrimeResultSchema, roles: ['polecat', 'refinery', 'mayor'] },
   bead_status: { args: BeadStatusArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
-} as const;
+} as const satisfies Record<string, ToolSpec>;
 export type ToolName = keyof typeof TOOLS;
 export const TOOL_NAMES = Object.keys(TOOLS) as [ToolName, ...ToolName[]];
+
+/** Whether `role` may call `tool` (TOOLS[tool].roles). */
+export function toolAllowed(tool: ToolName, role: AgentRole): boolean {
+  const roles: readonly AgentRole[] = TOOLS[tool].roles;
+  return roles.includes(role);
+}
+
+/** The tools each role may call, in TOOLS order: a view of TOOLS, not a second table. */
+export const ROLE_TOOLS: Readonly<Record<AgentRole, readonly ToolName[]>> = Object.freeze(
+  Object.fromEntries(AgentRoleSchema.options.map((role) => [role, Object.freeze(TOOL_NAMES.filter((tool) => toolAllowed(tool, role)))])) as Record<
+    AgentRole,
+    readonly ToolName[]
+  >,
+);
 export const ToolNameSchema = z.enum(TOOL_NAMES);
 export type ToolArgs<T extends ToolName> = z.input<(typeof TOOLS)[T]['args']>;
 export type ToolResult<T extends ToolName> = z.infer<(typeof TOOLS)[T]['result']>;

@@ -1,56 +1,9 @@
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from './gastown-error';
 
-/**
- * Every error code that crosses a wire. Clients switch on `code`, never on `message`.
- * The HTTP status of each code is fixed here so both sides agree.
- */
-export const ERROR_STATUS = {
-  // credential errors (agent and user tokens)
-  token_missing: 401,
-  token_malformed: 401,
-  token_expired: 401,
-  token_bad_signature: 401,
-  token_unknown_key: 401,
-  token_revoked: 401,
-  token_scope: 403,
-  // refresh credential errors
-  refresh_invalid: 401,
-  refresh_reused: 401,
-  // container-side: the broker could not keep a valid token (control plane unreachable past expiry)
-  credentials_expired: 401,
-  // authorisation
-  admin_unauthorized: 401,
-  container_unauthorized: 401,
-  broker_unauthorized: 401,
-  role_forbidden: 403,
-  // request shape
-  bad_json: 400,
-  validation_failed: 400,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  // resources
-  not_found: 404,
-  conflict: 409,
-  // dependencies
-  container_unavailable: 503,
-  control_plane_unavailable: 503,
-  upstream_failed: 502,
-  // configuration (a deployment or startup setting is missing or invalid: fail fast)
-  config_invalid: 500,
-  internal: 500,
-} as const satisfies Record<string, number>;
+export * from './gastown-error';
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
-
-/**
- * Codes after which a consumer should refresh its access token once and retry.
- * `token_unknown_key` is included: after an emergency key rotation (or an old key removed too
- * early) a refresh — which does not depend on signing keys — heals the agent at once instead of
- * at its next scheduled refresh.
- */
-export const REFRESHABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['token_expired', 'token_revoked', 'token_unknown_key']);
 
 export const ErrorBodySchema = z.object({
   error: z.object({
@@ -58,49 +11,6 @@ export const ErrorBodySchema = z.object({
     message: z.string(),
   }),
 });
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
-
-/** Base class of every typed error in Gastown. `code` is stable; `message` is for humans and never holds a secret. */
-export class GastownError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'GastownError';
-    this.code = code;
-  }
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
-  toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message } };
-  }
-}
-
-/** Family of credential errors: `instanceof CredentialError` holds for every token_* and refresh_* code. */
-export class CredentialError extends GastownError {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'CredentialError';
-  }
-}
-
-/** The code of an error: its own when it is one of ours, else `fallback`. The one place that asks. */
-export function codeOf(err: unknown, fallback: ErrorCode = 'internal'): ErrorCode {
-  return err instanceof GastownError ? err.code : fallback;
-}
-
-/**
- * The error as a GastownError: itself when it is one, else a new one with `fallback` and a
- * message that names only the error's kind (a foreign error's message may hold anything).
- */
-export function asGastownError(err: unknown, fallback: ErrorCode = 'internal', message = 'unexpected error'): GastownError {
-  if (err instanceof GastownError) return err;
-  return new GastownError(fallback, message, { cause: err });
-}
-
-export function statusOf(code: ErrorCode): number {
-  return ERROR_STATUS[code];
-}
 
 /** Parse an error body from an untrusted response; returns null when it is not one of ours. */
 export function parseErrorBody(value: unknown): ErrorBody | null {

@@ -7,3 +7,7 @@ export * from './agent-api';
 export * from './container-api';
 export * from './clock';
 export * from './git-url';
+export * from './json-body';
+export * from './sse-parser';
+export * from './host-api';
+export * from './container-env';

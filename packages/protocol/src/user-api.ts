@@ -59,12 +59,30 @@ export type CreateRigRequest = z.input<typeof CreateRigRequestSchema>;
 export const RigResponseSchema = z.object({ rig: RigSchema });
 export const RigListResponseSchema = z.object({ rigs: z.array(RigSchema) });
 
-export const AgentListResponseSchema = z.object({ agents: z.array(AgentSchema) });
+/**
+ * Paginated lists (agents, beads, mail, events): `limit` items per page (1–500, default 100) and
+ * an opaque `cursor`, the `nextCursor` of the previous page. `nextCursor` is null on the last page.
+ * Items keep their order (oldest first), so following the cursors reads every item once.
+ */
+export const PAGE_LIMITS = { defaultLimit: 100, maxLimit: 500 } as const;
+export const PageLimitSchema = z.coerce.number().int().min(1).max(PAGE_LIMITS.maxLimit);
+export const PageCursorSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be the nextCursor of a previous page');
+const PAGE_QUERY = { limit: PageLimitSchema.optional(), cursor: PageCursorSchema.optional() };
+/** Always sent by the server; a response without it (an older server) reads as the last page. */
+const NextCursorSchema = z.string().nullable().default(null);
+
+export const AgentListQuerySchema = z.object(PAGE_QUERY).strict();
+export const AgentListResponseSchema = z.object({ agents: z.array(AgentSchema), nextCursor: NextCursorSchema });
 export const AgentResponseSchema = z.object({ agent: AgentSchema });
 
-export const BeadListQuerySchema = z.object({ status: BeadStatusSchema.optional() }).strict();
-export const BeadListResponseSchema = z.object({ beads: z.array(BeadSchema) });
-export const MailListResponseSchema = z.object({ mail: z.array(MailSchema) });
+export const BeadListQuerySchema = z.object({ status: BeadStatusSchema.optional(), ...PAGE_QUERY }).strict();
+export const BeadListResponseSchema = z.object({ beads: z.array(BeadSchema), nextCursor: NextCursorSchema });
+export const MailListQuerySchema = z.object(PAGE_QUERY).strict();
+export const MailListResponseSchema = z.object({ mail: z.array(MailSchema), nextCursor: NextCursorSchema });
 
 export const MayorMessageRequestSchema = z.object({ text: TextSchema.min(1) }).strict();
 export type MayorMessageRequest = z.infer<typeof MayorMessageRequestSchema>;
@@ -83,10 +101,11 @@ export const ReissueResponseSchema = z.object({
 });
 export type ReissueResponse = z.infer<typeof ReissueResponseSchema>;
 
+/** Events: `after` (an event id) or `cursor` (not both), and `limit`. */
 export const EventListQuerySchema = z
   .object({
     after: z.coerce.number().int().nonnegative().optional(),
-    limit: z.coerce.number().int().min(1).max(500).optional(),
+    ...PAGE_QUERY,
   })
   .strict();
-export const EventListResponseSchema = z.object({ events: z.array(TownEventSchema) });
+export const EventListResponseSchema = z.object({ events: z.array(TownEventSchema), nextCursor: NextCursorSchema });

@@ -1,5 +1,6 @@
 // Builds the dashboard into dist/ (served by the worker as static assets, see wrangler.jsonc
-// `assets`): app.js (one ESM bundle, minified, no dependencies), app.css, index.html.
+// `assets`): app.js (one ESM bundle, minified, no dependencies), styles.css, and the static files
+// as they are: index.html, favicon.svg and _headers (the assets layer's security headers).
 // `node build.mjs --outdir /tmp/x` builds elsewhere.
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
@@ -27,7 +28,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-await copyFile(here('./static/index.html'), join(outdir, 'index.html'));
+for (const name of ['index.html', 'favicon.svg', '_headers']) await copyFile(here(`./static/${name}`), join(outdir, name));
 
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map'));
 const external = outputs.flatMap(([, o]) => o.imports.filter((i) => i.external).map((i) => i.path));

@@ -13,6 +13,7 @@ import {
   ReissueResponseSchema,
   RigListResponseSchema,
   RigResponseSchema,
+  SseParser,
   TownEventSchema,
   TownListResponseSchema,
   TownResponseSchema,
@@ -30,7 +31,6 @@ import {
 import type { z } from 'zod';
 import { CliError } from '../errors';
 import { errorFromResponse, timeoutError, unreachableError, type ErrorContext } from './http-errors';
-import { SseParser } from './sse';
 
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { generateStackKeys, StackKeysSchema, type StackKeys } from '@gastown/testkit/stack/index';
+import { CliError } from '../errors';
 
 export interface DevPaths {
   root: string;
@@ -61,7 +62,7 @@ export function loadOrCreateDevFile(paths: DevPaths, now: Date = new Date()): { 
     const parsed = DevFileSchema.safeParse(readJson(paths.devJson));
     const keys = parsed.success ? StackKeysSchema.safeParse(parsed.data) : null;
     if (parsed.success && keys?.success) return { file: parsed.data, keys: keys.data, created: false };
-    throw new Error(`${paths.devJson} is not a valid dev key file; delete .gastown/ to start afresh`);
+    throw new CliError('config_invalid', `${paths.devJson} is not a valid dev key file; delete .gastown/ to start afresh`);
   }
   const keys = generateStackKeys(undefined, now);
   const file: DevFile = { ...keys, createdAt: now.toISOString() };

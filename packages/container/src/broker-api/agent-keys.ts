@@ -4,21 +4,24 @@
  */
 import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProviderConfig } from '@gastown/protocol';
-import type { ControlPlaneClient, SecretSink } from '../contracts';
+import type { ControlPlaneClient } from '../broker/control-plane-client';
+import type { SecretSink } from '../log/secret-registry';
 
 export const BROKER_KEY_PREFIX = 'gtb_';
 
+/** One agent run as the supervisor hands it to the broker API. */
 export interface AgentRegistration {
   /** The agent's authenticated control-plane client. */
   client: ControlPlaneClient;
   /** The town's model provider; null disables the LLM proxy for this agent. */
   provider: ProviderConfig | null;
-  /** The real provider API key (from the container's own config, never the agent env). */
-  providerApiKey: string | null;
 }
 
+/** A registered run as the broker API's routes see it. */
 export interface RegisteredAgent extends AgentRegistration {
   agentId: string;
+  /** The real provider API key (from the container's own config, never the agent env). */
+  providerApiKey: string | null;
 }
 
 interface Entry {
@@ -40,12 +43,12 @@ export class AgentKeyRegistry {
   ) {}
 
   /** Register (or re-register) an agent run; returns its new broker key. A previous key of the agent stops working. */
-  register(agentId: string, registration: AgentRegistration): string {
-    this.unregister(agentId);
+  register(agent: RegisteredAgent): string {
+    this.unregister(agent.agentId);
     const key = BROKER_KEY_PREFIX + Buffer.from(this.randomBytes(32)).toString('base64url');
-    this.#entries.set(agentId, { agent: { agentId, ...registration }, key, digest: digest(key) });
+    this.#entries.set(agent.agentId, { agent, key, digest: digest(key) });
     this.secrets?.add(key);
-    if (registration.providerApiKey) this.secrets?.add(registration.providerApiKey);
+    if (agent.providerApiKey) this.secrets?.add(agent.providerApiKey);
     return key;
   }
 

@@ -4,8 +4,10 @@
  * process never holds a control-plane token or the provider key.
  */
 import { BROKER_API, GastownError } from '@gastown/protocol';
+import type { ProviderConfig } from '@gastown/protocol';
 import { Hono } from 'hono';
-import type { Logger, SecretSink } from '../contracts';
+import type { Logger } from '../log/logger';
+import type { SecretSink } from '../log/secret-registry';
 import { AgentKeyRegistry } from './agent-keys';
 import type { AgentRegistration } from './agent-keys';
 import { brokerKeyAuth } from './auth';
@@ -20,6 +22,8 @@ export interface BrokerApiOptions {
   fetch: typeof fetch;
   /** Broker keys and provider keys are registered here for log redaction. */
   secrets?: SecretSink;
+  /** The town's env (secrets): a provider's `apiKeyEnvVar` names the entry the LLM proxy sends upstream. */
+  townEnv?: Readonly<Record<string, string>>;
   randomBytes?: (n: number) => Uint8Array;
 }
 
@@ -43,9 +47,15 @@ export function createBrokerApi(options: BrokerApiOptions): BrokerApi {
   app.post(BROKER_API.tool, auth, handleToolCall);
   app.all(`${BROKER_API.llm}/*`, auth, createLlmProxyHandler(options.fetch));
 
+  const townEnv = options.townEnv ?? {};
+  function providerApiKey(provider: ProviderConfig | null): string | null {
+    if (!provider?.apiKeyEnvVar) return null;
+    return townEnv[provider.apiKeyEnvVar] ?? null;
+  }
+
   return {
     app,
-    registerAgent: (agentId, registration) => keys.register(agentId, registration),
+    registerAgent: (agentId, registration) => keys.register({ ...registration, agentId, providerApiKey: providerApiKey(registration.provider) }),
     unregisterAgent: (agentId) => keys.unregister(agentId),
   };
 }

@@ -2,7 +2,7 @@
 import { GastownError } from '@gastown/protocol';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Logger } from '../contracts';
+import type { Logger } from '../log/logger';
 
 export function errorResponse(c: Context, err: GastownError): Response {
   return c.json(err.toBody(), err.status as ContentfulStatusCode);

@@ -21,7 +21,17 @@ import {
 } from '@gastown/protocol';
 import type { AgentEvent, AgentIdentity, CompletionRequest, ErrorCode, HeartbeatRequest, HeartbeatResponse, MergeResultRequest, ToolName } from '@gastown/protocol';
 import type { z } from 'zod';
-import type { ControlPlaneClient, CredentialBroker, Logger } from '../contracts';
+import type { Logger } from '../log/logger';
+import type { CredentialBroker } from './credential-broker';
+
+/** The one authenticated client, bound to one agent's broker. Every consumer uses it. */
+export interface ControlPlaneClient {
+  tool(name: ToolName, args: unknown): Promise<unknown>;
+  heartbeat(body: HeartbeatRequest): Promise<HeartbeatResponse>;
+  events(events: AgentEvent[]): Promise<{ accepted: number; duplicates: number }>;
+  completion(body: CompletionRequest): Promise<void>;
+  mergeResult(body: MergeResultRequest): Promise<void>;
+}
 
 export interface ControlPlaneClientOptions {
   broker: CredentialBroker;
@@ -32,6 +42,8 @@ export interface ControlPlaneClientOptions {
   /** Timeout of one HTTP request. Default 30 000. */
   requestTimeoutMs?: number;
 }
+
+export type ControlPlaneClientFactory = (options: ControlPlaneClientOptions) => ControlPlaneClient;
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 

@@ -4,13 +4,59 @@
  * authenticated client. Scheduling math lives in ./refresh-schedule; the HTTP call in
  * ./refresh-request. Everything time- or chance-dependent comes in through BrokerOptions.
  */
-import { CredentialError, GastownError } from '@gastown/protocol';
-import type { AccessTokenGrant, CredentialStatus, ErrorCode } from '@gastown/protocol';
-import type { BrokerOptions, CredentialBroker } from '../contracts';
+import { CredentialError, GastownError, codeOf } from '@gastown/protocol';
+import type { AccessTokenGrant, AgentCredentials, AgentIdentity, Clock, CredentialStatus, ErrorCode, RandomSource } from '@gastown/protocol';
 import { fingerprint } from '../log/fingerprint';
+import type { Logger } from '../log/logger';
+import type { SecretSink } from '../log/secret-registry';
+import type { Timers } from '../timers';
 import { backoffDelayMs, isExpired, nextAttemptAt, planCredential, retryDelayMs } from './refresh-schedule';
 import type { CredentialTimes } from './refresh-schedule';
 import { requestRefresh } from './refresh-request';
+
+export interface BrokerOptions {
+  agent: AgentIdentity;
+  controlPlaneUrl: string;
+  initial: AgentCredentials;
+  clock: Clock;
+  random: RandomSource;
+  timers: Timers;
+  fetch: typeof fetch;
+  logger: Logger;
+  /** false disables scheduled pull refresh (tests prove the system fails without it). Default true. */
+  scheduledRefresh?: boolean;
+  /**
+   * false disables the broker's own refreshes on demand: after expiry `accessToken()` throws
+   * instead of refreshing, and `handleUnauthorized` does nothing. Default true. With both
+   * flags false the broker only ever holds what it was given or pushed.
+   */
+  reactiveRefresh?: boolean;
+  /** Where every token and refresh credential is registered so the logger redacts it; unregistered on stop. */
+  secrets?: SecretSink;
+  /** Timeout of one refresh request. Default 30 000. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Holds one agent's access token and refresh credential, in memory only.
+ * Refreshes at 50 % of life ± 10 % jitter; backoff 1 s → 60 s full jitter; serves the
+ * still-valid token while refreshing; never past its expiry.
+ */
+export interface CredentialBroker {
+  readonly agentId: string;
+  /** A currently valid access token. Throws GastownError('credentials_expired') when none can be had. */
+  accessToken(): Promise<string>;
+  /** A consumer saw 401 token_expired/token_revoked with `failedToken`: single-flight refresh unless already replaced. */
+  handleUnauthorized(failedToken: string): Promise<void>;
+  /** Swap in pushed credentials atomically (warm send, alarm push, reissue). Ignores grants older than the one in hand or of an older gen. */
+  push(grant: AccessTokenGrant, refresh?: { refreshCredential: string; refreshCredentialExpiresAt: number } | null, source?: 'push' | 'message'): void;
+  status(): CredentialStatus;
+  start(): void;
+  /** Stop timers; forget secrets. */
+  stop(): void;
+}
+
+export type BrokerFactory = (options: BrokerOptions) => CredentialBroker;
 
 type RefreshSource = NonNullable<CredentialStatus['lastRefreshSource']>;
 
@@ -366,8 +412,4 @@ class InMemoryCredentialBroker implements CredentialBroker {
 /** A failure a second attempt may fix: the control plane was unreachable or answered badly. */
 function isTransient(err: unknown): boolean {
   return err instanceof GastownError && !(err instanceof CredentialError) && (err.code === 'control_plane_unavailable' || err.code === 'upstream_failed');
-}
-
-function codeOf(err: unknown): string {
-  return err instanceof GastownError ? err.code : 'internal';
 }

@@ -1,4 +1,5 @@
 export { createCredentialBroker, REACTIVE_MIN_INTERVAL_MS, DEFAULT_REFRESH_TIMEOUT_MS } from './credential-broker';
+export type { BrokerFactory, BrokerOptions, CredentialBroker } from './credential-broker';
 export {
   refreshDelayMs,
   backoffDelayMs,
@@ -17,4 +18,4 @@ export type { CredentialTimes } from './refresh-schedule';
 export { requestRefresh, refreshUrl, FATAL_REFRESH_CODES } from './refresh-request';
 export type { RefreshOutcome } from './refresh-request';
 export { createControlPlaneClient } from './control-plane-client';
-export type { ControlPlaneClientOptions } from './control-plane-client';
+export type { ControlPlaneClient, ControlPlaneClientFactory, ControlPlaneClientOptions } from './control-plane-client';

@@ -9,10 +9,12 @@
  *   server already stored is deduplicated there.
  * - `flush()` drains what it can now (shutdown).
  */
-import { GastownError, LIMITS } from '@gastown/protocol';
+import { GastownError, LIMITS, codeOf } from '@gastown/protocol';
 import type { AgentEvent, Clock, RandomSource } from '@gastown/protocol';
+import type { ControlPlaneClient } from '../broker/control-plane-client';
 import { backoffDelayMs } from '../broker/refresh-schedule';
-import type { ControlPlaneClient, Logger, Timers } from '../contracts';
+import type { Logger } from '../log/logger';
+import type { Timers } from '../timers';
 import { isRetryable } from './retry';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
@@ -49,9 +51,25 @@ export interface EventSinkStats {
   consecutiveFailures: number;
 }
 
+/** Where an agent run's events go: buffered, shipped in batches through the client; retries keep ids (dedup upstream). */
+export interface EventSink {
+  /** A new event with a fresh client id, queued. */
+  emit(type: string, data?: Record<string, unknown>): AgentEvent;
+  /** Ship everything buffered now; true when nothing is left (never throws). */
+  flush(): Promise<boolean>;
+  /** Flush, then stop timers; later events are counted as dropped. */
+  close(): Promise<boolean>;
+}
+
+export type EventSinkFactory = (options: EventSinkOptions) => EventSink;
+
+export function createEventSink(options: EventSinkOptions): EventSink {
+  return new BatchingEventSink(options);
+}
+
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-export class EventSink {
+export class BatchingEventSink implements EventSink {
   readonly #o: EventSinkOptions;
   readonly #log: Logger;
   readonly #flushIntervalMs: number;
@@ -79,7 +97,7 @@ export class EventSink {
     this.#maxBatch = Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, LIMITS.maxEventsPerBatch);
     this.#maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
     this.#isEssential = options.isEssential ?? isEssentialByDefault;
-    if (this.#maxBatch < 2 || this.#maxBuffer < 1 || this.#flushIntervalMs <= 0) throw new Error('invalid EventSink limits');
+    if (this.#maxBatch < 2 || this.#maxBuffer < 1 || this.#flushIntervalMs <= 0) throw new GastownError('config_invalid', 'invalid EventSink limits');
   }
 
   get stats(): EventSinkStats {
@@ -214,7 +232,7 @@ export class EventSink {
       if (result.duplicates > 0) this.#log.debug('events.duplicates', { duplicates: result.duplicates });
       return true;
     } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'internal';
+      const code = codeOf(err);
       if (!isRetryable(err)) {
         // The batch itself is unacceptable: retrying would wedge the sink. Count it as dropped.
         this.#log.error('events.rejected', { code, events: batch.length });

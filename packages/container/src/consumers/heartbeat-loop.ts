@@ -3,9 +3,12 @@
  * client: runtime snapshot + the broker's credential status. A failed beat is logged and the
  * loop keeps going; it never stops on its own.
  */
-import { GastownError } from '@gastown/protocol';
+import { GastownError, codeOf } from '@gastown/protocol';
 import type { HeartbeatRequest, HeartbeatResponse } from '@gastown/protocol';
-import type { ControlPlaneClient, CredentialBroker, Logger, Timers } from '../contracts';
+import type { ControlPlaneClient } from '../broker/control-plane-client';
+import type { CredentialBroker } from '../broker/credential-broker';
+import type { Logger } from '../log/logger';
+import type { Timers } from '../timers';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 
@@ -21,7 +24,22 @@ export interface HeartbeatLoopOptions {
   onResponse?: (response: HeartbeatResponse) => void;
 }
 
-export class HeartbeatLoop {
+/** Periodic heartbeat of one agent run; `snapshot` is read at every beat. */
+export interface HeartbeatLoop {
+  /** Beat now, then every interval. Idempotent. */
+  start(): void;
+  /** One heartbeat now (state changes such as idle → waiting); never throws: null when it failed. */
+  beat(): Promise<HeartbeatResponse | null>;
+  stop(): void;
+}
+
+export type HeartbeatLoopFactory = (options: HeartbeatLoopOptions) => HeartbeatLoop;
+
+export function createHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop {
+  return new PeriodicHeartbeatLoop(options);
+}
+
+export class PeriodicHeartbeatLoop implements HeartbeatLoop {
   readonly #o: HeartbeatLoopOptions;
   readonly #intervalMs: number;
   readonly #log: Logger;
@@ -32,7 +50,7 @@ export class HeartbeatLoop {
 
   constructor(options: HeartbeatLoopOptions) {
     const intervalMs = options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new Error('heartbeat intervalMs must be positive');
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new GastownError('config_invalid', 'heartbeat intervalMs must be positive');
     this.#o = options;
     this.#intervalMs = intervalMs;
     this.#log = options.logger.child({ component: 'heartbeat' });
@@ -66,7 +84,7 @@ export class HeartbeatLoop {
       return response;
     } catch (err) {
       this.#consecutiveFailures += 1;
-      this.#log.warn('heartbeat.failed', { code: err instanceof GastownError ? err.code : 'internal', consecutiveFailures: this.#consecutiveFailures });
+      this.#log.warn('heartbeat.failed', { code: codeOf(err), consecutiveFailures: this.#consecutiveFailures });
       return null;
     }
   }

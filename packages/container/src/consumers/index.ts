@@ -1,7 +1,8 @@
-export { HeartbeatLoop, DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop';
-export type { HeartbeatLoopOptions, RuntimeSnapshot } from './heartbeat-loop';
+export { PeriodicHeartbeatLoop, createHeartbeatLoop, DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop';
+export type { HeartbeatLoop, HeartbeatLoopFactory, HeartbeatLoopOptions, RuntimeSnapshot } from './heartbeat-loop';
 export {
-  EventSink,
+  BatchingEventSink,
+  createEventSink,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BUFFER,
@@ -9,8 +10,8 @@ export {
   ESSENTIAL_EVENT_PREFIXES,
   isEssentialByDefault,
 } from './event-sink';
-export type { EventSinkOptions, EventSinkStats } from './event-sink';
-export { reportCompletion, reportMergeResult } from './reports';
+export type { EventSink, EventSinkFactory, EventSinkOptions, EventSinkStats } from './event-sink';
+export { reportCompletion, reportMergeResult, withReportRetries } from './reports';
 export type { ReportOptions } from './reports';
 export { withRetry, isRetryable, sleep, NON_RETRYABLE_CODES, DEFAULT_REPORT_ATTEMPTS } from './retry';
 export type { RetryOptions } from './retry';

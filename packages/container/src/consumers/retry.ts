@@ -1,8 +1,9 @@
 /** Retry with full-jitter backoff through injected timers, for the one-shot reports. */
-import { GastownError } from '@gastown/protocol';
+import { codeOf } from '@gastown/protocol';
 import type { ErrorCode, RandomSource } from '@gastown/protocol';
 import { backoffDelayMs } from '../broker/refresh-schedule';
-import type { Logger, Timers } from '../contracts';
+import type { Logger } from '../log/logger';
+import type { Timers } from '../timers';
 
 /** Codes a retry cannot fix: the request itself, or the agent's standing, is wrong. */
 export const NON_RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -20,7 +21,8 @@ export const NON_RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 export function isRetryable(err: unknown): boolean {
-  return !(err instanceof GastownError && NON_RETRYABLE_CODES.has(err.code));
+  // a foreign error's fallback code (internal) is not in the set: retryable
+  return !NON_RETRYABLE_CODES.has(codeOf(err));
 }
 
 export function sleep(timers: Timers, ms: number): Promise<void> {
@@ -50,7 +52,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
     try {
       return await fn();
     } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'internal';
+      const code = codeOf(err);
       const last = attempt + 1 >= attempts || !isRetryable(err);
       if (last) {
         options.logger.error(`${options.label}.failed`, { code, attempts: attempt + 1 });

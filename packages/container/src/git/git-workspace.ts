@@ -1,13 +1,28 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GastownError, type RigRef } from '@gastown/protocol';
-import type { GitWorkspace, Logger } from '../contracts';
+import type { Logger } from '../log/logger';
 import { GIT_USER_EMAIL, GIT_USER_NAME, gitEnvironment, prepareGitHome } from './git-env';
 import { createExecGitRunner, GitCommandError, type GitResult, type GitRunner } from './git-runner';
 import { KeyedQueue } from './keyed-queue';
 import { agentBranch, validAgentId, validBranch, validRig } from './validate';
 
-export type MergeOutcome = Awaited<ReturnType<GitWorkspace['merge']>>;
+export type MergeOutcome = { outcome: 'merged'; commitSha: string } | { outcome: 'conflict'; files: string[]; message: string } | { outcome: 'failed'; message: string };
+
+/** The git operations the supervisor needs; every one runs through the rig's queue. */
+export interface GitWorkspace {
+  /** Bare mirror of a rig, cached per rig under the container's data dir. */
+  ensureMirror(rig: RigRef): Promise<string>;
+  /** Worktree for a polecat on branch gt/<agentId>/<beadId>, from the rig's default branch. */
+  createWorktree(rig: RigRef, agentId: string, beadId: string): Promise<{ path: string; branch: string }>;
+  /** Clone for a refinery. */
+  createClone(rig: RigRef, agentId: string): Promise<string>;
+  /** Push the agent's branch to the rig's origin. */
+  pushBranch(rig: RigRef, workdir: string, branch: string): Promise<void>;
+  /** Merge `branch` into the default branch of the rig's origin; never loses work on conflict. */
+  merge(rig: RigRef, branch: string, message: string): Promise<MergeOutcome>;
+  remove(path: string): Promise<void>;
+}
 
 export interface CliGitWorkspaceOptions {
   /** Absolute data dir: mirrors/, worktrees/, clones/, tmp/ live below it. */

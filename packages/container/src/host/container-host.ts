@@ -1,6 +1,7 @@
 import type { Clock } from '@gastown/protocol';
-import { GastownError } from '@gastown/protocol';
-import type { Logger, Timers } from '../contracts';
+import { asGastownError } from '@gastown/protocol';
+import type { Logger } from '../log/logger';
+import type { Timers } from '../timers';
 import type { ContainerProcess } from './container-process';
 
 /** Per-town settings the control plane sets (the local equivalent of `setEnvVar` and `sleepAfter`). */
@@ -201,7 +202,7 @@ export class ContainerHost {
     try {
       return await slot.starting;
     } catch (error) {
-      throw error instanceof GastownError ? error : new GastownError('container_unavailable', 'container failed to start');
+      throw asGastownError(error, 'container_unavailable', 'container failed to start');
     }
   }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { GastownError } from '@gastown/protocol';
-import type { Logger } from '../contracts';
+import type { Logger } from '../log/logger';
 
 /** A running town container: one OS process (its own process group) and the URL it serves on. */
 export interface ContainerProcess {

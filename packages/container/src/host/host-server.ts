@@ -1,19 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CONTAINER_KEY_HEADER, EnvVarNameSchema, GastownError, LIMITS, TownIdSchema } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, EnvVarNameSchema, GastownError, HOST_API, HOST_INSTANCE_HEADER, hostContainerPath, LIMITS, TownIdSchema } from '@gastown/protocol';
 import { readJsonBody } from '../server/json-body';
 import type { ContainerHost } from './container-host';
-
-/** Host API for the control plane (same shared key as the container control API). */
-export const HOST_API = {
-  settings: '/towns/:townId/settings',
-  state: '/towns/:townId/state',
-  keepAwake: '/towns/:townId/keep-awake',
-  kill: '/towns/:townId/kill',
-  stop: '/towns/:townId/stop',
-  forward: '/towns/:townId/container/*',
-} as const;
 
 export const HostSettingsRequestSchema = z
   .object({
@@ -22,7 +12,10 @@ export const HostSettingsRequestSchema = z
   })
   .strict();
 
-/** HTTP adapter over ContainerHost: settings, inspection, and forwarding to the town's container. */
+/**
+ * HTTP adapter over ContainerHost: settings, inspection, and forwarding to the town's container.
+ * Routes: HOST_API of @gastown/protocol; same shared key as the container control API.
+ */
 export function createHostApp(host: ContainerHost, containerKey: string): Hono {
   const app = new Hono();
   const expected = Buffer.from(containerKey);
@@ -70,7 +63,7 @@ export function createHostApp(host: ContainerHost, containerKey: string): Hono {
 
   app.all(HOST_API.forward, async function forward(c) {
     const townId = parseTownId(c.req.param('townId'));
-    const prefix = `/towns/${townId}/container`;
+    const prefix = hostContainerPath(townId);
     const url = new URL(c.req.url);
     const path = url.pathname.slice(prefix.length) || '/';
     const proc = await host.acquire(townId, c.req.method, path);
@@ -87,7 +80,7 @@ export function createHostApp(host: ContainerHost, containerKey: string): Hono {
       });
       const body = await response.arrayBuffer();
       const out = new Headers(response.headers);
-      out.set('x-gastown-instance-id', proc.instanceId);
+      out.set(HOST_INSTANCE_HEADER, proc.instanceId);
       out.delete('content-length');
       out.delete('transfer-encoding');
       return new Response(body, { status: response.status, headers: out });

@@ -10,10 +10,9 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { systemClock } from '@gastown/protocol';
-import type { Timers } from '../contracts';
-import { TOWN_ENV_PREFIX } from '../config';
+import { systemClock, TOWN_ENV_PREFIX } from '@gastown/protocol';
 import { createLogger } from '../log';
+import { realTimers } from '../timers';
 import { ContainerHost } from './container-host';
 import { spawnContainerProcess } from './container-process';
 import { loadHostConfig, type HostConfig } from './host-config';
@@ -22,11 +21,6 @@ import { sweepTownProcesses } from './orphan-sweep';
 
 const CONTAINER_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-const timers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** Everything of one town lives under this directory (the container's data dir and HOME, agent homes). */
 export function townDataDir(config: HostConfig, townId: string): string {
@@ -55,7 +49,7 @@ export async function startHost(config: HostConfig): Promise<{ url: string; host
   logger.secrets.add(config.containerKey);
   const host = new ContainerHost({
     clock: systemClock,
-    timers,
+    timers: realTimers,
     logger,
     defaultSleepAfterMs: config.defaultSleepAfterMs,
     stopGraceMs: config.stopGraceMs,

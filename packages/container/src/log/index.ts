@@ -1,5 +1,5 @@
 export { createLogger, silentLogger, LOG_LEVELS } from './logger';
-export type { LogLevel, LineSink, LoggerOptions } from './logger';
+export type { Logger, LogLevel, LineSink, LoggerOptions } from './logger';
 export { SecretRegistry, MIN_SECRET_LENGTH } from './secret-registry';
 export type { SecretSink } from './secret-registry';
 export { redactString, redactValue, redactionMarker } from './redact';

@@ -1,8 +1,16 @@
 import type { Clock } from '@gastown/protocol';
-import { systemClock } from '@gastown/protocol';
-import type { Logger } from '../contracts';
+import { GastownError, systemClock } from '@gastown/protocol';
 import { redactString, redactValue } from './redact';
 import { SecretRegistry } from './secret-registry';
+
+/** Structured logger: one JSON line per call. Never pass a secret in `fields`. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -33,7 +41,7 @@ const RESERVED = new Set(['time', 'level', 'msg']);
 export function createLogger(options: LoggerOptions): Logger & { readonly secrets: SecretRegistry } {
   const secrets = options.secrets ?? new SecretRegistry();
   const minRank = LOG_LEVELS.indexOf(options.level ?? 'info');
-  if (minRank < 0) throw new Error(`unknown log level ${String(options.level)}`);
+  if (minRank < 0) throw new GastownError('config_invalid', `unknown log level ${String(options.level)}`);
   const clock = options.clock ?? systemClock;
   return build(options.stream, minRank, secrets, clock, options.fields ?? {});
 }

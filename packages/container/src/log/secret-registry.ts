@@ -3,9 +3,11 @@
  * refresh credential and broker key it holds, and removes them when it forgets them.
  * Reference-counted, so two holders of the same value do not unregister each other.
  */
-import type { SecretSink } from '../contracts';
-
-export type { SecretSink };
+/** Values a logger must redact. Implemented by `SecretRegistry`. */
+export interface SecretSink {
+  add(secret: string): void;
+  remove(secret: string): void;
+}
 
 /** Shorter values are not registered: redacting them would mangle ordinary text. */
 export const MIN_SECRET_LENGTH = 8;

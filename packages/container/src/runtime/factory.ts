@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock, type RuntimeKind } from '@gastown/protocol';
 import type { RuntimeFactory, SecretSink, Timers } from '../contracts';
+import type { Sandbox } from '../sandbox/sandbox';
 import { resolveRuntimeBinary } from './binary';
 import { FLAVORS } from './flavor';
 import { ServeRuntime } from './serve-runtime';
@@ -29,6 +30,8 @@ export interface RuntimeFactoryOptions {
   requestTimeoutMs?: number;
   /** Where the server password is registered for log redaction. */
   secrets?: SecretSink;
+  /** Isolation of each run (createSandbox at container start). Default: none. */
+  sandbox?: Sandbox;
 }
 
 const realTimers: Timers = {
@@ -58,5 +61,6 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions = {}): Runti
       stopGraceMs: options.stopGraceMs ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     });
 }

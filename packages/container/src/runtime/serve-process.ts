@@ -20,6 +20,9 @@ export interface ServeProcessOptions {
   timers: Timers;
   /** Values removed from any process output quoted in errors. */
   redact: string[];
+  /** Run as this uid/gid (the agent's sandbox uid; the container must be root). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ExitInfo {
@@ -47,6 +50,8 @@ export class ServeProcess {
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.child.once('error', (error) => {
@@ -147,14 +152,16 @@ export class ServeProcess {
   }
 
   /**
-   * SIGTERM the group, SIGKILL it after `graceMs`, then SIGKILL whatever is left of the group
+   * SIGTERM the group (or what `terminate` signals), SIGKILL the group after `graceMs`, then SIGKILL whatever is left of the group
    * and every process whose environment carries `markerEnv` (descendants that started their
    * own session). Resolves once the main process has exited and no marked process is left
    * (or the grace is over; see `survivors`).
    */
-  async stop(graceMs: number, markerEnv: string): Promise<ExitInfo> {
+  async stop(graceMs: number, markerEnv: string, terminate?: (signal: NodeJS.Signals) => boolean): Promise<ExitInfo> {
     if (!this.#exit) {
-      this.signalGroup('SIGTERM');
+      // inside bwrap the group is bwrap alone: its death SIGKILLs the sandbox, so the runtime
+      // itself is asked first (`terminate`), and the group is the fallback
+      if (!terminate?.('SIGTERM')) this.signalGroup('SIGTERM');
       let timer: unknown;
       const graceOver = new Promise<'timeout'>((resolve) => {
         timer = this.#timers.setTimeout(() => resolve('timeout'), graceMs);

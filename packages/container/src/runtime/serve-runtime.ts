@@ -2,11 +2,14 @@
  * One agent's `opencode serve` / `kilo serve` process, driven with @opencode-ai/sdk:
  * spawn → listening URL → event stream connected → one session; prompts go into that session.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOpencodeClient, type OpencodeClient } from '@opencode-ai/sdk';
 import type { Clock } from '@gastown/protocol';
 import type { AgentRuntime, Logger, RuntimeEvent, RuntimeOptions, SecretSink, Timers } from '../contracts';
+import type { IsolationLevel } from '../sandbox/isolation';
+import { NO_SANDBOX, type Sandbox } from '../sandbox/sandbox';
+import type { SandboxLease } from '../sandbox/sandbox-lease';
 import { buildRuntimeConfig } from './config';
 import { buildRuntimeEnv } from './env';
 import { RuntimeError } from './errors';
@@ -29,6 +32,8 @@ export interface ServeRuntimeDeps {
   stopGraceMs: number;
   requestTimeoutMs: number;
   secrets?: SecretSink;
+  /** Where each run's isolation comes from. Default: none (the container's uid, no namespaces). */
+  sandbox?: Sandbox;
 }
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'exited';
@@ -52,6 +57,7 @@ export class ServeRuntime implements AgentRuntime {
   #listeningMs: number | null = null;
   #stopping: Promise<void> | null = null;
   #connected: (() => void) | null = null;
+  #lease: SandboxLease | null = null;
 
   constructor(options: RuntimeOptions, deps: ServeRuntimeDeps) {
     this.#options = options;
@@ -88,10 +94,24 @@ export class ServeRuntime implements AgentRuntime {
     return this.#paths.home;
   }
 
-  /** Resident memory of the server process in bytes (Linux), or null. */
+  /** How this run is isolated (the sandbox's level until the run has its lease). */
+  get isolation(): IsolationLevel {
+    return this.#lease?.level ?? (this.#deps.sandbox ?? NO_SANDBOX).level;
+  }
+
+  /** The agent's own uid, or null when it runs as the container's uid. */
+  get uid(): number | null {
+    return this.#lease?.uid ?? null;
+  }
+
+  /**
+   * Resident memory in bytes (Linux), or null: of the server process, or — when the run has
+   * its own uid — of every process of that uid (the server and its tools; the pid is bwrap's).
+   */
   rssBytes(): number | null {
     const pid = this.pid;
     if (pid === null || this.#phase === 'exited') return null;
+    if (this.#lease?.uid != null) return this.#lease.rssBytes();
     try {
       const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       return match?.[1] ? Number(match[1]) * 1024 : null;
@@ -151,10 +171,13 @@ export class ServeRuntime implements AgentRuntime {
     this.#events.abort();
     const proc = this.#process;
     if (proc) {
-      const info = await proc.stop(this.#deps.stopGraceMs, `HOME=${this.#paths.home}`);
+      const lease = this.#lease;
+      const info = await proc.stop(this.#deps.stopGraceMs, `HOME=${this.#paths.home}`, lease ? (signal) => lease.terminate(signal) : undefined);
       this.#log.info('runtime.stopped', { pid: proc.pid, code: info.code, signal: info.signal });
       if (proc.survivors.length > 0) this.#log.error('runtime.orphans', { pid: proc.pid, survivors: proc.survivors });
     }
+    // every process of the agent's uid is killed before the uid goes back to the pool
+    await this.#lease?.release();
     this.#phase = 'exited';
   }
 
@@ -190,14 +213,18 @@ export class ServeRuntime implements AgentRuntime {
       config,
       baseEnv: this.#deps.baseEnv,
     });
+    const lease = await this.#acquireLease(binary);
+    const plan = lease.plan(binary, ['serve', '--port', '0', '--hostname', '127.0.0.1'], options.workdir);
     const startedAt = this.#deps.clock.now();
     const proc = new ServeProcess({
-      binary,
-      args: ['serve', '--port', '0', '--hostname', '127.0.0.1'],
-      cwd: options.workdir,
+      binary: plan.file,
+      args: plan.args,
+      cwd: plan.cwd,
       env,
       timers: this.#deps.timers,
       redact: [options.brokerKey, this.#password],
+      ...(plan.uid === undefined ? {} : { uid: plan.uid }),
+      ...(plan.gid === undefined ? {} : { gid: plan.gid }),
     });
     this.#process = proc;
     void proc.exited.then((info) => this.#onExit(info));
@@ -206,6 +233,27 @@ export class ServeRuntime implements AgentRuntime {
     this.#log.info('runtime.listening', { pid: proc.pid, url: this.#url, listeningMs: this.#listeningMs });
     const basic = Buffer.from(`${flavor.username}:${this.#password}`).toString('base64');
     this.#client = createOpencodeClient({ baseUrl: this.#url, headers: { Authorization: `Basic ${basic}` } });
+  }
+
+  /** This run's isolation: its uid and paths handed over, its view worked out. */
+  async #acquireLease(binary: string): Promise<SandboxLease> {
+    // inside bwrap a missing binary is only an exit code; say what it is before
+    if (!isExecutableFile(binary)) throw new RuntimeError('runtime_spawn_failed', `the runtime could not be spawned: ${binary} is not an executable file`);
+    const sandbox = this.#deps.sandbox ?? NO_SANDBOX;
+    try {
+      this.#lease = await sandbox.acquire({
+        agentId: this.#options.agent.id,
+        stateDir: this.#paths.stateDir,
+        home: this.#paths.home,
+        tmpDir: this.#paths.tmpDir,
+        workdir: this.#options.workdir,
+        privateFiles: [this.#paths.instructionsFile],
+        toolchain: [binary, this.#options.pluginPath],
+      });
+    } catch (error) {
+      throw new RuntimeError('runtime_spawn_failed', `could not isolate the agent (${sandbox.level}): ${error instanceof Error ? error.message : 'error'}`, { cause: error });
+    }
+    return this.#lease;
   }
 
   /** Subscribe to `/event` and wait for its `server.connected`, so no event of the session is missed. */
@@ -318,5 +366,14 @@ export class ServeRuntime implements AgentRuntime {
         },
       );
     });
+  }
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }

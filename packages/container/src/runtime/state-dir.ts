@@ -6,8 +6,9 @@
  * fails to load. So both config dirs it reads ($XDG_CONFIG_HOME/<name> and ~/.config/<name>,
  * the same path here) get a package.json + package-lock.json and an empty node_modules/.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import type { RuntimeFlavor } from './flavor';
 
 export interface RuntimePaths {
@@ -40,6 +41,13 @@ export function runtimePaths(stateDir: string, flavor: RuntimeFlavor): RuntimePa
   };
 }
 
+/**
+ * The agent's global git config (~/.gitconfig). A sandboxed agent sees its rig's mirror
+ * read-only except for objects and its own branches: a reflog there cannot be written (and a
+ * commit fails when its reflog cannot be), nor can an automatic gc repack the shared store.
+ */
+export const AGENT_GITCONFIG = ['[core]', '\tlogAllRefUpdates = false', '[gc]', '\tauto = 0', ''].join('\n');
+
 /** Seed files that make the runtime consider its plugin SDK installed. */
 export function seedFiles(flavor: RuntimeFlavor): Record<string, string> {
   const dependencies = { [flavor.pluginPackage]: flavor.pluginPackageVersion };
@@ -58,13 +66,40 @@ export function seedFiles(flavor: RuntimeFlavor): Record<string, string> {
   };
 }
 
+/** Open flags for a seed file: never through a symlink an agent planted in its home. */
+const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+
+/**
+ * `dir` below `base` as real directories all the way down: a symlink or file where a dir
+ * belongs (an agent's home is its own to change between runs) is removed first, so nothing
+ * written here as root lands outside the state dir.
+ */
+async function realDir(base: string, dir: string): Promise<void> {
+  let current = base;
+  for (const part of relative(base, dir).split(sep).filter(Boolean)) {
+    current = join(current, part);
+    const stats = await lstat(current).catch(() => null);
+    if (stats?.isDirectory()) continue;
+    if (stats) await rm(current, { recursive: true, force: true });
+    await mkdir(current, { mode: 0o700 });
+  }
+}
+
 /** Create the directories and seed the config dir. Idempotent (a restarted agent reuses its dir). */
 export async function prepareStateDir(paths: RuntimePaths, flavor: RuntimeFlavor, instructions: string): Promise<void> {
+  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
   for (const dir of [paths.home, paths.xdgDataHome, paths.xdgCacheHome, paths.xdgStateHome, paths.tmpDir, join(paths.configDir, 'node_modules')]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await realDir(paths.stateDir, dir);
   }
   for (const [name, content] of Object.entries(seedFiles(flavor))) {
-    await writeFile(join(paths.configDir, name), content, { mode: 0o600 });
+    await writeFresh(join(paths.configDir, name), content);
   }
-  await writeFile(paths.instructionsFile, instructions, { mode: 0o600 });
+  await writeFresh(join(paths.home, '.gitconfig'), AGENT_GITCONFIG);
+  await writeFresh(paths.instructionsFile, instructions);
+}
+
+async function writeFresh(path: string, content: string): Promise<void> {
+  const stats = await lstat(path).catch(() => null);
+  if (stats && !stats.isFile()) await rm(path, { recursive: true, force: true });
+  await writeFile(path, content, { mode: 0o600, flag: WRITE_NOFOLLOW });
 }

@@ -1,6 +1,6 @@
 import { AgentIdSchema, CONTAINER_API, type ContainerHealth } from '@gastown/protocol';
 import { Hono, type Context } from 'hono';
-import type { Logger } from '../contracts';
+import type { Logger } from '../log/logger';
 import { parseBody } from '../supervisor/parse';
 import type { AgentControl } from '../supervisor/types';
 import { containerAuth } from './container-auth';

@@ -1,7 +1,7 @@
 import { GastownError } from '@gastown/protocol';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Logger } from '../contracts';
+import type { Logger } from '../log/logger';
 
 /** The one place errors become responses: GastownError → its fixed status and `{error: {code, message}}`. */
 export function errorHandler(logger: Logger): ErrorHandler {

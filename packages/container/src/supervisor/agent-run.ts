@@ -1,15 +1,23 @@
-import type { AgentIdentity, AgentRuntimeStatus, CredentialStatus, HeartbeatRequest, RuntimeState } from '@gastown/protocol';
-import type { AgentRuntime, ControlPlaneClient, CredentialBroker, EventSink, HeartbeatLoop, Logger } from '../contracts';
+import type { AgentIdentity, AgentRuntimeStatus, CredentialStatus, HeartbeatRequest } from '@gastown/protocol';
+import type { ControlPlaneClient } from '../broker/control-plane-client';
+import type { CredentialBroker } from '../broker/credential-broker';
+import type { EventSink } from '../consumers/event-sink';
+import type { HeartbeatLoop } from '../consumers/heartbeat-loop';
+import type { AgentRuntime, RuntimeEvent } from '../contracts';
+import type { Logger } from '../log/logger';
 import { credentialEvents } from './credential-events';
+import { INITIAL_LIFECYCLE, isLive, transition, type RunActivity, type RunEvent, type RunLifecycle, type RunState } from './run-lifecycle';
 import type { StartAgent } from './types';
 
-/** Live states: the run holds resources and accepts messages. */
-const LIVE: ReadonlySet<RuntimeState> = new Set<RuntimeState>(['starting', 'running', 'idle']);
+/** What applying an event did: the lifecycle before and after. */
+export interface RunStep {
+  readonly from: RunLifecycle;
+  readonly to: RunLifecycle;
+}
 
 /**
- * One agent run (one generation of one agent) and the resources it owns.
- * State machine: starting → running ⇄ idle → exiting → exited | failed
- * (starting → failed when the start fails).
+ * One agent run (one generation of one agent) and the resources it owns. Its lifecycle
+ * changes only through `apply` (see ./run-lifecycle); the supervisor does the I/O.
  */
 export class AgentRun {
   readonly agent: AgentIdentity;
@@ -17,23 +25,22 @@ export class AgentRun {
   readonly startedAt: number;
   readonly broker: CredentialBroker;
   readonly log: Logger;
-  state: RuntimeState = 'starting';
-  activity: 'working' | 'waiting' = 'working';
-  lastError: string | null = null;
-  client: ControlPlaneClient | null = null;
-  sink: EventSink | null = null;
-  heartbeat: HeartbeatLoop | null = null;
-  runtime: AgentRuntime | null = null;
-  registered = false;
-  runtimeStopped = false;
-  workdir: string | null = null;
-  branch: string | null = null;
-  idleTimer: unknown = null;
-  unsubscribe: (() => void) | null = null;
-  /** Work that must finish before the run's broker stops (merge callbacks). */
-  readonly pending = new Set<Promise<void>>();
   /** Resolves once the runtime is up and the first prompt accepted; rejects if the start fails. */
   readonly ready: Promise<void>;
+  #lifecycle: RunLifecycle = INITIAL_LIFECYCLE;
+  #lastError: string | null = null;
+  #client: ControlPlaneClient | null = null;
+  #sink: EventSink | null = null;
+  #heartbeat: HeartbeatLoop | null = null;
+  #runtime: AgentRuntime | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #runtimeStopped = false;
+  #registered = false;
+  #workdir: string | null = null;
+  #branch: string | null = null;
+  #idleTimer: unknown = null;
+  /** Work that must finish before the run's broker stops (merge callbacks). */
+  readonly #pending = new Set<Promise<void>>();
   #resolveReady!: () => void;
   #rejectReady!: (error: unknown) => void;
   #lastCredential: CredentialStatus;
@@ -62,8 +69,34 @@ export class AgentRun {
   get role(): AgentIdentity['role'] {
     return this.agent.role;
   }
+
+  // ---- lifecycle -------------------------------------------------------------------
+
+  get state(): RunState {
+    return this.#lifecycle.state;
+  }
+  get activity(): RunActivity {
+    return this.#lifecycle.activity;
+  }
   isLive(): boolean {
-    return LIVE.has(this.state);
+    return isLive(this.#lifecycle.state);
+  }
+
+  /** Apply a lifecycle event. Null when the state ignores it; throws RunLifecycleError when it does not allow it. */
+  apply(event: RunEvent): RunStep | null {
+    const from = this.#lifecycle;
+    const to = transition(from, event);
+    if (to === null) return null;
+    this.#lifecycle = to;
+    return { from, to };
+  }
+
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+  /** The latest thing that went wrong, as shown in the run's status. */
+  noteError(message: string): void {
+    this.#lastError = message;
   }
 
   markReady(): void {
@@ -72,6 +105,88 @@ export class AgentRun {
   markStartFailed(error: unknown): void {
     this.#rejectReady(error);
   }
+
+  // ---- resources -------------------------------------------------------------------
+
+  get client(): ControlPlaneClient | null {
+    return this.#client;
+  }
+  get sink(): EventSink | null {
+    return this.#sink;
+  }
+  get heartbeat(): HeartbeatLoop | null {
+    return this.#heartbeat;
+  }
+  get runtime(): AgentRuntime | null {
+    return this.#runtime;
+  }
+  get workdir(): string | null {
+    return this.#workdir;
+  }
+  get branch(): string | null {
+    return this.#branch;
+  }
+
+  /** The run's authenticated client and the consumers built on it. */
+  attachConsumers(consumers: { client: ControlPlaneClient; sink: EventSink; heartbeat: HeartbeatLoop }): void {
+    this.#client = consumers.client;
+    this.#sink = consumers.sink;
+    this.#heartbeat = consumers.heartbeat;
+  }
+
+  /** The directory the agent works in (scratch dir, worktree or clone) and, for a polecat, its branch. */
+  setWorkspace(workdir: string, branch: string | null = null): void {
+    this.#workdir = workdir;
+    this.#branch = branch;
+  }
+
+  /** The run's broker key is registered with the local broker API. */
+  markRegistered(): void {
+    this.#registered = true;
+  }
+  /** True once after `markRegistered`: the caller unregisters the key. */
+  takeRegistration(): boolean {
+    const registered = this.#registered;
+    this.#registered = false;
+    return registered;
+  }
+
+  attachRuntime(runtime: AgentRuntime, listener: (event: RuntimeEvent) => void): void {
+    this.#runtime = runtime;
+    this.#unsubscribe = runtime.onEvent(listener);
+  }
+  /** The runtime to stop, once: null when there is none or it was already taken. */
+  takeRuntimeToStop(): AgentRuntime | null {
+    if (!this.#runtime || this.#runtimeStopped) return null;
+    this.#runtimeStopped = true;
+    return this.#runtime;
+  }
+  /** Stop listening to the runtime's events. */
+  detachRuntime(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+  }
+
+  armIdleTimer(handle: unknown): void {
+    this.#idleTimer = handle;
+  }
+  /** The armed idle timer (to clear it), once; null when none is armed. */
+  takeIdleTimer(): unknown {
+    const handle = this.#idleTimer;
+    this.#idleTimer = null;
+    return handle;
+  }
+
+  /** Keep `job` until it settles; `settlePending` waits for every such job. */
+  track(job: Promise<void>): void {
+    this.#pending.add(job);
+    void job.finally(() => this.#pending.delete(job));
+  }
+  async settlePending(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  // ---- credential and status -------------------------------------------------------
 
   /** The broker's status; after the broker stopped, the last one seen before. */
   credential(): CredentialStatus {
@@ -88,7 +203,7 @@ export class AgentRun {
     if (this.#finalCredential) return;
     const next = this.#safeCredential();
     if (!next) return;
-    for (const event of credentialEvents(this.#lastCredential, next)) this.sink?.record(event.type, event.data);
+    for (const event of credentialEvents(this.#lastCredential, next)) this.#sink?.emit(event.type, event.data);
     this.#lastCredential = next;
   }
 
@@ -99,14 +214,15 @@ export class AgentRun {
       gen: this.agent.gen,
       runtimeState: this.state,
       activity: this.activity,
-      pid: this.runtime?.pid ?? null,
-      sessionId: this.runtime?.sessionId ?? null,
+      pid: this.#runtime?.pid ?? null,
+      sessionId: this.#runtime?.sessionId ?? null,
       startedAt: this.startedAt,
       credential: this.credential(),
-      lastError: this.lastError,
+      lastError: this.#lastError,
     };
   }
 
+  /** The run's heartbeat (records credential events first); the heartbeat loop sends it with the broker's status. */
   heartbeatRequest(instanceId: string): HeartbeatRequest {
     this.observeCredential();
     return {
@@ -114,8 +230,8 @@ export class AgentRun {
       runtimeState: this.state,
       activity: this.activity,
       credential: this.credential(),
-      pid: this.runtime?.pid ?? null,
-      sessionId: this.runtime?.sessionId ?? null,
+      pid: this.#runtime?.pid ?? null,
+      sessionId: this.#runtime?.sessionId ?? null,
     };
   }
 

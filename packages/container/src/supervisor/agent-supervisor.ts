@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   DeliverMessageRequestSchema,
   GastownError,
+  asGastownError,
   MergeRequestSchema,
   PushCredentialsRequestSchema,
   StartAgentRequestSchema,
@@ -66,8 +67,7 @@ export class AgentSupervisor implements AgentControl {
     const run = this.#liveRun(agentId);
     // Synchronously, before any await: the run is busy again, so an idle exit cannot win the race.
     this.#cancelIdle(run);
-    if (run.state === 'idle') run.state = 'running';
-    run.activity = 'working';
+    run.apply('message.sent');
     if (body.grant) {
       run.broker.push(body.grant, null, 'message');
       run.observeCredential();
@@ -75,7 +75,7 @@ export class AgentSupervisor implements AgentControl {
     await run.ready;
     const runtime = run.runtime;
     if (!run.isLive() || !runtime) throw new GastownError('conflict', `agent ${agentId} is ${run.state}`);
-    run.sink?.record('agent.message', { chars: body.text.length, withGrant: body.grant !== null });
+    run.sink?.emit('agent.message', { chars: body.text.length, withGrant: body.grant !== null });
     await runtime.prompt(body.text);
     return run.status();
   }
@@ -84,7 +84,7 @@ export class AgentSupervisor implements AgentControl {
     const body = parseBody(PushCredentialsRequestSchema, input);
     const run = this.#liveRun(agentId);
     run.broker.push(body.grant, body.refresh, 'push');
-    run.sink?.record('credential.pushed', { gen: body.grant.gen, accessTokenExpiresAt: body.grant.accessTokenExpiresAt, withRefresh: body.refresh !== null });
+    run.sink?.emit('credential.pushed', { gen: body.grant.gen, accessTokenExpiresAt: body.grant.accessTokenExpiresAt, withRefresh: body.refresh !== null });
     run.observeCredential();
     return run.status();
   }
@@ -122,10 +122,9 @@ export class AgentSupervisor implements AgentControl {
     const run = this.#liveRun(request.agentId);
     if (run.role !== 'refinery') throw new GastownError('role_forbidden', 'merges are reported by a refinery');
     const job = runMerge({ request, run, git: this.#deps.git, logger: run.log });
-    run.pending.add(job);
+    run.track(job);
     this.#jobs.add(job);
     void job.finally(() => {
-      run.pending.delete(job);
       this.#jobs.delete(job);
     });
     return { accepted: true, request };
@@ -179,60 +178,60 @@ export class AgentSupervisor implements AgentControl {
     try {
       run.broker.start();
       const client = d.createClient({ agent, controlPlaneUrl: request.controlPlaneUrl, broker: run.broker, fetch: d.fetch, logger: run.log.child({ component: 'client' }) });
-      run.client = client;
-      run.sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }) });
-      run.heartbeat = d.createHeartbeat({
+      const sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }) });
+      const heartbeat = d.createHeartbeat({
         client,
         broker: run.broker,
         intervalMs: d.settings.heartbeatIntervalMs,
         snapshot: () => run.heartbeatRequest(d.settings.instanceId),
-        clock: d.clock,
         timers: d.timers,
         logger: run.log.child({ component: 'heartbeat' }),
       });
-      run.heartbeat.start();
-      run.sink.record('agent.starting', { gen: agent.gen, role: agent.role, containerInstanceId: d.settings.instanceId });
+      run.attachConsumers({ client, sink, heartbeat });
+      heartbeat.start();
+      sink.emit('agent.starting', { gen: agent.gen, role: agent.role, containerInstanceId: d.settings.instanceId });
 
       await this.#prepareWorkspace(run);
       const stateDir = join(d.settings.dataDir, 'agent-state', agent.id);
       await mkdir(stateDir, { recursive: true });
 
-      const { brokerKey } = d.brokerApi.register({ agent, broker: run.broker, client, provider: request.runtime.provider });
-      run.registered = true;
+      const brokerKey = d.brokerApi.registerAgent(agent.id, { client, provider: request.runtime.provider });
+      run.markRegistered();
       const runtime = d.createRuntime({
         kind: request.runtime.kind,
         agent,
         workdir: run.workdir!,
         stateDir,
-        brokerUrl: d.brokerApi.url,
+        brokerUrl: d.settings.brokerUrl,
         brokerKey,
         provider: request.runtime.provider,
         pluginPath: d.settings.pluginPath,
         instructions: request.instructions,
         logger: run.log.child({ component: 'runtime' }),
       });
-      run.runtime = runtime;
-      run.unsubscribe = runtime.onEvent((event) => this.#onRuntimeEvent(run, event));
+      run.attachRuntime(runtime, (event) => this.#onRuntimeEvent(run, event));
       await runtime.start();
+      // the runtime may have exited while starting (→ failed): that is this start's failure
       if (run.state !== 'starting') throw new GastownError('internal', run.lastError ?? 'runtime exited during start');
-      run.state = 'running';
-      run.sink.record('agent.started', { pid: runtime.pid, sessionId: runtime.sessionId, workdir: run.workdir, branch: run.branch });
+      run.apply('runtime.started');
+      sink.emit('agent.started', { pid: runtime.pid, sessionId: runtime.sessionId, workdir: run.workdir, branch: run.branch });
       run.log.info('agent.started', { pid: runtime.pid });
 
       if (request.prompt !== null) {
-        run.activity = 'working';
+        run.apply('message.sent');
         await runtime.prompt(request.prompt);
       } else {
         this.#becomeIdle(run);
       }
       run.markReady();
-      void run.heartbeat.beatNow();
+      void heartbeat.beat();
     } catch (error) {
-      const failure = asGastownError(error);
-      run.lastError = failure.message;
+      // the error's own message: the runtime's and git's are secret-free, and the status shows it
+      const failure = asGastownError(error, 'internal', messageOf(error));
+      run.noteError(failure.message);
       run.log.error('agent.start_failed', { code: failure.code, error: failure.message });
       run.markStartFailed(failure);
-      await this.#teardown(run, 'failed');
+      await this.#teardown(run, 'start.failed');
       throw failure;
     }
   }
@@ -243,17 +242,16 @@ export class AgentSupervisor implements AgentControl {
       case 'mayor': {
         const dir = join(this.#deps.settings.dataDir, 'scratch', agent.id);
         await mkdir(dir, { recursive: true });
-        run.workdir = dir;
+        run.setWorkspace(dir);
         return;
       }
       case 'polecat': {
         const { path, branch } = await this.#deps.git.createWorktree(request.rig!, agent.id, request.bead!.id).catch(remoteFailed);
-        run.workdir = path;
-        run.branch = branch;
+        run.setWorkspace(path, branch);
         return;
       }
       case 'refinery':
-        run.workdir = await this.#deps.git.createClone(request.rig!, agent.id).catch(remoteFailed);
+        run.setWorkspace(await this.#deps.git.createClone(request.rig!, agent.id).catch(remoteFailed));
         return;
     }
   }
@@ -261,65 +259,62 @@ export class AgentSupervisor implements AgentControl {
   #onRuntimeEvent(run: AgentRun, event: RuntimeEvent): void {
     if (this.#runs.get(run.id) !== run) return; // a superseded run
     const record = recordFor(event);
-    if (record && run.isLive()) run.sink?.record(record.type, record.data);
+    if (record && run.isLive()) run.sink?.emit(record.type, record.data);
     switch (event.type) {
-      case 'session.busy':
-        if (run.state === 'running' || run.state === 'idle') {
-          this.#cancelIdle(run);
-          const wasIdle = run.state === 'idle' || run.activity === 'waiting';
-          run.state = 'running';
-          run.activity = 'working';
-          if (wasIdle) void run.heartbeat?.beatNow();
-        }
+      case 'session.busy': {
+        const step = run.apply('session.busy');
+        if (!step) return;
+        this.#cancelIdle(run);
+        if (step.from.state === 'idle' || step.from.activity === 'waiting') void run.heartbeat?.beat();
         return;
+      }
       case 'session.idle':
-        if (run.state === 'running' || run.state === 'idle') {
-          this.#becomeIdle(run);
-          void run.heartbeat?.beatNow();
-        }
+        if (this.#becomeIdle(run)) void run.heartbeat?.beat();
         return;
       case 'error':
-        run.lastError = event.message.slice(0, 500);
+        run.noteError(event.message.slice(0, 500));
         return;
-      case 'exit':
-        if (run.state === 'starting') {
-          run.state = 'failed';
-          run.lastError = `runtime exited during start (code ${event.code}, signal ${event.signal})`;
-        } else if (run.isLive()) {
-          const reason = `runtime exited unexpectedly (code ${event.code}, signal ${event.signal})`;
-          run.lastError = reason;
-          run.log.error('agent.runtime_exited', { code: event.code, signal: event.signal });
-          void this.#queue.run(run.id, async () => {
-            if (run.isLive()) await this.#finish(run, 'failed', reason, { report: true });
-          });
+      case 'exit': {
+        const step = run.apply('runtime.exited');
+        if (!step) return;
+        if (step.from.state === 'starting') {
+          run.noteError(`runtime exited during start (code ${event.code}, signal ${event.signal})`);
+          return;
         }
+        const reason = `runtime exited unexpectedly (code ${event.code}, signal ${event.signal})`;
+        run.noteError(reason);
+        run.log.error('agent.runtime_exited', { code: event.code, signal: event.signal });
+        void this.#queue.run(run.id, async () => {
+          if (run.isLive()) await this.#finish(run, 'failed', reason, { report: true });
+        });
         return;
+      }
       default:
         return;
     }
   }
 
-  /** idle: the mayor waits; a polecat/refinery arms its idle timer. */
-  #becomeIdle(run: AgentRun): void {
-    run.state = 'idle';
-    run.activity = 'waiting';
-    if (run.role === 'mayor') return;
+  /** idle: the mayor waits; a polecat/refinery arms its idle timer. False when the run's state ignores it. */
+  #becomeIdle(run: AgentRun): boolean {
+    if (!run.apply('session.idle')) return false;
+    if (run.role === 'mayor') return true;
     this.#cancelIdle(run);
     const seconds = run.request.runtime.idleTimeoutSeconds;
     const ms = seconds !== null ? seconds * 1000 : this.#deps.settings.idleTimeoutMs[run.role];
-    run.idleTimer = this.#deps.timers.setTimeout(() => {
-      run.idleTimer = null;
-      void this.#queue.run(run.id, async () => {
-        if (this.#runs.get(run.id) === run && run.state === 'idle') await this.#finish(run, 'completed', 'idle timeout', { report: true });
-      });
-    }, ms);
+    run.armIdleTimer(
+      this.#deps.timers.setTimeout(() => {
+        run.takeIdleTimer();
+        void this.#queue.run(run.id, async () => {
+          if (this.#runs.get(run.id) === run && run.state === 'idle') await this.#finish(run, 'completed', 'idle timeout', { report: true });
+        });
+      }, ms),
+    );
+    return true;
   }
 
   #cancelIdle(run: AgentRun): void {
-    if (run.idleTimer !== null) {
-      this.#deps.timers.clearTimeout(run.idleTimer);
-      run.idleTimer = null;
-    }
+    const handle = run.takeIdleTimer();
+    if (handle !== null) this.#deps.timers.clearTimeout(handle);
   }
 
   /**
@@ -327,7 +322,7 @@ export class AgentSupervisor implements AgentControl {
    * merge callbacks finish, flush events, report completion, stop the broker.
    */
   async #finish(run: AgentRun, outcome: Outcome, reason: string, options: { report: boolean }): Promise<void> {
-    run.state = 'exiting';
+    run.apply('stop.begun');
     this.#cancelIdle(run);
     run.log.info('agent.exiting', { outcome, reason });
     await this.#stopRuntime(run);
@@ -340,19 +335,19 @@ export class AgentSupervisor implements AgentControl {
         await this.#deps.git.pushBranch(run.request.rig, run.workdir, run.branch);
         branch = run.branch;
       } catch (error) {
-        const message = asGastownError(error).message;
+        const message = messageOf(error);
         run.log.error('agent.branch_push_failed', { branch: run.branch, error: message });
         if (finalOutcome === 'completed') finalOutcome = 'failed';
         finalReason = `${reason}; branch push failed: ${message}`.slice(0, 2000);
       }
     }
-    await Promise.allSettled([...run.pending]);
-    run.sink?.record('agent.exited', { outcome: finalOutcome, reason: finalReason, branch });
-    await this.#teardown(run, finalOutcome === 'failed' ? 'failed' : 'exited', options.report ? { outcome: finalOutcome, reason: finalReason, branch } : null);
+    await run.settlePending();
+    run.sink?.emit('agent.exited', { outcome: finalOutcome, reason: finalReason, branch });
+    await this.#teardown(run, finalOutcome === 'failed' ? 'run.failed' : 'run.ended', options.report ? { outcome: finalOutcome, reason: finalReason, branch } : null);
   }
 
-  /** Release everything a run holds; report completion first if asked. Never throws. */
-  async #teardown(run: AgentRun, finalState: 'exited' | 'failed', completion: CompletionRequest | null = null): Promise<void> {
+  /** Release everything a run holds; report completion first if asked; then apply `end`. Never throws. */
+  async #teardown(run: AgentRun, end: 'start.failed' | 'run.ended' | 'run.failed', completion: CompletionRequest | null = null): Promise<void> {
     this.#cancelIdle(run);
     await this.#stopRuntime(run);
     run.heartbeat?.stop();
@@ -361,31 +356,25 @@ export class AgentSupervisor implements AgentControl {
       try {
         await run.client.completion(completion);
       } catch (error) {
-        run.log.error('agent.completion_report_failed', { outcome: completion.outcome, error: asGastownError(error).message });
+        run.log.error('agent.completion_report_failed', { outcome: completion.outcome, error: messageOf(error) });
       }
     }
     run.freezeCredential();
     run.broker.stop();
-    if (run.registered) {
-      this.#deps.brokerApi.unregister(run.id);
-      run.registered = false;
-    }
-    run.state = finalState;
-    if (finalState === 'exited') run.activity = 'waiting';
-    run.log.info('agent.ended', { state: finalState, outcome: completion?.outcome ?? null });
+    if (run.takeRegistration()) this.#deps.brokerApi.unregisterAgent(run.id);
+    run.apply(end);
+    run.log.info('agent.ended', { state: run.state, outcome: completion?.outcome ?? null });
   }
 
   async #stopRuntime(run: AgentRun): Promise<void> {
-    const runtime = run.runtime;
-    if (!runtime || run.runtimeStopped) return;
-    run.runtimeStopped = true;
+    const runtime = run.takeRuntimeToStop();
+    if (!runtime) return;
     try {
       await runtime.stop();
     } catch (error) {
-      run.log.warn('agent.runtime_stop_failed', { error: asGastownError(error).message });
+      run.log.warn('agent.runtime_stop_failed', { error: messageOf(error) });
     }
-    run.unsubscribe?.();
-    run.unsubscribe = null;
+    run.detachRuntime();
   }
 
   #liveRun(agentId: string): AgentRun {
@@ -416,7 +405,7 @@ function notFound(agentId: string): GastownError {
   return new GastownError('not_found', `no agent ${agentId} in this container`);
 }
 
-export function asGastownError(error: unknown): GastownError {
-  if (error instanceof GastownError) return error;
-  return new GastownError('internal', error instanceof Error ? error.message : String(error), { cause: error });
+/** An error's own message (what the run's status and logs show). */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

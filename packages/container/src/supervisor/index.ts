@@ -1,4 +1,4 @@
-export { AgentSupervisor, asGastownError } from './agent-supervisor';
+export { AgentSupervisor } from './agent-supervisor';
 export { AgentRun } from './agent-run';
 export { credentialEvents, type CredentialEvent } from './credential-events';
 export { recordFor } from './runtime-events';

@@ -1,5 +1,6 @@
 import type { MergeRequest, MergeResultRequest } from '@gastown/protocol';
-import type { GitWorkspace, Logger } from '../contracts';
+import type { GitWorkspace } from '../git/git-workspace';
+import type { Logger } from '../log/logger';
 import type { AgentRun } from './agent-run';
 
 const MAX_MESSAGE_CHARS = 4000;
@@ -22,7 +23,7 @@ export async function runMerge(options: { request: MergeRequest; run: AgentRun; 
     const message = error instanceof Error ? error.message : String(error);
     body = { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'failed', commitSha: null, message: message.slice(0, MAX_MESSAGE_CHARS) };
   }
-  run.sink?.record('merge.completed', { mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, outcome: body.outcome, commitSha: body.commitSha ?? null });
+  run.sink?.emit('merge.completed', { mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, outcome: body.outcome, commitSha: body.commitSha ?? null });
   log.info('merge.completed', { outcome: body.outcome, commitSha: body.commitSha ?? null });
   const client = run.client;
   if (!client) {

@@ -1,17 +1,15 @@
 import type { AgentRuntimeStatus, Clock, MergeRequest, RandomSource, StartAgentRequestSchema } from '@gastown/protocol';
 import type { z } from 'zod';
-import type {
-  BrokerFactory,
-  ControlPlaneClientFactory,
-  EventSinkFactory,
-  GitWorkspace,
-  HeartbeatLoopFactory,
-  LocalBrokerApi,
-  Logger,
-  RuntimeFactory,
-  SecretSink,
-  Timers,
-} from '../contracts';
+import type { BrokerApi } from '../broker-api/app';
+import type { ControlPlaneClientFactory } from '../broker/control-plane-client';
+import type { BrokerFactory } from '../broker/credential-broker';
+import type { EventSinkFactory } from '../consumers/event-sink';
+import type { HeartbeatLoopFactory } from '../consumers/heartbeat-loop';
+import type { RuntimeFactory } from '../contracts';
+import type { GitWorkspace } from '../git/git-workspace';
+import type { Logger } from '../log/logger';
+import type { SecretSink } from '../log/secret-registry';
+import type { Timers } from '../timers';
 
 /** A start request after validation (defaults applied). */
 export type StartAgent = z.output<typeof StartAgentRequestSchema>;
@@ -21,6 +19,8 @@ export interface SupervisorSettings {
   /** Absolute; scratch dirs and per-agent state dirs live below it. */
   dataDir: string;
   pluginPath: string;
+  /** Loopback URL of the local broker API: each runtime's broker URL. */
+  brokerUrl: string;
   heartbeatIntervalMs: number;
   /** Defaults when a start request carries no idleTimeoutSeconds. */
   idleTimeoutMs: { polecat: number; refinery: number };
@@ -32,7 +32,8 @@ export interface SupervisorSettings {
 export interface SupervisorDeps {
   settings: SupervisorSettings;
   git: GitWorkspace;
-  brokerApi: LocalBrokerApi;
+  /** The local broker API: a run's broker key is issued at registration and revoked at teardown. */
+  brokerApi: Pick<BrokerApi, 'registerAgent' | 'unregisterAgent'>;
   createBroker: BrokerFactory;
   createClient: ControlPlaneClientFactory;
   createHeartbeat: HeartbeatLoopFactory;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GastownError } from '@gastown/protocol';
 import type { ProviderConfig, ToolName } from '@gastown/protocol';
-import type { ControlPlaneClient } from '../../src/contracts';
+import type { ControlPlaneClient } from '../../src/broker';
 import { createBrokerApi, startBrokerServer } from '../../src/broker-api';
 import type { BrokerServer } from '../../src/broker-api';
 import { SecretRegistry } from '../../src/log';
@@ -41,13 +41,14 @@ afterEach(async () => {
 async function startBroker(provider: ProviderConfig | null = null) {
   const secrets = new SecretRegistry();
   const log = captureLogger(secrets);
-  const api = createBrokerApi({ logger: log.logger, fetch: globalThis.fetch, secrets });
+  // the providers below name PROVIDER_KEY as their apiKeyEnvVar
+  const api = createBrokerApi({ logger: log.logger, fetch: globalThis.fetch, secrets, townEnv: { PROVIDER_KEY: REAL_PROVIDER_KEY } });
   const server: BrokerServer = await startBrokerServer(api);
   cleanups.push(() => server.close());
   const a = new StubClient('a');
   const b = new StubClient('b');
-  const keyA = api.registerAgent('ag_agentaaaa', { client: a, provider, providerApiKey: provider ? REAL_PROVIDER_KEY : null });
-  const keyB = api.registerAgent('ag_agentbbbb', { client: b, provider, providerApiKey: provider ? REAL_PROVIDER_KEY : null });
+  const keyA = api.registerAgent('ag_agentaaaa', { client: a, provider });
+  const keyB = api.registerAgent('ag_agentbbbb', { client: b, provider });
   return { api, server, a, b, keyA, keyB, secrets, log };
 }
 
@@ -119,7 +120,7 @@ describe('broker API: tools', () => {
     const s = await startBroker();
     expect(s.api.unregisterAgent('ag_agentaaaa')).toBe(true);
     expect((await callTool(s.server, s.keyA, 'status', JSON.stringify({ text: 'x' }))).status).toBe(401);
-    const again = s.api.registerAgent('ag_agentbbbb', { client: s.b, provider: null, providerApiKey: null });
+    const again = s.api.registerAgent('ag_agentbbbb', { client: s.b, provider: null });
     expect(again).not.toBe(s.keyB);
     expect((await callTool(s.server, s.keyB, 'status', JSON.stringify({ text: 'x' }))).status).toBe(401);
     expect((await callTool(s.server, again, 'status', JSON.stringify({ text: 'x' }))).status).toBe(200);
@@ -146,7 +147,7 @@ describe('broker API: end to end with the real client and the fake control plane
     const api = createBrokerApi({ logger: w.log.logger, fetch: globalThis.fetch, secrets: w.secrets });
     const server = await startBrokerServer(api);
     cleanups.push(() => server.close());
-    const key = api.registerAgent(AGENT.id, { client: w.client, provider: null, providerApiKey: null });
+    const key = api.registerAgent(AGENT.id, { client: w.client, provider: null });
     w.cp.failNextWith('token_expired', { route: 'tool' });
     const res = await callTool(server, key, 'prime', '{}');
     expect(res.status).toBe(200);

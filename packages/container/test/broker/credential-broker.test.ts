@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GastownError } from '@gastown/protocol';
-import type { CredentialBroker } from '../../src/contracts';
+import type { CredentialBroker } from '../../src/broker';
 import { createCredentialBroker } from '../../src/broker';
 import { SecretRegistry } from '../../src/log';
 import { ManualClock, ManualTimers, settle } from '@gastown/testkit/fake-control-plane/index';

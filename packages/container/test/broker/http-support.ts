@@ -2,7 +2,7 @@
 import type { AgentIdentity, RandomSource } from '@gastown/protocol';
 import { ManualClock, ManualTimers, startFakeControlPlane } from '@gastown/testkit/fake-control-plane/index';
 import type { FakeControlPlane, FakeControlPlaneOptions } from '@gastown/testkit/fake-control-plane/index';
-import type { ControlPlaneClient, CredentialBroker } from '../../src/contracts';
+import type { ControlPlaneClient, CredentialBroker } from '../../src/broker';
 import { createControlPlaneClient, createCredentialBroker } from '../../src/broker';
 import { SecretRegistry } from '../../src/log';
 import { AGENT, captureLogger } from './support';

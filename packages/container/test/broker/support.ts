@@ -1,7 +1,6 @@
 /** Shared fixtures for the broker tests: a seeded PRNG, credentials, and a scripted refresh endpoint. */
 import type { AgentCredentials, AgentIdentity, RandomSource } from '@gastown/protocol';
-import type { Logger } from '../../src/contracts';
-import { createLogger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 
 export const AGENT: AgentIdentity = {
   id: 'ag_agent0001',

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventSink, HeartbeatLoop, reportCompletion, reportMergeResult } from '../../src/consumers';
+import { BatchingEventSink, PeriodicHeartbeatLoop, reportCompletion, reportMergeResult } from '../../src/consumers';
 import { T0, wire } from '../broker/http-support';
 import type { Wired } from '../broker/http-support';
 import { AGENT } from '../broker/support';
@@ -14,7 +14,7 @@ describe('consumers over real HTTP, through token rotations', () => {
   it('heartbeats, events, completion and merge results all arrive authenticated across ≥ 2 rotations', async () => {
     w = await wire({ cp: { tokenTtlSeconds: 3 }, random: () => 0.37 });
     const { client, broker, clock, timers, cp } = w;
-    const heartbeat = new HeartbeatLoop({
+    const heartbeat = new PeriodicHeartbeatLoop({
       client,
       broker,
       snapshot: () => ({ containerInstanceId: 'ci-1', runtimeState: 'running', activity: 'working', pid: 1234, sessionId: 'ses_1' }),
@@ -22,7 +22,7 @@ describe('consumers over real HTTP, through token rotations', () => {
       logger: w.log.logger,
       intervalMs: 500,
     });
-    const sink = new EventSink({ client, clock, random: Math.random, timers, logger: w.log.logger, flushIntervalMs: 250, maxBatch: 20 });
+    const sink = new BatchingEventSink({ client, clock, random: Math.random, timers, logger: w.log.logger, flushIntervalMs: 250, maxBatch: 20 });
     heartbeat.start();
 
     const emitted: string[] = [];
@@ -61,7 +61,7 @@ describe('consumers over real HTTP, through token rotations', () => {
   it('events survive a control-plane outage: retried, deduplicated, none lost', async () => {
     w = await wire({ cp: { tokenTtlSeconds: 30 } });
     const { client, clock, timers, cp } = w;
-    const sink = new EventSink({ client, clock, random: () => 0.5, timers, logger: w.log.logger, flushIntervalMs: 200 });
+    const sink = new BatchingEventSink({ client, clock, random: () => 0.5, timers, logger: w.log.logger, flushIntervalMs: 200 });
     const emitted: string[] = [];
     for (let t = T0; t <= T0 + 20_000; t += 100) {
       if (t === T0 + 2_000) cp.refuseAllFor(5_000, '503');

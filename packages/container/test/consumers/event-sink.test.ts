@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, ManualTimers } from '@gastown/testkit/fake-control-plane/index';
-import { EventSink } from '../../src/consumers';
+import { BatchingEventSink } from '../../src/consumers';
 import { silentLogger } from '../../src/log';
 import { EventsStub } from './support';
 
@@ -13,11 +13,11 @@ function setup(opts: { maxBatch?: number; maxBuffer?: number; flushIntervalMs?: 
     r = (r * 9301 + 49297) % 233280;
     return r / 233280;
   };
-  const sink = new EventSink({ client: stub, clock, random, timers, logger: silentLogger, ...opts });
+  const sink = new BatchingEventSink({ client: stub, clock, random, timers, logger: silentLogger, ...opts });
   return { clock, timers, stub, sink };
 }
 
-describe('EventSink', () => {
+describe('BatchingEventSink', () => {
   it('batches by time: nothing before the interval, everything at it', async () => {
     const s = setup({ flushIntervalMs: 1000 });
     s.sink.emit('tool.call', { n: 1 });

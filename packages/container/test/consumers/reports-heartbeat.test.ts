@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GastownError } from '@gastown/protocol';
 import type { CredentialStatus, HeartbeatRequest } from '@gastown/protocol';
 import { ManualClock, ManualTimers } from '@gastown/testkit/fake-control-plane/index';
-import { HeartbeatLoop, reportCompletion, reportMergeResult } from '../../src/consumers';
+import { PeriodicHeartbeatLoop, reportCompletion, reportMergeResult } from '../../src/consumers';
 import { silentLogger } from '../../src/log';
 
 const STATUS: CredentialStatus = {
@@ -86,7 +86,7 @@ describe('reportCompletion / reportMergeResult', () => {
   );
 });
 
-describe('HeartbeatLoop', () => {
+describe('PeriodicHeartbeatLoop', () => {
   it('beats at start and every interval with the runtime snapshot and the broker status; keeps going through failures', async () => {
     const { clock, timers } = time();
     const sent: Array<{ at: number; body: HeartbeatRequest }> = [];
@@ -98,7 +98,7 @@ describe('HeartbeatLoop', () => {
         return { ok: true as const, gen: 1, serverTime: clock.now() };
       },
     };
-    const loop = new HeartbeatLoop({
+    const loop = new PeriodicHeartbeatLoop({
       client,
       broker: { status: () => STATUS },
       snapshot: () => ({ containerInstanceId: 'c1', runtimeState: 'running', activity: 'working', pid: 42, sessionId: 's1' }),

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RigRef } from '@gastown/protocol';
-import type { Logger } from '../../src/contracts';
+import type { Logger } from '../../src/log';
 import { createExecGitRunner, gitEnvironment, prepareGitHome, type GitRunner } from '../../src/git';
 
 export const silentLogger: Logger = {

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ContainerHost } from '../../src/host/container-host';
 import type { ContainerProcess } from '../../src/host/container-process';
-import type { Logger, Timers } from '../../src/contracts';
+import type { Logger } from '../../src/log';
+import type { Timers } from '../../src/timers';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 

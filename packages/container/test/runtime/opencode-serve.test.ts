@@ -12,7 +12,9 @@ import { promisify } from 'node:util';
 import type { AgentIdentity } from '@gastown/protocol';
 import { callTool, reply, startFakeLlm, type FakeLlm } from '@gastown/testkit/fake-llm/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSandboxConfig } from '../../src/config';
 import type { Logger, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
+import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox';
 import { createRuntimeFactory } from '../../src/runtime/factory';
 import { RuntimeError } from '../../src/runtime/errors';
 import { pidsWithEnv } from '../../src/runtime/serve-process';
@@ -36,6 +38,8 @@ const pluginPath = join(scratch, 'gastown-plugin.js');
 const saved: Record<string, string | undefined> = {};
 let llm: FakeLlm;
 let broker: StubBroker;
+/** GASTOWN_SANDBOX decides (auto: uid+namespaces when the tests run as root with bwrap). */
+let sandbox: Sandbox;
 const logLines: string[] = [];
 /** Every runtime a test created, stopped in afterAll even when an assertion failed mid-test. */
 const created: ServeRuntime[] = [];
@@ -101,6 +105,7 @@ beforeAll(async () => {
     process.env[name] = value;
   }
   await run(process.execPath, [fileURLToPath(new URL('../../../plugin/build.mjs', import.meta.url)), '--outfile', pluginPath]);
+  sandbox = await createSandbox({ ...loadSandboxConfig(process.env), rootDir: scratch, logger: captureLogger() });
   llm = await startFakeLlm({ apiKey: PROVIDER_KEY, title: 'Test session' });
   broker = await startStubBroker({
     keys: { 'broker-key-mayor-1': 'ag_mayor0001', 'broker-key-crash-1': 'ag_crash0001' },
@@ -131,7 +136,7 @@ describe('opencode serve runtime (real process)', () => {
       callTool('bash', { command: 'setsid sleep 600 >/dev/null 2>&1 < /dev/null &', description: 'start a detached sleeper' }),
       reply('Started.'),
     ]);
-    const factory = createRuntimeFactory();
+    const factory = createRuntimeFactory({ sandbox });
     const runtime = factory(options(id, 'broker-key-mayor-1')) as ServeRuntime;
     created.push(runtime);
     const events: RuntimeEvent[] = [];
@@ -222,13 +227,13 @@ describe('opencode serve runtime (real process)', () => {
     for (const value of Object.values(PLANTED)) expect(logged).not.toContain(value);
 
     console.info(
-      `[runtime metrics] listening ${listeningMs} ms, start (listening+events+session) ${startMs} ms, ` +
+      `[runtime metrics] isolation ${runtime.isolation}, listening ${listeningMs} ms, start (listening+events+session) ${startMs} ms, ` +
         `RSS after start ${((rssAfterStart ?? 0) / 2 ** 20).toFixed(0)} MiB, after 3 turns ${((rss ?? 0) / 2 ** 20).toFixed(0)} MiB, stop ${stopMs} ms`,
     );
   }, 180_000);
 
   it("surfaces a failed model request as an error, reports 'exit' when the process dies, refuses prompts afterwards", async () => {
-    const runtime = createRuntimeFactory()(options('ag_crash0001', 'broker-key-crash-1')) as ServeRuntime;
+    const runtime = createRuntimeFactory({ sandbox })(options('ag_crash0001', 'broker-key-crash-1')) as ServeRuntime;
     created.push(runtime);
     const events: RuntimeEvent[] = [];
     runtime.onEvent((e) => events.push(e));
@@ -256,7 +261,7 @@ describe('opencode serve runtime (real process)', () => {
     { name: 'a binary that cannot be spawned', kind: 'opencode' as const, binaries: { opencode: join(scratch, 'nope') }, code: 'runtime_spawn_failed' },
   ])('start fails with $code for $name', async ({ kind, binaries, code }) => {
     const empty = mkdtempSync(join(scratch, 'resolve-'));
-    const runtime = createRuntimeFactory({ binaries, resolveFrom: empty })({ ...options('ag_fail0001', 'k'), kind });
+    const runtime = createRuntimeFactory({ binaries, resolveFrom: empty, sandbox })({ ...options('ag_fail0001', 'k'), kind });
     const error = await runtime.start().then(
       () => null,
       (e: unknown) => e,

@@ -59,7 +59,7 @@ describe('loadConfig', () => {
     { name: 'zero heartbeat', env: { ...BASE, GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '0' }, field: 'GASTOWN_HEARTBEAT_INTERVAL_SECONDS' },
     { name: 'bad town env name', env: { ...BASE, 'TOWN_ENV_1BAD': 'x' }, field: 'TOWN_ENV_1BAD' },
   ])('fails fast: $name', ({ env, field }) => {
-    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining(field) }));
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining(field) }));
   });
 
   it('never echoes a value in its error', () => {

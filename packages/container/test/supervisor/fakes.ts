@@ -3,30 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
   AccessTokenGrant,
+  AgentEvent,
   AgentRole,
   CompletionRequest,
   CredentialStatus,
   HeartbeatRequest,
   MergeResultRequest,
+  ProviderConfig,
   RigRef,
   StartAgentRequest,
 } from '@gastown/protocol';
-import type {
-  AgentRuntime,
-  BrokerOptions,
-  BrokerRegistration,
-  ControlPlaneClient,
-  CredentialBroker,
-  EventSink,
-  GitWorkspace,
-  HeartbeatLoop,
-  HeartbeatLoopOptions,
-  LocalBrokerApi,
-  Logger,
-  RuntimeEvent,
-  RuntimeOptions,
-  Timers,
-} from '../../src/contracts';
+import type { AgentRegistration, BrokerApi } from '../../src/broker-api';
+import type { BrokerOptions, ControlPlaneClient, CredentialBroker } from '../../src/broker';
+import type { EventSink, HeartbeatLoop, HeartbeatLoopOptions } from '../../src/consumers';
+import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
+import type { GitWorkspace } from '../../src/git';
+import type { Logger } from '../../src/log';
+import type { Timers } from '../../src/timers';
 import { AgentSupervisor, type SupervisorSettings } from '../../src/supervisor';
 
 export const silentLogger: Logger = {
@@ -156,11 +149,14 @@ export class FakeClient implements ControlPlaneClient {
   }
 }
 
+/** What the supervisor hands the heartbeat factory: its snapshot is the run's whole heartbeat request. */
+type SupervisorHeartbeatOptions = Omit<HeartbeatLoopOptions, 'snapshot'> & { snapshot: () => HeartbeatRequest };
+
 export class FakeHeartbeat implements HeartbeatLoop {
   running = false;
   beats = 0;
   constructor(
-    readonly options: HeartbeatLoopOptions,
+    readonly options: SupervisorHeartbeatOptions,
     readonly agentId: string,
     private readonly log: CallLog,
   ) {}
@@ -168,9 +164,9 @@ export class FakeHeartbeat implements HeartbeatLoop {
     this.running = true;
     this.log.push(`${this.agentId}:heartbeat.start`);
   }
-  async beatNow() {
+  async beat() {
     this.beats++;
-    await this.options.client.heartbeat(this.options.snapshot());
+    return this.options.client.heartbeat(this.options.snapshot());
   }
   stop() {
     this.running = false;
@@ -185,13 +181,17 @@ export class FakeSink implements EventSink {
     readonly agentId: string,
     private readonly log: CallLog,
   ) {}
-  record(type: string, data: Record<string, unknown>) {
+  emit(type: string, data: Record<string, unknown> = {}): AgentEvent {
     this.records.push({ type, data });
+    return { id: `ev_fake_${this.records.length}`, type, at: Date.now(), data };
   }
-  async flush() {}
+  async flush() {
+    return true;
+  }
   async close() {
     this.closed = true;
     this.log.push(`${this.agentId}:events.close`);
+    return true;
   }
   types(): string[] {
     return this.records.map((r) => r.type);
@@ -233,20 +233,24 @@ export class FakeRuntime implements AgentRuntime {
   }
 }
 
-export class FakeBrokerApi implements LocalBrokerApi {
+export class FakeBrokerApi implements Pick<BrokerApi, 'registerAgent' | 'unregisterAgent'> {
+  /** The harness gives the supervisor this as its broker URL. */
   readonly url = 'http://127.0.0.1:45678';
-  readonly registrations = new Map<string, BrokerRegistration & { brokerKey: string }>();
+  readonly registrations = new Map<string, { client: ControlPlaneClient; provider: ProviderConfig; brokerKey: string }>();
   #n = 0;
   constructor(private readonly log: CallLog) {}
-  register(registration: BrokerRegistration) {
+  registerAgent(agentId: string, registration: AgentRegistration) {
+    // the supervisor always registers its run's provider
+    if (registration.provider === null) throw new Error('FakeBrokerApi: a run registers with a provider');
     const brokerKey = `gtb_fake_broker_key_${++this.#n}`;
-    this.registrations.set(registration.agent.id, { ...registration, brokerKey });
-    this.log.push(`${registration.agent.id}:brokerApi.register`);
-    return { brokerKey };
+    this.registrations.set(agentId, { client: registration.client, provider: registration.provider, brokerKey });
+    this.log.push(`${agentId}:brokerApi.register`);
+    return brokerKey;
   }
-  unregister(agentId: string) {
-    this.registrations.delete(agentId);
+  unregisterAgent(agentId: string) {
+    const had = this.registrations.delete(agentId);
     this.log.push(`${agentId}:brokerApi.unregister`);
+    return had;
   }
 }
 
@@ -311,6 +315,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
       instanceId: 'ci_test0001',
       dataDir,
       pluginPath: '/opt/gastown/plugin.js',
+      brokerUrl: brokerApi.url,
       heartbeatIntervalMs: 30_000,
       idleTimeoutMs: { polecat: 120_000, refinery: 600_000 },
       stopTimeoutMs: 20_000,
@@ -329,7 +334,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
       return c;
     },
     createHeartbeat: (o) => {
-      const h = new FakeHeartbeat(o, (o.client as FakeClient).agentId, log);
+      const h = new FakeHeartbeat(o as SupervisorHeartbeatOptions, (o.client as FakeClient).agentId, log);
       heartbeats.push(h);
       return h;
     },

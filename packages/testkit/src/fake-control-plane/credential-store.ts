@@ -4,7 +4,7 @@
  * the family, and a generation per agent (bumping it revokes every token of the agent).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
+import { GastownError, REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
 import type { AccessTokenGrant, AgentCredentials, AgentIdentity, ErrorCode } from '@gastown/protocol';
 import { mintAgentToken } from './tokens';
 
@@ -112,7 +112,7 @@ export class CredentialStore {
 
   #entry(agentId: string): AgentEntry {
     const entry = this.agents.get(agentId);
-    if (entry === undefined) throw new Error(`fake control plane: unknown agent ${agentId}`);
+    if (entry === undefined) throw new GastownError('not_found', `fake control plane: unknown agent ${agentId}`);
     return entry;
   }
 }

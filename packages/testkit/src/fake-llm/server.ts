@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GastownError } from '@gastown/protocol';
 import { fingerprint, isTitleRequest, toolResultsOf } from './conversation';
 import { completionBody, errorBody, streamPayloads, type EncodeContext } from './encode';
 import { ScriptBook } from './script-book';
@@ -17,7 +18,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
+    if (size > MAX_BODY_BYTES) throw new GastownError('payload_too_large', 'body too large');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AGENT_AUDIENCE, TOKEN_ISSUER, type AgentRole } from '@gastown/protocol';
+import { StackError } from './errors';
 import type { StackKeys } from './keys';
 
 export interface TestAgentSubject {
@@ -20,7 +21,7 @@ export interface TestAgentSubject {
 
 export async function mintTestAgentToken(keys: StackKeys, subject: TestAgentSubject, options: { ttlSeconds?: number; nowMs?: number } = {}): Promise<string> {
   const secret = keys.jwtKeys[keys.activeKid];
-  if (!secret) throw new Error('the active kid is not in the keyring');
+  if (!secret) throw new StackError('stack_bad_option', 'the active kid is not in the keyring');
   const iat = Math.floor((options.nowMs ?? Date.now()) / 1000);
   return new SignJWT({ townId: subject.townId, rigId: subject.rigId, userId: subject.userId, role: subject.role, gen: subject.gen })
     .setProtectedHeader({ alg: 'HS256', kid: keys.activeKid, typ: 'JWT' })

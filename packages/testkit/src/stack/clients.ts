@@ -7,6 +7,8 @@ import {
   AgentListResponseSchema,
   BeadListResponseSchema,
   CONTAINER_KEY_HEADER,
+  HOST_API,
+  hostContainerPath,
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
   MayorMessageResponseSchema,
@@ -169,14 +171,14 @@ export class HostApi {
   }
 
   async state(townId: string): Promise<HostTownState> {
-    const result = await requestJson(`${this.baseUrl}/towns/${encodeURIComponent(townId)}/state`, { headers: this.headers() });
+    const result = await requestJson(`${this.baseUrl}${routePath(HOST_API.state, { townId })}`, { headers: this.headers() });
     if (result.status !== 200) throw new StackHttpError('host state', result.status, errorCodeOf(result.body), '');
     return result.body as HostTownState;
   }
 
   /** SIGKILL the town's container (crash injection). */
   async kill(townId: string): Promise<boolean> {
-    const result = await requestJson(`${this.baseUrl}/towns/${encodeURIComponent(townId)}/kill`, { method: 'POST', headers: this.headers() });
+    const result = await requestJson(`${this.baseUrl}${routePath(HOST_API.kill, { townId })}`, { method: 'POST', headers: this.headers() });
     if (result.status !== 200) throw new StackHttpError('host kill', result.status, errorCodeOf(result.body), '');
     return (result.body as { killed: boolean }).killed;
   }
@@ -186,6 +188,6 @@ export class HostApi {
    * It is an inbound request: it wakes a sleeping container and counts as activity.
    */
   container(townId: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
-    return requestJson(`${this.baseUrl}/towns/${encodeURIComponent(townId)}/container${path}`, { method, headers: this.headers(), body });
+    return requestJson(`${this.baseUrl}${hostContainerPath(townId, path)}`, { method, headers: this.headers(), body });
   }
 }

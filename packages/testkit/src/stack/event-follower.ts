@@ -2,7 +2,8 @@
  * Follows a town's event stream (`GET /api/towns/:townId/events/stream`, server-sent events),
  * reconnecting with `Last-Event-ID` when the server ends a stream, until stopped.
  */
-import { routePath, TownEventSchema, USER_API, type TownEvent } from '@gastown/protocol';
+import { routePath, SseParser, TownEventSchema, USER_API, type TownEvent } from '@gastown/protocol';
+import { StackError, StackHttpError } from './errors';
 
 export interface EventFollower {
   /** Every event received so far, in order. */
@@ -10,18 +11,6 @@ export interface EventFollower {
   /** Resolves with the first event (already received or future) matching `predicate`. */
   waitFor(predicate: (event: TownEvent) => boolean, timeoutMs: number, what?: string): Promise<TownEvent>;
   stop(): Promise<void>;
-}
-
-/** Parse complete SSE blocks from `buffer`; returns the events and the unparsed rest. */
-export function parseSseBlocks(buffer: string): { data: string[]; rest: string } {
-  const data: string[] = [];
-  const blocks = buffer.split('\n\n');
-  const rest = blocks.pop() ?? '';
-  for (const block of blocks) {
-    const lines = block.split('\n').filter((l) => l.startsWith('data:'));
-    if (lines.length) data.push(lines.map((l) => l.slice(5).replace(/^ /, '')).join('\n'));
-  }
-  return { data, rest };
 }
 
 export function followTownEvents(options: {
@@ -42,15 +31,12 @@ export function followTownEvents(options: {
       try {
         const url = `${options.workerUrl}${routePath(USER_API.eventStream, { townId: options.townId })}?after=${cursor}`;
         const res = await fetch(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream', 'last-event-id': String(cursor) }, signal: abort.signal });
-        if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
+        if (!res.ok || !res.body) throw new StackHttpError('event stream', res.status, null, '');
         const decoder = new TextDecoder();
-        let buffer = '';
+        const parser = new SseParser();
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          const parsed = parseSseBlocks(buffer);
-          buffer = parsed.rest;
-          for (const text of parsed.data) {
-            const event = TownEventSchema.safeParse(JSON.parse(text));
+          for (const sse of parser.push(decoder.decode(chunk, { stream: true }))) {
+            const event = TownEventSchema.safeParse(JSON.parse(sse.data));
             if (!event.success || event.data.id <= cursor) continue;
             cursor = event.data.id;
             events.push(event.data);
@@ -74,7 +60,7 @@ export function followTownEvents(options: {
       return new Promise<TownEvent>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no ${what} within ${timeoutMs} ms (${events.length} events seen: ${[...new Set(events.map((e) => e.type))].join(', ')})`));
+          reject(new StackError('stack_timeout', `no ${what} within ${timeoutMs} ms (${events.length} events seen: ${[...new Set(events.map((e) => e.type))].join(', ')})`));
         }, timeoutMs);
         function check(event: TownEvent) {
           if (!predicate(event)) return;

@@ -23,5 +23,5 @@ export {
   MAX_STEPS_PER_TURN,
 } from './town-scenario';
 export { mintTestAgentToken, type TestAgentSubject } from './agent-tokens';
-export { followTownEvents, parseSseBlocks, type EventFollower } from './event-follower';
+export { followTownEvents, type EventFollower } from './event-follower';
 export { setupTown, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, type TownSetup } from './town-setup';

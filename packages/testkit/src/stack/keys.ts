@@ -5,6 +5,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { StackError } from './errors';
 
 export interface StackKeys {
   /** `GASTOWN_JWT_KEYS`: `{kid: secret}`. */
@@ -63,8 +64,8 @@ export function secretValues(keys: StackKeys): string[] {
 export function formatEnvFile(vars: Record<string, string>, header = ''): string {
   const lines = header ? header.split('\n').map((l) => `# ${l}`) : [];
   for (const [name, value] of Object.entries(vars)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad env var name ${name}`);
-    if (/['\n\r]/.test(value)) throw new Error(`env var ${name} holds a quote or a newline`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StackError('stack_bad_option', `bad env var name ${name}`);
+    if (/['\n\r]/.test(value)) throw new StackError('stack_bad_option', `env var ${name} holds a quote or a newline`);
     lines.push(`${name}='${value}'`);
   }
   return `${lines.join('\n')}\n`;

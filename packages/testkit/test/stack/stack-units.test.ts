@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSseBlocks } from '../../src/stack/event-follower';
 import { parseJsonc } from '../../src/stack/frozen-worker';
 import { WORKER_DIR } from '../../src/stack/commands';
 import { formatEnvFile, generateStackKeys, parseEnvFile, secretValues, StackKeysSchema, workerSecrets } from '../../src/stack/keys';
@@ -32,14 +31,6 @@ describe('stack keys', () => {
   it('refuses values a dotenv file cannot hold', () => {
     expect(() => formatEnvFile({ A: "it's" })).toThrow(/quote/);
     expect(() => formatEnvFile({ 'BAD-NAME': 'x' })).toThrow(/name/);
-  });
-});
-
-describe('event stream parsing', () => {
-  it('returns complete data blocks and keeps the partial rest', () => {
-    const { data, rest } = parseSseBlocks('id: 1\nevent: a\ndata: {"x":1}\n\n: keep-alive\n\nid: 2\ndata: {"x"');
-    expect(data).toEqual(['{"x":1}']);
-    expect(rest).toBe('id: 2\ndata: {"x"');
   });
 });
 

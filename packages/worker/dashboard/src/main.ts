@@ -1,4 +1,5 @@
 import { ApiClient } from './api/api-client';
+import { ApiError } from './api/api-error';
 import type { AppContext, Page } from './app-context';
 import { formatAgo, formatCountdown } from './model/format';
 import { Session } from './model/session';
@@ -16,7 +17,7 @@ function start(root: HTMLElement): void {
     session,
     api() {
       const token = session.token();
-      if (!token) throw new Error('signed out');
+      if (!token) throw new ApiError('token_missing', 'signed out', 401);
       return new ApiClient(token);
     },
     navigate(path) {

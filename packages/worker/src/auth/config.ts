@@ -1,6 +1,6 @@
 /**
  * Auth configuration, parsed once at startup from the worker env. A bad value throws
- * ConfigError (code 'internal') naming the variable, never its value.
+ * ConfigError (code 'config_invalid') naming the variable, never its value.
  */
 import {
   CLOCK_TOLERANCE_SECONDS,
@@ -31,7 +31,7 @@ export const MIN_ADMIN_SECRET_CHARS = 32;
 /** A configuration error: fail fast at startup. */
 export class ConfigError extends GastownError {
   constructor(message: string) {
-    super('internal', `auth configuration: ${message}`);
+    super('config_invalid', `auth configuration: ${message}`);
     this.name = 'ConfigError';
   }
 }

@@ -71,25 +71,35 @@ export interface CredentialServiceDeps {
 }
 
 export interface RefreshOutcome {
+  /** The agent the credential belongs to. */
+  agentId: string;
   credentials: AgentCredentials;
   jti: string;
   /** true when this was an idempotent replay within the grace window */
   replay: boolean;
 }
 
+/** A presented refresh credential, hashed, with the agent it was issued to (null: not known here). Made by `locate`. */
+export interface PresentedRefreshCredential {
+  readonly presented: string;
+  readonly hash: string;
+  readonly agentId: string | null;
+}
+
 export interface CredentialService {
-  /** Create the credential tables (idempotent). */
-  migrate(): void;
   /** New family for a (re)dispatch: revokes the agent's previous families, returns token + refresh credential. */
   issue(subject: AgentSubject, ttlSeconds: number): Promise<{ credentials: AgentCredentials; jti: string }>;
   /** A fresh access token in the current family (warm send, alarm push). */
   mintAccess(subject: AgentSubject, ttlSeconds: number): Promise<MintedAccessToken>;
+  /** Step 1 of a refresh: hash the presented credential and find its agent. Malformed → refresh_invalid. */
+  locate(presented: string): Promise<PresentedRefreshCredential>;
   /**
-   * Rotate a refresh credential. `currentSubject(agentId)` returns the agent as it is now
-   * (null if unknown); a gen mismatch → token_revoked. Errors: refresh_invalid (unknown/expired),
-   * refresh_reused (after grace: family revoked + event), token_revoked.
+   * Step 2: rotate the located credential. `currentSubject` is that agent as it is now (null if
+   * unknown), looked up with no await between it and this call: the decision runs before this
+   * method's first await. A gen mismatch → token_revoked. Errors: refresh_invalid
+   * (unknown/expired), refresh_reused (after grace: family revoked + event), token_revoked.
    */
-  refresh(presented: string, currentSubject: (agentId: string) => AgentSubject | null, ttlSeconds: (subject: AgentSubject) => number): Promise<RefreshOutcome>;
+  refresh(located: PresentedRefreshCredential, currentSubject: AgentSubject | null, ttlSeconds: number): Promise<RefreshOutcome>;
   /** Revoke every family of an agent (stop). */
   revokeAgent(agentId: string, reason: string): void;
 }

@@ -4,12 +4,17 @@
  *
  * Concurrency: a Durable Object runs one request at a time between awaits, so every
  * read-decide-write step below is synchronous (no await between the read and the write);
- * the only awaits are hashing, HMAC and signing, before or after that step.
+ * the only awaits are hashing, HMAC and signing, before or after that step. A refresh is two
+ * calls for that reason: `locate` hashes the presented credential and names its agent (async);
+ * the caller then looks that agent up and calls `refresh`, whose decision runs before its first
+ * await — so the subject it decides on is the agent as it is at that moment.
+ *
+ * The tables are created by the TownDO's numbered migrations (src/town/schema.ts, version 3).
  */
 import { CredentialError, GastownError, type AgentCredentials } from '@gastown/protocol';
 import type { Row, Sql } from '../storage/sql';
 import { agentClaimsFor, clampAgentTokenTtl, mintAgentAccessToken, newJti, signAgentClaims } from './agent-token';
-import type { AgentSubject, CredentialService, CredentialServiceDeps, MintedAccessToken, RefreshOutcome } from './contract';
+import type { AgentSubject, CredentialService, CredentialServiceDeps, MintedAccessToken, PresentedRefreshCredential, RefreshOutcome } from './contract';
 import { hmacKeyringOf } from './keyring';
 import {
   credentialFingerprint,
@@ -23,32 +28,6 @@ import { decideRefresh, type StoredCredentialFamily, type StoredRefreshCredentia
 
 export const CREDENTIAL_REUSE_EVENT = 'credential_reuse_detected';
 
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS credential_families (
-     id TEXT PRIMARY KEY,
-     agent_id TEXT NOT NULL,
-     gen INTEGER NOT NULL,
-     created_at INTEGER NOT NULL,
-     revoked_at INTEGER,
-     revoked_reason TEXT
-   )`,
-  `CREATE INDEX IF NOT EXISTS credential_families_agent ON credential_families (agent_id)`,
-  `CREATE TABLE IF NOT EXISTS refresh_credentials (
-     hash TEXT PRIMARY KEY,
-     family_id TEXT NOT NULL,
-     agent_id TEXT NOT NULL,
-     issued_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     used_at INTEGER,
-     successor_kid TEXT,
-     successor_jti TEXT,
-     successor_iat INTEGER,
-     successor_exp INTEGER
-   )`,
-  `CREATE INDEX IF NOT EXISTS refresh_credentials_family ON refresh_credentials (family_id)`,
-  `CREATE INDEX IF NOT EXISTS refresh_credentials_agent_expiry ON refresh_credentials (agent_id, expires_at)`,
-];
-
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
   return new SqlCredentialService(deps);
 }
@@ -59,10 +38,6 @@ class SqlCredentialService implements CredentialService {
   constructor(deps: CredentialServiceDeps) {
     hmacKeyringOf(deps.config.keyring); // fail fast on a foreign keyring
     this.#deps = deps;
-  }
-
-  migrate(): void {
-    for (const statement of MIGRATIONS) this.#deps.sql.ddl(statement);
   }
 
   async issue(subject: AgentSubject, ttlSeconds: number): Promise<{ credentials: AgentCredentials; jti: string }> {
@@ -87,21 +62,22 @@ class SqlCredentialService implements CredentialService {
     return mintAgentAccessToken(config, subject, { ttlSeconds, now: clock.now(), randomBytes });
   }
 
-  async refresh(
-    presented: string,
-    currentSubject: (agentId: string) => AgentSubject | null,
-    ttlSeconds: (subject: AgentSubject) => number,
-  ): Promise<RefreshOutcome> {
+  async locate(presented: string): Promise<PresentedRefreshCredential> {
     if (!isRefreshCredentialShape(presented)) throw new CredentialError('refresh_invalid', 'refresh credential is malformed');
-    const { sql, clock, config, randomBytes, recordEvent } = this.#deps;
     const hash = await hashRefreshCredential(presented);
+    const row = this.#deps.sql.one<{ agent_id: string }>`SELECT agent_id FROM refresh_credentials WHERE hash = ${hash}`;
+    return { presented, hash, agentId: row ? row.agent_id : null };
+  }
 
-    // synchronous read-decide-write
+  async refresh(located: PresentedRefreshCredential, currentSubject: AgentSubject | null, ttlSeconds: number): Promise<RefreshOutcome> {
+    const { sql, clock, config, randomBytes, recordEvent } = this.#deps;
+    const { presented, hash } = located;
+
+    // synchronous read-decide-write (no await before the UPDATE below)
     const now = clock.now();
     const record = this.#loadCredential(hash);
     const family = record ? this.#loadFamily(record.familyId) : null;
-    const found = record ? currentSubject(record.agentId) : null;
-    const subject = found && record && found.id === record.agentId ? found : null;
+    const subject = currentSubject && record && currentSubject.id === record.agentId ? currentSubject : null;
     const decision = decideRefresh({ record, family, currentGen: subject?.gen ?? null, now, policy: config.policy });
 
     switch (decision.kind) {
@@ -137,7 +113,7 @@ class SqlCredentialService implements CredentialService {
           kid: config.keyring.activeKid,
           jti: newJti(randomBytes),
           iat,
-          exp: iat + clampAgentTokenTtl(config.policy, ttlSeconds(s)),
+          exp: iat + clampAgentTokenTtl(config.policy, ttlSeconds),
         };
         const written = sql.run`UPDATE refresh_credentials
           SET used_at = ${now}, successor_kid = ${successor.kid}, successor_jti = ${successor.jti},
@@ -164,7 +140,7 @@ class SqlCredentialService implements CredentialService {
     subject: AgentSubject,
     usedAt: number,
     successor: SuccessorClaims,
-  ): Promise<{ credentials: AgentCredentials; jti: string }> {
+  ): Promise<Omit<RefreshOutcome, 'replay'>> {
     const { sql, config } = this.#deps;
     const keyring = hmacKeyringOf(config.keyring);
     if (!keyring.has(successor.kid)) {
@@ -176,7 +152,7 @@ class SqlCredentialService implements CredentialService {
     sql.run`INSERT OR IGNORE INTO refresh_credentials (hash, family_id, agent_id, issued_at, expires_at)
             VALUES (${nextHash}, ${record.familyId}, ${record.agentId}, ${usedAt}, ${expiresAt})`;
     const minted = await signAgentClaims(config, successor.kid, agentClaimsFor(subject, successor));
-    return { credentials: toCredentials(minted, next, expiresAt), jti: minted.jti };
+    return { agentId: record.agentId, credentials: toCredentials(minted, next, expiresAt), jti: minted.jti };
   }
 
   #loadCredential(hash: string): StoredRefreshCredential | null {

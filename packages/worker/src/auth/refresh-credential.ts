@@ -3,7 +3,7 @@
  * A rotated credential's successor is derived, not stored: HMAC-SHA256(key, domain ‖ presented),
  * so a replay within the grace window can return the same pair without keeping any secret.
  */
-import { REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
+import { GastownError, REFRESH_CREDENTIAL_PREFIX } from '@gastown/protocol';
 import { base64url } from 'jose';
 import type { RandomBytes } from './agent-token';
 
@@ -16,7 +16,7 @@ const encoder = new TextEncoder();
 
 export function generateRefreshCredential(randomBytes: RandomBytes): string {
   const bytes = randomBytes(REFRESH_CREDENTIAL_BYTES);
-  if (bytes.length !== REFRESH_CREDENTIAL_BYTES) throw new Error('randomBytes returned the wrong length');
+  if (bytes.length !== REFRESH_CREDENTIAL_BYTES) throw new GastownError('internal', 'randomBytes returned the wrong length');
   return REFRESH_CREDENTIAL_PREFIX + base64url.encode(bytes);
 }
 

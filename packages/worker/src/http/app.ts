@@ -11,17 +11,20 @@ import { registerTownRoutes } from '../routes/user-towns';
 import { adminAuth, agentAuth, userAuth } from './auth-middleware';
 import { jsonBodyGuard } from './body-guard';
 import { createErrorHandler, notFoundHandler, validationHook } from './errors';
+import { securityHeaders } from './security-headers';
 import type { AppDeps, AppEnv } from './types';
 
 /**
- * The worker's Hono app. Order matters: authentication middleware first (an unauthenticated
- * request never has its body read), then the body guard (size, media type, JSON), then each
- * route's zod validation, then the handler.
+ * The worker's Hono app. Order matters: the security headers first (they wrap every response,
+ * errors included), then authentication middleware (an unauthenticated request never has its
+ * body read), then the body guard (size, media type, JSON), then each route's zod validation,
+ * then the handler.
  */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.onError(createErrorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  app.use('*', securityHeaders());
 
   registerHealthRoute(app);
   registerOpenApiDocument(app);

@@ -15,6 +15,8 @@ export interface AppDeps {
   eventStreamPollMs: number;
   /** How long one SSE connection stays open before the client reconnects, ms. */
   eventStreamMaxMs: number;
+  /** SSE connections one user may hold open at once (all towns); past it, 429 rate_limited. */
+  eventStreamMaxPerUser: number;
 }
 
 export type AppEnv = {

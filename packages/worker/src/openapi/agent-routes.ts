@@ -15,10 +15,11 @@ import {
   TOOL_NAMES,
   type ToolName,
 } from '@gastown/protocol';
+import { TOOL_RATE_LIMITS } from '../town/tool-rate-limit';
 import { AgentParams, TownParams } from './params';
 import { ERROR_RESPONSES, SECURITY, jsonBody, jsonContent } from './schema';
 
-const { 400: e400, 401: e401, 403: e403, 404: e404, 409: e409, 413: e413, 415: e415 } = ERROR_RESPONSES;
+const { 400: e400, 401: e401, 403: e403, 404: e404, 409: e409, 413: e413, 415: e415, 429: e429 } = ERROR_RESPONSES;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 404: e404, 409: e409, 413: e413, 415: e415 } as const;
 
 export const refreshRoute = createRoute({
@@ -86,7 +87,11 @@ function toolRoute<T extends ToolName>(tool: T) {
     summary: `Tool ${tool} (roles: ${spec.roles.join(', ')})`,
     security: [...SECURITY.agent],
     request: { params: AgentParams, body: jsonBody(spec.args as (typeof TOOLS)[T]['args']) },
-    responses: { 200: jsonContent(spec.result as (typeof TOOLS)[T]['result'], `result of ${tool}`), ...agentErrors },
+    responses: {
+      200: jsonContent(spec.result as (typeof TOOLS)[T]['result'], `result of ${tool}`),
+      ...agentErrors,
+      ...(TOOL_RATE_LIMITS[tool] ? { 429: { ...e429, description: 'rate_limited: this agent called the tool too often (see docs/CONFIGURATION.md)' } } : {}),
+    },
   });
 }
 

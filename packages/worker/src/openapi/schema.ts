@@ -37,6 +37,7 @@ export const ERROR_RESPONSES = {
   409: errorContent('conflict'),
   413: errorContent('payload_too_large'),
   415: errorContent('unsupported_media_type'),
+  429: errorContent('rate_limited'),
 } as const;
 
 export const SECURITY: Record<'user' | 'agent' | 'refresh' | 'admin', Array<Record<string, string[]>>> = {

@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   AgentResponseSchema,
+  AgentListQuerySchema,
   AgentListResponseSchema,
   BeadListQuerySchema,
   BeadListResponseSchema,
@@ -11,6 +12,7 @@ import {
   CreateUserTokenResponseSchema,
   EventListQuerySchema,
   EventListResponseSchema,
+  MailListQuerySchema,
   MailListResponseSchema,
   MayorMessageRequestSchema,
   MayorMessageResponseSchema,
@@ -25,7 +27,7 @@ import {
 import { AgentParams, TownParams } from './params';
 import { ERROR_RESPONSES, SECURITY, api, apiObject, jsonBody, jsonContent } from './schema';
 
-const { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415 } = ERROR_RESPONSES;
+const { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415, 429: e429 } = ERROR_RESPONSES;
 const readErrors = { 400: e400, 401: e401, 404: e404 } as const;
 const writeErrors = { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415 } as const;
 
@@ -105,9 +107,9 @@ export const listAgentsRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/agents',
   tags: ['agents'],
-  summary: 'Agents with their credential health',
+  summary: 'Agents with their credential health (paginated)',
   security: [...SECURITY.user],
-  request: { params: TownParams },
+  request: { params: TownParams, query: apiObject(AgentListQuerySchema) },
   responses: { 200: jsonContent(AgentListResponseSchema, 'agents'), ...readErrors },
 });
 
@@ -140,7 +142,7 @@ export const listBeadsRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/beads',
   tags: ['beads'],
-  summary: 'Beads, optionally by status',
+  summary: 'Beads, optionally by status (paginated)',
   security: [...SECURITY.user],
   request: { params: TownParams, query: apiObject(BeadListQuerySchema) },
   responses: { 200: jsonContent(BeadListResponseSchema, 'beads'), ...readErrors },
@@ -150,9 +152,9 @@ export const listMailRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/mail',
   tags: ['mail'],
-  summary: 'All mail of a town',
+  summary: 'Mail of a town (paginated)',
   security: [...SECURITY.user],
-  request: { params: TownParams },
+  request: { params: TownParams, query: apiObject(MailListQuerySchema) },
   responses: { 200: jsonContent(MailListResponseSchema, 'mail'), ...readErrors },
 });
 
@@ -180,7 +182,7 @@ export const listEventsRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/events',
   tags: ['events'],
-  summary: 'Town events after an id',
+  summary: 'Town events after an id or a cursor (paginated)',
   security: [...SECURITY.user],
   request: { params: TownParams, query: apiObject(EventListQuerySchema) },
   responses: { 200: jsonContent(EventListResponseSchema, 'events'), ...readErrors },
@@ -190,10 +192,10 @@ export const eventStreamRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/events/stream',
   tags: ['events'],
-  summary: 'Town events as server-sent events (polls; reconnect with Last-Event-ID)',
+  summary: 'Town events as server-sent events (polls; reconnect with Last-Event-ID; a few streams per user at once)',
   security: [...SECURITY.user],
   request: { params: TownParams, query: apiObject(EventListQuerySchema.pick({ after: true })) },
-  responses: { 200: { description: 'text/event-stream of TownEvent', content: { 'text/event-stream': { schema: z.string() } } }, ...readErrors },
+  responses: { 200: { description: 'text/event-stream of TownEvent', content: { 'text/event-stream': { schema: z.string() } } }, ...readErrors, 429: e429 },
 });
 
 export const USER_ROUTES = [

@@ -1,6 +1,6 @@
 /**
- * The TownDO's numbered schema migrations. Append only: never edit a released migration,
- * add a new one. Credential tables belong to the auth module (CredentialService.migrate()).
+ * The TownDO's numbered schema migrations, the one schema mechanism of its database. Append only:
+ * never edit a released migration, add a new one.
  */
 import type { SchemaMigration } from '../storage/migrate';
 
@@ -118,6 +118,39 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
         first_seen_at INTEGER NOT NULL,
         last_seen_at INTEGER NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'credential tables',
+    // Until this step the auth module created these tables itself, outside the numbered steps, with
+    // CREATE … IF NOT EXISTS on every start: a database from then is at version 2 and already has
+    // them (with these very columns), so every statement here must be a no-op against it. From
+    // now on they change only through new numbered steps.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS credential_families (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        gen INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT
+      )`,
+      `CREATE INDEX IF NOT EXISTS credential_families_agent ON credential_families (agent_id)`,
+      `CREATE TABLE IF NOT EXISTS refresh_credentials (
+        hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        successor_kid TEXT,
+        successor_jti TEXT,
+        successor_iat INTEGER,
+        successor_exp INTEGER
+      )`,
+      `CREATE INDEX IF NOT EXISTS refresh_credentials_family ON refresh_credentials (family_id)`,
+      `CREATE INDEX IF NOT EXISTS refresh_credentials_agent_expiry ON refresh_credentials (agent_id, expires_at)`,
     ],
   },
 ];

@@ -1,4 +1,5 @@
 import {
+  codeOf,
   GastownError,
   systemClock,
   type Agent,
@@ -24,14 +25,17 @@ import {
   type CreateRigRequest,
 } from '@gastown/protocol';
 import { DurableObject } from 'cloudflare:workers';
-import { createCredentialService, cryptoRandomBytes, loadAuthConfig } from '../auth';
+import { createCredentialService, cryptoRandomBytes } from '../auth';
+import { loadWorkerConfig } from '../config';
 import { runMigrations } from '../storage/migrate';
 import { Sql } from '../storage/sql';
 import { assertRole, assertTokenCurrent } from './agent-authorization';
 import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
-import { containerClientFactoryFromEnv } from './container/client-factory';
-import type { ContainerClient } from './container-client';
+import type { ContainerClientFactory } from './container-client';
+import { toAgent } from './credential-health';
+import { issueAtDispatch, refreshAgentCredentials } from './credentials';
 import { createIdFactory } from './ids';
+import { mapPage, type Page, type PageRequest } from './list-page';
 import { TownEventRepository } from './repositories/event-repository';
 import { TownRepository } from './repositories/town-repository';
 import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
@@ -41,7 +45,6 @@ import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
 import { statusFromHeartbeat } from './services/lifecycle-service';
 import { defaultTownConfig } from './services/town-service';
-import { loadTownSettings } from './town-settings';
 
 export interface InitTownInput {
   id: string;
@@ -51,9 +54,13 @@ export interface InitTownInput {
   origin?: string | null;
 }
 
-/** Test seam: replace the container client and/or the alarm (see test/support/town-hooks.ts). */
-export interface TownTestHooks {
-  container?: ContainerClient;
+/**
+ * What a TownDO is built with besides its state and env; each defaults to the real thing. workerd
+ * constructs it with (state, env) only: the test worker (test/worker-entry.ts) subclasses it to
+ * pass a fake container and a manual alarm.
+ */
+export interface TownDOOptions {
+  containerClientFactory?: ContainerClientFactory;
   alarms?: AlarmScheduler;
 }
 
@@ -68,14 +75,15 @@ type CompletionInput = { outcome: CompletionRequest['outcome']; reason: string; 
  */
 export class TownDO extends DurableObject<Env> {
   private readonly deps: TownDeps;
+  private readonly alarms: AlarmScheduler;
   private services: TownServices | null = null;
-  private alarms: AlarmScheduler;
   private reconciling = false;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env, options: TownDOOptions = {}) {
     super(ctx, env);
     const sql = new Sql(ctx.storage.sql);
-    const auth = loadAuthConfig(env as unknown as Record<string, unknown>);
+    const config = loadWorkerConfig(env);
+    const auth = config.auth;
     const transaction = reentrantTransaction(ctx.storage);
     const events = new TownEventRepository(sql, '');
     this.deps = {
@@ -85,8 +93,8 @@ export class TownDO extends DurableObject<Env> {
       ids: createIdFactory(cryptoRandomBytes),
       logger: console,
       auth,
-      containerClientFactory: containerClientFactoryFromEnv(env),
-      settings: loadTownSettings(env as unknown as Record<string, unknown>),
+      containerClientFactory: options.containerClientFactory ?? config.containerClientFactory,
+      settings: config.town,
       inFlight: new Set<string>(),
       credentials: createCredentialService({
         sql,
@@ -96,10 +104,9 @@ export class TownDO extends DurableObject<Env> {
         recordEvent: (type, agentId, data) => events.insert({ type, agentId, data }, systemClock.now()),
       }),
     };
-    this.alarms = storageAlarms(ctx.storage);
+    this.alarms = options.alarms ?? storageAlarms(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
       runMigrations(sql, transaction, TOWN_MIGRATIONS);
-      this.deps.credentials.migrate();
       const town = new TownRepository(sql).get();
       if (town) this.services = createTownServices(createTownContext(this.deps, town.id));
     });
@@ -150,8 +157,11 @@ export class TownDO extends DurableObject<Env> {
   addRig(userId: string, req: CreateRigRequest): Promise<RpcResult<Rig>> {
     return this.asOwner('addRig', userId, (s) => s.town.addRig(req));
   }
-  listAgents(userId: string): Promise<RpcResult<Agent[]>> {
-    return this.asOwner('listAgents', userId, (s) => s.agents.list());
+  listAgents(userId: string, page: PageRequest): Promise<RpcResult<Page<Agent>>> {
+    return this.asOwner('listAgents', userId, (s) => {
+      const now = s.ctx.clock.now();
+      return mapPage(s.ctx.repos.agents.page(page), (a) => toAgent(a, s.ctx.townId, now));
+    });
   }
   stopAgent(userId: string, agentId: string): Promise<RpcResult<Agent>> {
     return this.asOwner('stopAgent', userId, (s) => s.agents.stop(agentId, 'stopped by user'), { rearm: true });
@@ -159,11 +169,11 @@ export class TownDO extends DurableObject<Env> {
   reissueCredentials(userId: string, agentId: string): Promise<RpcResult<ReissueResponse>> {
     return this.asOwner('reissueCredentials', userId, (s) => s.agents.reissue(agentId));
   }
-  listBeads(userId: string, status: BeadStatus | null): Promise<RpcResult<Bead[]>> {
-    return this.asOwner('listBeads', userId, (s) => s.work.list(status ? { status } : {}));
+  listBeads(userId: string, status: BeadStatus | null, page: PageRequest): Promise<RpcResult<Page<Bead>>> {
+    return this.asOwner('listBeads', userId, (s) => s.ctx.repos.beads.page(status ? { status } : {}, page));
   }
-  listMail(userId: string): Promise<RpcResult<Mail[]>> {
-    return this.asOwner('listMail', userId, (s) => s.mail.list());
+  listMail(userId: string, page: PageRequest): Promise<RpcResult<Page<Mail>>> {
+    return this.asOwner('listMail', userId, (s) => s.ctx.repos.mail.page(page));
   }
   listEvents(userId: string, after: number, limit: number): Promise<RpcResult<TownEvent[]>> {
     return this.asOwner('listEvents', userId, (s) => s.ctx.repos.townEvents.list(after, limit));
@@ -186,29 +196,17 @@ export class TownDO extends DurableObject<Env> {
 
   // ---- agent API (claims already verified by the worker; gen checked here) -----------
 
+  /** The broker's refresh. After a reuse past the grace window the agent's run restarts (gen + 1), then the refusal stands. */
   refreshCredentials(presented: string): Promise<RpcResult<AgentCredentials>> {
-    return this.rpc('refreshCredentials', () => {
+    return this.rpc('refreshCredentials', async () => {
       const s = this.town();
-      return s.refresh.refresh(presented, (agentId) => this.redispatchAfterReuse(s, agentId));
+      const { agentId, outcome } = await refreshAgentCredentials(s.ctx, presented);
+      if (outcome.kind === 'refreshed') return outcome.credentials;
+      if (outcome.error.code === 'refresh_reused' && agentId !== null) await s.dispatch.restartAfterCredentialReuse(agentId);
+      throw outcome.error;
     });
   }
 
-  /**
-   * A refresh credential of this agent was replayed after the grace window: its family is revoked.
-   * A live agent starts again with gen + 1 and a new family (the container replaces the old run);
-   * a stopped or exited one stays so. Failures are logged, never hide the refusal.
-   */
-  private async redispatchAfterReuse(s: TownServices, agentId: string): Promise<void> {
-    const agent = s.agents.record(agentId);
-    if (agent.status !== 'starting' && agent.status !== 'working' && agent.status !== 'waiting') return;
-    try {
-      if (agent.role === 'polecat' && agent.beadId) await s.dispatch.startPolecat(agentId, 'credential_reuse', true);
-      else await s.dispatch.start(agentId, { prompt: null, reason: 'credential_reuse' });
-    } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'internal';
-      this.deps.logger.warn({ msg: 'redispatch after credential reuse failed', townId: s.ctx.townId, agentId, code });
-    }
-  }
   heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
     return this.asAgent(
       'heartbeat',
@@ -251,7 +249,15 @@ export class TownDO extends DurableObject<Env> {
   }
   /** gen + 1 and a new credential family, as a (re)dispatch does. Returns the secrets: hand them only to the container. */
   issueAgentCredentials(agentId: string): Promise<RpcResult<{ agent: Agent; credentials: AgentCredentials }>> {
-    return this.rpc('issueAgentCredentials', () => this.town().agents.issueForDispatch(agentId), { rearm: true });
+    return this.rpc(
+      'issueAgentCredentials',
+      async () => {
+        const s = this.town();
+        const { credentials } = await issueAtDispatch(s.ctx, agentId);
+        return { agent: s.agents.view(agentId), credentials };
+      },
+      { rearm: true },
+    );
   }
   /** startAgentInContainer: credentials (gen + 1) → StartAgentRequest → the container. */
   startAgent(agentId: string, prompt: string | null = null): Promise<RpcResult<Agent>> {
@@ -268,20 +274,6 @@ export class TownDO extends DurableObject<Env> {
   /** The one alarm: run the reconciler, then re-arm to the earliest next time (or not at all). */
   override async alarm(): Promise<void> {
     await this.runReconciler();
-  }
-
-  /**
-   * Test seam (reached only through runInDurableObject): a fake container client and/or a manual
-   * alarm. Services are rebuilt so every later call uses them.
-   */
-  installTestHooks(hooks: TownTestHooks): void {
-    if (hooks.container) {
-      const container = hooks.container;
-      (this.deps as { containerClientFactory: TownDeps['containerClientFactory'] }).containerClientFactory = () => container;
-    }
-    if (hooks.alarms) this.alarms = hooks.alarms;
-    const town = new TownRepository(this.deps.sql).get();
-    if (town) this.services = createTownServices(createTownContext(this.deps, town.id));
   }
 
   // ---- plumbing ---------------------------------------------------------------------------
@@ -326,7 +318,7 @@ export class TownDO extends DurableObject<Env> {
     try {
       await s.dispatch.syncContainerSettings();
     } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+      const code = codeOf(err, 'upstream_failed');
       s.ctx.event({ type: 'container.settings_failed', data: { code } });
       this.deps.logger.warn({ msg: 'container settings not delivered', townId: s.ctx.townId, code });
     }

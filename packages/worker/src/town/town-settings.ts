@@ -1,6 +1,7 @@
 /**
- * Settings of dispatch and the reconciler, parsed once per TownDO instance from the env.
- * A bad value throws (fail fast) naming the variable, never its value.
+ * Settings of dispatch and the reconciler, parsed from the env with zod (see config.ts: once per
+ * isolate for the Worker and the TownDO alike). A bad value throws GastownError `config_invalid`
+ * (fail fast) naming the variable, never its value.
  *
  * | variable                            | default | meaning                                              |
  * |-------------------------------------|---------|------------------------------------------------------|
@@ -10,6 +11,7 @@
  * | GASTOWN_MAX_POLECATS                | 4       | polecats running at once per town                   |
  */
 import { GastownError } from '@gastown/protocol';
+import { z } from 'zod';
 import { MAX_BEAD_ATTEMPTS } from './bead-rules';
 
 export interface TownSettings {
@@ -37,17 +39,62 @@ export const DEFAULT_MAX_POLECATS = 4;
 const BACKOFF_MAX_MS = 15 * 60_000;
 const START_GRACE_MIN_MS = 120_000;
 
-export function loadTownSettings(env: Record<string, unknown>): TownSettings {
-  const heartbeatIntervalMs = intVar(env, 'GASTOWN_HEARTBEAT_INTERVAL_SECONDS', DEFAULT_HEARTBEAT_INTERVAL_SECONDS, 1, 3600) * 1000;
-  return createTownSettings({
-    publicUrl: publicUrl(env),
-    heartbeatIntervalMs,
-    backoffBaseMs: intVar(env, 'GASTOWN_DISPATCH_BACKOFF_SECONDS', DEFAULT_DISPATCH_BACKOFF_SECONDS, 1, 3600) * 1000,
-    maxPolecats: intVar(env, 'GASTOWN_MAX_POLECATS', DEFAULT_MAX_POLECATS, 1, 100),
-  });
+/** An env var that is unset, null or blank is absent: its default applies (in createTownSettings). */
+function blankToUndefined(raw: unknown): unknown {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return undefined;
+  return raw;
 }
 
-/** Settings with every default resolved in one place. */
+/** A whole number of at most 9 digits in [min, max]; a non-string value is read as its String(). */
+function intVar(min: number, max: number) {
+  const error = `must be an integer in [${min}, ${max}]`;
+  return z.preprocess(
+    (raw) => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return undefined;
+      return typeof value === 'string' ? value.trim() : String(value);
+    },
+    z
+      .string()
+      .regex(/^\d{1,9}$/, { error })
+      .transform(Number)
+      .pipe(z.number().int().min(min, { error }).max(max, { error }))
+      .optional(),
+  );
+}
+
+/** An http(s) URL without trailing slashes; a non-string value counts as unset. */
+const publicUrlVar = z.preprocess(
+  (raw) => (typeof raw === 'string' ? blankToUndefined(raw) : undefined),
+  z
+    .url({ protocol: /^https?$/, normalize: true, error: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+);
+
+const TownEnvSchema = z.object({
+  GASTOWN_PUBLIC_URL: publicUrlVar,
+  GASTOWN_HEARTBEAT_INTERVAL_SECONDS: intVar(1, 3600),
+  GASTOWN_DISPATCH_BACKOFF_SECONDS: intVar(1, 3600),
+  GASTOWN_MAX_POLECATS: intVar(1, 100),
+});
+
+export function loadTownSettings(env: Record<string, unknown>): TownSettings {
+  const parsed = TownEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? '(env)')} ${issue.message}`);
+    throw new GastownError('config_invalid', `configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const overrides: Partial<TownSettings> = {};
+  if (e.GASTOWN_PUBLIC_URL !== undefined) overrides.publicUrl = e.GASTOWN_PUBLIC_URL;
+  if (e.GASTOWN_HEARTBEAT_INTERVAL_SECONDS !== undefined) overrides.heartbeatIntervalMs = e.GASTOWN_HEARTBEAT_INTERVAL_SECONDS * 1000;
+  if (e.GASTOWN_DISPATCH_BACKOFF_SECONDS !== undefined) overrides.backoffBaseMs = e.GASTOWN_DISPATCH_BACKOFF_SECONDS * 1000;
+  if (e.GASTOWN_MAX_POLECATS !== undefined) overrides.maxPolecats = e.GASTOWN_MAX_POLECATS;
+  return createTownSettings(overrides);
+}
+
+/** Settings with every default resolved in one place (the env parser passes only what is set). */
 export function createTownSettings(overrides: Partial<TownSettings> = {}): TownSettings {
   const heartbeatIntervalMs = overrides.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS * 1000;
   const missedHeartbeats = overrides.missedHeartbeats ?? 3;
@@ -65,27 +112,4 @@ export function createTownSettings(overrides: Partial<TownSettings> = {}): TownS
     ...overrides,
     heartbeatIntervalMs,
   };
-}
-
-function intVar(env: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return fallback;
-  const text = typeof raw === 'string' ? raw.trim() : String(raw);
-  const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new GastownError('internal', `configuration: ${name} must be an integer in [${min}, ${max}]`);
-  }
-  return value;
-}
-
-function publicUrl(env: Record<string, unknown>): string | null {
-  const raw = env.GASTOWN_PUBLIC_URL;
-  if (typeof raw !== 'string' || raw.trim() === '') return null;
-  try {
-    const url = new URL(raw.trim());
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-    return url.toString().replace(/\/+$/, '');
-  } catch {
-    throw new GastownError('internal', 'configuration: GASTOWN_PUBLIC_URL must be an http(s) URL');
-  }
 }

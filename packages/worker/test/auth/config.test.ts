@@ -76,7 +76,7 @@ describe('loadAuthConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect(thrown).toBeInstanceOf(GastownError);
     const error = thrown as GastownError;
-    expect(error.code).toBe('internal');
+    expect(error.code).toBe('config_invalid');
     expect(error.message).toContain(names);
     for (const secret of [LONG_A, LONG_B, SHORT]) expect(error.message).not.toContain(secret);
   });

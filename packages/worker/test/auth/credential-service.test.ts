@@ -7,6 +7,7 @@ import {
   type AgentSubject,
   type AuthConfig,
   type CredentialService,
+  type RefreshOutcome,
 } from '../../src/auth';
 import type { Sql } from '../../src/storage/sql';
 import { codeOf, DAY, fakeClock, makeConfig, seededBytes, subject, T0, withTownStorage, type FakeClock } from './support/fixtures';
@@ -20,7 +21,8 @@ interface Harness {
   events: { type: string; agentId: string; data: Record<string, unknown> }[];
   agents: Map<string, AgentSubject>;
   current: (id: string) => AgentSubject | null;
-  ttl: (s: AgentSubject) => number;
+  /** A refresh as the town does it: locate, look the agent up, refresh (by default with `service` and TTL). */
+  refresh(presented: string, ttlSeconds?: number, service?: CredentialService): Promise<RefreshOutcome>;
   sql: Sql;
   config: AuthConfig;
   /** A second service over the same storage, e.g. after a redeploy with a new ring. */
@@ -34,9 +36,8 @@ function harness(sql: Sql, seed = 1, config = makeConfig(['k1', 'k2'], 'k2', TTL
   const randomBytes = seededBytes(seed);
   const make = (c: AuthConfig) =>
     createCredentialService({ sql, config: c, clock, randomBytes, recordEvent: (type, agentId, data) => events.push({ type, agentId, data }) });
-  const service = make(config);
-  service.migrate();
-  service.migrate(); // idempotent
+  const service = make(config); // its tables: the TownDO's numbered migrations, run when the object starts
+  const current = (id: string) => agents.get(id) ?? null;
   return {
     service,
     clock,
@@ -44,8 +45,11 @@ function harness(sql: Sql, seed = 1, config = makeConfig(['k1', 'k2'], 'k2', TTL
     agents,
     sql,
     config,
-    current: (id) => agents.get(id) ?? null,
-    ttl: () => TTL,
+    current,
+    async refresh(presented, ttlSeconds = TTL, using = service) {
+      const located = await using.locate(presented);
+      return using.refresh(located, located.agentId === null ? null : current(located.agentId), ttlSeconds);
+    },
     reconfigure: make,
   };
 }
@@ -71,7 +75,7 @@ describe('credential service', () => {
     run('rotate', async (h) => {
       const first = await h.service.issue(subject(), TTL);
       h.clock.advance(30 * 60_000);
-      const second = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const second = await h.refresh(first.credentials.refreshCredential);
       expect(second.replay).toBe(false);
       expect(second.credentials.refreshCredential).not.toBe(first.credentials.refreshCredential);
       expect(second.credentials.accessToken).not.toBe(first.credentials.accessToken);
@@ -80,7 +84,7 @@ describe('credential service', () => {
       const used = h.sql.all`SELECT used_at FROM refresh_credentials WHERE used_at IS NOT NULL`;
       expect(used).toEqual([{ used_at: T0 + 30 * 60_000 }]);
       h.clock.advance(30 * 60_000);
-      const third = await h.service.refresh(second.credentials.refreshCredential, h.current, h.ttl);
+      const third = await h.refresh(second.credentials.refreshCredential);
       expect(third.credentials.refreshCredential).not.toBe(second.credentials.refreshCredential);
     }));
 
@@ -88,15 +92,15 @@ describe('credential service', () => {
     run('grace', async (h) => {
       const first = await h.service.issue(subject(), TTL);
       h.clock.advance(1000);
-      const rotated = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const rotated = await h.refresh(first.credentials.refreshCredential);
       h.clock.advance(GRACE_MS); // exactly 30 s after first use
-      const replayed = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const replayed = await h.refresh(first.credentials.refreshCredential);
       expect(replayed.replay).toBe(true);
       expect(replayed.credentials).toEqual(rotated.credentials);
       expect(replayed.jti).toBe(rotated.jti);
       expect(h.events).toEqual([]);
       // the replayed successor is the real one: it rotates normally
-      const next = await h.service.refresh(replayed.credentials.refreshCredential, h.current, h.ttl);
+      const next = await h.refresh(replayed.credentials.refreshCredential);
       expect(next.replay).toBe(false);
     }));
 
@@ -104,7 +108,7 @@ describe('credential service', () => {
     run('concurrent', async (h) => {
       const first = await h.service.issue(subject(), TTL);
       const results = await Promise.all(
-        Array.from({ length: 5 }, () => h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl)),
+        Array.from({ length: 5 }, () => h.refresh(first.credentials.refreshCredential)),
       );
       expect(results.filter((r) => !r.replay)).toHaveLength(1);
       for (const r of results) expect(r.credentials).toEqual(results[0]!.credentials);
@@ -114,11 +118,11 @@ describe('credential service', () => {
   it('reuse after the grace window revokes the family and records an event without secrets', () =>
     run('reuse', async (h) => {
       const first = await h.service.issue(subject(), TTL);
-      const second = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const second = await h.refresh(first.credentials.refreshCredential);
       h.clock.advance(GRACE_MS + 1);
-      expect(await codeOf(h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl))).toBe('refresh_reused');
+      expect(await codeOf(h.refresh(first.credentials.refreshCredential))).toBe('refresh_reused');
       // the newest credential of the family is dead too
-      expect(await codeOf(h.service.refresh(second.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
+      expect(await codeOf(h.refresh(second.credentials.refreshCredential))).toBe('token_revoked');
       expect(h.events).toHaveLength(1);
       const event = h.events[0]!;
       expect(event.type).toBe(CREDENTIAL_REUSE_EVENT);
@@ -130,7 +134,7 @@ describe('credential service', () => {
       }
       expect(serialized).not.toContain('gtr_');
       // presenting again after the family is revoked: still rejected, no second event
-      expect(await codeOf(h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
+      expect(await codeOf(h.refresh(first.credentials.refreshCredential))).toBe('token_revoked');
       expect(h.events).toHaveLength(1);
     }));
 
@@ -138,20 +142,20 @@ describe('credential service', () => {
     run('gen', async (h) => {
       const first = await h.service.issue(subject(), TTL);
       h.agents.set('ag_polecat01', subject({ gen: 2 }));
-      expect(await codeOf(h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
+      expect(await codeOf(h.refresh(first.credentials.refreshCredential))).toBe('token_revoked');
       h.agents.delete('ag_polecat01');
-      expect(await codeOf(h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
+      expect(await codeOf(h.refresh(first.credentials.refreshCredential))).toBe('token_revoked');
     }));
 
   it('revokeAgent kills every family; issue kills the previous family', () =>
     run('revoke', async (h) => {
       const a = await h.service.issue(subject(), TTL);
       const b = await h.service.issue(subject(), TTL);
-      expect(await codeOf(h.service.refresh(a.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
-      await expect(h.service.refresh(b.credentials.refreshCredential, h.current, h.ttl)).resolves.toBeTruthy();
+      expect(await codeOf(h.refresh(a.credentials.refreshCredential))).toBe('token_revoked');
+      await expect(h.refresh(b.credentials.refreshCredential)).resolves.toBeTruthy();
       const c = await h.service.issue(subject(), TTL);
       h.service.revokeAgent('ag_polecat01', 'stopped');
-      expect(await codeOf(h.service.refresh(c.credentials.refreshCredential, h.current, h.ttl))).toBe('token_revoked');
+      expect(await codeOf(h.refresh(c.credentials.refreshCredential))).toBe('token_revoked');
       expect(h.sql.all`SELECT revoked_reason FROM credential_families ORDER BY created_at, revoked_reason`.map((r) => r.revoked_reason).sort()).toEqual([
         'reissued',
         'reissued',
@@ -163,31 +167,31 @@ describe('credential service', () => {
     run('expiry', async (h) => {
       const first = await h.service.issue(subject(), TTL);
       h.clock.advance(7 * DAY - 1);
-      const almost = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const almost = await h.refresh(first.credentials.refreshCredential);
       h.clock.advance(7 * DAY);
-      expect(await codeOf(h.service.refresh(almost.credentials.refreshCredential, h.current, h.ttl))).toBe('refresh_invalid');
-      expect(await codeOf(h.service.refresh(`gtr_${'A'.repeat(43)}`, h.current, h.ttl))).toBe('refresh_invalid');
-      expect(await codeOf(h.service.refresh('not-a-credential', h.current, h.ttl))).toBe('refresh_invalid');
-      expect(await codeOf(h.service.refresh(almost.credentials.accessToken, h.current, h.ttl))).toBe('refresh_invalid');
+      expect(await codeOf(h.refresh(almost.credentials.refreshCredential))).toBe('refresh_invalid');
+      expect(await codeOf(h.refresh(`gtr_${'A'.repeat(43)}`))).toBe('refresh_invalid');
+      expect(await codeOf(h.refresh('not-a-credential'))).toBe('refresh_invalid');
+      expect(await codeOf(h.refresh(almost.credentials.accessToken))).toBe('refresh_invalid');
     }));
 
   it('clamps the town TTL to the deployment TTL on refresh', () =>
     run('ttl', async (h) => {
       const first = await h.service.issue(subject(), 10 * TTL);
       expect(first.credentials.accessTokenExpiresAt - first.credentials.accessTokenIssuedAt).toBe(TTL * 1000);
-      const short = await h.service.refresh(first.credentials.refreshCredential, h.current, () => 300);
+      const short = await h.refresh(first.credentials.refreshCredential, 300);
       expect(short.credentials.accessTokenExpiresAt - short.credentials.accessTokenIssuedAt).toBe(300 * 1000);
     }));
 
   it('a grace replay survives a key switch in between (successor kid is stored)', () =>
     run('replay-rotation', async (h) => {
       const first = await h.service.issue(subject(), TTL);
-      const rotated = await h.service.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const rotated = await h.refresh(first.credentials.refreshCredential);
       const switched = h.reconfigure(makeConfig(['k1', 'k2', 'k3'], 'k3', TTL));
       h.clock.advance(5000);
-      const replayed = await switched.refresh(first.credentials.refreshCredential, h.current, h.ttl);
+      const replayed = await h.refresh(first.credentials.refreshCredential, TTL, switched);
       expect(replayed.credentials).toEqual(rotated.credentials);
-      const next = await switched.refresh(replayed.credentials.refreshCredential, h.current, h.ttl);
+      const next = await h.refresh(replayed.credentials.refreshCredential, TTL, switched);
       expect(next.credentials.accessToken.split('.')[0]).not.toBe(rotated.credentials.accessToken.split('.')[0]); // kid k3 now
     }));
 
@@ -209,7 +213,7 @@ describe('credential service', () => {
       let current = issued.credentials.refreshCredential;
       for (let i = 0; i < 5; i += 1) {
         h.clock.advance(10 * 60_000);
-        const next = await h.service.refresh(current, h.current, h.ttl);
+        const next = await h.refresh(current);
         secrets.push(next.credentials.refreshCredential, next.credentials.accessToken);
         current = next.credentials.refreshCredential;
       }
@@ -230,7 +234,16 @@ describe('credential service', () => {
 
   it('rejects a refresh whose credential error is a CredentialError family member', () =>
     run('family', async (h) => {
-      const error = await h.service.refresh('gtr_x', h.current, h.ttl).catch((e: unknown) => e);
+      const error = await h.refresh('gtr_x').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CredentialError);
+    }));
+
+  it('locate names the agent of a known credential, null for an unknown one; a refresh outcome names it too', () =>
+    run('locate', async (h) => {
+      const first = await h.service.issue(subject(), TTL);
+      expect((await h.service.locate(first.credentials.refreshCredential)).agentId).toBe('ag_polecat01');
+      expect((await h.service.locate(`gtr_${'B'.repeat(43)}`)).agentId).toBeNull();
+      expect(await codeOf(h.service.locate('not-a-credential'))).toBe('refresh_invalid');
+      expect((await h.refresh(first.credentials.refreshCredential)).agentId).toBe('ag_polecat01');
     }));
 });

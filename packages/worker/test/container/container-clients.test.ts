@@ -5,7 +5,9 @@ import type { ContainerCall, ContainerCallResult } from '../../src/town/containe
 import { ControlApiContainerClient } from '../../src/town/container/control-api-client';
 import { DurableObjectTransport, type TownContainerRpc } from '../../src/town/container/do-transport';
 import { HostTransport } from '../../src/town/container/host-transport';
-import { NullContainerClient } from '../../src/town/container-client';
+import { NullContainerClient, type ContainerSettings } from '../../src/town/container-client';
+import { toRpcResult } from '../../src/town/rpc-result';
+import { validSleepAfterSeconds, validTownEnvVars } from '../../src/town/container/town-container-settings';
 import { runtimeStatus } from '../support/fake-container';
 
 const KEY = 'host-container-key-0123456789abcdef';
@@ -137,9 +139,11 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
       },
       async setEnvVars(vars) {
         calls.push(['setEnvVars', vars]);
+        return { ok: true, value: undefined };
       },
       async configure(patch) {
         calls.push(['configure', patch]);
+        return { ok: true, value: undefined };
       },
       async keepAwake() {
         calls.push(['keepAwake']);
@@ -164,6 +168,91 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
       ['configure', { sleepAfterSeconds: 300 }],
       ['keepAwake'],
     ]);
+  });
+});
+
+/**
+ * What crosses a Workers RPC boundary: return values are structured-cloned; a thrown error keeps
+ * only its message (its class and `code` are lost).
+ */
+function overWorkersRpc<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(obj, key) {
+      const member = Reflect.get(obj, key) as unknown;
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]) => {
+        try {
+          return structuredClone(await (member as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+        } catch (err) {
+          throw new Error(err instanceof Error ? err.message : 'rpc failed');
+        }
+      };
+    },
+  });
+}
+
+describe('DO container client: a refused setting is validation_failed (400), not container_unavailable (503)', () => {
+  /** The settings methods of TownContainerDO (which cannot be instantiated without a container runtime), over RPC. */
+  function fakeTownContainerDo() {
+    const stored: { envVars: Record<string, string> | null; sleepAfterSeconds: number | null } = { envVars: null, sleepAfterSeconds: null };
+    const logger = { info() {}, warn() {}, error() {} };
+    const target: TownContainerRpc = {
+      async call() {
+        return { running: false };
+      },
+      setEnvVars: (vars) => toRpcResult(logger, 'setEnvVars', () => void (stored.envVars = validTownEnvVars(vars))),
+      configure: (patch) =>
+        toRpcResult(logger, 'configure', () => {
+          if (patch.sleepAfterSeconds !== undefined) stored.sleepAfterSeconds = validSleepAfterSeconds(patch.sleepAfterSeconds);
+        }),
+      async keepAwake() {
+        return false;
+      },
+    };
+    return { client: new ControlApiContainerClient(new DurableObjectTransport(overWorkersRpc(target))), stored };
+  }
+
+  it('good settings are stored', async () => {
+    const { client, stored } = fakeTownContainerDo();
+    await client.configure({ envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 600 });
+    expect(stored).toEqual({ envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 600 });
+  });
+
+  it.each<{ name: string; settings: ContainerSettings; message: string }>([
+    { name: 'a bad env var name', settings: { envVars: { 'bad name': 'v' }, sleepAfterSeconds: 600 }, message: 'invalid env var name' },
+    { name: 'an env var name starting with a digit', settings: { envVars: { '1X': 'v' }, sleepAfterSeconds: 600 }, message: 'invalid env var name' },
+    { name: 'sleepAfterSeconds 0', settings: { envVars: {}, sleepAfterSeconds: 0 }, message: 'sleepAfterSeconds out of range' },
+    { name: 'sleepAfterSeconds above 7 days', settings: { envVars: {}, sleepAfterSeconds: 7 * 24 * 3600 + 1 }, message: 'sleepAfterSeconds out of range' },
+    { name: 'sleepAfterSeconds not an integer', settings: { envVars: {}, sleepAfterSeconds: 1.5 }, message: 'sleepAfterSeconds out of range' },
+  ])('$name → validation_failed (400)', async ({ settings, message }) => {
+    const { client, stored } = fakeTownContainerDo();
+    const err = await client.configure(settings).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GastownError);
+    expect((err as GastownError).code).toBe('validation_failed');
+    expect((err as GastownError).status).toBe(400);
+    expect((err as GastownError).message).toBe(message);
+    if (message === 'invalid env var name') expect(stored).toEqual({ envVars: null, sleepAfterSeconds: null });
+  });
+
+  it('a DO that cannot be reached, or throws, is still container_unavailable (503)', async () => {
+    const broken = overWorkersRpc<TownContainerRpc>({
+      call: async () => {
+        throw new GastownError('validation_failed', 'lost over RPC');
+      },
+      setEnvVars: async () => {
+        throw new TypeError('network connection lost');
+      },
+      configure: async () => ({ ok: true, value: undefined }),
+      keepAwake: async () => {
+        throw new Error('durable object reset');
+      },
+    });
+    const client = new ControlApiContainerClient(new DurableObjectTransport(broken));
+    for (const run of [() => client.configure({ envVars: {}, sleepAfterSeconds: 60 }), () => client.keepAwake(), () => client.deliver(AGENT, { text: 'x', grant: null })]) {
+      const err = await run().catch((e: unknown) => e);
+      expect((err as GastownError).code).toBe('container_unavailable');
+      expect((err as GastownError).status).toBe(503);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * A scripted ContainerClient for worker tests: records every call (method + arguments) and answers
- * as told. Install it in a town's TownDO with `installFakeContainer` (test seam
- * TownDO.installTestHooks, reached through runInDurableObject), which also swaps the alarm for a
+ * as told. Install it in a town's TownDO with `installFakeContainer` (through the seams the test
+ * worker builds every TownDO with: support/town-seams.ts), which also swaps the alarm for a
  * ManualAlarms so the test runs the reconciler itself (`runAlarm`).
  */
 import { env, runInDurableObject } from 'cloudflare:test';
@@ -16,6 +16,7 @@ import {
 import { ManualAlarms } from '../../src/town/alarm-scheduler';
 import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
 import type { TownDO } from '../../src/town/town-do';
+import { installTownSeams } from './town-seams';
 
 export type FakeCall =
   | { method: 'start'; req: StartAgentRequest }
@@ -130,7 +131,7 @@ function townObject(townId: string) {
 /** Install a fake container (and a manual alarm) in a town's TownDO. */
 export async function installFakeContainer(townId: string, fake = new FakeContainer()): Promise<{ fake: FakeContainer; alarms: ManualAlarms }> {
   const alarms = new ManualAlarms();
-  await runInDurableObject(townObject(townId), (instance: TownDO) => instance.installTestHooks({ container: fake, alarms }));
+  installTownSeams(env.TOWN.idFromName(townId).toString(), { container: fake, alarms });
   return { fake, alarms };
 }
 

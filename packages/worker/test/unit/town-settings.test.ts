@@ -27,7 +27,7 @@ describe('loadTownSettings (dispatch and reconciler settings from env)', () => {
     { name: 'heartbeat interval zero', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '0' }, variable: 'GASTOWN_HEARTBEAT_INTERVAL_SECONDS' },
     { name: 'max polecats too high', env: { GASTOWN_MAX_POLECATS: '1000' }, variable: 'GASTOWN_MAX_POLECATS' },
     { name: 'public URL not http(s)', env: { GASTOWN_PUBLIC_URL: 'ftp://x' }, variable: 'GASTOWN_PUBLIC_URL' },
-  ])('$name → internal config error naming the variable', ({ env, variable }) => {
+  ])('$name → config_invalid naming the variable', ({ env, variable }) => {
     let caught: unknown = null;
     try {
       loadTownSettings(env);
@@ -35,7 +35,42 @@ describe('loadTownSettings (dispatch and reconciler settings from env)', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(GastownError);
-    expect((caught as GastownError).code).toBe('internal');
+    expect((caught as GastownError).code).toBe('config_invalid');
     expect((caught as GastownError).message).toContain(variable);
+  });
+
+  // The zod parser keeps the hand-rolled one's rules: ≤ 9 digits after trimming, in range; blank → default.
+  it.each([
+    { name: 'surrounding spaces and leading zeros', env: { GASTOWN_MAX_POLECATS: ' 0030 ' }, expected: { maxPolecats: 30 } },
+    { name: 'a number (not a string)', env: { GASTOWN_MAX_POLECATS: 5 }, expected: { maxPolecats: 5 } },
+    { name: 'blank and null → defaults', env: { GASTOWN_MAX_POLECATS: null, GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '   ' }, expected: { maxPolecats: 4, heartbeatIntervalMs: 30_000 } },
+    { name: 'bounds included', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '3600', GASTOWN_DISPATCH_BACKOFF_SECONDS: '1', GASTOWN_MAX_POLECATS: '100' }, expected: { heartbeatIntervalMs: 3_600_000, backoffBaseMs: 1000, maxPolecats: 100 } },
+    { name: 'a longer heartbeat lengthens the start grace', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '100' }, expected: { startGraceMs: 300_000 } },
+    { name: 'a non-string public URL counts as unset', env: { GASTOWN_PUBLIC_URL: 42 }, expected: { publicUrl: null } },
+    { name: 'a public URL is trimmed and normalised', env: { GASTOWN_PUBLIC_URL: ' HTTPS://Gastown.Example.com/base// ' }, expected: { publicUrl: 'https://gastown.example.com/base' } },
+  ])('accepts: $name', ({ env, expected }) => {
+    expect(loadTownSettings(env)).toMatchObject(expected);
+  });
+
+  it.each([
+    { name: 'a fraction', env: { GASTOWN_MAX_POLECATS: '5.5' } },
+    { name: 'a negative number', env: { GASTOWN_MAX_POLECATS: '-1' } },
+    { name: 'ten digits', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '1234567890' } },
+    { name: 'above the maximum', env: { GASTOWN_DISPATCH_BACKOFF_SECONDS: '3601' } },
+    { name: 'a boolean', env: { GASTOWN_MAX_POLECATS: true } },
+    { name: 'a URL that does not parse', env: { GASTOWN_PUBLIC_URL: 'not a url' } },
+  ])('refuses: $name, naming the variable but never the value', ({ env }) => {
+    const [[variable, value]] = Object.entries(env) as [[string, unknown]];
+    const caught = (() => {
+      try {
+        loadTownSettings(env);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect((caught as GastownError).code).toBe('config_invalid');
+    expect((caught as GastownError).message).toContain(variable);
+    expect((caught as GastownError).message).not.toContain(String(value));
   });
 });

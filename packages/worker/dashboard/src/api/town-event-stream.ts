@@ -1,7 +1,7 @@
 import type { TownEvent } from '@gastown/protocol';
 import { ApiError } from './api-error';
 import type { ApiClient } from './api-client';
-import { SseParser } from './sse-parser';
+import { SseParser } from '@gastown/protocol/sse-parser';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 

@@ -26,7 +26,7 @@ export function containerClientFactoryFromEnv(
   const mode = containerMode(env);
   if (mode === 'none') return nullContainerClientFactory;
   const containerKey = env.GASTOWN_CONTAINER_KEY?.trim() ?? '';
-  if (containerKey.length < 16) throw new GastownError('internal', 'configuration: GASTOWN_CONTAINER_KEY (≥ 16 characters) is required with a container runtime');
+  if (containerKey.length < 16) throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_KEY (≥ 16 characters) is required with a container runtime');
   if (mode === 'host') {
     const baseUrl = parseHostUrl(env.GASTOWN_CONTAINER_HOST_URL ?? '');
     return (townId) => new ControlApiContainerClient(new HostTransport({ baseUrl, containerKey, townId, fetch: fetcher }));
@@ -40,8 +40,8 @@ function parseHostUrl(raw: string): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new GastownError('internal', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
+    throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GastownError('internal', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
   return url.toString().replace(/\/+$/, '');
 }

@@ -1,18 +1,8 @@
-import { CONTAINER_KEY_HEADER, GastownError } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, GastownError, HOST_API, HOST_INSTANCE_HEADER, hostContainerPath } from '@gastown/protocol';
+import { routePath } from '@gastown/protocol/route-path';
 import type { ContainerSettings } from '../container-client';
 import type { ContainerCall, ContainerCallResult } from './container-rpc';
 import { DEFAULT_CONTAINER_TIMEOUTS, type ContainerTimeouts, type ContainerTransport } from './container-transport';
-
-/** Routes of the local container host (packages/container/src/host/host-server.ts, HOST_API). */
-export const HOST_ROUTES = {
-  settings: (townId: string) => `/towns/${townId}/settings`,
-  state: (townId: string) => `/towns/${townId}/state`,
-  keepAwake: (townId: string) => `/towns/${townId}/keep-awake`,
-  container: (townId: string, path: string) => `/towns/${townId}/container${path}`,
-} as const;
-
-/** Header the host adds to forwarded answers: the instance id of the container that answered. */
-export const HOST_INSTANCE_HEADER = 'x-gastown-instance-id';
 
 export interface HostTransportOptions {
   /** Base URL of the container host, e.g. http://127.0.0.1:8788 (GASTOWN_CONTAINER_HOST_URL). */
@@ -40,18 +30,18 @@ export class HostTransport implements ContainerTransport {
   async call(req: ContainerCall): Promise<ContainerCallResult> {
     if (!req.wake && !(await this.running())) return { running: false };
     const budget = req.path === '/agents' && req.method === 'POST' ? this.timeouts.startMs : req.path.endsWith('/messages') ? this.timeouts.deliverMs : this.timeouts.otherMs;
-    const response = await this.request(HOST_ROUTES.container(this.options.townId, req.path), { method: req.method, body: req.body }, budget);
+    const response = await this.request(hostContainerPath(this.options.townId, req.path), { method: req.method, body: req.body }, budget);
     return { running: true, status: response.status, body: await response.text(), instanceId: response.headers.get(HOST_INSTANCE_HEADER) };
   }
 
   async configure(settings: ContainerSettings): Promise<void> {
-    const response = await this.request(HOST_ROUTES.settings(this.options.townId), { method: 'PUT', body: settings }, this.timeouts.otherMs);
+    const response = await this.request(this.route(HOST_API.settings), { method: 'PUT', body: settings }, this.timeouts.otherMs);
     await response.body?.cancel();
     if (!response.ok) throw new GastownError('upstream_failed', `the container host refused the town settings (HTTP ${response.status})`);
   }
 
   async keepAwake(): Promise<boolean> {
-    const response = await this.request(HOST_ROUTES.keepAwake(this.options.townId), { method: 'POST' }, this.timeouts.otherMs);
+    const response = await this.request(this.route(HOST_API.keepAwake), { method: 'POST' }, this.timeouts.otherMs);
     const body = (await response.json().catch(() => null)) as { running?: unknown } | null;
     if (!response.ok) throw new GastownError('upstream_failed', `the container host refused to keep the town awake (HTTP ${response.status})`);
     return body?.running === true;
@@ -59,13 +49,17 @@ export class HostTransport implements ContainerTransport {
 
   /** Whether the town's container runs now, as the host sees it (never wakes it). */
   async running(): Promise<boolean> {
-    const response = await this.request(HOST_ROUTES.state(this.options.townId), { method: 'GET' }, this.timeouts.otherMs);
+    const response = await this.request(this.route(HOST_API.state), { method: 'GET' }, this.timeouts.otherMs);
     if (!response.ok) {
       await response.body?.cancel();
       throw new GastownError('upstream_failed', `the container host did not report the town's state (HTTP ${response.status})`);
     }
     const state = (await response.json().catch(() => null)) as { running?: unknown } | null;
     return state?.running === true;
+  }
+
+  private route(template: string): string {
+    return routePath(template, { townId: this.options.townId });
   }
 
   private async request(path: string, init: { method: string; body?: unknown }, timeoutMs: number): Promise<Response> {

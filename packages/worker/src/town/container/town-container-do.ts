@@ -1,11 +1,11 @@
 import { Container } from '@cloudflare/containers';
-import { CONTAINER_KEY_HEADER, EnvVarNameSchema, LIMITS } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, TOWN_ENV_PREFIX } from '@gastown/protocol';
+import { toRpcResult, type RpcResult } from '../rpc-result';
 import type { ContainerCall, ContainerCallResult, TownContainerSettingsPatch } from './container-rpc';
+import { DEFAULT_SLEEP_AFTER_SECONDS, validEnvVarName, validEnvVarValue, validSleepAfterSeconds, validTownEnvVars } from './town-container-settings';
 
 /** The port the container control server listens on (the image sets CONTAINER_PORT=8080). */
 export const CONTAINER_PORT = 8080;
-/** Prefix under which town env vars reach the container (see packages/container/src/config.ts). */
-export const TOWN_ENV_PREFIX = 'TOWN_ENV_';
 /** Container settings passed through from the worker's env to every boot, when set. */
 export const CONTAINER_PASSTHROUGH_VARS = [
   'GASTOWN_HEARTBEAT_INTERVAL_SECONDS',
@@ -14,7 +14,6 @@ export const CONTAINER_PASSTHROUGH_VARS = [
   'GASTOWN_LOG_LEVEL',
 ] as const;
 
-const DEFAULT_SLEEP_AFTER_SECONDS = 1800;
 const KV_ENV_VARS = 'gastown:town-env-vars';
 const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
 
@@ -23,6 +22,8 @@ const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
  * vars (LLM provider keys …, persisted here so a wake after sleep has them) and the town's
  * `sleepAfter` — and proxies control-API calls to the container. Per-agent tokens pass through
  * `call` bodies and are never stored here.
+ * The settings methods return an RpcResult: Workers RPC keeps only the message of a thrown
+ * error, and a refused setting must reach the caller as `validation_failed`, not as an outage.
  *
  * Never instantiated locally or in tests: `Container`'s constructor throws without a container
  * runtime. The TownDO routes to the local container host before it ever touches this binding
@@ -39,30 +40,28 @@ export class TownContainerDO extends Container<Env> {
   }
 
   /** Set or delete one town env var; applies at the next boot. */
-  async setEnvVar(name: string, value: string | null): Promise<void> {
-    const vars = this.storedEnvVars();
-    if (value === null) delete vars[name];
-    else vars[validName(name)] = validValue(value);
-    this.saveEnvVars(vars);
+  setEnvVar(name: string, value: string | null): Promise<RpcResult<void>> {
+    return toRpcResult(console, 'setEnvVar', () => {
+      const vars = this.storedEnvVars();
+      if (value === null) delete vars[name];
+      else vars[validEnvVarName(name)] = validEnvVarValue(value);
+      this.saveEnvVars(vars);
+    });
   }
 
   /** Replace every town env var; applies at the next boot. */
-  async setEnvVars(vars: Record<string, string>): Promise<void> {
-    const entries = Object.entries(vars);
-    if (entries.length > LIMITS.maxEnvVars) throw new Error(`at most ${LIMITS.maxEnvVars} env vars`);
-    const next: Record<string, string> = {};
-    for (const [name, value] of entries) next[validName(name)] = validValue(value);
-    this.saveEnvVars(next);
+  setEnvVars(vars: Record<string, string>): Promise<RpcResult<void>> {
+    return toRpcResult(console, 'setEnvVars', () => this.saveEnvVars(validTownEnvVars(vars)));
   }
 
   /** Town settings other than env vars (today: sleepAfter). */
-  async configure(patch: TownContainerSettingsPatch): Promise<void> {
-    if (patch.sleepAfterSeconds !== undefined) {
-      const seconds = patch.sleepAfterSeconds;
-      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7 * 24 * 3600) throw new Error('sleepAfterSeconds out of range');
+  configure(patch: TownContainerSettingsPatch): Promise<RpcResult<void>> {
+    return toRpcResult(console, 'configure', () => {
+      if (patch.sleepAfterSeconds === undefined) return;
+      const seconds = validSleepAfterSeconds(patch.sleepAfterSeconds);
       this.ctx.storage.kv.put(KV_SLEEP_AFTER, seconds);
       this.sleepAfter = seconds;
-    }
+    });
   }
 
   /**
@@ -125,14 +124,4 @@ export class TownContainerDO extends Container<Env> {
     for (const [name, value] of Object.entries(townVars)) env[TOWN_ENV_PREFIX + name] = value;
     return env;
   }
-}
-
-function validName(name: string): string {
-  if (!EnvVarNameSchema.safeParse(name).success) throw new Error('invalid env var name');
-  return name;
-}
-
-function validValue(value: string): string {
-  if (typeof value !== 'string' || value.length > LIMITS.maxEnvValueChars) throw new Error('invalid env var value');
-  return value;
 }

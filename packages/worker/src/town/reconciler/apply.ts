@@ -1,5 +1,6 @@
-import { GastownError } from '@gastown/protocol';
+import { asGastownError, codeOf, GastownError } from '@gastown/protocol';
 import { refineryPrompt } from '../briefings';
+import { grantToRunningAgent, revokeRunCredentials } from '../credentials';
 import type { AgentService } from '../services/agent-service';
 import type { TownContext } from '../services/context';
 import type { DispatchService } from '../services/dispatch-service';
@@ -37,7 +38,7 @@ export class ReconcilerService {
       try {
         await this.apply(action);
       } catch (err) {
-        const code = err instanceof GastownError ? err.code : 'internal';
+        const code = codeOf(err);
         ctx.logger.warn({ msg: 'reconciler action failed', townId: ctx.townId, action: action.type, code });
       }
     }
@@ -91,8 +92,7 @@ export class ReconcilerService {
     const agent = this.agents.record(agentId);
     const now = ctx.clock.now();
     ctx.transaction(() => {
-      const gen = ctx.repos.agents.bumpGen(agentId, now);
-      ctx.credentials.revokeAgent(agentId, reason);
+      const gen = revokeRunCredentials(ctx, agentId, reason, now);
       ctx.repos.agents.setStatus(agentId, 'exited', now);
       ctx.event({ type: 'agent.lost', agentId, beadId: agent.beadId, data: { reason, gen, previousStatus: agent.status, redispatch } });
     });
@@ -132,7 +132,7 @@ export class ReconcilerService {
       // the container has no such run: it is gone; the next pass starts a new one
       await this.lost(refineryId, 'missed_heartbeats', false);
     } catch (err) {
-      this.review.handOverFailed(mr.id, asGastownError(err));
+      this.review.handOverFailed(mr.id, asGastownError(err, 'upstream_failed', 'container operation failed'));
     }
   }
 
@@ -141,7 +141,7 @@ export class ReconcilerService {
     try {
       await this.dispatch.start(refineryId, { prompt: refineryPrompt(mr, this.work.sourceOf(mr)), reason, generationBumped });
     } catch (err) {
-      this.review.handOverFailed(mr.id, asGastownError(err));
+      this.review.handOverFailed(mr.id, asGastownError(err, 'upstream_failed', 'container operation failed'));
       return;
     }
     this.review.markHandedOver(mr.id, this.agents.record(refineryId));
@@ -151,16 +151,8 @@ export class ReconcilerService {
   private async push(agentId: string): Promise<void> {
     const { ctx } = this;
     const agent = this.agents.record(agentId);
-    const grant = await ctx.credentials.mintAccess(this.agents.subject(agent), this.town.tokenTtlSeconds());
-    const { jti, ...wireGrant } = grant;
-    const result = await ctx.container.push(agentId, { grant: wireGrant, refresh: null });
-    if (result === 'delivered') {
-      ctx.repos.agents.recordAccessMinted(agentId, { jti, issuedAt: grant.accessTokenIssuedAt, expiresAt: grant.accessTokenExpiresAt }, ctx.clock.now());
-    }
-    ctx.event({ type: 'credential.pushed', agentId, data: { gen: agent.gen, source: 'backstop', delivery: result, expiresAt: grant.accessTokenExpiresAt } });
+    const granted = await grantToRunningAgent(ctx, agent, 'access_token', { kind: 'push' });
+    if (!granted.ok) throw granted.error;
+    ctx.event({ type: 'credential.pushed', agentId, data: { gen: agent.gen, source: 'backstop', delivery: granted.delivery, expiresAt: granted.accessTokenExpiresAt } });
   }
-}
-
-function asGastownError(err: unknown): GastownError {
-  return err instanceof GastownError ? err : new GastownError('upstream_failed', 'container operation failed', { cause: err });
 }

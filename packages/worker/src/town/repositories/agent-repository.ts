@@ -1,5 +1,6 @@
 import { CredentialStatusSchema, type AgentRole, type AgentStatus, type CredentialStatus } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
+import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
 import { parseJsonValue } from './json';
 
 /** An agent row as stored: identity, life-cycle and credential metadata (never a secret). */
@@ -85,6 +86,15 @@ export class AgentRepository {
 
   list(): AgentRecord[] {
     return this.sql.all<AgentRow>`SELECT * FROM agents ORDER BY created_at, id`.map(toRecord);
+  }
+
+  /** One page of `list()` (same order). */
+  page(request: PageRequest): Page<AgentRecord> {
+    const { afterAt, afterId, fetch } = keysetBounds(request);
+    const rows = this.sql.all<AgentRow>`SELECT * FROM agents
+      WHERE (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
+      ORDER BY created_at, id LIMIT ${fetch}`;
+    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), toRecord);
   }
 
   get(id: string): AgentRecord | null {

@@ -1,5 +1,6 @@
-import type { Bead, BeadStatus, BeadType } from '@gastown/protocol';
+import { GastownError, type Bead, type BeadStatus, type BeadType } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
+import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
 import { parseJsonObject, toJson } from './json';
 
 type BeadRow = {
@@ -61,6 +62,17 @@ export class BeadRepository {
       .map((r) => this.toBead(r));
   }
 
+  /** One page of `list({ status })` (same order). */
+  page(filter: { status?: BeadStatus }, request: PageRequest): Page<Bead> {
+    const status = filter.status ?? null;
+    const { afterAt, afterId, fetch } = keysetBounds(request);
+    const rows = this.sql.all<BeadRow>`SELECT * FROM beads
+      WHERE (${status} IS NULL OR status = ${status})
+        AND (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
+      ORDER BY created_at, id LIMIT ${fetch}`;
+    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), (r) => this.toBead(r));
+  }
+
   /** Issues and merge requests that are not settled (open or in progress): what the reconciler looks at. */
   listActiveWork(): Bead[] {
     return this.sql
@@ -107,7 +119,7 @@ export class BeadRepository {
 
   private mustGet(id: string): Bead {
     const bead = this.get(id);
-    if (!bead) throw new Error(`bead ${id} vanished`);
+    if (!bead) throw new GastownError('internal', `bead ${id} vanished`);
     return bead;
   }
 

@@ -1,5 +1,6 @@
 import type { Mail } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
+import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
 
 type MailRow = {
   id: string;
@@ -28,6 +29,15 @@ export class MailRepository {
 
   list(): Mail[] {
     return this.sql.all<MailRow>`SELECT * FROM mail ORDER BY created_at, id`.map((r) => this.toMail(r));
+  }
+
+  /** One page of `list()` (same order). */
+  page(request: PageRequest): Page<Mail> {
+    const { afterAt, afterId, fetch } = keysetBounds(request);
+    const rows = this.sql.all<MailRow>`SELECT * FROM mail
+      WHERE (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
+      ORDER BY created_at, id LIMIT ${fetch}`;
+    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), (r) => this.toMail(r));
   }
 
   unread(toAgentId: string): Mail[] {

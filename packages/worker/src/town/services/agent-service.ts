@@ -1,6 +1,6 @@
-import { GastownError, type Agent, type AgentCredentials, type AgentRole, type AgentStatus, type ReissueResponse } from '@gastown/protocol';
-import type { AgentSubject } from '../../auth';
+import { asGastownError, codeOf, GastownError, type Agent, type AgentRole, type AgentStatus, type ReissueResponse } from '@gastown/protocol';
 import { toAgent } from '../credential-health';
+import { grantToRunningAgent, revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { TownService } from './town-service';
@@ -13,7 +13,7 @@ export interface CreateAgentInput {
   status?: AgentStatus;
 }
 
-/** Agent rows and their credential life-cycle: create, issue (dispatch), stop, reissue. */
+/** Agent rows: create, list, stop, and the user's reissue (credentials themselves: ../credentials). */
 export class AgentService {
   constructor(
     private readonly ctx: TownContext,
@@ -33,11 +33,6 @@ export class AgentService {
 
   view(agentId: string): Agent {
     return toAgent(this.record(agentId), this.ctx.townId, this.ctx.clock.now());
-  }
-
-  /** The token subject of an agent as it is now (current gen, the town owner as userId). */
-  subject(agent: AgentRecord): AgentSubject {
-    return { id: agent.id, townId: this.ctx.townId, rigId: agent.rigId, userId: this.town.town().ownerId, role: agent.role, gen: agent.gen };
   }
 
   /** The town's one mayor, created on first need. */
@@ -70,31 +65,6 @@ export class AgentService {
   }
 
   /**
-   * Start a new credential generation for a (re)dispatch: gen + 1, a new credential family
-   * (previous families revoked), token metadata on the row, status `starting`.
-   */
-  /**
-   * Credentials for a (re)dispatch: one generation per run. `generationBumped`: the caller already
-   * moved the agent to its new generation (a lost run: its old tokens were revoked on detection),
-   * so the run starts at that generation instead of skipping one.
-   */
-  async issueForDispatch(agentId: string, options: { generationBumped?: boolean } = {}): Promise<{ agent: Agent; credentials: AgentCredentials }> {
-    const { repos, clock, credentials } = this.ctx;
-    const current = this.record(agentId);
-    const gen = options.generationBumped ? current.gen : repos.agents.bumpGen(agentId, clock.now());
-    const agent = this.record(agentId);
-    const issued = await credentials.issue({ ...this.subject(agent), gen }, this.town.tokenTtlSeconds());
-    const now = clock.now();
-    this.ctx.transaction(() => {
-      repos.agents.recordIssued(agentId, tokenMetadata(issued.jti, issued.credentials), now);
-      repos.agents.setStatus(agentId, 'starting', now);
-      repos.agents.markDispatched(agentId, now);
-      this.ctx.event({ type: 'credential.issued', agentId, data: { gen, reason: 'dispatch', expiresAt: issued.credentials.accessTokenExpiresAt } });
-    });
-    return { agent: this.view(agentId), credentials: issued.credentials };
-  }
-
-  /**
    * Stop: the container first, then gen + 1 (every token dies on next use), families revoked, bead
    * released. Idempotent. The container is told first, while the run's tokens are still good: its
    * final completion report and event flush (sent before the container answers the stop) are
@@ -103,20 +73,19 @@ export class AgentService {
    * tokens die right after anyway.
    */
   async stop(agentId: string, reason: string): Promise<Agent> {
-    const { repos, clock, credentials, container, logger } = this.ctx;
+    const { repos, clock, container, logger } = this.ctx;
     if (this.record(agentId).status === 'stopped') return this.view(agentId);
     try {
       await container.stop(agentId, reason);
     } catch (err) {
-      logger.warn({ msg: 'container stop failed', townId: this.ctx.townId, agentId, code: err instanceof GastownError ? err.code : 'unknown' });
+      logger.warn({ msg: 'container stop failed', townId: this.ctx.townId, agentId, code: codeOf(err, 'upstream_failed') });
     }
     const agent = this.record(agentId);
     if (agent.status === 'stopped') return this.view(agentId); // a concurrent stop got there first
     const now = clock.now();
     this.ctx.transaction(() => {
-      const gen = repos.agents.bumpGen(agentId, now);
+      const gen = revokeRunCredentials(this.ctx, agentId, 'stopped', now);
       repos.agents.setStatus(agentId, 'stopped', now);
-      credentials.revokeAgent(agentId, 'stopped');
       const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
       if (bead && bead.status === 'in_progress' && bead.assigneeId === agentId) {
         repos.beads.update(bead.id, { status: 'open', assigneeId: null }, now);
@@ -132,31 +101,20 @@ export class AgentService {
    * the agent; a container failure is a 502/503 error, never a silent success.
    */
   async reissue(agentId: string): Promise<ReissueResponse> {
-    const { repos, clock, credentials, container } = this.ctx;
     const agent = this.record(agentId);
     if (agent.status === 'stopped') throw new GastownError('conflict', 'agent is stopped; its credentials cannot be reissued');
     if (agent.gen < 1) throw new GastownError('conflict', 'agent has never been dispatched; there is nothing to reissue');
-    const issued = await credentials.issue(this.subject(agent), this.town.tokenTtlSeconds());
-    const c = issued.credentials;
-    repos.agents.recordIssued(agentId, tokenMetadata(issued.jti, c), clock.now());
-    let delivery: 'delivered' | 'not_running';
-    try {
-      delivery = await container.push(agentId, {
-        grant: { accessToken: c.accessToken, accessTokenExpiresAt: c.accessTokenExpiresAt, accessTokenIssuedAt: c.accessTokenIssuedAt, gen: c.gen },
-        refresh: { refreshCredential: c.refreshCredential, refreshCredentialExpiresAt: c.refreshCredentialExpiresAt },
-      });
-    } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+    const granted = await grantToRunningAgent(this.ctx, agent, 'new_family', { kind: 'push' });
+    if (!granted.ok) {
+      const code = codeOf(granted.error, 'upstream_failed');
       this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome: 'push_failed', code } });
-      if (err instanceof GastownError && (code === 'container_unavailable' || code === 'upstream_failed')) throw err;
-      throw new GastownError('upstream_failed', 'the container did not accept the new credentials', { cause: err });
+      const message = 'the container did not accept the new credentials';
+      // a container's own 502/503 keeps its code and message; anything else is a 502
+      if (code === 'container_unavailable' || code === 'upstream_failed') throw asGastownError(granted.error, 'upstream_failed', message);
+      throw new GastownError('upstream_failed', message, { cause: granted.error });
     }
-    const outcome = delivery === 'delivered' ? 'delivered' : 'minted_not_running';
+    const outcome = granted.delivery === 'delivered' ? 'delivered' : 'minted_not_running';
     this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome } });
-    return { agent: this.view(agentId), outcome, tokenExpiresAt: c.accessTokenExpiresAt };
+    return { agent: this.view(agentId), outcome, tokenExpiresAt: granted.accessTokenExpiresAt };
   }
-}
-
-export function tokenMetadata(jti: string, c: { accessTokenIssuedAt: number; accessTokenExpiresAt: number }) {
-  return { jti, issuedAt: c.accessTokenIssuedAt, expiresAt: c.accessTokenExpiresAt };
 }

@@ -1,4 +1,6 @@
 import {
+  asGastownError,
+  codeOf,
   GastownError,
   type Agent,
   type AgentRuntimeStatus,
@@ -9,6 +11,7 @@ import {
 } from '@gastown/protocol';
 import { mailNotice, mayorInstructions, polecatBranch, polecatInstructions, polecatPrompt, refineryInstructions } from '../briefings';
 import type { ContainerDelivery } from '../container-client';
+import { grantToRunningAgent, issueAtDispatch, revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { TownContext } from './context';
@@ -86,14 +89,14 @@ export class DispatchService {
     let gen: number | null = null;
     try {
       await this.syncContainerSettings();
-      const issued = await this.agents.issueForDispatch(agentId, { generationBumped: options.generationBumped ?? false });
-      gen = issued.credentials.gen;
+      const issued = await issueAtDispatch(ctx, agentId, { generationBumped: options.generationBumped ?? false });
+      gen = issued.gen;
       const request = this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt);
       const status = await ctx.container.start(request);
       this.recordStarted(agentId, gen, status, options.reason);
       return this.agents.view(agentId);
     } catch (err) {
-      const error = err instanceof GastownError ? err : new GastownError('upstream_failed', 'the agent could not be started', { cause: err });
+      const error = asGastownError(err, 'upstream_failed', 'the agent could not be started');
       this.recordStartFailed(agentId, gen, error, options.reason);
       throw error;
     } finally {
@@ -103,17 +106,28 @@ export class DispatchService {
 
   /** Warm send: a message to a live agent with a fresh access token swapped in before the prompt. */
   async deliver(agentId: string, text: string): Promise<ContainerDelivery> {
-    const { ctx } = this;
     const agent = this.agents.record(agentId);
     if (agent.gen < 1) return 'not_running';
-    const grant = await ctx.credentials.mintAccess(this.agents.subject(agent), this.town.tokenTtlSeconds());
-    const { jti, ...wireGrant } = grant;
-    const result = await ctx.container.deliver(agentId, { text: text.slice(0, MAX_TEXT_CHARS), grant: wireGrant });
-    if (result === 'delivered') {
-      // only now does the agent hold this token: record it (the backstop's 75 % clock restarts)
-      ctx.repos.agents.recordAccessMinted(agentId, { jti, issuedAt: grant.accessTokenIssuedAt, expiresAt: grant.accessTokenExpiresAt }, ctx.clock.now());
+    const granted = await grantToRunningAgent(this.ctx, agent, 'access_token', { kind: 'message', text: text.slice(0, MAX_TEXT_CHARS) });
+    if (!granted.ok) throw granted.error;
+    return granted.delivery;
+  }
+
+  /**
+   * A refresh credential of this agent was replayed after the grace window: its family is revoked.
+   * A live agent starts again with gen + 1 and a new family (the container replaces the old run);
+   * a stopped or exited one stays so. Failures are logged, never hide the refusal.
+   */
+  async restartAfterCredentialReuse(agentId: string): Promise<void> {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    if (agent.status !== 'starting' && agent.status !== 'working' && agent.status !== 'waiting') return;
+    try {
+      if (agent.role === 'polecat' && agent.beadId) await this.startPolecat(agentId, 'credential_reuse', true);
+      else await this.start(agentId, { prompt: null, reason: 'credential_reuse' });
+    } catch (err) {
+      ctx.logger.warn({ msg: 'redispatch after credential reuse failed', townId: ctx.townId, agentId, code: codeOf(err) });
     }
-    return result;
   }
 
   /**
@@ -129,7 +143,7 @@ export class DispatchService {
       const result = await this.deliver(recipient.id, mailNotice(sender?.name ?? 'the town', mail.subject, mail.body));
       ctx.event({ type: 'mail.notified', agentId: recipient.id, data: { mailId: mail.id, delivery: result } });
     } catch (err) {
-      const code = err instanceof GastownError ? err.code : 'upstream_failed';
+      const code = codeOf(err, 'upstream_failed');
       ctx.logger.warn({ msg: 'mail notice failed', townId: ctx.townId, agentId: recipient.id, code });
       ctx.event({ type: 'mail.notify_failed', agentId: recipient.id, data: { mailId: mail.id, code } });
     }
@@ -207,10 +221,7 @@ export class DispatchService {
     const { ctx } = this;
     const now = ctx.clock.now();
     ctx.transaction(() => {
-      if (gen !== null && this.agents.record(agentId).gen === gen) {
-        ctx.repos.agents.bumpGen(agentId, now);
-        ctx.credentials.revokeAgent(agentId, 'start_failed');
-      }
+      if (gen !== null && this.agents.record(agentId).gen === gen) revokeRunCredentials(ctx, agentId, 'start_failed', now);
       ctx.repos.agents.setStatus(agentId, 'failed', now);
       ctx.repos.agents.setStatusLine(agentId, `start failed: ${error.message}`.slice(0, 500), now);
       ctx.event({ type: 'agent.start_failed', agentId, data: { gen, reason, code: error.code, message: error.message.slice(0, 1000) } });

@@ -6,7 +6,6 @@ import { KeepAwakeService } from './keep-awake-service';
 import { LifecycleService } from './lifecycle-service';
 import { MailService } from './mail-service';
 import { MayorService } from './mayor-service';
-import { RefreshService } from './refresh-service';
 import { ReviewService } from './review-service';
 import { ToolService } from './tool-service';
 import { TownService } from './town-service';
@@ -25,7 +24,6 @@ export interface TownServices {
   dispatch: DispatchService;
   mayor: MayorService;
   tools: ToolService;
-  refresh: RefreshService;
   reconciler: ReconcilerService;
 }
 
@@ -48,7 +46,6 @@ export function createTownServices(ctx: TownContext): TownServices {
     dispatch,
     mayor: new MayorService(ctx, agents, dispatch),
     tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
-    refresh: new RefreshService(ctx, town, agents),
     reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch),
   };
 }

@@ -10,7 +10,7 @@
  * sleeps on time. Best effort: a failure is logged and retried at the next working heartbeat;
  * the heartbeat itself never fails for it.
  */
-import { GastownError, type AgentStatus } from '@gastown/protocol';
+import { codeOf, type AgentStatus } from '@gastown/protocol';
 import type { TownContext } from './context';
 import type { TownService } from './town-service';
 
@@ -42,7 +42,7 @@ export class KeepAwakeService {
       await this.ctx.container.keepAwake();
     } catch (err) {
       this.lastRenewedAt = null;
-      this.ctx.logger.warn({ msg: 'container keep-awake failed', townId: this.ctx.townId, code: err instanceof GastownError ? err.code : 'unknown' });
+      this.ctx.logger.warn({ msg: 'container keep-awake failed', townId: this.ctx.townId, code: codeOf(err, 'upstream_failed') });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { GastownError, type MayorMessage, type MayorMessageResponse } from '@gastown/protocol';
+import { asGastownError, type MayorMessage, type MayorMessageResponse } from '@gastown/protocol';
 import { toAgent } from '../credential-health';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
@@ -100,10 +100,9 @@ export class MayorService {
   }
 
   private failed(mayorId: string, err: unknown, during: 'deliver' | 'start'): MayorDelivery {
-    const code = err instanceof GastownError ? err.code : 'upstream_failed';
+    const { code, message } = asGastownError(err, 'upstream_failed', 'delivery failed');
     this.ctx.logger.warn({ msg: 'mayor message delivery failed', townId: this.ctx.townId, during, code });
     if (during === 'deliver') {
-      const message = err instanceof GastownError ? err.message : 'delivery failed';
       this.ctx.event({ type: 'mayor.delivery_failed', agentId: mayorId, data: { code, message: message.slice(0, 500) } });
     }
     return 'failed';

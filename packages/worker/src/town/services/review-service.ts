@@ -1,4 +1,4 @@
-import { GastownError, type Bead, type RigRef } from '@gastown/protocol';
+import { asGastownError, GastownError, type Bead, type RigRef } from '@gastown/protocol';
 import { backoffMs } from '../bead-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
@@ -50,7 +50,7 @@ export class ReviewService {
     try {
       await container.merge({ agentId: refinery.id, rig: rigRef, mergeRequestBeadId: mr.id, branch: args.branch, message: message.slice(0, MAX_MERGE_MESSAGE_CHARS) });
     } catch (err) {
-      const error = err instanceof GastownError ? err : new GastownError('upstream_failed', 'the container did not accept the merge', { cause: err });
+      const error = asGastownError(err, 'upstream_failed', 'the container did not accept the merge');
       this.ctx.transaction(() => {
         const current = this.work.bead(mr.id);
         if (current.status === 'in_progress') {

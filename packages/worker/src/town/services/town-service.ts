@@ -47,10 +47,6 @@ export class TownService {
     return town;
   }
 
-  tokenTtlSeconds(): number {
-    return effectiveTokenTtlSeconds(this.town().config, this.ctx.auth.policy);
-  }
-
   updateConfig(patch: UpdateTownConfigRequest): Town {
     const { repos, clock } = this.ctx;
     const current = this.town().config;

@@ -104,8 +104,7 @@ export async function simulateAgent(options: SimulationOptions): Promise<Simulat
     return held.accessTokenIssuedAt + Math.round(life * 0.5 * (1 + jitter));
   };
 
-  const first = serviceAt(start);
-  first.migrate();
+  const first = serviceAt(start); // its tables: the TownDO's numbered migrations, run when the object starts
   let held = (await first.issue(options.subject, options.ttlSeconds)).credentials;
   let nextRefreshAt = refreshAtFor(held);
   let nextToolAt = start;
@@ -121,7 +120,9 @@ export async function simulateAgent(options: SimulationOptions): Promise<Simulat
     clock.set(t);
     if (refreshDue) {
       try {
-        const outcome = await serviceAt(t).refresh(held.refreshCredential, currentSubject, () => options.ttlSeconds);
+        const service = serviceAt(t);
+        const located = await service.locate(held.refreshCredential);
+        const outcome = await service.refresh(located, located.agentId === null ? null : currentSubject(located.agentId), options.ttlSeconds);
         held = outcome.credentials;
         refreshes += 1;
         nextRefreshAt = refreshAtFor(held);

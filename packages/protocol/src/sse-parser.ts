@@ -1,19 +1,24 @@
+// No imports: safe for the dashboard bundle, which must not pull zod in.
 /** One server-sent event as the wire delivers it. */
 export interface ServerSentEvent {
-  id: string | null;
+  /** `event:` field, `message` when absent. */
   event: string;
   data: string;
+  /** `id:` field of this event, or null when it has none (see `SseParser.lastEventId` for the spec's persistent one). */
+  id: string | null;
 }
 
 /**
  * Incremental parser of a `text/event-stream` body (the WHATWG rules that matter here): feed it
  * decoded text chunks in any split; it returns the events completed by each chunk. Comments
- * (`: keep-alive`) are skipped; `id` persists as the last event id. Pure, no I/O.
+ * (`: keep-alive`) are dropped, `retry` and unknown fields are ignored, a block without `data`
+ * dispatches nothing, a trailing incomplete event is kept until more text arrives. Pure, no I/O.
+ * Used by the CLI (`gastown events`) and the dashboard's live feed.
  */
 export class SseParser {
   #buffer = '';
-  #data: string[] = [];
   #event = '';
+  #data: string[] = [];
   #id: string | null = null;
   #lastEventId: string | null = null;
 
@@ -22,13 +27,14 @@ export class SseParser {
     return this.#lastEventId;
   }
 
+  /** Parse a chunk; returns the events completed by it. */
   push(chunk: string): ServerSentEvent[] {
     this.#buffer += chunk;
     const out: ServerSentEvent[] = [];
     for (;;) {
       const match = /\r\n|\r|\n/.exec(this.#buffer);
       if (!match) break;
-      // A lone "\r" at the very end may be the first half of "\r\n": wait for more.
+      // A lone "\r" at the very end may be the first half of "\r\n": wait for the next chunk.
       if (match[0] === '\r' && match.index === this.#buffer.length - 1) break;
       const line = this.#buffer.slice(0, match.index);
       this.#buffer = this.#buffer.slice(match.index + match[0].length);
@@ -42,31 +48,31 @@ export class SseParser {
     if (line === '') return this.#dispatch();
     if (line.startsWith(':')) return null;
     const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
     switch (field) {
-      case 'data':
-        this.#data.push(value);
-        break;
       case 'event':
         this.#event = value;
+        break;
+      case 'data':
+        this.#data.push(value);
         break;
       case 'id':
         if (!value.includes('\0')) this.#id = value;
         break;
       default:
-        break; // `retry` and unknown fields are ignored
+        break; // `retry` and unknown fields
     }
     return null;
   }
 
   #dispatch(): ServerSentEvent | null {
-    const hasData = this.#data.length > 0;
-    const event: ServerSentEvent = { id: this.#id, event: this.#event || 'message', data: this.#data.join('\n') };
-    this.#data = [];
-    this.#event = '';
     if (this.#id !== null) this.#lastEventId = this.#id;
-    return hasData ? event : null;
+    const event = this.#data.length > 0 ? { event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id } : null;
+    this.#event = '';
+    this.#data = [];
+    this.#id = null;
+    return event;
   }
 }

@@ -1,33 +1,7 @@
 import type { TownEvent } from '@gastown/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../dashboard/src/api/api-error';
-import { SseParser } from '../../dashboard/src/api/sse-parser';
 import { TownEventStream, type StreamState, type Timers } from '../../dashboard/src/api/town-event-stream';
-
-describe('SseParser', () => {
-  const body = 'id: 1\nevent: town.created\ndata: {"a":1}\n\n: keep-alive\n\nid: 2\r\nevent: x\r\ndata: line one\r\ndata: line two\r\n\r\n';
-
-  it.each([
-    { name: 'one chunk', chunks: [body] },
-    { name: 'one character at a time', chunks: body.split('') },
-    { name: 'split inside CRLF', chunks: [body.slice(0, body.indexOf('\r') + 1), body.slice(body.indexOf('\r') + 1)] },
-  ])('parses events, ids and multi-line data: $name', ({ chunks }) => {
-    const parser = new SseParser();
-    const events = chunks.flatMap((c) => parser.push(c));
-    expect(events).toEqual([
-      { id: '1', event: 'town.created', data: '{"a":1}' },
-      { id: '2', event: 'x', data: 'line one\nline two' },
-    ]);
-    expect(parser.lastEventId).toBe('2');
-  });
-
-  it('does not emit an event until its blank line arrives', () => {
-    const parser = new SseParser();
-    expect(parser.push('id: 7\ndata: {}\n')).toEqual([]);
-    expect(parser.lastEventId).toBe(null);
-    expect(parser.push('\n')).toEqual([{ id: '7', event: 'message', data: '{}' }]);
-  });
-});
 
 function townEvent(id: number, type = 'bead.created'): TownEvent {
   return { id, townId: 'town_abcdefgh', type, agentId: null, beadId: null, data: {}, at: id };

@@ -1,0 +1,146 @@
+/**
+ * Handing an agent's paths to its uid and taking them back, as root.
+ *
+ * Paths an agent has owned can hold anything it put there (symlinks to /etc included), so
+ * nothing here follows a symlink: trees are walked with lstat and lchown, single paths are
+ * changed through a descriptor opened with O_NOFOLLOW. This is only race-free because no
+ * process of the old owner is alive while it runs (the pool sweeps a uid before reuse).
+ */
+import { constants, closeSync, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, mkdirSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isWithin } from './bwrap-args';
+import { SandboxError } from './errors';
+
+const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function prepareFailed(message: string, cause?: unknown): SandboxError {
+  return new SandboxError('sandbox_prepare_failed', message, cause === undefined ? undefined : { cause });
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Change owner and/or mode of `path` itself, never of a symlink's target. Returns the stats before. */
+export function setOwnerAndMode(path: string, change: { uid?: number; gid?: number; mode?: number; directory?: boolean }): Stats {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_NOFOLLOW | (change.directory ? constants.O_DIRECTORY : 0));
+  } catch (error) {
+    throw prepareFailed(`cannot open ${path} (missing, a symlink, or not a directory)`, error);
+  }
+  try {
+    const before = fstatSync(fd);
+    if (change.uid !== undefined || change.gid !== undefined) {
+      const uid = change.uid ?? before.uid;
+      const gid = change.gid ?? before.gid;
+      if (uid !== before.uid || gid !== before.gid) fchownSync(fd, uid, gid);
+    }
+    // chown clears set-id bits: set the mode after it
+    if (change.mode !== undefined && (before.mode & 0o7777) !== change.mode) fchmodSync(fd, change.mode);
+    return before;
+  } catch (error) {
+    throw prepareFailed(`cannot change owner or mode of ${path}`, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Give a whole tree to `uid:gid` (lchown on every entry, descending only into real dirs), then
+ * set the top's mode. The top must be a real directory or file.
+ */
+export function chownTree(top: string, uid: number, gid: number, topMode: number): void {
+  const stats = lstatOrNull(top);
+  if (!stats || stats.isSymbolicLink()) throw prepareFailed(`${top} is missing or a symlink`);
+  const walk = (path: string, isDir: boolean) => {
+    lchownSync(path, uid, gid);
+    if (!isDir) return;
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      walk(join(path, entry.name), entry.isDirectory());
+    }
+  };
+  try {
+    walk(top, stats.isDirectory());
+  } catch (error) {
+    throw prepareFailed(`cannot give ${top} to the agent uid`, error);
+  }
+  setOwnerAndMode(top, { mode: topMode, directory: stats.isDirectory() });
+}
+
+/**
+ * Make every dir between `rootDir` (inclusive) and `path` (exclusive) root-owned 0711:
+ * traversable by agent uids, not listable. Above `rootDir` nothing is changed, but every
+ * ancestor must already let others through (o+x), or no agent uid could reach its paths.
+ */
+export function secureAncestors(path: string, rootDir: string, ownerUid: number): void {
+  const chain: string[] = [];
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    chain.push(dir);
+    if (dir === dirname(dir)) break;
+  }
+  for (const dir of chain) {
+    if (isWithin(dir, rootDir)) {
+      const stats = lstatOrNull(dir);
+      if (!stats || !stats.isDirectory()) throw prepareFailed(`${dir} is missing or not a directory`);
+      if (stats.uid !== ownerUid) throw prepareFailed(`${dir} is not owned by the container (uid ${stats.uid})`);
+      setOwnerAndMode(dir, { mode: 0o711, directory: true });
+    } else {
+      const stats = lstatOrNull(dir);
+      if (stats && stats.isDirectory() && (stats.mode & 0o001) === 0) {
+        throw prepareFailed(`${dir} does not let other users through (mode ${(stats.mode & 0o7777).toString(8)}): agent uids cannot reach ${path}; put the data dir below a traversable dir`);
+      }
+    }
+  }
+}
+
+/**
+ * A container-owned file or dir outside the data dir that the agent reads (the runtime binary,
+ * the plugin): readable by others, and every ancestor lets others through. Nothing is changed.
+ */
+export function assertReadableByOthers(path: string): void {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    throw prepareFailed(`${path} does not exist`, error);
+  }
+  const need = stats.isDirectory() ? 0o005 : 0o004;
+  if ((stats.mode & need) !== need) throw prepareFailed(`${path} is not readable by other users (mode ${(stats.mode & 0o7777).toString(8)})`);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) throw prepareFailed(`${dir} does not let other users through: agent uids cannot read ${path}`);
+    if (dir === dirname(dir)) break;
+  }
+}
+
+/**
+ * A git object store every agent uid may add objects to, without being able to remove or
+ * replace anyone's: all 256 fan-out dirs exist (so no one ever creates one, a root fetch
+ * included), owned by root with the agents' group, group-writable, setgid and sticky. The
+ * store's top, info/ (alternates!) and pack/ stay root's alone. Idempotent.
+ */
+export function shareObjectStore(objectsDir: string, gid: number, ownerUid: number): void {
+  for (let i = 0; i < 256; i++) {
+    const dir = join(objectsDir, i.toString(16).padStart(2, '0'));
+    const stats = lstatOrNull(dir);
+    if (stats === null) {
+      try {
+        mkdirSync(dir, { mode: 0o755 });
+      } catch (error) {
+        throw prepareFailed(`cannot create ${dir}`, error);
+      }
+    } else if (!stats.isDirectory()) {
+      throw prepareFailed(`${dir} is not a directory`);
+    } else if (stats.uid === ownerUid && stats.gid === gid && (stats.mode & 0o7777) === SHARED_DIR_MODE) {
+      continue;
+    }
+    setOwnerAndMode(dir, { uid: ownerUid, gid, mode: SHARED_DIR_MODE, directory: true });
+  }
+}
+
+/** rwxrwxr-x + setgid + sticky. */
+const SHARED_DIR_MODE = 0o3775;

@@ -1,0 +1,84 @@
+/**
+ * The test seams of a TownDO, given to it at construction (test/worker-entry.ts): a container client
+ * and an alarm that look here on every call, so a test can put a fake container and a manual alarm
+ * in place for one town (`installTownSeams`) after the town exists — without reaching into the
+ * object. A town with nothing installed uses the real ones.
+ */
+import type {
+  AgentRuntimeStatus,
+  DeliverMessageRequest,
+  MergeRequest,
+  PushCredentialsRequest,
+  StartAgentRequest,
+} from '@gastown/protocol';
+import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
+import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
+
+export interface TownSeams {
+  container?: ContainerClient;
+  alarms?: AlarmScheduler;
+}
+
+/** By Durable Object id (`env.TOWN.idFromName(townId).toString()`). */
+const installed = new Map<string, TownSeams>();
+
+export function installTownSeams(objectId: string, seams: TownSeams): void {
+  installed.set(objectId, { ...installed.get(objectId), ...seams });
+}
+
+/** A container client that is the installed fake of this object, if any, else `real`. */
+export class SeamContainerClient implements ContainerClient {
+  constructor(
+    private readonly objectId: string,
+    private readonly real: ContainerClient,
+  ) {}
+
+  private get current(): ContainerClient {
+    return installed.get(this.objectId)?.container ?? this.real;
+  }
+  start(req: StartAgentRequest): Promise<AgentRuntimeStatus> {
+    return this.current.start(req);
+  }
+  deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery> {
+    return this.current.deliver(agentId, req);
+  }
+  push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
+    return this.current.push(agentId, req);
+  }
+  stop(agentId: string, reason: string): Promise<ContainerDelivery> {
+    return this.current.stop(agentId, reason);
+  }
+  status(agentId: string): Promise<AgentRuntimeStatus | null> {
+    return this.current.status(agentId);
+  }
+  merge(req: MergeRequest): Promise<{ accepted: true }> {
+    return this.current.merge(req);
+  }
+  configure(settings: ContainerSettings): Promise<void> {
+    return this.current.configure(settings);
+  }
+  keepAwake(): Promise<boolean> {
+    return this.current.keepAwake();
+  }
+}
+
+/** An alarm that is the installed manual alarm of this object, if any, else `real`. */
+export class SeamAlarms implements AlarmScheduler {
+  constructor(
+    private readonly objectId: string,
+    private readonly real: AlarmScheduler,
+  ) {}
+
+  private get current(): AlarmScheduler {
+    return installed.get(this.objectId)?.alarms ?? this.real;
+  }
+  get(): Promise<number | null> {
+    return this.current.get();
+  }
+  set(at: number): Promise<void> {
+    return this.current.set(at);
+  }
+  clear(): Promise<void> {
+    return this.current.clear();
+  }
+}
