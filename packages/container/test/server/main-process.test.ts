@@ -67,7 +67,7 @@ describe('main.ts as a process', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     expect(code).toBe(1);
-    expect(stderr).toContain('validation_failed');
+    expect(stderr).toContain('config_invalid');
     expect(stderr).toContain('GASTOWN_CONTAINER_KEY');
     expect(stderr).toContain('CONTAINER_PORT');
   }, 30_000);
