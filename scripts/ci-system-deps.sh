@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # System packages the test suites need (git for the git flow; chromium for the dashboard browser
-# test; sqlite3 for the end-to-end leak scan, which reads the Durable Objects' stored rows).
+# test; sqlite3 for the end-to-end leak scan, which reads the Durable Objects' stored rows;
+# bubblewrap for the agent sandbox: the container tests run agents inside bwrap when root).
 set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 if [ "${GASTOWN_SKIP_BROWSER:-}" != "1" ] && ! command -v chromium >/dev/null; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then

@@ -25,12 +25,22 @@ export const MailSendArgsSchema = z
   .object({ to: z.union([AgentIdSchema, z.literal('mayor')]), subject: TitleSchema, body: TextSchema.default('') })
   .strict();
 export const MailCheckArgsSchema = z.object({}).strict();
+/** A full git commit id (SHA-1, 40 lower-case hex digits). */
+export const CommitShaSchema = z.string().regex(/^[0-9a-f]{40}$/, 'must be a full commit id: 40 lower-case hex digits');
+
 /**
- * Polecat: "my work on `branch` is ready" → a merge request. Refinery: approve the merge request
- * `mergeRequestBeadId` (its `branch` must match) → the container merges it.
+ * Polecat: "my work on `branch` is ready" → a merge request. `branch` must be the polecat's own,
+ * `gt/<agentId>/<beadId>` (another branch → 403 token_scope). The container copies the branch out of
+ * the polecat's repository and sets `commit` to the tip it copied; whatever the agent put there is
+ * replaced. The merge request records that commit (`metadata.commit`).
+ *
+ * Refinery: approve the merge request `mergeRequestBeadId` (its `branch` must match) at `commit`,
+ * the commit it reviewed (required) → the container merges exactly that commit, or reports
+ * `changed_since_review` when the branch is no longer at it. A commit other than the merge
+ * request's `metadata.commit` → 409 changed_since_review at once.
  */
 export const DoneArgsSchema = z
-  .object({ branch: BranchNameSchema, summary: TextSchema.default(''), mergeRequestBeadId: BeadIdSchema.optional() })
+  .object({ branch: BranchNameSchema, summary: TextSchema.default(''), mergeRequestBeadId: BeadIdSchema.optional(), commit: CommitShaSchema.optional() })
   .strict();
 export const RequestChangesArgsSchema = z.object({ mergeRequestBeadId: BeadIdSchema, feedback: TextSchema.min(1) }).strict();
 export const EscalateArgsSchema = z
@@ -141,8 +151,10 @@ export const CompletionResponseSchema = z.object({ ok: z.literal(true), beadStat
 export const MergeResultRequestSchema = z
   .object({
     mergeRequestBeadId: BeadIdSchema,
-    outcome: z.enum(['merged', 'conflict', 'failed']),
-    commitSha: z.string().regex(/^[0-9a-f]{40}$/).nullable().default(null),
+    /** changed_since_review: the branch no longer points at the approved commit; nothing was merged, the merge request goes back to review. */
+    outcome: z.enum(['merged', 'conflict', 'failed', 'changed_since_review']),
+    /** merged: the merge commit on the default branch. changed_since_review: the branch's current tip (not reviewed). Otherwise null. */
+    commitSha: CommitShaSchema.nullable().default(null),
     message: z.string().max(4000).default(''),
   })
   .strict();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AccessTokenGrantSchema, AgentCredentialsSchema, AgentRoleSchema, CredentialStatusSchema, REFRESH_CREDENTIAL_PREFIX } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GitUrlSchema, NameSchema, RigIdSchema, TextSchema, TownIdSchema, UserIdSchema } from './common';
-import { RuntimeStateSchema, ToolNameSchema } from './agent-api';
+import { CommitShaSchema, RuntimeStateSchema, ToolNameSchema } from './agent-api';
 import { ProviderConfigSchema, RuntimeKindSchema } from './models';
 
 /** Header carrying the shared secret between the control plane and a town container. */
@@ -129,6 +129,12 @@ export const MergeRequestSchema = z
     rig: RigRefSchema,
     mergeRequestBeadId: BeadIdSchema,
     branch: BranchNameSchema,
+    /**
+     * The commit the refinery reviewed and approved. The container merges exactly this commit, and
+     * only while it is still the branch's tip as the container copied it from the polecat; otherwise
+     * the merge callback reports `changed_since_review`.
+     */
+    commit: CommitShaSchema,
     message: z.string().min(1).max(2000),
   })
   .strict();

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   // resources
   not_found: 404,
   conflict: 409,
+  // the approved commit is not the tip of the branch the merge request names (packages/container/src/git)
+  changed_since_review: 409,
   rate_limited: 429,
   // dependencies
   container_unavailable: 503,

@@ -11,3 +11,4 @@ export * from './json-body';
 export * from './sse-parser';
 export * from './host-api';
 export * from './container-env';
+export * from './container-key';

@@ -13,7 +13,7 @@ export interface ServerSentEvent {
  * decoded text chunks in any split; it returns the events completed by each chunk. Comments
  * (`: keep-alive`) are dropped, `retry` and unknown fields are ignored, a block without `data`
  * dispatches nothing, a trailing incomplete event is kept until more text arrives. Pure, no I/O.
- * Used by the CLI (`gastown events`) and the dashboard's live feed.
+ * Used by the CLI (`gastown mayor`, which follows the stream) and the dashboard's live feed.
  */
 export class SseParser {
   #buffer = '';

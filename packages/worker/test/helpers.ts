@@ -10,7 +10,8 @@ import { expect } from 'vitest';
 import { directoryFromEnv, type TownRpc } from '../src/http/directory';
 import { unwrap } from '../src/town/rpc-result';
 
-export const BASE = 'http://gastown.test';
+/** https: the origin a town remembers is the control-plane URL handed to containers, which must be https (or loopback). */
+export const BASE = 'https://gastown.test';
 
 /** A model provider for towns in tests (no model is ever called: containers are fakes or absent). */
 export const TEST_PROVIDER = { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'fake-model', apiKeyEnvVar: 'LLM_API_KEY' } as const;

@@ -8,13 +8,17 @@
  * - Retried with full-jitter backoff; every event has a client id, so a retry of a batch the
  *   server already stored is deduplicated there.
  * - `flush()` drains what it can now (shutdown).
+ * - Redacted: every event is passed through `redactEvent` (registered secrets and token patterns)
+ *   before it enters the buffer, so nothing secret is ever held for sending.
  */
 import { GastownError, LIMITS, codeOf } from '@gastown/protocol';
 import type { AgentEvent, Clock, RandomSource } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
 import { backoffDelayMs } from '../broker/refresh-schedule';
 import type { Logger } from '../log/logger';
+import type { SecretSource } from '../log/secret-registry';
 import type { Timers } from '../timers';
+import { NO_SECRETS, redactEvent } from './redact-event';
 import { isRetryable } from './retry';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
@@ -40,6 +44,8 @@ export interface EventSinkOptions {
   maxBatch?: number;
   maxBuffer?: number;
   isEssential?: (event: AgentEvent) => boolean;
+  /** The container's secret registry; every event payload is redacted with it. Without it only the token patterns apply. */
+  secrets?: SecretSource;
 }
 
 export interface EventSinkStats {
@@ -53,7 +59,7 @@ export interface EventSinkStats {
 
 /** Where an agent run's events go: buffered, shipped in batches through the client; retries keep ids (dedup upstream). */
 export interface EventSink {
-  /** A new event with a fresh client id, queued. */
+  /** A new event with a fresh client id, redacted and queued; returns the event as queued. */
   emit(type: string, data?: Record<string, unknown>): AgentEvent;
   /** Ship everything buffered now; true when nothing is left (never throws). */
   flush(): Promise<boolean>;
@@ -76,6 +82,7 @@ export class BatchingEventSink implements EventSink {
   readonly #maxBatch: number;
   readonly #maxBuffer: number;
   readonly #isEssential: (event: AgentEvent) => boolean;
+  readonly #secrets: SecretSource;
   #buffer: AgentEvent[] = [];
   #seq = 0;
   #timer: unknown = null;
@@ -97,6 +104,7 @@ export class BatchingEventSink implements EventSink {
     this.#maxBatch = Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, LIMITS.maxEventsPerBatch);
     this.#maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
     this.#isEssential = options.isEssential ?? isEssentialByDefault;
+    this.#secrets = options.secrets ?? NO_SECRETS;
     if (this.#maxBatch < 2 || this.#maxBuffer < 1 || this.#flushIntervalMs <= 0) throw new GastownError('config_invalid', 'invalid EventSink limits');
   }
 
@@ -110,22 +118,25 @@ export class BatchingEventSink implements EventSink {
     };
   }
 
-  /** A new event with a fresh client id, queued. */
+  /** A new event with a fresh client id, redacted and queued; returns the event as queued. */
   emit(type: string, data: Record<string, unknown> = {}): AgentEvent {
-    const event: AgentEvent = { id: this.#newId(), type, at: this.#o.clock.now(), data };
-    this.push(event);
-    return event;
+    return this.push({ id: this.#newId(), type, at: this.#o.clock.now(), data });
   }
 
-  /** Queue an event (its id is kept, so re-pushing the same event is deduplicated downstream). */
-  push(event: AgentEvent): void {
+  /**
+   * Redact an event and queue it (its id is kept, so re-pushing the same event is deduplicated
+   * downstream). Returns the event as queued.
+   */
+  push(event: AgentEvent): AgentEvent {
+    const redacted = redactEvent(event, this.#secrets);
     if (this.#closed) {
       this.#drop(1, 'closed');
-      return;
+      return redacted;
     }
-    this.#buffer.push(event);
+    this.#buffer.push(redacted);
     this.#enforceBound();
     this.#plan();
+    return redacted;
   }
 
   /** Send everything buffered now, one attempt per batch. True when nothing is left. */

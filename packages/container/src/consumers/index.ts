@@ -11,6 +11,7 @@ export {
   isEssentialByDefault,
 } from './event-sink';
 export type { EventSink, EventSinkFactory, EventSinkOptions, EventSinkStats } from './event-sink';
+export { redactEvent, NO_SECRETS } from './redact-event';
 export { reportCompletion, reportMergeResult, withReportRetries } from './reports';
 export type { ReportOptions } from './reports';
 export { withRetry, isRetryable, sleep, NON_RETRYABLE_CODES, DEFAULT_REPORT_ATTEMPTS } from './retry';

@@ -43,3 +43,14 @@ export function validBeadId(value: unknown): string {
 export function agentBranch(agentId: string, beadId: string): string {
   return validBranch(`gt/${validAgentId(agentId)}/${validBeadId(beadId)}`);
 }
+
+/** The agent and bead of a polecat branch `gt/<agentId>/<beadId>`, or null for any other branch. */
+export function branchOwner(branch: string): { agentId: string; beadId: string } | null {
+  const match = /^gt\/([^/]+)\/([^/]+)$/.exec(branch);
+  if (!match) return null;
+  try {
+    return { agentId: validAgentId(match[1]), beadId: validBeadId(match[2]) };
+  } catch {
+    return null;
+  }
+}

@@ -53,7 +53,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   const parsed = HostEnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new GastownError('validation_failed', `invalid container host config: ${problems}`);
+    throw new GastownError('config_invalid', `invalid container host config: ${problems}`);
   }
   const e = parsed.data;
   const passthrough: Record<string, string> = {};

@@ -35,8 +35,9 @@ export interface LoggerOptions {
 const RESERVED = new Set(['time', 'level', 'msg']);
 
 /**
- * A JSON-lines logger. Every line passes the redaction pass: registered secrets, JWT-shaped
- * strings and `gtr_`/`gtb_` credentials become `[redacted:<first 8 hex of sha256>]`.
+ * A JSON-lines logger. Every line passes the redaction pass: registered secrets and the token
+ * shapes of SECRET_PATTERNS (JWTs, `gtr_`/`gtb_` credentials, provider keys, private keys…)
+ * become `[redacted:<first 8 hex of sha256>]`.
  */
 export function createLogger(options: LoggerOptions): Logger & { readonly secrets: SecretRegistry } {
   const secrets = options.secrets ?? new SecretRegistry();

@@ -9,10 +9,16 @@ export interface SecretSink {
   remove(secret: string): void;
 }
 
+/** Where the current secret values are read from (the event sink, the supervisor). Implemented by `SecretRegistry`. */
+export interface SecretSource {
+  /** Longest first. */
+  values(): readonly string[];
+}
+
 /** Shorter values are not registered: redacting them would mangle ordinary text. */
 export const MIN_SECRET_LENGTH = 8;
 
-export class SecretRegistry implements SecretSink {
+export class SecretRegistry implements SecretSink, SecretSource {
   readonly #counts = new Map<string, number>();
 
   add(secret: string): void {

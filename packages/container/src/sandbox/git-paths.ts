@@ -4,7 +4,8 @@
  *
  *   mirrors/<rig>.git/                       read-only (config, refs, packed-refs, hooks)
  *   mirrors/<rig>.git/worktrees/<agentId>/   read-write: the worktree's HEAD, index, logs
- *   mirrors/<rig>.git/objects/               read-write: new commits' objects (shared by the rig)
+ *   mirrors/<rig>.git/objects/               read-write: new commits' objects (shared by the rig),
+ *                                            except objects/info (alternates) and objects/pack
  *   mirrors/<rig>.git/refs/heads/gt/<agentId>/  read-write: its own branches only
  *
  * The worktree's `.git` file says where its git dir is; after a run it is content the agent
@@ -19,6 +20,8 @@ export interface WorktreeGitPaths {
   mirror: string;
   adminDir: string;
   objectsDir: string;
+  /** objects/info (alternates!) and objects/pack: read-only even inside the writable objects dir. */
+  objectsReadOnly: string[];
   /** refs/heads/gt/<agentId> of the mirror, when it exists. */
   branchRefsDir: string | null;
 }
@@ -101,12 +104,20 @@ export function worktreeGitPaths(workdir: string, rootDir: string, agentId: stri
   if (resolve(adminDir, readPointer(join(adminDir, 'commondir'), fail).trim()) !== mirror) throw fail('its commondir is not the mirror');
   if (readPointer(join(adminDir, 'gitdir'), fail).trim() !== dotGit) throw fail('its gitdir does not point back at the worktree');
 
+  const isDir = (path: string) => {
+    try {
+      return lstatSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const objectsDir = join(mirror, 'objects');
   const branchRefsDir = join(mirror, 'refs', 'heads', 'gt', agentId);
-  let hasBranchDir = false;
-  try {
-    hasBranchDir = lstatSync(branchRefsDir).isDirectory();
-  } catch {
-    hasBranchDir = false;
-  }
-  return { mirror, adminDir, objectsDir: join(mirror, 'objects'), branchRefsDir: hasBranchDir ? branchRefsDir : null };
+  return {
+    mirror,
+    adminDir,
+    objectsDir,
+    objectsReadOnly: ['info', 'pack'].map((name) => join(objectsDir, name)).filter(isDir),
+    branchRefsDir: isDir(branchRefsDir) ? branchRefsDir : null,
+  };
 }

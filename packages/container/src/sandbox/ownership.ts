@@ -6,7 +6,20 @@
  * changed through a descriptor opened with O_NOFOLLOW. This is only race-free because no
  * process of the old owner is alive while it runs (the pool sweeps a uid before reuse).
  */
-import { constants, closeSync, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, mkdirSync, readdirSync, statSync, type Stats } from 'node:fs';
+import {
+  constants,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isWithin } from './bwrap-args';
 import { SandboxError } from './errors';
@@ -35,13 +48,12 @@ export function setOwnerAndMode(path: string, change: { uid?: number; gid?: numb
   }
   try {
     const before = fstatSync(fd);
-    if (change.uid !== undefined || change.gid !== undefined) {
-      const uid = change.uid ?? before.uid;
-      const gid = change.gid ?? before.gid;
-      if (uid !== before.uid || gid !== before.gid) fchownSync(fd, uid, gid);
-    }
-    // chown clears set-id bits: set the mode after it
-    if (change.mode !== undefined && (before.mode & 0o7777) !== change.mode) fchmodSync(fd, change.mode);
+    const uid = change.uid ?? before.uid;
+    const gid = change.gid ?? before.gid;
+    const chowned = uid !== before.uid || gid !== before.gid;
+    if (chowned) fchownSync(fd, uid, gid);
+    // a chown may clear set-id bits: set the mode after it
+    if (change.mode !== undefined && (chowned || (before.mode & 0o7777) !== change.mode)) fchmodSync(fd, change.mode);
     return before;
   } catch (error) {
     throw prepareFailed(`cannot change owner or mode of ${path}`, error);
@@ -92,7 +104,9 @@ export function secureAncestors(path: string, rootDir: string, ownerUid: number)
     } else {
       const stats = lstatOrNull(dir);
       if (stats && stats.isDirectory() && (stats.mode & 0o001) === 0) {
-        throw prepareFailed(`${dir} does not let other users through (mode ${(stats.mode & 0o7777).toString(8)}): agent uids cannot reach ${path}; put the data dir below a traversable dir`);
+        throw prepareFailed(
+          `${dir} does not let other users through (mode ${(stats.mode & 0o7777).toString(8)}): agent uids cannot reach ${path}; put the data dir below a traversable dir`,
+        );
       }
     }
   }
@@ -131,7 +145,8 @@ export function shareObjectStore(objectsDir: string, gid: number, ownerUid: numb
       try {
         mkdirSync(dir, { mode: 0o755 });
       } catch (error) {
-        throw prepareFailed(`cannot create ${dir}`, error);
+        // a concurrent git fetch may have just created it
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw prepareFailed(`cannot create ${dir}`, error);
       }
     } else if (!stats.isDirectory()) {
       throw prepareFailed(`${dir} is not a directory`);

@@ -162,7 +162,9 @@ export class IsolatedLease implements SandboxLease {
       lease.#prepare();
     } catch (error) {
       await lease.release();
-      throw error instanceof SandboxError ? error : new SandboxError('sandbox_prepare_failed', `could not prepare the sandbox: ${error instanceof Error ? error.message : 'error'}`, { cause: error });
+      throw error instanceof SandboxError
+        ? error
+        : new SandboxError('sandbox_prepare_failed', `could not prepare the sandbox: ${error instanceof Error ? error.message : 'error'}`, { cause: error });
     }
     lease.#log.info('sandbox.leased', { level: lease.level, gitWorktree: lease.#git !== null });
     return lease;
@@ -171,8 +173,15 @@ export class IsolatedLease implements SandboxLease {
   #prepare(): void {
     const { rootDir, ownerUid } = this.#ctx;
     const r = this.#request;
-    for (const [what, path] of [['state dir', r.stateDir], ['home', r.home], ['tmp dir', r.tmpDir], ['workdir', r.workdir], ...r.privateFiles.map((f) => ['file', f])] as const) {
-      if (path === rootDir || !isWithin(path, rootDir)) throw new SandboxError('sandbox_prepare_failed', `the agent's ${what} ${path} is not inside the data dir ${rootDir}`);
+    for (const [what, path] of [
+      ['state dir', r.stateDir],
+      ['home', r.home],
+      ['tmp dir', r.tmpDir],
+      ['workdir', r.workdir],
+      ...r.privateFiles.map((f) => ['file', f]),
+    ] as const) {
+      if (path === rootDir || !isWithin(path, rootDir))
+        throw new SandboxError('sandbox_prepare_failed', `the agent's ${what} ${path} is not inside the data dir ${rootDir}`);
     }
     for (const path of [r.home, r.tmpDir, r.privateFiles].flat()) {
       if (!isWithin(path, r.stateDir) || path === r.stateDir) throw new SandboxError('sandbox_prepare_failed', `${path} is not inside the agent's state dir`);
@@ -207,7 +216,7 @@ export class IsolatedLease implements SandboxLease {
     const bwrapArgs = buildBwrapArgs({
       unprivileged: this.uid !== null || this.#ctx.ownerUid !== 0,
       system: this.#ctx.system,
-      readOnly: [...r.toolchain.map(toolchainRoot), ...r.privateFiles, ...(git ? [git.mirror] : [])],
+      readOnly: [...r.toolchain.map(toolchainRoot), ...r.privateFiles, ...(git ? [git.mirror, ...git.objectsReadOnly] : [])],
       readWrite: [r.home, r.tmpDir, r.workdir, ...(git ? [git.adminDir, git.objectsDir, ...(git.branchRefsDir ? [git.branchRefsDir] : [])] : [])],
       forbidden: [this.#ctx.rootDir, r.stateDir, ...r.toolchain.map(checkoutOf).filter((dir): dir is string => dir !== null)],
       hostname: 'gastown-agent',

@@ -54,7 +54,8 @@ export class IsolatingSandbox implements Sandbox {
     const rootDir = resolve(options.rootDir);
     if (usesNamespaces(options.level) && !options.bwrapPath) throw new GastownError('config_invalid', `sandbox level ${options.level} needs bwrap`);
     const ownerUid = process.getuid?.() ?? 0;
-    if (usesOwnUid(options.level) && ownerUid !== 0) throw new GastownError('config_invalid', `sandbox level ${options.level} needs the container to run as root`);
+    if (usesOwnUid(options.level) && ownerUid !== 0)
+      throw new GastownError('config_invalid', `sandbox level ${options.level} needs the container to run as root`);
     this.#ctx = {
       level: options.level,
       rootDir,
@@ -63,7 +64,8 @@ export class IsolatingSandbox implements Sandbox {
       // every agent uid shares one primary group: it owns the rigs' shared git object dirs
       agentGid: options.uidBase,
       pool: usesOwnUid(options.level) ? new UidPool(options.uidBase, options.uidCount) : null,
-      bwrapPath: options.bwrapPath,
+      // the real path: it is how a bwrap process shows in /proc/<pid>/exe
+      bwrapPath: options.bwrapPath === null ? null : realpathSync(options.bwrapPath),
       system: options.system ?? hostSystemMounts(),
       timers: options.timers ?? realTimers,
       logger: options.logger,
@@ -113,8 +115,17 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
 
   const rootDir = resolve(options.rootDir);
   mkdirSync(rootDir, { recursive: true });
-  if (realpathSync(rootDir) !== rootDir) throw new GastownError('config_invalid', `the data dir ${rootDir} must not have a symlink in its path (the sandbox binds exact paths)`);
-  const sandbox = new IsolatingSandbox({ level, rootDir, uidBase: options.uidBase, uidCount: options.uidCount, bwrapPath: probe.bwrapPath, logger: options.logger, ...(options.timers ? { timers: options.timers } : {}) });
+  if (realpathSync(rootDir) !== rootDir)
+    throw new GastownError('config_invalid', `the data dir ${rootDir} must not have a symlink in its path (the sandbox binds exact paths)`);
+  const sandbox = new IsolatingSandbox({
+    level,
+    rootDir,
+    uidBase: options.uidBase,
+    uidCount: options.uidCount,
+    bwrapPath: probe.bwrapPath,
+    logger: options.logger,
+    ...(options.timers ? { timers: options.timers } : {}),
+  });
 
   if (usesOwnUid(level)) {
     const leftovers = [...uidsWithProcesses(options.uidBase, options.uidCount)].flatMap((uid) => pidsOfUid(uid));

@@ -16,6 +16,7 @@ import type { RuntimeEvent } from '../contracts';
 import { KeyedQueue } from '../git/keyed-queue';
 import { GitCommandError } from '../git/git-runner';
 import { validRig } from '../git/validate';
+import { redactString } from '../log/redact';
 import { AgentRun } from './agent-run';
 import { runMerge } from './merge-job';
 import { parseBody } from './parse';
@@ -178,7 +179,7 @@ export class AgentSupervisor implements AgentControl {
     try {
       run.broker.start();
       const client = d.createClient({ agent, controlPlaneUrl: request.controlPlaneUrl, broker: run.broker, fetch: d.fetch, logger: run.log.child({ component: 'client' }) });
-      const sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }) });
+      const sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }), ...(d.secrets ? { secrets: d.secrets } : {}) });
       const heartbeat = d.createHeartbeat({
         client,
         broker: run.broker,
@@ -227,7 +228,8 @@ export class AgentSupervisor implements AgentControl {
       void heartbeat.beat();
     } catch (error) {
       // the error's own message: the runtime's and git's are secret-free, and the status shows it
-      const failure = asGastownError(error, 'internal', messageOf(error));
+      // redacted: a runtime's start error carries its output tail, which the agent can write to
+      const failure = this.#redacted(asGastownError(error, 'internal', messageOf(error)));
       run.noteError(failure.message);
       run.log.error('agent.start_failed', { code: failure.code, error: failure.message });
       run.markStartFailed(failure);
@@ -258,7 +260,7 @@ export class AgentSupervisor implements AgentControl {
 
   #onRuntimeEvent(run: AgentRun, event: RuntimeEvent): void {
     if (this.#runs.get(run.id) !== run) return; // a superseded run
-    const record = recordFor(event);
+    const record = recordFor(event, this.#secretValues());
     if (record && run.isLive()) run.sink?.emit(record.type, record.data);
     switch (event.type) {
       case 'session.busy': {
@@ -272,7 +274,7 @@ export class AgentSupervisor implements AgentControl {
         if (this.#becomeIdle(run)) void run.heartbeat?.beat();
         return;
       case 'error':
-        run.noteError(event.message.slice(0, 500));
+        run.noteError(redactString(event.message, this.#secretValues()).slice(0, 500));
         return;
       case 'exit': {
         const step = run.apply('runtime.exited');
@@ -312,6 +314,17 @@ export class AgentSupervisor implements AgentControl {
     return true;
   }
 
+  /** The secrets the registry holds now (what status messages and events are redacted with). */
+  #secretValues(): readonly string[] {
+    return this.#deps.secrets?.values() ?? [];
+  }
+
+  /** `error` itself when its message holds nothing secret; otherwise a GastownError with the same code and the redacted message. */
+  #redacted(error: GastownError): GastownError {
+    const message = redactString(error.message, this.#secretValues());
+    return message === error.message ? error : new GastownError(error.code, message);
+  }
+
   #cancelIdle(run: AgentRun): void {
     const handle = run.takeIdleTimer();
     if (handle !== null) this.#deps.timers.clearTimeout(handle);
@@ -338,7 +351,7 @@ export class AgentSupervisor implements AgentControl {
         const message = messageOf(error);
         run.log.error('agent.branch_push_failed', { branch: run.branch, error: message });
         if (finalOutcome === 'completed') finalOutcome = 'failed';
-        finalReason = `${reason}; branch push failed: ${message}`.slice(0, 2000);
+        finalReason = redactString(`${reason}; branch push failed: ${message}`, this.#secretValues()).slice(0, 2000);
       }
     }
     await run.settlePending();

@@ -8,7 +8,7 @@ import type { HeartbeatLoopFactory } from '../consumers/heartbeat-loop';
 import type { RuntimeFactory } from '../contracts';
 import type { GitWorkspace } from '../git/git-workspace';
 import type { Logger } from '../log/logger';
-import type { SecretSink } from '../log/secret-registry';
+import type { SecretSink, SecretSource } from '../log/secret-registry';
 import type { Timers } from '../timers';
 
 /** A start request after validation (defaults applied). */
@@ -44,8 +44,8 @@ export interface SupervisorDeps {
   timers: Timers;
   fetch: typeof fetch;
   logger: Logger;
-  /** Registry the broker registers tokens with so the logger redacts them. */
-  secrets?: SecretSink;
+  /** Registry the broker registers tokens with so the logger redacts them; events and status messages are redacted with it too. */
+  secrets?: SecretSink & SecretSource;
 }
 
 /** What the control server needs from the supervisor. */

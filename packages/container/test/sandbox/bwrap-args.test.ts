@@ -71,7 +71,12 @@ describe('buildBwrapArgs', () => {
       name: 'a polecat: the mirror read-only, then its objects, admin dir and branch dir read-write on top',
       spec: {
         readOnly: ['/data/mirrors/rig_a.git'],
-        readWrite: ['/data/worktrees/ag_a', '/data/mirrors/rig_a.git/worktrees/ag_a', '/data/mirrors/rig_a.git/objects', '/data/mirrors/rig_a.git/refs/heads/gt/ag_a'],
+        readWrite: [
+          '/data/worktrees/ag_a',
+          '/data/mirrors/rig_a.git/worktrees/ag_a',
+          '/data/mirrors/rig_a.git/objects',
+          '/data/mirrors/rig_a.git/refs/heads/gt/ag_a',
+        ],
       },
       expected: [
         'ro /data/mirrors/rig_a.git',

@@ -4,6 +4,8 @@ import { loadSandboxConfig } from '../../src/config';
 import { SandboxError } from '../../src/sandbox/errors';
 import { mirrorOfAdminDir, parseGitFile } from '../../src/sandbox/git-paths';
 import { decideIsolation, type SandboxMode, type SandboxProbe } from '../../src/sandbox/isolation';
+import type { Logger } from '../../src/contracts';
+import { createSandbox, NO_SANDBOX } from '../../src/sandbox/sandbox';
 import { parseStatusExited, parseStatusRssBytes, parseStatusUids } from '../../src/sandbox/proc-table';
 import { UidPool } from '../../src/sandbox/uid-pool';
 
@@ -17,8 +19,20 @@ describe('decideIsolation', () => {
     { name: 'root without bwrap', mode: 'auto', probe: probe({ bwrapPath: null, namespacesAsPoolUid: null, namespacesAsSelf: null }), level: 'uid', gaps: 1 },
     { name: 'root, bwrap fails as a pool uid', mode: 'auto', probe: probe({ namespacesAsPoolUid: NO_USERNS }), level: 'uid', gaps: 1 },
     { name: 'not root, bwrap works', mode: 'auto', probe: probe({ isRoot: false, namespacesAsPoolUid: null }), level: 'namespaces', gaps: 1 },
-    { name: 'not root, no user namespaces', mode: 'auto', probe: probe({ isRoot: false, namespacesAsPoolUid: null, namespacesAsSelf: NO_USERNS }), level: 'none', gaps: 2 },
-    { name: 'not root, no bwrap', mode: 'auto', probe: probe({ isRoot: false, bwrapPath: null, namespacesAsPoolUid: null, namespacesAsSelf: null }), level: 'none', gaps: 2 },
+    {
+      name: 'not root, no user namespaces',
+      mode: 'auto',
+      probe: probe({ isRoot: false, namespacesAsPoolUid: null, namespacesAsSelf: NO_USERNS }),
+      level: 'none',
+      gaps: 2,
+    },
+    {
+      name: 'not root, no bwrap',
+      mode: 'auto',
+      probe: probe({ isRoot: false, bwrapPath: null, namespacesAsPoolUid: null, namespacesAsSelf: null }),
+      level: 'none',
+      gaps: 2,
+    },
     { name: 'forced down to uid', mode: 'uid', probe: probe({}), level: 'uid', gaps: 1 },
     { name: 'forced down to namespaces (root)', mode: 'namespaces', probe: probe({}), level: 'namespaces', gaps: 1 },
     { name: 'forced off', mode: 'none', probe: probe({}), level: 'none', gaps: 1 },
@@ -52,13 +66,55 @@ describe('decideIsolation', () => {
   });
 });
 
+describe('createSandbox', () => {
+  function capture(lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }>): Logger {
+    const write =
+      (level: string) =>
+      (msg: string, fields: Record<string, unknown> = {}) =>
+        lines.push({ level, msg, fields });
+    const logger: Logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error'), child: () => logger };
+    return logger;
+  }
+
+  it('warns loudly when agents are not isolated at all', async () => {
+    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const sandbox = await createSandbox({
+      mode: 'auto',
+      uidBase: 20_000,
+      uidCount: 10,
+      rootDir: '/nonexistent-never-created',
+      logger: capture(lines),
+      probe: probe({ isRoot: false, bwrapPath: null, namespacesAsPoolUid: null, namespacesAsSelf: null }),
+    });
+    expect(sandbox).toBe(NO_SANDBOX);
+    expect(sandbox.level).toBe('none');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'sandbox.disabled',
+        fields: expect.objectContaining({ level: 'none', gaps: expect.arrayContaining([expect.stringContaining('bubblewrap')]) }),
+      }),
+    ]);
+  });
+
+  it('fails fast when the forced level is not available', async () => {
+    await expect(
+      createSandbox({ mode: 'uid', uidBase: 20_000, uidCount: 10, rootDir: '/nonexistent', logger: capture([]), probe: probe({ isRoot: false }) }),
+    ).rejects.toMatchObject({ code: 'config_invalid' });
+  });
+});
+
 describe('loadSandboxConfig', () => {
   it('defaults to auto with the 20000…20999 pool', () => {
     expect(loadSandboxConfig({})).toEqual({ mode: 'auto', uidBase: 20_000, uidCount: 1_000 });
   });
 
   it('reads every variable', () => {
-    expect(loadSandboxConfig({ GASTOWN_SANDBOX: 'uid', GASTOWN_SANDBOX_UID_BASE: '30000', GASTOWN_SANDBOX_UID_COUNT: '10' })).toEqual({ mode: 'uid', uidBase: 30_000, uidCount: 10 });
+    expect(loadSandboxConfig({ GASTOWN_SANDBOX: 'uid', GASTOWN_SANDBOX_UID_BASE: '30000', GASTOWN_SANDBOX_UID_COUNT: '10' })).toEqual({
+      mode: 'uid',
+      uidBase: 30_000,
+      uidCount: 10,
+    });
   });
 
   it.each([
@@ -108,7 +164,14 @@ describe('UidPool', () => {
 });
 
 describe('/proc status parsing', () => {
-  const status = ['Name:\tbash', 'State:\tS (sleeping)', 'Uid:\t20000\t20000\t20000\t20000', 'Gid:\t20000\t20000\t20000\t20000', 'VmRSS:\t    2048 kB', ''].join('\n');
+  const status = [
+    'Name:\tbash',
+    'State:\tS (sleeping)',
+    'Uid:\t20000\t20000\t20000\t20000',
+    'Gid:\t20000\t20000\t20000\t20000',
+    'VmRSS:\t    2048 kB',
+    '',
+  ].join('\n');
   it('reads uids, RSS and whether the task has exited', () => {
     expect(parseStatusUids(status)).toEqual([20_000, 20_000, 20_000, 20_000]);
     expect(parseStatusUids('Name:\tx\n')).toEqual([]);

@@ -15,10 +15,10 @@ import type {
 } from '@gastown/protocol';
 import type { AgentRegistration, BrokerApi } from '../../src/broker-api';
 import type { BrokerOptions, ControlPlaneClient, CredentialBroker } from '../../src/broker';
-import type { EventSink, HeartbeatLoop, HeartbeatLoopOptions } from '../../src/consumers';
+import type { EventSink, EventSinkOptions, HeartbeatLoop, HeartbeatLoopOptions } from '../../src/consumers';
 import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import type { GitWorkspace } from '../../src/git';
-import type { Logger } from '../../src/log';
+import type { Logger, SecretSink, SecretSource } from '../../src/log';
 import type { Timers } from '../../src/timers';
 import { AgentSupervisor, type SupervisorSettings } from '../../src/supervisor';
 
@@ -293,13 +293,17 @@ export interface Harness {
   clients: FakeClient[];
   heartbeats: FakeHeartbeat[];
   sinks: FakeSink[];
+  /** What the supervisor handed the event-sink factory, one per sink. */
+  sinkOptions: EventSinkOptions[];
   runtimes: FakeRuntime[];
   dataDir: string;
   /** Latest instance of each fake for an agent. */
   latest(agentId: string): { broker: FakeBroker; client: FakeClient; heartbeat: FakeHeartbeat; sink: FakeSink; runtime: FakeRuntime };
 }
 
-export async function createHarness(options: { settings?: Partial<SupervisorSettings>; runtimeStartError?: Error } = {}): Promise<Harness> {
+export async function createHarness(
+  options: { settings?: Partial<SupervisorSettings>; runtimeStartError?: Error; secrets?: SecretSink & SecretSource } = {},
+): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gastown-supervisor-test-'));
   const log: CallLog = [];
   const git = new FakeGit(dataDir, log);
@@ -308,6 +312,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
   const clients: FakeClient[] = [];
   const heartbeats: FakeHeartbeat[] = [];
   const sinks: FakeSink[] = [];
+  const sinkOptions: EventSinkOptions[] = [];
   const runtimes: FakeRuntime[] = [];
   let pid = 1000;
   const supervisor = new AgentSupervisor({
@@ -339,6 +344,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
       return h;
     },
     createEventSink: (o) => {
+      sinkOptions.push(o);
       const s = new FakeSink((o.client as FakeClient).agentId, log);
       sinks.push(s);
       return s;
@@ -356,6 +362,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
       throw new Error('no network in supervisor tests');
     }) as typeof fetch,
     logger: silentLogger,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
   const pick = <T extends { agentId?: string }>(list: T[], agentId: string, key: (t: T) => string) => {
     const found = list.filter((t) => key(t) === agentId).at(-1);
@@ -371,6 +378,7 @@ export async function createHarness(options: { settings?: Partial<SupervisorSett
     clients,
     heartbeats,
     sinks,
+    sinkOptions,
     runtimes,
     dataDir,
     latest: (agentId) => ({

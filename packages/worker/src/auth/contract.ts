@@ -22,7 +22,7 @@ export interface TokenPolicy {
   readonly refreshIdleExpirySeconds: number; // 7 d
 }
 
-/** Everything auth needs from env, validated at startup (throws ConfigError: a GastownError with code 'internal'). */
+/** Everything auth needs from env, validated at startup (throws ConfigError: a GastownError with code 'config_invalid'). */
 export interface AuthConfig {
   readonly keyring: Keyring;
   readonly policy: TokenPolicy;
@@ -84,11 +84,32 @@ export interface PresentedRefreshCredential {
   readonly presented: string;
   readonly hash: string;
   readonly agentId: string | null;
+  /** The generation of its credential family (null: not known here). */
+  readonly familyGen: number | null;
+}
+
+export interface IssueOptions {
+  /**
+   * `revoke` (default): the agent's previous families die as the new one is stored (a dispatch).
+   * `keep`: they stay valid until the caller revokes them (`revokeAgent` with `belowGen`) — a
+   * reissue hands the running agent its new family first, so none of its calls fails in between.
+   */
+  previousFamilies?: 'revoke' | 'keep';
+  /**
+   * Runs synchronously right before the new family is stored, after every await: throw to store
+   * nothing (the caller's view of the agent changed while the secrets were minted).
+   */
+  precondition?: () => void;
+}
+
+export interface RevokeOptions {
+  /** Revoke only the families of generations below this one (the end of a reissue's hand-over). */
+  belowGen?: number;
 }
 
 export interface CredentialService {
-  /** New family for a (re)dispatch: revokes the agent's previous families, returns token + refresh credential. */
-  issue(subject: AgentSubject, ttlSeconds: number): Promise<{ credentials: AgentCredentials; jti: string }>;
+  /** New family for a (re)dispatch or a reissue: revokes the agent's previous families (unless told to keep them), returns token + refresh credential. */
+  issue(subject: AgentSubject, ttlSeconds: number, options?: IssueOptions): Promise<{ credentials: AgentCredentials; jti: string }>;
   /** A fresh access token in the current family (warm send, alarm push). */
   mintAccess(subject: AgentSubject, ttlSeconds: number): Promise<MintedAccessToken>;
   /** Step 1 of a refresh: hash the presented credential and find its agent. Malformed → refresh_invalid. */
@@ -100,6 +121,8 @@ export interface CredentialService {
    * (unknown/expired), refresh_reused (after grace: family revoked + event), token_revoked.
    */
   refresh(located: PresentedRefreshCredential, currentSubject: AgentSubject | null, ttlSeconds: number): Promise<RefreshOutcome>;
-  /** Revoke every family of an agent (stop). */
-  revokeAgent(agentId: string, reason: string): void;
+  /** Revoke every family of an agent (the end of a run), or those below a generation (the end of a reissue's hand-over). */
+  revokeAgent(agentId: string, reason: string, options?: RevokeOptions): void;
+  /** Agents that hold a credential family that is not revoked (some of them may have expired). */
+  agentsWithLiveFamilies(): ReadonlySet<string>;
 }

@@ -14,7 +14,16 @@
 import { CredentialError, GastownError, type AgentCredentials } from '@gastown/protocol';
 import type { Row, Sql } from '../storage/sql';
 import { agentClaimsFor, clampAgentTokenTtl, mintAgentAccessToken, newJti, signAgentClaims } from './agent-token';
-import type { AgentSubject, CredentialService, CredentialServiceDeps, MintedAccessToken, PresentedRefreshCredential, RefreshOutcome } from './contract';
+import type {
+  AgentSubject,
+  CredentialService,
+  CredentialServiceDeps,
+  IssueOptions,
+  MintedAccessToken,
+  PresentedRefreshCredential,
+  RefreshOutcome,
+  RevokeOptions,
+} from './contract';
 import { hmacKeyringOf } from './keyring';
 import {
   credentialFingerprint,
@@ -40,7 +49,7 @@ class SqlCredentialService implements CredentialService {
     this.#deps = deps;
   }
 
-  async issue(subject: AgentSubject, ttlSeconds: number): Promise<{ credentials: AgentCredentials; jti: string }> {
+  async issue(subject: AgentSubject, ttlSeconds: number, options: IssueOptions = {}): Promise<{ credentials: AgentCredentials; jti: string }> {
     const { sql, clock, randomBytes, config } = this.#deps;
     const now = clock.now();
     const refreshCredential = generateRefreshCredential(randomBytes);
@@ -48,8 +57,9 @@ class SqlCredentialService implements CredentialService {
     const minted = await mintAgentAccessToken(config, subject, { ttlSeconds, now, randomBytes });
     const familyId = `fam_${toHex(randomBytes(12))}`;
     const expiresAt = now + config.policy.refreshIdleExpirySeconds * 1000;
-    // synchronous from here: revoke old families, start the new one
-    this.#revokeFamilies(subject.id, 'reissued', now);
+    // synchronous from here: the caller's precondition, revoke old families (unless kept), start the new one
+    options.precondition?.();
+    if ((options.previousFamilies ?? 'revoke') === 'revoke') this.#revokeFamilies(subject.id, 'reissued', now);
     this.#prune(subject.id, now);
     sql.run`INSERT INTO credential_families (id, agent_id, gen, created_at) VALUES (${familyId}, ${subject.id}, ${subject.gen}, ${now})`;
     sql.run`INSERT INTO refresh_credentials (hash, family_id, agent_id, issued_at, expires_at)
@@ -65,8 +75,9 @@ class SqlCredentialService implements CredentialService {
   async locate(presented: string): Promise<PresentedRefreshCredential> {
     if (!isRefreshCredentialShape(presented)) throw new CredentialError('refresh_invalid', 'refresh credential is malformed');
     const hash = await hashRefreshCredential(presented);
-    const row = this.#deps.sql.one<{ agent_id: string }>`SELECT agent_id FROM refresh_credentials WHERE hash = ${hash}`;
-    return { presented, hash, agentId: row ? row.agent_id : null };
+    const row = this.#deps.sql.one<{ agent_id: string; gen: number | null }>`SELECT r.agent_id AS agent_id, f.gen AS gen
+      FROM refresh_credentials r LEFT JOIN credential_families f ON f.id = r.family_id WHERE r.hash = ${hash}`;
+    return { presented, hash, agentId: row ? row.agent_id : null, familyGen: typeof row?.gen === 'number' ? row.gen : null };
   }
 
   async refresh(located: PresentedRefreshCredential, currentSubject: AgentSubject | null, ttlSeconds: number): Promise<RefreshOutcome> {
@@ -126,8 +137,20 @@ class SqlCredentialService implements CredentialService {
     }
   }
 
-  revokeAgent(agentId: string, reason: string): void {
-    this.#revokeFamilies(agentId, reason.slice(0, 200), this.#deps.clock.now());
+  revokeAgent(agentId: string, reason: string, options: RevokeOptions = {}): void {
+    const now = this.#deps.clock.now();
+    const why = reason.slice(0, 200);
+    if (options.belowGen === undefined) {
+      this.#revokeFamilies(agentId, why, now);
+      return;
+    }
+    this.#deps.sql.run`UPDATE credential_families SET revoked_at = ${now}, revoked_reason = ${why}
+                       WHERE agent_id = ${agentId} AND gen < ${options.belowGen} AND revoked_at IS NULL`;
+  }
+
+  agentsWithLiveFamilies(): ReadonlySet<string> {
+    const rows = this.#deps.sql.all<{ agent_id: string }>`SELECT DISTINCT agent_id FROM credential_families WHERE revoked_at IS NULL`;
+    return new Set(rows.map((r) => r.agent_id));
   }
 
   /**

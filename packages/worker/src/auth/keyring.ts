@@ -22,12 +22,12 @@ export class HmacKeyring implements Keyring {
   /** Callers validate input first (config.ts names the env variable); this only asserts invariants. */
   constructor(secrets: Readonly<Record<string, string>>, activeKid: string) {
     const entries = Object.entries(secrets);
-    if (entries.length === 0) throw new GastownError('internal', 'keyring: no keys');
+    if (entries.length === 0) throw new GastownError('config_invalid', 'keyring: no keys');
     entries.forEach(([kid, secret], index) => {
-      if (!KID_PATTERN.test(kid)) throw new GastownError('internal', `keyring: kid #${index + 1} has an invalid format`);
-      if (secret.length < MIN_SECRET_CHARS) throw new GastownError('internal', `keyring: secret #${index + 1} is shorter than ${MIN_SECRET_CHARS} characters`);
+      if (!KID_PATTERN.test(kid)) throw new GastownError('config_invalid', `keyring: kid #${index + 1} has an invalid format`);
+      if (secret.length < MIN_SECRET_CHARS) throw new GastownError('config_invalid', `keyring: secret #${index + 1} is shorter than ${MIN_SECRET_CHARS} characters`);
     });
-    if (!Object.hasOwn(secrets, activeKid)) throw new GastownError('internal', 'keyring: the active kid is not in the ring');
+    if (!Object.hasOwn(secrets, activeKid)) throw new GastownError('config_invalid', 'keyring: the active kid is not in the ring');
     this.activeKid = activeKid;
     this.kids = Object.freeze(entries.map(([kid]) => kid));
     this.#secrets = new Map(entries.map(([kid, secret]) => [kid, new Uint8Array(encoder.encode(secret))]));

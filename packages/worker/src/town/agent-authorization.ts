@@ -5,12 +5,14 @@ import type { AgentRecord } from './repositories/agent-repository';
  * The TownDO's half of agent authentication (the worker already verified signature, claims,
  * expiry and that the route names the token's town and agent). Pure: throws or returns.
  * A token is revoked when the agent is gone, stopped, or on another generation or role.
+ * `handedOverGen`: while a reissue hands the agent its new generation, the one before it is still
+ * accepted (null: no hand-over under way).
  */
-export function assertTokenCurrent(claims: AgentClaims, townId: string, agent: AgentRecord | null): AgentRecord {
+export function assertTokenCurrent(claims: AgentClaims, townId: string, agent: AgentRecord | null, handedOverGen: number | null = null): AgentRecord {
   if (claims.townId !== townId) throw new CredentialError('token_scope', 'token was issued for another town');
   if (!agent) throw new CredentialError('token_revoked', 'the agent of this token no longer exists');
   if (agent.status === 'stopped') throw new CredentialError('token_revoked', 'the agent of this token was stopped');
-  if (agent.gen !== claims.gen) throw new CredentialError('token_revoked', 'token belongs to an earlier generation of this agent');
+  if (agent.gen !== claims.gen && claims.gen !== handedOverGen) throw new CredentialError('token_revoked', 'token belongs to an earlier generation of this agent');
   if (agent.role !== claims.role || agent.rigId !== claims.rigId) throw new CredentialError('token_revoked', 'token does not match the agent');
   return agent;
 }

@@ -38,6 +38,7 @@ import { createIdFactory } from './ids';
 import { mapPage, type Page, type PageRequest } from './list-page';
 import { TownEventRepository } from './repositories/event-repository';
 import { TownRepository } from './repositories/town-repository';
+import { redactEventBatch, redactText } from './redact-event';
 import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
 import { TOWN_MIGRATIONS } from './schema';
 import type { CreateAgentInput } from './services/agent-service';
@@ -96,6 +97,7 @@ export class TownDO extends DurableObject<Env> {
       containerClientFactory: options.containerClientFactory ?? config.containerClientFactory,
       settings: config.town,
       inFlight: new Set<string>(),
+      reissuing: new Map<string, number>(),
       credentials: createCredentialService({
         sql,
         config: auth,
@@ -221,10 +223,11 @@ export class TownDO extends DurableObject<Env> {
     );
   }
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
-    return this.asAgent('recordAgentEvents', claims, (s, agent) => s.lifecycle.recordEvents(agent, req));
+    // agent-provided text is redacted before it is stored (and so before it is streamed)
+    return this.asAgent('recordAgentEvents', claims, (s, agent) => s.lifecycle.recordEvents(agent, redactEventBatch(req)));
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
-    return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, req), { rearm: true });
+    return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) }), { rearm: true });
   }
   reportMergeResult(claims: AgentClaims, req: MergeResultInput): Promise<RpcResult<{ mergeRequest: Bead; sourceBead: Bead | null }>> {
     return this.asAgent(
@@ -232,7 +235,7 @@ export class TownDO extends DurableObject<Env> {
       claims,
       (s, agent) => {
         assertRole('merge-result', ['refinery'], agent.role);
-        return s.work.mergeResult(agent, req);
+        return s.work.mergeResult(agent, { ...req, message: redactText(req.message) });
       },
       { rearm: true },
     );
@@ -363,7 +366,7 @@ export class TownDO extends DurableObject<Env> {
       operation,
       () => {
         const services = this.town();
-        const agent = assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub));
+        const agent = assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub), services.ctx.reissuing.get(claims.sub) ?? null);
         return fn(services, agent);
       },
       options,

@@ -5,7 +5,7 @@
  *
  * | variable                            | default | meaning                                              |
  * |-------------------------------------|---------|------------------------------------------------------|
- * | GASTOWN_PUBLIC_URL                  | ""      | control-plane URL containers call back to; "" → the origin of the user's requests |
+ * | GASTOWN_PUBLIC_URL                  | ""      | control-plane URL containers call back to (https:, or http: to loopback); "" → the origin of the user's requests |
  * | GASTOWN_HEARTBEAT_INTERVAL_SECONDS  | 30      | the containers' heartbeat interval (set both sides alike) |
  * | GASTOWN_DISPATCH_BACKOFF_SECONDS    | 30      | first retry delay of a failed bead; doubles per attempt, ≤ 15 min |
  * | GASTOWN_MAX_POLECATS                | 4       | polecats running at once per town                   |
@@ -13,6 +13,7 @@
 import { GastownError } from '@gastown/protocol';
 import { z } from 'zod';
 import { MAX_BEAD_ATTEMPTS } from './bead-rules';
+import { CONTROL_PLANE_URL_RULE, isAllowedControlPlaneUrl } from './control-plane-url';
 
 export interface TownSettings {
   publicUrl: string | null;
@@ -63,11 +64,15 @@ function intVar(min: number, max: number) {
   );
 }
 
-/** An http(s) URL without trailing slashes; a non-string value counts as unset. */
+/**
+ * An https URL (http only to a loopback host: control-plane-url.ts) without trailing slashes; a
+ * non-string value counts as unset.
+ */
 const publicUrlVar = z.preprocess(
   (raw) => (typeof raw === 'string' ? blankToUndefined(raw) : undefined),
   z
     .url({ protocol: /^https?$/, normalize: true, error: 'must be an http(s) URL' })
+    .refine(isAllowedControlPlaneUrl, { error: CONTROL_PLANE_URL_RULE })
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
 );

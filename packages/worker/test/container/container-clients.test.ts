@@ -1,4 +1,4 @@
-import { CONTAINER_KEY_HEADER, GastownError } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, deriveTownContainerKey, GastownError } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
 import { containerClientFactoryFromEnv, containerMode } from '../../src/town/container/client-factory';
 import type { ContainerCall, ContainerCallResult } from '../../src/town/container/container-rpc';
@@ -59,11 +59,29 @@ describe('HostContainerClient (local container host over HTTP)', () => {
     expect(host.seen[0]!.key).toBe(KEY);
   });
 
-  it('an awake town: push goes through to /towns/:townId/container/agents/:id/credentials with the container key', async () => {
+  it("an awake town: push goes through to /towns/:townId/container/agents/:id/credentials with the town's container key (the host's own route with the deployment's)", async () => {
     const host = fakeHost({ running: true, answer: () => Response.json(runtimeStatus(AGENT, 'polecat', 1, 'working')) });
     expect(await host.client.push(AGENT, { grant, refresh: null })).toBe('delivered');
     expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([`GET /towns/${TOWN}/state`, `POST /towns/${TOWN}/container/agents/${AGENT}/credentials`]);
-    expect(host.seen[1]).toMatchObject({ key: KEY, body: { grant, refresh: null } });
+    expect(host.seen[0]!.key).toBe(KEY);
+    expect(host.seen[1]).toMatchObject({ key: await deriveTownContainerKey(KEY, TOWN), body: { grant, refresh: null } });
+    expect(host.seen[1]!.key).not.toBe(KEY);
+  });
+
+  it("every call forwarded to a town's container carries that town's key, never the deployment's or another town's", async () => {
+    const host = fakeHost({
+      running: true,
+      answer: (path) => (path === '/git/merge' ? Response.json({ accepted: true }, { status: 202 }) : Response.json(runtimeStatus(AGENT, 'mayor', 1, 'working'))),
+    });
+    await host.client.start({ agent: { id: AGENT, townId: TOWN, rigId: null, userId: 'u', role: 'mayor', name: 'mayor', gen: 1 } } as never);
+    await host.client.deliver(AGENT, { text: 'hi', grant });
+    await host.client.stop(AGENT, 'bye');
+    await host.client.status(AGENT);
+    const townKey = await deriveTownContainerKey(KEY, TOWN);
+    const forwarded = host.seen.filter((s) => new URL(s.url).pathname.startsWith(`/towns/${TOWN}/container/`));
+    expect(forwarded.length).toBe(4);
+    expect(new Set(forwarded.map((s) => s.key))).toEqual(new Set([townKey]));
+    expect(townKey).not.toBe(await deriveTownContainerKey(KEY, 'town_other123456'));
   });
 
   it('start, deliver and merge may wake the town: no state check, straight to the container', async () => {
@@ -150,7 +168,7 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
         return running;
       },
     };
-    return { client: new ControlApiContainerClient(new DurableObjectTransport(stub)), calls };
+    return { client: new ControlApiContainerClient(new DurableObjectTransport(stub, TOWN)), calls };
   }
 
   it('non-waking calls say wake: false; start/deliver say wake: true; settings become setEnvVars + configure', async () => {
@@ -209,7 +227,7 @@ describe('DO container client: a refused setting is validation_failed (400), not
         return false;
       },
     };
-    return { client: new ControlApiContainerClient(new DurableObjectTransport(overWorkersRpc(target))), stored };
+    return { client: new ControlApiContainerClient(new DurableObjectTransport(overWorkersRpc(target), TOWN)), stored };
   }
 
   it('good settings are stored', async () => {
@@ -247,7 +265,7 @@ describe('DO container client: a refused setting is validation_failed (400), not
         throw new Error('durable object reset');
       },
     });
-    const client = new ControlApiContainerClient(new DurableObjectTransport(broken));
+    const client = new ControlApiContainerClient(new DurableObjectTransport(broken, TOWN));
     for (const run of [() => client.configure({ envVars: {}, sleepAfterSeconds: 60 }), () => client.keepAwake(), () => client.deliver(AGENT, { text: 'x', grant: null })]) {
       const err = await run().catch((e: unknown) => e);
       expect((err as GastownError).code).toBe('container_unavailable');

@@ -208,13 +208,14 @@ describe('agent lifecycle callbacks', () => {
     expect(second.body).toEqual({ accepted: 1, duplicates: 1 });
   });
 
-  it('completion after done: bead stays in review, agent exited; a repeated report changes nothing', async () => {
+  it('completion after done: bead stays in review, agent exited; a repeated report changes nothing (the run\'s token died with the first)', async () => {
     const f = await setupTown();
     await callTool(f.polecat, 'done', { branch: 'gt/p/b' });
     const res = await complete(f.polecat, { outcome: 'completed' });
     expect(res.body).toEqual({ ok: true, beadStatus: 'in_review' });
     const again = await complete(f.polecat, { outcome: 'failed', reason: 'late duplicate' });
-    expect(again.body).toEqual({ ok: true, beadStatus: 'in_review' });
+    expectError(again, 401, 'token_revoked');
+    expect((await beadById(f, f.bead.id)).status).toBe('in_review');
     const agent = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find((a: { id: string }) => a.id === f.polecat.agent.id);
     expect(agent.status).toBe('exited');
   });

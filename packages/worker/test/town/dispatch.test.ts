@@ -21,7 +21,7 @@ describe('dispatch: starting an agent in the container', () => {
     const req = StartAgentRequestSchema.parse(start!.req);
     expect(req).toMatchObject({
       agent: { id: res.body.mayor.id, townId: f.town.id, rigId: null, role: 'mayor', gen: 1 },
-      controlPlaneUrl: 'http://gastown.test',
+      controlPlaneUrl: 'https://gastown.test',
       credentials: { gen: 1 },
       runtime: { kind: 'opencode', provider: { model: 'fake-model', apiKeyEnvVar: 'LLM_API_KEY' }, idleTimeoutSeconds: null },
       rig: null,

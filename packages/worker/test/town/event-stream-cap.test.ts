@@ -17,7 +17,12 @@ function openStream(token: string, townId: string): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}/api/towns/${townId}/events/stream`, { headers: { authorization: `Bearer ${token}` } }));
 }
 
+/** A refusal's status and JSON body; a stream that opened instead is cancelled (and fails the caller's check). */
 async function errorOf(res: Response) {
+  if (res.headers.get('content-type')?.includes('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, body: null as any, headers: res.headers };
+  }
   return { status: res.status, body: (await res.json()) as any, headers: res.headers };
 }
 

@@ -30,6 +30,7 @@ function withServices<T>(townId: string, container: ContainerClient, fn: (s: Tow
         containerClientFactory: () => container,
         settings: createTownSettings(),
         inFlight: new Set<string>(),
+        reissuing: new Map<string, number>(),
         credentials: createCredentialService({ sql, config: auth, clock: systemClock, randomBytes: cryptoRandomBytes, recordEvent: () => {} }),
       },
       townId,
@@ -95,7 +96,7 @@ describe('schema migrations', () => {
 });
 
 describe('reissue outcomes with a container', () => {
-  it('delivered: the container received grant + refresh credential for the current gen', async () => {
+  it('delivered: the container received grant + refresh credential for the new gen (gen + 1)', async () => {
     const f = await setupTown();
     const fake = fakeContainer({ push: async () => 'delivered' });
     const result = await withServices(f.town.id, fake.client, (s) => s.agents.reissue(f.polecat.agent.id));
@@ -103,7 +104,7 @@ describe('reissue outcomes with a container', () => {
     expect(fake.calls).toHaveLength(1);
     const [agentId, pushed] = fake.calls[0]!.args as [string, { grant: { gen: number; accessToken: string }; refresh: { refreshCredential: string } }];
     expect(agentId).toBe(f.polecat.agent.id);
-    expect(pushed.grant.gen).toBe(1);
+    expect(pushed.grant.gen).toBe(2);
     expect(pushed.refresh.refreshCredential.startsWith('gtr_')).toBe(true);
     // the pushed refresh credential is live
     expect((await call('POST', `/agent/towns/${f.town.id}/refresh`, { token: pushed.refresh.refreshCredential })).status).toBe(200);

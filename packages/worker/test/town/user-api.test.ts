@@ -151,7 +151,7 @@ describe('user API: agents', () => {
     const res = await call('POST', `/api/towns/${f.town.id}/agents/${f.polecat.agent.id}/credentials/reissue`, { token: f.userToken });
     expect(res.status).toBe(200);
     expect(res.body.outcome).toBe('minted_not_running');
-    expect(res.body.agent.credential.gen).toBe(1);
+    expect(res.body.agent.credential.gen).toBe(2);
     expect(typeof res.body.tokenExpiresAt).toBe('number');
     expect(JSON.stringify(res.body)).not.toMatch(/gtr_|eyJ/);
     const refresh = await call('POST', `/agent/towns/${f.town.id}/refresh`, { token: f.polecat.credentials.refreshCredential });

@@ -24,6 +24,7 @@ function agent(o: Partial<ReconcileAgent> & Pick<ReconcileAgent, 'id'>): Reconci
     tokenExpiresAt: T - 10 * S + 3600 * S,
     lastRefreshAt: null,
     busy: false,
+    credentialsLive: false,
     ...o,
   };
 }

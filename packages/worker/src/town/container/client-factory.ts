@@ -32,7 +32,7 @@ export function containerClientFactoryFromEnv(
     return (townId) => new ControlApiContainerClient(new HostTransport({ baseUrl, containerKey, townId, fetch: fetcher }));
   }
   const namespace = env.TOWN_CONTAINER!;
-  return (townId) => new ControlApiContainerClient(new DurableObjectTransport(namespace.get(namespace.idFromName(townId)) as unknown as TownContainerRpc));
+  return (townId) => new ControlApiContainerClient(new DurableObjectTransport(namespace.get(namespace.idFromName(townId)) as unknown as TownContainerRpc, townId));
 }
 
 function parseHostUrl(raw: string): string {

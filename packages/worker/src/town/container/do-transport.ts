@@ -10,7 +10,8 @@ import type { ContainerTransport } from './container-transport';
  * refusal (`validation_failed`) travels as data and keeps its code.
  */
 export interface TownContainerRpc {
-  call(req: ContainerCall): Promise<ContainerCallResult>;
+  /** `townId`: the town the container serves — the container key of the call and of a boot is that town's (derived) key. */
+  call(req: ContainerCall, townId: string): Promise<ContainerCallResult>;
   setEnvVars(vars: Record<string, string>): Promise<RpcResult<void>>;
   configure(patch: TownContainerSettingsPatch): Promise<RpcResult<void>>;
   keepAwake(): Promise<boolean>;
@@ -22,10 +23,13 @@ export interface TownContainerRpc {
  * is rethrown with its own code.
  */
 export class DurableObjectTransport implements ContainerTransport {
-  constructor(private readonly stub: TownContainerRpc) {}
+  constructor(
+    private readonly stub: TownContainerRpc,
+    private readonly townId: string,
+  ) {}
 
   call(req: ContainerCall): Promise<ContainerCallResult> {
-    return reach(() => this.stub.call(req), 'the town container did not answer');
+    return reach(() => this.stub.call(req, this.townId), 'the town container did not answer');
   }
 
   async configure(settings: ContainerSettings): Promise<void> {

@@ -3,10 +3,16 @@ import { routePath } from '@gastown/protocol/route-path';
 import type { ContainerSettings } from '../container-client';
 import type { ContainerCall, ContainerCallResult } from './container-rpc';
 import { DEFAULT_CONTAINER_TIMEOUTS, type ContainerTimeouts, type ContainerTransport } from './container-transport';
+import { lazyTownContainerKey } from './town-key';
 
 export interface HostTransportOptions {
   /** Base URL of the container host, e.g. http://127.0.0.1:8788 (GASTOWN_CONTAINER_HOST_URL). */
   baseUrl: string;
+  /**
+   * The deployment's container key (GASTOWN_CONTAINER_KEY): it authenticates the host's own routes.
+   * Calls forwarded to the town's container carry the town's derived key instead — the only key
+   * that container knows.
+   */
   containerKey: string;
   townId: string;
   fetch: typeof fetch;
@@ -21,16 +27,18 @@ export interface HostTransportOptions {
 export class HostTransport implements ContainerTransport {
   private readonly baseUrl: string;
   private readonly timeouts: ContainerTimeouts;
+  private readonly townKey: () => Promise<string>;
 
   constructor(private readonly options: HostTransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeouts = options.timeouts ?? DEFAULT_CONTAINER_TIMEOUTS;
+    this.townKey = lazyTownContainerKey(options.containerKey, options.townId);
   }
 
   async call(req: ContainerCall): Promise<ContainerCallResult> {
     if (!req.wake && !(await this.running())) return { running: false };
     const budget = req.path === '/agents' && req.method === 'POST' ? this.timeouts.startMs : req.path.endsWith('/messages') ? this.timeouts.deliverMs : this.timeouts.otherMs;
-    const response = await this.request(hostContainerPath(this.options.townId, req.path), { method: req.method, body: req.body }, budget);
+    const response = await this.request(hostContainerPath(this.options.townId, req.path), { method: req.method, body: req.body }, budget, await this.townKey());
     return { running: true, status: response.status, body: await response.text(), instanceId: response.headers.get(HOST_INSTANCE_HEADER) };
   }
 
@@ -62,8 +70,9 @@ export class HostTransport implements ContainerTransport {
     return routePath(template, { townId: this.options.townId });
   }
 
-  private async request(path: string, init: { method: string; body?: unknown }, timeoutMs: number): Promise<Response> {
-    const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: this.options.containerKey };
+  /** One request to the host: its own routes with the deployment key, forwarded ones with `key` (the town's). */
+  private async request(path: string, init: { method: string; body?: unknown }, timeoutMs: number, key = this.options.containerKey): Promise<Response> {
+    const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: key };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
       return await this.options.fetch(this.baseUrl + path, {

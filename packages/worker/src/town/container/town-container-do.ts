@@ -1,5 +1,5 @@
 import { Container } from '@cloudflare/containers';
-import { CONTAINER_KEY_HEADER, TOWN_ENV_PREFIX } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, deriveTownContainerKey, TOWN_ENV_PREFIX } from '@gastown/protocol';
 import { toRpcResult, type RpcResult } from '../rpc-result';
 import type { ContainerCall, ContainerCallResult, TownContainerSettingsPatch } from './container-rpc';
 import { DEFAULT_SLEEP_AFTER_SECONDS, validEnvVarName, validEnvVarValue, validSleepAfterSeconds, validTownEnvVars } from './town-container-settings';
@@ -31,6 +31,8 @@ const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
  */
 export class TownContainerDO extends Container<Env> {
   override defaultPort = CONTAINER_PORT;
+  /** The town's derived container key (never the deployment's): known from the first call on, which names the town. */
+  private townKey: { townId: string; key: string } | null = null;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
@@ -83,9 +85,11 @@ export class TownContainerDO extends Container<Env> {
    * One control-API request. With `wake: false` a stopped container is left asleep and the
    * answer is `{ running: false }` — `status`, `push` and `stop` must never wake a town.
    */
-  async call(req: ContainerCall): Promise<ContainerCallResult> {
+  async call(req: ContainerCall, townId: string): Promise<ContainerCallResult> {
     if (!req.wake && !(this.ctx.container?.running ?? false)) return { running: false };
-    const key = this.env.GASTOWN_CONTAINER_KEY ?? '';
+    const key = await this.containerKeyOf(townId);
+    // the boot env carries the town's key: a call that wakes the container starts it with it
+    this.envVars = this.bootEnv(this.storedEnvVars());
     const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: key };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     const response = await this.containerFetch(`http://container${req.path}`, {
@@ -94,6 +98,12 @@ export class TownContainerDO extends Container<Env> {
       ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
     });
     return { running: true, status: response.status, body: await response.text(), instanceId: null };
+  }
+
+  /** The town's container key: HMAC of the deployment's GASTOWN_CONTAINER_KEY and the town id (computed once per town id). */
+  private async containerKeyOf(townId: string): Promise<string> {
+    if (this.townKey?.townId !== townId) this.townKey = { townId, key: await deriveTownContainerKey(this.env.GASTOWN_CONTAINER_KEY ?? '', townId) };
+    return this.townKey.key;
   }
 
   private storedEnvVars(): Record<string, string> {
@@ -111,7 +121,11 @@ export class TownContainerDO extends Container<Env> {
     this.envVars = this.bootEnv(vars);
   }
 
-  /** The env of the next boot: container settings, the container key, and `TOWN_ENV_<NAME>` per town var. */
+  /**
+   * The env of the next boot: container settings, the town's container key (once known: every call
+   * sets it before it can wake the container) and `TOWN_ENV_<NAME>` per town var. Never the
+   * deployment's key: one town's container cannot authenticate as another's.
+   */
   private bootEnv(townVars: Record<string, string>): Record<string, string> {
     const env: Record<string, string> = {};
     const source = this.env as unknown as Record<string, unknown>;
@@ -119,8 +133,7 @@ export class TownContainerDO extends Container<Env> {
       const value = source[name];
       if (typeof value === 'string' && value !== '') env[name] = value;
     }
-    const key = this.env.GASTOWN_CONTAINER_KEY;
-    if (key) env.GASTOWN_CONTAINER_KEY = key;
+    if (this.townKey) env.GASTOWN_CONTAINER_KEY = this.townKey.key;
     for (const [name, value] of Object.entries(townVars)) env[TOWN_ENV_PREFIX + name] = value;
     return env;
   }

@@ -30,6 +30,9 @@ export async function refreshAgentCredentials(ctx: TownContext, presented: strin
   // no await between this lookup and refresh(): it decides on the agent as it is now
   const agent = agentId === null ? null : repos.agents.get(agentId);
   const subject = agent ? agentSubject(ctx, agent) : null;
+  // while a reissue hands the agent its new generation, the previous one's family still rotates
+  const handedOverGen = agentId === null ? undefined : ctx.reissuing.get(agentId);
+  if (subject && handedOverGen !== undefined && located.familyGen === handedOverGen) subject.gen = handedOverGen;
   let rotated;
   try {
     rotated = await credentials.refresh(located, subject, mintTtlSeconds(ctx));
@@ -43,7 +46,8 @@ export async function refreshAgentCredentials(ctx: TownContext, presented: strin
       ctx.event({ type: 'credential.refresh_replayed', agentId: rotated.agentId, data: { gen: c.gen } });
       return;
     }
-    repos.agents.recordRefreshed(rotated.agentId, tokenMetadata(rotated.jti, c), now);
+    // the row keeps the metadata of its current generation's token (not of one being handed over)
+    if (repos.agents.get(rotated.agentId)?.gen === c.gen) repos.agents.recordRefreshed(rotated.agentId, tokenMetadata(rotated.jti, c), now);
     ctx.event({ type: 'credential.refreshed', agentId: rotated.agentId, data: { gen: c.gen, expiresAt: c.accessTokenExpiresAt } });
   });
   return { agentId: rotated.agentId, outcome: { kind: 'refreshed', credentials: c, replay: rotated.replay } };

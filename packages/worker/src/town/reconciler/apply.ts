@@ -79,6 +79,9 @@ export class ReconcilerService {
       case 'push_credentials':
         await this.push(action.agentId);
         return;
+      case 'revoke_ended_run':
+        this.revokeEnded(action.agentId);
+        return;
     }
   }
 
@@ -147,11 +150,22 @@ export class ReconcilerService {
     this.review.markHandedOver(mr.id, this.agents.record(refineryId));
   }
 
+  /** A run ended without a completion report: its credentials die as a completion would have ended them. */
+  private revokeEnded(agentId: string): void {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    const now = ctx.clock.now();
+    ctx.transaction(() => {
+      const gen = revokeRunCredentials(ctx, agentId, 'run_ended_unreported', now);
+      ctx.event({ type: 'credential.revoked', agentId, data: { gen, previousGen: agent.gen, reason: 'run_ended_unreported', status: agent.status } });
+    });
+  }
+
   /** Backstop: a fresh access token for a working agent whose token is past 75 % of its life. */
   private async push(agentId: string): Promise<void> {
     const { ctx } = this;
     const agent = this.agents.record(agentId);
-    const granted = await grantToRunningAgent(ctx, agent, 'access_token', { kind: 'push' });
+    const granted = await grantToRunningAgent(ctx, agent, { kind: 'push' });
     if (!granted.ok) throw granted.error;
     ctx.event({ type: 'credential.pushed', agentId, data: { gen: agent.gen, source: 'backstop', delivery: granted.delivery, expiresAt: granted.accessTokenExpiresAt } });
   }

@@ -7,15 +7,16 @@ import type { ReconcileAgent, ReconcileBead, ReconcileState } from './types';
 /** Plain reconciler input from the town's SQL state (a few indexed queries). */
 export function loadReconcileState(ctx: TownContext): ReconcileState {
   const town = ctx.repos.town.get();
+  const credentialsLive = ctx.credentials.agentsWithLiveFamilies();
   return {
-    agents: ctx.repos.agents.list().map((a) => toReconcileAgent(a, ctx.inFlight.has(a.id))),
+    agents: ctx.repos.agents.list().map((a) => toReconcileAgent(a, ctx.inFlight.has(a.id), credentialsLive.has(a.id))),
     beads: ctx.repos.beads.listActiveWork().map(toReconcileBead),
     providerConfigured: town?.config.provider != null,
     latestInstanceId: ctx.repos.townState.latestInstance()?.instanceId ?? null,
   };
 }
 
-export function toReconcileAgent(a: AgentRecord, busy: boolean): ReconcileAgent {
+export function toReconcileAgent(a: AgentRecord, busy: boolean, credentialsLive = false): ReconcileAgent {
   return {
     id: a.id,
     role: a.role,
@@ -31,6 +32,7 @@ export function toReconcileAgent(a: AgentRecord, busy: boolean): ReconcileAgent 
     tokenExpiresAt: a.tokenExpiresAt,
     lastRefreshAt: a.lastRefreshAt,
     busy,
+    credentialsLive,
   };
 }
 

@@ -54,7 +54,21 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
   for (const agent of state.agents) {
     if (!lost.has(agent.id) && needsBackstop(agent, state.latestInstanceId, now, settings)) actions.push({ type: 'push_credentials', agentId: agent.id });
   }
+  for (const agent of state.agents) {
+    const at = endedRunRevokeAt(agent, settings);
+    if (at !== null && now >= at) actions.push({ type: 'revoke_ended_run', agentId: agent.id });
+  }
   return actions;
+}
+
+/**
+ * When the live credentials of a run that ended (not live, nothing in flight) are revoked: one
+ * heartbeat interval after its last change, time for a completion report on its way (which revokes
+ * them itself) to arrive. Null when nothing is to revoke.
+ */
+export function endedRunRevokeAt(agent: ReconcileAgent, settings: ReconcileSettings): number | null {
+  if (!agent.credentialsLive || isLive(agent) || agent.busy) return null;
+  return agent.updatedAt + settings.heartbeatIntervalMs;
 }
 
 /** Why a live agent's run is gone, or null. Agents with an operation in flight are left alone. */
@@ -202,6 +216,8 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       consider(now + settings.heartbeatIntervalMs);
       continue;
     }
+    const revokeAt = endedRunRevokeAt(agent, settings);
+    if (revokeAt !== null) consider(Math.max(revokeAt, now));
     if (!isLive(agent)) continue;
     const deadline = livenessDeadline(agent, settings);
     consider(deadline === null ? null : deadline + 1);

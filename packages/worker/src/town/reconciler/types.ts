@@ -17,6 +17,8 @@ export interface ReconcileAgent {
   lastRefreshAt: number | null;
   /** A start (or other container operation) of this agent is running in this object right now. */
   busy: boolean;
+  /** The agent holds a credential family that is not revoked. */
+  credentialsLive: boolean;
 }
 
 /** A bead the reconciler may act on (issues and merge requests that are not settled). */
@@ -67,4 +69,9 @@ export type Action =
   /** The agent's run is gone: gen + 1 (its tokens die); start it again if it had work, else exited. */
   | { type: 'agent_lost'; agentId: string; reason: LostReason; redispatch: boolean }
   /** Credential backstop: a fresh access token for a working agent in an awake container. */
-  | { type: 'push_credentials'; agentId: string };
+  | { type: 'push_credentials'; agentId: string }
+  /**
+   * A run that ended without its completion report (a heartbeat said it exited or failed) still has
+   * live credentials: gen + 1 and its families revoked, as a completion would have done.
+   */
+  | { type: 'revoke_ended_run'; agentId: string };

@@ -1,8 +1,9 @@
 import { asGastownError, codeOf, GastownError, type Agent, type AgentRole, type AgentStatus, type ReissueResponse } from '@gastown/protocol';
 import { toAgent } from '../credential-health';
-import { grantToRunningAgent, revokeRunCredentials } from '../credentials';
+import { reissueToRunningAgent, revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
+import type { ReviewService } from './review-service';
 import type { TownService } from './town-service';
 
 export interface CreateAgentInput {
@@ -18,6 +19,7 @@ export class AgentService {
   constructor(
     private readonly ctx: TownContext,
     private readonly town: TownService,
+    private readonly review: ReviewService,
   ) {}
 
   list(): Agent[] {
@@ -96,25 +98,30 @@ export class AgentService {
   }
 
   /**
-   * Mint a new credential family for the agent's current generation and push it to the
-   * container. The outcome is what really happened: delivered, or minted but no container has
-   * the agent; a container failure is a 502/503 error, never a silent success.
+   * A new credential family at a new generation (gen + 1), pushed to the container before the old
+   * credentials are revoked (credentials/reissue.ts): the running agent never fails a call in
+   * between, and afterwards the old access token gets 401 token_revoked. Merge requests handed to
+   * the run follow it to the new generation. The outcome is what really happened: delivered, or
+   * minted but no container has the agent; a container failure is a 502/503 error, never a silent
+   * success.
    */
   async reissue(agentId: string): Promise<ReissueResponse> {
     const agent = this.record(agentId);
     if (agent.status === 'stopped') throw new GastownError('conflict', 'agent is stopped; its credentials cannot be reissued');
     if (agent.gen < 1) throw new GastownError('conflict', 'agent has never been dispatched; there is nothing to reissue');
-    const granted = await grantToRunningAgent(this.ctx, agent, 'new_family', { kind: 'push' });
+    const granted = await reissueToRunningAgent(this.ctx, agent, {
+      onNewGeneration: (previousGen, gen) => this.review.followGeneration(agentId, previousGen, gen),
+    });
     if (!granted.ok) {
       const code = codeOf(granted.error, 'upstream_failed');
-      this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome: 'push_failed', code } });
+      this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: granted.gen, outcome: 'push_failed', code } });
       const message = 'the container did not accept the new credentials';
       // a container's own 502/503 keeps its code and message; anything else is a 502
       if (code === 'container_unavailable' || code === 'upstream_failed') throw asGastownError(granted.error, 'upstream_failed', message);
       throw new GastownError('upstream_failed', message, { cause: granted.error });
     }
     const outcome = granted.delivery === 'delivered' ? 'delivered' : 'minted_not_running';
-    this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: agent.gen, outcome } });
+    this.ctx.event({ type: 'credential.reissued', agentId, data: { gen: granted.gen, previousGen: agent.gen, outcome } });
     return { agent: this.view(agentId), outcome, tokenExpiresAt: granted.accessTokenExpiresAt };
   }
 }

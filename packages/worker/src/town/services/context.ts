@@ -28,6 +28,12 @@ export interface TownDeps {
   settings: TownSettings;
   /** Agents with a container operation (a start) in flight in this object: the reconciler leaves them alone. */
   inFlight: Set<string>;
+  /**
+   * Agents whose reissued credentials are being handed to their container, with the generation
+   * they had before it: until the hand-over ends, that generation's tokens and refresh credentials
+   * are still accepted, so no call of the agent fails in between (credentials/reissue.ts).
+   */
+  reissuing: Map<string, number>;
 }
 
 export interface TownRepositories {

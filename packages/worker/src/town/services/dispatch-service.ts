@@ -11,6 +11,7 @@ import {
 } from '@gastown/protocol';
 import { mailNotice, mayorInstructions, polecatBranch, polecatInstructions, polecatPrompt, refineryInstructions } from '../briefings';
 import type { ContainerDelivery } from '../container-client';
+import { CONTROL_PLANE_URL_RULE, isAllowedControlPlaneUrl } from '../control-plane-url';
 import { grantToRunningAgent, issueAtDispatch, revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
@@ -66,10 +67,17 @@ export class DispatchService {
     if (this.ctx.repos.townState.get('controlPlaneUrl') !== normalised) this.ctx.repos.townState.set('controlPlaneUrl', normalised);
   }
 
-  /** The URL containers call back to: GASTOWN_PUBLIC_URL, else the origin the user last used. */
+  /**
+   * The URL containers call back to: GASTOWN_PUBLIC_URL, else the origin the user last used. Refused
+   * (validation_failed) unless it is https: or http: to a loopback host — the agents' credentials
+   * travel to it. GASTOWN_PUBLIC_URL was already checked at startup (config_invalid).
+   */
   controlPlaneUrl(): string {
     const url = this.ctx.settings.publicUrl ?? this.ctx.repos.townState.get('controlPlaneUrl');
     if (!url) throw new GastownError('conflict', 'the control-plane URL is unknown: set GASTOWN_PUBLIC_URL');
+    if (!isAllowedControlPlaneUrl(url)) {
+      throw new GastownError('validation_failed', `the control-plane URL handed to containers ${CONTROL_PLANE_URL_RULE}: reach this control plane over https, or set GASTOWN_PUBLIC_URL`);
+    }
     return url;
   }
 
@@ -108,7 +116,7 @@ export class DispatchService {
   async deliver(agentId: string, text: string): Promise<ContainerDelivery> {
     const agent = this.agents.record(agentId);
     if (agent.gen < 1) return 'not_running';
-    const granted = await grantToRunningAgent(this.ctx, agent, 'access_token', { kind: 'message', text: text.slice(0, MAX_TEXT_CHARS) });
+    const granted = await grantToRunningAgent(this.ctx, agent, { kind: 'message', text: text.slice(0, MAX_TEXT_CHARS) });
     if (!granted.ok) throw granted.error;
     return granted.delivery;
   }

@@ -29,10 +29,10 @@ export interface TownServices {
 
 export function createTownServices(ctx: TownContext): TownServices {
   const town = new TownService(ctx);
-  const agents = new AgentService(ctx, town);
   const mail = new MailService(ctx);
   const work = new WorkService(ctx, town, mail);
   const review = new ReviewService(ctx, town, work);
+  const agents = new AgentService(ctx, town, review);
   const dispatch = new DispatchService(ctx, town, agents, work);
   return {
     ctx,

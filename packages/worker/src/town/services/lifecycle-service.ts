@@ -8,6 +8,7 @@ import {
   type HeartbeatResponse,
 } from '@gastown/protocol';
 import { backoffMs, beadAfterCompletion } from '../bead-rules';
+import { revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { WorkService } from './work-service';
@@ -112,14 +113,26 @@ export class LifecycleService {
   }
 
   /**
-   * The agent's process ended. Idempotent: a second report for an exited agent changes nothing.
-   * The hooked bead moves per `beadAfterCompletion`.
+   * The agent's process ended. The hooked bead moves per `beadAfterCompletion`; then the run's
+   * credentials die with it (gen + 1, its families revoked): its access token gets 401
+   * token_revoked and its refresh credential is refused on their next use, so a copy stolen during
+   * the run is worth nothing after it.
+   *
+   * Order: the report is recorded first and the credentials revoked after it, in the same
+   * transaction — the report itself is accepted. It is the last thing the container sends for a
+   * run: its supervisor stops the heartbeat, flushes the event batch and lets pending merge
+   * callbacks finish before it (packages/container/src/supervisor/agent-supervisor.ts `#teardown`).
+   * A repeated report therefore gets 401 token_revoked and changes nothing. An agent a heartbeat
+   * already showed as ended still has its credentials revoked here.
    */
   complete(agent: AgentRecord, req: { outcome: CompletionRequest['outcome']; reason: string; branch: string | null }): { ok: true; beadStatus: BeadStatus | null } {
     const { repos, clock } = this.ctx;
     const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
-    if (agent.status === 'exited' || agent.status === 'failed') return { ok: true, beadStatus: bead?.status ?? null };
     const now = clock.now();
+    if (agent.status === 'exited' || agent.status === 'failed') {
+      this.ctx.transaction(() => this.endCredentials(agent, now));
+      return { ok: true, beadStatus: bead?.status ?? null };
+    }
     const agentStatus: AgentStatus = req.outcome === 'failed' ? 'failed' : 'exited';
     const beadStatus = this.ctx.transaction(() => {
       repos.agents.setStatus(agent.id, agentStatus, now);
@@ -142,9 +155,16 @@ export class LifecycleService {
         beadId: bead?.id ?? null,
         data: { outcome: req.outcome, reason: req.reason.slice(0, 500), branch: req.branch },
       });
+      this.endCredentials(agent, now);
       return status;
     });
     return { ok: true, beadStatus };
+  }
+
+  /** The run's credentials end with it (inside the completion's transaction). */
+  private endCredentials(agent: AgentRecord, now: number): void {
+    const gen = revokeRunCredentials(this.ctx, agent.id, 'run_completed', now);
+    this.ctx.event({ type: 'credential.revoked', agentId: agent.id, data: { gen, previousGen: agent.gen, reason: 'run_completed' } });
   }
 }
 

@@ -74,6 +74,21 @@ export class ReviewService {
     });
   }
 
+  /**
+   * A reissue moved a refinery run to a new generation: the merge requests handed to it (or approved
+   * by it) under the previous one are still this run's. Call inside the reissue's transaction.
+   */
+  followGeneration(refineryId: string, previousGen: number, gen: number): void {
+    const now = this.ctx.clock.now();
+    for (const mr of this.ctx.repos.beads.list({ type: 'merge_request' })) {
+      if (mr.assigneeId !== refineryId || (mr.status !== 'open' && mr.status !== 'in_progress')) continue;
+      const metadata = { ...mr.metadata };
+      if (metadata.reviewGen === previousGen) metadata.reviewGen = gen;
+      if (metadata.approvedGen === previousGen) metadata.approvedGen = gen;
+      if (metadata.reviewGen !== mr.metadata.reviewGen || metadata.approvedGen !== mr.metadata.approvedGen) this.ctx.repos.beads.update(mr.id, { metadata }, now);
+    }
+  }
+
   /** A hand-over failed: try again after a backoff (the reconciler gives up after the attempt cap). */
   handOverFailed(mergeRequestBeadId: string, error: GastownError): void {
     const { settings, clock } = this.ctx;
