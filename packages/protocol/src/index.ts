@@ -3,6 +3,7 @@ export * from './common';
 export * from './claims';
 export * from './models';
 export * from './user-api';
+export * from './pagination';
 export * from './agent-api';
 export * from './container-api';
 export * from './clock';

@@ -1,26 +1,47 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GastownError, type RigRef } from '@gastown/protocol';
 import type { Logger } from '../log/logger';
+import { AGENT_FETCH_REFSPECS, MIRROR_PRE_RECEIVE_HOOK, hasOwnGitDir, headBranchOf, reviewRef, uploadPackTrusting } from './agent-repo';
 import { GIT_USER_EMAIL, GIT_USER_NAME, gitEnvironment, prepareGitHome } from './git-env';
 import { createExecGitRunner, GitCommandError, type GitResult, type GitRunner } from './git-runner';
 import { KeyedQueue } from './keyed-queue';
-import { agentBranch, validAgentId, validBranch, validRig } from './validate';
+import { agentBranch, branchOwner, validAgentId, validBranch, validCommit, validRig } from './validate';
 
-export type MergeOutcome = { outcome: 'merged'; commitSha: string } | { outcome: 'conflict'; files: string[]; message: string } | { outcome: 'failed'; message: string };
+export type MergeOutcome =
+  | { outcome: 'merged'; commitSha: string }
+  | { outcome: 'conflict'; files: string[]; message: string }
+  /** The branch is no longer at the approved commit (`branchCommit`: where it is now); nothing was merged. */
+  | { outcome: 'changed_since_review'; branchCommit: string; message: string }
+  | { outcome: 'failed'; message: string };
 
 /** The git operations the supervisor needs; every one runs through the rig's queue. */
 export interface GitWorkspace {
   /** Bare mirror of a rig, cached per rig under the container's data dir. */
   ensureMirror(rig: RigRef): Promise<string>;
-  /** Worktree for a polecat on branch gt/<agentId>/<beadId>, from the rig's default branch. */
+  /**
+   * A polecat's own repository on branch gt/<agentId>/<beadId> (from the container's copy of that
+   * branch, the rig's, or the rig's default branch). Its refs are its own: nothing it does to them
+   * reaches the mirror or the rig.
+   */
   createWorktree(rig: RigRef, agentId: string, beadId: string): Promise<{ path: string; branch: string }>;
-  /** Clone for a refinery. */
+  /** A refinery's own repository, fresh at every call, on the rig's default branch. */
   createClone(rig: RigRef, agentId: string): Promise<string>;
-  /** Push the agent's branch to the rig's origin. */
-  pushBranch(rig: RigRef, workdir: string, branch: string): Promise<void>;
-  /** Merge `branch` into the default branch of the rig's origin; never loses work on conflict. */
-  merge(rig: RigRef, branch: string, message: string): Promise<MergeOutcome>;
+  /**
+   * gt_done: copy `branch` out of the polecat's repository at `workdir` into the mirror (a ref only
+   * the container writes) and return the commit copied. That copy is what is pushed and merged.
+   */
+  submitBranch(rig: RigRef, workdir: string, branch: string): Promise<string>;
+  /**
+   * Push the container's copy of the branch to the rig's origin. `capture` (default true) first
+   * copies the branch from the polecat's repository, for a run that never submitted it.
+   */
+  pushBranch(rig: RigRef, workdir: string, branch: string, options?: { capture?: boolean }): Promise<void>;
+  /**
+   * Merge `commit` into the default branch of the rig's origin, only while it is the branch's tip
+   * (the container's copy, else the rig's); never loses work on conflict.
+   */
+  merge(rig: RigRef, branch: string, message: string, commit: string): Promise<MergeOutcome>;
   remove(path: string): Promise<void>;
 }
 
@@ -33,10 +54,17 @@ export interface CliGitWorkspaceOptions {
 
 /**
  * GitWorkspace on the real git CLI. Layout under the data dir:
- *   mirrors/<rigId>.git   bare repository fetched from the rig's gitUrl (remote "origin")
- *   worktrees/<agentId>   a polecat's worktree of the mirror on gt/<agentId>/<beadId>
- *   clones/<agentId>      a refinery's clone
- *   tmp/                  temporary merge worktrees
+ *   mirrors/<rigId>.git   bare repository fetched from the rig's gitUrl (remote "origin"); the
+ *                         container's copies of submitted branches live at refs/gastown/review/<branch>
+ *   worktrees/<agentId>   a polecat's own repository (a copy of the mirror) on gt/<agentId>/<beadId>
+ *   clones/<agentId>      a refinery's own repository (a copy of the mirror)
+ *   tmp/                  temporary merge worktrees of the mirror
+ *
+ * Agents never share a repository with the container: an agent repository is a `git clone
+ * --no-hardlinks` of the mirror whose `origin` is the mirror (never the rig), so its refs, config
+ * and hooks are its own and no object file is shared. Only the container's git talks to the rig.
+ * Work leaves an agent repository one way: the container fetches the agent's branch from it into
+ * the mirror (`submitBranch`), and pushes and merges only that copy, by commit id.
  * Every operation on a rig runs through one per-rig queue.
  */
 export class CliGitWorkspace implements GitWorkspace {
@@ -46,7 +74,7 @@ export class CliGitWorkspace implements GitWorkspace {
   readonly #queue = new KeyedQueue();
 
   constructor(options: CliGitWorkspaceOptions) {
-    if (!isAbsolute(options.dataDir)) throw new GastownError('internal', 'git data dir must be absolute');
+    if (!isAbsolute(options.dataDir)) throw new GastownError('config_invalid', 'git data dir must be absolute');
     this.dataDir = resolve(options.dataDir);
     this.#runGit = options.runGit;
     this.#logger = options.logger;
@@ -82,20 +110,19 @@ export class CliGitWorkspace implements GitWorkspace {
     const path = this.worktreePath(agentId);
     return this.#queue.run(rig.id, async () => {
       const mirror = await this.#syncMirror(rig);
-      await this.#git(['-C', mirror, 'worktree', 'prune']);
       if (await exists(path)) {
-        if ((await this.#currentBranch(path)) === branch) return { path, branch };
+        // the agent's own repository from an earlier run of this agent: its work is there
+        if ((await headBranchOf(path)) === branch) return { path, branch };
         this.#logger.warn('git.worktree.replaced', { rigId: rig.id, agentId, path });
-        await this.#removeWorktree(mirror, path);
+        await rm(path, { recursive: true, force: true });
       }
-      await mkdir(dirname(path), { recursive: true });
-      if (await this.#refExists(mirror, `refs/heads/${branch}`)) {
-        await this.#git(['-C', mirror, 'worktree', 'add', '--quiet', '--', path, branch]);
-      } else {
-        const origin = `refs/remotes/origin/${branch}`;
-        const start = (await this.#refExists(mirror, origin)) ? origin : `refs/remotes/origin/${rig.defaultBranch}`;
-        await this.#git(['-C', mirror, 'worktree', 'add', '--quiet', '-b', branch, '--', path, start]);
-      }
+      // resume from the container's copy of the branch, else the rig's, else start from the default branch
+      const start =
+        (await this.#commitOf(mirror, reviewRef(branch))) ??
+        (await this.#commitOf(mirror, `refs/remotes/origin/${branch}`)) ??
+        (await this.#revParse(mirror, `refs/remotes/origin/${rig.defaultBranch}`));
+      await this.#createAgentRepo(mirror, path);
+      await this.#git(['-C', path, 'checkout', '--quiet', '-b', branch, start]);
       this.#logger.info('git.worktree.created', { rigId: rig.id, agentId, branch });
       return { path, branch };
     });
@@ -105,38 +132,48 @@ export class CliGitWorkspace implements GitWorkspace {
     const rig = validRig(rigInput);
     const path = this.clonePath(agentId);
     return this.#queue.run(rig.id, async () => {
-      if (await exists(join(path, '.git'))) {
-        await this.#git(['-C', path, 'remote', 'set-url', 'origin', '--', rig.gitUrl]);
-        await this.#git(['-C', path, 'fetch', '--quiet', '--prune', '--', 'origin']);
-        return path;
-      }
+      const mirror = await this.#syncMirror(rig);
+      // never reused: the container runs no git in a repository an agent has had
       await rm(path, { recursive: true, force: true });
-      await mkdir(dirname(path), { recursive: true });
-      await this.#git(['clone', '--quiet', '--origin', 'origin', '--', rig.gitUrl, path]);
-      await this.#setIdentity(path);
+      await this.#createAgentRepo(mirror, path);
+      await this.#git(['-C', path, 'checkout', '--quiet', '-b', rig.defaultBranch, '--track', `origin/${rig.defaultBranch}`]);
       this.#logger.info('git.clone.created', { rigId: rig.id, agentId });
       return path;
     });
   }
 
-  async pushBranch(rigInput: RigRef, workdir: string, branchInput: string): Promise<void> {
+  async submitBranch(rigInput: RigRef, workdir: string, branchInput: string): Promise<string> {
     const rig = validRig(rigInput);
-    const branch = validBranch(branchInput);
-    const dir = this.#insideDataDir(workdir);
+    const { branch, repo } = this.#polecatRepo(workdir, branchInput);
     return this.#queue.run(rig.id, async () => {
-      await this.#git(['-C', dir, 'push', '--quiet', '--', rig.gitUrl, `refs/heads/${branch}:refs/heads/${branch}`]);
+      const mirror = await this.#syncMirror(rig);
+      const commit = await this.#capture(mirror, repo, branch);
+      this.#logger.info('git.branch.submitted', { rigId: rig.id, branch, commit });
+      return commit;
+    });
+  }
+
+  async pushBranch(rigInput: RigRef, workdir: string, branchInput: string, options: { capture?: boolean } = {}): Promise<void> {
+    const rig = validRig(rigInput);
+    const { branch, repo } = this.#polecatRepo(workdir, branchInput);
+    return this.#queue.run(rig.id, async () => {
+      const mirror = await this.#syncMirror(rig);
+      if (options.capture !== false) await this.#capture(mirror, repo, branch);
+      else if ((await this.#commitOf(mirror, reviewRef(branch))) === null) throw new GastownError('not_found', `branch ${branch} was never submitted`);
+      await this.#git(['-C', mirror, 'push', '--quiet', '--', rig.gitUrl, `${reviewRef(branch)}:refs/heads/${branch}`]);
       this.#logger.info('git.branch.pushed', { rigId: rig.id, branch });
     });
   }
 
-  async merge(rigInput: RigRef, branchInput: string, message: string): Promise<MergeOutcome> {
+  async merge(rigInput: RigRef, branchInput: string, message: string, commitInput: string): Promise<MergeOutcome> {
     const rig = validRig(rigInput);
     const branch = validBranch(branchInput);
+    const commit = validCommit(commitInput);
     if (typeof message !== 'string' || message.trim().length === 0 || message.length > 2000) {
       throw new GastownError('validation_failed', 'invalid merge message');
     }
     if (branch === rig.defaultBranch) throw new GastownError('validation_failed', 'cannot merge the default branch into itself');
-    return this.#queue.run(rig.id, () => this.#merge(rig, branch, message));
+    return this.#queue.run(rig.id, () => this.#merge(rig, branch, message, commit));
   }
 
   async remove(pathInput: string): Promise<void> {
@@ -145,10 +182,7 @@ export class CliGitWorkspace implements GitWorkspace {
     if ((area !== 'worktrees' && area !== 'clones') || relative(this.dataDir, path).split(sep).length !== 2) {
       throw new GastownError('validation_failed', 'only an agent worktree or clone can be removed');
     }
-    if (area === 'clones') return rm(path, { recursive: true, force: true });
-    const mirror = await this.#mirrorOf(path);
-    if (!mirror) return rm(path, { recursive: true, force: true });
-    return this.#queue.run(basename(mirror, '.git'), () => this.#removeWorktree(mirror, path));
+    await rm(path, { recursive: true, force: true });
   }
 
   // ---- internals (callers hold the rig's queue) --------------------------------
@@ -164,6 +198,10 @@ export class CliGitWorkspace implements GitWorkspace {
     } else {
       await this.#git(['-C', mirror, 'remote', 'set-url', 'origin', '--', rig.gitUrl]);
     }
+    const hook = join(mirror, 'hooks', 'pre-receive');
+    await mkdir(dirname(hook), { recursive: true });
+    await writeFile(hook, MIRROR_PRE_RECEIVE_HOOK, { mode: 0o755 });
+    await chmod(hook, 0o755);
     await this.#git(['-C', mirror, 'fetch', '--quiet', '--prune', '--', 'origin']);
     if (!(await this.#refExists(mirror, `refs/remotes/origin/${rig.defaultBranch}`))) {
       throw new GastownError('not_found', `default branch ${rig.defaultBranch} not found on the rig's origin`);
@@ -171,7 +209,52 @@ export class CliGitWorkspace implements GitWorkspace {
     return mirror;
   }
 
-  async #merge(rig: RigRef, branch: string, message: string): Promise<MergeOutcome> {
+  /**
+   * A new agent repository at `path`: a copy of the mirror's objects (no hard links: no object file
+   * is shared with the container), `origin` = the mirror, fetching the rig's branches and the
+   * container's review copies. Runs before the agent ever sees it.
+   */
+  async #createAgentRepo(mirror: string, path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    // the mirror has no refs/heads (its branches are remote-tracking): git calls it empty and copies only its objects
+    await this.#git(['clone', '--quiet', '--no-hardlinks', '--no-checkout', '--origin', 'origin', '--', mirror, path]);
+    await this.#git(['-C', path, 'config', '--unset-all', 'remote.origin.fetch']);
+    for (const refspec of AGENT_FETCH_REFSPECS) await this.#git(['-C', path, 'config', '--add', 'remote.origin.fetch', refspec]);
+    // an agent of another uid may still fetch from the container-owned mirror
+    await this.#git(['-C', path, 'config', 'remote.origin.uploadpack', uploadPackTrusting(mirror)]);
+    // the empty clone set its default branch up to track the mirror's (missing) HEAD
+    await this.#runGit(['-C', path, 'config', '--remove-section', 'branch.main']);
+    await this.#git(['-C', path, 'fetch', '--quiet', '--no-tags', 'origin']);
+    await this.#setIdentity(path);
+  }
+
+  /** Fetch `branch` from the agent repository `repo` into the mirror's review ref; returns its commit. */
+  async #capture(mirror: string, repo: string, branch: string): Promise<string> {
+    if (!(await hasOwnGitDir(repo))) throw new GastownError('conflict', `the repository of ${branch} is missing or not a repository`);
+    const gitDir = join(repo, '.git');
+    const fetched = await this.#runGit([
+      '-c',
+      'fetch.fsckObjects=true',
+      '-C',
+      mirror,
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--no-write-fetch-head',
+      '--no-recurse-submodules',
+      '--upload-pack',
+      uploadPackTrusting(gitDir),
+      '--',
+      gitDir,
+      `+refs/heads/${branch}:${reviewRef(branch)}`,
+    ]);
+    if (fetched.code !== 0) {
+      throw new GastownError('conflict', `branch ${branch} could not be read from the agent's repository: ${new GitCommandError('fetch', fetched.code, fetched.stderr).message}`);
+    }
+    return this.#revParse(mirror, reviewRef(branch));
+  }
+
+  async #merge(rig: RigRef, branch: string, message: string, commit: string): Promise<MergeOutcome> {
     const log = this.#logger.child({ rigId: rig.id, branch });
     let mirror: string;
     try {
@@ -179,12 +262,17 @@ export class CliGitWorkspace implements GitWorkspace {
     } catch (error) {
       return failed(log, error);
     }
-    const source = (await this.#refExists(mirror, `refs/remotes/origin/${branch}`))
-      ? `refs/remotes/origin/${branch}`
-      : (await this.#refExists(mirror, `refs/heads/${branch}`))
-        ? `refs/heads/${branch}`
-        : null;
-    if (!source) return { outcome: 'failed', message: `branch ${branch} not found` };
+    // the container's copy of the branch when it has one; the rig's only for a branch it never copied (e.g. after a restart)
+    const tip = (await this.#commitOf(mirror, reviewRef(branch))) ?? (await this.#commitOf(mirror, `refs/remotes/origin/${branch}`));
+    if (tip === null) return { outcome: 'failed', message: `branch ${branch} not found` };
+    if (tip !== commit) {
+      log.warn('git.merge.changed_since_review', { approved: commit, tip });
+      return {
+        outcome: 'changed_since_review',
+        branchCommit: tip,
+        message: `branch ${branch} is at ${tip}, not at the approved commit ${commit}: nothing was merged`,
+      };
+    }
 
     await mkdir(join(this.dataDir, 'tmp'), { recursive: true });
     const tmp = await mkdtemp(join(this.dataDir, 'tmp', `merge-${rig.id}-`));
@@ -194,7 +282,8 @@ export class CliGitWorkspace implements GitWorkspace {
         if (attempt === 1) await this.#git(['-C', mirror, 'worktree', 'add', '--quiet', '--detach', '--', tmp, base]);
         else await this.#git(['-C', tmp, 'checkout', '--quiet', '--force', '--detach', base]);
 
-        const merged = await this.#runGit(['-C', tmp, 'merge', '--quiet', '--no-ff', '--no-edit', '-m', message, '--', source]);
+        // the commit itself, never a ref: what was reviewed is what is merged
+        const merged = await this.#runGit(['-C', tmp, 'merge', '--quiet', '--no-ff', '--no-edit', '-m', message, '--', commit]);
         if (merged.code !== 0) {
           const files = await this.#conflictedFiles(tmp);
           await this.#runGit(['-C', tmp, 'merge', '--abort']);
@@ -206,7 +295,7 @@ export class CliGitWorkspace implements GitWorkspace {
         const pushed = await this.#runGit(['-C', tmp, 'push', '--quiet', '--', rig.gitUrl, `HEAD:refs/heads/${rig.defaultBranch}`]);
         if (pushed.code === 0) {
           await this.#runGit(['-C', mirror, 'fetch', '--quiet', '--', 'origin']);
-          log.info('git.merge.merged', { commitSha });
+          log.info('git.merge.merged', { commitSha, commit });
           return { outcome: 'merged', commitSha };
         }
         // Lost a race with another push to the default branch? Refetch and retry once.
@@ -220,6 +309,17 @@ export class CliGitWorkspace implements GitWorkspace {
     } finally {
       await this.#removeWorktree(mirror, tmp).catch((error: unknown) => log.warn('git.merge.cleanup_failed', { error: errorText(error) }));
     }
+  }
+
+  /** The polecat branch and its repository: `workdir` must be the repository of the branch's agent. */
+  #polecatRepo(workdir: string, branchInput: string): { branch: string; repo: string } {
+    const branch = validBranch(branchInput);
+    const repo = this.#insideDataDir(workdir);
+    const owner = branchOwner(branch);
+    if (!owner || repo !== this.worktreePath(owner.agentId)) {
+      throw new GastownError('validation_failed', `${branch} is not the branch of the polecat repository ${repo}`);
+    }
+    return { branch, repo };
   }
 
   async #conflictedFiles(dir: string): Promise<string[]> {
@@ -236,22 +336,14 @@ export class CliGitWorkspace implements GitWorkspace {
     }
   }
 
-  async #mirrorOf(path: string): Promise<string | null> {
-    if (!(await exists(path))) return null;
-    const result = await this.#runGit(['-C', path, 'rev-parse', '--path-format=absolute', '--git-common-dir']);
-    if (result.code !== 0) return null;
-    const common = resolve(result.stdout.trim());
-    return dirname(common) === join(this.dataDir, 'mirrors') ? common : null;
-  }
-
-  async #currentBranch(path: string): Promise<string | null> {
-    const result = await this.#runGit(['-C', path, 'symbolic-ref', '--quiet', '--short', 'HEAD']);
-    return result.code === 0 ? result.stdout.trim() : null;
-  }
-
   async #refExists(repo: string, ref: string): Promise<boolean> {
+    return (await this.#commitOf(repo, ref)) !== null;
+  }
+
+  /** The commit `ref` points at in `repo`, or null when there is none. */
+  async #commitOf(repo: string, ref: string): Promise<string | null> {
     const result = await this.#runGit(['-C', repo, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-    return result.code === 0;
+    return result.code === 0 ? result.stdout.trim() : null;
   }
 
   async #revParse(repo: string, ref: string): Promise<string> {

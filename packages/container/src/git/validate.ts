@@ -1,4 +1,4 @@
-import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GastownError, GitUrlSchema, RigRefSchema, gitUrlProblem, type RigRef } from '@gastown/protocol';
+import { AgentIdSchema, BeadIdSchema, BranchNameSchema, CommitShaSchema, GastownError, GitUrlSchema, RigRefSchema, gitUrlProblem, type RigRef } from '@gastown/protocol';
 import type { z } from 'zod';
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -53,4 +53,9 @@ export function branchOwner(branch: string): { agentId: string; beadId: string }
   } catch {
     return null;
   }
+}
+
+/** A full commit id (40 lower-case hex digits). */
+export function validCommit(value: unknown): string {
+  return parseOrThrow(CommitShaSchema, value, 'commit id');
 }

@@ -113,8 +113,9 @@ export function secureAncestors(path: string, rootDir: string, ownerUid: number)
 }
 
 /**
- * A container-owned file or dir outside the data dir that the agent reads (the runtime binary,
- * the plugin): readable by others, and every ancestor lets others through. Nothing is changed.
+ * A container-owned file the agent reads or runs (the runtime binary, the plugin bundle):
+ * readable by others, its directory listable by others (the runtime's module loader lists
+ * it), every further ancestor traversable. Nothing is changed: a failure names the path.
  */
 export function assertReadableByOthers(path: string): void {
   let stats: Stats;
@@ -123,9 +124,14 @@ export function assertReadableByOthers(path: string): void {
   } catch (error) {
     throw prepareFailed(`${path} does not exist`, error);
   }
+  const modeOf = (p: string) => (statSync(p).mode & 0o7777).toString(8);
   const need = stats.isDirectory() ? 0o005 : 0o004;
-  if ((stats.mode & need) !== need) throw prepareFailed(`${path} is not readable by other users (mode ${(stats.mode & 0o7777).toString(8)})`);
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
+  if ((stats.mode & need) !== need) throw prepareFailed(`${path} is not readable by other users (mode ${modeOf(path)})`);
+  const parent = dirname(path);
+  if ((statSync(parent).mode & 0o005) !== 0o005) {
+    throw prepareFailed(`${parent} is not listable by other users (mode ${modeOf(parent)}): agent uids cannot load ${path}; keep toolchain files out of the data dir's own top level`);
+  }
+  for (let dir = parent; ; dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) throw prepareFailed(`${dir} does not let other users through: agent uids cannot read ${path}`);
     if (dir === dirname(dir)) break;
   }

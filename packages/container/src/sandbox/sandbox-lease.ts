@@ -202,10 +202,7 @@ export class IsolatedLease implements SandboxLease {
       if (git.branchRefsDir) chownTree(git.branchRefsDir, this.uid, agentGid, 0o755);
       shareObjectStore(git.objectsDir, agentGid, ownerUid);
     }
-    for (const path of r.toolchain) {
-      if (isWithin(path, rootDir)) secureAncestors(path, rootDir, ownerUid);
-      assertReadableByOthers(path);
-    }
+    for (const path of r.toolchain) assertReadableByOthers(path);
   }
 
   plan(command: string, args: string[], cwd: string): SpawnPlan {

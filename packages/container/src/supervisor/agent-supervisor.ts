@@ -12,12 +12,14 @@ import {
   type CompletionRequest,
   type MergeRequest,
 } from '@gastown/protocol';
+import type { ControlPlaneClient } from '../broker/control-plane-client';
 import type { RuntimeEvent } from '../contracts';
 import { KeyedQueue } from '../git/keyed-queue';
 import { GitCommandError } from '../git/git-runner';
 import { validRig } from '../git/validate';
 import { redactString } from '../log/redact';
 import { AgentRun } from './agent-run';
+import { withBranchSubmission } from './branch-submission';
 import { runMerge } from './merge-job';
 import { parseBody } from './parse';
 import { recordFor } from './runtime-events';
@@ -35,6 +37,8 @@ export class AgentSupervisor implements AgentControl {
   readonly #runs = new Map<string, AgentRun>();
   readonly #queue = new KeyedQueue();
   readonly #jobs = new Set<Promise<void>>();
+  /** Polecat runs whose gt_done copied their branch: at exit that copy is pushed as it is. */
+  readonly #submitted = new WeakSet<AgentRun>();
   #shuttingDown = false;
 
   constructor(deps: SupervisorDeps) {
@@ -196,7 +200,7 @@ export class AgentSupervisor implements AgentControl {
       const stateDir = join(d.settings.dataDir, 'agent-state', agent.id);
       await mkdir(stateDir, { recursive: true });
 
-      const brokerKey = d.brokerApi.registerAgent(agent.id, { client, provider: request.runtime.provider });
+      const brokerKey = d.brokerApi.registerAgent(agent.id, { client: this.#toolClient(run, client), provider: request.runtime.provider });
       run.markRegistered();
       const runtime = d.createRuntime({
         kind: request.runtime.kind,
@@ -256,6 +260,22 @@ export class AgentSupervisor implements AgentControl {
         run.setWorkspace(await this.#deps.git.createClone(request.rig!, agent.id).catch(remoteFailed));
         return;
     }
+  }
+
+  /** The client the agent's tool calls go through: a polecat's gt_done first submits its branch (./branch-submission). */
+  #toolClient(run: AgentRun, client: ControlPlaneClient): ControlPlaneClient {
+    const { workdir, branch } = run;
+    const rig = run.request.rig;
+    if (run.role !== 'polecat' || !rig || !workdir || !branch) return client;
+    return withBranchSubmission(client, {
+      branch,
+      submit: async () => {
+        const commit = await this.#deps.git.submitBranch(rig, workdir, branch);
+        this.#submitted.add(run);
+        run.sink?.emit('branch.submitted', { branch, commit });
+        return commit;
+      },
+    });
   }
 
   #onRuntimeEvent(run: AgentRun, event: RuntimeEvent): void {
@@ -345,7 +365,8 @@ export class AgentSupervisor implements AgentControl {
     let branch: string | null = null;
     if (run.role === 'polecat' && run.workdir && run.branch && run.request.rig) {
       try {
-        await this.#deps.git.pushBranch(run.request.rig, run.workdir, run.branch);
+        // what gt_done submitted is pushed as it is; a run that never submitted has its branch copied now
+        await this.#deps.git.pushBranch(run.request.rig, run.workdir, run.branch, { capture: !this.#submitted.has(run) });
         branch = run.branch;
       } catch (error) {
         const message = messageOf(error);

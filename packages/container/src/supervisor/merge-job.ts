@@ -11,14 +11,17 @@ const MAX_MESSAGE_CHARS = 4000;
  */
 export async function runMerge(options: { request: MergeRequest; run: AgentRun; git: GitWorkspace; logger: Logger }): Promise<void> {
   const { request, run, git, logger } = options;
-  const log = logger.child({ mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch });
+  const log = logger.child({ mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, commit: request.commit });
   let body: MergeResultRequest;
   try {
-    const result = await git.merge(request.rig, request.branch, request.message);
+    const result = await git.merge(request.rig, request.branch, request.message, request.commit);
     body =
       result.outcome === 'merged'
         ? { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'merged', commitSha: result.commitSha, message: '' }
-        : { mergeRequestBeadId: request.mergeRequestBeadId, outcome: result.outcome, commitSha: null, message: result.message.slice(0, MAX_MESSAGE_CHARS) };
+        : result.outcome === 'changed_since_review'
+          ? // the branch's tip now: the control plane sends the merge request back to review at that commit
+            { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'changed_since_review', commitSha: result.branchCommit, message: result.message.slice(0, MAX_MESSAGE_CHARS) }
+          : { mergeRequestBeadId: request.mergeRequestBeadId, outcome: result.outcome, commitSha: null, message: result.message.slice(0, MAX_MESSAGE_CHARS) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     body = { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'failed', commitSha: null, message: message.slice(0, MAX_MESSAGE_CHARS) };

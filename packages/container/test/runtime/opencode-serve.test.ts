@@ -34,7 +34,8 @@ const PLANTED: Record<string, string> = {
 const CANNED_RIGS = { rigs: [{ id: 'rig_demo0001', name: 'demo', gitUrl: 'https://example.invalid/demo.git', defaultBranch: 'main' }] };
 
 const scratch = mkdtempSync(join(tmpdir(), 'gt-runtime-it-'));
-const pluginPath = join(scratch, 'gastown-plugin.js');
+// in a dir of its own: the scratch dir is the sandbox's data dir (traversable, not listable by agent uids)
+const pluginPath = join(scratch, 'toolchain', 'gastown-plugin.js');
 const saved: Record<string, string | undefined> = {};
 let llm: FakeLlm;
 let broker: StubBroker;

@@ -42,7 +42,10 @@ describe('supervisor redaction', () => {
 
   it('a start failure whose message carries the runtime output is redacted in the thrown error and the status', async () => {
     const { h } = await harness({ runtimeStartError: new Error(`the runtime exited before listening; output: pw=${SERVER_PASSWORD}`) });
-    const failure = await h.supervisor.start(startRequest('polecat')).catch((error: unknown) => error as { code: string; message: string });
+    const failure = await h.supervisor.start(startRequest('polecat')).then(
+      () => ({ code: 'none', message: 'started' }),
+      (error: unknown) => error as { code: string; message: string },
+    );
     expect(failure).toMatchObject({ code: 'internal' });
     expect(failure.message).toBe(`the runtime exited before listening; output: pw=${MARKER}`);
     expect(h.supervisor.status(POLECAT).lastError).toBe(failure.message);

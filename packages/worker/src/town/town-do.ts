@@ -29,11 +29,12 @@ import { createCredentialService, cryptoRandomBytes } from '../auth';
 import { loadWorkerConfig } from '../config';
 import { runMigrations } from '../storage/migrate';
 import { Sql } from '../storage/sql';
-import { assertRole, assertTokenCurrent } from './agent-authorization';
+import { assertRole, assertTokenCurrent, assertToolAllowed } from './agent-authorization';
 import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
 import type { ContainerClientFactory } from './container-client';
 import { toAgent } from './credential-health';
 import { issueAtDispatch, refreshAgentCredentials } from './credentials';
+import { pruneEvents } from './event-retention';
 import { createIdFactory } from './ids';
 import { mapPage, type Page, type PageRequest } from './list-page';
 import { TownEventRepository } from './repositories/event-repository';
@@ -41,6 +42,7 @@ import { TownRepository } from './repositories/town-repository';
 import { redactEventBatch, redactText } from './redact-event';
 import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
 import { TOWN_MIGRATIONS } from './schema';
+import { ToolRateLimiter } from './tool-rate-limit';
 import type { CreateAgentInput } from './services/agent-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
@@ -77,6 +79,8 @@ type CompletionInput = { outcome: CompletionRequest['outcome']; reason: string; 
 export class TownDO extends DurableObject<Env> {
   private readonly deps: TownDeps;
   private readonly alarms: AlarmScheduler;
+  /** Per-agent allowances of the metered tools (in memory: a restart of the object refills them). */
+  private readonly toolLimiter = new ToolRateLimiter(systemClock);
   private services: TownServices | null = null;
   private reconciling = false;
 
@@ -241,7 +245,17 @@ export class TownDO extends DurableObject<Env> {
     );
   }
   callTool<T extends ToolName>(claims: AgentClaims, tool: T, args: unknown): Promise<RpcResult<ToolResult<T>>> {
-    return this.asAgent(`tool:${tool}`, claims, (s, agent) => s.tools.call(agent, tool, args as never), { rearm: true });
+    return this.asAgent(
+      `tool:${tool}`,
+      claims,
+      (s, agent) => {
+        // the role check first, so a forbidden call spends no allowance
+        assertToolAllowed(tool, agent.role);
+        this.toolLimiter.enforce(agent.id, tool);
+        return s.tools.call(agent, tool, args as never);
+      },
+      { rearm: true },
+    );
   }
 
   // ---- internal: dispatch, reconciler (and tests) ----------------------------------------
@@ -293,9 +307,12 @@ export class TownDO extends DurableObject<Env> {
     this.reconciling = true;
     try {
       const run = await services.reconciler.run();
-      if (run.nextAt === null) await this.alarms.clear();
-      else await this.alarms.set(Math.max(run.nextAt, clock.now() + settings.minAlarmDelayMs));
-      return run;
+      // events past the town's retention go in bounded batches; a backlog brings the next alarm forward
+      const pruned = pruneEvents(services.ctx.repos, clock.now());
+      const nextAt = pruned.more ? clock.now() + settings.minAlarmDelayMs : run.nextAt;
+      if (nextAt === null) await this.alarms.clear();
+      else await this.alarms.set(Math.max(nextAt, clock.now() + settings.minAlarmDelayMs));
+      return { ...run, nextAt };
     } catch (err) {
       logger.error({ msg: 'reconciler failed', townId: services.ctx.townId, error: describeUnexpected(err) });
       await this.alarms.set(clock.now() + settings.heartbeatIntervalMs);

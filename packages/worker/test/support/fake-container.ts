@@ -35,6 +35,10 @@ export interface FakeBehaviour {
   startError?: GastownError | null;
   deliver?: ContainerDelivery | GastownError;
   push?: ContainerDelivery | GastownError;
+  /** Hold every push until this promise settles (a slow container: the hand-over of a reissue). */
+  pushGate?: Promise<void> | null;
+  /** What the container does while it stops an agent, before it answers (its final event flush and completion report). */
+  onStop?: ((agentId: string) => Promise<void>) | null;
   merge?: GastownError | null;
   /** Throw this from keepAwake. */
   keepAwake?: GastownError | null;
@@ -94,10 +98,12 @@ export class FakeContainer implements ContainerClient {
   }
   async push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
     this.calls.push({ method: 'push', agentId, req });
+    if (this.behaviour.pushGate) await this.behaviour.pushGate;
     return answer(this.behaviour.push ?? 'delivered');
   }
   async stop(agentId: string, reason: string): Promise<ContainerDelivery> {
     this.calls.push({ method: 'stop', agentId, reason });
+    if (this.behaviour.onStop) await this.behaviour.onStop(agentId);
     return 'delivered';
   }
   async status(agentId: string): Promise<AgentRuntimeStatus | null> {
