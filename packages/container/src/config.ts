@@ -24,7 +24,7 @@ import { SANDBOX_MODES, type SandboxMode } from './sandbox/isolation';
  * | GASTOWN_LOG_LEVEL                     | info                                      |
  * | GASTOWN_CLOCK_OFFSET_MS               | 0 — TEST ONLY: shifts the container's clock (e.g. -60000) to test clock skew; never set in production |
  * | GASTOWN_SANDBOX                       | auto: agent isolation, see src/sandbox/isolation.ts; `uid+namespaces`, `uid`, `namespaces` or `none` force a level (startup fails when it is not available) |
- * | GASTOWN_SANDBOX_UID_BASE              | 20000: first uid of the agents' pool (also the agents' shared gid) |
+ * | GASTOWN_SANDBOX_UID_BASE              | 20000: first uid of the agents' pool (each agent's gid is its uid) |
  * | GASTOWN_SANDBOX_UID_COUNT             | 1000: uids in the pool (concurrent agent runs) |
  * | TOWN_ENV_<NAME>                       | town env var <NAME> (see below)           |
  *

@@ -53,13 +53,18 @@ export const TOOL_COPY: Record<ToolName, ToolCopy> = {
   },
   done: {
     description:
-      'Worker (polecat): report that your bead is finished — your work is committed on your branch; the branch is pushed and a merge request is opened for review. ' +
-      'Call this once, after committing; then stop. ' +
-      'Reviewer (refinery): approve a merge request — pass its mergeRequestBeadId and its branch; the branch is then merged into the default branch.',
+      'Worker (polecat): report that your bead is finished — your work is committed on your own branch. The commit your branch points at ' +
+      'right now is taken for review and a merge request is opened; commits made afterwards are not part of it. ' +
+      'Call this once, after committing everything; then stop. Only your own branch is accepted. ' +
+      'Reviewer (refinery): approve a merge request — pass its mergeRequestBeadId, its branch and the commit you reviewed; exactly that commit ' +
+      'is then merged into the default branch. If the branch changed after your review the approval fails with changed_since_review: review the new commit.',
     params: {
-      branch: 'The branch name (it starts with gt/), exactly as git shows it.',
+      branch: 'The branch name (it starts with gt/), exactly as git shows it. A worker passes its own branch.',
       summary: 'What you changed and why (worker), or why you approve (reviewer).',
       mergeRequestBeadId: `Reviewer only: the merge-request bead to approve, ${ID_HINT} bd_1a2b3c4d. Workers leave it out (null).`,
+      commit:
+        "Reviewer only: the full 40-hex id of the commit you reviewed — the merge request's metadata.commit (shown by gt_list_beads, gt_bead_status and the review request). " +
+        'Workers leave it out (null): the container records the commit of their branch.',
     },
   },
   request_changes: {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentRoleSchema, GastownError, TOOLS, TOOL_NAMES, type AgentRole, type ToolName } from '@gastown/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildTool, buildTools, roleFrom, toolArgs, type ToolDeps } from '../src/index';
+import { buildTool, buildTools, roleFrom, TOOL_COPY, toolArgs, type ToolDeps } from '../src/index';
 
 interface Seen {
   method: string;
@@ -98,6 +98,12 @@ describe('argument schemas', () => {
     expect(args.body).toMatchObject({ anyOf: [{ type: 'string' }, { type: 'null' }] });
     expect(toolArgs('list_beads').status).toMatchObject({ anyOf: [{ enum: expect.arrayContaining(['open']) }, { type: 'null' }] });
   });
+
+  it('gt_done offers the reviewed commit (full id) and tells the reviewer to pass it', () => {
+    expect(toolArgs('done').commit).toMatchObject({ anyOf: [{ type: 'string', pattern: '^[0-9a-f]{40}$' }, { type: 'null' }] });
+    expect(toolArgs('done').commit!.description).toContain('metadata.commit');
+    expect(TOOL_COPY.done.description).toContain('commit you reviewed');
+  });
 });
 
 describe('execute', () => {
@@ -115,6 +121,7 @@ describe('execute', () => {
     { name: 'missing title', tool: 'sling', args: { rigId: 'rig_abcdef12' } },
     { name: 'unknown argument', tool: 'list_rigs', args: { extra: 1 } },
     { name: 'branch starting with a dash', tool: 'done', args: { branch: '-delete', summary: 'x' } },
+    { name: 'abbreviated approval commit', tool: 'done', args: { branch: 'gt/ag_abcdef12/bd_abcdef12', mergeRequestBeadId: 'bd_abcdef13', commit: 'abc1234' } },
     { name: 'empty feedback', tool: 'request_changes', args: { mergeRequestBeadId: 'bd_abcdef12', feedback: '' } },
     { name: 'bad severity', tool: 'escalate', args: { title: 'x', severity: 'urgent' } },
   ];

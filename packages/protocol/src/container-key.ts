@@ -4,6 +4,14 @@ import { GastownError } from './gastown-error';
 /** Domain separation of the derivation: a key derived here is never valid as anything else. */
 export const TOWN_CONTAINER_KEY_CONTEXT = 'gastown-container-key:v1:';
 
+/** What every derived key looks like: 64 lowercase hex characters. */
+const TOWN_CONTAINER_KEY_SHAPE = /^[0-9a-f]{64}$/;
+
+/** Whether a presented value can be a town's container key at all (a cheap check before any derivation). */
+export function isTownContainerKeyShape(value: string): boolean {
+  return TOWN_CONTAINER_KEY_SHAPE.test(value);
+}
+
 /** The deployment key must be at least this long (GASTOWN_CONTAINER_KEY, as the worker and host check it). */
 const MIN_DEPLOYMENT_KEY_CHARS = 16;
 

@@ -97,6 +97,11 @@ export interface AgentWithCredentials {
   token: string;
 }
 
+/** A polecat's own branch, gt/<agentId>/<beadId>: the only one its gt_done accepts. */
+export function ownBranch(polecat: AgentWithCredentials): string {
+  return `gt/${polecat.agent.id}/${polecat.agent.beadId ?? 'no-bead'}`;
+}
+
 /** Create an agent row and issue its credentials (what dispatch will do). */
 export async function spawnAgent(
   townId: string,

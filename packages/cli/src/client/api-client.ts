@@ -7,6 +7,8 @@ import {
   AgentListResponseSchema,
   AgentResponseSchema,
   BeadListResponseSchema,
+  COLLECT_PAGES,
+  collectPages,
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
   MayorMessageResponseSchema,
@@ -103,7 +105,10 @@ export class ApiClient {
   }
 
   async listAgents(townId: string): Promise<Agent[]> {
-    return (await this.#request({ method: 'GET', path: routePath(USER_API.agents, { townId }), schema: AgentListResponseSchema, notFound: townNotFound(townId) })).agents;
+    return this.#listAll(
+      { path: routePath(USER_API.agents, { townId }), schema: AgentListResponseSchema, notFound: townNotFound(townId) },
+      (page) => page.agents,
+    );
   }
 
   async reissueCredentials(townId: string, agentId: string): Promise<ReissueResponse> {
@@ -127,8 +132,10 @@ export class ApiClient {
   }
 
   async listBeads(townId: string, status?: string): Promise<Bead[]> {
-    return (await this.#request({ method: 'GET', path: routePath(USER_API.beads, { townId }), query: { status }, schema: BeadListResponseSchema, notFound: townNotFound(townId) }))
-      .beads;
+    return this.#listAll(
+      { path: routePath(USER_API.beads, { townId }), query: { status }, schema: BeadListResponseSchema, notFound: townNotFound(townId) },
+      (page) => page.beads,
+    );
   }
 
   async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
@@ -244,6 +251,20 @@ export class ApiClient {
     } catch (err) {
       throw failure(err);
     }
+  }
+
+  /** Every item of a paginated list (agents, beads), following `nextCursor` page by page. */
+  async #listAll<S extends z.ZodType<{ nextCursor: string | null }>, T>(
+    opts: Omit<RequestOptions<S>, 'method'>,
+    itemsOf: (page: z.infer<S>) => T[],
+  ): Promise<T[]> {
+    const fetchPage = async (cursor: string | null) => {
+      const page = await this.#request({ ...opts, method: 'GET', query: { ...opts.query, limit: COLLECT_PAGES.limit, cursor: cursor ?? undefined } });
+      return { items: itemsOf(page), nextCursor: page.nextCursor };
+    };
+    return collectPages(fetchPage, {
+      runaway: (reason) => new CliError('bad_response', `unexpected answer to GET ${opts.path} from ${this.baseUrl}: ${reason}`),
+    });
   }
 
   async #request<S extends z.ZodType>(opts: RequestOptions<S>): Promise<z.infer<S>> {

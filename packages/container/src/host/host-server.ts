@@ -1,7 +1,18 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CONTAINER_KEY_HEADER, EnvVarNameSchema, GastownError, HOST_API, HOST_INSTANCE_HEADER, hostContainerPath, LIMITS, TownIdSchema } from '@gastown/protocol';
+import {
+  CONTAINER_KEY_HEADER,
+  deriveTownContainerKey,
+  EnvVarNameSchema,
+  isTownContainerKeyShape,
+  GastownError,
+  HOST_API,
+  HOST_INSTANCE_HEADER,
+  hostContainerPath,
+  LIMITS,
+  TownIdSchema,
+} from '@gastown/protocol';
+import { secretsEqual } from '../server/container-auth';
 import { readJsonBody } from '../server/json-body';
 import type { ContainerHost } from './container-host';
 
@@ -12,20 +23,33 @@ export const HostSettingsRequestSchema = z
   })
   .strict();
 
+/** A path under HOST_API.container (forwarded to the town's container): its town id segment. */
+const FORWARDED_PATH = /^\/towns\/([^/]+)\/container(?:\/|$)/;
+
 /**
  * HTTP adapter over ContainerHost: settings, inspection, and forwarding to the town's container.
- * Routes: HOST_API of @gastown/protocol; same shared key as the container control API.
+ * Routes: HOST_API of @gastown/protocol. Two keys (CONTAINER_KEY_HEADER):
+ * - the host's own routes take the deployment's container key (`containerKey`, GASTOWN_CONTAINER_KEY);
+ * - a request forwarded to a town's container takes that town's key (derived from the deployment key
+ *   and the town id, @gastown/protocol `deriveTownContainerKey`): the only key its container knows.
+ *   A town's key opens neither the host's routes nor another town's container; a bad town id is
+ *   not_found before any key is looked at. Checked before routing: a refused request starts nothing.
  */
 export function createHostApp(host: ContainerHost, containerKey: string): Hono {
   const app = new Hono();
-  const expected = Buffer.from(containerKey);
 
-  app.use('*', async (c, next) => {
-    const given = Buffer.from(c.req.header(CONTAINER_KEY_HEADER) ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new GastownError('container_unauthorized', 'missing or wrong container key');
+  app.use('*', async function requireKey(c, next) {
+    const refused = () => new GastownError('container_unauthorized', 'missing or wrong container key');
+    const presented = c.req.header(CONTAINER_KEY_HEADER) ?? '';
+    const forwarded = FORWARDED_PATH.exec(c.req.path);
+    if (!forwarded) {
+      if (!secretsEqual(presented, containerKey)) throw refused();
+      return next();
     }
-    await next();
+    const townId = parseTownId(forwarded[1]);
+    // what cannot be a town key is refused before the (asynchronous) derivation
+    if (!isTownContainerKeyShape(presented) || !secretsEqual(presented, await deriveTownContainerKey(containerKey, townId))) throw refused();
+    return next();
   });
 
   app.put(HOST_API.settings, async function putSettings(c) {

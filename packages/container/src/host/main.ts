@@ -10,7 +10,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { systemClock, TOWN_ENV_PREFIX } from '@gastown/protocol';
+import { deriveTownContainerKey, systemClock, TOWN_ENV_PREFIX } from '@gastown/protocol';
 import { createLogger } from '../log';
 import { realTimers } from '../timers';
 import { ContainerHost } from './container-host';
@@ -27,21 +27,30 @@ export function townDataDir(config: HostConfig, townId: string): string {
   return join(config.dataDir, 'towns', townId);
 }
 
-/** Environment of a town container: an allow-list plus its settings. Never the host's whole env. */
-export function containerEnv(config: HostConfig, townId: string, townEnv: Record<string, string>): Record<string, string> {
+/**
+ * Environment of a town container: an allow-list plus its settings. Never the host's whole env, and
+ * never the deployment's container key: the container gets `townContainerKey`, its town's own key
+ * (deriveTownContainerKey), so it cannot authenticate as another town's container.
+ */
+export function containerEnv(config: HostConfig, townId: string, townEnv: Record<string, string>, townContainerKey: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: process.env.LANG ?? 'C.UTF-8',
     HOME: join(townDataDir(config, townId), 'home'),
     CONTAINER_PORT: '0',
     GASTOWN_BIND_LOOPBACK: '1',
-    GASTOWN_CONTAINER_KEY: config.containerKey,
+    GASTOWN_CONTAINER_KEY: townContainerKey,
     GASTOWN_DATA_DIR: townDataDir(config, townId),
     GASTOWN_INSTANCE_ID: `ci_${randomBytes(8).toString('hex')}`,
     ...config.passthrough,
   };
   for (const [name, value] of Object.entries(townEnv)) env[TOWN_ENV_PREFIX + name] = value;
   return env;
+}
+
+/** The env of a town's container with its own derived container key (the deployment's never leaves the host). */
+export async function townContainerEnv(config: HostConfig, townId: string, townEnv: Record<string, string>): Promise<Record<string, string>> {
+  return containerEnv(config, townId, townEnv, await deriveTownContainerKey(config.containerKey, townId));
 }
 
 export async function startHost(config: HostConfig): Promise<{ url: string; host: ContainerHost; close(): Promise<void> }> {
@@ -53,12 +62,14 @@ export async function startHost(config: HostConfig): Promise<{ url: string; host
     logger,
     defaultSleepAfterMs: config.defaultSleepAfterMs,
     stopGraceMs: config.stopGraceMs,
-    spawn: (townId, townEnv) =>
-      spawnContainerProcess({
+    spawn: async (townId, townEnv) => {
+      const env = await townContainerEnv(config, townId, townEnv);
+      if (env.GASTOWN_CONTAINER_KEY) logger.secrets.add(env.GASTOWN_CONTAINER_KEY);
+      return spawnContainerProcess({
         command: process.execPath,
         args: ['--import', 'tsx', CONTAINER_MAIN],
         cwd: REPO_ROOT,
-        env: containerEnv(config, townId, townEnv),
+        env,
         logger,
         readyTimeoutMs: 60_000,
         // like a production container's cgroup: nothing of the town outlives its container
@@ -66,7 +77,8 @@ export async function startHost(config: HostConfig): Promise<{ url: string; host
           const reaped = sweepTownProcesses(townDataDir(config, townId));
           if (reaped.length > 0) logger.warn('container left processes behind; killed them', { townId, count: reaped.length });
         },
-      }),
+      });
+    },
   });
   const app = createHostApp(host, config.containerKey);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {

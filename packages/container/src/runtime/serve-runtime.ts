@@ -243,6 +243,7 @@ export class ServeRuntime implements AgentRuntime {
     try {
       this.#lease = await sandbox.acquire({
         agentId: this.#options.agent.id,
+        rigId: this.#options.agent.rigId,
         stateDir: this.#paths.stateDir,
         home: this.#paths.home,
         tmpDir: this.#paths.tmpDir,

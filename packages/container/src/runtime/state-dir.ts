@@ -41,13 +41,6 @@ export function runtimePaths(stateDir: string, flavor: RuntimeFlavor): RuntimePa
   };
 }
 
-/**
- * The agent's global git config (~/.gitconfig). A sandboxed agent sees its rig's mirror
- * read-only except for objects and its own branches: a reflog there cannot be written (and a
- * commit fails when its reflog cannot be), nor can an automatic gc repack the shared store.
- */
-export const AGENT_GITCONFIG = ['[core]', '\tlogAllRefUpdates = false', '[gc]', '\tauto = 0', ''].join('\n');
-
 /** Seed files that make the runtime consider its plugin SDK installed. */
 export function seedFiles(flavor: RuntimeFlavor): Record<string, string> {
   const dependencies = { [flavor.pluginPackage]: flavor.pluginPackageVersion };
@@ -94,7 +87,6 @@ export async function prepareStateDir(paths: RuntimePaths, flavor: RuntimeFlavor
   for (const [name, content] of Object.entries(seedFiles(flavor))) {
     await writeFresh(join(paths.configDir, name), content);
   }
-  await writeFresh(join(paths.home, '.gitconfig'), AGENT_GITCONFIG);
   await writeFresh(paths.instructionsFile, instructions);
 }
 

@@ -16,5 +16,5 @@ export { buildBwrapArgs, SYSTEM_PATHS, type BwrapSpec, type SystemMount } from '
 export { probeSandbox, findBwrap, hostSystemMounts } from './probe';
 export { UidPool } from './uid-pool';
 export { pidsOfUid, uidsWithProcesses, parseStatusUids } from './proc-table';
-export { parseGitFile, mirrorOfAdminDir, worktreeGitPaths, type WorktreeGitPaths } from './git-paths';
+export { rigMirrorOf } from './rig-mirror';
 export { SandboxError, type SandboxErrorCode } from './errors';

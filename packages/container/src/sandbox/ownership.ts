@@ -6,20 +6,7 @@
  * changed through a descriptor opened with O_NOFOLLOW. This is only race-free because no
  * process of the old owner is alive while it runs (the pool sweeps a uid before reuse).
  */
-import {
-  constants,
-  closeSync,
-  fchmodSync,
-  fchownSync,
-  fstatSync,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  statSync,
-  type Stats,
-} from 'node:fs';
+import { constants, closeSync, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isWithin } from './bwrap-args';
 import { SandboxError } from './errors';
@@ -129,39 +116,12 @@ export function assertReadableByOthers(path: string): void {
   if ((stats.mode & need) !== need) throw prepareFailed(`${path} is not readable by other users (mode ${modeOf(path)})`);
   const parent = dirname(path);
   if ((statSync(parent).mode & 0o005) !== 0o005) {
-    throw prepareFailed(`${parent} is not listable by other users (mode ${modeOf(parent)}): agent uids cannot load ${path}; keep toolchain files out of the data dir's own top level`);
+    throw prepareFailed(
+      `${parent} is not listable by other users (mode ${modeOf(parent)}): agent uids cannot load ${path}; keep toolchain files out of the data dir's own top level`,
+    );
   }
   for (let dir = parent; ; dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) throw prepareFailed(`${dir} does not let other users through: agent uids cannot read ${path}`);
     if (dir === dirname(dir)) break;
   }
 }
-
-/**
- * A git object store every agent uid may add objects to, without being able to remove or
- * replace anyone's: all 256 fan-out dirs exist (so no one ever creates one, a root fetch
- * included), owned by root with the agents' group, group-writable, setgid and sticky. The
- * store's top, info/ (alternates!) and pack/ stay root's alone. Idempotent.
- */
-export function shareObjectStore(objectsDir: string, gid: number, ownerUid: number): void {
-  for (let i = 0; i < 256; i++) {
-    const dir = join(objectsDir, i.toString(16).padStart(2, '0'));
-    const stats = lstatOrNull(dir);
-    if (stats === null) {
-      try {
-        mkdirSync(dir, { mode: 0o755 });
-      } catch (error) {
-        // a concurrent git fetch may have just created it
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw prepareFailed(`cannot create ${dir}`, error);
-      }
-    } else if (!stats.isDirectory()) {
-      throw prepareFailed(`${dir} is not a directory`);
-    } else if (stats.uid === ownerUid && stats.gid === gid && (stats.mode & 0o7777) === SHARED_DIR_MODE) {
-      continue;
-    }
-    setOwnerAndMode(dir, { uid: ownerUid, gid, mode: SHARED_DIR_MODE, directory: true });
-  }
-}
-
-/** rwxrwxr-x + setgid + sticky. */
-const SHARED_DIR_MODE = 0o3775;

@@ -91,9 +91,8 @@ export function probeBwrap(bwrapPath: string, ids: { uid: number; gid: number } 
 }
 
 export interface ProbeOptions {
-  /** The uid a root container probes as (the pool's first uid) and the agents' gid. */
+  /** The uid (and gid) a root container probes as: the pool's first. */
   poolUid: number;
-  poolGid: number;
   /** Override for tests. */
   isRoot?: boolean;
   bwrapPath?: string | null;
@@ -104,7 +103,7 @@ export async function probeSandbox(options: ProbeOptions): Promise<SandboxProbe>
   const bwrapPath = options.bwrapPath === undefined ? findBwrap() : options.bwrapPath;
   if (bwrapPath === null) return { isRoot, bwrapPath, namespacesAsPoolUid: null, namespacesAsSelf: null };
   const [asPool, asSelf] = await Promise.all([
-    isRoot ? probeBwrap(bwrapPath, { uid: options.poolUid, gid: options.poolGid }, true) : Promise.resolve(null),
+    isRoot ? probeBwrap(bwrapPath, { uid: options.poolUid, gid: options.poolUid }, true) : Promise.resolve(null),
     probeBwrap(bwrapPath, null, isRoot),
   ]);
   return { isRoot, bwrapPath, namespacesAsPoolUid: asPool, namespacesAsSelf: asSelf };

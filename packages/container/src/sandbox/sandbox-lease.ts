@@ -8,19 +8,21 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger, Timers } from '../contracts';
 import { buildBwrapArgs, isWithin, type SystemMount } from './bwrap-args';
 import { SandboxError } from './errors';
-import { worktreeGitPaths, type WorktreeGitPaths } from './git-paths';
 import { usesNamespaces, usesOwnUid, type IsolationLevel } from './isolation';
-import { assertReadableByOthers, chownTree, secureAncestors, setOwnerAndMode, shareObjectStore } from './ownership';
+import { assertReadableByOthers, chownTree, secureAncestors, setOwnerAndMode } from './ownership';
 import { exeOf, pidsOfUid, rssBytesOfUid, signalPids, uidsWithProcesses } from './proc-table';
+import { rigMirrorOf } from './rig-mirror';
 import type { UidPool } from './uid-pool';
 
 export interface LeaseRequest {
   agentId: string;
+  /** The agent's rig (null for a mayor): its mirror is visible read-only, as its repository's `origin`. */
+  rigId: string | null;
   /** The agent's state dir (never visible whole); home, tmpDir and privateFiles lie below it. */
   stateDir: string;
   home: string;
   tmpDir: string;
-  /** Scratch dir, worktree or clone. */
+  /** Scratch dir or the agent's own repository (a polecat's worktree dir, a refinery's clone). */
   workdir: string;
   /** Files below the state dir the agent reads (its instructions): given to its uid, read-only in its view. */
   privateFiles: string[];
@@ -61,8 +63,6 @@ export interface LeaseContext {
   /** The container's own uid and gid (root's, at the uid levels). */
   ownerUid: number;
   ownerGid: number;
-  /** The group every agent uid runs with (owns the shared git object dirs). */
-  agentGid: number;
   pool: UidPool | null;
   bwrapPath: string | null;
   system: SystemMount[];
@@ -134,7 +134,7 @@ export class IsolatedLease implements SandboxLease {
   readonly #ctx: LeaseContext;
   readonly #request: LeaseRequest;
   readonly #log: Logger;
-  #git: WorktreeGitPaths | null = null;
+  #mirror: string | null = null;
   #released: Promise<{ survivors: number[] }> | null = null;
 
   private constructor(ctx: LeaseContext, request: LeaseRequest, uid: number | null) {
@@ -166,7 +166,7 @@ export class IsolatedLease implements SandboxLease {
         ? error
         : new SandboxError('sandbox_prepare_failed', `could not prepare the sandbox: ${error instanceof Error ? error.message : 'error'}`, { cause: error });
     }
-    lease.#log.info('sandbox.leased', { level: lease.level, gitWorktree: lease.#git !== null });
+    lease.#log.info('sandbox.leased', { level: lease.level, mirror: lease.#mirror !== null });
     return lease;
   }
 
@@ -186,35 +186,30 @@ export class IsolatedLease implements SandboxLease {
     for (const path of [r.home, r.tmpDir, r.privateFiles].flat()) {
       if (!isWithin(path, r.stateDir) || path === r.stateDir) throw new SandboxError('sandbox_prepare_failed', `${path} is not inside the agent's state dir`);
     }
-    this.#git = worktreeGitPaths(r.workdir, rootDir, r.agentId, ownerUid);
+    this.#mirror = rigMirrorOf(rootDir, r.rigId, ownerUid);
     if (this.uid === null) return;
 
-    const { agentGid } = this.#ctx;
+    // each agent uid is its own group too (gid = uid): nothing is shared through a group
+    const uid = this.uid;
     for (const path of [r.home, r.tmpDir, r.workdir, ...r.privateFiles]) secureAncestors(path, rootDir, ownerUid);
-    chownTree(r.home, this.uid, agentGid, 0o700);
-    chownTree(r.tmpDir, this.uid, agentGid, 0o700);
-    chownTree(r.workdir, this.uid, agentGid, 0o700);
-    for (const file of r.privateFiles) chownTree(file, this.uid, agentGid, 0o600);
-    const git = this.#git;
-    if (git) {
-      secureAncestors(git.mirror, rootDir, ownerUid);
-      chownTree(git.adminDir, this.uid, agentGid, 0o755);
-      if (git.branchRefsDir) chownTree(git.branchRefsDir, this.uid, agentGid, 0o755);
-      shareObjectStore(git.objectsDir, agentGid, ownerUid);
-    }
+    // the mirror stays root's (0755 inside): reachable, so the agent can fetch from its origin
+    if (this.#mirror) secureAncestors(this.#mirror, rootDir, ownerUid);
+    chownTree(r.home, uid, uid, 0o700);
+    chownTree(r.tmpDir, uid, uid, 0o700);
+    chownTree(r.workdir, uid, uid, 0o700);
+    for (const file of r.privateFiles) chownTree(file, uid, uid, 0o600);
     for (const path of r.toolchain) assertReadableByOthers(path);
   }
 
   plan(command: string, args: string[], cwd: string): SpawnPlan {
-    const ids = this.uid === null ? {} : { uid: this.uid, gid: this.#ctx.agentGid };
+    const ids = this.uid === null ? {} : { uid: this.uid, gid: this.uid };
     if (!usesNamespaces(this.level)) return { file: command, args, cwd, ...ids };
     const r = this.#request;
-    const git = this.#git;
     const bwrapArgs = buildBwrapArgs({
       unprivileged: this.uid !== null || this.#ctx.ownerUid !== 0,
       system: this.#ctx.system,
-      readOnly: [...r.toolchain.map(toolchainRoot), ...r.privateFiles, ...(git ? [git.mirror, ...git.objectsReadOnly] : [])],
-      readWrite: [r.home, r.tmpDir, r.workdir, ...(git ? [git.adminDir, git.objectsDir, ...(git.branchRefsDir ? [git.branchRefsDir] : [])] : [])],
+      readOnly: [...r.toolchain.map(toolchainRoot), ...r.privateFiles, ...(this.#mirror ? [this.#mirror] : [])],
+      readWrite: [r.home, r.tmpDir, r.workdir],
       forbidden: [this.#ctx.rootDir, r.stateDir, ...r.toolchain.map(checkoutOf).filter((dir): dir is string => dir !== null)],
       hostname: 'gastown-agent',
       chdir: cwd,
@@ -270,19 +265,15 @@ export class IsolatedLease implements SandboxLease {
   #park(): void {
     const { ownerUid, ownerGid } = this.#ctx;
     const r = this.#request;
-    const git = this.#git;
-    const parks: Array<[string, number | undefined, boolean]> = [
+    const parks: Array<[string, number, boolean]> = [
       [r.home, 0o700, true],
       [r.tmpDir, 0o700, true],
       [r.workdir, 0o700, true],
       ...r.privateFiles.map((file): [string, number, boolean] => [file, 0o600, false]),
-      // git dirs keep their mode: other worktrees of the rig read the mirror's refs and HEADs
-      ...(git ? [[git.adminDir, undefined, true] as [string, undefined, boolean]] : []),
-      ...(git?.branchRefsDir ? [[git.branchRefsDir, undefined, true] as [string, undefined, boolean]] : []),
     ];
     for (const [path, mode, directory] of parks) {
       try {
-        setOwnerAndMode(path, { uid: ownerUid, gid: ownerGid, ...(mode === undefined ? {} : { mode }), directory });
+        setOwnerAndMode(path, { uid: ownerUid, gid: ownerGid, mode, directory });
       } catch (error) {
         this.#log.warn('sandbox.park_failed', { path, error: error instanceof Error ? error.message : String(error) });
       }

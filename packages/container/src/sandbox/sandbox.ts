@@ -61,8 +61,6 @@ export class IsolatingSandbox implements Sandbox {
       rootDir,
       ownerUid,
       ownerGid: process.getgid?.() ?? 0,
-      // every agent uid shares one primary group: it owns the rigs' shared git object dirs
-      agentGid: options.uidBase,
       pool: usesOwnUid(options.level) ? new UidPool(options.uidBase, options.uidCount) : null,
       // the real path: it is how a bwrap process shows in /proc/<pid>/exe
       bwrapPath: options.bwrapPath === null ? null : realpathSync(options.bwrapPath),
@@ -101,7 +99,7 @@ export interface CreateSandboxOptions {
  */
 export async function createSandbox(options: CreateSandboxOptions): Promise<Sandbox> {
   const log = options.logger.child({ component: 'sandbox' });
-  const probe = options.probe ?? (await probeSandbox({ poolUid: options.uidBase, poolGid: options.uidBase }));
+  const probe = options.probe ?? (await probeSandbox({ poolUid: options.uidBase }));
   const { level, gaps } = decideIsolation(options.mode, probe);
   if (level === 'none') {
     log.warn('sandbox.disabled', {

@@ -35,6 +35,7 @@ const mergeBody = (st: Stack) => ({
   rig: { ...st.fx.rig, gitUrl: st.fx.originPath },
   mergeRequestBeadId: 'bd_mr000001',
   branch: 'gt/ag_polecat01/bd_badinput1',
+  commit: 'a'.repeat(40),
   message: 'Merge it',
 });
 

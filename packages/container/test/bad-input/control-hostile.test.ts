@@ -41,7 +41,7 @@ const startWith = (who: typeof NEW_REFINERY, patch: (st: Stack, body: Record<str
 const merge = (patch: (st: Stack) => Record<string, unknown>) => (st: Stack) =>
   send('POST', `${st.container.url}/git/merge`, {
     headers: keyHeaders(),
-    json: { agentId: st.refinery.identity.id, rig: rigOf(st), mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', message: 'Merge', ...patch(st) },
+    json: { agentId: st.refinery.identity.id, rig: rigOf(st), mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', commit: 'a'.repeat(40), message: 'Merge', ...patch(st) },
   });
 
 const GIT_URLS = [...HOSTILE_STRINGS, ...HOSTILE_GIT_URLS];

@@ -1,10 +1,11 @@
 /**
- * The local container host API (control plane → host; same key as the container) × bad input:
- * every host route × the wrong credential, bad settings bodies, hostile town ids, and bad bodies
- * forwarded to the town's container. Each → typed 4xx; a refused request neither configures the
- * town nor starts (or wakes) its container; the host and the container stay up.
+ * The local container host API (control plane → host: the deployment's key for the host's own
+ * routes, the town's derived key for what is forwarded to its container) × bad input: every host
+ * route × the wrong credential, bad settings bodies, hostile town ids, and bad bodies forwarded to
+ * the town's container. Each → typed 4xx; a refused request neither configures the town nor starts
+ * (or wakes) its container; the host and the container stay up.
  */
-import { CONTAINER_KEY_HEADER, LIMITS, type ErrorCode } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, deriveTownContainerKey, LIMITS, type ErrorCode } from '@gastown/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerHost } from '../../src/host/container-host';
 import type { ContainerProcess } from '../../src/host/container-process';
@@ -36,9 +37,15 @@ interface HostWorld {
 
 let s: Stack;
 let h: HostWorld;
+/** The town's container key: what the host hands the town's container, and what forwarded requests carry. */
+let townKey: string;
+let otherTownKey: string;
+const townKeyHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({ [CONTAINER_KEY_HEADER]: townKey, ...extra });
 
 beforeAll(async () => {
-  s = await startStack();
+  townKey = await deriveTownContainerKey(CONTAINER_KEY, TOWN_ID);
+  otherTownKey = await deriveTownContainerKey(CONTAINER_KEY, 'town_badinput2');
+  s = await startStack({ containerKey: townKey });
   const spawns: HostWorld['spawns'] = [];
   // the "town container" is the stack's running container; the host never stops or kills it
   const proc: ContainerProcess = { pid: 1, url: s.container.url, instanceId: s.container.instanceId, exited: new Promise(() => {}), stop: async () => {}, kill: () => {} };
@@ -84,6 +91,8 @@ interface Route {
   method: string;
   path: (townId: string) => string;
   body?: unknown;
+  /** Forwarded to the town's container: the town's key opens it, not the deployment's. */
+  forwarded?: boolean;
 }
 
 const ROUTES: Route[] = [
@@ -92,9 +101,26 @@ const ROUTES: Route[] = [
   { method: 'POST', path: (t) => `/towns/${t}/keep-awake` },
   { method: 'POST', path: (t) => `/towns/${t}/kill` },
   { method: 'POST', path: (t) => `/towns/${t}/stop` },
-  { method: 'GET', path: (t) => `/towns/${t}/container/agents` },
-  { method: 'POST', path: (t) => `/towns/${t}/container/agents/ag_mayor0001/messages`, body: { text: 'hi' } },
+  { method: 'GET', path: (t) => `/towns/${t}/container/agents`, forwarded: true },
+  { method: 'POST', path: (t) => `/towns/${t}/container/agents/ag_mayor0001/messages`, body: { text: 'hi' }, forwarded: true },
 ];
+
+/** The key a route takes is refused everywhere else: the town's on the host's own routes, the deployment's and another town's on forwarded ones. */
+const CROSS_KEY_CASES: RefusalCase[] = ROUTES.flatMap((r) =>
+  (r.forwarded
+    ? [
+        { name: "the deployment's key", key: () => CONTAINER_KEY },
+        { name: "another town's key", key: () => otherTownKey },
+      ]
+    : [{ name: "the town's container key", key: () => townKey }]
+  ).map(
+    (k): RefusalCase => ({
+      name: `${r.method} ${r.path(':town')} with ${k.name}`,
+      code: 'container_unauthorized',
+      send: () => send(r.method, hostUrl(r.path(TOWN_ID)), { headers: { [CONTAINER_KEY_HEADER]: k.key() }, ...(r.body ? { json: r.body } : {}) }),
+    }),
+  ),
+);
 
 const PRESENTATIONS: Array<{ name: string; headers: (st: Stack) => Record<string, string> }> = [
   { name: 'no key', headers: () => ({}) },
@@ -164,7 +190,7 @@ const TOWN_ID_CASES: RefusalCase[] = ROUTES.flatMap((r) =>
 );
 
 describe('container host API × bad input', () => {
-  it.each([...AUTH_CASES, ...SETTINGS_CASES, ...TOWN_ID_CASES])('$name → $code, nothing configured or started', async (c) => {
+  it.each([...AUTH_CASES, ...CROSS_KEY_CASES, ...SETTINGS_CASES, ...TOWN_ID_CASES])('$name → $code, nothing configured or started', async (c) => {
     await runHostRefusal(c);
   });
 
@@ -175,7 +201,7 @@ describe('container host API × bad input', () => {
     { name: 'oversized', code: 'payload_too_large' as const, raw: JSON.stringify({ text: 'x'.repeat(LIMITS.maxBodyBytes) }), type: 'application/json' },
   ])('a forwarded bad body reaches the container and comes back typed: $name → $code, no prompt delivered', async ({ code, raw, type, name }) => {
     const before = await snapshot(s);
-    const res = await send('POST', hostUrl(`/towns/${TOWN_ID}/container/agents/${s.mayor.identity.id}/messages`), { headers: keyHeaders({ 'content-type': type }), raw });
+    const res = await send('POST', hostUrl(`/towns/${TOWN_ID}/container/agents/${s.mayor.identity.id}/messages`), { headers: townKeyHeaders({ 'content-type': type }), raw });
     expectRefusal(res, code, name, s.secrets());
     expect(await snapshot(s)).toEqual(before);
   });
@@ -192,7 +218,7 @@ describe('container host API × bad input', () => {
   it('afterwards host and container answer, and good requests work', async () => {
     expect((await send('GET', hostUrl(`/towns/${TOWN_ID}/state`), { headers: keyHeaders() })).status).toBe(200);
     expect((await send('PUT', hostUrl(`/towns/${TOWN_ID}/settings`), { headers: keyHeaders(), json: { sleepAfterSeconds: 60 } })).status).toBe(200);
-    const list = await send('GET', hostUrl(`/towns/${TOWN_ID}/container/agents`), { headers: keyHeaders() });
+    const list = await send('GET', hostUrl(`/towns/${TOWN_ID}/container/agents`), { headers: townKeyHeaders() });
     expect({ status: list.status, agents: list.body.agents.length }).toEqual({ status: 200, agents: 3 });
   });
 });

@@ -58,7 +58,7 @@ async function barrage(st: Stack): Promise<void> {
   expect((await send('GET', `${b}/broker/llm/v1/models`, { headers: { authorization: `Bearer ${mayor.brokerKey}` } })).status).toBe(200);
   const merge = await send('POST', `${c}/git/merge`, {
     headers: keyHeaders(),
-    json: { agentId: refinery.identity.id, rig: { ...st.fx.rig, gitUrl: st.fx.originPath }, mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', message: 'Merge' },
+    json: { agentId: refinery.identity.id, rig: { ...st.fx.rig, gitUrl: st.fx.originPath }, mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', commit: 'a'.repeat(40), message: 'Merge' },
   });
   expect(merge.status).toBe(202);
   await st.container.supervisor.drain();

@@ -82,6 +82,8 @@ export interface Started {
 }
 
 export interface Stack {
+  /** The key the container checks (CONTAINER_KEY unless started with another). */
+  containerKey: string;
   cp: FakeControlPlane;
   fx: GitFixture;
   provider: ProviderStub;
@@ -102,7 +104,9 @@ export interface Stack {
 export const TOWN_ID = 'town_badinput1';
 export const identity = (role: AgentIdentity['role'], id: string, rigId: string | null): AgentIdentity => ({ id, townId: TOWN_ID, rigId, userId: 'user-1', role, name: role, gen: 1 });
 
-export async function startStack(): Promise<Stack> {
+/** `containerKey`: the key the container is started with (default CONTAINER_KEY; the host tests give it a town's derived key). */
+export async function startStack(options: { containerKey?: string } = {}): Promise<Stack> {
+  const containerKey = options.containerKey ?? CONTAINER_KEY;
   const cp = await startFakeControlPlane({ tokenTtlSeconds: 3600 });
   const fx = await createGitFixture();
   const provider = await startProvider();
@@ -110,7 +114,7 @@ export async function startStack(): Promise<Stack> {
   const lines: string[] = [];
   const dataDir = join(fx.root, 'container-data');
   const config = loadConfig({
-    GASTOWN_CONTAINER_KEY: CONTAINER_KEY,
+    GASTOWN_CONTAINER_KEY: containerKey,
     CONTAINER_PORT: '0',
     GASTOWN_BIND_LOOPBACK: '1',
     GASTOWN_DATA_DIR: dataDir,
@@ -141,7 +145,7 @@ export async function startStack(): Promise<Stack> {
   });
   const start = async (who: AgentIdentity): Promise<Started> => {
     const body = await startRequest(who);
-    const res = await send('POST', `${container.url}/agents`, { headers: keyHeaders(), json: body });
+    const res = await send('POST', `${container.url}/agents`, { headers: { [CONTAINER_KEY_HEADER]: containerKey }, json: body });
     if (res.status !== 200) throw new Error(`stack: start ${who.id} failed: ${res.text}`);
     const runtime = runtimes.at(-1) as RecordingRuntime;
     return { identity: who, credentials: body.credentials, brokerKey: runtime.options.brokerKey, runtime };
@@ -150,6 +154,7 @@ export async function startStack(): Promise<Stack> {
   const polecat = await start(identity('polecat', 'ag_polecat01', rig.id));
   const refinery = await start(identity('refinery', 'ag_refinery1', rig.id));
   return {
+    containerKey,
     cp,
     fx,
     provider,
@@ -162,7 +167,7 @@ export async function startStack(): Promise<Stack> {
     refinery,
     startRequest,
     secrets: () => [
-      CONTAINER_KEY,
+      ...new Set([CONTAINER_KEY, containerKey]),
       PROVIDER_KEY,
       ...[mayor, polecat, refinery].flatMap((a) => [a.brokerKey, a.credentials.accessToken, a.credentials.refreshCredential]),
     ],
@@ -293,7 +298,7 @@ export function expectRefusal(res: Sent, code: ErrorCode, label: string, secrets
 
 /** Everything a request could change: agents, control-plane calls, prompts, provider calls, origin refs. */
 export async function snapshot(s: Stack): Promise<unknown> {
-  const agents = await send('GET', `${s.container.url}/agents`, { headers: keyHeaders() });
+  const agents = await send('GET', `${s.container.url}/agents`, { headers: { [CONTAINER_KEY_HEADER]: s.containerKey } });
   return {
     agents: agents.body,
     controlPlane: {

@@ -23,7 +23,15 @@ function setup(withRegistry = true) {
   const secrets = new SecretRegistry();
   secrets.add(BROKER_KEY);
   secrets.add(SERVER_PASSWORD);
-  const sink = new BatchingEventSink({ client: stub, clock, random: () => 0.5, timers, logger: silentLogger, flushIntervalMs: 1000, ...(withRegistry ? { secrets } : {}) });
+  const sink = new BatchingEventSink({
+    client: stub,
+    clock,
+    random: () => 0.5,
+    timers,
+    logger: silentLogger,
+    flushIntervalMs: 1000,
+    ...(withRegistry ? { secrets } : {}),
+  });
   return { timers, stub, sink, secrets };
 }
 
@@ -74,7 +82,9 @@ describe('recordFor redacts before it truncates', () => {
   });
 
   it('redacts tool input and error messages too', () => {
-    const tool = recordFor({ type: 'tool', sessionId: 's', callId: 'c', tool: 'bash', state: 'running', input: { command: `echo ${SERVER_PASSWORD}` } }, [SERVER_PASSWORD])!;
+    const tool = recordFor({ type: 'tool', sessionId: 's', callId: 'c', tool: 'bash', state: 'running', input: { command: `echo ${SERVER_PASSWORD}` } }, [
+      SERVER_PASSWORD,
+    ])!;
     const error = recordFor({ type: 'error', sessionId: 's', message: `provider said: bad key ${OPENAI}` })!;
     expect(JSON.stringify([tool, error])).not.toMatch(new RegExp(`${SERVER_PASSWORD}|${OPENAI}`));
   });

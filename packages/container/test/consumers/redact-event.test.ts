@@ -39,14 +39,26 @@ function event(data: Record<string, unknown>, type = 'agent.tool'): AgentEvent {
 }
 
 const CASES: Array<{ name: string; data: Record<string, unknown>; secrets: string[] }> = [
-  { name: 'env dump in a tool output (an `env` run)', data: { tool: 'bash', output: `GASTOWN_BROKER_KEY=${BROKER_KEY}\nOPENCODE_SERVER_PASSWORD=${SERVER_PASSWORD}\nHOME=/tmp/x` }, secrets: [BROKER_KEY, SERVER_PASSWORD] },
+  {
+    name: 'env dump in a tool output (an `env` run)',
+    data: { tool: 'bash', output: `GASTOWN_BROKER_KEY=${BROKER_KEY}\nOPENCODE_SERVER_PASSWORD=${SERVER_PASSWORD}\nHOME=/tmp/x` },
+    secrets: [BROKER_KEY, SERVER_PASSWORD],
+  },
   { name: 'container key in a text part', data: { text: `the key is ${CONTAINER_KEY}.` }, secrets: [CONTAINER_KEY] },
-  { name: 'registered provider key in a tool input (compact JSON)', data: { input: JSON.stringify({ command: `curl -H "x-api-key: ${PROVIDER_KEY}" https://api.example.com` }) }, secrets: [PROVIDER_KEY] },
+  {
+    name: 'registered provider key in a tool input (compact JSON)',
+    data: { input: JSON.stringify({ command: `curl -H "x-api-key: ${PROVIDER_KEY}" https://api.example.com` }) },
+    secrets: [PROVIDER_KEY],
+  },
   { name: 'JWT in an error message', data: { message: `401 for token ${JWT}` }, secrets: [JWT] },
   { name: 'refresh credential deep in arrays and objects', data: { a: [{ b: { c: [`x ${REFRESH} y`] } }] }, secrets: [REFRESH] },
   { name: 'unregistered OpenAI and Anthropic keys', data: { output: `OPENAI_API_KEY=${OPENAI} ANTHROPIC_API_KEY=${ANTHROPIC}` }, secrets: [OPENAI, ANTHROPIC] },
   { name: 'GitHub classic and fine-grained tokens', data: { output: `token ${GITHUB_CLASSIC} and ${GITHUB_FINE}` }, secrets: [GITHUB_CLASSIC, GITHUB_FINE] },
-  { name: 'AWS access key id and secret access key', data: { output: `[default]\naws_access_key_id = ${AWS_ID}\naws_secret_access_key = ${AWS_SECRET}\n` }, secrets: [AWS_ID, AWS_SECRET] },
+  {
+    name: 'AWS access key id and secret access key',
+    data: { output: `[default]\naws_access_key_id = ${AWS_ID}\naws_secret_access_key = ${AWS_SECRET}\n` },
+    secrets: [AWS_ID, AWS_SECRET],
+  },
   { name: 'PEM private key block', data: { output: `cat id_rsa\n${PEM}\n$ ` }, secrets: [PEM, 'MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn'] },
   { name: 'PEM private key cut short by truncation', data: { output: `${PEM_CUT}…[900 more]` }, secrets: ['b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ'] },
   { name: 'Slack and Google keys', data: { output: `${SLACK} ${GOOGLE}` }, secrets: [SLACK, GOOGLE] },

@@ -49,7 +49,7 @@ describe('CliGitWorkspace', () => {
     expect(await originSha(`refs/heads/${BRANCH}`)).toBe(work);
 
     const before = await originSha('main');
-    const result = await ws.merge(fx.rig, branch, 'Merge feature (bd_bead0001)');
+    const result = await ws.merge(fx.rig, branch, 'Merge feature (bd_bead0001)', work);
     expect(result.outcome).toBe('merged');
     if (result.outcome !== 'merged') return;
     expect(await originSha('main')).toBe(result.commitSha);
@@ -67,12 +67,13 @@ describe('CliGitWorkspace', () => {
     await ws.pushBranch(fx.rig, path, branch);
     const mainTip = await fx.commitToOrigin('main', { 'shared.txt': 'main version\n' }, 'conflicting change on main');
 
-    const result = await ws.merge(fx.rig, branch, 'Merge it');
+    const result = await ws.merge(fx.rig, branch, 'Merge it', work);
     expect(result).toEqual({ outcome: 'conflict', files: ['shared.txt'], message: expect.stringContaining('shared.txt') });
     expect(await originSha('main')).toBe(mainTip);
     expect(await originSha(`refs/heads/${BRANCH}`)).toBe(work);
     const mirror = await ws.ensureMirror(fx.rig);
-    expect(await fx.git(['-C', mirror, 'rev-parse', `refs/heads/${BRANCH}`])).toBe(work);
+    // the container's copy of the branch (agents have their own repositories)
+    expect(await fx.git(['-C', mirror, 'rev-parse', `refs/gastown/review/${BRANCH}`])).toBe(work);
     expect(await readdir(join(fx.dataDir, 'tmp'))).toEqual([]);
     const worktrees = await fx.git(['-C', mirror, 'worktree', 'list', '--porcelain']);
     expect(worktrees).not.toContain('/tmp/merge-');
@@ -96,7 +97,7 @@ describe('CliGitWorkspace', () => {
       return fx.runGit(args, options);
     };
     const racing = new CliGitWorkspace({ dataDir: fx.dataDir, runGit: racingRunner, logger: silentLogger });
-    const result = await racing.merge(fx.rig, branch, 'Merge feature');
+    const result = await racing.merge(fx.rig, branch, 'Merge feature', work);
     expect(result.outcome).toBe('merged');
     if (result.outcome !== 'merged') return;
     expect(pushes).toHaveLength(2);
@@ -108,10 +109,10 @@ describe('CliGitWorkspace', () => {
   it('serialises merges per rig: two concurrent merges both land', async () => {
     const a = await ws.createWorktree(fx.rig, 'ag_polecat01', 'bd_bead0001');
     const b = await ws.createWorktree(fx.rig, 'ag_polecat02', 'bd_bead0002');
-    await commitInWorktree(a.path, { 'a.txt': 'a\n' }, 'a');
-    await commitInWorktree(b.path, { 'b.txt': 'b\n' }, 'b');
+    const shaA = await commitInWorktree(a.path, { 'a.txt': 'a\n' }, 'a');
+    const shaB = await commitInWorktree(b.path, { 'b.txt': 'b\n' }, 'b');
     await Promise.all([ws.pushBranch(fx.rig, a.path, a.branch), ws.pushBranch(fx.rig, b.path, b.branch)]);
-    const [ra, rb] = await Promise.all([ws.merge(fx.rig, a.branch, 'merge a'), ws.merge(fx.rig, b.branch, 'merge b')]);
+    const [ra, rb] = await Promise.all([ws.merge(fx.rig, a.branch, 'merge a', shaA), ws.merge(fx.rig, b.branch, 'merge b', shaB)]);
     expect([ra.outcome, rb.outcome]).toEqual(['merged', 'merged']);
     expect(await fx.git(['-C', fx.originPath, 'show', 'main:a.txt'])).toBe('a');
     expect(await fx.git(['-C', fx.originPath, 'show', 'main:b.txt'])).toBe('b');
@@ -119,7 +120,7 @@ describe('CliGitWorkspace', () => {
 
   it('merging an unknown branch fails without touching origin', async () => {
     const before = await originSha('main');
-    const result = await ws.merge(fx.rig, 'gt/ag_nobody01/bd_none0001', 'merge');
+    const result = await ws.merge(fx.rig, 'gt/ag_nobody01/bd_none0001', 'merge', 'c'.repeat(40));
     expect(result).toEqual({ outcome: 'failed', message: expect.stringContaining('not found') });
     expect(await originSha('main')).toBe(before);
   });
@@ -148,27 +149,31 @@ describe('CliGitWorkspace', () => {
     expect(await ws.createClone(fx.rig, 'ag_refinery1')).toBe(clone);
   });
 
-  it('remove deletes the worktree but keeps its branch in the mirror', async () => {
+  it('remove deletes the worktree but keeps its submitted branch in the mirror', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
     const work = await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
+    expect(await ws.submitBranch(fx.rig, path, branch)).toBe(work);
     await ws.remove(path);
     await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
     const mirror = ws.mirrorPath(fx.rig.id);
-    expect(await fx.git(['-C', mirror, 'rev-parse', `refs/heads/${branch}`])).toBe(work);
+    expect(await fx.git(['-C', mirror, 'rev-parse', `refs/gastown/review/${branch}`])).toBe(work);
     await expect(ws.remove(fx.originPath)).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(ws.remove(mirror)).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
   it('never writes a credential into any git config or remote URL', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
+    const work = await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
     await ws.pushBranch(fx.rig, path, branch);
-    await ws.merge(fx.rig, branch, 'merge');
+    await ws.merge(fx.rig, branch, 'merge', work);
     const clone = await ws.createClone(fx.rig, 'ag_refinery1');
     const tokenLike = /(gtr_|eyJ[A-Za-z0-9_-]{5,}|ghp_|github_pat_|bearer|password|token|secret|apikey|api_key|extraheader|:\/\/[^/\s]*@)/i;
-    for (const repo of [ws.mirrorPath(fx.rig.id), path, clone]) {
+    const mirror = ws.mirrorPath(fx.rig.id);
+    for (const repo of [mirror, path, clone]) {
       const listing = await fx.git(['-C', repo, 'config', '--list', '--show-origin']);
-      expect(listing).toContain('remote.origin.url=' + fx.originPath);
+      // only the mirror names the rig; an agent repository's origin is the mirror
+      expect(listing).toContain('remote.origin.url=' + (repo === mirror ? fx.originPath : mirror));
+      if (repo !== mirror) expect(listing).not.toContain(fx.originPath);
       expect(listing).not.toMatch(tokenLike);
     }
     const globalConfig = await readFile(join(fx.dataDir, 'git-home', '.gitconfig'), 'utf8');

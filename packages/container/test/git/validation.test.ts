@@ -29,7 +29,7 @@ const HOSTILE_BRANCHES = [
 describe('git input validation happens before any git call', () => {
   it.each(HOSTILE_BRANCHES)('merge rejects a hostile branch: $name', async ({ branch }) => {
     const { ws, calls } = countingWorkspace();
-    await expect(ws.merge(rig, branch, 'msg')).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(ws.merge(rig, branch, 'msg', 'a'.repeat(40))).rejects.toMatchObject({ code: 'validation_failed' });
     expect(calls).toEqual([]);
   });
 
@@ -66,6 +66,37 @@ describe('git input validation happens before any git call', () => {
   ])('createWorktree rejects $name', async ({ agentId, beadId }) => {
     const { ws, calls } = countingWorkspace();
     await expect(ws.createWorktree(rig, agentId, beadId)).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    { name: 'short sha', commit: 'abc123' },
+    { name: 'upper case', commit: 'A'.repeat(40) },
+    { name: 'option', commit: '--upload-pack=x' },
+    { name: 'ref name', commit: 'refs/heads/main' },
+    { name: 'revision expression', commit: `${'a'.repeat(40)}^` },
+  ])('merge rejects an approved commit that is not a full commit id: $name', async ({ commit }) => {
+    const { ws, calls } = countingWorkspace();
+    await expect(ws.merge(rig, 'gt/ag_polecat01/bd_bead0001', 'msg', commit)).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(calls).toEqual([]);
+  });
+
+  it.each(HOSTILE_BRANCHES)('submitBranch rejects a hostile branch: $name', async ({ branch }) => {
+    const { ws, calls } = countingWorkspace();
+    await expect(ws.submitBranch(rig, '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch)).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    { name: "another agent's branch", workdir: '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch: 'gt/ag_other001/bd_bead0001' },
+    { name: 'not a polecat branch', workdir: '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch: 'main' },
+    { name: 'a clone, not a polecat repository', workdir: '/tmp/gastown-validation-test-never-created/clones/ag_abcdef12', branch: 'gt/ag_abcdef12/bd_bead0001' },
+    { name: 'the mirror', workdir: '/tmp/gastown-validation-test-never-created/mirrors/rig_abc123.git', branch: 'gt/ag_abcdef12/bd_bead0001' },
+    { name: 'outside the data dir', workdir: '/etc', branch: 'gt/ag_abcdef12/bd_bead0001' },
+  ])('submitBranch and pushBranch need the repository of the branch owner: $name', async ({ workdir, branch }) => {
+    const { ws, calls } = countingWorkspace();
+    await expect(ws.submitBranch(rig, workdir, branch)).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(ws.pushBranch(rig, workdir, branch)).rejects.toMatchObject({ code: 'validation_failed' });
     expect(calls).toEqual([]);
   });
 

@@ -68,23 +68,14 @@ describe('buildBwrapArgs', () => {
       ],
     },
     {
-      name: 'a polecat: the mirror read-only, then its objects, admin dir and branch dir read-write on top',
-      spec: {
-        readOnly: ['/data/mirrors/rig_a.git'],
-        readWrite: [
-          '/data/worktrees/ag_a',
-          '/data/mirrors/rig_a.git/worktrees/ag_a',
-          '/data/mirrors/rig_a.git/objects',
-          '/data/mirrors/rig_a.git/refs/heads/gt/ag_a',
-        ],
-      },
-      expected: [
-        'ro /data/mirrors/rig_a.git',
-        'rw /data/worktrees/ag_a',
-        'rw /data/mirrors/rig_a.git/objects',
-        'rw /data/mirrors/rig_a.git/worktrees/ag_a',
-        'rw /data/mirrors/rig_a.git/refs/heads/gt/ag_a',
-      ],
+      name: 'a polecat: its own repository read-write, its rig mirror (its origin) read-only',
+      spec: { readOnly: ['/data/mirrors/rig_a.git'], readWrite: ['/data/worktrees/ag_a', '/data/agent-state/ag_a/home'] },
+      expected: ['ro /data/mirrors/rig_a.git', 'rw /data/worktrees/ag_a', 'rw /data/agent-state/ag_a/home'],
+    },
+    {
+      name: 'a read-write dir inside a read-only one is bound after it (parents first)',
+      spec: { readOnly: ['/opt/tool/cache/..', '/opt/tool'], readWrite: ['/opt/tool/cache'] },
+      expected: ['ro /opt/tool', 'rw /opt/tool/cache'],
     },
     {
       name: 'a read-only path already inside a system dir is not bound again',

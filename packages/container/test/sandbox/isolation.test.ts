@@ -1,8 +1,11 @@
 import { GastownError } from '@gastown/protocol';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadSandboxConfig } from '../../src/config';
 import { SandboxError } from '../../src/sandbox/errors';
-import { mirrorOfAdminDir, parseGitFile } from '../../src/sandbox/git-paths';
+import { rigMirrorOf } from '../../src/sandbox/rig-mirror';
 import { decideIsolation, type SandboxMode, type SandboxProbe } from '../../src/sandbox/isolation';
 import type { Logger } from '../../src/contracts';
 import { createSandbox, NO_SANDBOX } from '../../src/sandbox/sandbox';
@@ -181,24 +184,27 @@ describe('/proc status parsing', () => {
   });
 });
 
-describe('worktree git pointers', () => {
-  it.each([
-    { name: 'a git file', content: 'gitdir: /data/mirrors/rig_a.git/worktrees/ag_a\n', expected: '/data/mirrors/rig_a.git/worktrees/ag_a' },
-    { name: 'not a git file', content: 'ref: refs/heads/main\n', expected: null },
-    { name: 'two lines', content: 'gitdir: /a\ngitdir: /b\n', expected: null },
-  ])('parseGitFile: $name', ({ content, expected }) => {
-    expect(parseGitFile(content)).toBe(expected);
-  });
+describe('rigMirrorOf', () => {
+  const root = mkdtempSync(join(tmpdir(), 'gt-rig-mirror-'));
+  const uid = process.getuid?.() ?? 0;
+  mkdirSync(join(root, 'mirrors', 'rig_a.git'), { recursive: true });
+  mkdirSync(join(root, 'elsewhere'), { recursive: true });
+  symlinkSync(join(root, 'elsewhere'), join(root, 'mirrors', 'rig_link.git'));
+  writeFileSync(join(root, 'mirrors', 'rig_file.git'), '');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it.each([
-    { name: 'the layout git-workspace creates', admin: '/data/mirrors/rig_a.git/worktrees/ag_a', mirror: '/data/mirrors/rig_a.git' },
-    { name: 'another data dir', admin: '/other/mirrors/rig_a.git/worktrees/ag_a', mirror: null },
-    { name: 'climbing out with ..', admin: '/data/mirrors/rig_a.git/worktrees/../../../etc', mirror: null },
-    { name: 'not under worktrees/', admin: '/data/mirrors/rig_a.git/objects/ag_a', mirror: null },
-    { name: 'a mirror without .git', admin: '/data/mirrors/rig_a/worktrees/ag_a', mirror: null },
-    { name: 'one level too deep', admin: '/data/mirrors/x/rig_a.git/worktrees/ag_a', mirror: null },
-    { name: 'a relative path', admin: 'data/mirrors/rig_a.git/worktrees/ag_a', mirror: null },
-  ])('mirrorOfAdminDir: $name', ({ admin, mirror }) => {
-    expect(mirrorOfAdminDir(admin, '/data')).toBe(mirror);
+    { name: "the agent's rig mirror", rigId: 'rig_a', expected: join(root, 'mirrors', 'rig_a.git') },
+    { name: 'a mayor (no rig)', rigId: null, expected: null },
+    { name: 'a rig without a mirror yet', rigId: 'rig_b', expected: null },
+    { name: 'a rig id climbing out', rigId: '../elsewhere', expected: null },
+    { name: 'a symlinked mirror', rigId: 'rig_link', expected: null },
+    { name: 'a file where the mirror should be', rigId: 'rig_file', expected: null },
+  ])('$name', ({ rigId, expected }) => {
+    expect(rigMirrorOf(root, rigId, uid)).toBe(expected);
+  });
+
+  it('is null for a mirror the container does not own', () => {
+    expect(rigMirrorOf(root, 'rig_a', uid + 1)).toBeNull();
   });
 });

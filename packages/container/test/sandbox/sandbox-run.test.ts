@@ -58,11 +58,13 @@ async function runSandboxed(
   workdir: string,
   script: string,
   env: Record<string, string> = {},
+  rigId: string | null = null,
 ): Promise<Run> {
   const paths = runtimePaths(join(rootDir, 'agent-state', agentId), FLAVORS.opencode);
   await prepareStateDir(paths, FLAVORS.opencode, 'be a test agent');
   const lease = await sandbox.acquire({
     agentId,
+    rigId,
     stateDir: paths.stateDir,
     home: paths.home,
     tmpDir: paths.tmpDir,
@@ -125,7 +127,7 @@ describe.skipIf(!isRoot)('a sandboxed process (root)', () => {
   });
 
   it.skipIf(bwrapPath === null)('probes a working sandbox as a pool uid and picks uid+namespaces', async () => {
-    const probe = await probeSandbox({ poolUid: UID_BASE + 950, poolGid: UID_BASE + 950 });
+    const probe = await probeSandbox({ poolUid: UID_BASE + 950 });
     expect(probe).toEqual({ isRoot: true, bwrapPath, namespacesAsPoolUid: { ok: true }, namespacesAsSelf: { ok: true } });
     const lines: string[] = [];
     const logger = { ...silentLogger, info: (msg: string) => lines.push(msg), warn: (msg: string) => lines.push(msg), child: () => logger };
@@ -252,7 +254,7 @@ describe.skipIf(!isRoot)('a sandboxed process (root)', () => {
   });
 });
 
-describe.skipIf(!isRoot || bwrapPath === null)("a polecat's git worktree in the sandbox (root)", () => {
+describe.skipIf(!isRoot || bwrapPath === null)("a polecat's own repository in the sandbox (root)", () => {
   let fx: GitFixture;
   beforeAll(async () => {
     fx = await createGitFixture();
@@ -265,7 +267,7 @@ describe.skipIf(!isRoot || bwrapPath === null)("a polecat's git worktree in the 
     { level: 'uid' as const, offset: 800 },
     // the container's uid inside bwrap: only the read-only bind keeps it out of the mirror
     { level: 'namespaces' as const, offset: 900 },
-  ])('$level: commits on its own branch, cannot touch the mirror config, hooks or other refs', async ({ level, offset }) => {
+  ])('$level: commits in its repository, fetches from the rig mirror, cannot write it; the container collects the branch', async ({ level, offset }) => {
     const ws = await CliGitWorkspace.create({ dataDir: fx.dataDir, logger: silentLogger });
     const agentId = `ag_polecat${offset}`;
     const { path, branch } = await ws.createWorktree(fx.rig, agentId, 'bd_bead0001');
@@ -275,37 +277,20 @@ describe.skipIf(!isRoot || bwrapPath === null)("a polecat's git worktree in the 
       'export GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@x GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@x',
       'echo change >> shared.txt && git add shared.txt && git commit -qm "agent work" && echo commit=ok || echo commit=failed',
       'echo "head=$(git rev-parse HEAD)"',
+      'git fetch --quiet origin 2>/dev/null && echo fetch=ok || echo fetch=failed',
       '(echo "[core]" >> "$MIRROR/config") 2>/dev/null && echo mirror_config=writable || echo mirror_config=denied',
-      '(echo "#!/bin/sh" > "$MIRROR/hooks/post-update") 2>/dev/null && echo hooks=writable || echo hooks=denied',
-      '(echo x > "$MIRROR/objects/info/alternates") 2>/dev/null && echo alternates=writable || echo alternates=denied',
-      'git update-ref refs/heads/main HEAD 2>/dev/null && echo main_ref=writable || echo main_ref=denied',
-      `git branch gt/${agentId}/extra 2>/dev/null && echo own_ref=writable || echo own_ref=denied`,
-      'git branch gt/ag_other/x 2>/dev/null && echo other_ref=writable || echo other_ref=denied',
+      '(echo "exit 0" > "$MIRROR/hooks/pre-receive") 2>/dev/null && echo hooks=writable || echo hooks=denied',
+      '(echo x > "$MIRROR/objects/planted") 2>/dev/null && echo mirror_objects=writable || echo mirror_objects=denied',
+      `git push --quiet origin HEAD:refs/heads/${branch} 2>/dev/null && echo push=ok || echo push=denied`,
       'echo done=1',
     ].join('\n');
-    const run = await runSandboxed(sandbox, fx.dataDir, agentId, path, script, { MIRROR: mirror });
+    const run = await runSandboxed(sandbox, fx.dataDir, agentId, path, script, { MIRROR: mirror }, fx.rig.id);
     expect(run.code, run.raw).toBe(0);
-    expect(run.out).toMatchObject({
-      commit: 'ok',
-      mirror_config: 'denied',
-      hooks: 'denied',
-      alternates: 'denied',
-      main_ref: 'denied',
-      own_ref: 'writable',
-      other_ref: 'denied',
-    });
+    expect(run.out).toMatchObject({ commit: 'ok', fetch: 'ok', mirror_config: 'denied', hooks: 'denied', mirror_objects: 'denied', push: 'denied' });
     expect((await run.lease.release()).survivors).toEqual([]);
 
-    // root never runs git inside the agent's worktree (it refuses: dubious ownership); it
-    // pushes the branch from the mirror, where the commit's ref and objects are
-    expect(await fx.git(['-C', mirror, 'rev-parse', `refs/heads/${branch}`])).toBe(run.out.head);
-    await fx.git(['-C', mirror, 'push', '--quiet', '--', fx.originPath, `refs/heads/${branch}:refs/heads/${branch}`]);
-    expect(await fx.git(['-C', fx.originPath, 'rev-parse', `refs/heads/${branch}`])).toBe(run.out.head);
-    if (usesOwnUid(level)) {
-      const inWorktree = await fx.runGit(['-C', path, 'status', '--porcelain']);
-      expect(inWorktree.code).not.toBe(0);
-      expect(inWorktree.stderr).toContain('dubious ownership');
-    }
+    // the container collects the branch from the agent's repository (another uid's, parked) without running git in it
+    expect(await ws.submitBranch(fx.rig, path, branch)).toBe(run.out.head);
     await ws.remove(path);
   });
 });

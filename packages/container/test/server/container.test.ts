@@ -161,12 +161,13 @@ describe('the composed container (real broker, client, consumers, broker API, gi
     await writeFile(join(worktree, 'feature.txt'), 'from the polecat\n');
     await fx.git(['-C', worktree, 'add', 'feature.txt']);
     await fx.git(['-C', worktree, 'commit', '--quiet', '-m', 'polecat work']);
+    const reviewed = await fx.git(['-C', worktree, 'rev-parse', 'HEAD']);
     await control('POST', `/agents/${polecat.id}/stop`, { reason: 'done' });
     const branch = 'gt/ag_polecat01/bd_bead0001';
     expect(cp.completions.find((c) => c.agentId === polecat.id)?.body).toEqual({ outcome: 'stopped', reason: 'done', branch });
 
     expect((await control('POST', '/agents', await startRequest(refinery, { rig, prompt: 'review' }))).status).toBe(200);
-    const accepted = await control('POST', '/git/merge', { agentId: refinery.id, rig, mergeRequestBeadId: 'bd_mr000001', branch, message: 'Merge bd_bead0001' });
+    const accepted = await control('POST', '/git/merge', { agentId: refinery.id, rig, mergeRequestBeadId: 'bd_mr000001', branch, commit: reviewed, message: 'Merge bd_bead0001' });
     expect(accepted.status).toBe(202);
     const result = await until('merge result', () => cp.mergeResults.find((m) => m.agentId === refinery.id), 15_000);
     expect(result.body).toMatchObject({ mergeRequestBeadId: 'bd_mr000001', outcome: 'merged', commitSha: expect.stringMatching(/^[0-9a-f]{40}$/) });

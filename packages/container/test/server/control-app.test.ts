@@ -34,7 +34,7 @@ async function errorCode(res: Response): Promise<string> {
   return ErrorBodySchema.parse(await res.json()).error.code;
 }
 
-const mergeBody = { agentId: REFINERY, rig: RIG, mergeRequestBeadId: 'bd_mr000001', branch: `gt/${POLECAT}/bd_bead0001`, message: 'Merge it' };
+const mergeBody = { agentId: REFINERY, rig: RIG, mergeRequestBeadId: 'bd_mr000001', branch: `gt/${POLECAT}/bd_bead0001`, commit: 'a'.repeat(40), message: 'Merge it' };
 
 const ROUTES = [
   { method: 'GET', path: '/agents' },

@@ -367,6 +367,7 @@ describe('merge callbacks', () => {
     rig: RIG,
     mergeRequestBeadId: 'bd_mr000001',
     branch: `gt/${POLECAT}/bd_bead0001`,
+    commit: 'e'.repeat(40),
     message: 'Merge bd_bead0001',
   };
 
@@ -374,12 +375,18 @@ describe('merge callbacks', () => {
     { name: 'merged', result: { outcome: 'merged' as const, commitSha: 'b'.repeat(40) }, expected: { outcome: 'merged', commitSha: 'b'.repeat(40), message: '' } },
     { name: 'conflict', result: { outcome: 'conflict' as const, files: ['a.txt'], message: 'conflicts in: a.txt' }, expected: { outcome: 'conflict', commitSha: null, message: 'conflicts in: a.txt' } },
     { name: 'failed', result: { outcome: 'failed' as const, message: 'push rejected' }, expected: { outcome: 'failed', commitSha: null, message: 'push rejected' } },
+    {
+      name: 'changed_since_review (the branch tip travels as commitSha)',
+      result: { outcome: 'changed_since_review' as const, branchCommit: 'c'.repeat(40), message: 'branch moved' },
+      expected: { outcome: 'changed_since_review', commitSha: 'c'.repeat(40), message: 'branch moved' },
+    },
   ])('reports $name through the refinery client', async ({ result, expected }) => {
     await h.supervisor.start(startRequest('refinery'));
     h.git.mergeResult = result;
     expect(h.supervisor.merge(mergeBody)).toMatchObject({ accepted: true });
     await h.supervisor.drain();
     expect(h.git.merges).toEqual([{ branch: mergeBody.branch, message: mergeBody.message }]);
+    expect(h.git.mergeCommits).toEqual([mergeBody.commit]);
     expect(h.latest(REFINERY).client.mergeResults).toEqual([{ mergeRequestBeadId: 'bd_mr000001', ...expected }]);
   });
 
@@ -396,6 +403,54 @@ describe('merge callbacks', () => {
     await h.supervisor.start(startRequest('polecat'));
     expect(() => h.supervisor.merge({ ...mergeBody, agentId: POLECAT })).toThrow(expect.objectContaining({ code: 'role_forbidden' }));
     expect(() => h.supervisor.merge({ ...mergeBody, branch: '--upload-pack=x' })).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+    await h.supervisor.start(startRequest('refinery'));
+    const { commit: _commit, ...withoutCommit } = mergeBody;
+    expect(() => h.supervisor.merge(withoutCommit)).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+    expect(() => h.supervisor.merge({ ...mergeBody, commit: 'HEAD' })).toThrow(expect.objectContaining({ code: 'validation_failed' }));
     expect(h.git.merges).toEqual([]);
+  });
+});
+
+describe("a polecat's gt_done submits its own branch (the container copies it, the call carries the commit)", () => {
+  const OWN = `gt/${POLECAT}/bd_bead0001`;
+  const toolClient = (agentId: string) => h.brokerApi.registrations.get(agentId)!.client;
+
+  it('copies the branch, replaces any commit the agent sent, then calls the control plane; the exit push does not copy again', async () => {
+    await h.supervisor.start(startRequest('polecat'));
+    await toolClient(POLECAT).tool('done', { branch: OWN, summary: 'did it', commit: 'f'.repeat(40) });
+    expect(h.log).toContain(`${POLECAT}:git.submitBranch:${OWN}`);
+    expect(h.latest(POLECAT).client.tools).toEqual([{ name: 'done', args: { branch: OWN, summary: 'did it', commit: h.git.submittedCommit } }]);
+    expect(h.latest(POLECAT).sink.records.filter((r) => r.type === 'branch.submitted')).toEqual([{ type: 'branch.submitted', data: { branch: OWN, commit: h.git.submittedCommit } }]);
+
+    await h.supervisor.stop(POLECAT, { reason: 'done' });
+    expect(h.git.pushes).toEqual([{ branch: OWN, capture: false }]);
+  });
+
+  it("another agent's branch: 403 token_scope, nothing copied, nothing sent", async () => {
+    await h.supervisor.start(startRequest('polecat'));
+    await expect(toolClient(POLECAT).tool('done', { branch: 'gt/ag_other001/bd_bead0001', summary: 'not mine' })).rejects.toMatchObject({ code: 'token_scope' });
+    expect(h.log.some((l) => l.includes('git.submitBranch'))).toBe(false);
+    expect(h.latest(POLECAT).client.tools).toEqual([]);
+    // a run that never submitted has its branch copied at exit
+    await h.supervisor.stop(POLECAT, { reason: 'done' });
+    expect(h.git.pushes).toEqual([{ branch: OWN, capture: true }]);
+  });
+
+  it('a failed copy fails the tool call and sends nothing', async () => {
+    await h.supervisor.start(startRequest('polecat'));
+    h.git.submitError = Object.assign(new Error('branch gone'), { code: 'conflict' });
+    await expect(toolClient(POLECAT).tool('done', { branch: OWN, summary: 'x' })).rejects.toThrow('branch gone');
+    expect(h.latest(POLECAT).client.tools).toEqual([]);
+  });
+
+  it('other tools, and the refinery, pass straight through', async () => {
+    await h.supervisor.start(startRequest('polecat'));
+    await toolClient(POLECAT).tool('status', { text: 'working' });
+    expect(h.latest(POLECAT).client.tools).toEqual([{ name: 'status', args: { text: 'working' } }]);
+    await h.supervisor.start(startRequest('refinery'));
+    const approval = { branch: OWN, mergeRequestBeadId: 'bd_mr000001', summary: 'ok', commit: 'e'.repeat(40) };
+    await toolClient(REFINERY).tool('done', approval);
+    expect(h.latest(REFINERY).client.tools).toEqual([{ name: 'done', args: approval }]);
+    expect(h.log.some((l) => l.includes('git.submitBranch'))).toBe(false);
   });
 });

@@ -128,7 +128,10 @@ export class FakeClient implements ControlPlaneClient {
     readonly agentId: string,
     private readonly log: CallLog,
   ) {}
-  async tool() {
+  /** Tool calls as they reached the control plane (after the container's own handling). */
+  readonly tools: Array<{ name: string; args: unknown }> = [];
+  async tool(name: string, args: unknown) {
+    this.tools.push({ name, args });
     return {};
   }
   async heartbeat(body: HeartbeatRequest) {
@@ -257,7 +260,13 @@ export class FakeBrokerApi implements Pick<BrokerApi, 'registerAgent' | 'unregis
 export class FakeGit implements GitWorkspace {
   mergeResult: Awaited<ReturnType<GitWorkspace['merge']>> = { outcome: 'merged', commitSha: 'a'.repeat(40) };
   pushError: Error | null = null;
+  /** What submitBranch answers (the commit the container copied). */
+  submittedCommit = 'd'.repeat(40);
+  submitError: Error | null = null;
   readonly merges: Array<{ branch: string; message: string }> = [];
+  /** The approved commit of each merge, in order. */
+  readonly mergeCommits: string[] = [];
+  readonly pushes: Array<{ branch: string; capture: boolean }> = [];
   constructor(
     private readonly root: string,
     private readonly log: CallLog,
@@ -273,12 +282,19 @@ export class FakeGit implements GitWorkspace {
     this.log.push(`${agentId}:git.createClone`);
     return join(this.root, 'clones', agentId);
   }
-  async pushBranch(_rig: RigRef, workdir: string, branch: string) {
+  async submitBranch(_rig: RigRef, workdir: string, branch: string) {
+    this.log.push(`${workdir.split('/').at(-1)}:git.submitBranch:${branch}`);
+    if (this.submitError) throw this.submitError;
+    return this.submittedCommit;
+  }
+  async pushBranch(_rig: RigRef, workdir: string, branch: string, options: { capture?: boolean } = {}) {
     this.log.push(`${workdir.split('/').at(-1)}:git.pushBranch:${branch}`);
+    this.pushes.push({ branch, capture: options.capture !== false });
     if (this.pushError) throw this.pushError;
   }
-  async merge(_rig: RigRef, branch: string, message: string) {
+  async merge(_rig: RigRef, branch: string, message: string, commit: string) {
     this.merges.push({ branch, message });
+    this.mergeCommits.push(commit);
     return this.mergeResult;
   }
   async remove() {}

@@ -6,11 +6,15 @@
 import {
   AgentListResponseSchema,
   BeadListResponseSchema,
+  COLLECT_PAGES,
+  collectPages,
   CONTAINER_KEY_HEADER,
+  deriveTownContainerKey,
   HOST_API,
   hostContainerPath,
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
+  MailListResponseSchema,
   MayorMessageResponseSchema,
   RigListResponseSchema,
   RigResponseSchema,
@@ -22,6 +26,7 @@ import {
   type Bead,
   type BeadStatus,
   type CreateRigRequest,
+  type Mail,
   type MayorMessageResponse,
   type Rig,
   type Town,
@@ -29,7 +34,7 @@ import {
   type UpdateTownConfigRequest,
 } from '@gastown/protocol';
 import type { z } from 'zod';
-import { StackHttpError } from './errors';
+import { StackError, StackHttpError } from './errors';
 
 export interface HttpResult {
   status: number;
@@ -110,11 +115,29 @@ export class UserApi {
     return expectStatus('list rigs', await this.request('GET', routePath(USER_API.rigs, { townId })), 200, RigListResponseSchema).rigs;
   }
   async agents(townId: string): Promise<Agent[]> {
-    return expectStatus('list agents', await this.request('GET', routePath(USER_API.agents, { townId })), 200, AgentListResponseSchema).agents;
+    return this.listAll('list agents', routePath(USER_API.agents, { townId }), {}, AgentListResponseSchema, (page) => page.agents);
   }
   async beads(townId: string, status?: BeadStatus): Promise<Bead[]> {
-    const query = status ? `?status=${status}` : '';
-    return expectStatus('list beads', await this.request('GET', routePath(USER_API.beads, { townId }) + query), 200, BeadListResponseSchema).beads;
+    return this.listAll('list beads', routePath(USER_API.beads, { townId }), status ? { status } : {}, BeadListResponseSchema, (page) => page.beads);
+  }
+  async mail(townId: string): Promise<Mail[]> {
+    return this.listAll('list mail', routePath(USER_API.mail, { townId }), {}, MailListResponseSchema, (page) => page.mail);
+  }
+  /** Every item of a paginated list (agents, beads, mail), following `nextCursor` page by page. */
+  private listAll<P extends { nextCursor: string | null }, T>(
+    what: string,
+    path: string,
+    query: Record<string, string>,
+    schema: z.ZodType<P>,
+    itemsOf: (page: P) => T[],
+  ): Promise<T[]> {
+    const fetchPage = async (cursor: string | null) => {
+      const search = new URLSearchParams({ ...query, limit: String(COLLECT_PAGES.limit) });
+      if (cursor !== null) search.set('cursor', cursor);
+      const page = expectStatus(what, await this.request('GET', `${path}?${search}`), 200, schema);
+      return { items: itemsOf(page), nextCursor: page.nextCursor };
+    };
+    return collectPages(fetchPage, { runaway: (reason) => new StackError('stack_http_failed', `${what}: ${reason}`) });
   }
   async sendMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
     return expectStatus('mayor message', await this.request('POST', routePath(USER_API.mayorMessages, { townId }), { text }), 201, MayorMessageResponseSchema);
@@ -184,10 +207,12 @@ export class HostApi {
   }
 
   /**
-   * A request forwarded to the town's container (CONTAINER_API path such as `/agents`).
+   * A request forwarded to the town's container (CONTAINER_API path such as `/agents`), with the
+   * town's own container key (derived from the deployment's: the only key that container accepts).
    * It is an inbound request: it wakes a sleeping container and counts as activity.
    */
-  container(townId: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
-    return requestJson(`${this.baseUrl}${hostContainerPath(townId, path)}`, { method, headers: this.headers(), body });
+  async container(townId: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
+    const headers = { [CONTAINER_KEY_HEADER]: await deriveTownContainerKey(this.containerKey, townId) };
+    return requestJson(`${this.baseUrl}${hostContainerPath(townId, path)}`, { method, headers, body });
   }
 }

@@ -14,7 +14,7 @@ export interface StackKeys {
   activeKid: string;
   /** `GASTOWN_ADMIN_SECRET` (≥ 32 chars). */
   adminSecret: string;
-  /** `GASTOWN_CONTAINER_KEY`, shared by the worker, the container host and every container. */
+  /** `GASTOWN_CONTAINER_KEY` of the deployment, shared by the worker and the container host; each town container gets only its own key derived from it. */
   containerKey: string;
 }
 

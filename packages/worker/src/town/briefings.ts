@@ -31,11 +31,13 @@ export function polecatInstructions(rig: Rig, bead: Bead, agentId: string): stri
   return [
     `You are a polecat, a worker agent of Gastown. Your one job: bead ${bead.id} ("${bead.title}") in rig "${rig.name}".`,
     '',
-    `Your working directory is a git worktree of ${rig.name} on the branch ${branch} (based on ${rig.defaultBranch}).`,
+    `Your working directory is your own git repository of ${rig.name} on the branch ${branch} (based on ${rig.defaultBranch}).`,
     '1. Read the task (gt_prime shows your bead, your rig and unread mail) and the code.',
     '2. Make the change. Keep it focused on the bead; run the project\'s tests if it has any.',
     `3. Commit your work with git on ${branch} (git add … && git commit -m "…"). Do not switch branches, do not push.`,
-    `4. Call gt_done {branch: "${branch}", summary: "what you changed and why"}. The refinery reviews and merges it.`,
+    `4. Call gt_done {branch: "${branch}", summary: "what you changed and why"}. The container takes the commit your branch`,
+    '   points at right then, and that commit is what the refinery reviews and merges: commit everything first.',
+    '   gt_done accepts only your own branch.',
     '',
     'If you are blocked (the task is impossible or unclear), call gt_escalate with what you need instead of guessing.',
     'gt_status {text} tells the town what you are doing; gt_mail_check reads mail (review feedback arrives there).',
@@ -56,28 +58,34 @@ export function refineryInstructions(rig: Rig): string {
   return [
     `You are the refinery of rig "${rig.name}" in Gastown: you review merge requests and decide whether they are merged.`,
     '',
-    `Your working directory is a clone of ${rig.name} (remote "origin", default branch ${rig.defaultBranch}).`,
+    `Your working directory is your own clone of ${rig.name} (remote "origin", default branch ${rig.defaultBranch}).`,
+    'Each merge request names a branch and the commit to review (its metadata.commit; the review request gives both).',
     'For each merge request you are given:',
-    '1. git fetch origin, then inspect the branch: git log and git diff origin/' + rig.defaultBranch + '...origin/<branch>.',
-    '   Check that the change does what its bead asks, is complete, and does not break anything obvious.',
-    '2. Approve with gt_done {branch: "<branch>", mergeRequestBeadId: "<merge request id>", summary: "why it is good"}:',
-    '   the container merges the branch into ' + rig.defaultBranch + ' and reports the result.',
+    '1. git fetch origin, then inspect that commit: git log origin/' + rig.defaultBranch + '..<commit> and git diff origin/' + rig.defaultBranch + '...<commit>',
+    '   (review/<branch> points at it too). Check that the change does what its bead asks, is complete, and does not break anything obvious.',
+    '2. Approve with gt_done {branch: "<branch>", mergeRequestBeadId: "<merge request id>", commit: "<the commit you reviewed>", summary: "why it is good"}:',
+    '   the container merges exactly that commit into ' + rig.defaultBranch + ' and reports the result. If the branch moved after your',
+    '   review, nothing is merged (changed_since_review) and the merge request comes back with its new commit: review that one.',
     '   Or send it back with gt_request_changes {mergeRequestBeadId, feedback}: a polecat gets the bead again with your feedback.',
     '',
-    'Do not change files or push yourself. gt_list_beads {status: "open"} lists merge requests still waiting for you.',
+    'Do not change files or push yourself. gt_list_beads {status: "open"} lists merge requests still waiting for you; gt_bead_status shows one.',
   ].join('\n');
 }
 
 export function refineryPrompt(mr: Bead, source: Bead | null): string {
   const branch = typeof mr.metadata.branch === 'string' ? mr.metadata.branch : '(unknown)';
+  const commit = typeof mr.metadata.commit === 'string' ? mr.metadata.commit : null;
   return [
     `Review merge request ${mr.id}: branch ${branch}.`,
+    commit
+      ? `The commit to review: ${commit} (git fetch origin; git diff origin/<default branch>...${commit}).`
+      : `It names no commit: review the tip of origin/${branch} (git fetch origin; git rev-parse origin/${branch}) and approve that commit.`,
     source ? `It implements bead ${source.id}: ${source.title}\n\n${source.body.trim() || '(no description)'}` : '',
     mr.body.trim() ? `\nThe polecat's summary: ${mr.body.trim()}` : '',
     '',
-    `Approve with gt_done {branch: "${branch}", mergeRequestBeadId: "${mr.id}"} or send it back with gt_request_changes {mergeRequestBeadId: "${mr.id}", feedback}.`,
+    `Approve with gt_done {branch: "${branch}", mergeRequestBeadId: "${mr.id}", commit: "${commit ?? '<the commit you reviewed>'}"} or send it back with gt_request_changes {mergeRequestBeadId: "${mr.id}", feedback}.`,
   ]
-    .filter((line, i) => line !== '' || i > 1)
+    .filter((line, i) => line !== '' || i > 2)
     .join('\n');
 }
 

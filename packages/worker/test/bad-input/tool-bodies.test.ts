@@ -5,7 +5,7 @@
  * chunked). Each → its typed 4xx, no state change; then /health and a valid call of each tool.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call } from '../helpers';
+import { call, ownBranch } from '../helpers';
 import { bodyShapeCases, expectHealthy, runRefusal, type BodyShape, type BodyShapeKind, type RefusalCase } from './support';
 import { agentPath, buildWorld, snapshotWorld, type World } from './world';
 
@@ -27,7 +27,7 @@ const TARGETS: ToolTarget[] = [
   { tool: 'mail_check', role: 'mayor', shape: EMPTY, required: null },
   { tool: 'prime', role: 'polecat', shape: EMPTY, required: null },
   { tool: 'mail_send', role: 'polecat', shape: () => ({ valid: { to: 'mayor', subject: 'hello' }, wrongType: ['subject', 42] }), required: 'subject' },
-  { tool: 'done', role: 'polecat', shape: () => ({ valid: { branch: 'gt/polecat/work' }, wrongType: ['branch', ['gt/a']] }), required: 'branch' },
+  { tool: 'done', role: 'polecat', shape: (w) => ({ valid: { branch: ownBranch(w.polecat) }, wrongType: ['branch', ['gt/a']] }), required: 'branch' },
   {
     tool: 'request_changes',
     role: 'refinery',

@@ -6,7 +6,7 @@
  */
 import { env } from 'cloudflare:test';
 import type { CredentialStatus } from '@gastown/protocol';
-import { adminSecret, callTool, setupTown, spawnAgent, type TownFixture } from '../helpers';
+import { adminSecret, callTool, ownBranch, setupTown, spawnAgent, type TownFixture } from '../helpers';
 import { snapshotTownAndOwner } from './support';
 
 export interface World extends TownFixture {
@@ -20,7 +20,7 @@ export async function buildWorld(): Promise<World> {
   const f = await setupTown();
   const second = (await callTool(f.mayor, 'sling', { rigId: f.rig.id, title: 'second' })).body.bead;
   const polecat2 = await spawnAgent(f.town.id, { role: 'polecat', rigId: f.rig.id, beadId: second.id });
-  const mr = await callTool(polecat2, 'done', { branch: 'gt/polecat2/work' });
+  const mr = await callTool(polecat2, 'done', { branch: ownBranch(polecat2) });
   if (mr.status !== 200) throw new Error(`world: done failed ${JSON.stringify(mr.body)}`);
   const containerKey = (env as unknown as Record<string, string | undefined>).GASTOWN_CONTAINER_KEY;
   if (!containerKey) throw new Error('GASTOWN_CONTAINER_KEY missing from test bindings');

@@ -92,7 +92,7 @@ describe('HostContainerClient (local container host over HTTP)', () => {
     const status = await host.client.start({ agent: { id: AGENT, townId: TOWN, rigId: null, userId: 'u', role: 'mayor', name: 'mayor', gen: 1 } } as never);
     expect(status.agentId).toBe(AGENT);
     expect(await host.client.deliver(AGENT, { text: 'hi', grant })).toBe('delivered');
-    expect(await host.client.merge({ agentId: AGENT, rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main' }, mergeRequestBeadId: 'bd_abcdef', branch: 'b', message: 'm' })).toEqual({ accepted: true });
+    expect(await host.client.merge({ agentId: AGENT, rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main' }, mergeRequestBeadId: 'bd_abcdef', branch: 'b', commit: 'a'.repeat(40), message: 'm' })).toEqual({ accepted: true });
     expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
       `POST /towns/${TOWN}/container/agents`,
       `POST /towns/${TOWN}/container/agents/${AGENT}/messages`,

@@ -32,13 +32,21 @@ describe('agent events are redacted before they are stored or streamed', () => {
     expect(refresh).toMatch(/^gtr_/);
     const leaky = `token=${jwt} refresh=${refresh} OPENAI_API_KEY=${PROVIDER_KEY}`;
     const text = { id: 'evt_leak_text1', type: 'agent.text', at: 1, data: { sessionId: 's1', messageId: 'm1', text: `env says: ${leaky}` } };
-    const tool = { id: 'evt_leak_tool1', type: 'agent.tool', at: 2, data: { sessionId: 's1', callId: 'c1', tool: 'bash', state: 'completed', input: '{"command":"env"}', output: { lines: [leaky] } } };
+    const tool = {
+      id: 'evt_leak_tool1',
+      type: 'agent.tool',
+      at: 2,
+      data: { sessionId: 's1', callId: 'c1', tool: 'bash', state: 'completed', input: '{"command":"env"}', output: { lines: [leaky] } },
+    };
     const hidden = { id: 'evt_leak_note1', type: 'agent.debug_note', at: 3, data: { [refresh]: leaky } };
     const path = `/agent/towns/${f.town.id}/agents/${f.polecat.agent.id}/events`;
     const res = await call('POST', path, { token: f.polecat.token, body: { events: [text, tool, hidden] } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toEqual({ accepted: 3, duplicates: 0 });
-    const done = await call('POST', `/agent/towns/${f.town.id}/agents/${f.polecat.agent.id}/completion`, { token: f.polecat.token, body: { outcome: 'failed', reason: `crashed: ${leaky}`, branch: null } });
+    const done = await call('POST', `/agent/towns/${f.town.id}/agents/${f.polecat.agent.id}/completion`, {
+      token: f.polecat.token,
+      body: { outcome: 'failed', reason: `crashed: ${leaky}`, branch: null },
+    });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
 
     // the user API list
@@ -51,7 +59,9 @@ describe('agent events are redacted before they are stored or streamed', () => {
     for (const secret of secrets) expect(listedText).not.toContain(secret);
 
     // the SSE stream
-    const stream = await exports.default.fetch(new Request(`${BASE}/api/towns/${f.town.id}/events/stream`, { headers: { authorization: `Bearer ${f.userToken}` } }));
+    const stream = await exports.default.fetch(
+      new Request(`${BASE}/api/towns/${f.town.id}/events/stream`, { headers: { authorization: `Bearer ${f.userToken}` } }),
+    );
     expect(stream.status).toBe(200);
     const reader = stream.body!.getReader();
     const streamed = await readUntil(reader, 'event: agent.completed');

@@ -1,6 +1,6 @@
 import { AgentCredentialsSchema, BeadSchema, TOOLS, type CredentialStatus } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
-import { call, callTool, expectError, setupTown, spawnAgent, type AgentWithCredentials, type TownFixture } from '../helpers';
+import { call, callTool, expectError, ownBranch, setupTown, spawnAgent, type AgentWithCredentials, type TownFixture } from '../helpers';
 
 function credentialStatus(overrides: Partial<CredentialStatus> = {}): CredentialStatus {
   return {
@@ -107,12 +107,12 @@ describe('agent tools: happy paths', () => {
 
   it('done: a merge request bead with {sourceBeadId, branch, polecatId}; source bead in review; idempotent', async () => {
     const f = await setupTown();
-    const res = await callTool(f.polecat, 'done', { branch: 'gt/polecat/work', summary: 'did it' });
+    const res = await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it' });
     expect(res.status).toBe(200);
     const mr = TOOLS.done.result.parse(res.body).mergeRequest;
-    expect(mr).toMatchObject({ type: 'merge_request', status: 'open', rigId: f.rig.id, body: 'did it', metadata: { sourceBeadId: f.bead.id, branch: 'gt/polecat/work', polecatId: f.polecat.agent.id } });
+    expect(mr).toMatchObject({ type: 'merge_request', status: 'open', rigId: f.rig.id, body: 'did it', metadata: { sourceBeadId: f.bead.id, branch: ownBranch(f.polecat), polecatId: f.polecat.agent.id } });
     expect((await beadById(f, f.bead.id)).status).toBe('in_review');
-    const again = await callTool(f.polecat, 'done', { branch: 'gt/polecat/work', summary: 'did it' });
+    const again = await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it' });
     expect(again.body.mergeRequest.id).toBe(mr.id);
   });
 
@@ -124,7 +124,7 @@ describe('agent tools: happy paths', () => {
 
   it('request_changes: MR failed, source bead back to open with feedback, mail to the polecat', async () => {
     const f = await setupTown();
-    const mr = (await callTool(f.polecat, 'done', { branch: 'gt/p/b' })).body.mergeRequest;
+    const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
     const res = await callTool(f.refinery, 'request_changes', { mergeRequestBeadId: mr.id, feedback: 'please add tests' });
     expect(res.status).toBe(200);
     expect(res.body.bead).toMatchObject({ id: mr.id, status: 'failed', metadata: { resolution: 'changes_requested', feedback: 'please add tests' } });
@@ -210,7 +210,7 @@ describe('agent lifecycle callbacks', () => {
 
   it('completion after done: bead stays in review, agent exited; a repeated report changes nothing (the run\'s token died with the first)', async () => {
     const f = await setupTown();
-    await callTool(f.polecat, 'done', { branch: 'gt/p/b' });
+    await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) });
     const res = await complete(f.polecat, { outcome: 'completed' });
     expect(res.body).toEqual({ ok: true, beadStatus: 'in_review' });
     const again = await complete(f.polecat, { outcome: 'failed', reason: 'late duplicate' });
@@ -239,7 +239,7 @@ describe('agent lifecycle callbacks', () => {
 
   it('merge callback merged: MR closed, source bead closed', async () => {
     const f = await setupTown();
-    const mr = (await callTool(f.polecat, 'done', { branch: 'gt/p/b' })).body.mergeRequest;
+    const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
     const sha = 'a'.repeat(40);
     const res = await mergeResult(f.refinery, { mergeRequestBeadId: mr.id, outcome: 'merged', commitSha: sha });
     expect(res.status).toBe(200);
@@ -252,7 +252,7 @@ describe('agent lifecycle callbacks', () => {
 
   it('merge callback conflict: MR failed, source reopened with the message, escalation created', async () => {
     const f = await setupTown();
-    const mr = (await callTool(f.polecat, 'done', { branch: 'gt/p/b' })).body.mergeRequest;
+    const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
     const res = await mergeResult(f.refinery, { mergeRequestBeadId: mr.id, outcome: 'conflict', message: 'CONFLICT in README.md' });
     expect(res.body.mergeRequest).toMatchObject({ status: 'failed', metadata: { resolution: 'conflict' } });
     expect(res.body.sourceBead).toMatchObject({ status: 'open', assigneeId: null });
@@ -264,7 +264,7 @@ describe('agent lifecycle callbacks', () => {
 
   it('merge callback failed: MR failed, source reopened, no escalation', async () => {
     const f = await setupTown();
-    const mr = (await callTool(f.polecat, 'done', { branch: 'gt/p/b' })).body.mergeRequest;
+    const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
     const res = await mergeResult(f.refinery, { mergeRequestBeadId: mr.id, outcome: 'failed', message: 'push rejected' });
     expect(res.body.mergeRequest.status).toBe('failed');
     expect(res.body.sourceBead.status).toBe('open');

@@ -15,6 +15,7 @@ import {
   dispatchMayor,
   setupTown,
   snapshotTown,
+  ownBranch,
   spawnAgent,
   type AgentWithCredentials,
   type TownFixture,
@@ -57,7 +58,7 @@ const TOOL_CASES: Record<(typeof TOOL_NAMES)[number], { role: Role; body: (w: Wo
   list_agents: { role: 'mayor', body: () => ({}) },
   mail_send: { role: 'polecat', body: () => ({ to: 'mayor', subject: 'hello' }) },
   mail_check: { role: 'mayor', body: () => ({}) },
-  done: { role: 'polecat', body: () => ({ branch: 'gt/polecat/work' }) },
+  done: { role: 'polecat', body: (w) => ({ branch: ownBranch(w.polecat) }) },
   request_changes: { role: 'refinery', body: (w) => ({ mergeRequestBeadId: w.mergeRequestId, feedback: 'more tests' }) },
   escalate: { role: 'polecat', body: () => ({ title: 'stuck' }) },
   status: { role: 'refinery', body: () => ({ text: 'reviewing' }) },
@@ -173,7 +174,7 @@ async function buildWorld(): Promise<World> {
   // an MR for request_changes / merge-result, from a second polecat (the first keeps its bead in progress)
   const bead2 = (await callTool(f.mayor, 'sling', { rigId: f.rig.id, title: 'second' })).body.bead;
   const polecat2 = await spawnAgent(f.town.id, { role: 'polecat', rigId: f.rig.id, beadId: bead2.id });
-  const mergeRequestId = (await callTool(polecat2, 'done', { branch: 'gt/polecat2/work' })).body.mergeRequest.id as string;
+  const mergeRequestId = (await callTool(polecat2, 'done', { branch: ownBranch(polecat2) })).body.mergeRequest.id as string;
   // stopped agents of every role (the stopped mayor lives in its own town: one mayor per town)
   const stoppedPolecat = await spawnAgent(f.town.id, { role: 'polecat', rigId: f.rig.id });
   const stoppedRefinery = await spawnAgent(f.town.id, { role: 'refinery', rigId: f.rig.id });

@@ -8,6 +8,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The commit a polecat's gt_done carries in these tests. */
+const POLECAT_COMMIT = '5'.repeat(40);
+
 async function beadById(f: DispatchFixture, id: string): Promise<Bead> {
   const all = (await call('GET', `/api/towns/${f.town.id}/beads`, { token: f.userToken })).body.beads as Bead[];
   return all.find((b) => b.id === id)!;
@@ -27,7 +30,8 @@ async function readyMergeRequest(f: DispatchFixture, title = 'add a README'): Pr
   const polecat = startedAgent(start);
   const branch = `gt/${polecat.agent.id}/${bead.id}`;
   await heartbeat(polecat, { activity: 'working' });
-  const done = await callTool(polecat, 'done', { branch, summary: 'added it' });
+  // the commit the container copied out of the polecat's repository (branch-submission.ts) travels with the call
+  const done = await callTool(polecat, 'done', { branch, summary: 'added it', commit: POLECAT_COMMIT });
   expect(done.status, JSON.stringify(done.body)).toBe(200);
   const mr = TOOLS.done.result.parse(done.body).mergeRequest;
   return { mayor, polecat, bead, mr, branch };
@@ -65,7 +69,7 @@ describe('refinery flow', () => {
     const refinery = startedAgent(f.fake.of('start').at(-1)!.req);
     await heartbeat(refinery, { activity: 'working' });
 
-    const res = await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, summary: 'looks good' });
+    const res = await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT, summary: 'looks good' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(TOOLS.done.result.parse(res.body).mergeRequest).toMatchObject({ id: mr.id, status: 'in_progress', metadata: expect.objectContaining({ approvedBy: refinery.agent.id }) });
     const [merge] = f.fake.of('merge');
@@ -73,7 +77,7 @@ describe('refinery flow', () => {
     expect(req).toMatchObject({ agentId: refinery.agent.id, mergeRequestBeadId: mr.id, branch, rig: { id: f.rig.id, name: f.rig.name, gitUrl: f.rig.gitUrl, defaultBranch: 'main' } });
     expect(req.message).toContain(branch);
     // a repeated approval while the merge runs: the same answer, no second merge
-    expect((await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id })).status).toBe(200);
+    expect((await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT })).status).toBe(200);
     expect(f.fake.of('merge')).toHaveLength(1);
 
     const sha = 'b'.repeat(40);
@@ -90,7 +94,7 @@ describe('refinery flow', () => {
     await complete(polecat, { outcome: 'completed', branch });
     await runAlarm(f.town.id);
     const refinery = startedAgent(f.fake.of('start').at(-1)!.req);
-    await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id });
+    await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT });
     await mergeResult(refinery, { mergeRequestBeadId: mr.id, outcome: 'conflict', message: 'CONFLICT in README.md' });
     expect(await beadById(f, mr.id)).toMatchObject({ status: 'failed' });
     const source = await beadById(f, bead.id);
@@ -109,10 +113,10 @@ describe('refinery flow', () => {
     await runAlarm(f.town.id);
     const refinery = startedAgent(f.fake.of('start').at(-1)!.req);
     f.fake.behaviour.merge = new GastownError('container_unavailable', 'container did not answer');
-    expectError(await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id }), 503, 'container_unavailable');
+    expectError(await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT }), 503, 'container_unavailable');
     expect(await beadById(f, mr.id)).toMatchObject({ status: 'open' });
     f.fake.behaviour.merge = null;
-    expect((await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id })).status).toBe(200);
+    expect((await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT })).status).toBe(200);
   });
 
   it('approving with the wrong branch or a settled merge request → 409; another rig → 404', async () => {
@@ -121,9 +125,9 @@ describe('refinery flow', () => {
     await complete(polecat, { outcome: 'completed', branch });
     await runAlarm(f.town.id);
     const refinery = startedAgent(f.fake.of('start').at(-1)!.req);
-    expectError(await callTool(refinery, 'done', { branch: 'gt/other/branch', mergeRequestBeadId: mr.id }), 409, 'conflict');
+    expectError(await callTool(refinery, 'done', { branch: 'gt/other/branch', mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT }), 409, 'conflict');
     await callTool(refinery, 'request_changes', { mergeRequestBeadId: mr.id, feedback: 'needs tests' });
-    expectError(await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id }), 409, 'conflict');
+    expectError(await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT }), 409, 'conflict');
     expect(f.fake.of('merge')).toEqual([]);
   });
 
@@ -134,7 +138,7 @@ describe('refinery flow', () => {
     await runAlarm(f.town.id);
     const refineryStart = f.fake.of('start').at(-1)!.req;
     const refinery = startedAgent(refineryStart);
-    await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id });
+    await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id, commit: POLECAT_COMMIT });
     await mergeResult(refinery, { mergeRequestBeadId: first.mr.id, outcome: 'merged', commitSha: 'c'.repeat(40) });
     await heartbeat(refinery, { activity: 'waiting' });
 

@@ -4,7 +4,7 @@
  */
 import { AgentRoleSchema, ROLE_TOOLS, TOOL_NAMES, type AgentRole, type Bead, type ToolName } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
-import { callTool, expectError, setupTown, type TownFixture } from '../helpers';
+import { callTool, expectError, ownBranch, setupTown, type TownFixture } from '../helpers';
 
 type World = TownFixture & { mergeRequest: Bead | null };
 
@@ -19,8 +19,8 @@ const CALLS: Record<ToolName, (w: World, role: AgentRole) => { args: unknown; st
   // a refinery approving an issue bead reaches the review handler, which refuses it (no merge is started)
   done: (w, role) =>
     role === 'refinery'
-      ? { args: { branch: 'gt/polecat/work', mergeRequestBeadId: w.bead.id }, status: 409, code: 'conflict' }
-      : { args: { branch: 'gt/polecat/work' }, status: 200 },
+      ? { args: { branch: ownBranch(w.polecat), mergeRequestBeadId: w.bead.id, commit: 'a'.repeat(40) }, status: 409, code: 'conflict' }
+      : { args: { branch: ownBranch(w.polecat) }, status: 200 },
   request_changes: (w) => ({ args: { mergeRequestBeadId: w.mergeRequest?.id ?? w.bead.id, feedback: 'add tests' }, status: 200 }),
   escalate: () => ({ args: { title: 'stuck' }, status: 200 }),
   status: () => ({ args: { text: 'working' }, status: 200 }),
@@ -32,7 +32,7 @@ const CALLS: Record<ToolName, (w: World, role: AgentRole) => { args: unknown; st
 async function world(role: AgentRole): Promise<World> {
   const f = await setupTown();
   if (role !== 'refinery') return { ...f, mergeRequest: null };
-  const done = await callTool(f.polecat, 'done', { branch: 'gt/polecat/work', summary: 'did it' });
+  const done = await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it' });
   expect(done.status, JSON.stringify(done.body)).toBe(200);
   return { ...f, mergeRequest: done.body.mergeRequest as Bead };
 }

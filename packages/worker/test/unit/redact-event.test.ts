@@ -12,12 +12,20 @@ describe('redactText', () => {
     { name: 'OpenAI key', text: 'key sk-proj-AbCdEf0123456789GhIjKl0123456789MnOp.', want: `key ${REDACTED}.` },
     { name: 'Anthropic key', text: 'sk-ant-api03-AbCdEf0123456789GhIjKl', want: REDACTED },
     { name: 'GitHub tokens', text: 'ghp_AbCdEf0123456789GhIjKl0123456789MnOp github_pat_11ABCDEFG0123456789_abcdefghijkl', want: `${REDACTED} ${REDACTED}` },
-    { name: 'AWS keys', text: 'AKIAIOSFODNN7EXAMPLE aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', want: `${REDACTED} aws_secret_access_key = ${REDACTED}` },
+    {
+      name: 'AWS keys',
+      text: 'AKIAIOSFODNN7EXAMPLE aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      want: `${REDACTED} aws_secret_access_key = ${REDACTED}`,
+    },
     { name: 'PEM block', text: 'x\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\ny', want: `x\n${REDACTED}\ny` },
     { name: 'PEM cut short', text: 'x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB', want: `x ${REDACTED}` },
     { name: 'bearer value', text: 'authorization: Bearer opaque.bearer-token_0123456789', want: `authorization: Bearer ${REDACTED}` },
     { name: 'container marker left alone', text: 'key [redacted:0a1b2c3d]', want: 'key [redacted:0a1b2c3d]' },
-    { name: 'ordinary text left alone', text: 'commit 0123456789abcdef0123456789abcdef01234567 v20.20.0 ag_1234abcd task-assessment', want: 'commit 0123456789abcdef0123456789abcdef01234567 v20.20.0 ag_1234abcd task-assessment' },
+    {
+      name: 'ordinary text left alone',
+      text: 'commit 0123456789abcdef0123456789abcdef01234567 v20.20.0 ag_1234abcd task-assessment',
+      want: 'commit 0123456789abcdef0123456789abcdef01234567 v20.20.0 ag_1234abcd task-assessment',
+    },
   ])('$name', ({ text, want }) => {
     expect(redactText(text)).toBe(want);
   });

@@ -11,6 +11,7 @@ import type {
   TownEvent,
   UpdateTownConfigRequest,
 } from '@gastown/protocol';
+import { COLLECT_PAGES, collectPages } from '@gastown/protocol/pagination';
 import { ApiError, errorFromBody } from './api-error';
 import { pathFor } from './routes';
 
@@ -45,17 +46,16 @@ export class ApiClient {
     return (await this.request<{ rig: Rig }>('POST', pathFor('rigs', { townId }), rig)).rig;
   }
   async listAgents(townId: string): Promise<Agent[]> {
-    return (await this.request<{ agents: Agent[] }>('GET', pathFor('agents', { townId }))).agents;
+    return this.listAll(pathFor('agents', { townId }), {}, (page: { agents: Agent[] }) => page.agents);
   }
   async reissueCredentials(townId: string, agentId: string): Promise<ReissueResponse> {
     return this.request<ReissueResponse>('POST', pathFor('reissueCredentials', { townId, agentId }), {});
   }
   async listBeads(townId: string, status?: BeadStatus): Promise<Bead[]> {
-    const query = status ? `?status=${encodeURIComponent(status)}` : '';
-    return (await this.request<{ beads: Bead[] }>('GET', pathFor('beads', { townId }) + query)).beads;
+    return this.listAll(pathFor('beads', { townId }), status ? { status } : {}, (page: { beads: Bead[] }) => page.beads);
   }
   async listMail(townId: string): Promise<Mail[]> {
-    return (await this.request<{ mail: Mail[] }>('GET', pathFor('mail', { townId }))).mail;
+    return this.listAll(pathFor('mail', { townId }), {}, (page: { mail: Mail[] }) => page.mail);
   }
   async listMayorMessages(townId: string, limit = 100): Promise<MayorMessage[]> {
     return (await this.request<{ messages: MayorMessage[] }>('GET', `${pathFor('mayorMessages', { townId })}?limit=${limit}`)).messages;
@@ -74,6 +74,20 @@ export class ApiClient {
     const res = await this.send(pathFor('eventStream', { townId }), { method: 'GET', headers, signal, cache: 'no-store' });
     if (!res.ok) throw errorFromBody(res.status, await readJson(res));
     return res;
+  }
+
+  /** Every item of a paginated list (agents, beads, mail), following `nextCursor` page by page. */
+  private listAll<P, T>(path: string, query: Record<string, string>, itemsOf: (page: P) => T[]): Promise<T[]> {
+    const fetchPage = async (cursor: string | null) => {
+      const search = new URLSearchParams({ ...query, limit: String(COLLECT_PAGES.limit) });
+      if (cursor !== null) search.set('cursor', cursor);
+      const page = await this.request<P & { nextCursor?: unknown }>('GET', `${path}?${search}`);
+      const items = itemsOf(page);
+      if (!Array.isArray(items)) throw new ApiError('bad_response', `the server answered ${path} without its list`, 200);
+      // An older server sends no nextCursor: its one page is the whole list.
+      return { items, nextCursor: typeof page.nextCursor === 'string' ? page.nextCursor : null };
+    };
+    return collectPages(fetchPage, { runaway: (reason) => new ApiError('bad_response', `the server's list at ${path} is broken: ${reason}`, 200) });
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

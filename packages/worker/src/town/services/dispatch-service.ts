@@ -164,6 +164,7 @@ export class DispatchService {
       throw new GastownError('conflict', `bead ${bead.id} is not an open, unassigned issue`);
     }
     this.requireProvider();
+    this.controlPlaneUrl(); // a URL it may not hand over: refused before an agent exists or an attempt is spent
     const agent = this.agents.create({ role: 'polecat', rigId: bead.rigId, beadId: bead.id });
     return this.startPolecat(agent.id, 'dispatch');
   }

@@ -34,8 +34,11 @@ export class MayorService {
   async post(text: string): Promise<MayorMessageResponse> {
     const { repos, clock, ids } = this.ctx;
     const mayor = this.agents.ensureMayor();
-    // without a provider the mayor cannot run: refuse before storing anything
-    if (!this.isLive(mayor)) this.dispatch.requireProvider();
+    // without a provider, or with a control-plane URL it may not be handed, the mayor cannot run: refuse before storing anything
+    if (!this.isLive(mayor)) {
+      this.dispatch.requireProvider();
+      this.dispatch.controlPlaneUrl();
+    }
     const message = this.ctx.transaction(() => {
       const m = repos.mayorMessages.insert(ids('mm'), text, clock.now());
       this.ctx.event({ type: 'mayor.message_received', agentId: mayor.id, data: { messageId: m.id, chars: text.length } });

@@ -10,8 +10,8 @@ const MAX_MERGE_MESSAGE_CHARS = 2000;
 
 /**
  * Merge requests between `done` and the merge callback: hand-over to the rig's refinery, the
- * refinery's approval (`gt_done {branch, mergeRequestBeadId}` → the container merges), re-queues
- * and give-ups. The merge callback itself is WorkService.mergeResult.
+ * refinery's approval (`gt_done {branch, mergeRequestBeadId, commit}` → the container merges that
+ * commit), re-queues and give-ups. The merge callback itself is WorkService.mergeResult.
  */
 export class ReviewService {
   constructor(
@@ -21,46 +21,57 @@ export class ReviewService {
   ) {}
 
   /**
-   * The refinery approves: the merge request goes `in_progress` and the container is asked to merge
-   * (`POST /git/merge`); the outcome arrives later as the merge callback. Idempotent while the merge
-   * runs. A container that does not take the merge puts the request back to `open` and the error
-   * reaches the refinery.
+   * The refinery approves `commit`, the commit it reviewed: the merge request goes `in_progress` and
+   * the container is asked to merge exactly that commit (`POST /git/merge`); the outcome arrives
+   * later as the merge callback. A commit other than the one the merge request names (its
+   * `metadata.commit`, recorded at the polecat's gt_done) → 409 changed_since_review, nothing
+   * changes. Idempotent while the merge runs. A container that does not take the merge puts the
+   * request back to `open` and the error reaches the refinery.
    */
-  async approve(refinery: AgentRecord, args: { branch: string; summary: string; mergeRequestBeadId?: string | undefined }): Promise<Bead> {
+  async approve(refinery: AgentRecord, args: { branch: string; summary: string; mergeRequestBeadId?: string | undefined; commit?: string | undefined }): Promise<Bead> {
     const { repos, clock, container } = this.ctx;
     if (!args.mergeRequestBeadId) throw new GastownError('validation_failed', 'mergeRequestBeadId: a refinery approves a merge request by its id');
+    if (!args.commit) throw new GastownError('validation_failed', "commit: name the commit you reviewed (the merge request's metadata.commit, 40 hex digits)");
+    const commit = args.commit;
     const mr = this.work.mergeRequest(args.mergeRequestBeadId, refinery);
-    if (mr.status === 'in_progress' && mr.metadata.approvedBy === refinery.id) return mr;
+    if (mr.status === 'in_progress' && mr.metadata.approvedBy === refinery.id) {
+      if (mr.metadata.approvedCommit === commit) return mr;
+      throw new GastownError('conflict', `merge request ${mr.id} is already being merged at commit ${String(mr.metadata.approvedCommit)}`);
+    }
     if (mr.status !== 'open') throw new GastownError('conflict', `merge request ${mr.id} is ${mr.status}; only an open merge request can be approved`);
     if (mr.metadata.branch !== args.branch) throw new GastownError('conflict', `merge request ${mr.id} is for branch ${String(mr.metadata.branch)}, not ${args.branch}`);
+    const submitted = typeof mr.metadata.commit === 'string' ? mr.metadata.commit : null;
+    if (submitted !== null && submitted !== commit) {
+      throw new GastownError('changed_since_review', `merge request ${mr.id} is at commit ${submitted}, not ${commit}: review ${submitted} and approve it by that commit`);
+    }
     const rig = this.town.rig(refinery.rigId!);
     const now = clock.now();
     const approved = this.ctx.transaction(() => {
       const updated = repos.beads.update(
         mr.id,
-        { status: 'in_progress', assigneeId: refinery.id, metadata: { ...mr.metadata, approvedBy: refinery.id, approvedAt: now, approvedGen: refinery.gen, reviewGen: refinery.gen, approval: args.summary.slice(0, 2000) } },
+        { status: 'in_progress', assigneeId: refinery.id, metadata: { ...mr.metadata, approvedBy: refinery.id, approvedAt: now, approvedGen: refinery.gen, approvedCommit: commit, reviewGen: refinery.gen, approval: args.summary.slice(0, 2000) } },
         now,
       );
-      this.ctx.event({ type: 'merge_request.approved', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch } });
+      this.ctx.event({ type: 'merge_request.approved', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch, commit } });
       return updated;
     });
     const rigRef: RigRef = { id: rig.id, name: rig.name, gitUrl: rig.gitUrl, defaultBranch: rig.defaultBranch };
     const source = this.work.sourceOf(mr);
     const message = `Merge ${args.branch}${source ? `: ${source.title}` : ''}\n\nMerge request ${mr.id}${source ? `, bead ${source.id}` : ''}, approved by ${refinery.name}.`;
     try {
-      await container.merge({ agentId: refinery.id, rig: rigRef, mergeRequestBeadId: mr.id, branch: args.branch, message: message.slice(0, MAX_MERGE_MESSAGE_CHARS) });
+      await container.merge({ agentId: refinery.id, rig: rigRef, mergeRequestBeadId: mr.id, branch: args.branch, commit, message: message.slice(0, MAX_MERGE_MESSAGE_CHARS) });
     } catch (err) {
       const error = asGastownError(err, 'upstream_failed', 'the container did not accept the merge');
       this.ctx.transaction(() => {
         const current = this.work.bead(mr.id);
         if (current.status === 'in_progress') {
-          repos.beads.update(mr.id, { status: 'open', metadata: { ...current.metadata, approvedBy: null, approvedGen: null } }, clock.now());
+          repos.beads.update(mr.id, { status: 'open', metadata: { ...current.metadata, approvedBy: null, approvedGen: null, approvedCommit: null } }, clock.now());
         }
         this.ctx.event({ type: 'merge_request.merge_failed_to_start', agentId: refinery.id, beadId: mr.id, data: { code: error.code, message: error.message.slice(0, 500) } });
       });
       throw error;
     }
-    this.ctx.event({ type: 'merge_request.merge_started', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch } });
+    this.ctx.event({ type: 'merge_request.merge_started', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch, commit } });
     return this.work.bead(approved.id);
   }
 
@@ -111,7 +122,7 @@ export class ReviewService {
     const mr = this.work.bead(mergeRequestBeadId);
     if (mr.status !== 'open' && mr.status !== 'in_progress') return;
     this.ctx.transaction(() => {
-      this.ctx.repos.beads.update(mr.id, { status: 'open', assigneeId: null, metadata: { ...mr.metadata, reviewGen: null, approvedBy: null, approvedGen: null } }, this.ctx.clock.now());
+      this.ctx.repos.beads.update(mr.id, { status: 'open', assigneeId: null, metadata: { ...mr.metadata, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null } }, this.ctx.clock.now());
       this.ctx.event({ type: 'merge_request.requeued', beadId: mr.id, agentId: null, data: { from: mr.status, reason } });
     });
   }

@@ -1,11 +1,12 @@
-import { GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
+import { CredentialError, GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
 import { appendToMetadataList, retryTransition } from '../bead-rules';
+import { polecatBranch } from '../briefings';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
 import type { TownService } from './town-service';
 
-export type MergeOutcome = 'merged' | 'conflict' | 'failed';
+export type MergeOutcome = 'merged' | 'conflict' | 'failed' | 'changed_since_review';
 
 /** Beads through their life: sling → done → review → merge, plus escalations. */
 export class WorkService {
@@ -45,13 +46,23 @@ export class WorkService {
     });
   }
 
-  /** A polecat finished its bead on `branch`: a merge request for the refinery; the bead goes to review. Idempotent. */
-  done(polecat: AgentRecord, args: { branch: string; summary: string }): Bead {
+  /**
+   * A polecat finished its bead on its branch: a merge request for the refinery; the bead goes to
+   * review. Only the polecat's own branch `gt/<agentId>/<beadId>` (another → 403 token_scope: a
+   * polecat's credentials reach its own work only). `commit` is the tip the container copied out of
+   * the polecat's repository (packages/container/src/supervisor/branch-submission.ts); the merge
+   * request records it as `metadata.commit`, the commit the refinery reviews and approves.
+   * Idempotent; a repeated call with a new commit (the polecat submitted again) records that commit.
+   */
+  done(polecat: AgentRecord, args: { branch: string; summary: string; commit?: string | undefined }): Bead {
     const { repos, clock } = this.ctx;
     if (!polecat.beadId) throw new GastownError('conflict', 'this polecat has no hooked bead');
+    const own = polecatBranch(polecat.id, polecat.beadId);
+    if (args.branch !== own) throw new CredentialError('token_scope', `a polecat submits only its own branch ${own}, not ${args.branch}`);
     const source = this.bead(polecat.beadId);
-    const existing = repos.beads.findOpenMergeRequest(source.id, args.branch);
-    if (existing) return existing;
+    const commit = args.commit ?? null;
+    const existing = repos.beads.findOpenMergeRequest(source.id, own);
+    if (existing) return commit === null || existing.metadata.commit === commit ? existing : this.resubmitted(polecat, existing, commit);
     if (source.status !== 'in_progress' && source.status !== 'open') {
       throw new GastownError('conflict', `bead ${source.id} is ${source.status}; it cannot be submitted for review`);
     }
@@ -62,15 +73,24 @@ export class WorkService {
         rigId: source.rigId,
         type: 'merge_request',
         status: 'open',
-        title: `Merge ${args.branch}: ${source.title}`.slice(0, 200),
+        title: `Merge ${own}: ${source.title}`.slice(0, 200),
         body: args.summary,
         assigneeId: null,
-        metadata: { sourceBeadId: source.id, branch: args.branch, polecatId: polecat.id },
+        metadata: { sourceBeadId: source.id, branch: own, commit, polecatId: polecat.id },
         now,
       });
-      repos.beads.update(source.id, { status: 'in_review', metadata: { ...source.metadata, branch: args.branch, mergeRequestId: mr.id } }, now);
-      this.ctx.event({ type: 'merge_request.created', agentId: polecat.id, beadId: mr.id, data: { sourceBeadId: source.id, branch: args.branch } });
+      repos.beads.update(source.id, { status: 'in_review', metadata: { ...source.metadata, branch: own, commit, mergeRequestId: mr.id } }, now);
+      this.ctx.event({ type: 'merge_request.created', agentId: polecat.id, beadId: mr.id, data: { sourceBeadId: source.id, branch: own, commit } });
       return mr;
+    });
+  }
+
+  /** The polecat submitted its branch again: the merge request now names the new commit (a running review or merge of the old one fails changed_since_review). */
+  private resubmitted(polecat: AgentRecord, mr: Bead, commit: string): Bead {
+    return this.ctx.transaction(() => {
+      const updated = this.ctx.repos.beads.update(mr.id, { metadata: { ...mr.metadata, commit } }, this.ctx.clock.now());
+      this.ctx.event({ type: 'merge_request.resubmitted', agentId: polecat.id, beadId: mr.id, data: { from: mr.metadata.commit ?? null, commit } });
+      return updated;
     });
   }
 
@@ -96,7 +116,12 @@ export class WorkService {
     });
   }
 
-  /** The container reports how a merge went. Idempotent: a settled merge request is returned as it is. */
+  /**
+   * The container reports how a merge went. Idempotent: a settled merge request is returned as it is.
+   * `changed_since_review`: nothing was merged because the branch is no longer at the approved commit
+   * (`commitSha` is where it is now): the merge request goes back to review at that commit, its
+   * source bead stays in review.
+   */
   mergeResult(refinery: AgentRecord, args: { mergeRequestBeadId: string; outcome: MergeOutcome; commitSha: string | null; message: string }): { mergeRequest: Bead; sourceBead: Bead | null } {
     const { repos, clock } = this.ctx;
     const mr = this.mergeRequest(args.mergeRequestBeadId, refinery);
@@ -104,6 +129,21 @@ export class WorkService {
     const now = clock.now();
     return this.ctx.transaction(() => {
       const source = this.sourceOf(mr);
+      if (args.outcome === 'changed_since_review') {
+        const commit = args.commitSha ?? (typeof mr.metadata.commit === 'string' ? mr.metadata.commit : null);
+        const reopened = repos.beads.update(
+          mr.id,
+          { status: 'open', assigneeId: null, metadata: { ...mr.metadata, commit, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null } },
+          now,
+        );
+        this.ctx.event({
+          type: 'merge_request.changed_since_review',
+          agentId: refinery.id,
+          beadId: mr.id,
+          data: { approvedCommit: mr.metadata.approvedCommit ?? null, commit, message: args.message.slice(0, 500) },
+        });
+        return { mergeRequest: reopened, sourceBead: source };
+      }
       if (args.outcome === 'merged') {
         const merged = repos.beads.update(mr.id, { status: 'closed', metadata: { ...mr.metadata, resolution: 'merged', commitSha: args.commitSha } }, now);
         const closed = source ? repos.beads.update(source.id, { status: 'closed', metadata: { ...source.metadata, commitSha: args.commitSha } }, now) : null;
