@@ -4,7 +4,7 @@
  * implements it (broker/, consumers/, git/, log/, broker-api/, timers.ts); the three shared
  * ones are re-exported here for the modules that import them from this file.
  */
-import type { AgentIdentity, ProviderConfig, RuntimeKind } from '@gastown/protocol';
+import type { AgentIdentity, IsolationLevel, ProviderConfig, RuntimeKind } from '@gastown/protocol';
 import type { Logger } from './log/logger';
 
 export type { Logger } from './log/logger';
@@ -40,6 +40,8 @@ export interface RuntimeOptions {
 export interface AgentRuntime {
   readonly pid: number | null;
   readonly sessionId: string | null;
+  /** How strongly this run is sandboxed (reported in heartbeats and `agent.started`). */
+  readonly isolation: IsolationLevel;
   /** Spawn `serve`, wait until listening, create the session. */
   start(): Promise<void>;
   /** Queue a user message into the same session (returns once accepted, not when the turn ends). */

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { mathRandom, systemClock, type Clock, type RandomSource } from '@gastown/protocol';
 import { createControlPlaneClient, createCredentialBroker } from './broker';
 import { createBrokerApi, startBrokerServer } from './broker-api';
-import { loadConfig, scrubProcessEnv, type ContainerConfig } from './config';
+import { loadConfig, loadSandboxConfig, scrubProcessEnv, type ContainerConfig, type SandboxConfig } from './config';
+import { createSandbox } from './sandbox';
 import { createEventSink, createHeartbeatLoop, withReportRetries } from './consumers';
 import type { RuntimeFactory } from './contracts';
 import { CliGitWorkspace } from './git';
@@ -45,6 +46,8 @@ export interface StartContainerOptions {
    * token lifetimes" fail without them. Never set by `runMain`.
    */
   brokerRefresh?: { scheduled: boolean; reactive: boolean };
+  /** Isolate each agent run (GASTOWN_SANDBOX, parsed by `loadSandboxConfig`); none when omitted. `runMain` always passes it. */
+  sandbox?: SandboxConfig;
 }
 
 /** Compose the container from a parsed config. */
@@ -61,6 +64,7 @@ export async function startContainer(config: ContainerConfig, options: StartCont
   for (const value of Object.values(config.townEnv)) secrets.add(value);
 
   await mkdir(config.dataDir, { recursive: true });
+  const sandbox = options.sandbox ? await createSandbox({ ...options.sandbox, rootDir: config.dataDir, logger, timers }) : undefined;
   const git = await CliGitWorkspace.create({ dataDir: config.dataDir, logger: logger.child({ component: 'git' }), path: process.env.PATH });
 
   const brokerApi = createBrokerApi({ logger, fetch: fetchImpl, secrets, townEnv: config.townEnv });
@@ -85,7 +89,7 @@ export async function startContainer(config: ContainerConfig, options: StartCont
     createClient: (clientOptions) => withReportRetries(createControlPlaneClient(clientOptions), { timers, random, logger: clientOptions.logger }),
     createHeartbeat: createHeartbeatLoop,
     createEventSink,
-    createRuntime: options.createRuntime ?? createRuntimeFactory({ secrets, timers, clock }),
+    createRuntime: options.createRuntime ?? createRuntimeFactory({ secrets, timers, clock, ...(sandbox ? { sandbox } : {}) }),
     clock,
     random,
     timers,
@@ -119,8 +123,9 @@ export async function startContainer(config: ContainerConfig, options: StartCont
 /** Process entry: config from env, signals → graceful stop → exit 0. */
 export async function runMain(): Promise<void> {
   const config = loadConfig(process.env);
+  const sandbox = loadSandboxConfig(process.env);
   scrubProcessEnv(process.env);
-  const container = await startContainer(config);
+  const container = await startContainer(config, { sandbox });
   process.stdout.write(`${READY_LINE_PREFIX} ${container.url} instance ${container.instanceId}\n`);
   const onSignal = (signal: NodeJS.Signals) => {
     void container.stop().then(

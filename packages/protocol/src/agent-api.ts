@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentRoleSchema, CredentialStatusSchema, type AgentRole } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
+import { IsolationLevelSchema } from './isolation';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
 
 /** Route table of the agent API (Bearer agent access token; refresh takes a refresh credential). */
@@ -118,6 +119,8 @@ export const HeartbeatRequestSchema = z
     credential: CredentialStatusSchema,
     pid: z.number().int().nullable(),
     sessionId: z.string().max(200).nullable(),
+    /** The run's sandbox level; optional so containers older than the sandbox still validate. */
+    isolation: IsolationLevelSchema.optional(),
   })
   .strict();
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;

@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './common';
+export * from './isolation';
 export * from './claims';
 export * from './models';
 export * from './user-api';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
+import { IsolationLevelSchema } from './isolation';
 import {
   AgentIdSchema,
   BeadIdSchema,
@@ -87,6 +88,8 @@ export const AgentSchema = z.object({
   containerInstanceId: z.string().nullable(),
   createdAt: z.number().int(),
   credential: CredentialHealthSchema,
+  /** The sandbox level of the agent's run, as last reported by a heartbeat; null until then. */
+  isolation: IsolationLevelSchema.nullable(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 

@@ -40,9 +40,9 @@ const DevFileSchema = z.looseObject({
 });
 export type DevFile = z.infer<typeof DevFileSchema>;
 
-/** Write JSON atomically, owner-only. */
+/** Write JSON atomically, owner-only (the directory is traversable, not listable: sandboxed agents reach the state dir below it). */
 export function writeJsonFile(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);

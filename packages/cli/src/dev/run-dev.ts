@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 /**
  * `gastown dev` / `npm start`: the local stack from a fresh clone. First run: keys and a dev
  * user token are generated into `.gastown/` (gitignored); later runs reuse them, and the
@@ -99,6 +100,8 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
     const hostPort = parsePort(values['host-port'], '--host-port', 0);
     const { file, keys, created } = loadOrCreateDevFile(paths);
     out.write(created ? `gastown dev: generated keys in ${rel(paths, paths.devJson)}\n` : `gastown dev: using keys from ${rel(paths, paths.devJson)}\n`);
+    // .gastown/ is traversable, not listable (0711; its files are 0600): sandboxed agents reach their homes below it
+    chmodSync(paths.dir, 0o711);
     out.write('gastown dev: starting the container host and wrangler dev…\n');
     const starting = startStack({
       stateDir: paths.stateDir,

@@ -12,6 +12,7 @@ export const STATUS_COLUMNS: readonly Column[] = [
   { header: 'NAME' },
   { header: 'ID' },
   { header: 'STATUS' },
+  { header: 'ISOLATION' },
   { header: 'BEAD' },
   { header: 'HEARTBEAT' },
   { header: 'CREDENTIAL' },
@@ -88,6 +89,8 @@ export function statusRow(agent: Agent, now: number): Cell[] {
     agent.name,
     agent.id,
     { text: agent.status, colour: statusColour(agent.status) },
+    // the run's sandbox level; plain (the dashboard flags weak levels) so it never turns the attention summary on
+    agent.isolation ?? '-',
     agent.beadId ?? '-',
     { text: formatAge(agent.lastHeartbeatAt, now), colour: heartbeatColour(agent, now) },
     { text: c.state, colour: credentialColour(agent) },

@@ -26,6 +26,7 @@ const mayor: Agent = {
   lastHeartbeatAt: NOW,
   containerInstanceId: 'c1',
   createdAt: NOW,
+  isolation: null,
   credential: { gen: 1, tokenIssuedAt: NOW, tokenExpiresAt: NOW + 3_600_000, lastRefreshAt: null, refreshCount: 0, reported: null, reportedAt: null, state: 'healthy' },
 };
 

@@ -19,6 +19,7 @@ function agent(overrides: Omit<Partial<Agent>, 'credential'> & { credential?: Pa
     lastHeartbeatAt: NOW - 5_000,
     containerInstanceId: 'c1',
     createdAt: NOW - 3_600_000,
+    isolation: 'uid+namespaces',
     ...rest,
     credential: {
       gen: 1,
@@ -57,8 +58,14 @@ const col = (header: string) => STATUS_COLUMNS.findIndex((c) => c.header === hea
 describe('status row', () => {
   it('a healthy agent: every column, nothing coloured', () => {
     const row = statusRow(agent({ beadId: 'bd_bbbbbbbb', credential: { reported: reported() } }), NOW);
-    expect(row.map(text)).toEqual(['mayor', 'mayor', 'ag_aaaaaaaa', 'working', 'bd_bbbbbbbb', '5s ago', 'healthy', '50m', '1m ago', '4', '0', '0']);
+    const cells = ['mayor', 'mayor', 'ag_aaaaaaaa', 'working', 'uid+namespaces', 'bd_bbbbbbbb', '5s ago', 'healthy', '50m', '1m ago', '4', '0', '0'];
+    expect(row.map(text)).toEqual(cells);
     expect(needsAttention([row])).toBe(false);
+  });
+
+  it('isolation: the reported level, or unknown before the first heartbeat', () => {
+    expect(text(statusRow(agent({ isolation: 'none' }), NOW)[col('ISOLATION')])).toBe('none');
+    expect(text(statusRow(agent({ isolation: null }), NOW)[col('ISOLATION')])).toBe('-');
   });
 
   it('no broker report: failures and 401s are unknown, not zero', () => {

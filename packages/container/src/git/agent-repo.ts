@@ -32,7 +32,12 @@ export const AGENT_FETCH_REFSPECS = ['+refs/remotes/origin/*:refs/remotes/origin
  * `origin`, read-only by file permissions when sandboxed; this stops an unsandboxed `git push origin`).
  * The container itself never pushes into its mirror: it fetches.
  */
-export const MIRROR_PRE_RECEIVE_HOOK = ['#!/bin/sh', "echo 'gastown: the container mirror is read-only; your branch is collected by gt_done' >&2", 'exit 1', ''].join('\n');
+export const MIRROR_PRE_RECEIVE_HOOK = [
+  '#!/bin/sh',
+  "echo 'gastown: the container mirror is read-only; your branch is collected by gt_done' >&2",
+  'exit 1',
+  '',
+].join('\n');
 
 /** `value` as one single-quoted shell word (git runs a local transport's upload-pack command through sh). */
 export function shellQuote(value: string): string {

@@ -5,7 +5,7 @@
  *
  * Ready line on stdout: `gastown-host listening on <url>`.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +42,23 @@ export function containerEnv(config: HostConfig, townId: string, townEnv: Record
     GASTOWN_CONTAINER_KEY: townContainerKey,
     GASTOWN_DATA_DIR: townDataDir(config, townId),
     GASTOWN_INSTANCE_ID: `ci_${randomBytes(8).toString('hex')}`,
+    // every town container on this machine draws its agents' uids from a range of its own
+    // (a production container has the machine to itself); the pool also skips busy uids
+    GASTOWN_SANDBOX_UID_BASE: String(townUidBase(townId)),
+    GASTOWN_SANDBOX_UID_COUNT: String(TOWN_UID_COUNT),
     ...config.passthrough,
   };
   for (const [name, value] of Object.entries(townEnv)) env[TOWN_ENV_PREFIX + name] = value;
   return env;
+}
+
+const TOWN_UID_COUNT = 200;
+const TOWN_UID_RANGES = 9_000;
+
+/** First uid of a town's range: 100,000 + 200 × (a hash of the town id mod 9,000), below 2 M. */
+export function townUidBase(townId: string): number {
+  const digest = createHash('sha256').update(townId).digest();
+  return 100_000 + (digest.readUInt32BE(0) % TOWN_UID_RANGES) * TOWN_UID_COUNT;
 }
 
 /** The env of a town's container with its own derived container key (the deployment's never leaves the host). */

@@ -10,10 +10,10 @@
  *   none            the container's uid, no namespaces: one shell command can read the broker's
  *                   memory and environment                                 — neither
  */
-import { GastownError } from '@gastown/protocol';
+import { GastownError, ISOLATION_LEVELS, type IsolationLevel } from '@gastown/protocol';
 
-export const ISOLATION_LEVELS = ['uid+namespaces', 'uid', 'namespaces', 'none'] as const;
-export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+/** The levels are protocol (heartbeats report them); re-exported for the sandbox modules. */
+export { ISOLATION_LEVELS, type IsolationLevel };
 
 /** GASTOWN_SANDBOX: `auto` picks the best level available; a level forces it (tests, mutation checks). */
 export const SANDBOX_MODES = ['auto', ...ISOLATION_LEVELS] as const;

@@ -89,3 +89,13 @@ export function signalPids(pids: number[], signal: NodeJS.Signals): void {
     }
   }
 }
+
+/** True when the process's environment has HOME below `root` (an agent of that data dir); false when unreadable. */
+export function homeIsBelow(pid: number, root: string): boolean {
+  try {
+    const prefix = `HOME=${root.endsWith('/') ? root : `${root}/`}`;
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(prefix));
+  } catch {
+    return false;
+  }
+}

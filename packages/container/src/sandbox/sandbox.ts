@@ -11,7 +11,7 @@ import type { Logger, Timers } from '../contracts';
 import type { SystemMount } from './bwrap-args';
 import { decideIsolation, usesNamespaces, usesOwnUid, type IsolationLevel, type SandboxMode, type SandboxProbe } from './isolation';
 import { hostSystemMounts, probeSandbox } from './probe';
-import { pidsOfUid, signalPids, uidsWithProcesses } from './proc-table';
+import { homeIsBelow, pidsOfUid, signalPids, uidsWithProcesses } from './proc-table';
 import { IsolatedLease, NoSandboxLease, type LeaseContext, type LeaseRequest, type SandboxLease } from './sandbox-lease';
 import { UidPool } from './uid-pool';
 
@@ -126,7 +126,9 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
   });
 
   if (usesOwnUid(level)) {
-    const leftovers = [...uidsWithProcesses(options.uidBase, options.uidCount)].flatMap((uid) => pidsOfUid(uid));
+    // only this data dir's agents: another container on the same machine (the local host runs
+    // one per town) may use the same uids, and its agents are not ours to kill
+    const leftovers = [...uidsWithProcesses(options.uidBase, options.uidCount)].flatMap((uid) => pidsOfUid(uid)).filter((pid) => homeIsBelow(pid, options.rootDir));
     if (leftovers.length > 0) {
       log.warn('sandbox.orphans_killed', { pids: leftovers });
       signalPids(leftovers, 'SIGKILL');

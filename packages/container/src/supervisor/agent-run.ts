@@ -232,6 +232,7 @@ export class AgentRun {
       credential: this.credential(),
       pid: this.#runtime?.pid ?? null,
       sessionId: this.#runtime?.sessionId ?? null,
+      ...(this.#runtime ? { isolation: this.#runtime.isolation } : {}),
     };
   }
 

@@ -219,7 +219,7 @@ export class AgentSupervisor implements AgentControl {
       // the runtime may have exited while starting (→ failed): that is this start's failure
       if (run.state !== 'starting') throw new GastownError('internal', run.lastError ?? 'runtime exited during start');
       run.apply('runtime.started');
-      sink.emit('agent.started', { pid: runtime.pid, sessionId: runtime.sessionId, workdir: run.workdir, branch: run.branch });
+      sink.emit('agent.started', { pid: runtime.pid, sessionId: runtime.sessionId, workdir: run.workdir, branch: run.branch, isolation: runtime.isolation });
       run.log.info('agent.started', { pid: runtime.pid });
 
       if (request.prompt !== null) {

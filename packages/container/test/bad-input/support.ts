@@ -29,6 +29,7 @@ export const PROVIDER_KEY = 'sk-bad-input-provider-key-0123456789abcdef';
 export class RecordingRuntime implements AgentRuntime {
   pid: number | null = null;
   sessionId: string | null = null;
+  readonly isolation = 'none' as const;
   readonly prompts: string[] = [];
   readonly listeners = new Set<(e: RuntimeEvent) => void>();
   constructor(readonly options: RuntimeOptions) {}

@@ -57,7 +57,12 @@ describe("an agent's repository is its own", () => {
     await fx.git(['-C', path, 'update-ref', 'refs/heads/main', work]);
     await fx.git(['-C', path, 'update-ref', 'refs/remotes/origin/main', work]);
     await fx.git(['-C', path, 'update-ref', `refs/gastown/review/${BRANCH}`, work]);
-    for (const refspec of ['HEAD:refs/heads/main', `HEAD:refs/gastown/review/gt/${AGENT}/bd_other01`, '+HEAD:refs/remotes/origin/main', `HEAD:refs/heads/${BRANCH}`]) {
+    for (const refspec of [
+      'HEAD:refs/heads/main',
+      `HEAD:refs/gastown/review/gt/${AGENT}/bd_other01`,
+      '+HEAD:refs/remotes/origin/main',
+      `HEAD:refs/heads/${BRANCH}`,
+    ]) {
       const pushed = await fx.runGit(['-C', path, 'push', 'origin', refspec]);
       expect({ refspec, code: pushed.code }).toEqual({ refspec, code: 1 });
       expect(pushed.stderr).toContain('pre-receive hook declined');
@@ -87,7 +92,7 @@ describe("an agent's repository is its own", () => {
     expect((await readdir(join(again, '.git', 'hooks'))).filter((f) => !f.endsWith('.sample'))).toEqual([]);
   });
 
-  it('submitBranch refuses a branch that is not the repository owner\'s, before any git call', async () => {
+  it("submitBranch refuses a branch that is not the repository owner's, before any git call", async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
     await expect(ws.submitBranch(fx.rig, path, `gt/ag_other001/${BEAD}`)).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(ws.submitBranch(fx.rig, path, 'main')).rejects.toMatchObject({ code: 'validation_failed' });
@@ -178,11 +183,20 @@ describe.skipIf(!isRoot)('an agent of another uid (root runs the container)', ()
     const home = join(fx.root, 'nobody-home');
     await mkdir(home, { recursive: true });
     for (const dir of [home, path]) await chownTree(dir, NOBODY);
-    const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' };
-    const agentGit = (args: string[]) => asNobody('git', ['-C', path, ...args], { uid: NOBODY, gid: NOBODY, env }).then(
-      (r) => ({ code: 0, out: r.stdout.trim(), err: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '', err: e.stderr ?? '' }),
-    );
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 'a',
+      GIT_AUTHOR_EMAIL: 'a@x',
+      GIT_COMMITTER_NAME: 'a',
+      GIT_COMMITTER_EMAIL: 'a@x',
+    };
+    const agentGit = (args: string[]) =>
+      asNobody('git', ['-C', path, ...args], { uid: NOBODY, gid: NOBODY, env }).then(
+        (r) => ({ code: 0, out: r.stdout.trim(), err: r.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '', err: e.stderr ?? '' }),
+      );
     const mirrorBefore = await refsOf(mirror);
 
     await writeFile(join(path, 'work.txt'), 'agent\n');

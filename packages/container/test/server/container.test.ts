@@ -14,6 +14,7 @@ const TOWN_SECRET = 'sk-town-secret-value-0123456789';
 class RecordingRuntime implements AgentRuntime {
   pid: number | null = null;
   sessionId: string | null = null;
+  readonly isolation = 'none' as const;
   readonly prompts: string[] = [];
   readonly listeners = new Set<(e: RuntimeEvent) => void>();
   constructor(readonly options: RuntimeOptions) {}

@@ -204,6 +204,7 @@ export class FakeSink implements EventSink {
 export class FakeRuntime implements AgentRuntime {
   pid: number | null = null;
   sessionId: string | null = null;
+  readonly isolation = 'none' as const;
   readonly prompts: string[] = [];
   stopped = false;
   startError: Error | null = null;

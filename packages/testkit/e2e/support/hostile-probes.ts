@@ -56,7 +56,9 @@ export function hostileProbeScript(t: ProbeTargets): string {
     '    else open proc_environ_foreign $p; printf "%s\\n" "$e"; fi',
     '  fi',
     'done',
-    `ls -la ${q(t.stateDir)} >/tmp/.ls 2>&1 && open state_dir_list && head -c 2000 /tmp/.ls || denied state_dir_list`,
+    // listing the state dir is a leak when it shows what it holds (a sandbox's mount skeleton shows only the path to the agent's own dirs)
+    `x=$(ls -a ${q(t.stateDir)} 2>/dev/null | tr "\\n" " ")`,
+    `printf '%s' "$x" | grep -qE "keys.json|worker.env|wrangler|logs" && open state_dir_list "$x" || denied state_dir_list "$x"`,
   ];
   for (const f of t.secretFiles) lines.push(`x=$(head -c 4000 ${q(f)}) && [ -n "$x" ] && { open secret_file ${q(f)}; printf '%s\\n' "$x"; } || denied secret_file ${q(f)}`);
   for (const d of t.foreignDirs) lines.push(`x=$(ls -la ${q(d)} 2>&1) && { open foreign_dir ${q(d)}; printf '%s\\n' "$x" | head -c 1000; } || denied foreign_dir ${q(d)}`);

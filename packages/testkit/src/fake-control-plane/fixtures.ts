@@ -66,6 +66,7 @@ export class FixtureFactory {
       lastHeartbeatAt: null,
       containerInstanceId: null,
       createdAt: this.now(),
+      isolation: null,
       credential: {
         gen,
         tokenIssuedAt: null,

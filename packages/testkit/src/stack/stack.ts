@@ -4,7 +4,7 @@
  * and, optionally, the scripted fake LLM in this process. Used by the e2e tests, `npm run demo`
  * and `gastown dev`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/index';
@@ -122,6 +122,9 @@ async function waitForStackExit(stateDir: string, graceMs: number): Promise<void
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stateDir = resolve(options.stateDir ?? mkdtempSync(join(tmpdir(), 'gastown-stack-')));
+  // traversable, not listable: sandboxed agents (other uids) reach their own home and workdir
+  // below it; the secret files in it are 0600 and the rest is closed off by the container
+  chmodSync(stateDir, 0o711);
   const logDir = join(stateDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const keys = options.keys ? StackKeysSchema.parse(options.keys) : generateStackKeys();

@@ -8,7 +8,8 @@
  * - polecat: `gt_prime` → opencode's built-in `bash` (write a file, `git add`, `git commit` on its
  *   branch, print the branch and commit) → `gt_done {branch}` → text.
  * - refinery, on every user message: `gt_prime` → `gt_list_beads` → `gt_done {branch,
- *   mergeRequestBeadId}` for each open merge request of its rig → text.
+ *   mergeRequestBeadId, commit}` for each open merge request of its rig (the commit the merge
+ *   request names, as a reviewer passes the commit it reviewed) → text.
  *
  * A tool that fails ends the turn with a text naming the failure, so the run shows it and
  * the test's tool-result checks catch it.
@@ -236,10 +237,11 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     }
     const prime = parseJson<PrimeResult>(primeResult.content);
     const alreadyApproved = new Set(approvedIn(messages));
-    const candidates: Array<{ id: string; branch: string }> = [];
+    const candidates: Array<{ id: string; branch: string; commit: string | null }> = [];
+    const commitOf = (metadata: Record<string, unknown> | undefined) => (typeof metadata?.commit === 'string' ? metadata.commit : null);
     const hooked = prime?.hookedBead;
-    if (hooked?.type === 'merge_request' && typeof hooked.metadata?.branch === 'string') candidates.push({ id: hooked.id, branch: hooked.metadata.branch });
-    for (const m of userText.matchAll(/merge request (bd_[a-z0-9]+): branch (\S+?)\.?(?:\s|$)/g)) candidates.push({ id: m[1]!, branch: m[2]! });
+    if (hooked?.type === 'merge_request' && typeof hooked.metadata?.branch === 'string') candidates.push({ id: hooked.id, branch: hooked.metadata.branch, commit: commitOf(hooked.metadata) });
+    for (const m of userText.matchAll(/merge request (bd_[a-z0-9]+): branch (\S+?)\.?(?:\s|$)(?:The commit to review: ([0-9a-f]{40}))?/g)) candidates.push({ id: m[1]!, branch: m[2]!, commit: m[3] ?? null });
     if (candidates.length === 0 && ctx.toolNames.includes('gt_list_beads')) {
       const listResult = byName('gt_list_beads');
       if (!listResult) return callTool('gt_list_beads', { status: 'open' });
@@ -249,13 +251,15 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
       for (const b of parseJson<{ beads: BeadLike[] }>(listResult.content)?.beads ?? []) {
         const open = b.status === 'open' || b.status === 'in_progress';
         if (b.type === 'merge_request' && open && (rigId === null || b.rigId === rigId) && (b.assigneeId === null || b.assigneeId === me) && typeof b.metadata.branch === 'string') {
-          candidates.push({ id: b.id, branch: b.metadata.branch });
+          candidates.push({ id: b.id, branch: b.metadata.branch, commit: commitOf(b.metadata) });
         }
       }
     }
     const pending = candidates.filter((c, i) => !alreadyApproved.has(c.id) && candidates.findIndex((o) => o.id === c.id) === i);
     if (pending.length === 0) return reply('No merge request waits for review.');
-    return callTools(pending.map((c) => ({ name: 'gt_done', arguments: { branch: c.branch, mergeRequestBeadId: c.id, summary: 'Looks good: approved.' } })));
+    return callTools(
+      pending.map((c) => ({ name: 'gt_done', arguments: { branch: c.branch, mergeRequestBeadId: c.id, ...(c.commit ? { commit: c.commit } : {}), summary: 'Looks good: approved.' } })),
+    );
   }
 
   let gate: { promise: Promise<void>; release: () => void; waiting: number } | null = null;

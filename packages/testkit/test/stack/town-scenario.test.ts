@@ -154,6 +154,22 @@ describe('town scenario', () => {
     expect(await refinery.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p1/bd_bead07', mergeRequestBeadId: 'bd_mr0007' } }] });
   });
 
+  it('refinery: approves the commit the merge request names (prompt or listed metadata.commit)', async () => {
+    const sha = 'ab'.repeat(20);
+    const scenario = createTownScenario();
+    const refinery = new Conversation(scenario, 'ag_ref1', REFINERY_TOOLS.filter((t) => t !== 'gt_list_beads'));
+    refinery.user(`Review merge request bd_mr0008: branch gt/ag_p1/bd_bead08.\nThe commit to review: ${sha} (git fetch origin).`);
+    refinery.answer(await refinery.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
+    expect(await refinery.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p1/bd_bead08', mergeRequestBeadId: 'bd_mr0008', commit: sha } }] });
+
+    const lister = new Conversation(createTownScenario(), 'ag_ref2', REFINERY_TOOLS);
+    lister.user('Review please');
+    lister.answer(await lister.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref2', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
+    const mr = { id: 'bd_mr0009', type: 'merge_request', status: 'open', rigId: rig.id, assigneeId: null, metadata: { branch: 'gt/ag_p/bd_mr0009', commit: sha } };
+    lister.answer(await lister.ask(), { gt_list_beads: JSON.stringify({ beads: [mr] }) });
+    expect(await lister.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { mergeRequestBeadId: 'bd_mr0009', commit: sha } }] });
+  });
+
   it('never calls a tool the role is not offered, and never loops', async () => {
     const notes: string[] = [];
     const scenario = createTownScenario({ onNote: (n) => n.kind === 'tool_failed' && notes.push(`${n.tool}: ${n.content}`) });

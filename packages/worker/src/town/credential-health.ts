@@ -49,5 +49,6 @@ export function toAgent(agent: AgentRecord, townId: string, now: number): Agent 
     containerInstanceId: agent.containerInstanceId,
     createdAt: agent.createdAt,
     credential: computeCredentialHealth(agent, now),
+    isolation: agent.isolation,
   };
 }

@@ -153,4 +153,12 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `CREATE INDEX IF NOT EXISTS refresh_credentials_agent_expiry ON refresh_credentials (agent_id, expires_at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'agent isolation',
+    statements: [
+      // the sandbox level of the agent's run, as last reported by a heartbeat (null until then)
+      `ALTER TABLE agents ADD COLUMN isolation TEXT`,
+    ],
+  },
 ];

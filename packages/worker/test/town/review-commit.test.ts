@@ -41,7 +41,9 @@ describe("a polecat's gt_done is accepted only for its own branch", () => {
 
   it('the merge request records the submitted commit (gt_list_beads, gt_bead_status show it); a re-submission records the new one', async () => {
     const f = await setupTown();
-    const mr = TOOLS.done.result.parse((await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it', commit: SUBMITTED })).body).mergeRequest;
+    const mr = TOOLS.done.result.parse(
+      (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it', commit: SUBMITTED })).body,
+    ).mergeRequest;
     expect(mr.metadata).toMatchObject({ branch: ownBranch(f.polecat), commit: SUBMITTED });
     const listed = (await callTool(f.refinery, 'list_beads', { status: 'open' })).body.beads as Bead[];
     expect(listed.find((b) => b.id === mr.id)?.metadata.commit).toBe(SUBMITTED);
@@ -54,7 +56,9 @@ describe("a polecat's gt_done is accepted only for its own branch", () => {
 });
 
 /** mayor slings → a polecat is dispatched → its gt_done (with the container's commit) → it exits → the refinery is started with the merge request. */
-async function inReview(f: DispatchFixture): Promise<{ refinery: AgentWithCredentials; polecat: AgentWithCredentials; bead: Bead; mr: Bead; branch: string; prompt: string }> {
+async function inReview(
+  f: DispatchFixture,
+): Promise<{ refinery: AgentWithCredentials; polecat: AgentWithCredentials; bead: Bead; mr: Bead; branch: string; prompt: string }> {
   await sendToMayor(f, 'please work');
   const mayor = startedAgent(f.fake.of('start').find((s) => s.req.agent.role === 'mayor')!.req);
   await heartbeat(mayor, { activity: 'waiting' });
@@ -103,7 +107,11 @@ describe("the refinery's approval names the commit it reviewed", () => {
     // the container found the branch elsewhere: nothing merged, back to review at that commit
     const cb = await mergeResult(refinery, { mergeRequestBeadId: mr.id, outcome: 'changed_since_review', commitSha: RESUBMITTED, message: 'branch moved' });
     expect(cb.status, JSON.stringify(cb.body)).toBe(200);
-    expect(await beadById(f, mr.id)).toMatchObject({ status: 'open', assigneeId: null, metadata: expect.objectContaining({ commit: RESUBMITTED, approvedCommit: null, approvedBy: null }) });
+    expect(await beadById(f, mr.id)).toMatchObject({
+      status: 'open',
+      assigneeId: null,
+      metadata: expect.objectContaining({ commit: RESUBMITTED, approvedCommit: null, approvedBy: null }),
+    });
     expect(await beadById(f, bead.id)).toMatchObject({ status: 'in_review' });
     expect((await townEvents(f)).map((e) => e.type)).toContain('merge_request.changed_since_review');
 

@@ -9,7 +9,7 @@
  */
 import { type AgentCredentials, type AgentEvent } from '@gastown/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { call, callTool, expectError, setupTown, type AgentWithCredentials, type CallResult } from '../helpers';
+import { call, callTool, expectError, ownBranch, setupTown, type AgentWithCredentials, type CallResult } from '../helpers';
 import { agentById, complete, dispatchTown, heartbeat, mergeResult, postEvents, sendToMayor, startedAgent, townEvents, type DispatchFixture } from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
 
@@ -73,8 +73,8 @@ describe('a run\'s credentials die with it', () => {
 
   it("completion of a refinery: its merge callback (sent before the report) is accepted; a late replay of it is not", async () => {
     const f = await setupTown();
-    const mr = (await callTool(f.polecat, 'done', { branch: 'gt/p/b' })).body.mergeRequest;
-    expect((await complete(f.polecat, { outcome: 'completed', branch: 'gt/p/b' })).status).toBe(200);
+    const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
+    expect((await complete(f.polecat, { outcome: 'completed', branch: ownBranch(f.polecat) })).status).toBe(200);
     await expectRunCredentialsDead(f.polecat);
     const merged = await mergeResult(f.refinery, { mergeRequestBeadId: mr.id, outcome: 'merged', commitSha: 'a'.repeat(40) });
     expect(merged.status).toBe(200);
@@ -205,10 +205,13 @@ describe('a run\'s credentials die with it', () => {
     const mayor = await runningMayor(f);
     await callTool(mayor, 'sling', { rigId: f.rig.id, title: 'work', body: 'x' });
     await runAlarm(f.town.id);
-    const polecat = startedAgent(f.fake.of('start').at(-1)!.req);
+    const polecatStart = f.fake.of('start').at(-1)!.req;
+    const polecat = startedAgent(polecatStart);
     await heartbeat(polecat, { activity: 'working' });
-    await callTool(polecat, 'done', { branch: `gt/${polecat.agent.id}/b` });
-    await complete(polecat, { outcome: 'completed', branch: `gt/${polecat.agent.id}/b` });
+    // gt_done takes only the polecat's own branch
+    const branch = `gt/${polecat.agent.id}/${polecatStart.bead!.id}`;
+    await callTool(polecat, 'done', { branch });
+    await complete(polecat, { outcome: 'completed', branch });
     await runAlarm(f.town.id);
     const refinery = startedAgent(f.fake.of('start').at(-1)!.req);
     expect(refinery.agent.role).toBe('refinery');

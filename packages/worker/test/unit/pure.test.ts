@@ -34,6 +34,7 @@ function agent(overrides: Partial<AgentRecord> = {}): AgentRecord {
     credentialReported: null,
     credentialReportedAt: null,
     dispatchedAt: null,
+    isolation: null,
     ...overrides,
   };
 }

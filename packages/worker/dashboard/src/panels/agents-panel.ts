@@ -24,6 +24,7 @@ const CREDENTIAL_TONE: Record<CredentialView['severity'], string> = { ok: 'ok', 
 const COLUMNS: readonly [string, string?][] = [
   ['Agent'],
   ['Status'],
+  ['Isolation'],
   ['Bead'],
   ['Credential'],
   ['Expires'],
@@ -33,6 +34,15 @@ const COLUMNS: readonly [string, string?][] = [
   ['401s', 'num'],
   ['', 'actions'],
 ];
+/** The run's sandbox level: anything below uid+namespaces is a warning, unknown (no heartbeat yet) is muted. */
+function isolationCell(a: Agent): HTMLElement {
+  const level = a.isolation ?? 'unknown';
+  const strong = level === 'uid+namespaces';
+  const tone = a.isolation === null ? 'muted' : strong ? 'ok' : 'warn';
+  const title = a.isolation === null ? 'no heartbeat from this run yet' : strong ? 'own uid inside bwrap namespaces' : 'weaker than uid+namespaces';
+  return h('td', { class: tone === 'warn' ? 'is-warn' : undefined, data: { field: 'isolation', isolation: level } }, badge(level, tone, title));
+}
+
 const LIVE: ReadonlySet<Agent['status']> = new Set(['starting', 'working', 'waiting']);
 
 /** Mayor first, then running agents, then the rest; newest first within each group. */
@@ -96,6 +106,7 @@ export class AgentsPanel {
         h('div', { class: 'muted small', data: { field: 'heartbeat' }, title: 'last heartbeat' }, '♥ ', liveTime('ago', a.lastHeartbeatAt, 'never')),
         a.statusLine ? h('div', { class: 'muted small', title: a.statusLine }, clip(a.statusLine, 40)) : null,
       ),
+      isolationCell(a),
       h('td', { data: { field: 'bead' } }, bead ? h('div', { class: 'bead-ref', title: `${bead.title} (${bead.id})` }, clip(bead.title, 28)) : a.beadId ? h('div', { class: 'muted mono small' }, shortId(a.beadId, 14)) : h('span', { class: 'muted' }, '—')),
       h(
         'td',

@@ -1,4 +1,4 @@
-import { CredentialStatusSchema, type AgentRole, type AgentStatus, type CredentialStatus } from '@gastown/protocol';
+import { CredentialStatusSchema, IsolationLevelSchema, type AgentRole, type AgentStatus, type CredentialStatus, type IsolationLevel } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
 import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
 import { parseJsonValue } from './json';
@@ -28,6 +28,8 @@ export interface AgentRecord {
   credentialReportedAt: number | null;
   /** When the current generation was dispatched (null: never dispatched). */
   dispatchedAt: number | null;
+  /** The run's sandbox level as last reported by a heartbeat (null: never reported). */
+  isolation: IsolationLevel | null;
 }
 
 type AgentRow = {
@@ -53,6 +55,7 @@ type AgentRow = {
   credential_reported: string | null;
   credential_reported_at: number | null;
   dispatched_at: number | null;
+  isolation: string | null;
 };
 
 export interface NewAgent {
@@ -79,6 +82,8 @@ export interface HeartbeatUpdate {
   sessionId: string | null;
   status: AgentStatus;
   credential: CredentialStatus;
+  /** Absent from containers older than the sandbox: the stored level is kept. */
+  isolation?: IsolationLevel;
 }
 
 export class AgentRepository {
@@ -165,13 +170,14 @@ export class AgentRepository {
     this.sql.run`UPDATE agents SET last_heartbeat_at = ${hb.at}, container_instance_id = ${hb.containerInstanceId},
                    runtime_state = ${hb.runtimeState}, session_id = ${hb.sessionId}, status = ${hb.status},
                    credential_reported = ${JSON.stringify(hb.credential)}, credential_reported_at = ${hb.at},
-                   updated_at = ${hb.at}
+                   isolation = COALESCE(${hb.isolation ?? null}, isolation), updated_at = ${hb.at}
                  WHERE id = ${id}`;
   }
 }
 
 function toRecord(row: AgentRow): AgentRecord {
   const reported = CredentialStatusSchema.safeParse(parseJsonValue(row.credential_reported));
+  const isolation = IsolationLevelSchema.safeParse(row.isolation);
   return {
     id: row.id,
     rigId: row.rig_id,
@@ -195,5 +201,6 @@ function toRecord(row: AgentRow): AgentRecord {
     credentialReported: row.credential_reported !== null && reported.success ? reported.data : null,
     credentialReportedAt: row.credential_reported_at,
     dispatchedAt: row.dispatched_at ?? null,
+    isolation: isolation.success ? isolation.data : null,
   };
 }

@@ -61,6 +61,7 @@ export class LifecycleService {
         sessionId: hb.sessionId,
         status,
         credential: hb.credential,
+        ...(hb.isolation ? { isolation: hb.isolation } : {}),
       });
       if (status !== agent.status) this.ctx.event({ type: 'agent.status_changed', agentId: agent.id, data: { from: agent.status, to: status } });
       if (repos.townState.seeInstance(hb.containerInstanceId, now)) {
