@@ -6,7 +6,7 @@
  */
 import type { Benchmark } from './lib/report';
 
-export const BENCHMARK_IDS = ['verify', 'agent-api', 'propagation', 'refresh-rate', 'alarm'] as const;
+export const BENCHMARK_IDS = ['verify', 'agent-api', 'propagation', 'refresh-rate', 'alarm', 'agent-start'] as const;
 export type BenchmarkId = (typeof BENCHMARK_IDS)[number];
 
 const MODULES: Record<BenchmarkId, string> = {
@@ -15,6 +15,7 @@ const MODULES: Record<BenchmarkId, string> = {
   propagation: './propagation/bench.ts',
   'refresh-rate': './refresh-rate/bench.ts',
   alarm: './alarm/bench.ts',
+  'agent-start': './agent-start/bench.ts',
 };
 
 export async function loadBenchmark(id: BenchmarkId): Promise<Benchmark> {

@@ -32,6 +32,8 @@ export function buildState(scenario: Scenario, agents: number): ReconcileState {
       tokenExpiresAt: live ? NOW + 3_000_000 : null,
       lastRefreshAt: null,
       busy: false,
+      // a live agent holds its credential family; idle rows' were revoked when their runs ended
+      credentialsLive: live,
     });
     if (beadId) {
       beads.push({ id: beadId, type: 'issue', status: 'in_progress', rigId: 'rig_bench0001', assigneeId: id, attempts: 1, createdAt: NOW - 700_000 + i, retryAt: null, reviewGen: null, reviewAttempts: 0, polecatId: null });

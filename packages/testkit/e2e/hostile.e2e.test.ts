@@ -160,7 +160,7 @@ function hostileOutput(agentId: string): string {
 function expectContained(agentId: string, what: string): void {
   const output = hostileOutput(agentId);
   const parsed = parseProbeOutput(output);
-  console.log(`${what} (${parsed.id}): ${parsed.probes.map((p) => `${p.name}=${p.open ? 'OPEN' : 'denied'}`).join(' ')}`);
+  console.log(`${what} (${parsed.id}): ${parsed.probes.map((p) => `${p.name}=${p.open ? `OPEN(${p.detail.slice(0, 80)})` : 'denied'}`).join(' ')}`);
   expect(parsed.done, `${what}: the probe script ran to its end`).toBe(true);
   const opened = parsed.probes.filter((p) => p.open && (MUST_BE_DENIED as readonly string[]).includes(p.name)).map((p) => `${p.name} ${p.detail}`);
   expect(opened, `${what}: attempts that got through`).toEqual([]);

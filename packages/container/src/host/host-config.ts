@@ -35,6 +35,8 @@ export const CONTAINER_PASSTHROUGH_VARS = [
   'GASTOWN_STOP_TIMEOUT_SECONDS',
   'GASTOWN_LOG_LEVEL',
   'GASTOWN_PLUGIN_PATH',
+  // agent isolation level (auto by default; a lower one for the hostile-agent suite's mutation runs)
+  'GASTOWN_SANDBOX',
   // test only: skews every container's clock (docs/RELIABILITY.md, clock skew)
   'GASTOWN_CLOCK_OFFSET_MS',
 ] as const;

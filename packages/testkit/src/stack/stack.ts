@@ -126,7 +126,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // below it; the secret files in it are 0600 and the rest is closed off by the container
   chmodSync(stateDir, 0o711);
   const logDir = join(stateDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  // owner-only: logs, the Durable Object storage (town env vars live there) and the rig
+  // repositories are the stack's, never an agent's (agents run as other users)
+  for (const dir of [logDir, join(stateDir, 'wrangler'), join(stateDir, 'repos')]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
   const keys = options.keys ? StackKeysSchema.parse(options.keys) : generateStackKeys();
   if (!options.keys) writeFileSync(join(stateDir, 'keys.json'), `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
