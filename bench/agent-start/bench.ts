@@ -36,7 +36,7 @@ export const benchmark: Benchmark = {
     const result = await measureAgentStart({ rounds: ROUNDS });
     const { modes, trials } = result;
     const pick = (mode: Mode, home: HomeKind) => trials.filter((t) => t.mode === mode && t.home === home);
-    const summaries: Record<string, { start: Summary; listening: Summary; stop: Summary }> = {};
+    const summaries: Record<string, { start: Summary; listening: Summary; stop: Summary; lease: Summary }> = {};
     const rows: Cell[][] = [];
     for (const home of HOMES) {
       const base = summarize(pick('none', home).map((t) => t.startMs));
@@ -46,6 +46,7 @@ export const benchmark: Benchmark = {
           start: summarize(mine.map((t) => t.startMs)),
           listening: summarize(mine.map((t) => t.listeningMs ?? Number.NaN)),
           stop: summarize(mine.map((t) => t.stopMs)),
+          lease: summarize(mine.flatMap((t) => (t.leaseMs === null ? [] : [t.leaseMs]))),
         };
         summaries[`${mode}/${home}`] = s;
         const none = mode === 'none';
@@ -56,6 +57,7 @@ export const benchmark: Benchmark = {
           s.start.p90,
           s.listening.p50,
           s.stop.p50,
+          none ? null : s.lease.p50,
           none ? '—' : ratio(s.start.p50, base.p50),
           none ? '—' : ratio(s.start.p90, base.p90),
           none ? null : Math.round(pairedDeltaMs(trials, mode, home)),
@@ -84,6 +86,7 @@ export const benchmark: Benchmark = {
           notes: [
             'start = runtime.start() until it returns: state dir prepared, sandbox lease (uid from the pool, paths chowned, bwrap view), spawn → listening, event stream connected, session created',
             'fresh = a new agent state dir (first start of an agent); warm = the same state dir started again after a stop (a restart: the home is handed back to a pool uid)',
+            "lease = the sandbox's own work timed apart, after the run stopped: acquire() (uid, chown of the home as opencode left it, bwrap view) + release() (sweep the uid, park the paths) on the same paths",
             'paired Δ = median over rounds of (this level − none) in the same round and home; rounds rotate the order of the levels',
             `sandbox probe at container start (probeSandbox: root check + bwrap as a pool uid and as itself) ${Math.round(result.probeMs)} ms, once per container`,
             `1-minute load average before each round: ${result.loadPerRound.join(', ')}`,

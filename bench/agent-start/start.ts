@@ -14,11 +14,11 @@ import { createBrokerApi, startBrokerServer } from '@gastown/container/broker-ap
 import type { ControlPlaneClient } from '@gastown/container/broker/index';
 import type { RuntimeOptions, Timers } from '@gastown/container/contracts';
 import { silentLogger } from '@gastown/container/log/index';
-import { createRuntimeFactory } from '@gastown/container/runtime/index';
+import { createRuntimeFactory, FLAVORS, resolveRuntimeBinary, runtimePaths } from '@gastown/container/runtime/index';
 import type { ServeRuntime } from '@gastown/container/runtime/serve-runtime';
 import { createSandbox, decideIsolation, probeSandbox, type IsolationLevel, type Sandbox, type SandboxProbe } from '@gastown/container/sandbox/index';
 import { currentLoad } from '../lib/machine';
-import { requirePluginBundle } from '../lib/paths';
+import { REPO_ROOT, requirePluginBundle } from '../lib/paths';
 
 /** `none` is the baseline: no sandbox wired at all (the factory's default). */
 export type Mode = IsolationLevel;
@@ -38,6 +38,12 @@ export interface StartTrial {
   /** The isolation the run reported (its lease's level). */
   isolation: IsolationLevel;
   uid: number | null;
+  /**
+   * The sandbox's own share, timed apart from the process start: acquire() + release() of a
+   * lease on this run's paths right after the run stopped (uid, chown of the home as opencode
+   * left it, bwrap view; then sweep and park). null for `none` (no lease to take).
+   */
+  leaseMs: number | null;
 }
 
 export interface StartResult {
@@ -55,6 +61,8 @@ export interface StartResult {
 /** A uid range of its own (tests use 20 000 and 23 000; town containers 100 000 and up). */
 const UID_BASE = 27_000;
 const UID_COUNT = 10;
+/** Where the runtime factory searches node_modules from by default (the container package). */
+const CONTAINER_RUNTIME_DIR = `${REPO_ROOT}packages/container/src/runtime`;
 
 const unusedClient: ControlPlaneClient = {
   tool: () => Promise.reject(new GastownError('internal', 'not used')),
@@ -75,6 +83,27 @@ const realTimers: Timers = {
  */
 function candidateLevels(probe: SandboxProbe): Mode[] {
   return probe.isRoot ? ['uid', 'uid+namespaces'] : ['namespaces'];
+}
+
+/** acquire() + release() of a lease on a stopped run's paths, as ServeRuntime requests it. */
+async function timeLease(sandbox: Sandbox | undefined, agent: AgentIdentity, options: RuntimeOptions): Promise<number | null> {
+  if (!sandbox) return null;
+  const paths = runtimePaths(options.stateDir, FLAVORS.opencode);
+  // the runtime's own request: its binary and the plugin are the toolchain
+  const binary = resolveRuntimeBinary(FLAVORS.opencode, { resolveFrom: CONTAINER_RUNTIME_DIR });
+  const started = performance.now();
+  const lease = await sandbox.acquire({
+    agentId: agent.id,
+    rigId: agent.rigId,
+    stateDir: paths.stateDir,
+    home: paths.home,
+    tmpDir: paths.tmpDir,
+    workdir: options.workdir,
+    privateFiles: [paths.instructionsFile],
+    toolchain: [binary, options.pluginPath],
+  });
+  await lease.release();
+  return performance.now() - started;
 }
 
 function agentOf(modeIndex: number, round: number): AgentIdentity {
@@ -122,6 +151,7 @@ export async function measureAgentStart(options: { rounds: number }): Promise<St
     const probeMs = performance.now() - probeStarted;
 
     const factories = new Map<Mode, ReturnType<typeof createRuntimeFactory>>();
+    const sandboxes = new Map<Mode, Sandbox>();
     const unavailable: Array<{ mode: Mode; why: string }> = [];
     for (const [index, mode] of (['none', ...candidateLevels(probe)] as Mode[]).entries()) {
       if (mode === 'none') {
@@ -143,6 +173,7 @@ export async function measureAgentStart(options: { rounds: number }): Promise<St
         timers: realTimers,
         probe,
       });
+      sandboxes.set(mode, sandbox);
       factories.set(mode, createRuntimeFactory({ sandbox }));
     }
     const modes = [...factories.keys()];
@@ -179,7 +210,8 @@ export async function measureAgentStart(options: { rounds: number }): Promise<St
         await runtime.stop();
         const stopMs = performance.now() - b;
         if (isolation !== mode) throw new GastownError('internal', `asked for ${mode}, the run reported ${isolation}`);
-        return { round, mode, home, startMs, listeningMs, stopMs, isolation, uid };
+        const leaseMs = await timeLease(sandboxes.get(mode), agent, runtimeOptions);
+        return { round, mode, home, startMs, listeningMs, stopMs, isolation, uid, leaseMs };
       } finally {
         await runtime.stop();
         live.delete(runtime);

@@ -58,8 +58,8 @@ export function hostileProbeScript(t: ProbeTargets): string {
     '  fi',
     'done',
     // the control server, the container host and the control plane: visible means their argv, limits and timing are too
-    `x=$(for d in /proc/[0-9]*; do tr "\\0" " " < $d/cmdline; echo; done | grep -v PROBE | grep -E "container/src/mai[n]|host/mai[n]|worker[d]|wrangle[r]" | head -3)`,
-    `[ -n "$x" ] && { open control_processes_visible; printf '%s\\n' "$x" | cut -c1-200; } || denied control_processes_visible`,
+    `x=$(for d in /proc/[0-9]*; do tr "\\0\\n" "  " < $d/cmdline; echo; done | grep -v PROBE | grep -E "container/src/mai[n]|host/mai[n]|worker[d]|wrangle[r]" | head -3)`,
+    `[ -n "$x" ] && open control_processes_visible "$(printf '%s' "$x" | tr '\\n' ' ' | cut -c1-300)" || denied control_processes_visible`,
     // listing the state dir is a leak when it shows what it holds (a sandbox's mount skeleton shows only the path to the agent's own dirs)
     `x=$(ls -a ${q(t.stateDir)} 2>/dev/null | tr "\\n" " ")`,
     `printf '%s' "$x" | grep -qE "keys.json|worker.env|wrangler|logs" && open state_dir_list "$x" || denied state_dir_list "$x"`,
