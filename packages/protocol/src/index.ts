@@ -14,3 +14,4 @@ export * from './sse-parser';
 export * from './host-api';
 export * from './container-env';
 export * from './container-key';
+export * from './secret-patterns';

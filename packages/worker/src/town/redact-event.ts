@@ -1,4 +1,4 @@
-import type { AgentEvent, EventBatchRequest } from '@gastown/protocol';
+import { SECRET_PATTERNS, type AgentEvent, type EventBatchRequest } from '@gastown/protocol';
 
 /**
  * The worker's second redaction pass over what agents send (issue 11, point 5). The container
@@ -11,34 +11,6 @@ import type { AgentEvent, EventBatchRequest } from '@gastown/protocol';
 
 /** What a secret becomes. */
 export const REDACTED = '[redacted]';
-
-/**
- * Token shapes, matching the secret itself (never its label). The same list as the container
- * logger's (packages/container/src/log/redact.ts): keep them in step.
- */
-export const SECRET_PATTERNS: readonly RegExp[] = [
-  // PEM private key blocks, whole; then a block cut short (truncated output)
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g,
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*/g,
-  // JWTs (JOSE headers start with `eyJ`) and other long three-segment tokens
-  /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g,
-  /[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/g,
-  // Gastown refresh credentials (`gtr_…`) and broker keys (`gtb_…`)
-  /\bgt[rb]_[A-Za-z0-9_-]{8,}/g,
-  // provider API keys (`sk-…`, `sk-proj-…`, `sk-ant-…`, `sk-or-v1-…`)
-  /\bsk-[A-Za-z0-9_-]{16,}/g,
-  // GitHub tokens
-  /\bgh[pousr]_[A-Za-z0-9]{20,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
-  // AWS access key ids, and a secret access key written next to its name
-  /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g,
-  /(?<=aws_?secret_?access_?key["']?\s*[:=]\s*["']?)[A-Za-z0-9/+]{40}/gi,
-  // Slack tokens and Google API keys
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
-  /\bAIza[0-9A-Za-z_-]{35}/g,
-  // whatever follows `Bearer `
-  /(?<=\bBearer\s+)[A-Za-z0-9._~+/-]{16,}=*/g,
-];
 
 /** Deeper values are flattened to (redacted) JSON text rather than walked. */
 const MAX_DEPTH = 32;
