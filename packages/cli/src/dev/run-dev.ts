@@ -6,11 +6,16 @@ import { chmodSync } from 'node:fs';
  */
 import { parseArgs } from 'node:util';
 import { createUserToken, killStackProcesses, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
+import { decideIsolation } from '@gastown/container/sandbox/isolation';
+import { probeSandbox } from '@gastown/container/sandbox/probe';
+import { isolationNotice } from './isolation-notice';
 import { devPaths, loadOrCreateDevFile, saveDevFile, writeCliConfig, type DevPaths } from './dev-files';
 
 export const DEFAULT_DEV_PORT = 8787;
 const USER_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 const TOKEN_RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
+/** A uid for the isolation probe only (the containers draw their own ranges). */
+const SANDBOX_PROBE_UID = 20_000;
 
 const USAGE = `usage: gastown dev [--port N] [--host-port N] [--user ID] [--logs]
 
@@ -121,6 +126,8 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
     const token = await devUserToken(stack, paths, file, userId);
     writeCliConfig(paths, stack.workerUrl, token);
     out.write(banner(stack, paths, userId, token));
+    const notice = isolationNotice(decideIsolation('auto', await probeSandbox({ poolUid: SANDBOX_PROBE_UID })));
+    if (notice) err.write(notice);
 
     const reason = await Promise.race([
       (options.until ?? signals.promise).then(() => ({ kind: 'stop' as const })),
