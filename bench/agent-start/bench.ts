@@ -77,6 +77,7 @@ export const benchmark: Benchmark = {
             'start p90',
             'spawn → listening p50',
             'stop p50',
+            'lease p50',
             'p50 ÷ none',
             'p90 ÷ none',
             'paired Δ ms (median)',

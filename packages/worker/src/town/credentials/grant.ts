@@ -1,3 +1,4 @@
+import type { PushCredentialsRequest } from '@gastown/protocol';
 import type { ContainerDelivery } from '../container-client';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from '../services/context';
@@ -27,13 +28,29 @@ export type GrantResult = (GrantBase & { ok: true; delivery: ContainerDelivery }
  */
 export async function grantToRunningAgent(ctx: TownContext, agent: AgentRecord, route: GrantRoute): Promise<GrantResult> {
   const { jti, ...grant } = await ctx.credentials.mintAccess(agentSubject(ctx, agent), mintTtlSeconds(ctx));
-  const base: GrantBase = { gen: grant.gen, accessTokenExpiresAt: grant.accessTokenExpiresAt };
-  let delivery: ContainerDelivery;
+  const result = await handToRunningAgent(ctx, agent.id, { grant, refresh: null }, route);
+  if (result.ok && result.delivery === 'delivered') ctx.repos.agents.recordAccessMinted(agent.id, tokenMetadata(jti, grant), ctx.clock.now());
+  return { gen: grant.gen, accessTokenExpiresAt: grant.accessTokenExpiresAt, ...result };
+}
+
+/**
+ * The one place credentials reach a running agent, for every caller (warm send, backstop, reissue):
+ * with a message (the broker swaps them in before the prompt) or pushed alone. A container that
+ * threw is data (`ok: false`), not a throw.
+ */
+export async function handToRunningAgent(
+  ctx: TownContext,
+  agentId: string,
+  credentials: PushCredentialsRequest,
+  route: GrantRoute,
+): Promise<{ ok: true; delivery: ContainerDelivery } | { ok: false; error: unknown }> {
   try {
-    delivery = route.kind === 'message' ? await ctx.container.deliver(agent.id, { text: route.text, grant }) : await ctx.container.push(agent.id, { grant, refresh: null });
+    const delivery =
+      route.kind === 'message' && credentials.refresh === null
+        ? await ctx.container.deliver(agentId, { text: route.text, grant: credentials.grant })
+        : await ctx.container.push(agentId, credentials);
+    return { ok: true, delivery };
   } catch (error) {
-    return { ...base, ok: false, error };
+    return { ok: false, error };
   }
-  if (delivery === 'delivered') ctx.repos.agents.recordAccessMinted(agent.id, tokenMetadata(jti, grant), ctx.clock.now());
-  return { ...base, ok: true, delivery };
 }

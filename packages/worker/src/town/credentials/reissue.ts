@@ -1,7 +1,7 @@
 import { GastownError } from '@gastown/protocol';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from '../services/context';
-import type { GrantResult } from './grant';
+import { handToRunningAgent, type GrantResult } from './grant';
 import { agentRecord, agentSubject, mintTtlSeconds, tokenMetadata } from './subject';
 
 export interface ReissueHooks {
@@ -52,13 +52,16 @@ export async function reissueToRunningAgent(ctx: TownContext, agent: AgentRecord
   ctx.reissuing.set(agent.id, previousGen);
   const base = { gen, accessTokenExpiresAt: c.accessTokenExpiresAt };
   try {
-    const delivery = await ctx.container.push(agent.id, {
-      grant: { accessToken: c.accessToken, accessTokenExpiresAt: c.accessTokenExpiresAt, accessTokenIssuedAt: c.accessTokenIssuedAt, gen: c.gen },
-      refresh: { refreshCredential: c.refreshCredential, refreshCredentialExpiresAt: c.refreshCredentialExpiresAt },
-    });
-    return { ...base, ok: true, delivery };
-  } catch (error) {
-    return { ...base, ok: false, error };
+    const handed = await handToRunningAgent(
+      ctx,
+      agent.id,
+      {
+        grant: { accessToken: c.accessToken, accessTokenExpiresAt: c.accessTokenExpiresAt, accessTokenIssuedAt: c.accessTokenIssuedAt, gen: c.gen },
+        refresh: { refreshCredential: c.refreshCredential, refreshCredentialExpiresAt: c.refreshCredentialExpiresAt },
+      },
+      { kind: 'push' },
+    );
+    return { ...base, ...handed };
   } finally {
     if (ctx.reissuing.get(agent.id) === previousGen) ctx.reissuing.delete(agent.id);
     ctx.credentials.revokeAgent(agent.id, 'reissued', { belowGen: gen });
