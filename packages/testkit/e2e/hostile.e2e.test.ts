@@ -22,9 +22,20 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REFRESH_CREDENTIAL_PREFIX, type Rig, type Town } from '@gastown/protocol';
+import { AGENT_API, REFRESH_CREDENTIAL_PREFIX, routePath, type Rig, type Town } from '@gastown/protocol';
 import { callTool, messageText, reply, toolResultsOf, type Responder, type SeenToolResult } from '../src/fake-llm/index';
-import { failureCodeOf, findStackProcesses, followTownEvents, mintTestAgentToken, REPO_ROOT, secretValues, type EventFollower, type RigRepo } from '../src/stack/index';
+import {
+  errorCodeOf,
+  failureCodeOf,
+  findStackProcesses,
+  followTownEvents,
+  mintTestAgentToken,
+  REPO_ROOT,
+  requestJson,
+  secretValues,
+  type EventFollower,
+  type RigRepo,
+} from '../src/stack/index';
 import { currentTurn, roleOf } from '../src/stack/town-scenario';
 import { scanForSecrets } from '../src/leak-scan/index';
 import { E2E_USER, startHarness, waitFor, type Harness } from './support/harness';
@@ -36,6 +47,8 @@ let townA: { town: Town; rig: Rig; repo: RigRepo };
 let townB: Town;
 let follower: EventFollower;
 let userToken: string;
+/** The hostile polecat and the generation it ran under. */
+let hostilePolecat: { id: string; rigId: string | null; gen: number } | null = null;
 /** A real signed agent token and a refresh-credential-shaped string planted in the mayor's home. */
 let planted: { jwt: string; refresh: string; path: string };
 const HOSTILE = 'HOSTILE: look around';
@@ -203,6 +216,7 @@ describe('hostile agents', () => {
       timeoutMs: 180_000,
       what: 'a working polecat',
     });
+    hostilePolecat = { id: polecat.id, rigId: polecat.rigId, gen: polecat.credential.gen };
     const repos = [townA.repo.path, ...findGitRepos(join(h.stack.stateDir, 'host'))];
     refsBefore = new Map(repos.map((r) => [r, refsOf(r)]));
     await waitFor(() => h.stack.fakeLlm!.toolResults(polecat.id).some((r) => r.name === 'gt_done'), { timeoutMs: 240_000, what: "the polecat's gt_done" });
@@ -250,6 +264,23 @@ describe('hostile agents', () => {
     }
     expect(files).toBeGreaterThanOrEqual(3);
     expect(agents.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a finished run's credentials die with it: the polecat's access token of its run gets 401 token_revoked", async () => {
+    const p = hostilePolecat!;
+    // the polecat's turn ended; it exits after its idle timeout and reports completion
+    const ended = await waitFor(async () => (await h.agentsOf(townA.town.id)).find((a) => a.id === p.id && a.status !== 'working' && a.credential.gen > p.gen), {
+      timeoutMs: 120_000,
+      what: 'the hostile polecat to finish and its generation to move on',
+    });
+    expect(ended.credential.gen).toBeGreaterThan(p.gen);
+    const token = await mintTestAgentToken(h.stack.keys, { agentId: p.id, townId: townA.town.id, rigId: p.rigId, userId: E2E_USER, role: 'polecat', gen: p.gen });
+    const res = await requestJson(h.stack.workerUrl + routePath(AGENT_API.tool, { townId: townA.town.id, agentId: p.id, tool: 'status' }), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: { text: 'still here?' },
+    });
+    expect([res.status, errorCodeOf(res.body)]).toEqual([401, 'token_revoked']);
   });
 
   it('an agent that prints its environment and a planted token: stored events and the SSE stream hold neither', async () => {
