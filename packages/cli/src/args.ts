@@ -77,7 +77,10 @@ export function parseCommandArgs(argv: readonly string[], spec: CommandSpec): Pa
   const pos = spec.positionals ?? { names: [], min: 0, max: 0 };
   if (!help) {
     if (parsed.positionals.length < pos.min) {
-      const missing = pos.names.slice(parsed.positionals.length, pos.min).map((n) => `<${n}>`).join(' ');
+      const missing = pos.names
+        .slice(parsed.positionals.length, pos.min)
+        .map((n) => `<${n}>`)
+        .join(' ');
       throw new CliError('usage', `missing ${missing}`, { usage: spec.usage });
     }
     if (parsed.positionals.length > pos.max) {
@@ -86,6 +89,75 @@ export function parseCommandArgs(argv: readonly string[], spec: CommandSpec): Pa
     }
   }
   return { values: parsed.values, positionals: parsed.positionals, help, json };
+}
+
+/** The command line split at the command: `gastown [global options] <command> [args and options]`. */
+export interface CommandLine {
+  /** The first word that is not a leading global option (undefined: none). */
+  name: string | undefined;
+  /** What the command gets: its own arguments, then the global options written before it (ahead of a `--`). */
+  rest: string[];
+  /** `--help`/`-h` or `--version`/`-v` came before the command. */
+  help: boolean;
+  version: boolean;
+  /** A leading option that is not global (`gastown --port 1 dev`): a usage error. */
+  error?: CliError;
+}
+
+const LEADING_OPTIONS: OptionSpecs = { ...GLOBAL_OPTIONS, ...TOWN_OPTION };
+
+/**
+ * Accept the global options (and `--town`) before the command as well as after it:
+ * `gastown --town x status` runs `status --town x`. The moved options go after the command's own
+ * words, so a group (`gastown --json town list`) still sees its subcommand first; the command's
+ * own parser checks them exactly as if they had been written after it.
+ */
+export function splitCommandLine(argv: readonly string[]): CommandLine {
+  const leading: string[] = [];
+  let help = false;
+  let version = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (!token.startsWith('-') || token === '-' || token === '--') break;
+    if (token === '-h' || token === '--help') {
+      help = true;
+      leading.push(token);
+      continue;
+    }
+    if (token === '-v' || token === '--version') {
+      version = true;
+      continue;
+    }
+    const [flag, inlineValue] = token.startsWith('--') ? splitOnce(token.slice(2), '=') : [token, undefined];
+    const spec = token.startsWith('--') ? LEADING_OPTIONS[flag] : undefined;
+    if (!spec) {
+      const error = new CliError('usage', `unknown option ${token.startsWith('--') ? `--${flag}` : token} before the command`, {
+        hint: "global options (--url, --token, --config, --town, --json) go before or after the command; a command's own options after it",
+      });
+      return { name: undefined, rest: [], help, version, error };
+    }
+    leading.push(token);
+    if (spec.type === 'string' && inlineValue === undefined) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-')) {
+        const error = new CliError('usage', `option --${flag} needs a value`);
+        return { name: undefined, rest: [], help, version, error };
+      }
+      leading.push(value);
+      i++;
+    }
+  }
+  const name = argv[i];
+  const after = argv.slice(i + 1);
+  const end = after.indexOf('--');
+  const rest = end === -1 ? [...after, ...leading] : [...after.slice(0, end), ...leading, ...after.slice(end)];
+  return { name, rest, help, version };
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 export function stringOption(values: ParsedValues, name: string): string | undefined {

@@ -2,6 +2,7 @@
  * The `gastown` command line: picks the command, runs it, and turns every failure into a message
  * on stderr (and a JSON error on stdout under --json) with the exit code of its family.
  */
+import { splitCommandLine } from './args';
 import { agentCommand } from './commands/agent';
 import { beadsCommand } from './commands/beads';
 import type { Command } from './commands/command';
@@ -16,6 +17,7 @@ import { townCommand } from './commands/town';
 import type { CliEnvironment } from './context';
 import { CliError, EXIT_CODES } from './errors';
 import { Output } from './output/output';
+import { unknownWordMessage } from './suggest-command';
 
 export const COMMANDS: readonly Command[] = [
   devCommand,
@@ -37,6 +39,7 @@ export function mainHelp(): string {
   return `gastown — command line of Gastown Cloud
 
 usage: gastown <command> [options]
+       (global options — --url, --token, --config, --town, --json — go before or after <command>)
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
@@ -63,20 +66,30 @@ function reportError(err: unknown, out: Output, json: boolean): number {
 
 export async function runCli(argv: readonly string[], sys: CliEnvironment): Promise<number> {
   const out = new Output(sys.stdout, sys.stderr, sys.env);
-  const [name, ...rest] = argv;
   const json = argv.includes('--json');
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' ? rest[0] : undefined;
-    if (topic !== undefined) return runCli([topic, '--help'], sys);
-    out.line(mainHelp());
-    return name === undefined ? EXIT_CODES.usage : 0;
-  }
-  if (name === '--version' || name === '-v') {
+  const line = splitCommandLine(argv);
+  if (line.error) return reportError(line.error, out, json);
+  if (line.version) {
     out.line(VERSION);
     return 0;
   }
+  const { name, rest } = line;
+  if (name === undefined || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !topic.startsWith('-')) return runCli([topic, '--help'], sys);
+    out.line(mainHelp());
+    return name === undefined && !line.help ? EXIT_CODES.usage : 0;
+  }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) return reportError(new CliError('usage', `unknown command ${JSON.stringify(name)}; run \`gastown --help\``), out, json);
+  if (!command) {
+    const message = unknownWordMessage(
+      'command',
+      name,
+      COMMANDS.map((c) => c.name),
+      '; run `gastown --help`',
+    );
+    return reportError(new CliError('usage', message), out, json);
+  }
   try {
     return await command.run(sys, rest);
   } catch (err) {

@@ -16,7 +16,8 @@ export const EXIT_CODES = {
   auth: 4,
   /** Unknown town, agent, rig or route (404). */
   notFound: 5,
-  /** The request conflicts with the server's state (409: duplicate name, stopped agent…). */
+  /** The request conflicts with the server's state (409: duplicate name, stopped agent…), or
+   *  `gastown dev` found another stack running on the same state directory. */
   conflict: 6,
   /** Waited for longer than --timeout. */
   timeout: 7,
@@ -34,6 +35,7 @@ export type CliErrorCode =
   | 'not_found'
   | 'invalid_input'
   | 'conflict'
+  | 'already_running'
   | 'server_error'
   | 'bad_response'
   | 'timeout'
@@ -50,6 +52,7 @@ const EXIT_BY_CODE: Record<CliErrorCode, number> = {
   not_found: EXIT_CODES.notFound,
   invalid_input: EXIT_CODES.usage,
   conflict: EXIT_CODES.conflict,
+  already_running: EXIT_CODES.conflict,
   server_error: EXIT_CODES.failed,
   bad_response: EXIT_CODES.failed,
   timeout: EXIT_CODES.timeout,

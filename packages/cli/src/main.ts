@@ -1,6 +1,7 @@
 /** Process entry of `gastown` (bin/gastown.js loads it through tsx). */
 import { homedir } from 'node:os';
 import { systemClock } from '@gastown/protocol';
+import { splitCommandLine } from './args';
 import { runCli } from './cli';
 import type { CliEnvironment } from './context';
 import { runDev } from './dev';
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     interrupt.abort();
   };
   // `gastown dev` manages its own signals (it has children to stop).
-  const handleSignals = argv[0] !== 'dev';
+  const handleSignals = splitCommandLine(argv).name !== 'dev';
   if (handleSignals) process.on('SIGINT', onSigint);
   const sys: CliEnvironment = {
     env: process.env,

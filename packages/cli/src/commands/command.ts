@@ -2,6 +2,7 @@
 import { GLOBAL_HELP, parseCommandArgs, type CommandSpec } from '../args';
 import { CommandContext, type CliEnvironment } from '../context';
 import { CliError } from '../errors';
+import { unknownWordMessage } from '../suggest-command';
 
 export interface Command {
   name: string;
@@ -43,6 +44,15 @@ export async function runGroup(sys: CliEnvironment, argv: string[], group: strin
     return 0;
   }
   const sub = subcommands.find((s) => s.name === first);
-  if (!sub) throw new CliError('usage', `unknown ${group} command ${JSON.stringify(first)}`, { usage });
+  if (!sub)
+    throw new CliError(
+      'usage',
+      unknownWordMessage(
+        `${group} command`,
+        first,
+        subcommands.map((s) => s.name),
+      ),
+      { usage },
+    );
   return sub.run(sys, rest);
 }

@@ -4,6 +4,7 @@
  * - `.gastown/dev.json`  — keys (JWT keyring, admin secret, container key) and the dev user's
  *   token; created on the first `gastown dev`, reused afterwards. Mode 0600.
  * - `.gastown/cli.json`  — `{url, token}` for the `gastown` CLI (other keys are kept).
+ * - `.gastown/dev.lock`  — `{pid, port, startedAt}` of the running `gastown dev` (one per state dir).
  * - `.gastown/state/`    — Durable Object storage (`wrangler/`), container data (`host/`), logs.
  * - `packages/worker/.dev.vars` — the worker's secrets, written by the stack launcher.
  *
@@ -20,12 +21,13 @@ export interface DevPaths {
   dir: string;
   devJson: string;
   cliJson: string;
+  lockFile: string;
   stateDir: string;
 }
 
 export function devPaths(repoRoot: string): DevPaths {
   const dir = join(repoRoot, '.gastown');
-  return { root: repoRoot, dir, devJson: join(dir, 'dev.json'), cliJson: join(dir, 'cli.json'), stateDir: join(dir, 'state') };
+  return { root: repoRoot, dir, devJson: join(dir, 'dev.json'), cliJson: join(dir, 'cli.json'), lockFile: join(dir, 'dev.lock'), stateDir: join(dir, 'state') };
 }
 
 const DevFileSchema = z.looseObject({

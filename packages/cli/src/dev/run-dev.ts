@@ -1,14 +1,16 @@
-import { chmodSync } from 'node:fs';
 /**
  * `gastown dev` / `npm start`: the local stack from a fresh clone. First run: keys and a dev
  * user token are generated into `.gastown/` (gitignored); later runs reuse them, and the
  * towns survive (Durable Object state lives in `.gastown/state`). Ctrl-C stops everything.
  */
+import { chmodSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createUserToken, killStackProcesses, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
+import { createUserToken, killStackProcesses, portInUse, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
 import { decideIsolation } from '@gastown/container/sandbox/isolation';
 import { probeSandbox } from '@gastown/container/sandbox/probe';
+import { CliError } from '../errors';
 import { isolationNotice } from './isolation-notice';
+import { acquireStackLock, pidIsAlive, type IsPidAlive, type StackLock } from './stack-lock';
 import { devPaths, loadOrCreateDevFile, saveDevFile, writeCliConfig, type DevPaths } from './dev-files';
 
 export const DEFAULT_DEV_PORT = 8787;
@@ -32,6 +34,8 @@ export interface RunDevOptions {
   err?: NodeJS.WritableStream;
   /** Resolves when the stack should stop (default: SIGINT or SIGTERM). */
   until?: Promise<unknown>;
+  /** Liveness of the pid in an existing `.gastown/dev.lock` (default: `kill(pid, 0)`). */
+  isPidAlive?: IsPidAlive;
 }
 
 function parsePort(value: string | undefined, name: string, fallback: number): number {
@@ -98,11 +102,28 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
   const paths = devPaths(options.repoRoot ?? REPO_ROOT);
   const userId = values.user ?? 'dev';
   let stack: Stack | null = null;
+  let lock: StackLock | null = null;
+  const releaseLock = () => lock?.release();
   // Ctrl-C during start-up must still stop what has started.
   const signals = signalPromise();
   try {
     const workerPort = parsePort(values.port, '--port', DEFAULT_DEV_PORT);
     const hostPort = parsePort(values['host-port'], '--host-port', 0);
+    // One stack per state directory, and a busy port refused before anything heavy starts.
+    mkdirSync(paths.dir, { recursive: true, mode: 0o711 });
+    lock = acquireStackLock(paths.lockFile, { pid: process.pid, port: workerPort, startedAt: new Date().toISOString() }, options.isPidAlive ?? pidIsAlive);
+    // a process.exit (second Ctrl-C) skips `finally`
+    process.once('exit', releaseLock);
+    if (lock.tookOverFrom) out.write(`gastown dev: took over a stale lock of pid ${lock.tookOverFrom.pid} (no longer running)\n`);
+    for (const [port, flag] of [
+      [workerPort, '--port'],
+      [hostPort, '--host-port'],
+    ] as const) {
+      if (port !== 0 && (await portInUse(port))) {
+        err.write(`gastown dev: port ${port} is already in use (is another stack running? pick another with ${flag})\n`);
+        return 1;
+      }
+    }
     const { file, keys, created } = loadOrCreateDevFile(paths);
     out.write(created ? `gastown dev: generated keys in ${rel(paths, paths.devJson)}\n` : `gastown dev: using keys from ${rel(paths, paths.devJson)}\n`);
     // .gastown/ is traversable, not listable (0711; its files are 0600): sandboxed agents reach their homes below it
@@ -140,17 +161,27 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
     }
     const force = forceStopOnSignal(stack, err);
     const report = await stack.stop().finally(force.dispose);
-    if (report.orphans.length) err.write(`gastown dev: killed ${report.orphans.length} stray process(es): ${report.orphans.map((o) => `${o.pid} ${o.command.slice(0, 80)}`).join("; ")}\n`);
+    if (report.orphans.length)
+      err.write(
+        `gastown dev: killed ${report.orphans.length} stray process(es): ${report.orphans.map((o) => `${o.pid} ${o.command.slice(0, 80)}`).join('; ')}\n`,
+      );
     out.write('gastown dev: stopped.\n');
     return reason.kind === 'crash' ? 1 : 0;
   } catch (error) {
     if (stack) await stack.stop().catch(() => undefined);
+    if (error instanceof CliError && error.code === 'already_running') {
+      err.write(`gastown dev: ${error.message}\n`);
+      if (error.details.hint) err.write(`hint: ${error.details.hint}\n`);
+      return error.exitCode;
+    }
     const code = error instanceof StackError ? ` (${error.code})` : '';
     err.write(`gastown dev: ${error instanceof Error ? error.message : String(error)}${code}\n`);
     err.write(`gastown dev: logs are in ${rel(paths, paths.stateDir)}/logs/\n`);
     return 1;
   } finally {
     signals.dispose();
+    releaseLock();
+    process.off('exit', releaseLock);
   }
 }
 
