@@ -248,8 +248,8 @@ describe('status, beads, credentials before the mayor runs', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`town alpha (${town.id}): 1 agent`);
-    expect(lines[1]).toMatch(/^ROLE\s+NAME\s+ID\s+STATUS\s+BEAD\s+HEARTBEAT\s+CREDENTIAL\s+EXPIRES IN\s+REFRESHED\s+REFRESHES\s+FAILURES\s+401s$/);
-    expect(lines[2]).toMatch(/^mayor\s+\S+\s+ag_[a-z0-9]+\s+idle\s+-\s+-\s+none\s+-\s+-\s+0\s+-\s+-$/);
+    expect(lines[1]).toMatch(/^ROLE\s+NAME\s+ID\s+STATUS\s+ISOLATION\s+BEAD\s+HEARTBEAT\s+CREDENTIAL\s+EXPIRES IN\s+REFRESHED\s+REFRESHES\s+FAILURES\s+401s$/);
+    expect(lines[2]).toMatch(/^mayor\s+\S+\s+ag_[a-z0-9]+\s+idle\s+-\s+-\s+-\s+none\s+-\s+-\s+0\s+-\s+-$/);
     const json = JSON.parse((await run(['status', '--town', 'alpha', '--json'])).stdout);
     expect(json.town).toEqual({ id: town.id, name: 'alpha' });
     expect(json.agents.map((a: { role: string }) => a.role)).toEqual(['mayor']);
