@@ -26,7 +26,9 @@ export function tableToMarkdown(table: Table): string {
 const file = process.argv[2] ?? 'bench/results/latest.json';
 const results = JSON.parse(readFileSync(file, 'utf8')) as { benchmarks: Record<string, BenchReport> };
 for (const report of Object.values(results.benchmarks)) {
-  console.log(`### ${report.title}\n\n\`${report.command}\` — ${(report.durationMs / 1000).toFixed(1)} s, load average ${report.loadAverageBefore[0]} → ${report.loadAverageAfter[0]}\n`);
+  console.log(
+    `### ${report.title}\n\n\`${report.command}\` — ${(report.durationMs / 1000).toFixed(1)} s, load average ${report.loadAverageBefore[0]} → ${report.loadAverageAfter[0]}\n`,
+  );
   if (report.skipped) console.log(`${report.skipped}\n`);
   for (const table of report.tables) console.log(`${tableToMarkdown(table)}\n`);
 }

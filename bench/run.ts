@@ -74,7 +74,9 @@ if (save) {
   writeFileSync(`${dir}${name}`, json);
   written.push(`bench/results/${name}`);
 }
-console.log(`\n${reports.length} benchmark(s) in ${results.durationSeconds} s; load average ${results.machine.loadAverageAtEnd.join(' / ')}; wrote ${written.join(', ')}`);
+console.log(
+  `\n${reports.length} benchmark(s) in ${results.durationSeconds} s; load average ${results.machine.loadAverageAtEnd.join(' / ')}; wrote ${written.join(', ')}`,
+);
 if (failures.length) {
   console.error(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.id).join(', ')}`);
   process.exitCode = 1;

@@ -49,7 +49,9 @@ for (const dir of sourceRoots()) {
 }
 
 if (found.length > 0) {
-  process.stderr.write(`check-coded-errors: ${found.length} bare \`throw new Error(\` in source; throw a typed error with a code (GastownError from @gastown/protocol, or the package's own error class):\n`);
+  process.stderr.write(
+    `check-coded-errors: ${found.length} bare \`throw new Error(\` in source; throw a typed error with a code (GastownError from @gastown/protocol, or the package's own error class):\n`,
+  );
   for (const hit of found) process.stderr.write(`  ${hit}\n`);
   process.exit(1);
 }

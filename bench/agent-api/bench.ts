@@ -35,7 +35,15 @@ export const benchmark: Benchmark = {
       const setupStarted = performance.now();
       const agents = await createBenchAgents(worker, Math.max(...CONCURRENCIES));
       setupMs = performance.now() - setupStarted;
-      phases = await runPhases({ worker, agents, concurrencies: CONCURRENCIES, phaseMs: PHASE_MS, rounds: ROUNDS, maxRequestsPerPhase: MAX_REQUESTS_PER_PHASE, warmupMs: WARMUP_MS });
+      phases = await runPhases({
+        worker,
+        agents,
+        concurrencies: CONCURRENCIES,
+        phaseMs: PHASE_MS,
+        rounds: ROUNDS,
+        maxRequestsPerPhase: MAX_REQUESTS_PER_PHASE,
+        warmupMs: WARMUP_MS,
+      });
     } finally {
       await worker.stop();
     }
@@ -43,7 +51,10 @@ export const benchmark: Benchmark = {
       const health = phases.find((p) => p.route === 'health' && p.concurrency === n)!;
       const verifyOnly = phases.find((p) => p.route === 'verify-only' && p.concurrency === n)!;
       const agent = phases.find((p) => p.route === 'agent' && p.concurrency === n)!;
-      const ratios = (p: PhaseResult) => [`${(health.requestsPerSecond / p.requestsPerSecond).toFixed(2)}×`, `${(p.latencyMs.p50 / health.latencyMs.p50).toFixed(2)}×`];
+      const ratios = (p: PhaseResult) => [
+        `${(health.requestsPerSecond / p.requestsPerSecond).toFixed(2)}×`,
+        `${(p.latencyMs.p50 / health.latencyMs.p50).toFixed(2)}×`,
+      ];
       const row = (name: string, p: PhaseResult) => [n, name, Math.round(p.requestsPerSecond), p.latencyMs.p50, p.latencyMs.p99, p.requests, p.failures];
       return [
         [...row('GET /health (no auth)', health), null, null],
@@ -65,9 +76,18 @@ export const benchmark: Benchmark = {
           ],
         },
       ],
-      data: { concurrencies: CONCURRENCIES, phaseMs: PHASE_MS, rounds: ROUNDS, maxRequestsPerPhase: MAX_REQUESTS_PER_PHASE, warmupMs: WARMUP_MS, bootMs, setupMs, phases },
+      data: {
+        concurrencies: CONCURRENCIES,
+        phaseMs: PHASE_MS,
+        rounds: ROUNDS,
+        maxRequestsPerPhase: MAX_REQUESTS_PER_PHASE,
+        warmupMs: WARMUP_MS,
+        bootMs,
+        setupMs,
+        phases,
+      },
       method: [
-        'MEASURED: `wrangler dev` (workerd, Durable Objects on SQLite on disk) started as the stack starts it (own process group, quiet offline env, secrets in an env file, temp state), running the real worker app; the bundle adds one bench-only route (POST /__bench/agents, admin secret) used only in setup to create agents and issue their credentials through the TownDO\'s dispatch RPC',
+        "MEASURED: `wrangler dev` (workerd, Durable Objects on SQLite on disk) started as the stack starts it (own process group, quiet offline env, secrets in an env file, temp state), running the real worker app; the bundle adds one bench-only route (POST /__bench/agents, admin secret) used only in setup to create agents and issue their credentials through the TownDO's dispatch RPC",
         'every agent is a polecat of ONE town (one TownDO serialises all of them: the worst case for a town); each loop uses its own access token and alternates POST …/heartbeat and POST …/tools/status (both write to SQLite)',
         'GASTOWN_HEARTBEAT_INTERVAL_SECONDS=3600 so agents idle between phases are not declared lost by the alarm mid-run (it does not change the request path)',
         'load generator: Node fetch (undici, keep-alive) in the same process as the driver, on the same 2 cores as workerd — the absolute req/s is bounded by this machine, the ratio is the figure to read',

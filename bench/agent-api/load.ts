@@ -35,7 +35,10 @@ export async function createBenchAgents(worker: BenchWorker, count: number): Pro
   const user = new UserApi(worker.url, (await createUserToken(worker.url, worker.adminSecret, 'bench-user')).token);
   const town = await user.createTown('bench-town');
   const rig = await user.createRig(town.id, { name: 'bench-rig', gitUrl: 'https://git.example.invalid/bench.git', defaultBranch: 'main' });
-  const res = await httpJson(worker.url + BENCH_SETUP_PATH, { headers: { [BENCH_ADMIN_HEADER]: worker.adminSecret }, body: { townId: town.id, rigId: rig.id, count } });
+  const res = await httpJson(worker.url + BENCH_SETUP_PATH, {
+    headers: { [BENCH_ADMIN_HEADER]: worker.adminSecret },
+    body: { townId: town.id, rigId: rig.id, count },
+  });
   if (res.status !== 200) throw new Error(`bench setup failed: ${res.status} ${res.text.slice(0, 300)}`);
   const body = JSON.parse(res.text) as { agents: Array<{ agentId: string; credentials: AgentCredentials }> };
   return body.agents.map((a) => ({ agentId: a.agentId, townId: town.id, credentials: a.credentials }));

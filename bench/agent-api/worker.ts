@@ -29,9 +29,11 @@ function value<T>(result: RpcResult<T>): T {
 
 async function setup(request: Request, env: Env): Promise<Response> {
   const admin = env.GASTOWN_ADMIN_SECRET;
-  if (!admin || request.headers.get(BENCH_ADMIN_HEADER) !== admin) return Response.json({ error: { code: 'admin_unauthorized', message: 'bench setup needs the admin secret' } }, { status: 401 });
+  if (!admin || request.headers.get(BENCH_ADMIN_HEADER) !== admin)
+    return Response.json({ error: { code: 'admin_unauthorized', message: 'bench setup needs the admin secret' } }, { status: 401 });
   const body = (await request.json()) as SetupBody;
-  if (!Number.isInteger(body.count) || body.count < 1 || body.count > 2000) return Response.json({ error: { code: 'validation_failed', message: 'count' } }, { status: 400 });
+  if (!Number.isInteger(body.count) || body.count < 1 || body.count > 2000)
+    return Response.json({ error: { code: 'validation_failed', message: 'count' } }, { status: 400 });
   const town = env.TOWN.get(env.TOWN.idFromName(body.townId)) as unknown as TownStub;
   const agents = [];
   for (let i = 0; i < body.count; i += 1) {

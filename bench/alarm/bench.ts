@@ -30,7 +30,17 @@ function nodeTable(rows: NodeTickResult[]): Table {
     columns: ['scenario', 'agents', 'shape', 'beads', 'reconcile µs', 'nextWakeAt µs', 'tick µs', '× previous N', 'actions'],
     rows: rows.map((r, i) => {
       const prev = i > 0 && rows[i - 1]!.scenario === r.scenario ? rows[i - 1]! : null;
-      return [r.scenario, r.agents, shapeLabel(r.scenario, r.agents), r.beads, r.usReconcile, r.usNextWakeAt, r.usPerTick, prev ? `${(r.usPerTick / prev.usPerTick).toFixed(1)}×` : null, r.actions.length ? r.actions.join(',') : 'none'];
+      return [
+        r.scenario,
+        r.agents,
+        shapeLabel(r.scenario, r.agents),
+        r.beads,
+        r.usReconcile,
+        r.usNextWakeAt,
+        r.usPerTick,
+        prev ? `${(r.usPerTick / prev.usPerTick).toFixed(1)}×` : null,
+        r.actions.length ? r.actions.join(',') : 'none',
+      ];
     }),
   };
 }
@@ -43,7 +53,18 @@ function workerdTable(rows: WorkerdTickResult[]): Table {
       const prev = i > 0 && rows[i - 1]!.scenario === r.scenario ? rows[i - 1]! : null;
       const net = r.msPerTick - r.msPerRpcBaseline;
       const prevNet = prev ? prev.msPerTick - prev.msPerRpcBaseline : null;
-      return [r.scenario, r.agents, r.msPerTick, r.msPerRpcBaseline, net, prevNet ? `${(net / prevNet).toFixed(1)}×` : null, r.ticksPerRound, r.actions.length ? r.actions.join(',') : 'none', r.msPerHeartbeat, (r.seedMs / 1000).toFixed(1)];
+      return [
+        r.scenario,
+        r.agents,
+        r.msPerTick,
+        r.msPerRpcBaseline,
+        net,
+        prevNet ? `${(net / prevNet).toFixed(1)}×` : null,
+        r.ticksPerRound,
+        r.actions.length ? r.actions.join(',') : 'none',
+        r.msPerHeartbeat,
+        (r.seedMs / 1000).toFixed(1),
+      ];
     }),
   };
 }
@@ -86,7 +107,7 @@ export async function runAlarmBench(options: { workerd: boolean }): Promise<Benc
     data: { node, workerd, nodeOptions: NODE, workerdOptions: WORKERD },
     method: [
       'Node — MEASURED: the reconciler\'s pure functions (packages/worker/src/town/reconciler/reconcile.ts) on plain input built to each shape: every live polecat on its own in-progress bead, heartbeats 5 s old, tokens fresh (a steady state: no action is due, which the "actions" column checks), default town settings',
-      'workerd — MEASURED: Miniflare (the workerd that `wrangler dev` runs, Durable Objects on SQLite on disk, the worker\'s own bindings and vars; without wrangler\'s Node dev proxy, which under load answered some setup requests with 503 "worker restarted mid-request") on a snapshot bundle of the real worker plus bench-only routes; each shape is a fresh town seeded through the TownDO\'s own methods (the mayor slings a bead per live polecat, createAgent hooks it, issueAgentCredentials dispatches it, one heartbeat sets working/waiting; idle rows are created and never started); then n × reconcileNow() — the same runReconciler() that alarm() calls — timed from outside because workerd freezes clocks during compute',
+      "workerd — MEASURED: Miniflare (the workerd that `wrangler dev` runs, Durable Objects on SQLite on disk, the worker's own bindings and vars; without wrangler's Node dev proxy, which under load answered some setup requests with 503 \"worker restarted mid-request\") on a snapshot bundle of the real worker plus bench-only routes; each shape is a fresh town seeded through the TownDO's own methods (the mayor slings a bead per live polecat, createAgent hooks it, issueAgentCredentials dispatches it, one heartbeat sets working/waiting; idle rows are created and never started); then n × reconcileNow() — the same runReconciler() that alarm() calls — timed from outside because workerd freezes clocks during compute",
       'GASTOWN_HEARTBEAT_INTERVAL_SECONDS=3600 in the workerd run so no agent turns "lost" while it is measured (liveness would otherwise fire mid-run); this does not change what a tick computes',
       '"RPC hop" = n × getTown() through the same route: the worker→DO call cost, subtracted in "tick − hop"',
       '"heartbeat ms" = one heartbeat through the DO\'s heartbeat method (same hop) in that town: every agent request re-arms the alarm, so this shows whether a request\'s cost grows with the town',

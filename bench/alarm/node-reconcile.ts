@@ -36,7 +36,19 @@ export function buildState(scenario: Scenario, agents: number): ReconcileState {
       credentialsLive: live,
     });
     if (beadId) {
-      beads.push({ id: beadId, type: 'issue', status: 'in_progress', rigId: 'rig_bench0001', assigneeId: id, attempts: 1, createdAt: NOW - 700_000 + i, retryAt: null, reviewGen: null, reviewAttempts: 0, polecatId: null });
+      beads.push({
+        id: beadId,
+        type: 'issue',
+        status: 'in_progress',
+        rigId: 'rig_bench0001',
+        assigneeId: id,
+        attempts: 1,
+        createdAt: NOW - 700_000 + i,
+        retryAt: null,
+        reviewGen: null,
+        reviewAttempts: 0,
+        polecatId: null,
+      });
     }
   };
   let i = 0;

@@ -35,7 +35,19 @@ function value<T>(result: RpcResult<T>): T {
 
 function claimsFor(agent: { id: string; rigId: string | null; role: AgentClaims['role'] }, townId: string, userId: string, gen: number): AgentClaims {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: TOKEN_ISSUER, aud: AGENT_AUDIENCE, sub: agent.id, townId, rigId: agent.rigId, userId, role: agent.role, gen, jti: `bench-${agent.id}`, iat: now, exp: now + 3600 };
+  return {
+    iss: TOKEN_ISSUER,
+    aud: AGENT_AUDIENCE,
+    sub: agent.id,
+    townId,
+    rigId: agent.rigId,
+    userId,
+    role: agent.role,
+    gen,
+    jti: `bench-${agent.id}`,
+    iat: now,
+    exp: now + 3600,
+  };
 }
 
 function heartbeat(activity: 'working' | 'waiting', expiresAt: number): HeartbeatRequest {
@@ -83,7 +95,9 @@ async function seed(town: TownStub, body: SeedBody): Promise<Record<string, unkn
     const sling = value(await town.callTool(mayorClaims, 'sling', { rigId: body.rigId, title: `bench bead ${k}`, body: '' })) as { bead: { id: string } };
     const agent = value(await town.createAgent({ role: 'polecat', rigId: body.rigId, beadId: sling.bead.id, name: `bench-${k}` }));
     const issued = value(await town.issueAgentCredentials(agent.id));
-    value(await town.heartbeat(claimsFor(agent, body.townId, body.userId, issued.credentials.gen), heartbeat(live[i]!, issued.credentials.accessTokenExpiresAt)));
+    value(
+      await town.heartbeat(claimsFor(agent, body.townId, body.userId, issued.credentials.gen), heartbeat(live[i]!, issued.credentials.accessTokenExpiresAt)),
+    );
   }
   for (let i = 0; i < body.idle; i += 1) value(await town.createAgent({ role: 'polecat', rigId: body.rigId, name: `bench-idle-${(body.offset ?? 0) + i}` }));
   const after = value(await town.listAgents(body.userId));
@@ -94,7 +108,8 @@ async function seed(town: TownStub, body: SeedBody): Promise<Record<string, unkn
 
 async function bench(request: Request, env: Env, path: string): Promise<Response> {
   const admin = env.GASTOWN_ADMIN_SECRET;
-  if (!admin || request.headers.get(ADMIN_HEADER) !== admin) return Response.json({ error: { code: 'admin_unauthorized', message: 'bench routes need the admin secret' } }, { status: 401 });
+  if (!admin || request.headers.get(ADMIN_HEADER) !== admin)
+    return Response.json({ error: { code: 'admin_unauthorized', message: 'bench routes need the admin secret' } }, { status: 401 });
   const body = (await request.json()) as { townId: string; userId?: string; n?: number };
   const town = env.TOWN.get(env.TOWN.idFromName(body.townId)) as unknown as TownStub;
   try {
@@ -114,7 +129,10 @@ async function bench(request: Request, env: Env, path: string): Promise<Response
       const b = body as { townId: string; userId: string; from?: number; count?: number; activity?: 'working' | 'waiting'; n?: number };
       const all = value(await town.listAgents(b.userId));
       const byName = new Map(all.map((a) => [a.name, a]));
-      const targets = path === '/__bench/alarm/heartbeats' ? Array.from({ length: n }, () => 'bench-0') : Array.from({ length: b.count ?? 0 }, (_, i) => `bench-${(b.from ?? 0) + i}`);
+      const targets =
+        path === '/__bench/alarm/heartbeats'
+          ? Array.from({ length: n }, () => 'bench-0')
+          : Array.from({ length: b.count ?? 0 }, (_, i) => `bench-${(b.from ?? 0) + i}`);
       for (const name of targets) {
         const agent = byName.get(name);
         if (!agent) throw new Error(`no agent ${name}`);

@@ -33,7 +33,12 @@ export interface WorkerdTickResult {
   nextAtInSeconds: number | null;
 }
 
-async function post(worker: BenchWorker, path: string, body: unknown, auth: Record<string, string> = { [ADMIN_HEADER]: worker.adminSecret }): Promise<{ ms: number; json: Record<string, unknown> }> {
+async function post(
+  worker: BenchWorker,
+  path: string,
+  body: unknown,
+  auth: Record<string, string> = { [ADMIN_HEADER]: worker.adminSecret },
+): Promise<{ ms: number; json: Record<string, unknown> }> {
   const { status, text, ms } = await httpJson(worker.url + path, { headers: auth, body });
   if (status < 200 || status > 299) throw new Error(`${path} after ${Math.round(ms)} ms: ${status} ${text.slice(0, 300)}`);
   return { ms, json: JSON.parse(text) as Record<string, unknown> };
@@ -77,7 +82,10 @@ class BenchTown {
   ) {}
 
   /** Add agents in chunks (every agent operation re-arms the alarm, which loads the town). */
-  async seed(counts: { working: number; waiting: number; idle: number }, label: string): Promise<{ ms: number; lastChunkMsPerAgent: number; byStatus: Record<string, number> }> {
+  async seed(
+    counts: { working: number; waiting: number; idle: number },
+    label: string,
+  ): Promise<{ ms: number; lastChunkMsPerAgent: number; byStatus: Record<string, number> }> {
     const plan: Array<{ working: number; waiting: number; idle: number }> = [];
     for (const kind of ['working', 'waiting', 'idle'] as const) {
       for (let left = counts[kind]; left > 0; left -= SEED_CHUNK) plan.push({ working: 0, waiting: 0, idle: 0, [kind]: Math.min(SEED_CHUNK, left) });
@@ -102,12 +110,25 @@ class BenchTown {
   async setActivity(from: number, count: number, activity: 'working' | 'waiting'): Promise<number> {
     let ms = 0;
     for (let done = 0; done < count; done += SEED_CHUNK) {
-      ms += (await post(this.worker, '/__bench/alarm/activity', { townId: this.townId, userId: USER, from: from + done, count: Math.min(SEED_CHUNK, count - done), activity })).ms;
+      ms += (
+        await post(this.worker, '/__bench/alarm/activity', {
+          townId: this.townId,
+          userId: USER,
+          from: from + done,
+          count: Math.min(SEED_CHUNK, count - done),
+          activity,
+        })
+      ).ms;
     }
     return ms;
   }
 
-  async measure(scenario: Scenario, agents: number, seed: { ms: number; lastChunkMsPerAgent: number; byStatus: Record<string, number> }, options: { rounds: number; targetMsPerRound: number }): Promise<WorkerdTickResult> {
+  async measure(
+    scenario: Scenario,
+    agents: number,
+    seed: { ms: number; lastChunkMsPerAgent: number; byStatus: Record<string, number> },
+    options: { rounds: number; targetMsPerRound: number },
+  ): Promise<WorkerdTickResult> {
     const tick = (n: number) => post(this.worker, '/__bench/alarm/tick', { townId: this.townId, n });
     const rpc = (n: number) => post(this.worker, '/__bench/alarm/rpc', { townId: this.townId, userId: USER, n });
     const beats = (n: number) => post(this.worker, '/__bench/alarm/heartbeats', { townId: this.townId, userId: USER, n });
@@ -156,13 +177,23 @@ async function newTown(worker: BenchWorker, user: BenchUserApi, name: string): P
  * (measured), then its waiting agents heartbeat as working (measured as all-working) — the
  * same rows and beads, only the activity differs; town B is mostly exited.
  */
-export async function benchWorkerdSize(worker: BenchWorker, user: BenchUserApi, agents: number, options: { rounds: number; targetMsPerRound: number }): Promise<WorkerdTickResult[]> {
+export async function benchWorkerdSize(
+  worker: BenchWorker,
+  user: BenchUserApi,
+  agents: number,
+  options: { rounds: number; targetMsPerRound: number },
+): Promise<WorkerdTickResult[]> {
   const waitingShape = shapeOf('mostly-waiting', agents);
   const a = await newTown(worker, user, `alarm-a-${agents}`);
   const seededA = await a.seed(waitingShape, `mostly-waiting ${agents}`);
   const waiting = await a.measure('mostly-waiting', agents, seededA, options);
   const flipMs = await a.setActivity(waitingShape.working, waitingShape.waiting, 'working');
-  const working = await a.measure('all-working', agents, { ...seededA, ms: seededA.ms + flipMs, byStatus: { ...seededA.byStatus, working: agents, waiting: 0 } }, options);
+  const working = await a.measure(
+    'all-working',
+    agents,
+    { ...seededA, ms: seededA.ms + flipMs, byStatus: { ...seededA.byStatus, working: agents, waiting: 0 } },
+    options,
+  );
   const b = await newTown(worker, user, `alarm-b-${agents}`);
   const seededB = await b.seed(shapeOf('mostly-exited', agents), `mostly-exited ${agents}`);
   const exited = await b.measure('mostly-exited', agents, seededB, options);

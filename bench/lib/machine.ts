@@ -37,7 +37,11 @@ function tryRun(cmd: string, args: string[]): string | null {
 /** `git status --porcelain` paths (each line is `XY path`; the leading status column may be a space). */
 function uncommittedPaths(): string[] {
   try {
-    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 });
+    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 20_000,
+    });
     return out
       .split('\n')
       .filter((l) => l.length > 3)

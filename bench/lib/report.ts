@@ -50,7 +50,9 @@ export async function runBenchmark(bench: Benchmark): Promise<BenchReport> {
 }
 
 export function printReport(report: BenchReport): void {
-  console.log(`\n=== ${report.title}  (${report.id}, ${(report.durationMs / 1000).toFixed(1)} s, load ${report.loadAverageBefore[0]} → ${report.loadAverageAfter[0]})`);
+  console.log(
+    `\n=== ${report.title}  (${report.id}, ${(report.durationMs / 1000).toFixed(1)} s, load ${report.loadAverageBefore[0]} → ${report.loadAverageAfter[0]})`,
+  );
   if (report.skipped) console.log(`SKIPPED: ${report.skipped}`);
   for (const table of report.tables) console.log(`\n${formatTable(table)}`);
   if (report.method.length) {

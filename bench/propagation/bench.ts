@@ -54,15 +54,15 @@ export const benchmark: Benchmark = {
           notes: [
             `agent requests during the swaps: ${swap.agentRequests}, refused with 401: ${swap.unauthorized}, failed: ${swap.failedRequests}; requests sent with the old token after a swap: ${oldAfter}`,
             `first start (fresh HOME) ${Math.round(restart.firstStartMs)} ms; RSS before each stop ${restart.trials.map((t) => t.rssMiB).join(', ')} MiB`,
-            'a restart also drops the agent\'s in-flight turn and starts a new session; that cost is not in these numbers',
+            "a restart also drops the agent's in-flight turn and starts a new session; that cost is not in these numbers",
           ],
         },
       ],
       data: { swap, restart, summaries: s },
       method: [
-        'swap — MEASURED in one process: the real broker (createCredentialBroker), the real control-plane client and the real local broker API; traffic = 1 heartbeat loop through the client + 3 tool-call loops (POST /broker/tools/status with the agent\'s broker key, as the plugin calls it), back to back, against the testkit fake control plane over HTTP, which records the fingerprint of every bearer',
-        'push = broker.push(grant) with a grant the control plane minted (alarm push / reissue / warm send path), timed from the push() call; refresh = the broker\'s single-flight refresh (the code path the scheduled pull runs), timed from the refresh response; times from one monotonic clock around the fetch the broker and client share',
-        'restart — MEASURED: the container\'s runtime adapter (ServeRuntime) stops a real `opencode serve` (process group, no orphans) and starts a new one with a new broker key until it listens, its event stream is connected and it has a session; same HOME across restarts; no model call',
+        "swap — MEASURED in one process: the real broker (createCredentialBroker), the real control-plane client and the real local broker API; traffic = 1 heartbeat loop through the client + 3 tool-call loops (POST /broker/tools/status with the agent's broker key, as the plugin calls it), back to back, against the testkit fake control plane over HTTP, which records the fingerprint of every bearer",
+        "push = broker.push(grant) with a grant the control plane minted (alarm push / reissue / warm send path), timed from the push() call; refresh = the broker's single-flight refresh (the code path the scheduled pull runs), timed from the refresh response; times from one monotonic clock around the fetch the broker and client share",
+        "restart — MEASURED: the container's runtime adapter (ServeRuntime) stops a real `opencode serve` (process group, no orphans) and starts a new one with a new broker key until it listens, its event stream is connected and it has a session; same HOME across restarts; no model call",
       ],
     };
   },

@@ -49,7 +49,15 @@ interface Sent {
   status: number | null;
 }
 
-const AGENT: AgentIdentity = { id: 'ag_swapbench1', townId: 'town_swapbench', rigId: 'rig_swapbench', userId: 'user-bench', role: 'polecat', name: 'polecat-1', gen: 1 };
+const AGENT: AgentIdentity = {
+  id: 'ag_swapbench1',
+  townId: 'town_swapbench',
+  rigId: 'rig_swapbench',
+  userId: 'user-bench',
+  role: 'polecat',
+  name: 'polecat-1',
+  gen: 1,
+};
 
 export async function measureSwap(options: { trialsPerKind: number; consumers: number }): Promise<SwapResult> {
   const cp = await startFakeControlPlane({ tokenTtlSeconds: 3600, clockToleranceSeconds: 0 });
@@ -58,7 +66,13 @@ export async function measureSwap(options: { trialsPerKind: number; consumers: n
   const recordingFetch: typeof fetch = async (input, init) => {
     const auth = new Headers(init?.headers).get('authorization') ?? '';
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const entry: Sent = { at: performance.now(), fp: fingerprint(auth.slice(7)), route: url.endsWith('/refresh') ? 'refresh' : 'agent', doneAt: null, status: null };
+    const entry: Sent = {
+      at: performance.now(),
+      fp: fingerprint(auth.slice(7)),
+      route: url.endsWith('/refresh') ? 'refresh' : 'agent',
+      doneAt: null,
+      status: null,
+    };
     sent.push(entry);
     const res = await fetch(input, init);
     entry.doneAt = performance.now();
@@ -83,7 +97,14 @@ export async function measureSwap(options: { trialsPerKind: number; consumers: n
 
   let running = true;
   let failedRequests = 0;
-  const heartbeat = (): HeartbeatRequest => ({ containerInstanceId: 'ci_bench', runtimeState: 'running', activity: 'working', credential: broker.status(), pid: null, sessionId: null });
+  const heartbeat = (): HeartbeatRequest => ({
+    containerInstanceId: 'ci_bench',
+    runtimeState: 'running',
+    activity: 'working',
+    credential: broker.status(),
+    pid: null,
+    sessionId: null,
+  });
   const consumers = Array.from({ length: options.consumers }, async (_, i) => {
     while (running) {
       try {

@@ -64,7 +64,7 @@ export const benchmark: Benchmark = {
       data: { simulated: sim, idleContainer: idle },
       method: [
         `refresh rate — SIMULATED time: ${AGENTS} real brokers (createCredentialBroker) on one ManualClock/ManualTimers; every refresh is a real HTTP request to the testkit fake control plane (real HS256 tokens, single-use refresh rotation) on the same manual clock; ${HOURS} h advanced an hour at a time; jitter from a seeded PRNG`,
-        'idle container — MEASURED on startStack(): wrangler dev (control plane, TownDO and its alarm), the container host and real container process, a real `opencode serve` mayor driven by the scripted fake LLM; the mayor answers one message, then waits; counted over a real window: the host\'s inbound log, the broker\'s refresh count (heartbeat) and the TownDO\'s; shortened so it fits the run: token TTL 20 s, heartbeat 5 s, sleepAfter 15 s after the window',
+        "idle container — MEASURED on startStack(): wrangler dev (control plane, TownDO and its alarm), the container host and real container process, a real `opencode serve` mayor driven by the scripted fake LLM; the mayor answers one message, then waits; counted over a real window: the host's inbound log, the broker's refresh count (heartbeat) and the TownDO's; shortened so it fits the run: token TTL 20 s, heartbeat 5 s, sleepAfter 15 s after the window",
         'per hour while idle = inbound in the window / window seconds × 3600 (0 stays 0 at any scale)',
       ],
     };

@@ -76,7 +76,10 @@ export async function simulateRefreshRate(options: RefreshRateOptions): Promise<
     const refreshes = cp.requestsFor('refresh');
     const failed = refreshes.filter((r) => r.status !== 200).length;
     const perAgentCounts = brokers.map((b) => b.status().refreshCount);
-    const intervals = refreshIntervals(cp.requests.filter((r) => r.route === 'refresh'), options.ttlSeconds);
+    const intervals = refreshIntervals(
+      cp.requests.filter((r) => r.route === 'refresh'),
+      options.ttlSeconds,
+    );
     const hoursSpanned = (endMs - startMs) / 3_600_000;
     return {
       agents: options.agents,

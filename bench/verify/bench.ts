@@ -36,7 +36,7 @@ export const benchmark: Benchmark = {
       ],
       data: { iterations: ITERATIONS, rounds: ROUNDS, node, workerd },
       method: [
-        'measured: one HS256 agent access token, verified in a loop; raw-hmac = crypto.subtle.verify of the signing input (the floor), jose-jwtVerify = jose with our options, verifyAgentAccessToken = the worker\'s verify (jose + zod claims + error mapping)',
+        "measured: one HS256 agent access token, verified in a loop; raw-hmac = crypto.subtle.verify of the signing input (the floor), jose-jwtVerify = jose with our options, verifyAgentAccessToken = the worker's verify (jose + zod claims + error mapping)",
         'workerd: the same loop bundled with esbuild and run in workerd (miniflare); per-op = (t(n) − t(0)) / n timed from Node, because workerd freezes its clocks during compute',
         'rounds are interleaved across cases so load from other processes hits every case alike; the median round is reported',
       ],

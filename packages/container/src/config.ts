@@ -62,12 +62,7 @@ export interface SandboxConfig {
 }
 
 const intFromEnv = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 const EnvSchema = z.object({
   CONTAINER_PORT: intFromEnv(0, 65535).default(8080),
@@ -84,7 +79,13 @@ const EnvSchema = z.object({
   GASTOWN_STOP_TIMEOUT_SECONDS: intFromEnv(1, 600).default(20),
   GASTOWN_PLUGIN_PATH: z.string().min(1).refine(isAbsolute, 'must be an absolute path').optional(),
   GASTOWN_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  GASTOWN_CLOCK_OFFSET_MS: z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(-86_400_000).max(86_400_000)).optional(),
+  GASTOWN_CLOCK_OFFSET_MS: z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(-86_400_000).max(86_400_000))
+    .optional(),
 });
 
 /** Where the bundled plugin lives in this repository (src/config.ts → packages/plugin/dist). */

@@ -83,7 +83,8 @@ export async function startContainer(config: ContainerConfig, options: StartCont
     git,
     brokerApi,
     createBroker: options.brokerRefresh
-      ? (brokerOptions) => createCredentialBroker({ ...brokerOptions, scheduledRefresh: options.brokerRefresh!.scheduled, reactiveRefresh: options.brokerRefresh!.reactive })
+      ? (brokerOptions) =>
+          createCredentialBroker({ ...brokerOptions, scheduledRefresh: options.brokerRefresh!.scheduled, reactiveRefresh: options.brokerRefresh!.reactive })
       : createCredentialBroker,
     // completion and merge reports retried (full-jitter backoff)
     createClient: (clientOptions) => withReportRetries(createControlPlaneClient(clientOptions), { timers, random, logger: clientOptions.logger }),
@@ -99,7 +100,13 @@ export async function startContainer(config: ContainerConfig, options: StartCont
   });
 
   const startedAt = clock.now();
-  const app = createControlApp({ control: supervisor, containerKey: config.containerKey, instanceId: config.instanceId, startedAt, logger: logger.child({ component: 'control' }) });
+  const app = createControlApp({
+    control: supervisor,
+    containerKey: config.containerKey,
+    instanceId: config.instanceId,
+    startedAt,
+    logger: logger.child({ component: 'control' }),
+  });
   const server = await listen(app, { port: config.port, hostname: config.hostname });
   logger.info('container.started', { url: server.url, brokerUrl: brokerServer.url, dataDir: config.dataDir });
 
@@ -131,7 +138,9 @@ export async function runMain(): Promise<void> {
     void container.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'container.stop_failed', signal, error: error instanceof Error ? error.message : String(error) })}\n`);
+        process.stderr.write(
+          `${JSON.stringify({ level: 'error', msg: 'container.stop_failed', signal, error: error instanceof Error ? error.message : String(error) })}\n`,
+        );
         process.exit(1);
       },
     );
@@ -153,8 +162,9 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   runMain().catch((error: unknown) => {
     const code = (error as { code?: unknown }).code;
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'container.start_failed', code: typeof code === 'string' ? code : 'internal', error: error instanceof Error ? error.message : String(error) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', msg: 'container.start_failed', code: typeof code === 'string' ? code : 'internal', error: error instanceof Error ? error.message : String(error) })}\n`,
+    );
     process.exit(1);
   });
 }
-

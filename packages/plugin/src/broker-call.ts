@@ -54,7 +54,8 @@ export async function callBroker(input: {
     });
   } catch (error) {
     if (input.signal?.aborted) return failure(toolId, 'aborted', 'the tool call was cancelled');
-    if (timeout.aborted) return failure(toolId, 'upstream_failed', `the broker did not answer within ${Math.round((input.timeoutMs ?? BROKER_CALL_TIMEOUT_MS) / 1000)} s`);
+    if (timeout.aborted)
+      return failure(toolId, 'upstream_failed', `the broker did not answer within ${Math.round((input.timeoutMs ?? BROKER_CALL_TIMEOUT_MS) / 1000)} s`);
     return failure(toolId, 'upstream_failed', `the broker is unreachable (${error instanceof Error ? error.message : 'network error'})`);
   }
 

@@ -16,7 +16,8 @@ export type JsonSchema = Record<string, unknown>;
 function describe(schema: JsonSchema, description: string | undefined, optional: boolean, defaultValue: unknown): JsonSchema {
   const notes: string[] = [];
   if (description) notes.push(description);
-  if (optional) notes.push(defaultValue === undefined ? 'Optional: pass null to leave it out.' : `Optional: pass null for the default (${JSON.stringify(defaultValue)}).`);
+  if (optional)
+    notes.push(defaultValue === undefined ? 'Optional: pass null to leave it out.' : `Optional: pass null for the default (${JSON.stringify(defaultValue)}).`);
   const { default: _default, ...rest } = schema;
   const base = optional ? { anyOf: [rest, { type: 'null' }] } : rest;
   return notes.length ? { ...base, description: notes.join(' ') } : base;

@@ -57,7 +57,10 @@ export function buildTool(name: ToolName, deps: ToolDeps): GastownTool {
 export function roleFrom(value: string | undefined): AgentRole {
   const parsed = AgentRoleSchema.safeParse(value);
   if (!parsed.success) {
-    throw new GastownError('validation_failed', `GASTOWN_AGENT_ROLE must be one of ${AgentRoleSchema.options.join(', ')} (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`);
+    throw new GastownError(
+      'validation_failed',
+      `GASTOWN_AGENT_ROLE must be one of ${AgentRoleSchema.options.join(', ')} (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`,
+    );
   }
   return parsed.data;
 }

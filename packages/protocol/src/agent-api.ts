@@ -22,9 +22,7 @@ export const SlingArgsSchema = z.object({ rigId: RigIdSchema, title: TitleSchema
 export const ListRigsArgsSchema = z.object({}).strict();
 export const ListBeadsArgsSchema = z.object({ status: BeadStatusSchema.optional(), rigId: RigIdSchema.optional() }).strict();
 export const ListAgentsArgsSchema = z.object({}).strict();
-export const MailSendArgsSchema = z
-  .object({ to: z.union([AgentIdSchema, z.literal('mayor')]), subject: TitleSchema, body: TextSchema.default('') })
-  .strict();
+export const MailSendArgsSchema = z.object({ to: z.union([AgentIdSchema, z.literal('mayor')]), subject: TitleSchema, body: TextSchema.default('') }).strict();
 export const MailCheckArgsSchema = z.object({}).strict();
 /** A full git commit id (SHA-1, 40 lower-case hex digits). */
 export const CommitShaSchema = z.string().regex(/^[0-9a-f]{40}$/, 'must be a full commit id: 40 lower-case hex digits');
@@ -130,8 +128,16 @@ export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 export const AgentEventSchema = z
   .object({
     /** Client-generated id; the control plane drops duplicates, so retries are safe. */
-    id: z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/),
-    type: z.string().min(1).max(100).regex(/^[a-z][a-z0-9_.]*$/),
+    id: z
+      .string()
+      .min(8)
+      .max(64)
+      .regex(/^[A-Za-z0-9_-]+$/),
+    type: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[a-z][a-z0-9_.]*$/),
     at: z.number().int(),
     data: z.record(z.string(), z.unknown()),
   })

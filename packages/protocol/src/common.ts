@@ -44,7 +44,10 @@ export const BranchNameSchema = z
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must start with a letter or digit and hold only letters, digits, . _ / -')
-  .refine((s) => !s.includes('..') && !s.includes('//') && !s.endsWith('/') && !s.endsWith('.') && !s.endsWith('.lock') && !s.includes('/.') && !s.includes('@{'), 'is not a valid git branch name');
+  .refine(
+    (s) => !s.includes('..') && !s.includes('//') && !s.endsWith('/') && !s.endsWith('.') && !s.endsWith('.lock') && !s.includes('/.') && !s.includes('@{'),
+    'is not a valid git branch name',
+  );
 
 /**
  * A git remote: `https://…`, `ssh://…`, `git@host:path`, `file:///abs/path` or an absolute path.
@@ -63,7 +66,11 @@ export const GitUrlSchema = z
   .refine((s) => !/(^|\/)\.\.(\/|$)/.test(s.replace(/^file:\/\//, '')), 'must not contain .. path segments');
 
 /** An environment variable name as POSIX shells accept it. */
-export const EnvVarNameSchema = z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+export const EnvVarNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 
 export const IsoTimeSchema = z.string().datetime({ offset: true });
 /** Milliseconds since the epoch. */

@@ -25,9 +25,7 @@ export const BROKER_API = {
 } as const;
 export { ToolNameSchema as BrokerToolNameSchema };
 
-export const RigRefSchema = z
-  .object({ id: RigIdSchema, name: NameSchema, gitUrl: GitUrlSchema, defaultBranch: BranchNameSchema })
-  .strict();
+export const RigRefSchema = z.object({ id: RigIdSchema, name: NameSchema, gitUrl: GitUrlSchema, defaultBranch: BranchNameSchema }).strict();
 export type RigRef = z.infer<typeof RigRefSchema>;
 
 export const BeadRefSchema = z.object({ id: BeadIdSchema, title: z.string(), body: z.string() }).strict();

@@ -19,7 +19,11 @@ export const ProviderConfigSchema = z
   .object({
     kind: z.literal('openai-compatible'),
     baseUrl: z.string().url().max(500),
-    model: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:/-]+$/),
+    model: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9._:/-]+$/),
     apiKeyEnvVar: EnvVarNameSchema.nullable(),
   })
   .strict();

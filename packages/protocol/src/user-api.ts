@@ -20,7 +20,12 @@ export { USER_API } from './user-routes';
 export const CreateUserTokenRequestSchema = z
   .object({
     userId: UserIdSchema,
-    ttlSeconds: z.number().int().min(60).max(365 * 24 * 3600).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 24 * 3600)
+      .optional(),
   })
   .strict();
 export type CreateUserTokenRequest = z.infer<typeof CreateUserTokenRequestSchema>;
@@ -42,7 +47,12 @@ export const UpdateTownConfigRequestSchema = z
     provider: ProviderConfigSchema.nullable().optional(),
     runtime: RuntimeKindSchema.optional(),
     envVars: EnvVarsPatchSchema.optional(),
-    sleepAfterSeconds: z.number().int().min(10).max(7 * 24 * 3600).optional(),
+    sleepAfterSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .optional(),
     agentTokenTtlSeconds: z.number().int().min(MIN_AGENT_TOKEN_TTL_SECONDS).max(MAX_AGENT_TOKEN_TTL_SECONDS).optional(),
   })
   .strict();

@@ -112,10 +112,15 @@ async function probeTargets(agentId: string | null): Promise<ProbeTargets> {
     join(stateDir, 'worker.env'),
     join(REPO_ROOT, '.gastown', 'dev.json'),
     join(REPO_ROOT, 'packages', 'worker', '.dev.vars'),
-    ...filesBelow(join(stateDir, WRANGLER_STATE)).filter((f) => /\.sqlite(-wal)?$/.test(f)).slice(0, 6),
+    ...filesBelow(join(stateDir, WRANGLER_STATE))
+      .filter((f) => /\.sqlite(-wal)?$/.test(f))
+      .slice(0, 6),
     ...filesBelow(join(stateDir, 'logs')).slice(0, 4),
   ];
-  const foreignDirs = agents.filter((a) => a.agentId !== agentId).flatMap((a) => [a.home, a.cwd]).filter((d) => d && d !== self?.home && d !== self?.cwd);
+  const foreignDirs = agents
+    .filter((a) => a.agentId !== agentId)
+    .flatMap((a) => [a.home, a.cwd])
+    .filter((d) => d && d !== self?.home && d !== self?.cwd);
   const secretPids = [
     ...new Set(
       [(await h.stack.hostState(townA.town.id)).pid, (await h.stack.hostState(townB.id)).pid, ...findStackProcesses(stateDir).map((p) => p.pid)].filter(
@@ -125,7 +130,15 @@ async function probeTargets(agentId: string | null): Promise<ProbeTargets> {
   ].slice(0, 12);
   const ownRepo = self?.cwd ?? '';
   const containerRepos = findGitRepos(join(stateDir, 'host')).filter((r) => r !== ownRepo && !agents.some((a) => a.cwd === r));
-  return { stateDir, secretFiles, foreignDirs: [...new Set(foreignDirs)], secretPids, workerUrl: h.stack.workerUrl, rigRemotes: [townA.repo.path], containerRepos };
+  return {
+    stateDir,
+    secretFiles,
+    foreignDirs: [...new Set(foreignDirs)],
+    secretPids,
+    workerUrl: h.stack.workerUrl,
+    rigRemotes: [townA.repo.path],
+    containerRepos,
+  };
 }
 
 /** Answers for the hostile turns; everything else falls through to the scripted town. */
@@ -200,7 +213,10 @@ describe('hostile agents', () => {
     // town B's mayor is alive (a foreign agent whose home and key must stay out of reach)
     await h.api.sendMayorMessage(townB.id, 'Hello.');
     const mayorB = await h.mayorOf(townB.id);
-    await waitFor(() => h.stack.fakeLlm!.chatRequests(mayorB.id).some((r) => r.answer.type === 'text'), { timeoutMs: 180_000, what: "town B's mayor to answer" });
+    await waitFor(() => h.stack.fakeLlm!.chatRequests(mayorB.id).some((r) => r.answer.type === 'text'), {
+      timeoutMs: 180_000,
+      what: "town B's mayor to answer",
+    });
   });
 
   afterAll(async () => {
@@ -252,7 +268,8 @@ describe('hostile agents', () => {
     let files = 0;
     for (const agentId of new Set(h.stack.fakeLlm!.requests.map((r) => r.agentId))) {
       const file = join(dir, `${agentId ?? 'none'}.txt`);
-      const text = h.stack.fakeLlm!.chatRequests(agentId)
+      const text = h.stack
+        .fakeLlm!.chatRequests(agentId)
         .map((r) => r.messages.map((m) => `${m.role}: ${messageText(m)} ${JSON.stringify(m.tool_calls ?? [])}`).join('\n'))
         .join('\n');
       writeFileSync(file, text + toolText(agentId));
@@ -260,7 +277,10 @@ describe('hostile agents', () => {
       // other agents' broker keys (an agent's own key is its own to see)
       const foreignKeys = agents.filter((a) => a.agentId !== agentId).map((a) => a.brokerKey);
       const scan = await scanForSecrets({ secrets: [...stackSecrets, ...foreignKeys], roots: { files: [file] } });
-      expect(scan.hits.map((hit) => `${hit.kind} ${hit.fingerprint}`), `canaries in what ${agentId} sent and saw`).toEqual([]);
+      expect(
+        scan.hits.map((hit) => `${hit.kind} ${hit.fingerprint}`),
+        `canaries in what ${agentId} sent and saw`,
+      ).toEqual([]);
     }
     expect(files).toBeGreaterThanOrEqual(3);
     expect(agents.length).toBeGreaterThanOrEqual(2);
@@ -269,12 +289,22 @@ describe('hostile agents', () => {
   it("a finished run's credentials die with it: the polecat's access token of its run gets 401 token_revoked", async () => {
     const p = hostilePolecat!;
     // the polecat's turn ended; it exits after its idle timeout and reports completion
-    const ended = await waitFor(async () => (await h.agentsOf(townA.town.id)).find((a) => a.id === p.id && a.status !== 'working' && a.credential.gen > p.gen), {
-      timeoutMs: 120_000,
-      what: 'the hostile polecat to finish and its generation to move on',
-    });
+    const ended = await waitFor(
+      async () => (await h.agentsOf(townA.town.id)).find((a) => a.id === p.id && a.status !== 'working' && a.credential.gen > p.gen),
+      {
+        timeoutMs: 120_000,
+        what: 'the hostile polecat to finish and its generation to move on',
+      },
+    );
     expect(ended.credential.gen).toBeGreaterThan(p.gen);
-    const token = await mintTestAgentToken(h.stack.keys, { agentId: p.id, townId: townA.town.id, rigId: p.rigId, userId: E2E_USER, role: 'polecat', gen: p.gen });
+    const token = await mintTestAgentToken(h.stack.keys, {
+      agentId: p.id,
+      townId: townA.town.id,
+      rigId: p.rigId,
+      userId: E2E_USER,
+      role: 'polecat',
+      gen: p.gen,
+    });
     const res = await requestJson(h.stack.workerUrl + routePath(AGENT_API.tool, { townId: townA.town.id, agentId: p.id, tool: 'status' }), {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
@@ -304,11 +334,17 @@ describe('hostile agents', () => {
     // the agent did see them (the probe is real) ...
     expect(seen.content).toContain(planted.jwt);
     expect(seen.content).toContain(self.brokerKey);
-    await waitFor(() => follower.events.slice(before).some((e) => e.type === 'agent.idle' || JSON.stringify(e).includes('Printed them')), { timeoutMs: 60_000, what: 'the turn to end on the stream' });
+    await waitFor(() => follower.events.slice(before).some((e) => e.type === 'agent.idle' || JSON.stringify(e).includes('Printed them')), {
+      timeoutMs: 60_000,
+      what: 'the turn to end on the stream',
+    });
     // ... and none of it is stored or streamed
     const stored = JSON.stringify(await h.api.events(townA.town.id));
     const streamed = JSON.stringify(follower.events);
-    for (const [name, text] of [['stored events', stored], ['SSE stream', streamed]] as const) {
+    for (const [name, text] of [
+      ['stored events', stored],
+      ['SSE stream', streamed],
+    ] as const) {
       expect(text.includes(planted.jwt), `${name}: planted JWT`).toBe(false);
       expect(text.includes(planted.refresh), `${name}: planted refresh credential`).toBe(false);
       expect(text.includes(self.brokerKey), `${name}: the mayor's broker key`).toBe(false);

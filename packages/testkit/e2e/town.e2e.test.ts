@@ -89,14 +89,20 @@ function turnsEnded(agentId: string): number {
 
 /** gt_* tool results of an agent that failed (any code). */
 function failedToolResults(agentId: string): string[] {
-  return h.stack.fakeLlm!.toolResults(agentId)
+  return h.stack
+    .fakeLlm!.toolResults(agentId)
     .filter((r) => failureCodeOf(r) !== null)
     .map((r) => `${r.name}: ${r.content.slice(0, 200)}`);
 }
 
 /** Wait until a bead is closed by its merge, then check its commit is on the rig's default branch. */
 async function expectMerged(townId: string, beadId: string, repo: RigRepo, what: string, describe: () => Promise<string>): Promise<void> {
-  await waitFor(async () => (await h.api.beads(townId)).find((b) => b.id === beadId && b.status === 'closed'), { timeoutMs: 300_000, intervalMs: 2_000, what, describe });
+  await waitFor(async () => (await h.api.beads(townId)).find((b) => b.id === beadId && b.status === 'closed'), {
+    timeoutMs: 300_000,
+    intervalMs: 2_000,
+    what,
+    describe,
+  });
   const commit = h.scenario.commits.find((c) => c.beadId === beadId);
   expect(commit, `commit for ${beadId}`).toBeDefined();
   expect(branchContains(repo.path, repo.defaultBranch, commit!.sha)).toBe(true);
@@ -127,11 +133,18 @@ beforeAll(async () => {
   const mayor = await h.mayorOf(town.id);
   const sent = await h.api.sendMayorMessage(town.id, 'Hello mayor. Nothing to do today.');
   expect(sent.delivery).not.toBe('failed');
-  await waitFor(() => turnsEnded(mayor.id) >= 1, { timeoutMs: 120_000, what: 'the idle mayor to answer', describe: async () => describeAgents(await h.agentsOf(town.id)) });
-  const waiting = await waitFor(async () => {
-    const m = await h.mayorOf(town.id);
-    return m.status === 'waiting' && m.credential.reported ? m : null;
-  }, { timeoutMs: 60_000, what: 'the idle mayor to report waiting', describe: async () => describeAgents(await h.agentsOf(town.id)) });
+  await waitFor(() => turnsEnded(mayor.id) >= 1, {
+    timeoutMs: 120_000,
+    what: 'the idle mayor to answer',
+    describe: async () => describeAgents(await h.agentsOf(town.id)),
+  });
+  const waiting = await waitFor(
+    async () => {
+      const m = await h.mayorOf(town.id);
+      return m.status === 'waiting' && m.credential.reported ? m : null;
+    },
+    { timeoutMs: 60_000, what: 'the idle mayor to report waiting', describe: async () => describeAgents(await h.agentsOf(town.id)) },
+  );
   await sleep(5_000); // let the message request finish on every side
   const state = await h.stack.hostState(town.id);
   expect(state.running).toBe(true);
@@ -166,8 +179,13 @@ describe('a town, end to end', () => {
     const sent = await h.api.sendMayorMessage(town.id, 'Please add a note to the rig.');
     expect(sent.delivery).not.toBe('failed');
 
-    const describe = async () => `${describeAgents(await h.agentsOf(town.id))} || beads: ${(await h.api.beads(town.id)).map((b) => `${b.type}:${b.id}:${b.status}`).join(', ')}`;
-    const sling = await waitFor(() => h.scenario.slings.find((s) => s.mayorId === mayor.id), { timeoutMs: 120_000, what: 'the mayor to sling a bead', describe });
+    const describe = async () =>
+      `${describeAgents(await h.agentsOf(town.id))} || beads: ${(await h.api.beads(town.id)).map((b) => `${b.type}:${b.id}:${b.status}`).join(', ')}`;
+    const sling = await waitFor(() => h.scenario.slings.find((s) => s.mayorId === mayor.id), {
+      timeoutMs: 120_000,
+      what: 'the mayor to sling a bead',
+      describe,
+    });
     const closed = await waitFor(async () => (await h.api.beads(town.id)).find((b) => b.id === sling.beadId && b.status === 'closed'), {
       timeoutMs: 300_000,
       intervalMs: 2_000,
@@ -212,7 +230,8 @@ describe('a town, end to end', () => {
     const sleepAfterSeconds = 20;
     const { town, repo } = await h.createTown('long-task', { agentTokenTtlSeconds: 60, sleepAfterSeconds });
     const mayor = await h.mayorOf(town.id);
-    const describe = async () => `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
+    const describe = async () =>
+      `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
     const gate = h.scenario.holdPolecats();
     let heldMs = 0;
     try {
@@ -230,7 +249,10 @@ describe('a town, end to end', () => {
       }
       heldMs = Date.now() - heldAt;
       const during = await h.stack.hostState(town.id);
-      expect(during.inbound.filter((r) => r.at > heldAt + 1_000), 'inbound requests while the polecat worked').toEqual([]);
+      expect(
+        during.inbound.filter((r) => r.at > heldAt + 1_000),
+        'inbound requests while the polecat worked',
+      ).toEqual([]);
       expect(during.keepAwakes - before.keepAwakes, 'keep-awakes while the polecat worked').toBeGreaterThanOrEqual(Math.floor(heldMs / 10_000));
     } finally {
       gate.release();
@@ -239,19 +261,27 @@ describe('a town, end to end', () => {
     await expectMerged(town.id, sling.beadId, repo!, 'the long task to be merged', describe);
     const polecats = (await h.agentsOf(town.id)).filter((a) => a.role === 'polecat');
     // one run (gen 1), whose completion revoked its credentials (gen + 1): never stopped and re-dispatched
-    expect(polecats.map((p) => p.credential.gen), 'the polecat was never stopped and re-dispatched').toEqual([2]);
+    expect(
+      polecats.map((p) => p.credential.gen),
+      'the polecat was never stopped and re-dispatched',
+    ).toEqual([2]);
 
     // the work done, nobody keeps it awake: it sleeps sleepAfter after the last renewal or request
-    const slept = await waitFor(async () => {
-      const st = await h.stack.hostState(town.id);
-      return !st.running ? { state: st, at: Date.now() } : null;
-    }, { timeoutMs: 180_000, intervalMs: 500, what: 'the container to sleep after the work', describe });
+    const slept = await waitFor(
+      async () => {
+        const st = await h.stack.hostState(town.id);
+        return !st.running ? { state: st, at: Date.now() } : null;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, what: 'the container to sleep after the work', describe },
+    );
     expect(slept.state.sleeps).toBe(1);
     const lastActivity = Math.max(slept.state.lastInboundAt ?? 0, slept.state.lastKeptAwakeAt ?? 0);
     expect(slept.at - lastActivity).toBeGreaterThanOrEqual(sleepAfterSeconds * 1000 - 1_000);
     expect(slept.at - lastActivity).toBeLessThanOrEqual((sleepAfterSeconds + 20) * 1000);
     for (const a of await h.agentsOf(town.id)) expect(failedToolResults(a.id), `${a.role} ${a.id} tool failures`).toEqual([]);
-    console.log(`keep-awake figures ${JSON.stringify({ sleepAfterSeconds, heldMs, keepAwakes: slept.state.keepAwakes, sleptAfterMs: slept.at - lastActivity })}`);
+    console.log(
+      `keep-awake figures ${JSON.stringify({ sleepAfterSeconds, heldMs, keepAwakes: slept.state.keepAwakes, sleptAfterMs: slept.at - lastActivity })}`,
+    );
   });
 
   /*
@@ -328,7 +358,11 @@ describe('a town, end to end', () => {
         timeoutMs: 300_000,
         intervalMs: 3_000,
         what: `all ${slung.length} slung beads to be closed`,
-        describe: async () => `${(await h.api.beads(town.id)).filter((b) => slung.includes(b.id)).map((b) => `${b.id}:${b.status}`).join(', ')} || ${describeAgents(await h.agentsOf(town.id))}`,
+        describe: async () =>
+          `${(await h.api.beads(town.id))
+            .filter((b) => slung.includes(b.id))
+            .map((b) => `${b.id}:${b.status}`)
+            .join(', ')} || ${describeAgents(await h.agentsOf(town.id))}`,
       },
     );
     for (const beadId of slung) {
@@ -359,12 +393,16 @@ describe('a town, end to end', () => {
     const sleepAfterSeconds = 20;
     const { town } = await h.createTown('sleepy', { rig: false, agentTokenTtlSeconds: 30, sleepAfterSeconds });
     const mayor = await h.mayorOf(town.id);
-    const describe = async () => `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
+    const describe = async () =>
+      `${describeAgents(await h.agentsOf(town.id))} || host ${JSON.stringify({ ...(await h.stack.hostState(town.id)), inbound: undefined })}`;
     const waitMayor = (what: string, ok: (m: Agent) => boolean, timeoutMs = 60_000) =>
-      waitFor(async () => {
-        const m = await h.mayorOf(town.id);
-        return ok(m) ? m : null;
-      }, { timeoutMs, what, describe });
+      waitFor(
+        async () => {
+          const m = await h.mayorOf(town.id);
+          return ok(m) ? m : null;
+        },
+        { timeoutMs, what, describe },
+      );
 
     // 1. the first message starts the container and the mayor (no rig yet: it answers, nothing else runs)
     expect((await h.api.sendMayorMessage(town.id, 'First message.')).delivery).not.toBe('failed');
@@ -374,10 +412,13 @@ describe('a town, end to end', () => {
     expect(await h.stack.hostState(town.id)).toMatchObject({ running: true, starts: 1, sleeps: 0 });
 
     // 2. no inbound request for sleepAfter → the container sleeps, on time
-    const slept = await waitFor(async () => {
-      const s = await h.stack.hostState(town.id);
-      return !s.running && s.sleeps >= 1 ? { state: s, at: Date.now() } : null;
-    }, { timeoutMs: (sleepAfterSeconds + 60) * 1000, intervalMs: 500, what: 'the container to sleep', describe });
+    const slept = await waitFor(
+      async () => {
+        const s = await h.stack.hostState(town.id);
+        return !s.running && s.sleeps >= 1 ? { state: s, at: Date.now() } : null;
+      },
+      { timeoutMs: (sleepAfterSeconds + 60) * 1000, intervalMs: 500, what: 'the container to sleep', describe },
+    );
     const idleForMs = slept.at - slept.state.lastInboundAt!;
     expect(idleForMs).toBeGreaterThanOrEqual(sleepAfterSeconds * 1000 - 1_000);
     expect(idleForMs).toBeLessThanOrEqual((sleepAfterSeconds + 20) * 1000);
@@ -403,11 +444,14 @@ describe('a town, end to end', () => {
       await waitFor(() => turnsEnded(mayor.id) >= 3, { timeoutMs: 120_000, what: 'the mayor to sling', describe });
       const sling = h.scenario.slings.find((s) => s.mayorId === mayor.id)!;
       expect(sling).toBeDefined();
-      const polecat = await waitFor(async () => (await h.agentsOf(town.id)).find((a) => a.role === 'polecat' && a.beadId === sling.beadId && a.status === 'working'), {
-        timeoutMs: 180_000,
-        what: 'a polecat working on the bead',
-        describe,
-      });
+      const polecat = await waitFor(
+        async () => (await h.agentsOf(town.id)).find((a) => a.role === 'polecat' && a.beadId === sling.beadId && a.status === 'working'),
+        {
+          timeoutMs: 180_000,
+          what: 'a polecat working on the bead',
+          describe,
+        },
+      );
       await waitFor(() => gate.pending() >= 1, { timeoutMs: 120_000, what: "the polecat's model request", describe });
       const polecatGen = polecat.credential.gen;
       const mayorGenBeforeCrash = (await h.mayorOf(town.id)).credential.gen;
@@ -426,11 +470,14 @@ describe('a town, end to end', () => {
       for (const pid of survivors) killQuietly(pid);
 
       // the control plane notices (missed heartbeats) and re-dispatches the polecat, which had work, with gen + 1
-      const redispatched = await waitFor(async () => {
-        const p = (await h.agentsOf(town.id)).find((a) => a.id === polecat.id);
-        const s = await h.stack.hostState(town.id);
-        return p && p.credential.gen > polecatGen && s.running && s.instanceId !== crashed.instanceId && p.containerInstanceId === s.instanceId ? p : null;
-      }, { timeoutMs: 180_000, intervalMs: 2_000, what: 'the polecat to be re-dispatched after the crash', describe });
+      const redispatched = await waitFor(
+        async () => {
+          const p = (await h.agentsOf(town.id)).find((a) => a.id === polecat.id);
+          const s = await h.stack.hostState(town.id);
+          return p && p.credential.gen > polecatGen && s.running && s.instanceId !== crashed.instanceId && p.containerInstanceId === s.instanceId ? p : null;
+        },
+        { timeoutMs: 180_000, intervalMs: 2_000, what: 'the polecat to be re-dispatched after the crash', describe },
+      );
       // ARCHITECTURE: "re-dispatches with gen + 1" (checked softly so the rest of the flow still runs)
       expect.soft(redispatched.credential.gen, 'generation of the re-dispatched polecat').toBe(polecatGen + 1);
       expect(redispatched.beadId).toBe(sling.beadId);
@@ -440,7 +487,14 @@ describe('a town, end to end', () => {
 
       // 5. tokens of older generations are revoked; the current generation is accepted
       const call = async (agent: Agent, tool: string, gen: number) => {
-        const token = await mintTestAgentToken(h.stack.keys, { agentId: agent.id, townId: town.id, rigId: agent.rigId, userId: E2E_USER, role: agent.role, gen });
+        const token = await mintTestAgentToken(h.stack.keys, {
+          agentId: agent.id,
+          townId: town.id,
+          rigId: agent.rigId,
+          userId: E2E_USER,
+          role: agent.role,
+          gen,
+        });
         const url = h.stack.workerUrl + routePath(AGENT_API.tool, { townId: town.id, agentId: agent.id, tool });
         return requestJson(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: {} });
       };
@@ -488,7 +542,10 @@ describe('a town, end to end', () => {
     while (Date.now() < endAt) {
       await sleep(Math.min(30_000, endAt - Date.now()));
       const state = await h.stack.hostState(townId);
-      expect(state.inbound.filter((r) => r.at > markAt), 'inbound requests to the idle container').toEqual([]);
+      expect(
+        state.inbound.filter((r) => r.at > markAt),
+        'inbound requests to the idle container',
+      ).toEqual([]);
       const m = await h.mayorOf(townId);
       counts.push(m.credential.reported?.refreshCount ?? -1);
     }
@@ -511,10 +568,18 @@ describe('a town, end to end', () => {
     const sleepAfterSeconds = 15;
     const patchedAt = Date.now();
     await h.api.updateConfig(townId, { sleepAfterSeconds });
-    const slept = await waitFor(async () => {
-      const s = await h.stack.hostState(townId);
-      return !s.running ? { state: s, at: Date.now() } : null;
-    }, { timeoutMs: (sleepAfterSeconds + 45) * 1000, intervalMs: 500, what: 'the idle container to sleep', describe: async () => JSON.stringify({ ...(await h.stack.hostState(townId)), inbound: undefined }) });
+    const slept = await waitFor(
+      async () => {
+        const s = await h.stack.hostState(townId);
+        return !s.running ? { state: s, at: Date.now() } : null;
+      },
+      {
+        timeoutMs: (sleepAfterSeconds + 45) * 1000,
+        intervalMs: 500,
+        what: 'the idle container to sleep',
+        describe: async () => JSON.stringify({ ...(await h.stack.hostState(townId)), inbound: undefined }),
+      },
+    );
     expect(slept.at - patchedAt).toBeLessThanOrEqual((sleepAfterSeconds + 20) * 1000);
     expect(slept.state.sleeps).toBe(1);
     expect(slept.state.inbound.filter((r) => r.at > markAt)).toEqual([]);
@@ -565,7 +630,14 @@ describe('a town, end to end', () => {
     expect(storage.hits).toEqual([]);
 
     // planted: a real access token in a workspace file, a refresh credential in a log, the provider key in a worktree's git config
-    const token = await mintTestAgentToken(h.stack.keys, { agentId: 'ag_planted01', townId: towns[0]!.id, rigId: null, userId: E2E_USER, role: 'mayor', gen: 1 });
+    const token = await mintTestAgentToken(h.stack.keys, {
+      agentId: 'ag_planted01',
+      townId: towns[0]!.id,
+      rigId: null,
+      userId: E2E_USER,
+      role: 'mayor',
+      gen: 1,
+    });
     const workspace = agentRepos[0]!;
     writeFileSync(join(workspace, 'planted-notes.md'), `notes\n${token}\n`);
     const log = collectLogFiles(h.stack.stateDir)[0]!;
@@ -573,11 +645,13 @@ describe('a town, end to end', () => {
     execFileSync('git', ['-C', agentRepos.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
     const planted = await scanForSecrets({ secrets, roots: { ...stateDirScanRoots(h.stack.stateDir), sqliteDirs: [] } });
     const found = planted.hits.map((hit) => `${hit.kind} ${hit.where}`);
-    expect(found).toEqual(expect.arrayContaining([
-      `jwt file:${join(workspace, 'planted-notes.md')}`,
-      `refresh_credential file:${log}`,
-      expect.stringMatching(new RegExp(`^secret git:${agentRepos.at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`)),
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        `jwt file:${join(workspace, 'planted-notes.md')}`,
+        `refresh_credential file:${log}`,
+        expect.stringMatching(new RegExp(`^secret git:${agentRepos.at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`)),
+      ]),
+    );
     expect(JSON.stringify(planted.hits)).not.toContain(token);
     expect(JSON.stringify(planted.hits)).not.toContain(h.llmApiKey);
   });

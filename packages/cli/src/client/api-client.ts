@@ -93,15 +93,19 @@ export class ApiClient {
   }
 
   async getTown(townId: string): Promise<Town> {
-    return (await this.#request({ method: 'GET', path: routePath(USER_API.town, { townId }), schema: TownResponseSchema, notFound: townNotFound(townId) })).town;
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.town, { townId }), schema: TownResponseSchema, notFound: townNotFound(townId) }))
+      .town;
   }
 
   async listRigs(townId: string): Promise<Rig[]> {
-    return (await this.#request({ method: 'GET', path: routePath(USER_API.rigs, { townId }), schema: RigListResponseSchema, notFound: townNotFound(townId) })).rigs;
+    return (await this.#request({ method: 'GET', path: routePath(USER_API.rigs, { townId }), schema: RigListResponseSchema, notFound: townNotFound(townId) }))
+      .rigs;
   }
 
   async addRig(townId: string, rig: { name: string; gitUrl: string; defaultBranch?: string }): Promise<Rig> {
-    return (await this.#request({ method: 'POST', path: routePath(USER_API.rigs, { townId }), body: rig, schema: RigResponseSchema, notFound: townNotFound(townId) })).rig;
+    return (
+      await this.#request({ method: 'POST', path: routePath(USER_API.rigs, { townId }), body: rig, schema: RigResponseSchema, notFound: townNotFound(townId) })
+    ).rig;
   }
 
   async listAgents(townId: string): Promise<Agent[]> {
@@ -139,12 +143,25 @@ export class ApiClient {
   }
 
   async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
-    return this.#request({ method: 'POST', path: routePath(USER_API.mayorMessages, { townId }), body: { text }, schema: MayorMessageResponseSchema, notFound: townNotFound(townId) });
+    return this.#request({
+      method: 'POST',
+      path: routePath(USER_API.mayorMessages, { townId }),
+      body: { text },
+      schema: MayorMessageResponseSchema,
+      notFound: townNotFound(townId),
+    });
   }
 
   async listEvents(townId: string, after: number, limit: number): Promise<TownEvent[]> {
-    return (await this.#request({ method: 'GET', path: routePath(USER_API.events, { townId }), query: { after, limit }, schema: EventListResponseSchema, notFound: townNotFound(townId) }))
-      .events;
+    return (
+      await this.#request({
+        method: 'GET',
+        path: routePath(USER_API.events, { townId }),
+        query: { after, limit },
+        schema: EventListResponseSchema,
+        notFound: townNotFound(townId),
+      })
+    ).events;
   }
 
   async createUserToken(adminSecret: string, userId: string, ttlSeconds?: number): Promise<CreateUserTokenResponse> {
@@ -293,9 +310,13 @@ export class ApiClient {
     if (!res.ok) throw errorFromResponse(res.status, json, this.#context(what, opts.bearer?.credential ?? 'token', opts.notFound));
     const parsed = opts.schema.safeParse(json);
     if (!parsed.success) {
-      throw new CliError('bad_response', `unexpected answer to ${what} from ${this.baseUrl} (${describeIssues(parsed.error)}): is the CLI the same version as the server?`, {
-        status: res.status,
-      });
+      throw new CliError(
+        'bad_response',
+        `unexpected answer to ${what} from ${this.baseUrl} (${describeIssues(parsed.error)}): is the CLI the same version as the server?`,
+        {
+          status: res.status,
+        },
+      );
     }
     return parsed.data;
   }

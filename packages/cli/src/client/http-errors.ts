@@ -31,9 +31,14 @@ export function networkErrorCode(err: unknown): string | null {
 
 export function unreachableError(baseUrl: string, err: unknown): CliError {
   const code = networkErrorCode(err);
-  return new CliError('unreachable', `cannot reach ${baseUrl}: is \`npm start\` running?${code ? ` (${code})` : ''}`, {
-    hint: 'set the server with --url, GASTOWN_URL or `gastown config set url <url>`',
-  }, { cause: err });
+  return new CliError(
+    'unreachable',
+    `cannot reach ${baseUrl}: is \`npm start\` running?${code ? ` (${code})` : ''}`,
+    {
+      hint: 'set the server with --url, GASTOWN_URL or `gastown config set url <url>`',
+    },
+    { cause: err },
+  );
 }
 
 export function timeoutError(baseUrl: string, what: string, timeoutMs: number): CliError {
@@ -47,7 +52,11 @@ export function errorFromResponse(status: number, body: unknown, ctx: ErrorConte
   const serverMessage = parsed?.error.message ?? '';
   const details = { status, serverCode };
   if (!parsed) {
-    return new CliError(status >= 500 ? 'server_error' : 'bad_response', `${ctx.what} answered HTTP ${status} without a Gastown error body: is ${ctx.baseUrl} a Gastown server?`, details);
+    return new CliError(
+      status >= 500 ? 'server_error' : 'bad_response',
+      `${ctx.what} answered HTTP ${status} without a Gastown error body: is ${ctx.baseUrl} a Gastown server?`,
+      details,
+    );
   }
   const withMessage = (prefix: string) => (serverMessage ? `${prefix} (${serverMessage})` : prefix);
   switch (status) {

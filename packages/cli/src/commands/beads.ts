@@ -47,7 +47,15 @@ export const beadsCommand: Command = {
         formatAge(b.updatedAt, now),
         b.title.length > MAX_TITLE ? `${b.title.slice(0, MAX_TITLE - 1)}…` : b.title,
       ]);
-      const columns = [{ header: 'ID' }, { header: 'TYPE' }, { header: 'STATUS' }, { header: 'ASSIGNEE' }, { header: 'ATTEMPTS', align: 'right' as const }, { header: 'UPDATED' }, { header: 'TITLE' }];
+      const columns = [
+        { header: 'ID' },
+        { header: 'TYPE' },
+        { header: 'STATUS' },
+        { header: 'ASSIGNEE' },
+        { header: 'ATTEMPTS', align: 'right' as const },
+        { header: 'UPDATED' },
+        { header: 'TITLE' },
+      ];
       ctx.out.line(renderTable(columns, rows, ctx.out.colour));
       return 0;
     }),

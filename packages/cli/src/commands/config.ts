@@ -76,7 +76,12 @@ async function show(sys: CliEnvironment, argv: string[]): Promise<number> {
       return 0;
     }
     ctx.out.line(`config file   ${location.path}${location.exists ? '' : ' (does not exist)'}`);
-    for (const [name, entry] of [['url', view.url], ['token', view.token], ['town', view.town], ['admin secret', view.adminSecret]] as const) {
+    for (const [name, entry] of [
+      ['url', view.url],
+      ['token', view.token],
+      ['town', view.town],
+      ['admin secret', view.adminSecret],
+    ] as const) {
       ctx.out.line(`${name.padEnd(13)} ${entry.value ?? '(not set)'}${entry.source === 'none' ? '' : `  [${entry.origin}]`}`);
     }
     return 0;

@@ -42,5 +42,5 @@ async function reissue(sys: CliEnvironment, argv: string[]): Promise<number> {
 export const credentialsCommand: Command = {
   name: 'credentials',
   summary: "reissue an agent's credentials",
-  run: (sys, argv) => runGroup(sys, argv, 'credentials', [{ name: 'reissue', summary: "mint and push a new credential family for an agent", run: reissue }]),
+  run: (sys, argv) => runGroup(sys, argv, 'credentials', [{ name: 'reissue', summary: 'mint and push a new credential family for an agent', run: reissue }]),
 };

@@ -57,7 +57,13 @@ async function list(sys: CliEnvironment, argv: string[]): Promise<number> {
       providerLabel(t),
       formatTimestamp(t.createdAt),
     ]);
-    ctx.out.line(renderTable([{ header: '' }, { header: 'ID' }, { header: 'NAME' }, { header: 'RUNTIME' }, { header: 'MODEL' }, { header: 'CREATED' }], rows, ctx.out.colour));
+    ctx.out.line(
+      renderTable(
+        [{ header: '' }, { header: 'ID' }, { header: 'NAME' }, { header: 'RUNTIME' }, { header: 'MODEL' }, { header: 'CREATED' }],
+        rows,
+        ctx.out.colour,
+      ),
+    );
     return 0;
   });
 }

@@ -41,7 +41,10 @@ export async function runDemo(args: string[], options: DemoOptions = {}): Promis
   const err = options.err ?? process.stderr;
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { keep: { type: 'boolean' }, timeout: { type: 'string' }, logs: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { keep: { type: 'boolean' }, timeout: { type: 'string' }, logs: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (error) {
     err.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;

@@ -13,7 +13,7 @@ export function isolationNotice(decision: IsolationDecision): string | null {
     case 'none':
       return (
         `gastown dev: WARNING — agents are NOT isolated on this machine${why}.\n` +
-        'gastown dev: an agent\'s bash can read this stack\'s signing keys, provider keys and every other agent\'s credentials.\n' +
+        "gastown dev: an agent's bash can read this stack's signing keys, provider keys and every other agent's credentials.\n" +
         'gastown dev: run it as root with bubblewrap installed (apt-get install bubblewrap), as CI and the production image do.\n'
       );
     default:

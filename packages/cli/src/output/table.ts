@@ -34,5 +34,11 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
         return paint(padded, header ? 'bold' : cellColour(cell), colour);
       })
       .join('  ');
-  return [line(columns.map((c) => c.header), true), ...rows.map((r) => line(r, false))].join('\n');
+  return [
+    line(
+      columns.map((c) => c.header),
+      true,
+    ),
+    ...rows.map((r) => line(r, false)),
+  ].join('\n');
 }

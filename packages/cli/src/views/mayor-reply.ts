@@ -80,9 +80,20 @@ export class MayorReplyWatcher {
         return this.#started ? { lines: [], end: { reason: 'idle' }, relevant: true } : none;
       case 'mayor.delivery_failed':
         if (str(d.messageId) !== this.#messageId) return none;
-        return { lines: [], end: { reason: 'delivery_failed', message: `delivering the message to the mayor failed (${str(d.code) ?? 'error'}); it is stored` }, relevant: true };
+        return {
+          lines: [],
+          end: { reason: 'delivery_failed', message: `delivering the message to the mayor failed (${str(d.code) ?? 'error'}); it is stored` },
+          relevant: true,
+        };
       case 'agent.completed':
-        return { lines: [], end: { reason: 'mayor_ended', message: `the mayor ended (${str(d.outcome) ?? 'unknown'}${str(d.reason) ? `: ${clip(str(d.reason) ?? '', MAX_OUTPUT_CHARS)}` : ''})` }, relevant: true };
+        return {
+          lines: [],
+          end: {
+            reason: 'mayor_ended',
+            message: `the mayor ended (${str(d.outcome) ?? 'unknown'}${str(d.reason) ? `: ${clip(str(d.reason) ?? '', MAX_OUTPUT_CHARS)}` : ''})`,
+          },
+          relevant: true,
+        };
       case 'agent.status_changed': {
         const to = str(d.to);
         if (to === 'busy' || to === 'working') this.#started = true;

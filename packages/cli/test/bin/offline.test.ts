@@ -20,7 +20,8 @@ describe('help', () => {
   it('gastown --help lists every command; no arguments is a usage error', async () => {
     const help = await sandbox.run(['--help']);
     expect(help.code).toBe(0);
-    for (const name of ['dev', 'town', 'rig', 'mayor', 'status', 'beads', 'credentials', 'token', 'config']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['dev', 'town', 'rig', 'mayor', 'status', 'beads', 'credentials', 'token', 'config'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     const bare = await sandbox.run([]);
     expect(bare.code).toBe(2);
     expect(bare.stdout).toContain('usage: gastown <command>');
@@ -62,8 +63,16 @@ describe('usage errors exit 2 with the usage', () => {
     { name: 'missing subcommand', args: ['rig'], message: 'gastown: missing rig command' },
     { name: 'missing positional', args: ['rig', 'add', 'web'], message: 'gastown: missing <gitUrl>' },
     { name: 'unknown option', args: ['status', '--colour'], message: 'gastown: unknown option --colour' },
-    { name: 'bad duration', args: ['token', 'create', 'alice', '--ttl', 'forever', '--admin-secret', 'x'.repeat(40)], message: 'gastown: --ttl must be a number of seconds' },
-    { name: 'bad --url', args: ['town', 'list', '--url', 'localhost:8787', '--token', 't'], message: 'gastown: the server URL from --url must start with http:// or https://' },
+    {
+      name: 'bad duration',
+      args: ['token', 'create', 'alice', '--ttl', 'forever', '--admin-secret', 'x'.repeat(40)],
+      message: 'gastown: --ttl must be a number of seconds',
+    },
+    {
+      name: 'bad --url',
+      args: ['town', 'list', '--url', 'localhost:8787', '--token', 't'],
+      message: 'gastown: the server URL from --url must start with http:// or https://',
+    },
     { name: 'token create without a user', args: ['token', 'create'], message: 'gastown: missing <userId>' },
     { name: 'unknown config key', args: ['config', 'set', 'colour', 'red'], message: 'gastown: unknown key "colour"' },
   ];
@@ -150,7 +159,9 @@ describe('config', () => {
     expect(json.stdout).not.toContain(TOKEN);
     expect(view.url).toEqual({ value: 'http://env.example:1', source: 'env', origin: 'GASTOWN_URL' });
     expect(view.token.source).toBe('file');
-    const flag = JSON.parse((await sandbox.run(['config', 'show', '--json', '--url', 'http://flag.example:2'], { env: { GASTOWN_URL: 'http://env.example:1' } })).stdout);
+    const flag = JSON.parse(
+      (await sandbox.run(['config', 'show', '--json', '--url', 'http://flag.example:2'], { env: { GASTOWN_URL: 'http://env.example:1' } })).stdout,
+    );
     expect(flag.url).toEqual({ value: 'http://flag.example:2', source: 'flag', origin: '--url' });
 
     const unset = await sandbox.run(['config', 'unset', 'token']);
@@ -174,7 +185,12 @@ describe('config', () => {
     expect(show.configFile).toEqual({ path: join(project, '.gastown', 'cli.json'), kind: 'project', exists: true });
     expect(show.url.value).toBe('http://127.0.0.1:7777');
     expect((await sandbox.run(['config', 'set', 'town', 'town_abcdefgh'], { cwd: deep })).code).toBe(0);
-    expect(JSON.parse(readFileSync(join(project, '.gastown', 'cli.json'), 'utf8'))).toEqual({ url: 'http://127.0.0.1:7777', token: TOKEN, devOnlyKey: true, town: 'town_abcdefgh' });
+    expect(JSON.parse(readFileSync(join(project, '.gastown', 'cli.json'), 'utf8'))).toEqual({
+      url: 'http://127.0.0.1:7777',
+      token: TOKEN,
+      devOnlyKey: true,
+      town: 'town_abcdefgh',
+    });
     // --global writes the user file even inside the project
     expect((await sandbox.run(['config', 'set', 'town', 'town_global1', '--global'], { cwd: deep })).code).toBe(0);
     expect(JSON.parse(readFileSync(join(sandbox.home, '.config', 'gastown', 'cli.json'), 'utf8')).town).toBe('town_global1');

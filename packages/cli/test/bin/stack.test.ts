@@ -8,7 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Town } from '@gastown/protocol';
-import { createRigRepo, createTownScenario, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, startStack, type RigRepo, type Stack, type UserApi } from '@gastown/testkit/stack/index';
+import {
+  createRigRepo,
+  createTownScenario,
+  FAKE_LLM_KEY_VAR,
+  FAKE_LLM_MODEL,
+  startStack,
+  type RigRepo,
+  type Stack,
+  type UserApi,
+} from '@gastown/testkit/stack/index';
 import { messageText, type Responder } from '@gastown/testkit/fake-llm/index';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +141,14 @@ describe('bad tokens', () => {
       .sign(randomBytes(48));
     const r = await run(['status', '--json', '--town', 'town_aaaaaaaa'], { GASTOWN_TOKEN: forged });
     expect(r.code).toBe(4);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'unauthorized', message: expect.stringMatching(/^your token was rejected: token_bad_signature/), status: 401, serverCode: 'token_bad_signature' } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'unauthorized',
+        message: expect.stringMatching(/^your token was rejected: token_bad_signature/),
+        status: 401,
+        serverCode: 'token_bad_signature',
+      },
+    });
     expect(r.stdout + r.stderr).not.toContain(forged);
   });
 });
@@ -275,7 +291,11 @@ describe('status, beads, credentials before the mayor runs', () => {
   it('credentials reissue for an agent never dispatched: conflict, exit 6', async () => {
     const mayor = (await api.agents(town.id)).find((a) => a.role === 'mayor')!;
     const r = await run(['credentials', 'reissue', mayor.id, '--town', 'alpha']);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 6, stdout: '', stderr: 'gastown: agent has never been dispatched; there is nothing to reissue\n' });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 6,
+      stdout: '',
+      stderr: 'gastown: agent has never been dispatched; there is nothing to reissue\n',
+    });
   });
 
   it('credentials reissue errors: unknown agent exit 5, a malformed id exit 2', async () => {
@@ -327,7 +347,10 @@ describe('mayor', () => {
   it('--json: one object per line, posted, events, end', async () => {
     const r = await run(['mayor', 'and a /ready endpoint', '--town', 'alpha', '--json', '--timeout', '120'], {}, 140_000);
     expect(r.code).toBe(0);
-    const records = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const records = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(records[0]).toMatchObject({ type: 'posted', delivery: 'delivered', message: { text: 'and a /ready endpoint' } });
     expect(records.at(-1)).toEqual({ type: 'end', reason: 'idle' });
     const types = records.slice(1, -1).map((x) => x.event.type);
@@ -387,7 +410,10 @@ describe('mayor', () => {
     });
     expect((await api.agents(town.id)).find((a) => a.id === polecat.id)).toMatchObject({ status: 'stopped', credential: { gen: polecat.credential.gen + 1 } });
     const unknown = await run(['agent', 'stop', 'ag_unknown0', '--town', 'alpha']);
-    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 5, stderr: expect.stringContaining('gastown: agent ag_unknown0 not found in town') });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({
+      code: 5,
+      stderr: expect.stringContaining('gastown: agent ag_unknown0 not found in town'),
+    });
     const r = await run(['credentials', 'reissue', polecat.id, '--town', 'alpha']);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 6, stderr: 'gastown: agent is stopped; its credentials cannot be reissued\n' });
   });

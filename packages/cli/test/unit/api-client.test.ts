@@ -13,7 +13,15 @@ afterEach(async () => {
   server = null;
 });
 
-const event = (id: number, type = 'agent.text'): TownEvent => ({ id, townId: TOWN, type, agentId: 'ag_mayor000', beadId: null, data: { text: `t${id}` }, at: id });
+const event = (id: number, type = 'agent.text'): TownEvent => ({
+  id,
+  townId: TOWN,
+  type,
+  agentId: 'ag_mayor000',
+  beadId: null,
+  data: { text: `t${id}` },
+  at: id,
+});
 const sse = (e: TownEvent) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
 async function failure(promise: Promise<unknown>): Promise<CliError> {

@@ -6,10 +6,22 @@ const body = (code: string, message: string) => ({ error: { code, message } });
 
 describe('errorFromResponse', () => {
   const cases: { status: number; body: unknown; code: string; exit: number; message: RegExp }[] = [
-    { status: 401, body: body('token_expired', 'token expired'), code: 'unauthorized', exit: 4, message: /^your token was rejected: token_expired \(token expired\)$/ },
+    {
+      status: 401,
+      body: body('token_expired', 'token expired'),
+      code: 'unauthorized',
+      exit: 4,
+      message: /^your token was rejected: token_expired \(token expired\)$/,
+    },
     { status: 403, body: body('token_scope', 'wrong town'), code: 'forbidden', exit: 4, message: /may not do this: token_scope/ },
     { status: 404, body: body('not_found', 'town not found'), code: 'not_found', exit: 5, message: /not found/ },
-    { status: 400, body: body('validation_failed', 'body.name: must be lower-case'), code: 'invalid_input', exit: 2, message: /^the server refused the input: body\.name: must be lower-case$/ },
+    {
+      status: 400,
+      body: body('validation_failed', 'body.name: must be lower-case'),
+      code: 'invalid_input',
+      exit: 2,
+      message: /^the server refused the input: body\.name: must be lower-case$/,
+    },
     { status: 409, body: body('conflict', 'a town named x exists'), code: 'conflict', exit: 6, message: /^a town named x exists$/ },
     { status: 413, body: body('payload_too_large', 'too big'), code: 'invalid_input', exit: 2, message: /too big/ },
     { status: 502, body: body('upstream_failed', 'container said 500'), code: 'server_error', exit: 1, message: /upstream_failed: container said 500/ },
@@ -32,7 +44,9 @@ describe('errorFromResponse', () => {
   });
 
   it('names the admin secret for the admin endpoint', () => {
-    expect(errorFromResponse(401, body('admin_unauthorized', 'bad'), { ...CTX, credential: 'admin secret' }).message).toMatch(/^your admin secret was rejected: admin_unauthorized/);
+    expect(errorFromResponse(401, body('admin_unauthorized', 'bad'), { ...CTX, credential: 'admin secret' }).message).toMatch(
+      /^your admin secret was rejected: admin_unauthorized/,
+    );
   });
 });
 

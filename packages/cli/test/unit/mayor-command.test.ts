@@ -27,11 +27,28 @@ const mayor: Agent = {
   containerInstanceId: 'c1',
   createdAt: NOW,
   isolation: null,
-  credential: { gen: 1, tokenIssuedAt: NOW, tokenExpiresAt: NOW + 3_600_000, lastRefreshAt: null, refreshCount: 0, reported: null, reportedAt: null, state: 'healthy' },
+  credential: {
+    gen: 1,
+    tokenIssuedAt: NOW,
+    tokenExpiresAt: NOW + 3_600_000,
+    lastRefreshAt: null,
+    refreshCount: 0,
+    reported: null,
+    reportedAt: null,
+    state: 'healthy',
+  },
 };
 
 let nextId = 0;
-const ev = (type: string, data: Record<string, unknown>, agentId: string = MAYOR): TownEvent => ({ id: ++nextId, townId: TOWN, type, agentId, beadId: null, data, at: NOW });
+const ev = (type: string, data: Record<string, unknown>, agentId: string = MAYOR): TownEvent => ({
+  id: ++nextId,
+  townId: TOWN,
+  type,
+  agentId,
+  beadId: null,
+  data,
+  at: NOW,
+});
 const sse = (e: TownEvent) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
 let server: FakeServer | null = null;
@@ -72,7 +89,11 @@ function scriptedTown(options: { replyIdle: boolean }) {
       return sendJson(res, 200, { events: history.filter((e) => e.id > after).slice(0, Number(url.searchParams.get('limit'))) });
     }
     if (url.pathname === `/api/towns/${TOWN}/mayor/messages` && req.method === 'POST') {
-      return sendJson(res, 201, { message: { id: 'mm_message01', townId: TOWN, text: JSON.parse(req.body).text, createdAt: NOW, deliveredAt: NOW }, delivery: 'delivered', mayor });
+      return sendJson(res, 201, {
+        message: { id: 'mm_message01', townId: TOWN, text: JSON.parse(req.body).text, createdAt: NOW, deliveredAt: NOW },
+        delivery: 'delivered',
+        mayor,
+      });
     }
     if (url.pathname === `/api/towns/${TOWN}/events/stream`) {
       const after = Number(url.searchParams.get('after'));
@@ -81,7 +102,12 @@ function scriptedTown(options: { replyIdle: boolean }) {
       const all = [...history, ...connection1, ...connection2].filter((e) => e.id > after);
       if (streams === 1) {
         // the first connection ends after a few events, as the server's connection limit would
-        res.end(`: connected\n\n${all.filter((e) => connection1.includes(e)).map(sse).join('')}`);
+        res.end(
+          `: connected\n\n${all
+            .filter((e) => connection1.includes(e))
+            .map(sse)
+            .join('')}`,
+        );
         return;
       }
       res.write(all.map(sse).join('') || ': connected\n\n');
@@ -100,7 +126,9 @@ describe('gastown mayor (scripted SSE control plane)', () => {
     const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
     const code = await runCli(['mayor', 'add a /health endpoint', '--town', TOWN], env.sys);
     expect({ code, stderr: env.stderr() }).toEqual({ code: 0, stderr: '' });
-    expect(env.stdout()).toBe(['→ gt_list_rigs', '✓ gt_list_rigs', '→ gt_sling {"rigId":"rig_aaaaaaaa","title":"Add /health"}', '✓ gt_sling', 'Slung bd_1.', ''].join('\n'));
+    expect(env.stdout()).toBe(
+      ['→ gt_list_rigs', '✓ gt_list_rigs', '→ gt_sling {"rigId":"rig_aaaaaaaa","title":"Add /health"}', '✓ gt_sling', 'Slung bd_1.', ''].join('\n'),
+    );
     const streams = server.requests.filter((r) => r.url.includes('/events/stream')).map((r) => r.url.split('?')[1]);
     // the cursor is the last event before the post (id 2); the second connection resumes after the first's last event
     expect(streams).toEqual(['after=2', 'after=6']);

@@ -74,7 +74,10 @@ describe('MayorReplyWatcher', () => {
       reason: 'delivery_failed',
       message: 'delivering the message to the mayor failed (upstream_failed); it is stored',
     });
-    expect(play([ev('agent.completed', { outcome: 'failed', reason: 'runtime crashed' })]).end).toEqual({ reason: 'mayor_ended', message: 'the mayor ended (failed: runtime crashed)' });
+    expect(play([ev('agent.completed', { outcome: 'failed', reason: 'runtime crashed' })]).end).toEqual({
+      reason: 'mayor_ended',
+      message: 'the mayor ended (failed: runtime crashed)',
+    });
     expect(play([ev('agent.status_changed', { from: 'waiting', to: 'stopped' })]).end).toEqual({ reason: 'mayor_ended', message: 'the mayor is stopped' });
   });
 

@@ -47,7 +47,16 @@ describe('renderTable', () => {
   });
 
   it('does not pad the last column', () => {
-    expect(renderTable([{ header: 'A' }, { header: 'TITLE' }], [['x', 'a long title'], ['y', '→ z']], false)).toBe('A  TITLE\nx  a long title\ny  → z');
+    expect(
+      renderTable(
+        [{ header: 'A' }, { header: 'TITLE' }],
+        [
+          ['x', 'a long title'],
+          ['y', '→ z'],
+        ],
+        false,
+      ),
+    ).toBe('A  TITLE\nx  a long title\ny  → z');
   });
 });
 

@@ -80,7 +80,12 @@ describe('status row', () => {
     { name: 'working without any heartbeat', agent: agent({ lastHeartbeatAt: null }), column: 'HEARTBEAT', colour: 'yellow' },
     { name: 'expiring credential', agent: agent({ credential: { state: 'expiring' } }), column: 'CREDENTIAL', colour: 'yellow' },
     { name: 'degraded credential', agent: agent({ credential: { state: 'degraded' } }), column: 'CREDENTIAL', colour: 'red' },
-    { name: 'expired credential of a live agent', agent: agent({ credential: { state: 'expired', tokenExpiresAt: NOW - 1000 } }), column: 'CREDENTIAL', colour: 'red' },
+    {
+      name: 'expired credential of a live agent',
+      agent: agent({ credential: { state: 'expired', tokenExpiresAt: NOW - 1000 } }),
+      column: 'CREDENTIAL',
+      colour: 'red',
+    },
     { name: 'token past expiry for a live agent', agent: agent({ credential: { tokenExpiresAt: NOW - 1000 } }), column: 'EXPIRES IN', colour: 'red' },
     { name: 'refresh failures', agent: agent({ credential: { reported: reported({ consecutiveFailures: 1 }) } }), column: 'FAILURES', colour: 'yellow' },
     { name: 'many refresh failures', agent: agent({ credential: { reported: reported({ consecutiveFailures: 3 }) } }), column: 'FAILURES', colour: 'red' },

@@ -19,7 +19,16 @@ import {
   parseErrorBody,
   routePath,
 } from '@gastown/protocol';
-import type { AgentEvent, AgentIdentity, CompletionRequest, ErrorCode, HeartbeatRequest, HeartbeatResponse, MergeResultRequest, ToolName } from '@gastown/protocol';
+import type {
+  AgentEvent,
+  AgentIdentity,
+  CompletionRequest,
+  ErrorCode,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  MergeResultRequest,
+  ToolName,
+} from '@gastown/protocol';
 import type { z } from 'zod';
 import type { Logger } from '../log/logger';
 import type { CredentialBroker } from './credential-broker';

@@ -152,7 +152,8 @@ class InMemoryCredentialBroker implements CredentialBroker {
     const fresh = this.#validToken();
     if (fresh !== null) return fresh;
     if (this.#stopped) throw new GastownError('credentials_expired', 'the agent credential broker is stopped');
-    if (this.#fatalCode !== null) throw new GastownError('credentials_expired', `access token expired and the refresh credential was refused (${this.#fatalCode})`);
+    if (this.#fatalCode !== null)
+      throw new GastownError('credentials_expired', `access token expired and the refresh credential was refused (${this.#fatalCode})`);
     if (!this.#reactive) throw new GastownError('credentials_expired', 'access token expired and refresh is disabled');
     const pending = this.#inFlight;
     if (pending === null && this.#recentlyFailed()) {
@@ -194,7 +195,12 @@ class InMemoryCredentialBroker implements CredentialBroker {
     if (this.#stopped) return;
     const accepted = this.#installToken(grant, source);
     if (!accepted) {
-      this.#log.info('credential.push_ignored', { source, gen: grant.gen, reason: 'older than the token in hand', tokenFingerprint: fingerprint(grant.accessToken) });
+      this.#log.info('credential.push_ignored', {
+        source,
+        gen: grant.gen,
+        reason: 'older than the token in hand',
+        tokenFingerprint: fingerprint(grant.accessToken),
+      });
       return;
     }
     if (refresh) {

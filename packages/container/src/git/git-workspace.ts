@@ -249,7 +249,10 @@ export class CliGitWorkspace implements GitWorkspace {
       `+refs/heads/${branch}:${reviewRef(branch)}`,
     ]);
     if (fetched.code !== 0) {
-      throw new GastownError('conflict', `branch ${branch} could not be read from the agent's repository: ${new GitCommandError('fetch', fetched.code, fetched.stderr).message}`);
+      throw new GastownError(
+        'conflict',
+        `branch ${branch} could not be read from the agent's repository: ${new GitCommandError('fetch', fetched.code, fetched.stderr).message}`,
+      );
     }
     return this.#revParse(mirror, reviewRef(branch));
   }

@@ -1,4 +1,14 @@
-import { AgentIdSchema, BeadIdSchema, BranchNameSchema, CommitShaSchema, GastownError, GitUrlSchema, RigRefSchema, gitUrlProblem, type RigRef } from '@gastown/protocol';
+import {
+  AgentIdSchema,
+  BeadIdSchema,
+  BranchNameSchema,
+  CommitShaSchema,
+  GastownError,
+  GitUrlSchema,
+  RigRefSchema,
+  gitUrlProblem,
+  type RigRef,
+} from '@gastown/protocol';
 import type { z } from 'zod';
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

@@ -53,7 +53,10 @@ export async function spawnContainerProcess(options: SpawnContainerOptions): Pro
   pipeLines(child, options.logger);
 
   const ready = await new Promise<{ url: string; instanceId: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GastownError('container_unavailable', `container did not become ready in ${options.readyTimeoutMs} ms`)), options.readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new GastownError('container_unavailable', `container did not become ready in ${options.readyTimeoutMs} ms`)),
+      options.readyTimeoutMs,
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = READY_LINE.exec(line);

@@ -19,7 +19,12 @@ import type { ContainerHost } from './container-host';
 export const HostSettingsRequestSchema = z
   .object({
     envVars: z.record(EnvVarNameSchema, z.string().max(LIMITS.maxEnvValueChars)).optional(),
-    sleepAfterSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
+    sleepAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional(),
   })
   .strict();
 

@@ -122,7 +122,15 @@ export class ServeProcess {
         fn();
       };
       const timer = this.#timers.setTimeout(
-        () => finish(() => reject(new RuntimeError('runtime_start_timeout', `the runtime did not report a listening URL within ${timeoutMs} ms; output: ${this.outputTail() || '(none)'}`))),
+        () =>
+          finish(() =>
+            reject(
+              new RuntimeError(
+                'runtime_start_timeout',
+                `the runtime did not report a listening URL within ${timeoutMs} ms; output: ${this.outputTail() || '(none)'}`,
+              ),
+            ),
+          ),
         timeoutMs,
       );
       this.#urlWaiters.push((url) => finish(() => resolve(url)));
@@ -132,7 +140,10 @@ export class ServeProcess {
           reject(
             spawnError
               ? new RuntimeError('runtime_spawn_failed', `the runtime could not be spawned: ${spawnError.message}`, { cause: spawnError })
-              : new RuntimeError('runtime_exited', `the runtime exited before listening (code ${info.code}, signal ${info.signal}); output: ${this.outputTail() || '(none)'}`),
+              : new RuntimeError(
+                  'runtime_exited',
+                  `the runtime exited before listening (code ${info.code}, signal ${info.signal}); output: ${this.outputTail() || '(none)'}`,
+                ),
           );
         }),
       );

@@ -154,7 +154,9 @@ export class ServeRuntime implements AgentRuntime {
         signal: AbortSignal.timeout(this.#deps.requestTimeoutMs),
       });
     } catch (error) {
-      throw new RuntimeError('runtime_prompt_failed', `the runtime did not accept the prompt: ${error instanceof Error ? error.message : 'request failed'}`, { cause: error });
+      throw new RuntimeError('runtime_prompt_failed', `the runtime did not accept the prompt: ${error instanceof Error ? error.message : 'request failed'}`, {
+        cause: error,
+      });
     }
     if (result.error !== undefined || !result.response.ok) {
       throw new RuntimeError('runtime_prompt_failed', `the runtime refused the prompt (HTTP ${result.response.status})`);
@@ -189,7 +191,9 @@ export class ServeRuntime implements AgentRuntime {
     try {
       await prepareStateDir(this.#paths, flavor, options.instructions);
     } catch (error) {
-      throw new RuntimeError('runtime_spawn_failed', `could not prepare the agent state dir: ${error instanceof Error ? error.message : 'error'}`, { cause: error });
+      throw new RuntimeError('runtime_spawn_failed', `could not prepare the agent state dir: ${error instanceof Error ? error.message : 'error'}`, {
+        cause: error,
+      });
     }
     this.#password = this.#deps.generateSecret();
     this.#deps.secrets?.add(this.#password);
@@ -252,7 +256,9 @@ export class ServeRuntime implements AgentRuntime {
         toolchain: [binary, this.#options.pluginPath],
       });
     } catch (error) {
-      throw new RuntimeError('runtime_spawn_failed', `could not isolate the agent (${sandbox.level}): ${error instanceof Error ? error.message : 'error'}`, { cause: error });
+      throw new RuntimeError('runtime_spawn_failed', `could not isolate the agent (${sandbox.level}): ${error instanceof Error ? error.message : 'error'}`, {
+        cause: error,
+      });
     }
     return this.#lease;
   }
@@ -270,9 +276,14 @@ export class ServeRuntime implements AgentRuntime {
     const client = this.#requireClient();
     let result: Awaited<ReturnType<OpencodeClient['session']['create']>>;
     try {
-      result = await client.session.create({ body: { title: `${this.#options.agent.role} ${this.#options.agent.name}` }, signal: AbortSignal.timeout(this.#deps.requestTimeoutMs) });
+      result = await client.session.create({
+        body: { title: `${this.#options.agent.role} ${this.#options.agent.name}` },
+        signal: AbortSignal.timeout(this.#deps.requestTimeoutMs),
+      });
     } catch (error) {
-      throw new RuntimeError('runtime_session_failed', `could not create the session: ${error instanceof Error ? error.message : 'request failed'}`, { cause: error });
+      throw new RuntimeError('runtime_session_failed', `could not create the session: ${error instanceof Error ? error.message : 'request failed'}`, {
+        cause: error,
+      });
     }
     const id = result.data?.id;
     if (!id) throw new RuntimeError('runtime_session_failed', `could not create the session (HTTP ${result.response.status})`);
@@ -355,7 +366,9 @@ export class ServeRuntime implements AgentRuntime {
         () => reject(new RuntimeError('runtime_start_timeout', `${what} within ${this.#deps.startTimeoutMs} ms`)),
         this.#deps.startTimeoutMs,
       );
-      void proc?.exited.then(() => reject(new RuntimeError('runtime_exited', `the runtime exited while starting; output: ${proc.outputTail().slice(-1_000) || '(none)'}`)));
+      void proc?.exited.then(() =>
+        reject(new RuntimeError('runtime_exited', `the runtime exited while starting; output: ${proc.outputTail().slice(-1_000) || '(none)'}`)),
+      );
       promise.then(
         (value) => {
           this.#deps.timers.clearTimeout(timer);

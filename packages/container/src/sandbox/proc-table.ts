@@ -94,7 +94,9 @@ export function signalPids(pids: number[], signal: NodeJS.Signals): void {
 export function homeIsBelow(pid: number, root: string): boolean {
   try {
     const prefix = `HOME=${root.endsWith('/') ? root : `${root}/`}`;
-    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(prefix));
+    return readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .some((kv) => kv.startsWith(prefix));
   } catch {
     return false;
   }

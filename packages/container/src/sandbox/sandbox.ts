@@ -128,7 +128,9 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
   if (usesOwnUid(level)) {
     // only this data dir's agents: another container on the same machine (the local host runs
     // one per town) may use the same uids, and its agents are not ours to kill
-    const leftovers = [...uidsWithProcesses(options.uidBase, options.uidCount)].flatMap((uid) => pidsOfUid(uid)).filter((pid) => homeIsBelow(pid, options.rootDir));
+    const leftovers = [...uidsWithProcesses(options.uidBase, options.uidCount)]
+      .flatMap((uid) => pidsOfUid(uid))
+      .filter((pid) => homeIsBelow(pid, options.rootDir));
     if (leftovers.length > 0) {
       log.warn('sandbox.orphans_killed', { pids: leftovers });
       signalPids(leftovers, 'SIGKILL');

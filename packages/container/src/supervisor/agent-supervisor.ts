@@ -182,8 +182,21 @@ export class AgentSupervisor implements AgentControl {
     const { request, agent } = { request: run.request, agent: run.agent };
     try {
       run.broker.start();
-      const client = d.createClient({ agent, controlPlaneUrl: request.controlPlaneUrl, broker: run.broker, fetch: d.fetch, logger: run.log.child({ component: 'client' }) });
-      const sink = d.createEventSink({ client, clock: d.clock, random: d.random, timers: d.timers, logger: run.log.child({ component: 'events' }), ...(d.secrets ? { secrets: d.secrets } : {}) });
+      const client = d.createClient({
+        agent,
+        controlPlaneUrl: request.controlPlaneUrl,
+        broker: run.broker,
+        fetch: d.fetch,
+        logger: run.log.child({ component: 'client' }),
+      });
+      const sink = d.createEventSink({
+        client,
+        clock: d.clock,
+        random: d.random,
+        timers: d.timers,
+        logger: run.log.child({ component: 'events' }),
+        ...(d.secrets ? { secrets: d.secrets } : {}),
+      });
       const heartbeat = d.createHeartbeat({
         client,
         broker: run.broker,
@@ -377,7 +390,11 @@ export class AgentSupervisor implements AgentControl {
     }
     await run.settlePending();
     run.sink?.emit('agent.exited', { outcome: finalOutcome, reason: finalReason, branch });
-    await this.#teardown(run, finalOutcome === 'failed' ? 'run.failed' : 'run.ended', options.report ? { outcome: finalOutcome, reason: finalReason, branch } : null);
+    await this.#teardown(
+      run,
+      finalOutcome === 'failed' ? 'run.failed' : 'run.ended',
+      options.report ? { outcome: finalOutcome, reason: finalReason, branch } : null,
+    );
   }
 
   /** Release everything a run holds; report completion first if asked; then apply `end`. Never throws. */

@@ -31,7 +31,15 @@ export function credentialEvents(previous: CredentialStatus | null, next: Creden
       data: { from: previous.state, to: next.state, consecutiveFailures: next.consecutiveFailures, lastError: next.lastError },
     });
     if (next.state === 'expired') {
-      events.push({ type: 'credential.expired', data: { from: previous.state, consecutiveFailures: next.consecutiveFailures, lastError: next.lastError, accessTokenExpiresAt: next.accessTokenExpiresAt } });
+      events.push({
+        type: 'credential.expired',
+        data: {
+          from: previous.state,
+          consecutiveFailures: next.consecutiveFailures,
+          lastError: next.lastError,
+          accessTokenExpiresAt: next.accessTokenExpiresAt,
+        },
+      });
     }
   }
   return events;

@@ -20,13 +20,23 @@ export async function runMerge(options: { request: MergeRequest; run: AgentRun; 
         ? { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'merged', commitSha: result.commitSha, message: '' }
         : result.outcome === 'changed_since_review'
           ? // the branch's tip now: the control plane sends the merge request back to review at that commit
-            { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'changed_since_review', commitSha: result.branchCommit, message: result.message.slice(0, MAX_MESSAGE_CHARS) }
+            {
+              mergeRequestBeadId: request.mergeRequestBeadId,
+              outcome: 'changed_since_review',
+              commitSha: result.branchCommit,
+              message: result.message.slice(0, MAX_MESSAGE_CHARS),
+            }
           : { mergeRequestBeadId: request.mergeRequestBeadId, outcome: result.outcome, commitSha: null, message: result.message.slice(0, MAX_MESSAGE_CHARS) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     body = { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'failed', commitSha: null, message: message.slice(0, MAX_MESSAGE_CHARS) };
   }
-  run.sink?.emit('merge.completed', { mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, outcome: body.outcome, commitSha: body.commitSha ?? null });
+  run.sink?.emit('merge.completed', {
+    mergeRequestBeadId: request.mergeRequestBeadId,
+    branch: request.branch,
+    outcome: body.outcome,
+    commitSha: body.commitSha ?? null,
+  });
   log.info('merge.completed', { outcome: body.outcome, commitSha: body.commitSha ?? null });
   const client = run.client;
   if (!client) {

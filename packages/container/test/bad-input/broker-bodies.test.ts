@@ -7,7 +7,19 @@
 import { TOOL_NAMES, type ToolName } from '@gastown/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_STRINGS } from '@gastown/testkit/hostile-strings';
-import { bodyShapeCases, expectHealthy, rawHttp, runRefusal, send, startStack, type BodyShape, type BodyShapeKind, type RefusalCase, type Stack, type Started } from './support';
+import {
+  bodyShapeCases,
+  expectHealthy,
+  rawHttp,
+  runRefusal,
+  send,
+  startStack,
+  type BodyShape,
+  type BodyShapeKind,
+  type RefusalCase,
+  type Stack,
+  type Started,
+} from './support';
 
 let s: Stack;
 beforeAll(async () => {
@@ -18,7 +30,19 @@ afterAll(async () => {
 });
 
 type Who = 'mayor' | 'polecat' | 'refinery';
-const NO_FIELDS: readonly BodyShapeKind[] = ['truncated', 'utf8', 'null', 'string', 'array', 'unknownField', 'proto', 'textPlain', 'noContentType', 'oversizedDeclared', 'oversizedChunked'];
+const NO_FIELDS: readonly BodyShapeKind[] = [
+  'truncated',
+  'utf8',
+  'null',
+  'string',
+  'array',
+  'unknownField',
+  'proto',
+  'textPlain',
+  'noContentType',
+  'oversizedDeclared',
+  'oversizedChunked',
+];
 
 const TOOL_SHAPES: Record<ToolName, { who: Who; shape: (st: Stack) => BodyShape; required: string | null }> = {
   sling: { who: 'mayor', shape: () => ({ valid: { rigId: 'rig_abc123', title: 'work' }, wrongType: ['title', 5] }), required: 'title' },
@@ -28,7 +52,11 @@ const TOOL_SHAPES: Record<ToolName, { who: Who; shape: (st: Stack) => BodyShape;
   mail_send: { who: 'polecat', shape: () => ({ valid: { to: 'mayor', subject: 'hi' }, wrongType: ['subject', 1] }), required: 'subject' },
   mail_check: { who: 'polecat', shape: () => ({ valid: {}, wrongType: ['x', 1] }), required: null },
   done: { who: 'polecat', shape: () => ({ valid: { branch: 'gt/ag_polecat01/bd_badinput1' }, wrongType: ['branch', 1] }), required: 'branch' },
-  request_changes: { who: 'refinery', shape: () => ({ valid: { mergeRequestBeadId: 'bd_mr000001', feedback: 'more' }, wrongType: ['feedback', 1] }), required: 'feedback' },
+  request_changes: {
+    who: 'refinery',
+    shape: () => ({ valid: { mergeRequestBeadId: 'bd_mr000001', feedback: 'more' }, wrongType: ['feedback', 1] }),
+    required: 'feedback',
+  },
   escalate: { who: 'polecat', shape: () => ({ valid: { title: 'stuck' }, wrongType: ['severity', 'dire'] }), required: 'title' },
   status: { who: 'refinery', shape: () => ({ valid: { text: 'reviewing' }, wrongType: ['text', 1] }), required: 'text' },
   prime: { who: 'polecat', shape: () => ({ valid: {}, wrongType: ['x', 1] }), required: null },
@@ -52,25 +80,34 @@ const SHAPE_CASES: RefusalCase[] = TOOL_NAMES.flatMap((tool) => {
 });
 
 const PATH_CASES: RefusalCase[] = [
-  ...HOSTILE_STRINGS.map(
-    (h): RefusalCase => ({
-      name: `tool name = ${h.name}`,
-      code: 'not_found',
-      send: (st) => send('POST', toolUrl(st, encodeURIComponent(h.value)), { headers: bearer(st.mayor.brokerKey), json: {} }),
-      echo: () => [h.value],
-    }),
-  ),
+  ...HOSTILE_STRINGS.map((h): RefusalCase => ({
+    name: `tool name = ${h.name}`,
+    code: 'not_found',
+    send: (st) => send('POST', toolUrl(st, encodeURIComponent(h.value)), { headers: bearer(st.mayor.brokerKey), json: {} }),
+    echo: () => [h.value],
+  })),
   { name: 'GET a tool route', code: 'not_found', send: (st) => send('GET', toolUrl(st, 'list_rigs'), { headers: bearer(st.mayor.brokerKey) }) },
   { name: 'PUT a tool route', code: 'not_found', send: (st) => send('PUT', toolUrl(st, 'list_rigs'), { headers: bearer(st.mayor.brokerKey), json: {} }) },
   {
     name: 'raw ../ out of the tool routes',
     code: 'not_found',
-    send: (st) => rawHttp(st.container.brokerUrl, `POST /broker/tools/../../agents HTTP/1.1\nauthorization: Bearer ${st.mayor.brokerKey}\ncontent-type: application/json\ncontent-length: 2`, '{}'),
+    send: (st) =>
+      rawHttp(
+        st.container.brokerUrl,
+        `POST /broker/tools/../../agents HTTP/1.1\nauthorization: Bearer ${st.mayor.brokerKey}\ncontent-type: application/json\ncontent-length: 2`,
+        '{}',
+      ),
   },
 ];
 
 /** Paths that try to climb out of the LLM proxy (and the provider's base path). */
-const ESCAPES = ['/broker/llm/v1/../../../admin', '/broker/llm/v1/%2e%2e/%2e%2e/admin', '/broker/llm/v1/..%2f..%2fadmin', '/broker/llm/../../agents', '/broker/llm/v1/models/../../../../etc/passwd'];
+const ESCAPES = [
+  '/broker/llm/v1/../../../admin',
+  '/broker/llm/v1/%2e%2e/%2e%2e/admin',
+  '/broker/llm/v1/..%2f..%2fadmin',
+  '/broker/llm/../../agents',
+  '/broker/llm/v1/models/../../../../etc/passwd',
+];
 
 describe('broker API × bad input', () => {
   it.each([...SHAPE_CASES, ...PATH_CASES])('$name → $code, the control plane sees nothing', async (c) => {
@@ -91,7 +128,10 @@ describe('broker API × bad input', () => {
     for (const tool of TOOL_NAMES) {
       const t = TOOL_SHAPES[tool];
       const res = await send('POST', toolUrl(s, tool), { headers: bearer(agent(s, t.who).brokerKey), json: t.shape(s).valid });
-      expect({ tool, reachedControlPlane: res.status !== 401 && res.status !== 415 && res.body?.error?.code !== 'validation_failed' }).toEqual({ tool, reachedControlPlane: true });
+      expect({ tool, reachedControlPlane: res.status !== 401 && res.status !== 415 && res.body?.error?.code !== 'validation_failed' }).toEqual({
+        tool,
+        reachedControlPlane: true,
+      });
     }
     expect(s.cp.requestsFor('tool').length - before).toBe(TOOL_NAMES.length);
   });

@@ -7,18 +7,7 @@
  */
 import { LIMITS, type ErrorCode } from '@gastown/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bodyShapeCases,
-  expectHealthy,
-  identity,
-  keyHeaders,
-  rawHttp,
-  runRefusal,
-  send,
-  startStack,
-  type RefusalCase,
-  type Stack,
-} from './support';
+import { bodyShapeCases, expectHealthy, identity, keyHeaders, rawHttp, runRefusal, send, startStack, type RefusalCase, type Stack } from './support';
 
 let s: Stack;
 beforeAll(async () => {
@@ -80,33 +69,139 @@ const SHAPE_CASES: RefusalCase[] = [
 function value(name: string, code: ErrorCode, path: (st: Stack) => string, body: (st: Stack) => unknown | Promise<unknown>): RefusalCase {
   return { name, code, send: async (st) => send('POST', `${st.container.url}${path(st)}`, { headers: keyHeaders(), json: await body(st) }) };
 }
-const start = (over: (st: Stack, base: Record<string, any>) => unknown) => async (st: Stack) => over(st, (await st.startRequest(NEW_REFINERY)) as unknown as Record<string, any>);
+const start = (over: (st: Stack, base: Record<string, any>) => unknown) => async (st: Stack) =>
+  over(st, (await st.startRequest(NEW_REFINERY)) as unknown as Record<string, any>);
 
 const VALUE_CASES: RefusalCase[] = [
-  value('start: credentials of another generation', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, agent: { ...b.agent, gen: 2 } }))),
-  value('start: a polecat without a bead', 'validation_failed', () => '/agents', async (st) => ({ ...(await st.startRequest(identity('polecat', 'ag_polecat02', 'rig_abc123'))), bead: null })),
-  value('start: a refinery without a rig', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, rig: null }))),
-  value('start: agent rigId ≠ rig id', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, agent: { ...b.agent, rigId: 'rig_other001' } }))),
-  value('start: controlPlaneUrl not a URL', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, controlPlaneUrl: 'not a url' }))),
-  value('start: refresh credential without the gtr_ prefix', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, credentials: { ...b.credentials, refreshCredential: 'xyz_0123456789abcdefghij' } }))),
-  value('start: negative idle timeout', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, runtime: { ...b.runtime, idleTimeoutSeconds: -1 } }))),
-  value('start: unknown runtime kind', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, runtime: { ...b.runtime, kind: 'bash' } }))),
-  value('start: prompt over the limit', 'validation_failed', () => '/agents', start((_st, b) => ({ ...b, prompt: 'p'.repeat(LIMITS.maxTextChars + 1) }))),
-  value('message: empty text', 'validation_failed', (st) => `/agents/${st.mayor.identity.id}/messages`, () => ({ text: '' })),
-  value('message: text over the limit', 'validation_failed', (st) => `/agents/${st.mayor.identity.id}/messages`, () => ({ text: 't'.repeat(LIMITS.maxTextChars + 1) })),
-  value('message: to an unknown agent', 'not_found', () => '/agents/ag_nobody001/messages', () => ({ text: 'hi' })),
-  value('credentials: grant with gen 0', 'validation_failed', (st) => `/agents/${st.mayor.identity.id}/credentials`, async (st) => ({ grant: { ...(await st.cp.mintGrant(st.mayor.identity.id)), gen: 0 } })),
-  value('credentials: access token too short', 'validation_failed', (st) => `/agents/${st.mayor.identity.id}/credentials`, async (st) => ({ grant: { ...(await st.cp.mintGrant(st.mayor.identity.id)), accessToken: 'short' } })),
-  value('credentials: to an unknown agent', 'not_found', () => '/agents/ag_nobody001/credentials', async (st) => ({ grant: await st.cp.mintGrant(st.mayor.identity.id) })),
-  value('stop: reason over 500 chars', 'validation_failed', (st) => `/agents/${st.polecat.identity.id}/stop`, () => ({ reason: 'r'.repeat(501) })),
-  value('stop: an unknown agent', 'not_found', () => '/agents/ag_nobody001/stop', () => ({})),
-  value('merge: empty message', 'validation_failed', () => '/git/merge', (st) => ({ ...mergeBody(st), message: '' })),
-  value('merge: by a polecat', 'role_forbidden', () => '/git/merge', (st) => ({ ...mergeBody(st), agentId: st.polecat.identity.id })),
-  value('merge: by an unknown agent', 'not_found', () => '/git/merge', (st) => ({ ...mergeBody(st), agentId: 'ag_nobody001' })),
+  value(
+    'start: credentials of another generation',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, agent: { ...b.agent, gen: 2 } })),
+  ),
+  value(
+    'start: a polecat without a bead',
+    'validation_failed',
+    () => '/agents',
+    async (st) => ({ ...(await st.startRequest(identity('polecat', 'ag_polecat02', 'rig_abc123'))), bead: null }),
+  ),
+  value(
+    'start: a refinery without a rig',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, rig: null })),
+  ),
+  value(
+    'start: agent rigId ≠ rig id',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, agent: { ...b.agent, rigId: 'rig_other001' } })),
+  ),
+  value(
+    'start: controlPlaneUrl not a URL',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, controlPlaneUrl: 'not a url' })),
+  ),
+  value(
+    'start: refresh credential without the gtr_ prefix',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, credentials: { ...b.credentials, refreshCredential: 'xyz_0123456789abcdefghij' } })),
+  ),
+  value(
+    'start: negative idle timeout',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, runtime: { ...b.runtime, idleTimeoutSeconds: -1 } })),
+  ),
+  value(
+    'start: unknown runtime kind',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, runtime: { ...b.runtime, kind: 'bash' } })),
+  ),
+  value(
+    'start: prompt over the limit',
+    'validation_failed',
+    () => '/agents',
+    start((_st, b) => ({ ...b, prompt: 'p'.repeat(LIMITS.maxTextChars + 1) })),
+  ),
+  value(
+    'message: empty text',
+    'validation_failed',
+    (st) => `/agents/${st.mayor.identity.id}/messages`,
+    () => ({ text: '' }),
+  ),
+  value(
+    'message: text over the limit',
+    'validation_failed',
+    (st) => `/agents/${st.mayor.identity.id}/messages`,
+    () => ({ text: 't'.repeat(LIMITS.maxTextChars + 1) }),
+  ),
+  value(
+    'message: to an unknown agent',
+    'not_found',
+    () => '/agents/ag_nobody001/messages',
+    () => ({ text: 'hi' }),
+  ),
+  value(
+    'credentials: grant with gen 0',
+    'validation_failed',
+    (st) => `/agents/${st.mayor.identity.id}/credentials`,
+    async (st) => ({ grant: { ...(await st.cp.mintGrant(st.mayor.identity.id)), gen: 0 } }),
+  ),
+  value(
+    'credentials: access token too short',
+    'validation_failed',
+    (st) => `/agents/${st.mayor.identity.id}/credentials`,
+    async (st) => ({ grant: { ...(await st.cp.mintGrant(st.mayor.identity.id)), accessToken: 'short' } }),
+  ),
+  value(
+    'credentials: to an unknown agent',
+    'not_found',
+    () => '/agents/ag_nobody001/credentials',
+    async (st) => ({ grant: await st.cp.mintGrant(st.mayor.identity.id) }),
+  ),
+  value(
+    'stop: reason over 500 chars',
+    'validation_failed',
+    (st) => `/agents/${st.polecat.identity.id}/stop`,
+    () => ({ reason: 'r'.repeat(501) }),
+  ),
+  value(
+    'stop: an unknown agent',
+    'not_found',
+    () => '/agents/ag_nobody001/stop',
+    () => ({}),
+  ),
+  value(
+    'merge: empty message',
+    'validation_failed',
+    () => '/git/merge',
+    (st) => ({ ...mergeBody(st), message: '' }),
+  ),
+  value(
+    'merge: by a polecat',
+    'role_forbidden',
+    () => '/git/merge',
+    (st) => ({ ...mergeBody(st), agentId: st.polecat.identity.id }),
+  ),
+  value(
+    'merge: by an unknown agent',
+    'not_found',
+    () => '/git/merge',
+    (st) => ({ ...mergeBody(st), agentId: 'ag_nobody001' }),
+  ),
   {
     name: 'a lying Content-Length (declares 10 MB, sends 2 bytes)',
     code: 'payload_too_large',
-    send: (st) => rawHttp(st.container.url, `POST /agents/${st.mayor.identity.id}/messages HTTP/1.1\nx-gastown-container-key: ${keyHeaders()['x-gastown-container-key']}\ncontent-type: application/json\ncontent-length: 10000000`, '{}'),
+    send: (st) =>
+      rawHttp(
+        st.container.url,
+        `POST /agents/${st.mayor.identity.id}/messages HTTP/1.1\nx-gastown-container-key: ${keyHeaders()['x-gastown-container-key']}\ncontent-type: application/json\ncontent-length: 10000000`,
+        '{}',
+      ),
   },
   {
     name: 'chunked body past the limit with a small declared chunk size',
@@ -129,10 +224,21 @@ describe('container control API × bad bodies', () => {
     await expectHealthy(s);
     const started = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(NEW_REFINERY) });
     expect(started.status).toBe(200);
-    expect((await send('POST', `${s.container.url}/agents/${s.mayor.identity.id}/messages`, { headers: keyHeaders(), json: { text: 'hello' } })).status).toBe(200);
+    expect((await send('POST', `${s.container.url}/agents/${s.mayor.identity.id}/messages`, { headers: keyHeaders(), json: { text: 'hello' } })).status).toBe(
+      200,
+    );
     expect(s.mayor.runtime.prompts).toEqual(['hello']);
-    expect((await send('POST', `${s.container.url}/agents/${s.mayor.identity.id}/credentials`, { headers: keyHeaders(), json: { grant: await s.cp.mintGrant(s.mayor.identity.id) } })).status).toBe(200);
+    expect(
+      (
+        await send('POST', `${s.container.url}/agents/${s.mayor.identity.id}/credentials`, {
+          headers: keyHeaders(),
+          json: { grant: await s.cp.mintGrant(s.mayor.identity.id) },
+        })
+      ).status,
+    ).toBe(200);
     expect((await send('POST', '/git/merge'.replace(/^/, s.container.url), { headers: keyHeaders(), json: mergeBody(s) })).status).toBe(202);
-    expect((await send('POST', `${s.container.url}/agents/${s.polecat.identity.id}/stop`, { headers: keyHeaders(), json: { reason: 'done' } })).status).toBe(200);
+    expect((await send('POST', `${s.container.url}/agents/${s.polecat.identity.id}/stop`, { headers: keyHeaders(), json: { reason: 'done' } })).status).toBe(
+      200,
+    );
   });
 });

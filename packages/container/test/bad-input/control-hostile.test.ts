@@ -41,7 +41,15 @@ const startWith = (who: typeof NEW_REFINERY, patch: (st: Stack, body: Record<str
 const merge = (patch: (st: Stack) => Record<string, unknown>) => (st: Stack) =>
   send('POST', `${st.container.url}/git/merge`, {
     headers: keyHeaders(),
-    json: { agentId: st.refinery.identity.id, rig: rigOf(st), mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', commit: 'a'.repeat(40), message: 'Merge', ...patch(st) },
+    json: {
+      agentId: st.refinery.identity.id,
+      rig: rigOf(st),
+      mergeRequestBeadId: 'bd_mr000001',
+      branch: 'gt/ag_polecat01/bd_badinput1',
+      commit: 'a'.repeat(40),
+      message: 'Merge',
+      ...patch(st),
+    },
   });
 
 const GIT_URLS = [...HOSTILE_STRINGS, ...HOSTILE_GIT_URLS];
@@ -49,15 +57,53 @@ const GIT_URLS = [...HOSTILE_STRINGS, ...HOSTILE_GIT_URLS];
 const CASES: RefusalCase[] = [
   ...PATH_ROUTES.flatMap((r) =>
     HOSTILE_STRINGS.map((h) =>
-      hostile(r.name, h, (st) => send(r.method, `${st.container.url}/agents/${enc(h.value)}${r.suffix}`, { headers: keyHeaders(), ...(r.body ? { json: r.body } : {}) })),
+      hostile(r.name, h, (st) =>
+        send(r.method, `${st.container.url}/agents/${enc(h.value)}${r.suffix}`, { headers: keyHeaders(), ...(r.body ? { json: r.body } : {}) }),
+      ),
     ),
   ),
-  ...HOSTILE_STRINGS.map((h) => hostile('start agent.id', h, startWith(NEW_REFINERY, (_st, b) => ({ ...b, agent: { ...b.agent, id: h.value } })))),
-  ...HOSTILE_STRINGS.map((h) => hostile('start rig.defaultBranch', h, startWith(NEW_REFINERY, (st, b) => ({ ...b, rig: { ...rigOf(st), defaultBranch: h.value } })))),
-  ...HOSTILE_STRINGS.map((h) => hostile('start bead.id', h, startWith(NEW_POLECAT, (_st, b) => ({ ...b, bead: { ...b.bead, id: h.value } })))),
-  ...GIT_URLS.map((h) => hostile('start rig.gitUrl', h, startWith(NEW_REFINERY, (st, b) => ({ ...b, rig: { ...rigOf(st), gitUrl: h.value } })))),
-  ...HOSTILE_STRINGS.map((h) => hostile('merge branch', h, merge(() => ({ branch: h.value })))),
-  ...GIT_URLS.map((h) => hostile('merge rig.gitUrl', h, merge((st) => ({ rig: { ...rigOf(st), gitUrl: h.value } })))),
+  ...HOSTILE_STRINGS.map((h) =>
+    hostile(
+      'start agent.id',
+      h,
+      startWith(NEW_REFINERY, (_st, b) => ({ ...b, agent: { ...b.agent, id: h.value } })),
+    ),
+  ),
+  ...HOSTILE_STRINGS.map((h) =>
+    hostile(
+      'start rig.defaultBranch',
+      h,
+      startWith(NEW_REFINERY, (st, b) => ({ ...b, rig: { ...rigOf(st), defaultBranch: h.value } })),
+    ),
+  ),
+  ...HOSTILE_STRINGS.map((h) =>
+    hostile(
+      'start bead.id',
+      h,
+      startWith(NEW_POLECAT, (_st, b) => ({ ...b, bead: { ...b.bead, id: h.value } })),
+    ),
+  ),
+  ...GIT_URLS.map((h) =>
+    hostile(
+      'start rig.gitUrl',
+      h,
+      startWith(NEW_REFINERY, (st, b) => ({ ...b, rig: { ...rigOf(st), gitUrl: h.value } })),
+    ),
+  ),
+  ...HOSTILE_STRINGS.map((h) =>
+    hostile(
+      'merge branch',
+      h,
+      merge(() => ({ branch: h.value })),
+    ),
+  ),
+  ...GIT_URLS.map((h) =>
+    hostile(
+      'merge rig.gitUrl',
+      h,
+      merge((st) => ({ rig: { ...rigOf(st), gitUrl: h.value } })),
+    ),
+  ),
 ];
 
 describe('container control API × hostile strings', () => {
@@ -68,14 +114,20 @@ describe('container control API × hostile strings', () => {
   it('shell metacharacters inside a valid remote are inert: the start fails typed and no command ran', async () => {
     const marker = join(tmpdir(), `gastown-pwned-${process.pid}-${Date.now()}`);
     const gitUrl = `/nonexistent/$(touch\${IFS}${marker})/\`touch\${IFS}${marker}\`;touch\${IFS}${marker}|x.git`;
-    const res = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(NEW_REFINERY, { rig: { ...rigOf(s), gitUrl } }) });
+    const res = await send('POST', `${s.container.url}/agents`, {
+      headers: keyHeaders(),
+      json: await s.startRequest(NEW_REFINERY, { rig: { ...rigOf(s), gitUrl } }),
+    });
     expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 502, code: 'upstream_failed' });
     expect(existsSync(marker)).toBe(false);
   });
 
   it('a well-formed remote git cannot clone is 502 upstream_failed (the remote failed, not the container), the run listed as failed', async () => {
     const who = identity('refinery', 'ag_refinery5', 'rig_abc123');
-    const res = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(who, { rig: { ...rigOf(s), gitUrl: '/nonexistent/repo.git' } }) });
+    const res = await send('POST', `${s.container.url}/agents`, {
+      headers: keyHeaders(),
+      json: await s.startRequest(who, { rig: { ...rigOf(s), gitUrl: '/nonexistent/repo.git' } }),
+    });
     expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 502, code: 'upstream_failed' });
     const status = await send('GET', `${s.container.url}/agents/${who.id}`, { headers: keyHeaders() });
     expect(status.body.runtimeState).toBe('failed');
@@ -84,7 +136,10 @@ describe('container control API × hostile strings', () => {
   it('afterwards the container is healthy and still starts an agent with a good rig', async () => {
     await expectHealthy(s);
     const before = (await snapshot(s)) as { agents: { agents: unknown[] } };
-    const res = await send('POST', `${s.container.url}/agents`, { headers: keyHeaders(), json: await s.startRequest(identity('refinery', 'ag_refinery4', 'rig_abc123')) });
+    const res = await send('POST', `${s.container.url}/agents`, {
+      headers: keyHeaders(),
+      json: await s.startRequest(identity('refinery', 'ag_refinery4', 'rig_abc123')),
+    });
     expect(res.status).toBe(200);
     expect(((await snapshot(s)) as { agents: { agents: unknown[] } }).agents.agents).toHaveLength(before.agents.agents.length + 1);
   });

@@ -56,27 +56,36 @@ function withQuery(path: string, query?: string): string {
 
 const CONTROL_CASES: RefusalCase[] = [
   ...CONTROL_ROUTES.flatMap((r) =>
-    CONTROL_PRESENTATIONS.map(
-      (p): RefusalCase => ({
-        name: `${r.method} ${r.path({ mayor: { identity: { id: ':id' } }, polecat: { identity: { id: ':id' } } } as Stack)} with ${p.name}`,
-        code: 'container_unauthorized',
-        send: (st) => send(r.method, `${st.container.url}${withQuery(r.path(st), p.query?.(st))}`, { headers: p.headers(st), ...(r.body === undefined ? {} : { json: r.body }) }),
-      }),
-    ),
-  ),
-  ...CONTROL_ROUTES.map(
-    (r): RefusalCase => ({
-      name: `${r.method} ${r.path({ mayor: { identity: { id: ':id' } }, polecat: { identity: { id: ':id' } } } as Stack)} with the container key sent twice`,
+    CONTROL_PRESENTATIONS.map((p): RefusalCase => ({
+      name: `${r.method} ${r.path({ mayor: { identity: { id: ':id' } }, polecat: { identity: { id: ':id' } } } as Stack)} with ${p.name}`,
       code: 'container_unauthorized',
-      send: (st) => rawHttp(st.container.url, `${r.method} ${r.path(st)} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 2`, '{}'),
-    }),
+      send: (st) =>
+        send(r.method, `${st.container.url}${withQuery(r.path(st), p.query?.(st))}`, {
+          headers: p.headers(st),
+          ...(r.body === undefined ? {} : { json: r.body }),
+        }),
+    })),
   ),
+  ...CONTROL_ROUTES.map((r): RefusalCase => ({
+    name: `${r.method} ${r.path({ mayor: { identity: { id: ':id' } }, polecat: { identity: { id: ':id' } } } as Stack)} with the container key sent twice`,
+    code: 'container_unauthorized',
+    send: (st) =>
+      rawHttp(
+        st.container.url,
+        `${r.method} ${r.path(st)} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 2`,
+        '{}',
+      ),
+  })),
 ];
 
 const BROKER_PRESENTATIONS: Array<Presentation & { code: ErrorCode }> = [
   { name: 'the container key as a bearer', code: 'broker_unauthorized', headers: () => ({ authorization: `Bearer ${CONTAINER_KEY}` }) },
   { name: "the agent's own access token", code: 'broker_unauthorized', headers: (st) => ({ authorization: `Bearer ${st.polecat.credentials.accessToken}` }) },
-  { name: "the agent's own refresh credential", code: 'broker_unauthorized', headers: (st) => ({ authorization: `Bearer ${st.polecat.credentials.refreshCredential}` }) },
+  {
+    name: "the agent's own refresh credential",
+    code: 'broker_unauthorized',
+    headers: (st) => ({ authorization: `Bearer ${st.polecat.credentials.refreshCredential}` }),
+  },
   { name: 'the provider key', code: 'broker_unauthorized', headers: () => ({ authorization: `Bearer ${PROVIDER_KEY}` }) },
   { name: 'the broker key in the container-key header', code: 'broker_unauthorized', headers: (st) => ({ [CONTAINER_KEY_HEADER]: st.polecat.brokerKey }) },
   { name: 'the broker key with the Basic scheme', code: 'broker_unauthorized', headers: (st) => ({ authorization: `Basic ${st.polecat.brokerKey}` }) },
@@ -90,13 +99,15 @@ const BROKER_TARGETS: Route[] = [
 ];
 
 const BROKER_CASES: RefusalCase[] = BROKER_TARGETS.flatMap((r) =>
-  BROKER_PRESENTATIONS.map(
-    (p): RefusalCase => ({
-      name: `${r.method} ${r.path(s)} with ${p.name}`,
-      code: p.code,
-      send: (st) => send(r.method, `${st.container.brokerUrl}${withQuery(r.path(st), p.query?.(st))}`, { headers: p.headers(st), ...(r.body === undefined ? {} : { json: r.body }) }),
-    }),
-  ),
+  BROKER_PRESENTATIONS.map((p): RefusalCase => ({
+    name: `${r.method} ${r.path(s)} with ${p.name}`,
+    code: p.code,
+    send: (st) =>
+      send(r.method, `${st.container.brokerUrl}${withQuery(r.path(st), p.query?.(st))}`, {
+        headers: p.headers(st),
+        ...(r.body === undefined ? {} : { json: r.body }),
+      }),
+  })),
 );
 
 describe('container control API and broker API × the wrong credential', () => {

@@ -48,7 +48,14 @@ beforeAll(async () => {
   s = await startStack({ containerKey: townKey });
   const spawns: HostWorld['spawns'] = [];
   // the "town container" is the stack's running container; the host never stops or kills it
-  const proc: ContainerProcess = { pid: 1, url: s.container.url, instanceId: s.container.instanceId, exited: new Promise(() => {}), stop: async () => {}, kill: () => {} };
+  const proc: ContainerProcess = {
+    pid: 1,
+    url: s.container.url,
+    instanceId: s.container.instanceId,
+    exited: new Promise(() => {}),
+    stop: async () => {},
+    kill: () => {},
+  };
   const host = new ContainerHost({
     clock: { now: () => Date.now() },
     timers: { setTimeout: () => null, clearTimeout: () => {} },
@@ -113,13 +120,11 @@ const CROSS_KEY_CASES: RefusalCase[] = ROUTES.flatMap((r) =>
         { name: "another town's key", key: () => otherTownKey },
       ]
     : [{ name: "the town's container key", key: () => townKey }]
-  ).map(
-    (k): RefusalCase => ({
-      name: `${r.method} ${r.path(':town')} with ${k.name}`,
-      code: 'container_unauthorized',
-      send: () => send(r.method, hostUrl(r.path(TOWN_ID)), { headers: { [CONTAINER_KEY_HEADER]: k.key() }, ...(r.body ? { json: r.body } : {}) }),
-    }),
-  ),
+  ).map((k): RefusalCase => ({
+    name: `${r.method} ${r.path(':town')} with ${k.name}`,
+    code: 'container_unauthorized',
+    send: () => send(r.method, hostUrl(r.path(TOWN_ID)), { headers: { [CONTAINER_KEY_HEADER]: k.key() }, ...(r.body ? { json: r.body } : {}) }),
+  })),
 );
 
 const PRESENTATIONS: Array<{ name: string; headers: (st: Stack) => Record<string, string> }> = [
@@ -131,17 +136,20 @@ const PRESENTATIONS: Array<{ name: string; headers: (st: Stack) => Record<string
 ];
 
 const AUTH_CASES: RefusalCase[] = ROUTES.flatMap((r) => [
-  ...PRESENTATIONS.map(
-    (p): RefusalCase => ({
-      name: `${r.method} ${r.path(':town')} with ${p.name}`,
-      code: 'container_unauthorized',
-      send: (st) => send(r.method, hostUrl(r.path(TOWN_ID)), { headers: p.headers(st), ...(r.body ? { json: r.body } : {}) }),
-    }),
-  ),
+  ...PRESENTATIONS.map((p): RefusalCase => ({
+    name: `${r.method} ${r.path(':town')} with ${p.name}`,
+    code: 'container_unauthorized',
+    send: (st) => send(r.method, hostUrl(r.path(TOWN_ID)), { headers: p.headers(st), ...(r.body ? { json: r.body } : {}) }),
+  })),
   {
     name: `${r.method} ${r.path(':town')} with the key sent twice`,
     code: 'container_unauthorized',
-    send: () => rawHttp(h.server.url, `${r.method} ${r.path(TOWN_ID)} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 2`, '{}'),
+    send: () =>
+      rawHttp(
+        h.server.url,
+        `${r.method} ${r.path(TOWN_ID)} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 2`,
+        '{}',
+      ),
   },
 ]);
 
@@ -162,31 +170,25 @@ const SETTINGS_CASES: RefusalCase[] = [
       ['env var value not a string', { envVars: { NUM: 1 } }],
       ['no body', undefined],
     ] as const
-  ).map(
-    ([name, body]): RefusalCase => ({
-      name: `PUT settings: ${name}`,
-      code: 'validation_failed',
-      send: () => send('PUT', hostUrl(`/towns/${TOWN_ID}/settings`), { headers: keyHeaders(), ...(body === undefined ? {} : { json: body }) }),
-    }),
-  ),
-  ...HOSTILE_STRINGS.map(
-    (x): RefusalCase => ({
-      name: `PUT settings: env var name = ${x.name}`,
-      code: 'validation_failed',
-      send: () => send('PUT', hostUrl(`/towns/${TOWN_ID}/settings`), { headers: keyHeaders(), json: { envVars: { [x.value]: 'v' } } }),
-    }),
-  ),
+  ).map(([name, body]): RefusalCase => ({
+    name: `PUT settings: ${name}`,
+    code: 'validation_failed',
+    send: () => send('PUT', hostUrl(`/towns/${TOWN_ID}/settings`), { headers: keyHeaders(), ...(body === undefined ? {} : { json: body }) }),
+  })),
+  ...HOSTILE_STRINGS.map((x): RefusalCase => ({
+    name: `PUT settings: env var name = ${x.name}`,
+    code: 'validation_failed',
+    send: () => send('PUT', hostUrl(`/towns/${TOWN_ID}/settings`), { headers: keyHeaders(), json: { envVars: { [x.value]: 'v' } } }),
+  })),
 ];
 
 const TOWN_ID_CASES: RefusalCase[] = ROUTES.flatMap((r) =>
-  HOSTILE_STRINGS.slice(0, 6).map(
-    (x): RefusalCase => ({
-      name: `${r.method} ${r.path(':town')} with town id = ${x.name}`,
-      code: 'not_found' as ErrorCode,
-      send: () => send(r.method, hostUrl(r.path(encodeURIComponent(x.value))), { headers: keyHeaders(), ...(r.body ? { json: r.body } : {}) }),
-      echo: () => [x.value],
-    }),
-  ),
+  HOSTILE_STRINGS.slice(0, 6).map((x): RefusalCase => ({
+    name: `${r.method} ${r.path(':town')} with town id = ${x.name}`,
+    code: 'not_found' as ErrorCode,
+    send: () => send(r.method, hostUrl(r.path(encodeURIComponent(x.value))), { headers: keyHeaders(), ...(r.body ? { json: r.body } : {}) }),
+    echo: () => [x.value],
+  })),
 );
 
 describe('container host API × bad input', () => {
@@ -201,15 +203,26 @@ describe('container host API × bad input', () => {
     { name: 'oversized', code: 'payload_too_large' as const, raw: JSON.stringify({ text: 'x'.repeat(LIMITS.maxBodyBytes) }), type: 'application/json' },
   ])('a forwarded bad body reaches the container and comes back typed: $name → $code, no prompt delivered', async ({ code, raw, type, name }) => {
     const before = await snapshot(s);
-    const res = await send('POST', hostUrl(`/towns/${TOWN_ID}/container/agents/${s.mayor.identity.id}/messages`), { headers: townKeyHeaders({ 'content-type': type }), raw });
+    const res = await send('POST', hostUrl(`/towns/${TOWN_ID}/container/agents/${s.mayor.identity.id}/messages`), {
+      headers: townKeyHeaders({ 'content-type': type }),
+      raw,
+    });
     expectRefusal(res, code, name, s.secrets());
     expect(await snapshot(s)).toEqual(before);
   });
 
   it('forward path escapes never reach another host route', async () => {
     const configures = h.configures;
-    for (const path of [`/towns/${TOWN_ID}/container/../settings`, `/towns/${TOWN_ID}/container/%2e%2e/settings`, `/towns/${TOWN_ID}/container/..%2fsettings`]) {
-      const res = await rawHttp(h.server.url, `PUT ${path} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 22`, '{"sleepAfterSeconds":1}');
+    for (const path of [
+      `/towns/${TOWN_ID}/container/../settings`,
+      `/towns/${TOWN_ID}/container/%2e%2e/settings`,
+      `/towns/${TOWN_ID}/container/..%2fsettings`,
+    ]) {
+      const res = await rawHttp(
+        h.server.url,
+        `PUT ${path} HTTP/1.1\n${CONTAINER_KEY_HEADER}: ${CONTAINER_KEY}\ncontent-type: application/json\ncontent-length: 22`,
+        '{"sleepAfterSeconds":1}',
+      );
       expect({ path, ok: res.status < 300 }).toEqual({ path, ok: false });
     }
     expect(h.configures).toBe(configures);

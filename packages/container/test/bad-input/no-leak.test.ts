@@ -37,13 +37,25 @@ async function barrage(st: Stack): Promise<void> {
   await send('GET', `${c}/agents`, { headers: { [CONTAINER_KEY_HEADER]: polecat.credentials.refreshCredential } });
   await send('POST', `${b}/broker/tools/status`, { headers: { authorization: `Bearer ${CONTAINER_KEY}` }, json: { text: 'x' } });
   await send('POST', `${b}/broker/tools/status`, { headers: { authorization: `Bearer ${refinery.credentials.accessToken}` }, json: { text: 'x' } });
-  await send('POST', `${c}/agents/${mayor.identity.id}/credentials`, { headers: keyHeaders(), json: { grant: { accessToken: mayor.credentials.accessToken } } });
   await send('POST', `${c}/agents/${mayor.identity.id}/credentials`, {
     headers: keyHeaders(),
-    json: { grant: await st.cp.mintGrant(mayor.identity.id), refresh: { refreshCredential: `bad_${polecat.credentials.refreshCredential}`, refreshCredentialExpiresAt: 1 } },
+    json: { grant: { accessToken: mayor.credentials.accessToken } },
   });
-  await send('POST', `${c}/agents`, { headers: keyHeaders(), json: { ...(await st.startRequest(mayor.identity)), extra: refinery.credentials.refreshCredential } });
-  await send('POST', `${b}/broker/tools/status`, { headers: { authorization: `Bearer ${polecat.brokerKey}` }, json: { text: 'x', token: polecat.credentials.accessToken } });
+  await send('POST', `${c}/agents/${mayor.identity.id}/credentials`, {
+    headers: keyHeaders(),
+    json: {
+      grant: await st.cp.mintGrant(mayor.identity.id),
+      refresh: { refreshCredential: `bad_${polecat.credentials.refreshCredential}`, refreshCredentialExpiresAt: 1 },
+    },
+  });
+  await send('POST', `${c}/agents`, {
+    headers: keyHeaders(),
+    json: { ...(await st.startRequest(mayor.identity)), extra: refinery.credentials.refreshCredential },
+  });
+  await send('POST', `${b}/broker/tools/status`, {
+    headers: { authorization: `Bearer ${polecat.brokerKey}` },
+    json: { text: 'x', token: polecat.credentials.accessToken },
+  });
   // ordinary traffic
   for (const who of [mayor, polecat, refinery]) {
     const res = await send('POST', `${b}/broker/tools/list_rigs`, { headers: { authorization: `Bearer ${who.brokerKey}` }, json: {} });
@@ -58,7 +70,14 @@ async function barrage(st: Stack): Promise<void> {
   expect((await send('GET', `${b}/broker/llm/v1/models`, { headers: { authorization: `Bearer ${mayor.brokerKey}` } })).status).toBe(200);
   const merge = await send('POST', `${c}/git/merge`, {
     headers: keyHeaders(),
-    json: { agentId: refinery.identity.id, rig: { ...st.fx.rig, gitUrl: st.fx.originPath }, mergeRequestBeadId: 'bd_mr000001', branch: 'gt/ag_polecat01/bd_badinput1', commit: 'a'.repeat(40), message: 'Merge' },
+    json: {
+      agentId: refinery.identity.id,
+      rig: { ...st.fx.rig, gitUrl: st.fx.originPath },
+      mergeRequestBeadId: 'bd_mr000001',
+      branch: 'gt/ag_polecat01/bd_badinput1',
+      commit: 'a'.repeat(40),
+      message: 'Merge',
+    },
   });
   expect(merge.status).toBe(202);
   await st.container.supervisor.drain();
@@ -69,7 +88,11 @@ describe('no credential leaks from the container', () => {
     await barrage(s);
     const secrets = [...s.secrets(), ...pushed];
     const dataDir = s.dataDir;
-    const repos = [join(dataDir, 'mirrors', 'rig_abc123.git'), join(dataDir, 'worktrees', s.polecat.identity.id), join(dataDir, 'clones', s.refinery.identity.id)];
+    const repos = [
+      join(dataDir, 'mirrors', 'rig_abc123.git'),
+      join(dataDir, 'worktrees', s.polecat.identity.id),
+      join(dataDir, 'clones', s.refinery.identity.id),
+    ];
     await s.container.stop();
     const log = join(scratch, 'container.log');
     await writeFile(log, s.lines.join(''));

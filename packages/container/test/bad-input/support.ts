@@ -12,7 +12,15 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONTAINER_KEY_HEADER, ERROR_STATUS, LIMITS, type AgentCredentials, type AgentIdentity, type ErrorCode, type StartAgentRequest } from '@gastown/protocol';
+import {
+  CONTAINER_KEY_HEADER,
+  ERROR_STATUS,
+  LIMITS,
+  type AgentCredentials,
+  type AgentIdentity,
+  type ErrorCode,
+  type StartAgentRequest,
+} from '@gastown/protocol';
 import { startFakeControlPlane, type FakeControlPlane } from '@gastown/testkit/fake-control-plane/index';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config';
@@ -103,7 +111,15 @@ export interface Stack {
 }
 
 export const TOWN_ID = 'town_badinput1';
-export const identity = (role: AgentIdentity['role'], id: string, rigId: string | null): AgentIdentity => ({ id, townId: TOWN_ID, rigId, userId: 'user-1', role, name: role, gen: 1 });
+export const identity = (role: AgentIdentity['role'], id: string, rigId: string | null): AgentIdentity => ({
+  id,
+  townId: TOWN_ID,
+  rigId,
+  userId: 'user-1',
+  role,
+  name: role,
+  gen: 1,
+});
 
 /** `containerKey`: the key the container is started with (default CONTAINER_KEY; the host tests give it a town's derived key). */
 export async function startStack(options: { containerKey?: string } = {}): Promise<Stack> {

@@ -65,9 +65,18 @@ describe('control-plane client against the fake control plane (real HTTP)', () =
   it('an unreachable control plane → control_plane_unavailable', async () => {
     w = await wire();
     await w.cp.stop();
-    expect(await codeOf(w.client.heartbeat({ containerInstanceId: 'c1', runtimeState: 'running', activity: 'working', credential: w.broker.status(), pid: null, sessionId: null }))).toBe(
-      'control_plane_unavailable',
-    );
+    expect(
+      await codeOf(
+        w.client.heartbeat({
+          containerInstanceId: 'c1',
+          runtimeState: 'running',
+          activity: 'working',
+          credential: w.broker.status(),
+          pid: null,
+          sessionId: null,
+        }),
+      ),
+    ).toBe('control_plane_unavailable');
   });
 
   it('a lost refresh response is retried with the same credential and replayed within the grace window', async () => {

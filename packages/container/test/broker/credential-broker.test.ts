@@ -24,7 +24,9 @@ afterEach(() => {
   for (const b of brokers.splice(0)) b.stop();
 });
 
-function setup(opts: { ttlMs?: number; seed?: number; random?: () => number; skewMs?: number; scheduledRefresh?: boolean; reactiveRefresh?: boolean } = {}): Setup {
+function setup(
+  opts: { ttlMs?: number; seed?: number; random?: () => number; skewMs?: number; scheduledRefresh?: boolean; reactiveRefresh?: boolean } = {},
+): Setup {
   const ttlMs = opts.ttlMs ?? HOUR;
   const skew = opts.skewMs ?? 0; // local clock minus server clock
   const clock = new ManualClock(T0 + skew);
@@ -294,7 +296,10 @@ describe('reactive refresh after a 401', () => {
     s.broker.start();
     s.stub.script.push({ status: 503 }, { status: 503 });
     const failed = await s.broker.accessToken();
-    const outcome = s.broker.handleUnauthorized(failed).then(() => null, (e: unknown) => e);
+    const outcome = s.broker.handleUnauthorized(failed).then(
+      () => null,
+      (e: unknown) => e,
+    );
     while (s.stub.calls.length < 1) await settle(1);
     await s.timers.advance(1_000);
     const err = await outcome;

@@ -20,12 +20,14 @@ export interface Wired {
   stop(): Promise<void>;
 }
 
-export async function wire(options: {
-  cp?: Omit<FakeControlPlaneOptions, 'clock'>;
-  random?: RandomSource;
-  agent?: AgentIdentity;
-  scheduledRefresh?: boolean;
-} = {}): Promise<Wired> {
+export async function wire(
+  options: {
+    cp?: Omit<FakeControlPlaneOptions, 'clock'>;
+    random?: RandomSource;
+    agent?: AgentIdentity;
+    scheduledRefresh?: boolean;
+  } = {},
+): Promise<Wired> {
   const clock = new ManualClock(T0);
   const timers = new ManualTimers(clock);
   const cp = await startFakeControlPlane({ tokenTtlSeconds: 3, ...options.cp, clock });

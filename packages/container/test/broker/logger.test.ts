@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GastownError } from '@gastown/protocol';
 import { createLogger, fingerprint, SecretRegistry } from '../../src/log';
 
-const JWT =
-  'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZ18xMjM0NTY3OCIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+const JWT = 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZ18xMjM0NTY3OCIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
 const REFRESH = 'gtr_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0';
 const OPAQUE = 'opaque-provider-key-0123456789';
 
@@ -19,9 +18,17 @@ describe('logger redaction', () => {
     { name: 'JWT in the message', emit: (l: ReturnType<typeof capture>['logger']) => l.info(`token is ${JWT}`), secret: JWT },
     { name: 'JWT in a nested field', emit: (l: ReturnType<typeof capture>['logger']) => l.info('x', { a: { b: [`Bearer ${JWT}`] } }), secret: JWT },
     { name: 'refresh credential in a field', emit: (l: ReturnType<typeof capture>['logger']) => l.warn('x', { header: `Bearer ${REFRESH}` }), secret: REFRESH },
-    { name: 'registered secret in an error', emit: (l: ReturnType<typeof capture>['logger']) => l.error('boom', { err: new GastownError('internal', `bad key ${OPAQUE}`) }), secret: OPAQUE },
+    {
+      name: 'registered secret in an error',
+      emit: (l: ReturnType<typeof capture>['logger']) => l.error('boom', { err: new GastownError('internal', `bad key ${OPAQUE}`) }),
+      secret: OPAQUE,
+    },
     { name: 'registered secret as a key', emit: (l: ReturnType<typeof capture>['logger']) => l.info('x', { [OPAQUE]: 1 }), secret: OPAQUE },
-    { name: 'registered secret in a child logger binding', emit: (l: ReturnType<typeof capture>['logger']) => l.child({ key: OPAQUE }).info('x'), secret: OPAQUE },
+    {
+      name: 'registered secret in a child logger binding',
+      emit: (l: ReturnType<typeof capture>['logger']) => l.child({ key: OPAQUE }).info('x'),
+      secret: OPAQUE,
+    },
   ])('$name never reaches the stream', ({ emit, secret }) => {
     const c = capture();
     c.secrets.add(OPAQUE);

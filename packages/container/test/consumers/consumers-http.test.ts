@@ -31,8 +31,18 @@ describe('consumers over real HTTP, through token rotations', () => {
       await timers.advanceTo(t);
       emitted.push(sink.emit('tool.call', { t: t - T0 }).id);
       if (t === T0 + 4_000) cp.failNextWith('token_expired', { route: 'events' });
-      if (t === T0 + 5_000) await reportCompletion(client, { outcome: 'completed', reason: 'done', branch: 'gt/ag_agent0001/bd_00000001' }, { timers, random: () => 0.5, logger: w.log.logger });
-      if (t === T0 + 9_000) await reportMergeResult(client, { mergeRequestBeadId: 'bd_00000002', outcome: 'merged', commitSha: 'b'.repeat(40) }, { timers, random: () => 0.5, logger: w.log.logger });
+      if (t === T0 + 5_000)
+        await reportCompletion(
+          client,
+          { outcome: 'completed', reason: 'done', branch: 'gt/ag_agent0001/bd_00000001' },
+          { timers, random: () => 0.5, logger: w.log.logger },
+        );
+      if (t === T0 + 9_000)
+        await reportMergeResult(
+          client,
+          { mergeRequestBeadId: 'bd_00000002', outcome: 'merged', commitSha: 'b'.repeat(40) },
+          { timers, random: () => 0.5, logger: w.log.logger },
+        );
     }
     expect(await sink.close()).toBe(true);
     heartbeat.stop();

@@ -36,11 +36,18 @@ async function drive<T>(timers: ManualTimers, promise: Promise<T>): Promise<T> {
 
 describe('reportCompletion / reportMergeResult', () => {
   it.each([
-    { name: 'completion', run: (client: never, timers: ManualTimers) => reportCompletion(client, { outcome: 'completed' }, { timers, random: () => 0.5, logger: silentLogger }) },
+    {
+      name: 'completion',
+      run: (client: never, timers: ManualTimers) => reportCompletion(client, { outcome: 'completed' }, { timers, random: () => 0.5, logger: silentLogger }),
+    },
     {
       name: 'merge result',
       run: (client: never, timers: ManualTimers) =>
-        reportMergeResult(client, { mergeRequestBeadId: 'bd_00000001', outcome: 'merged', commitSha: 'a'.repeat(40) }, { timers, random: () => 0.5, logger: silentLogger }),
+        reportMergeResult(
+          client,
+          { mergeRequestBeadId: 'bd_00000001', outcome: 'merged', commitSha: 'a'.repeat(40) },
+          { timers, random: () => 0.5, logger: silentLogger },
+        ),
     },
   ])('$name: retried with backoff through transient failures', async ({ run }) => {
     const { timers } = time();
@@ -63,7 +70,9 @@ describe('reportCompletion / reportMergeResult', () => {
         throw new GastownError('control_plane_unavailable', 'down');
       },
     };
-    const err = await drive(timers, reportCompletion(client, { outcome: 'failed' }, { timers, random: () => 0.5, logger: silentLogger, attempts: 4 })).catch((e: unknown) => e);
+    const err = await drive(timers, reportCompletion(client, { outcome: 'failed' }, { timers, random: () => 0.5, logger: silentLogger, attempts: 4 })).catch(
+      (e: unknown) => e,
+    );
     expect((err as GastownError).code).toBe('control_plane_unavailable');
     expect(calls).toBe(4);
   });
@@ -79,7 +88,9 @@ describe('reportCompletion / reportMergeResult', () => {
           throw new GastownError(code, 'no');
         },
       };
-      const err = await drive(timers, reportCompletion(client, { outcome: 'failed' }, { timers, random: () => 0.5, logger: silentLogger })).catch((e: unknown) => e);
+      const err = await drive(timers, reportCompletion(client, { outcome: 'failed' }, { timers, random: () => 0.5, logger: silentLogger })).catch(
+        (e: unknown) => e,
+      );
       expect((err as GastownError).code).toBe(code);
       expect(calls).toBe(1);
     },

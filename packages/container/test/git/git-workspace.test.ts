@@ -55,7 +55,9 @@ describe('CliGitWorkspace', () => {
     expect(await originSha('main')).toBe(result.commitSha);
     const parents = (await fx.git(['-C', fx.originPath, 'rev-list', '--parents', '-n', '1', result.commitSha])).split(' ');
     expect(parents.slice(1)).toEqual([before, work]);
-    expect(await fx.git(['-C', fx.originPath, 'log', '-1', '--format=%s%n%an <%ae>', 'main'])).toBe('Merge feature (bd_bead0001)\nGastown <agents@gastown.local>');
+    expect(await fx.git(['-C', fx.originPath, 'log', '-1', '--format=%s%n%an <%ae>', 'main'])).toBe(
+      'Merge feature (bd_bead0001)\nGastown <agents@gastown.local>',
+    );
     expect(await fx.git(['-C', fx.originPath, 'show', 'main:feature.txt'])).toBe('feature');
     // the temporary worktree is gone
     expect(await readdir(join(fx.dataDir, 'tmp'))).toEqual([]);

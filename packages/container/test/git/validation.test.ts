@@ -35,7 +35,9 @@ describe('git input validation happens before any git call', () => {
 
   it.each(HOSTILE_BRANCHES)('pushBranch rejects a hostile branch: $name', async ({ branch }) => {
     const { ws, calls } = countingWorkspace();
-    await expect(ws.pushBranch(rig, '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch)).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(ws.pushBranch(rig, '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
     expect(calls).toEqual([]);
   });
 
@@ -83,14 +85,20 @@ describe('git input validation happens before any git call', () => {
 
   it.each(HOSTILE_BRANCHES)('submitBranch rejects a hostile branch: $name', async ({ branch }) => {
     const { ws, calls } = countingWorkspace();
-    await expect(ws.submitBranch(rig, '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch)).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(ws.submitBranch(rig, '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
     expect(calls).toEqual([]);
   });
 
   it.each([
     { name: "another agent's branch", workdir: '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch: 'gt/ag_other001/bd_bead0001' },
     { name: 'not a polecat branch', workdir: '/tmp/gastown-validation-test-never-created/worktrees/ag_abcdef12', branch: 'main' },
-    { name: 'a clone, not a polecat repository', workdir: '/tmp/gastown-validation-test-never-created/clones/ag_abcdef12', branch: 'gt/ag_abcdef12/bd_bead0001' },
+    {
+      name: 'a clone, not a polecat repository',
+      workdir: '/tmp/gastown-validation-test-never-created/clones/ag_abcdef12',
+      branch: 'gt/ag_abcdef12/bd_bead0001',
+    },
     { name: 'the mirror', workdir: '/tmp/gastown-validation-test-never-created/mirrors/rig_abc123.git', branch: 'gt/ag_abcdef12/bd_bead0001' },
     { name: 'outside the data dir', workdir: '/etc', branch: 'gt/ag_abcdef12/bd_bead0001' },
   ])('submitBranch and pushBranch need the repository of the branch owner: $name', async ({ workdir, branch }) => {
@@ -103,7 +111,9 @@ describe('git input validation happens before any git call', () => {
   it('pushBranch refuses a workdir outside the data dir', async () => {
     const { ws, calls } = countingWorkspace();
     await expect(ws.pushBranch(rig, '/etc', 'gt/ag_polecat01/bd_bead0001')).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(ws.pushBranch(rig, '/tmp/gastown-validation-test-never-created/../x', 'gt/ag_polecat01/bd_bead0001')).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(ws.pushBranch(rig, '/tmp/gastown-validation-test-never-created/../x', 'gt/ag_polecat01/bd_bead0001')).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
     expect(calls).toEqual([]);
   });
 });

@@ -19,7 +19,14 @@ const TOWN_A = 'town_aaaaaaaa';
 const TOWN_B = 'town_bbbbbbbb';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-const config: HostConfig = { port: 0, containerKey: DEPLOYMENT_KEY, dataDir: '/tmp/gastown-town-key-test', defaultSleepAfterMs: 60_000, stopGraceMs: 1000, passthrough: {} };
+const config: HostConfig = {
+  port: 0,
+  containerKey: DEPLOYMENT_KEY,
+  dataDir: '/tmp/gastown-town-key-test',
+  defaultSleepAfterMs: 60_000,
+  stopGraceMs: 1000,
+  passthrough: {},
+};
 
 /** A control server with no agents: enough to see which key it accepts. */
 const noAgents: AgentControl = {
@@ -58,7 +65,10 @@ beforeAll(async () => {
     // what the host's main does, with the real container control server in place of a process
     spawn: async (townId, townEnv): Promise<ContainerProcess> => {
       const env = await townContainerEnv(config, townId, townEnv);
-      const server = await listen(createControlApp({ control: noAgents, containerKey: env.GASTOWN_CONTAINER_KEY!, instanceId: `ci_${townId}`, startedAt: 0, logger: silent }), { port: 0, hostname: '127.0.0.1' });
+      const server = await listen(
+        createControlApp({ control: noAgents, containerKey: env.GASTOWN_CONTAINER_KEY!, instanceId: `ci_${townId}`, startedAt: 0, logger: silent }),
+        { port: 0, hostname: '127.0.0.1' },
+      );
       containers.set(townId, { env, server });
       return { pid: 1, url: server.url, instanceId: `ci_${townId}`, exited: new Promise(() => {}), stop: async () => {}, kill: () => {} };
     },

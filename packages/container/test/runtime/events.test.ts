@@ -4,7 +4,10 @@ import { EventNormaliser, errorMessage } from '../../src/runtime/events';
 const S = 'ses_main';
 const status = (type: string, sessionID = S) => ({ type: 'session.status', properties: { sessionID, status: { type } } });
 const idle = (sessionID = S) => ({ type: 'session.idle', properties: { sessionID } });
-const part = (p: Record<string, unknown>) => ({ type: 'message.part.updated', properties: { sessionID: S, part: { sessionID: S, messageID: 'msg_a', id: 'prt_1', ...p } } });
+const part = (p: Record<string, unknown>) => ({
+  type: 'message.part.updated',
+  properties: { sessionID: S, part: { sessionID: S, messageID: 'msg_a', id: 'prt_1', ...p } },
+});
 const tool = (status: string, extra: Record<string, unknown> = {}) =>
   part({ id: 'prt_t', type: 'tool', tool: 'gt_list_rigs', callID: 'call_1', state: { status, input: {}, ...extra } });
 
@@ -65,10 +68,7 @@ describe('EventNormaliser', () => {
     },
     {
       name: "the user's own prompt text is not reported",
-      input: [
-        { type: 'message.updated', properties: { sessionID: S, info: { id: 'msg_a', role: 'user' } } },
-        part({ type: 'text', text: 'list my rigs' }),
-      ],
+      input: [{ type: 'message.updated', properties: { sessionID: S, info: { id: 'msg_a', role: 'user' } } }, part({ type: 'text', text: 'list my rigs' })],
       expected: [],
     },
     {

@@ -74,7 +74,13 @@ function options(id: string, brokerKey: string): RuntimeOptions {
 }
 
 /** Resolves with the first event (from `events`, then live) matching `match`. */
-function nextEvent(runtime: ServeRuntime, events: RuntimeEvent[], match: (e: RuntimeEvent) => boolean, from: number, timeoutMs = 60_000): Promise<RuntimeEvent> {
+function nextEvent(
+  runtime: ServeRuntime,
+  events: RuntimeEvent[],
+  match: (e: RuntimeEvent) => boolean,
+  from: number,
+  timeoutMs = 60_000,
+): Promise<RuntimeEvent> {
   const seen = events.slice(from).find(match);
   if (seen) return Promise.resolve(seen);
   return new Promise((resolve, reject) => {
@@ -199,7 +205,11 @@ describe('opencode serve runtime (real process)', () => {
     expect(envMap.GASTOWN_AGENT_KEY).toBe('broker-key-mayor-1');
     expect(envMap.GASTOWN_BROKER_URL).toBe(broker.url);
     expect(envMap.HOME).toBe(runtime.home);
-    expect(Object.keys(envMap).filter((k) => /KEY|SECRET|TOKEN|PASSWORD/.test(k)).sort()).toEqual(['GASTOWN_AGENT_KEY', 'OPENCODE_SERVER_PASSWORD']);
+    expect(
+      Object.keys(envMap)
+        .filter((k) => /KEY|SECRET|TOKEN|PASSWORD/.test(k))
+        .sort(),
+    ).toEqual(['GASTOWN_AGENT_KEY', 'OPENCODE_SERVER_PASSWORD']);
 
     // ---- a descendant that escapes the process group (setsid) is still found by its HOME
     mark = events.length;
@@ -245,7 +255,10 @@ describe('opencode serve runtime (real process)', () => {
     await nextEvent(runtime, events, (e) => e.type === 'session.idle', 0);
     const errors = events.filter((e) => e.type === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ sessionId: runtime.sessionId, message: expect.stringMatching(/^model request failed, retrying \(attempt 1\): .*overloaded/) });
+    expect(errors[0]).toMatchObject({
+      sessionId: runtime.sessionId,
+      message: expect.stringMatching(/^model request failed, retrying \(attempt 1\): .*overloaded/),
+    });
     expect(events).toContainEqual(expect.objectContaining({ type: 'text', text: 'Recovered.', final: true }));
 
     const exit = nextEvent(runtime, events, (e) => e.type === 'exit', 0, 15_000);

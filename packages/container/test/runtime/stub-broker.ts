@@ -46,9 +46,7 @@ export async function startStubBroker(options: {
       let text = '';
       for await (const chunk of req) text += chunk;
       toolCalls.push({ tool, agentId, authorized: agentId !== null, body: text ? JSON.parse(text) : null });
-      const [status, body] = agentId
-        ? [200, options.toolResult(tool)]
-        : [401, { error: { code: 'broker_unauthorized', message: 'unknown broker key' } }];
+      const [status, body] = agentId ? [200, options.toolResult(tool)] : [401, { error: { code: 'broker_unauthorized', message: 'unknown broker key' } }];
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
       return;

@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     { name: 'port out of range', env: { ...BASE, CONTAINER_PORT: '70000' }, field: 'CONTAINER_PORT' },
     { name: 'relative data dir', env: { ...BASE, GASTOWN_DATA_DIR: 'data' }, field: 'GASTOWN_DATA_DIR' },
     { name: 'zero heartbeat', env: { ...BASE, GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '0' }, field: 'GASTOWN_HEARTBEAT_INTERVAL_SECONDS' },
-    { name: 'bad town env name', env: { ...BASE, 'TOWN_ENV_1BAD': 'x' }, field: 'TOWN_ENV_1BAD' },
+    { name: 'bad town env name', env: { ...BASE, TOWN_ENV_1BAD: 'x' }, field: 'TOWN_ENV_1BAD' },
   ])('fails fast: $name', ({ env, field }) => {
     expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining(field) }));
   });

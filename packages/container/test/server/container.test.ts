@@ -168,7 +168,14 @@ describe('the composed container (real broker, client, consumers, broker API, gi
     expect(cp.completions.find((c) => c.agentId === polecat.id)?.body).toEqual({ outcome: 'stopped', reason: 'done', branch });
 
     expect((await control('POST', '/agents', await startRequest(refinery, { rig, prompt: 'review' }))).status).toBe(200);
-    const accepted = await control('POST', '/git/merge', { agentId: refinery.id, rig, mergeRequestBeadId: 'bd_mr000001', branch, commit: reviewed, message: 'Merge bd_bead0001' });
+    const accepted = await control('POST', '/git/merge', {
+      agentId: refinery.id,
+      rig,
+      mergeRequestBeadId: 'bd_mr000001',
+      branch,
+      commit: reviewed,
+      message: 'Merge bd_bead0001',
+    });
     expect(accepted.status).toBe(202);
     const result = await until('merge result', () => cp.mergeResults.find((m) => m.agentId === refinery.id), 15_000);
     expect(result.body).toMatchObject({ mergeRequestBeadId: 'bd_mr000001', outcome: 'merged', commitSha: expect.stringMatching(/^[0-9a-f]{40}$/) });

@@ -34,7 +34,14 @@ async function errorCode(res: Response): Promise<string> {
   return ErrorBodySchema.parse(await res.json()).error.code;
 }
 
-const mergeBody = { agentId: REFINERY, rig: RIG, mergeRequestBeadId: 'bd_mr000001', branch: `gt/${POLECAT}/bd_bead0001`, commit: 'a'.repeat(40), message: 'Merge it' };
+const mergeBody = {
+  agentId: REFINERY,
+  rig: RIG,
+  mergeRequestBeadId: 'bd_mr000001',
+  branch: `gt/${POLECAT}/bd_bead0001`,
+  commit: 'a'.repeat(40),
+  message: 'Merge it',
+};
 
 const ROUTES = [
   { method: 'GET', path: '/agents' },
@@ -139,14 +146,50 @@ describe('routes', () => {
     { name: 'start: invalid JSON', method: 'POST', path: '/agents', body: '{"agent":', status: 400, code: 'bad_json' },
     { name: 'start: empty object', method: 'POST', path: '/agents', body: {}, status: 400, code: 'validation_failed' },
     { name: 'start: no body', method: 'POST', path: '/agents', body: undefined, status: 400, code: 'validation_failed' },
-    { name: 'start: hostile git URL', method: 'POST', path: '/agents', body: startRequest('polecat', { rig: { ...RIG, gitUrl: '--upload-pack=x' } }), status: 400, code: 'validation_failed' },
-    { name: 'start: text/plain', method: 'POST', path: '/agents', body: 'x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
+    {
+      name: 'start: hostile git URL',
+      method: 'POST',
+      path: '/agents',
+      body: startRequest('polecat', { rig: { ...RIG, gitUrl: '--upload-pack=x' } }),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'start: text/plain',
+      method: 'POST',
+      path: '/agents',
+      body: 'x',
+      headers: { 'content-type': 'text/plain' },
+      status: 415,
+      code: 'unsupported_media_type',
+    },
     { name: 'start: too large', method: 'POST', path: '/agents', body: { pad: 'x'.repeat(300 * 1024) }, status: 413, code: 'payload_too_large' },
     { name: 'message: empty text', method: 'POST', path: `/agents/${POLECAT}/messages`, body: { text: '' }, status: 400, code: 'validation_failed' },
     { name: 'credentials: no grant', method: 'POST', path: `/agents/${POLECAT}/credentials`, body: { refresh: null }, status: 400, code: 'validation_failed' },
-    { name: 'credentials: bad refresh prefix', method: 'POST', path: `/agents/${POLECAT}/credentials`, body: { grant: grant(1, 1), refresh: { refreshCredential: 'nope_nope_nope_nope_nope', refreshCredentialExpiresAt: 1 } }, status: 400, code: 'validation_failed' },
-    { name: 'stop: reason too long', method: 'POST', path: `/agents/${POLECAT}/stop`, body: { reason: 'x'.repeat(501) }, status: 400, code: 'validation_failed' },
-    { name: 'merge: hostile branch', method: 'POST', path: '/git/merge', body: { ...mergeBody, branch: '--upload-pack=x' }, status: 400, code: 'validation_failed' },
+    {
+      name: 'credentials: bad refresh prefix',
+      method: 'POST',
+      path: `/agents/${POLECAT}/credentials`,
+      body: { grant: grant(1, 1), refresh: { refreshCredential: 'nope_nope_nope_nope_nope', refreshCredentialExpiresAt: 1 } },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'stop: reason too long',
+      method: 'POST',
+      path: `/agents/${POLECAT}/stop`,
+      body: { reason: 'x'.repeat(501) },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'merge: hostile branch',
+      method: 'POST',
+      path: '/git/merge',
+      body: { ...mergeBody, branch: '--upload-pack=x' },
+      status: 400,
+      code: 'validation_failed',
+    },
     { name: 'merge: branch escape', method: 'POST', path: '/git/merge', body: { ...mergeBody, branch: '../x' }, status: 400, code: 'validation_failed' },
     { name: 'bad agent id in path', method: 'GET', path: '/agents/..%2Fetc', body: undefined, status: 400, code: 'validation_failed' },
   ])('bad request → typed error: $name', async ({ method, path, body, status, code, headers }) => {
@@ -165,7 +208,12 @@ describe('routes', () => {
 
   it('an unexpected error is a 500 internal without details', async () => {
     const broken = createControlApp({
-      control: { ...h.supervisor, list: () => { throw new Error('secret detail'); } } as unknown as AgentControl,
+      control: {
+        ...h.supervisor,
+        list: () => {
+          throw new Error('secret detail');
+        },
+      } as unknown as AgentControl,
       containerKey: KEY,
       instanceId: 'x',
       startedAt: 0,

@@ -27,7 +27,16 @@ async function settle(): Promise<void> {
 describe('AgentSupervisor.start', () => {
   it('starts a polecat in a fixed order and hands the runtime only the broker URL and key', async () => {
     const status = await h.supervisor.start(startRequest('polecat'));
-    expect(status).toMatchObject({ agentId: POLECAT, role: 'polecat', gen: 1, runtimeState: 'running', activity: 'working', pid: 1001, sessionId: 'ses_1001', lastError: null });
+    expect(status).toMatchObject({
+      agentId: POLECAT,
+      role: 'polecat',
+      gen: 1,
+      runtimeState: 'running',
+      activity: 'working',
+      pid: 1001,
+      sessionId: 'ses_1001',
+      lastError: null,
+    });
     expect(h.log.filter((l) => l.startsWith(POLECAT))).toEqual([
       `${POLECAT}:broker.start`,
       `${POLECAT}:heartbeat.start`,
@@ -289,7 +298,10 @@ describe('deliver and push', () => {
     const snap = heartbeat.options.snapshot();
     expect(snap.credential.refreshCount).toBe(1);
     expect(sink.records.filter((r) => r.type === 'credential.refreshed')).toEqual([
-      { type: 'credential.refreshed', data: { source: 'pull', tokenFingerprint: 'abcdef01', accessTokenExpiresAt: broker.state.accessTokenExpiresAt, refreshCount: 1 } },
+      {
+        type: 'credential.refreshed',
+        data: { source: 'pull', tokenFingerprint: 'abcdef01', accessTokenExpiresAt: broker.state.accessTokenExpiresAt, refreshCount: 1 },
+      },
     ]);
     heartbeat.options.snapshot();
     expect(sink.records.filter((r) => r.type === 'credential.refreshed')).toHaveLength(1);
@@ -372,9 +384,21 @@ describe('merge callbacks', () => {
   };
 
   it.each([
-    { name: 'merged', result: { outcome: 'merged' as const, commitSha: 'b'.repeat(40) }, expected: { outcome: 'merged', commitSha: 'b'.repeat(40), message: '' } },
-    { name: 'conflict', result: { outcome: 'conflict' as const, files: ['a.txt'], message: 'conflicts in: a.txt' }, expected: { outcome: 'conflict', commitSha: null, message: 'conflicts in: a.txt' } },
-    { name: 'failed', result: { outcome: 'failed' as const, message: 'push rejected' }, expected: { outcome: 'failed', commitSha: null, message: 'push rejected' } },
+    {
+      name: 'merged',
+      result: { outcome: 'merged' as const, commitSha: 'b'.repeat(40) },
+      expected: { outcome: 'merged', commitSha: 'b'.repeat(40), message: '' },
+    },
+    {
+      name: 'conflict',
+      result: { outcome: 'conflict' as const, files: ['a.txt'], message: 'conflicts in: a.txt' },
+      expected: { outcome: 'conflict', commitSha: null, message: 'conflicts in: a.txt' },
+    },
+    {
+      name: 'failed',
+      result: { outcome: 'failed' as const, message: 'push rejected' },
+      expected: { outcome: 'failed', commitSha: null, message: 'push rejected' },
+    },
     {
       name: 'changed_since_review (the branch tip travels as commitSha)',
       result: { outcome: 'changed_since_review' as const, branchCommit: 'c'.repeat(40), message: 'branch moved' },
@@ -420,7 +444,9 @@ describe("a polecat's gt_done submits its own branch (the container copies it, t
     await toolClient(POLECAT).tool('done', { branch: OWN, summary: 'did it', commit: 'f'.repeat(40) });
     expect(h.log).toContain(`${POLECAT}:git.submitBranch:${OWN}`);
     expect(h.latest(POLECAT).client.tools).toEqual([{ name: 'done', args: { branch: OWN, summary: 'did it', commit: h.git.submittedCommit } }]);
-    expect(h.latest(POLECAT).sink.records.filter((r) => r.type === 'branch.submitted')).toEqual([{ type: 'branch.submitted', data: { branch: OWN, commit: h.git.submittedCommit } }]);
+    expect(h.latest(POLECAT).sink.records.filter((r) => r.type === 'branch.submitted')).toEqual([
+      { type: 'branch.submitted', data: { branch: OWN, commit: h.git.submittedCommit } },
+    ]);
 
     await h.supervisor.stop(POLECAT, { reason: 'done' });
     expect(h.git.pushes).toEqual([{ branch: OWN, capture: false }]);
@@ -428,7 +454,9 @@ describe("a polecat's gt_done submits its own branch (the container copies it, t
 
   it("another agent's branch: 403 token_scope, nothing copied, nothing sent", async () => {
     await h.supervisor.start(startRequest('polecat'));
-    await expect(toolClient(POLECAT).tool('done', { branch: 'gt/ag_other001/bd_bead0001', summary: 'not mine' })).rejects.toMatchObject({ code: 'token_scope' });
+    await expect(toolClient(POLECAT).tool('done', { branch: 'gt/ag_other001/bd_bead0001', summary: 'not mine' })).rejects.toMatchObject({
+      code: 'token_scope',
+    });
     expect(h.log.some((l) => l.includes('git.submitBranch'))).toBe(false);
     expect(h.latest(POLECAT).client.tools).toEqual([]);
     // a run that never submitted has its branch copied at exit

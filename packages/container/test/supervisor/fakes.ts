@@ -56,7 +56,10 @@ export function startRequest(role: AgentRole, overrides: Partial<StartAgentReque
       refreshCredentialExpiresAt: 1_000_000 + 7 * 24 * 3_600_000,
       gen,
     },
-    runtime: { kind: 'opencode', provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9999/v1', model: 'fake-model', apiKeyEnvVar: 'OPENAI_API_KEY' } },
+    runtime: {
+      kind: 'opencode',
+      provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9999/v1', model: 'fake-model', apiKeyEnvVar: 'OPENAI_API_KEY' },
+    },
     rig: role === 'mayor' ? null : RIG,
     bead: role === 'polecat' ? { id: 'bd_bead0001', title: 'Do it', body: 'details' } : null,
     instructions: 'be good',
@@ -103,7 +106,13 @@ export class FakeBroker implements CredentialBroker {
   push(g: AccessTokenGrant, refresh?: unknown, source?: 'push' | 'message') {
     this.log.push(`${this.agentId}:broker.push:${source}`);
     this.pushes.push({ grant: g, refresh: refresh ?? null, source });
-    this.state = { ...this.state, accessTokenExpiresAt: g.accessTokenExpiresAt, lastRefreshAt: g.accessTokenIssuedAt, lastRefreshSource: source ?? 'push', refreshCount: this.state.refreshCount + 1 };
+    this.state = {
+      ...this.state,
+      accessTokenExpiresAt: g.accessTokenExpiresAt,
+      lastRefreshAt: g.accessTokenIssuedAt,
+      lastRefreshSource: source ?? 'push',
+      refreshCount: this.state.refreshCount + 1,
+    };
   }
   status() {
     return this.state;

@@ -85,7 +85,12 @@ const ACTIVITIES: readonly RunActivity[] = ['working', 'waiting'];
 
 const cases = RUN_EVENTS.flatMap((event) =>
   RUN_STATES.flatMap((state) =>
-    ACTIVITIES.map((activity) => ({ name: `${state}/${activity} + ${event}`, from: { state, activity } as RunLifecycle, event, expected: TABLE[event][state] })),
+    ACTIVITIES.map((activity) => ({
+      name: `${state}/${activity} + ${event}`,
+      from: { state, activity } as RunLifecycle,
+      event,
+      expected: TABLE[event][state],
+    })),
   ),
 );
 

@@ -184,7 +184,11 @@ describe('the dashboard, in a browser, against the local stack', () => {
     const api = await h.stack.userApi(USER);
     const victim = (await api.agents(townId)).find((a) => a.role !== 'mayor');
     expect(victim, 'an agent besides the mayor').toBeTruthy();
-    const stopped = await requestJson(`${base}/api/towns/${townId}/agents/${victim!.id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: {} });
+    const stopped = await requestJson(`${base}/api/towns/${townId}/agents/${victim!.id}/stop`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: {},
+    });
     expect(stopped.status).toBe(200);
     const row = page.locator(`#agents-panel tr[data-agent-id="${victim!.id}"]`);
     await expect.poll(() => row.locator('[data-field="credential"]').innerText(), POLL).toContain('revoked');

@@ -15,7 +15,18 @@ import { AGENT_API, parseErrorBody, routePath, USER_API } from '@gastown/protoco
 import { reply } from '../../src/fake-llm/index';
 import { findStackProcesses, formatEnvFile, generateStackKeys, requestJson, workerSecrets } from '../../src/stack/index';
 import { sleep, waitFor } from '../support/harness';
-import { eventsOf, FAULT_USER, mayorTurn, runtimeOf, startFaultHarness, toolOutcomes, turnsEnded, unauthorizedRequests, waitMayor, type FaultHarness } from './support';
+import {
+  eventsOf,
+  FAULT_USER,
+  mayorTurn,
+  runtimeOf,
+  startFaultHarness,
+  toolOutcomes,
+  turnsEnded,
+  unauthorizedRequests,
+  waitMayor,
+  type FaultHarness,
+} from './support';
 
 let h: FaultHarness;
 
@@ -46,17 +57,23 @@ describe('faults between the container and the control plane', () => {
     const recoveredMs = replayed.at - droppedAt;
     h.proxy.faultTowns = null;
     // and goes on refreshing normally
-    const refreshedAfter = await waitFor(async () => (await eventsOf(h.api, townId, 'credential.refreshed', mayorId)).filter((e) => e.at > replayed.at).length >= 2, {
-      timeoutMs: 30_000,
-      what: 'two more ordinary refreshes after the replay',
-    });
+    const refreshedAfter = await waitFor(
+      async () => (await eventsOf(h.api, townId, 'credential.refreshed', mayorId)).filter((e) => e.at > replayed.at).length >= 2,
+      {
+        timeoutMs: 30_000,
+        what: 'two more ordinary refreshes after the replay',
+      },
+    );
     expect(refreshedAfter).toBe(true);
     await mayorTurn(h, townId, mayorId, 'Still there?');
 
     expect(h.proxy.refreshes.filter((r) => r.townId === townId && r.action === 'dropped')).toHaveLength(1);
     expect(await eventsOf(h.api, townId, 'credential.refresh_replayed', mayorId), 'exactly one replay').toHaveLength(1);
     expect(await eventsOf(h.api, townId, 'credential_reuse_detected'), 'no reuse detected').toEqual([]);
-    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     const after = await runtimeOf(h.stack, townId, mayorId);
     expect([after.pid, after.sessionId, after.gen], 'same process, session and generation').toEqual([before.pid, before.sessionId, before.gen]);
     expect(after.credential).toMatchObject({ state: 'valid', consecutiveFailures: 0, unauthorizedCount: 0 });
@@ -113,7 +130,10 @@ describe('faults between the container and the control plane', () => {
     const aheadMs = expiresAt - bridging!.at;
     expect(aheadMs, 'the first refresh after the outage came at least 1 s before the token expired').toBeGreaterThanOrEqual(1_000);
     expect(toolOutcomes(h.stack, mayorId).filter((t) => t.name === 'gt_list_rigs')).toHaveLength(3);
-    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     expect(await eventsOf(h.api, townId, 'credential.expired'), 'no expiry').toEqual([]);
     expect(await h.api.beads(townId).then((b) => b.filter((x) => x.type === 'escalation')), 'no escalation').toEqual([]);
     const unauthorized = unauthorizedRequests(h.stack, townId);
@@ -158,7 +178,12 @@ describe('faults between the container and the control plane', () => {
     expect(during.code, `the tool result the model saw: ${during.content}`).toBe('credentials_expired');
 
     // recovery without a restart: the broker refreshes by itself once the control plane answers
-    const recovered = await waitMayor(h, townId, 'the broker to report a valid credential again', (m) => m.credential.reported?.state === 'valid' && (m.credential.reportedAt ?? 0) > backAt);
+    const recovered = await waitMayor(
+      h,
+      townId,
+      'the broker to report a valid credential again',
+      (m) => m.credential.reported?.state === 'valid' && (m.credential.reportedAt ?? 0) > backAt,
+    );
     const recoveryMs = (recovered.credential.reportedAt ?? backAt) - backAt;
     await mayorTurn(h, townId, mayorId, 'After the outage.');
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
@@ -193,11 +218,19 @@ describe('faults between the container and the control plane', () => {
     expect(reuse).toHaveLength(1);
 
     // the legitimate agent gets a new generation and works again
-    const redispatched = await waitMayor(h, townId, 'the mayor to be re-dispatched', (m) => m.credential.gen === gen0 + 1 && (m.status === 'waiting' || m.status === 'working'));
+    const redispatched = await waitMayor(
+      h,
+      townId,
+      'the mayor to be re-dispatched',
+      (m) => m.credential.gen === gen0 + 1 && (m.status === 'waiting' || m.status === 'working'),
+    );
     const redispatchMs = Date.now() - reuse[0]!.at;
     await mayorTurn(h, townId, mayorId, 'After the replay.');
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
-    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     // its new family refreshes normally (two token lifetimes later it is still valid)
     await sleep(20_000);
     const later = await waitMayor(h, townId, 'a valid reported credential', (m) => m.credential.reported?.state === 'valid');
@@ -253,13 +286,18 @@ describe('faults between the container and the control plane', () => {
     // (town events carry the time the control plane stored them: after the restart, as they must)
     expect(answeredAt, 'the turn ended while the worker was down').toBeLessThan(downUntil);
     expect(text.at).toBeGreaterThanOrEqual(downUntil);
-    expect((await eventsOf(h.api, townId, 'session.idle', mayorId)).filter((e) => e.at >= downUntil).length, 'session.idle of the turn').toBeGreaterThanOrEqual(1);
+    expect((await eventsOf(h.api, townId, 'session.idle', mayorId)).filter((e) => e.at >= downUntil).length, 'session.idle of the turn').toBeGreaterThanOrEqual(
+      1,
+    );
     expect(await eventsOf(h.api, townId, 'agent.lost', mayorId), 'not lost').toEqual([]);
 
     // back to work: the next turn's tool call succeeds, same process, session and generation
     await mayorTurn(h, townId, mayorId, 'After the restart.');
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
-    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     const after = await runtimeOf(h.stack, townId, mayorId);
     expect([after.pid, after.sessionId, after.gen], 'same process, session and generation').toEqual([before.pid, before.sessionId, before.gen]);
     expect(after.credential.state).toBe('valid');
@@ -276,7 +314,10 @@ describe('faults between the container and the control plane', () => {
     const stopMs = Date.now() - t0;
     expect(res.status).toBe(200);
     expect(stopMs, 'the stop answered').toBeLessThan(10_000);
-    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], { timeoutMs: 30_000, what: 'the final completion report' });
+    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], {
+      timeoutMs: 30_000,
+      what: 'the final completion report',
+    });
     expect(completed.data.outcome).toBeDefined();
     const mayor = (await h.api.agents(townId)).find((a) => a.id === mayorId)!;
     expect([mayor.status, mayor.credential.gen]).toEqual(['stopped', gen + 1]);
@@ -296,7 +337,10 @@ describe('faults between the container and the control plane', () => {
     process.kill(state.pid!, 'SIGTERM');
     await waitFor(async () => !(await h.stack.hostState(townId)).running, { timeoutMs: 60_000, what: 'the container to exit' });
     const exitMs = Date.now() - t0;
-    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], { timeoutMs: 30_000, what: "the mayor's completion report" });
+    const completed = await waitFor(async () => (await eventsOf(h.api, townId, 'agent.completed', mayorId))[0], {
+      timeoutMs: 30_000,
+      what: "the mayor's completion report",
+    });
     expect(completed).toBeDefined();
     const exited = await waitMayor(h, townId, 'the mayor to be exited', (m) => m.status === 'exited' || m.status === 'stopped');
     expect(exited.status).toBe('exited');
@@ -305,7 +349,10 @@ describe('faults between the container and the control plane', () => {
     // on demand: the next message starts the container and the mayor again (gen + 1), and it works
     await mayorTurn(h, townId, mayorId, 'After the SIGTERM.');
     expect(toolOutcomes(h.stack, mayorId).at(-1)).toMatchObject({ name: 'gt_list_rigs', code: null });
-    expect(toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      toolOutcomes(h.stack, mayorId).filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     const again = await runtimeOf(h.stack, townId, mayorId);
     expect(again.gen).toBe(gen + 1);
     const unauthorized = unauthorizedRequests(h.stack, townId);
@@ -324,7 +371,9 @@ describe('faults between the container and the control plane', () => {
     const k2 = `${k2Keys.activeKid}-2`;
     const k2Secret = Object.values(k2Keys.jwtKeys)[0]!;
     const writeKeys = (jwtKeys: Record<string, string>, activeKid: string) =>
-      writeFileSync(join(h.stack.stateDir, 'worker.env'), formatEnvFile(workerSecrets({ ...h.stack.keys, jwtKeys, activeKid }), 'fault suite: key rotation'), { mode: 0o600 });
+      writeFileSync(join(h.stack.stateDir, 'worker.env'), formatEnvFile(workerSecrets({ ...h.stack.keys, jwtKeys, activeKid }), 'fault suite: key rotation'), {
+        mode: 0o600,
+      });
 
     // hold the mayor's model request: its tool call comes with the k1 token it got before both restarts
     const gate = h.holdMayor(mayorId);
@@ -342,9 +391,16 @@ describe('faults between the container and the control plane', () => {
       // wrangler dev: the first request to a Durable Object right after a restart can get a bare
       // 503 from the local runtime (seen once: it hit the broker's reactive refresh, and the tool
       // call failed). Warm the town's object through the user API before the agent's call.
-      await waitFor(async () => (await h.api.request('GET', `/api/towns/${townId}/agents`)).status === 200, { timeoutMs: 30_000, intervalMs: 1_000, what: "the town's object to answer after the restart" });
+      await waitFor(async () => (await h.api.request('GET', `/api/towns/${townId}/agents`)).status === 200, {
+        timeoutMs: 30_000,
+        intervalMs: 1_000,
+        what: "the town's object to answer after the restart",
+      });
       gate.release();
-      await waitFor(() => toolOutcomes(h.stack, mayorId).filter((t) => t.name === 'gt_list_rigs').length >= 2, { timeoutMs: 60_000, what: 'the tool call after the rotation' });
+      await waitFor(() => toolOutcomes(h.stack, mayorId).filter((t) => t.name === 'gt_list_rigs').length >= 2, {
+        timeoutMs: 60_000,
+        what: 'the tool call after the rotation',
+      });
     } finally {
       gate.release();
     }
@@ -352,7 +408,10 @@ describe('faults between the container and the control plane', () => {
     await mayorTurn(h, townId, mayorId, 'After the rotation.');
 
     const outcomes = toolOutcomes(h.stack, mayorId);
-    expect(outcomes.filter((t) => t.code !== null), 'failed tool results').toEqual([]);
+    expect(
+      outcomes.filter((t) => t.code !== null),
+      'failed tool results',
+    ).toEqual([]);
     const after = await runtimeOf(h.stack, townId, mayorId);
     expect([after.pid, after.sessionId, after.gen]).toEqual([before.pid, before.sessionId, before.gen]);
     // the k1 token was refused once with token_unknown_key and replaced by the broker (reactive refresh)

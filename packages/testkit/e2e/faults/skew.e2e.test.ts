@@ -35,16 +35,23 @@ describe('5. clock skew between container and control plane', () => {
         await turn('Still there?');
         const after = await runtimeOf(h.stack, town.id, mayor.id);
 
-        const failed = h.stack.fakeLlm!.toolResults(mayor.id).filter((r) => failureCodeOf(r) !== null).map((r) => r.content.slice(0, 200));
+        const failed = h.stack
+          .fakeLlm!.toolResults(mayor.id)
+          .filter((r) => failureCodeOf(r) !== null)
+          .map((r) => r.content.slice(0, 200));
         expect(failed, 'failed tool results').toEqual([]);
         expect([after.pid, after.sessionId, after.gen]).toEqual([before.pid, before.sessionId, before.gen]);
-        expect(after.credential.refreshCount - before.credential.refreshCount, 'refreshes during the run').toBeGreaterThanOrEqual(Math.floor(RUN_SECONDS / TTL));
+        expect(after.credential.refreshCount - before.credential.refreshCount, 'refreshes during the run').toBeGreaterThanOrEqual(
+          Math.floor(RUN_SECONDS / TTL),
+        );
         expect(after.credential).toMatchObject({ state: 'valid', unauthorizedCount: 0 });
         const agents = await h.agentsOf(town.id);
         const state = await h.stack.hostState(town.id);
         const report = unauthorizedFor(h.stack, town.id, agents, new Set([state.instanceId!]));
         expect(report).toEqual({ toolResults: [], containerLines: [], workerLines: [], reportedByBroker: [], total: 0 });
-        console.log(`fault-figures ${JSON.stringify({ fault: 'clock-skew', offsetMs, ttlSeconds: TTL, runSeconds: RUN_SECONDS, refreshes: after.credential.refreshCount - before.credential.refreshCount })}`);
+        console.log(
+          `fault-figures ${JSON.stringify({ fault: 'clock-skew', offsetMs, ttlSeconds: TTL, runSeconds: RUN_SECONDS, refreshes: after.credential.refreshCount - before.credential.refreshCount })}`,
+        );
       } finally {
         await h.stack.stop();
         expect(findStackProcesses(h.stack.stateDir)).toEqual([]);

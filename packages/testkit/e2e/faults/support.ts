@@ -120,7 +120,12 @@ export async function startFaultHarness(): Promise<FaultHarness> {
       const promise = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const current: { agentId: string; promise: Promise<void>; waiting: number; answer: Turn | null } = { agentId: mayorId, promise, waiting: 0, answer: null };
+      const current: { agentId: string; promise: Promise<void>; waiting: number; answer: Turn | null } = {
+        agentId: mayorId,
+        promise,
+        waiting: 0,
+        answer: null,
+      };
       gate = current;
       return {
         pending: () => current.waiting,
@@ -174,7 +179,11 @@ export async function mayorTurn(h: FaultHarness, townId: string, mayorId: string
   const before = turnsEnded(h.stack, mayorId);
   const sent = await h.api.sendMayorMessage(townId, text);
   if (sent.delivery === 'failed') throw new Error(`message to the mayor of ${townId} failed: ${JSON.stringify(sent.mayor.statusLine)}`);
-  await waitFor(() => turnsEnded(h.stack, mayorId) > before, { timeoutMs, what: `the mayor's answer to "${text}"`, describe: async () => describeAgents(await h.api.agents(townId)) });
+  await waitFor(() => turnsEnded(h.stack, mayorId) > before, {
+    timeoutMs,
+    what: `the mayor's answer to "${text}"`,
+    describe: async () => describeAgents(await h.api.agents(townId)),
+  });
 }
 
 export async function waitMayor(h: FaultHarness, townId: string, what: string, ok: (m: Agent) => boolean, timeoutMs = 90_000): Promise<Agent> {
@@ -189,5 +198,8 @@ export async function waitMayor(h: FaultHarness, townId: string, what: string, o
 
 /** Lines of the worker's request log for this town answered 401. */
 export function unauthorizedRequests(stack: Stack, townId: string): string[] {
-  return stack.logs.read(stack.logs.worker).split('\n').filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
+  return stack.logs
+    .read(stack.logs.worker)
+    .split('\n')
+    .filter((l) => l.includes(`/towns/${townId}/`) && / 401 /.test(l));
 }

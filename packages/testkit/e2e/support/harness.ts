@@ -34,7 +34,10 @@ export interface Harness {
   scenario: TownScenario;
   llmApiKey: string;
   /** A town on the fake LLM; with a rig backed by a fresh bare repo unless `rig: false`. */
-  createTown(name: string, options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number }): Promise<{ town: Town; rig: Rig | null; repo: RigRepo | null }>;
+  createTown(
+    name: string,
+    options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number },
+  ): Promise<{ town: Town; rig: Rig | null; repo: RigRepo | null }>;
   /** A rig backed by a fresh bare repo. */
   addRig(townId: string, name: string): Promise<{ rig: Rig; repo: RigRepo }>;
   mayorOf(townId: string): Promise<Agent>;
@@ -119,7 +122,5 @@ export async function waitFor<T>(
 
 /** A compact view of a town's agents for failure messages. */
 export function describeAgents(agents: Agent[]): string {
-  return agents
-    .map((a) => `${a.role}:${a.id}:${a.status}:gen${a.credential.gen}:${a.credential.state}${a.beadId ? `:${a.beadId}` : ''}`)
-    .join(' | ');
+  return agents.map((a) => `${a.role}:${a.id}:${a.status}:gen${a.credential.gen}:${a.credential.state}${a.beadId ? `:${a.beadId}` : ''}`).join(' | ');
 }

@@ -64,8 +64,10 @@ export function hostileProbeScript(t: ProbeTargets): string {
     `x=$(ls -a ${q(t.stateDir)} 2>/dev/null | tr "\\n" " ")`,
     `printf '%s' "$x" | grep -qE "keys.json|worker.env|wrangler|logs" && open state_dir_list "$x" || denied state_dir_list "$x"`,
   ];
-  for (const f of t.secretFiles) lines.push(`x=$(head -c 4000 ${q(f)}) && [ -n "$x" ] && { open secret_file ${q(f)}; printf '%s\\n' "$x"; } || denied secret_file ${q(f)}`);
-  for (const d of t.foreignDirs) lines.push(`x=$(ls -la ${q(d)} 2>&1) && { open foreign_dir ${q(d)}; printf '%s\\n' "$x" | head -c 1000; } || denied foreign_dir ${q(d)}`);
+  for (const f of t.secretFiles)
+    lines.push(`x=$(head -c 4000 ${q(f)}) && [ -n "$x" ] && { open secret_file ${q(f)}; printf '%s\\n' "$x"; } || denied secret_file ${q(f)}`);
+  for (const d of t.foreignDirs)
+    lines.push(`x=$(ls -la ${q(d)} 2>&1) && { open foreign_dir ${q(d)}; printf '%s\\n' "$x" | head -c 1000; } || denied foreign_dir ${q(d)}`);
   for (const pid of t.secretPids) {
     lines.push(
       `x=$(tr "\\0" "\\n" < /proc/${pid}/environ | head -c 8000) && [ -n "$x" ] && { open proc_environ_foreign ${pid}; printf '%s\\n' "$x"; } || denied proc_environ_foreign ${pid}`,
@@ -81,7 +83,9 @@ export function hostileProbeScript(t: ProbeTargets): string {
     '[ "$code" = "200" ] && open broker_other_key "$code" || denied broker_other_key "$code"',
     // the control plane with every token-shaped string found so far (none, if contained)
     `found=$(grep -rhoE "eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}" /proc/[0-9]*/environ ${t.secretFiles.map(q).join(' ')} 2>/dev/null | head -5)`,
-    'n=0; for tok in $found; do n=$((n+1)); code=$(curl -s -o /dev/null -w "%{http_code}" -H "authorization: Bearer $tok" ' + q(`${t.workerUrl}/api/towns`) + '); [ "$code" = "200" ] && open control_plane_with_found "$code"; done',
+    'n=0; for tok in $found; do n=$((n+1)); code=$(curl -s -o /dev/null -w "%{http_code}" -H "authorization: Bearer $tok" ' +
+      q(`${t.workerUrl}/api/towns`) +
+      '); [ "$code" = "200" ] && open control_plane_with_found "$code"; done',
     '[ $n -eq 0 ] && denied control_plane_with_found "nothing found" || echo "TRIED $n tokens"',
     // git: push from the agent's own checkout, push to the rig's remote directly, move a ref the container merges
     'if git rev-parse --git-dir >/dev/null 2>&1; then',

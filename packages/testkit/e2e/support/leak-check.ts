@@ -53,7 +53,8 @@ export function findGitRepos(root: string, out: string[] = [], depth = 0): strin
     return out;
   }
   const names = new Set(entries.map((e) => e.name));
-  if (names.has('.git')) out.push(root); // a checkout, or a worktree (.git is a file there)
+  if (names.has('.git'))
+    out.push(root); // a checkout, or a worktree (.git is a file there)
   else if (names.has('HEAD') && names.has('objects') && names.has('config') && names.has('refs')) {
     out.push(root); // a bare repository: nothing to descend into
     return out;

@@ -24,8 +24,7 @@ export interface AgentEntry {
 }
 
 export type RefreshVerdict =
-  | { ok: true; credentials: AgentCredentials; replay: boolean; agentId: string }
-  | { ok: false; code: ErrorCode; agentId: string | null };
+  { ok: true; credentials: AgentCredentials; replay: boolean; agentId: string } | { ok: false; code: ErrorCode; agentId: string | null };
 
 export interface CredentialStoreOptions {
   key: Uint8Array;

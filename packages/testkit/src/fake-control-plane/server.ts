@@ -132,7 +132,11 @@ function match(path: string): { route: FakeRoute; params: Record<string, string>
 }
 
 class HttpError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly auth?: AuthVerdict) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly auth?: AuthVerdict,
+  ) {
     super(message);
   }
 }
@@ -210,7 +214,8 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
     const claims = verdict.claims;
     const entry = store.agents.get(claims.sub);
     if (entry === undefined || entry.gen !== claims.gen) throw new HttpError('token_revoked', 'token generation is not current', 'revoked');
-    if (claims.sub !== params['agentId'] || claims.townId !== params['townId']) throw new HttpError('token_scope', 'token names another agent or town', 'scope');
+    if (claims.sub !== params['agentId'] || claims.townId !== params['townId'])
+      throw new HttpError('token_scope', 'token names another agent or town', 'scope');
     return claims;
   }
 
@@ -220,7 +225,10 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
     return { agent: entry.identity, gen: entry.gen };
   }
 
-  function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, value: unknown): T {
+  function parse<T>(
+    schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } },
+    value: unknown,
+  ): T {
     const result = schema.safeParse(value);
     if (!result.success) {
       const issue = result.error.issues[0];
@@ -271,7 +279,8 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
         const toolName = ToolNameSchema.safeParse(params['tool']);
         if (!toolName.success) throw new HttpError('not_found', 'unknown tool');
         const spec = TOOLS[toolName.data];
-        if (!(spec.roles as readonly string[]).includes(claims.role)) throw new HttpError('role_forbidden', `role ${claims.role} may not call ${toolName.data}`);
+        if (!(spec.roles as readonly string[]).includes(claims.role))
+          throw new HttpError('role_forbidden', `role ${claims.role} may not call ${toolName.data}`);
         const args = parse(spec.args as unknown as Parameters<typeof parse<Record<string, unknown>>>[0], body);
         return toolResult(toolName.data, args, agent, gen, fixtures);
       }
@@ -326,7 +335,12 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
         if (token === null) throw new HttpError('token_missing', 'missing refresh credential', 'missing');
         const verdict = await store.refresh(token);
         record.agentId = verdict.agentId;
-        if (!verdict.ok) throw new HttpError(verdict.code, 'refresh refused', verdict.code === 'refresh_reused' ? 'reused' : verdict.code === 'token_revoked' ? 'revoked' : 'invalid');
+        if (!verdict.ok)
+          throw new HttpError(
+            verdict.code,
+            'refresh refused',
+            verdict.code === 'refresh_reused' ? 'reused' : verdict.code === 'token_revoked' ? 'revoked' : 'invalid',
+          );
         record.auth = verdict.replay ? 'replay' : 'valid';
         if (dropRefresh > 0) {
           dropRefresh -= 1;

@@ -26,7 +26,15 @@ export function toolResult(tool: ToolName, args: Record<string, unknown>, agent:
       result = { mail: [] };
       break;
     case 'done':
-      result = { mergeRequest: f.bead(agent, { type: 'merge_request', status: 'open', title: `merge ${s('branch')}`, body: s('summary'), metadata: { branch: s('branch') } }) };
+      result = {
+        mergeRequest: f.bead(agent, {
+          type: 'merge_request',
+          status: 'open',
+          title: `merge ${s('branch')}`,
+          body: s('summary'),
+          metadata: { branch: s('branch') },
+        }),
+      };
       break;
     case 'request_changes':
       result = { bead: f.bead(agent, { status: 'in_progress', title: 'changes requested', body: s('feedback') }) };

@@ -8,9 +8,7 @@ export function messageText(message: ChatMessage | undefined): string {
   const { content } = message;
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((part: unknown) => (part && typeof part === 'object' && 'text' in part && typeof part.text === 'string' ? part.text : ''))
-      .join('');
+    return content.map((part: unknown) => (part && typeof part === 'object' && 'text' in part && typeof part.text === 'string' ? part.text : '')).join('');
   }
   return '';
 }

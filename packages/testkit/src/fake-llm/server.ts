@@ -150,8 +150,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   });
   const { port } = server.address() as AddressInfo;
 
-  const chatRequests = (agentId?: string | null) =>
-    requests.filter((r) => r.kind === 'chat' && (agentId === undefined || r.agentId === agentId));
+  const chatRequests = (agentId?: string | null) => requests.filter((r) => r.kind === 'chat' && (agentId === undefined || r.agentId === agentId));
 
   return {
     url: `http://127.0.0.1:${port}/v1`,

@@ -100,23 +100,20 @@ export async function startFaultProxy(options: { target: string; port?: number }
       refreshes.push({ townId, at: Date.now(), action: drop ? 'dropped' : 'forwarded' });
     }
     const headers = { ...req.headers, host: target.host };
-    const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-      (up) => {
-        if (drop) {
-          // the control plane has committed the rotation: read its answer fully, then lose it
-          up.resume();
-          up.on('end', () => {
-            counts.refreshDropped += 1;
-            req.socket.destroy();
-            drop!();
-          });
-          return;
-        }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
+    const upstream = httpRequest({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
+      if (drop) {
+        // the control plane has committed the rotation: read its answer fully, then lose it
+        up.resume();
+        up.on('end', () => {
+          counts.refreshDropped += 1;
+          req.socket.destroy();
+          drop!();
+        });
+        return;
+      }
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
     upstream.on('error', () => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });

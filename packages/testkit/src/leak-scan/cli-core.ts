@@ -88,7 +88,8 @@ export async function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessE
     gitRepos: v['git-repo'] ?? [],
   };
   if (secrets.length === 0 && patterns.length === 0) throw new UsageError(`nothing to look for: give --secrets-file, --secret-env or a pattern\n${USAGE}`);
-  if (Object.values(roots).every((list) => list.length === 0)) throw new UsageError(`nowhere to look: give --file, --dir, --sqlite-dir, --pid, --process-tree or --git-repo\n${USAGE}`);
+  if (Object.values(roots).every((list) => list.length === 0))
+    throw new UsageError(`nowhere to look: give --file, --dir, --sqlite-dir, --pid, --process-tree or --git-repo\n${USAGE}`);
   return { options: { secrets, patterns, roots }, json: v.json === true };
 }
 
@@ -130,6 +131,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     for (const e of result.errors) io.err(`UNSCANNED ${e.code} ${e.where}`);
   }
   const s = result.scanned;
-  io.err(`leak-scan: ${s.files} files (${s.bytes} bytes), ${s.processes} processes, ${s.repos} repos: ${result.hits.length} hits, ${result.errors.length} unscanned`);
+  io.err(
+    `leak-scan: ${s.files} files (${s.bytes} bytes), ${s.processes} processes, ${s.repos} repos: ${result.hits.length} hits, ${result.errors.length} unscanned`,
+  );
   return exitCodeOf(result);
 }

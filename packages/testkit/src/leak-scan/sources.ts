@@ -151,7 +151,9 @@ export async function scanGitRepo(repo: string, matcher: Matcher, sink: Sink, en
   }
   const files = new Set([join(commonDir, 'config'), join(gitDir, 'config.worktree'), join(gitDir, 'FETCH_HEAD'), join(commonDir, 'FETCH_HEAD')]);
   for (const file of files) {
-    const exists = await lstat(file).then((s) => s.isFile()).catch(() => false);
+    const exists = await lstat(file)
+      .then((s) => s.isFile())
+      .catch(() => false);
     if (exists) await scanFile(file, `git:${root}`, matcher, sink);
   }
 }
@@ -159,7 +161,9 @@ export async function scanGitRepo(repo: string, matcher: Matcher, sink: Sink, en
 function git(args: string[], env: NodeJS.ProcessEnv): Promise<string | null> {
   return new Promise((done) => {
     // repositories of sandboxed agents belong to other uids: read them anyway (git's ownership check)
-    execFile('git', ['-c', 'safe.directory=*', ...args], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 30_000 }, (error, stdout) => done(error ? null : stdout));
+    execFile('git', ['-c', 'safe.directory=*', ...args], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 30_000 }, (error, stdout) =>
+      done(error ? null : stdout),
+    );
   });
 }
 

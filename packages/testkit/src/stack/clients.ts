@@ -43,7 +43,10 @@ export interface HttpResult {
 }
 
 /** One JSON request; never throws on a status (network errors do throw). */
-export async function requestJson(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {}): Promise<HttpResult> {
+export async function requestJson(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<HttpResult> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   let body: string | undefined;
   if (init.body !== undefined) {
@@ -76,7 +79,12 @@ function expectStatus<T>(what: string, result: HttpResult, status: number, schem
 }
 
 /** Mint a user token through the admin endpoint. */
-export async function createUserToken(workerUrl: string, adminSecret: string, userId: string, ttlSeconds?: number): Promise<{ token: string; expiresAt: number }> {
+export async function createUserToken(
+  workerUrl: string,
+  adminSecret: string,
+  userId: string,
+  ttlSeconds?: number,
+): Promise<{ token: string; expiresAt: number }> {
   const result = await requestJson(workerUrl + USER_API.createUserToken, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminSecret}` },

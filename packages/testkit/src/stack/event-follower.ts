@@ -30,7 +30,10 @@ export function followTownEvents(options: {
     while (!abort.signal.aborted) {
       try {
         const url = `${options.workerUrl}${routePath(USER_API.eventStream, { townId: options.townId })}?after=${cursor}`;
-        const res = await fetch(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream', 'last-event-id': String(cursor) }, signal: abort.signal });
+        const res = await fetch(url, {
+          headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream', 'last-event-id': String(cursor) },
+          signal: abort.signal,
+        });
         if (!res.ok || !res.body) throw new StackHttpError('event stream', res.status, null, '');
         const decoder = new TextDecoder();
         const parser = new SseParser();
@@ -60,7 +63,12 @@ export function followTownEvents(options: {
       return new Promise<TownEvent>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new StackError('stack_timeout', `no ${what} within ${timeoutMs} ms (${events.length} events seen: ${[...new Set(events.map((e) => e.type))].join(', ')})`));
+          reject(
+            new StackError(
+              'stack_timeout',
+              `no ${what} within ${timeoutMs} ms (${events.length} events seen: ${[...new Set(events.map((e) => e.type))].join(', ')})`,
+            ),
+          );
         }, timeoutMs);
         function check(event: TownEvent) {
           if (!predicate(event)) return;

@@ -49,11 +49,15 @@ export async function freezeWorker(dir: string, logFile: string): Promise<string
   mkdirSync(dir, { recursive: true });
   const outdir = join(dir, 'out');
   try {
-    const { stdout, stderr } = await run(process.execPath, [wranglerBinPath(), 'deploy', '--dry-run', '--outdir', outdir, '--config', join(WORKER_DIR, 'wrangler.jsonc')], {
-      cwd: WORKER_DIR,
-      env: { ...process.env, ...QUIET_WRANGLER_ENV, WRANGLER_LOG_PATH: join(dir, 'wrangler-logs') },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [wranglerBinPath(), 'deploy', '--dry-run', '--outdir', outdir, '--config', join(WORKER_DIR, 'wrangler.jsonc')],
+      {
+        cwd: WORKER_DIR,
+        env: { ...process.env, ...QUIET_WRANGLER_ENV, WRANGLER_LOG_PATH: join(dir, 'wrangler-logs') },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     writeFileSync(logFile, `${stdout}${stderr}`, { flag: 'a' });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string };

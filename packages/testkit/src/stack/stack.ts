@@ -195,7 +195,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const secrets = workerSecrets(keys);
     const envFile = join(stateDir, 'worker.env');
     if (options.secretsMode === 'dev-vars') {
-      writeFileSync(join(WORKER_DIR, '.dev.vars'), formatEnvFile(secrets, 'Written by `gastown dev` (.gastown/dev.json). Gitignored. Delete .gastown/ to reset.'), { mode: 0o600 });
+      writeFileSync(
+        join(WORKER_DIR, '.dev.vars'),
+        formatEnvFile(secrets, 'Written by `gastown dev` (.gastown/dev.json). Gitignored. Delete .gastown/ to reset.'),
+        { mode: 0o600 },
+      );
     } else {
       writeFileSync(envFile, formatEnvFile(secrets, 'Secrets of this local stack (generated).'), { mode: 0o600 });
     }

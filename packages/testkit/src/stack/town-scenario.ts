@@ -14,7 +14,18 @@
  * A tool that fails ends the turn with a text naming the failure, so the run shows it and
  * the test's tool-result checks catch it.
  */
-import { callTool, callTools, messageText, reply, toolResultsOf, type ChatMessage, type Responder, type ResponderContext, type SeenToolResult, type Turn } from '../fake-llm/index';
+import {
+  callTool,
+  callTools,
+  messageText,
+  reply,
+  toolResultsOf,
+  type ChatMessage,
+  type Responder,
+  type ResponderContext,
+  type SeenToolResult,
+  type Turn,
+} from '../fake-llm/index';
 
 export type ScenarioRole = 'mayor' | 'polecat' | 'refinery';
 
@@ -103,7 +114,19 @@ export function currentTurn(messages: readonly ChatMessage[]): { userText: strin
 /** Tool failure text as the plugin returns it: `gt_x failed: <code>: <message>`. */
 export const TOOL_FAILURE = /^(gt_[a-z_]+) failed: ([a-z_]+):/;
 /** Codes that mean "the control plane said 401" (or the broker could not keep a token). */
-export const UNAUTHORIZED_CODES = new Set(['token_missing', 'token_malformed', 'token_expired', 'token_bad_signature', 'token_unknown_key', 'token_revoked', 'refresh_invalid', 'refresh_reused', 'credentials_expired', 'broker_unauthorized', 'container_unauthorized']);
+export const UNAUTHORIZED_CODES = new Set([
+  'token_missing',
+  'token_malformed',
+  'token_expired',
+  'token_bad_signature',
+  'token_unknown_key',
+  'token_revoked',
+  'refresh_invalid',
+  'refresh_reused',
+  'credentials_expired',
+  'broker_unauthorized',
+  'container_unauthorized',
+]);
 
 export function failureCodeOf(result: SeenToolResult): string | null {
   return TOOL_FAILURE.exec(result.content.trim())?.[2] ?? null;
@@ -233,15 +256,19 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     const doneResults = results.filter((r) => r.name === 'gt_done');
     if (doneResults.length > 0) {
       const failed = doneResults.filter((r) => failureCodeOf(r));
-      return reply(failed.length ? `Approval failed: ${failed.map((r) => r.content.slice(0, 150)).join(' | ')}` : `Approved ${doneResults.length} merge request(s).`);
+      return reply(
+        failed.length ? `Approval failed: ${failed.map((r) => r.content.slice(0, 150)).join(' | ')}` : `Approved ${doneResults.length} merge request(s).`,
+      );
     }
     const prime = parseJson<PrimeResult>(primeResult.content);
     const alreadyApproved = new Set(approvedIn(messages));
     const candidates: Array<{ id: string; branch: string; commit: string | null }> = [];
     const commitOf = (metadata: Record<string, unknown> | undefined) => (typeof metadata?.commit === 'string' ? metadata.commit : null);
     const hooked = prime?.hookedBead;
-    if (hooked?.type === 'merge_request' && typeof hooked.metadata?.branch === 'string') candidates.push({ id: hooked.id, branch: hooked.metadata.branch, commit: commitOf(hooked.metadata) });
-    for (const m of userText.matchAll(/merge request (bd_[a-z0-9]+): branch (\S+?)\.?(?:\s|$)(?:The commit to review: ([0-9a-f]{40}))?/g)) candidates.push({ id: m[1]!, branch: m[2]!, commit: m[3] ?? null });
+    if (hooked?.type === 'merge_request' && typeof hooked.metadata?.branch === 'string')
+      candidates.push({ id: hooked.id, branch: hooked.metadata.branch, commit: commitOf(hooked.metadata) });
+    for (const m of userText.matchAll(/merge request (bd_[a-z0-9]+): branch (\S+?)\.?(?:\s|$)(?:The commit to review: ([0-9a-f]{40}))?/g))
+      candidates.push({ id: m[1]!, branch: m[2]!, commit: m[3] ?? null });
     if (candidates.length === 0 && ctx.toolNames.includes('gt_list_beads')) {
       const listResult = byName('gt_list_beads');
       if (!listResult) return callTool('gt_list_beads', { status: 'open' });
@@ -250,7 +277,13 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
       const rigId = prime?.agent.rigId ?? prime?.rig?.id ?? null;
       for (const b of parseJson<{ beads: BeadLike[] }>(listResult.content)?.beads ?? []) {
         const open = b.status === 'open' || b.status === 'in_progress';
-        if (b.type === 'merge_request' && open && (rigId === null || b.rigId === rigId) && (b.assigneeId === null || b.assigneeId === me) && typeof b.metadata.branch === 'string') {
+        if (
+          b.type === 'merge_request' &&
+          open &&
+          (rigId === null || b.rigId === rigId) &&
+          (b.assigneeId === null || b.assigneeId === me) &&
+          typeof b.metadata.branch === 'string'
+        ) {
           candidates.push({ id: b.id, branch: b.metadata.branch, commit: commitOf(b.metadata) });
         }
       }
@@ -258,7 +291,10 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
     const pending = candidates.filter((c, i) => !alreadyApproved.has(c.id) && candidates.findIndex((o) => o.id === c.id) === i);
     if (pending.length === 0) return reply('No merge request waits for review.');
     return callTools(
-      pending.map((c) => ({ name: 'gt_done', arguments: { branch: c.branch, mergeRequestBeadId: c.id, ...(c.commit ? { commit: c.commit } : {}), summary: 'Looks good: approved.' } })),
+      pending.map((c) => ({
+        name: 'gt_done',
+        arguments: { branch: c.branch, mergeRequestBeadId: c.id, ...(c.commit ? { commit: c.commit } : {}), summary: 'Looks good: approved.' },
+      })),
     );
   }
 
@@ -297,7 +333,12 @@ export function createTownScenario(options: TownScenarioOptions = {}): TownScena
       // never loop: a tool the runtime refuses (e.g. not offered to this role) would otherwise repeat forever
       answer = reply(`Giving up after ${steps} tool steps: ${results.at(-1)?.content.slice(0, 200) ?? ''}`);
     } else {
-      answer = role === 'mayor' ? mayor(ctx, turnMessages, results, userMessages) : role === 'polecat' ? polecat(ctx, results) : refinery(ctx, userText, results, request.messages);
+      answer =
+        role === 'mayor'
+          ? mayor(ctx, turnMessages, results, userMessages)
+          : role === 'polecat'
+            ? polecat(ctx, results)
+            : refinery(ctx, userText, results, request.messages);
     }
     const missing = answer.type === 'tool_calls' ? answer.calls.map((c) => c.name).filter((name) => !ctx.toolNames.includes(name)) : [];
     if (missing.length > 0) {

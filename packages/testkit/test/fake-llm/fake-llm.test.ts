@@ -67,9 +67,16 @@ describe('fake LLM', () => {
   });
 
   it('answers non-streamed requests with one JSON body', async () => {
-    llm = await startFakeLlm({ defaultScript: [callTools([{ name: 'a', arguments: { x: 1 } }, { name: 'b', arguments: '{"y":2}', id: 'call_b' }])] });
+    llm = await startFakeLlm({
+      defaultScript: [
+        callTools([
+          { name: 'a', arguments: { x: 1 } },
+          { name: 'b', arguments: '{"y":2}', id: 'call_b' },
+        ]),
+      ],
+    });
     const res = await post(llm.url, { model: 'm', stream: false, messages: [user('go')], tools: TOOLS });
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     expect(body.object).toBe('chat.completion');
     expect(body.choices[0].finish_reason).toBe('tool_calls');
     const calls = body.choices[0].message.tool_calls;
@@ -81,9 +88,9 @@ describe('fake LLM', () => {
 
   it('tells agents apart by header and falls back to the default script', async () => {
     llm = await startFakeLlm({ defaultScript: [reply('default')], scripts: { ag_aaaaaa: [reply('for a')] } });
-    const a = await (await post(llm.url, { model: 'm', messages: [user('x')] }, { 'x-gastown-agent-id': 'ag_aaaaaa' })).json() as any;
-    const b = await (await post(llm.url, { model: 'm', messages: [user('x')] }, { 'x-gastown-agent-id': 'ag_bbbbbb' })).json() as any;
-    const c = await (await post(llm.url, { model: 'm', messages: [user('x')] })).json() as any;
+    const a = (await (await post(llm.url, { model: 'm', messages: [user('x')] }, { 'x-gastown-agent-id': 'ag_aaaaaa' })).json()) as any;
+    const b = (await (await post(llm.url, { model: 'm', messages: [user('x')] }, { 'x-gastown-agent-id': 'ag_bbbbbb' })).json()) as any;
+    const c = (await (await post(llm.url, { model: 'm', messages: [user('x')] })).json()) as any;
     expect(a.choices[0].message.content).toBe('for a');
     expect(b.choices[0].message.content).toBe('default');
     expect(c.choices[0].message.content).toBe('fake-llm: no scripted turn left');
@@ -97,7 +104,7 @@ describe('fake LLM', () => {
   it('answers title generation without consuming a script turn', async () => {
     llm = await startFakeLlm({ title: 'Rig listing', scripts: { ag_mayor01: [reply('real answer')] } });
     const headers = { 'x-gastown-agent-id': 'ag_mayor01' };
-    const title = await (
+    const title = (await (
       await post(
         llm.url,
         {
@@ -106,10 +113,10 @@ describe('fake LLM', () => {
         },
         headers,
       )
-    ).json() as any;
+    ).json()) as any;
     expect(title.choices[0].message.content).toBe('Rig listing');
     expect(llm.remaining('ag_mayor01')).toBe(1);
-    const real = await (await post(llm.url, { model: 'm', messages: [user('list my rigs')], tools: TOOLS }, headers)).json() as any;
+    const real = (await (await post(llm.url, { model: 'm', messages: [user('list my rigs')], tools: TOOLS }, headers)).json()) as any;
     expect(real.choices[0].message.content).toBe('real answer');
     expect(llm.requests.map((r) => r.kind)).toEqual(['title', 'chat']);
     expect(llm.chatRequests('ag_mayor01')).toHaveLength(1);
@@ -118,7 +125,7 @@ describe('fake LLM', () => {
   it('lets a responder decide from the conversation and exposes the tool results seen', async () => {
     llm = await startFakeLlm();
     llm.setResponder((_req, ctx) => (ctx.lastMessage?.role === 'tool' ? reply(`saw ${ctx.toolResults.length}`) : callTool('gt_list_rigs')));
-    const first = await (await post(llm.url, { model: 'm', messages: [user('rigs?')], tools: TOOLS })).json() as any;
+    const first = (await (await post(llm.url, { model: 'm', messages: [user('rigs?')], tools: TOOLS })).json()) as any;
     expect(first.choices[0].message.tool_calls[0].function.name).toBe('gt_list_rigs');
     const callId = first.choices[0].message.tool_calls[0].id as string;
     const history: ChatMessage[] = [
@@ -126,7 +133,7 @@ describe('fake LLM', () => {
       { role: 'assistant', content: null, tool_calls: [{ id: callId, type: 'function', function: { name: 'gt_list_rigs', arguments: '{}' } }] },
       { role: 'tool', tool_call_id: callId, content: '{"rigs":[]}' },
     ];
-    const second = await (await post(llm.url, { model: 'm', messages: history, tools: TOOLS })).json() as any;
+    const second = (await (await post(llm.url, { model: 'm', messages: history, tools: TOOLS })).json()) as any;
     expect(second.choices[0].message.content).toBe('saw 1');
     // The same history sent again is not counted twice.
     await post(llm.url, { model: 'm', messages: [...history, { role: 'assistant', content: 'saw 1' }, user('again')], tools: TOOLS });

@@ -60,7 +60,10 @@ describe('leak-scan CLI (process)', () => {
     const res = await runProcess(['--secrets-file', f.secretsFile, '--file', f.leaky]);
     expect(res.code).toBe(EXIT.hits);
     expect(res.stdout.trim().split('\n').sort()).toEqual(
-      [`LEAK refresh_credential ${fingerprint(c.refreshCredential)} file:${f.leaky} @${ORDINARY_TEXT.length + 17} x1`, `LEAK secret ${fingerprint(c.refreshCredential)} file:${f.leaky} @${ORDINARY_TEXT.length + 17} x1`].sort(),
+      [
+        `LEAK refresh_credential ${fingerprint(c.refreshCredential)} file:${f.leaky} @${ORDINARY_TEXT.length + 17} x1`,
+        `LEAK secret ${fingerprint(c.refreshCredential)} file:${f.leaky} @${ORDINARY_TEXT.length + 17} x1`,
+      ].sort(),
     );
     expectNoSecret(res.stdout + res.stderr);
   }, 30_000);

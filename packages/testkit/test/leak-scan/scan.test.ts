@@ -35,7 +35,9 @@ async function dir(prefix: string): Promise<string> {
 /** The fingerprints of exact-secret hits, as a set of credential kinds. */
 function kindsFound(result: ScanResult, where?: (h: LeakHit) => boolean): string[] {
   const byFingerprint = new Map(CREDENTIAL_KINDS.map((k) => [fingerprint(c[k]), k]));
-  const found = result.hits.filter((h) => h.kind === 'secret' && (where?.(h) ?? true)).map((h) => byFingerprint.get(h.fingerprint) ?? `unknown:${h.fingerprint}`);
+  const found = result.hits
+    .filter((h) => h.kind === 'secret' && (where?.(h) ?? true))
+    .map((h) => byFingerprint.get(h.fingerprint) ?? `unknown:${h.fingerprint}`);
   return [...new Set(found)].sort();
 }
 
@@ -64,7 +66,12 @@ describe('files and directories', () => {
     expect(kindsFound(result)).toEqual(ALL_KINDS);
     const provider = result.hits.find((h) => h.fingerprint === fingerprint(c.providerKey));
     const text = await readFile(join(root, 'a', 'b', 'app.log'), 'utf8');
-    expect(provider).toMatchObject({ where: `file:${join(root, 'a', 'b', 'app.log')}`, kind: 'secret', offset: Buffer.byteLength(text.slice(0, text.indexOf(c.providerKey))), count: 1 });
+    expect(provider).toMatchObject({
+      where: `file:${join(root, 'a', 'b', 'app.log')}`,
+      kind: 'secret',
+      offset: Buffer.byteLength(text.slice(0, text.indexOf(c.providerKey))),
+      count: 1,
+    });
     expect(result.hits.filter((h) => h.kind === 'jwt').map((h) => h.fingerprint)).toEqual([fingerprint(c.accessToken)]);
     expect(result.hits.filter((h) => h.kind === 'refresh_credential').map((h) => h.fingerprint)).toEqual([fingerprint(c.refreshCredential)]);
     expectNoValueInResult(result);
@@ -193,12 +200,17 @@ describe('git', () => {
     await writeFile(r.env.GIT_CONFIG_GLOBAL as string, `[http]\n\textraHeader = Authorization: Bearer ${c.accessToken}\n`, { flag: 'a' });
     const result = await scanForSecrets({ secrets, roots: { gitRepos: [r.path] }, gitEnv: r.env });
     expect(kindsFound(result)).toEqual(['accessToken', 'providerKey']);
-    const wheres = result.hits.filter((h) => h.kind === 'secret').map((h) => h.where).sort();
-    expect(wheres).toEqual([
-      `git:${r.path}:${join(r.path, '.git', 'config')}`,
-      `git:${r.path}:file:.git/config:remote.origin.url`,
-      `git:${r.path}:file:${r.env.GIT_CONFIG_GLOBAL}:http.extraheader`,
-    ].sort());
+    const wheres = result.hits
+      .filter((h) => h.kind === 'secret')
+      .map((h) => h.where)
+      .sort();
+    expect(wheres).toEqual(
+      [
+        `git:${r.path}:${join(r.path, '.git', 'config')}`,
+        `git:${r.path}:file:.git/config:remote.origin.url`,
+        `git:${r.path}:file:${r.env.GIT_CONFIG_GLOBAL}:http.extraheader`,
+      ].sort(),
+    );
     expectNoValueInResult(result);
   });
 

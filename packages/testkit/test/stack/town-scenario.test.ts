@@ -18,7 +18,13 @@ class Conversation {
   ) {}
   async ask(): Promise<Turn> {
     const request: ChatRequest = { model: 'm', messages: this.messages, tools: this.toolNames.map((name) => ({ type: 'function', function: { name } })) };
-    const ctx: ResponderContext = { agentId: this.agentId, turnIndex: 0, lastMessage: this.messages.at(-1), toolResults: toolResultsOf(this.messages), toolNames: this.toolNames };
+    const ctx: ResponderContext = {
+      agentId: this.agentId,
+      turnIndex: 0,
+      lastMessage: this.messages.at(-1),
+      toolResults: toolResultsOf(this.messages),
+      toolNames: this.toolNames,
+    };
     const turn = await this.scenario.responder(request, ctx);
     if (!turn) throw new Error('responder fell through');
     return turn;
@@ -29,12 +35,20 @@ class Conversation {
   /** Append the assistant's calls and the given results (by tool name). */
   answer(turn: Turn, results: Record<string, string | ((args: Record<string, unknown>) => string)>) {
     if (turn.type !== 'tool_calls') throw new Error(`expected tool calls, got ${turn.type}`);
-    const toolCalls = turn.calls.map((c) => ({ id: `call_${++this.calls}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) } }));
+    const toolCalls = turn.calls.map((c) => ({
+      id: `call_${++this.calls}`,
+      type: 'function',
+      function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) },
+    }));
     this.messages.push({ role: 'assistant', content: '', tool_calls: toolCalls });
     turn.calls.forEach((c, i) => {
       const r = results[c.name];
       if (r === undefined) throw new Error(`no result for ${c.name}`);
-      this.messages.push({ role: 'tool', tool_call_id: toolCalls[i]!.id, content: typeof r === 'function' ? r((c.arguments ?? {}) as Record<string, unknown>) : r });
+      this.messages.push({
+        role: 'tool',
+        tool_call_id: toolCalls[i]!.id,
+        content: typeof r === 'function' ? r((c.arguments ?? {}) as Record<string, unknown>) : r,
+      });
     });
   }
 }
@@ -93,12 +107,19 @@ describe('town scenario', () => {
     polecat.user('Work on bd_bead01');
     const prime = await polecat.ask();
     expect(prime).toMatchObject({ calls: [{ name: 'gt_prime' }] });
-    polecat.answer(prime, { gt_prime: JSON.stringify({ agent: { id: 'ag_pole1', rigId: rig.id }, rig, hookedBead: { id: 'bd_bead01', title: "Add note 1; rm -rf / 'x'", type: 'issue' }, unreadMail: [] }) });
+    polecat.answer(prime, {
+      gt_prime: JSON.stringify({
+        agent: { id: 'ag_pole1', rigId: rig.id },
+        rig,
+        hookedBead: { id: 'bd_bead01', title: "Add note 1; rm -rf / 'x'", type: 'issue' },
+        unreadMail: [],
+      }),
+    });
     const bash = await polecat.ask();
     expect(bash).toMatchObject({ calls: [{ name: 'bash' }] });
     const command = bash.type === 'tool_calls' ? String((bash.calls[0]!.arguments as Record<string, unknown>).command) : '';
     expect(command).toContain('git add notes/bd_bead01.md');
-    expect(command).not.toContain('rm -rf / \''); // the title is sanitised before it reaches a shell
+    expect(command).not.toContain("rm -rf / '"); // the title is sanitised before it reaches a shell
     const sha = 'a'.repeat(40);
     polecat.answer(bash, { bash: `GASTOWN_BRANCH=gt/ag_pole1/bd_bead01\nGASTOWN_COMMIT=${sha}\n` });
     const done = await polecat.ask();
@@ -112,7 +133,9 @@ describe('town scenario', () => {
     const scenario = createTownScenario();
     const polecat = new Conversation(scenario, 'ag_pole1', POLECAT_TOOLS);
     polecat.user('Work');
-    polecat.answer(await polecat.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_pole1', rigId: rig.id }, rig, hookedBead: { id: 'bd_bead01', title: 't', type: 'issue' }, unreadMail: [] }) });
+    polecat.answer(await polecat.ask(), {
+      gt_prime: JSON.stringify({ agent: { id: 'ag_pole1', rigId: rig.id }, rig, hookedBead: { id: 'bd_bead01', title: 't', type: 'issue' }, unreadMail: [] }),
+    });
     polecat.answer(await polecat.ask(), { bash: 'fatal: not a git repository' });
     expect(await polecat.ask()).toMatchObject({ type: 'text' });
     expect(scenario.commits).toEqual([]);
@@ -122,7 +145,14 @@ describe('town scenario', () => {
     const scenario = createTownScenario({ now: () => 1 });
     const refinery = new Conversation(scenario, 'ag_ref1', REFINERY_TOOLS);
     const primeResult = JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] });
-    const mr = (id: string, status = 'open', rigId = rig.id) => ({ id, type: 'merge_request', status, rigId, assigneeId: null, metadata: { branch: `gt/ag_p/${id}` } });
+    const mr = (id: string, status = 'open', rigId = rig.id) => ({
+      id,
+      type: 'merge_request',
+      status,
+      rigId,
+      assigneeId: null,
+      metadata: { branch: `gt/ag_p/${id}` },
+    });
     const beads = [mr('bd_mr0001'), mr('bd_mr0002', 'closed'), mr('bd_mr0003', 'open', 'rig_other1'), { ...mr('bd_issue1'), type: 'issue' }];
 
     refinery.user('Review please');
@@ -131,7 +161,10 @@ describe('town scenario', () => {
     expect(list).toMatchObject({ calls: [{ name: 'gt_list_beads', arguments: { status: 'open' } }] });
     refinery.answer(list, { gt_list_beads: JSON.stringify({ beads }) });
     const approve = await refinery.ask();
-    expect(approve).toMatchObject({ type: 'tool_calls', calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p/bd_mr0001', mergeRequestBeadId: 'bd_mr0001' } }] });
+    expect(approve).toMatchObject({
+      type: 'tool_calls',
+      calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p/bd_mr0001', mergeRequestBeadId: 'bd_mr0001' } }],
+    });
     expect(approve.type === 'tool_calls' && approve.calls).toHaveLength(1);
     refinery.answer(approve, { gt_done: JSON.stringify({ mergeRequest: { id: 'bd_mr0001' } }) });
     expect(await refinery.ask()).toMatchObject({ type: 'text' });
@@ -157,15 +190,28 @@ describe('town scenario', () => {
   it('refinery: approves the commit the merge request names (prompt or listed metadata.commit)', async () => {
     const sha = 'ab'.repeat(20);
     const scenario = createTownScenario();
-    const refinery = new Conversation(scenario, 'ag_ref1', REFINERY_TOOLS.filter((t) => t !== 'gt_list_beads'));
+    const refinery = new Conversation(
+      scenario,
+      'ag_ref1',
+      REFINERY_TOOLS.filter((t) => t !== 'gt_list_beads'),
+    );
     refinery.user(`Review merge request bd_mr0008: branch gt/ag_p1/bd_bead08.\nThe commit to review: ${sha} (git fetch origin).`);
     refinery.answer(await refinery.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref1', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
-    expect(await refinery.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p1/bd_bead08', mergeRequestBeadId: 'bd_mr0008', commit: sha } }] });
+    expect(await refinery.ask()).toMatchObject({
+      calls: [{ name: 'gt_done', arguments: { branch: 'gt/ag_p1/bd_bead08', mergeRequestBeadId: 'bd_mr0008', commit: sha } }],
+    });
 
     const lister = new Conversation(createTownScenario(), 'ag_ref2', REFINERY_TOOLS);
     lister.user('Review please');
     lister.answer(await lister.ask(), { gt_prime: JSON.stringify({ agent: { id: 'ag_ref2', rigId: rig.id }, rig, hookedBead: null, unreadMail: [] }) });
-    const mr = { id: 'bd_mr0009', type: 'merge_request', status: 'open', rigId: rig.id, assigneeId: null, metadata: { branch: 'gt/ag_p/bd_mr0009', commit: sha } };
+    const mr = {
+      id: 'bd_mr0009',
+      type: 'merge_request',
+      status: 'open',
+      rigId: rig.id,
+      assigneeId: null,
+      metadata: { branch: 'gt/ag_p/bd_mr0009', commit: sha },
+    };
     lister.answer(await lister.ask(), { gt_list_beads: JSON.stringify({ beads: [mr] }) });
     expect(await lister.ask()).toMatchObject({ calls: [{ name: 'gt_done', arguments: { mergeRequestBeadId: 'bd_mr0009', commit: sha } }] });
   });

@@ -73,9 +73,7 @@ function parseTtl(env: Record<string, unknown>): number {
   if (raw === null) return DEFAULT_AGENT_TOKEN_TTL_SECONDS;
   const seconds = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(seconds) || seconds < MIN_AGENT_TOKEN_TTL_SECONDS || seconds > MAX_AGENT_TOKEN_TTL_SECONDS) {
-    throw new ConfigError(
-      `${AUTH_ENV.agentTokenTtl} must be an integer number of seconds in [${MIN_AGENT_TOKEN_TTL_SECONDS}, ${MAX_AGENT_TOKEN_TTL_SECONDS}]`,
-    );
+    throw new ConfigError(`${AUTH_ENV.agentTokenTtl} must be an integer number of seconds in [${MIN_AGENT_TOKEN_TTL_SECONDS}, ${MAX_AGENT_TOKEN_TTL_SECONDS}]`);
   }
   return seconds;
 }

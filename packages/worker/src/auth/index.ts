@@ -11,14 +11,7 @@ import { mintUserToken, verifyUserToken } from './user-token';
 export type * from './contract';
 export { loadAuthConfig, createTokenPolicy, ConfigError, AUTH_ENV, SINGLE_SECRET_KID } from './config';
 export { createKeyring, HmacKeyring } from './keyring';
-export {
-  mintAgentAccessToken,
-  verifyAgentAccessToken,
-  clampAgentTokenTtl,
-  maxAgentTokenAgeSeconds,
-  cryptoRandomBytes,
-  type RandomBytes,
-} from './agent-token';
+export { mintAgentAccessToken, verifyAgentAccessToken, clampAgentTokenTtl, maxAgentTokenAgeSeconds, cryptoRandomBytes, type RandomBytes } from './agent-token';
 export { mintUserToken, verifyUserToken, MAX_USER_TOKEN_TTL_SECONDS } from './user-token';
 export { bearerToken } from './bearer';
 export { createCredentialService, CREDENTIAL_REUSE_EVENT } from './credential-service';

@@ -25,7 +25,8 @@ export class HmacKeyring implements Keyring {
     if (entries.length === 0) throw new GastownError('config_invalid', 'keyring: no keys');
     entries.forEach(([kid, secret], index) => {
       if (!KID_PATTERN.test(kid)) throw new GastownError('config_invalid', `keyring: kid #${index + 1} has an invalid format`);
-      if (secret.length < MIN_SECRET_CHARS) throw new GastownError('config_invalid', `keyring: secret #${index + 1} is shorter than ${MIN_SECRET_CHARS} characters`);
+      if (secret.length < MIN_SECRET_CHARS)
+        throw new GastownError('config_invalid', `keyring: secret #${index + 1} is shorter than ${MIN_SECRET_CHARS} characters`);
     });
     if (!Object.hasOwn(secrets, activeKid)) throw new GastownError('config_invalid', 'keyring: the active kid is not in the ring');
     this.activeKid = activeKid;
@@ -43,12 +44,10 @@ export class HmacKeyring implements Keyring {
     if (cached) return cached;
     const secret = this.#secrets.get(kid);
     if (!secret) return Promise.reject(new CredentialError('token_unknown_key', 'token was signed with a key that is not in the keyring'));
-    const imported = crypto.subtle
-      .importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-      .catch((cause: unknown) => {
-        this.#cryptoKeys.delete(kid);
-        throw new GastownError('internal', 'keyring: could not import an HMAC key', { cause });
-      });
+    const imported = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']).catch((cause: unknown) => {
+      this.#cryptoKeys.delete(kid);
+      throw new GastownError('internal', 'keyring: could not import an HMAC key', { cause });
+    });
     this.#cryptoKeys.set(kid, imported);
     return imported;
   }

@@ -98,4 +98,11 @@ function toolRoute<T extends ToolName>(tool: T) {
 /** One route per entry of TOOLS. */
 export const TOOL_ROUTES = Object.fromEntries(TOOL_NAMES.map((tool) => [tool, toolRoute(tool)])) as { [T in ToolName]: ReturnType<typeof toolRoute<T>> };
 
-export const AGENT_ROUTES: readonly RouteConfig[] = [refreshRoute, heartbeatRoute, eventsRoute, completionRoute, mergeResultRoute, ...Object.values(TOOL_ROUTES)];
+export const AGENT_ROUTES: readonly RouteConfig[] = [
+  refreshRoute,
+  heartbeatRoute,
+  eventsRoute,
+  completionRoute,
+  mergeResultRoute,
+  ...Object.values(TOOL_ROUTES),
+];

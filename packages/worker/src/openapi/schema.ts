@@ -13,7 +13,9 @@ export function api<T extends pz.ZodType>(schema: T): z.ZodType<pz.output<T>, pz
 }
 
 /** A protocol object schema for `params` / `query` (zod-openapi needs an object type there). */
-export function apiObject<T extends pz.ZodObject>(schema: T): z.ZodObject<{ [K in keyof T['shape']]: z.ZodType<pz.output<T['shape'][K]>, pz.input<T['shape'][K]>> }> {
+export function apiObject<T extends pz.ZodObject>(
+  schema: T,
+): z.ZodObject<{ [K in keyof T['shape']]: z.ZodType<pz.output<T['shape'][K]>, pz.input<T['shape'][K]>> }> {
   return schema as never;
 }
 

@@ -68,7 +68,8 @@ export class RegistryDO extends DurableObject<Env> {
     return toRpcResult(console, 'openEventStream', () => {
       const now = systemClock.now();
       const active = this.leases.active(now);
-      if (active >= maxStreams) throw new GastownError('rate_limited', `at most ${maxStreams} event streams may be open at once per user; close one or retry later`);
+      if (active >= maxStreams)
+        throw new GastownError('rate_limited', `at most ${maxStreams} event streams may be open at once per user; close one or retry later`);
       const leaseId = crypto.randomUUID();
       this.leases.insert(leaseId, now + ttlMs);
       return { leaseId, active: active + 1 };

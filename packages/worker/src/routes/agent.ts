@@ -32,7 +32,9 @@ export function registerAgentRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
   app.openapi(completionRoute, async function reportCompletion(c) {
     const { townId } = c.req.valid('param');
     const req = c.req.valid('json');
-    const result = unwrap(await directory.town(townId).reportCompletion(c.get('agentClaims'), { outcome: req.outcome, reason: req.reason, branch: req.branch }));
+    const result = unwrap(
+      await directory.town(townId).reportCompletion(c.get('agentClaims'), { outcome: req.outcome, reason: req.reason, branch: req.branch }),
+    );
     return c.json(result, 200);
   });
 

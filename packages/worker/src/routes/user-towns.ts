@@ -1,14 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { GastownError, gitUrlProblem, type Town } from '@gastown/protocol';
 import type { AppDeps, AppEnv } from '../http/types';
-import {
-  addRigRoute,
-  createTownRoute,
-  getTownRoute,
-  listRigsRoute,
-  listTownsRoute,
-  updateTownConfigRoute,
-} from '../openapi/user-routes';
+import { addRigRoute, createTownRoute, getTownRoute, listRigsRoute, listTownsRoute, updateTownConfigRoute } from '../openapi/user-routes';
 import { unwrap } from '../town/rpc-result';
 
 /** Towns, their config and rigs. A town another user owns answers 404, exactly like a missing one. */

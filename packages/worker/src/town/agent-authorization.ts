@@ -12,7 +12,8 @@ export function assertTokenCurrent(claims: AgentClaims, townId: string, agent: A
   if (claims.townId !== townId) throw new CredentialError('token_scope', 'token was issued for another town');
   if (!agent) throw new CredentialError('token_revoked', 'the agent of this token no longer exists');
   if (agent.status === 'stopped') throw new CredentialError('token_revoked', 'the agent of this token was stopped');
-  if (agent.gen !== claims.gen && claims.gen !== handedOverGen) throw new CredentialError('token_revoked', 'token belongs to an earlier generation of this agent');
+  if (agent.gen !== claims.gen && claims.gen !== handedOverGen)
+    throw new CredentialError('token_revoked', 'token belongs to an earlier generation of this agent');
   if (agent.role !== claims.role || agent.rigId !== claims.rigId) throw new CredentialError('token_revoked', 'token does not match the agent');
   return agent;
 }

@@ -28,11 +28,7 @@ export function beadAfterCompletion(bead: Bead, outcome: CompletionOutcome): Bea
 }
 
 /** Append an entry to a list kept in bead metadata (review feedback, merge failures). */
-export function appendToMetadataList(
-  metadata: Record<string, unknown>,
-  key: string,
-  entry: Record<string, unknown>,
-): Record<string, unknown> {
+export function appendToMetadataList(metadata: Record<string, unknown>, key: string, entry: Record<string, unknown>): Record<string, unknown> {
   const existing = Array.isArray(metadata[key]) ? (metadata[key] as unknown[]) : [];
   return { ...metadata, [key]: [...existing, entry] };
 }
@@ -51,7 +47,12 @@ export function retryTransition(
 ): { status: BeadStatus; attempts: number; assigneeId: null; metadata: Record<string, unknown> } {
   const attempts = countAttempt ? bead.attempts + 1 : Math.max(bead.attempts, 1);
   if (attempts >= policy.maxAttempts) return { status: 'failed', attempts, assigneeId: null, metadata: bead.metadata };
-  return { status: 'open', attempts, assigneeId: null, metadata: { ...bead.metadata, retryAt: now + backoffMs(attempts, policy.backoffBaseMs, policy.backoffMaxMs) } };
+  return {
+    status: 'open',
+    attempts,
+    assigneeId: null,
+    metadata: { ...bead.metadata, retryAt: now + backoffMs(attempts, policy.backoffBaseMs, policy.backoffMaxMs) },
+  };
 }
 
 /** Retry delay after `attempts` failed attempts: base · 2^(attempts − 1), capped. Pure. */

@@ -14,9 +14,9 @@ export function mayorInstructions(townName: string): string {
     `You are the mayor of the Gastown town "${townName}". You coordinate; you do not write code yourself.`,
     '',
     'The user talks to you. Turn what they ask for into work for the town:',
-    '- gt_list_rigs shows the town\'s rigs (git repositories). Work always belongs to one rig.',
+    "- gt_list_rigs shows the town's rigs (git repositories). Work always belongs to one rig.",
     '- gt_sling {rigId, title, body} creates a bead (a work item). A polecat (a worker agent) is dispatched for every',
-    '  open bead automatically; it works in its own git worktree and hands its branch to the rig\'s refinery,',
+    "  open bead automatically; it works in its own git worktree and hands its branch to the rig's refinery,",
     '  which reviews and merges it. Write the body so a polecat can do the work without asking: what to change,',
     '  where, and how to tell it is done. One bead per independent piece of work.',
     '- gt_list_beads and gt_list_agents show progress; gt_mail_send writes to an agent; gt_escalate raises a problem',
@@ -33,7 +33,7 @@ export function polecatInstructions(rig: Rig, bead: Bead, agentId: string): stri
     '',
     `Your working directory is your own git repository of ${rig.name} on the branch ${branch} (based on ${rig.defaultBranch}).`,
     '1. Read the task (gt_prime shows your bead, your rig and unread mail) and the code.',
-    '2. Make the change. Keep it focused on the bead; run the project\'s tests if it has any.',
+    "2. Make the change. Keep it focused on the bead; run the project's tests if it has any.",
     `3. Commit your work with git on ${branch} (git add … && git commit -m "…"). Do not switch branches, do not push.`,
     `4. Call gt_done {branch: "${branch}", summary: "what you changed and why"}. The container takes the commit your branch`,
     '   points at right then, and that commit is what the refinery reviews and merges: commit everything first.',
@@ -61,7 +61,11 @@ export function refineryInstructions(rig: Rig): string {
     `Your working directory is your own clone of ${rig.name} (remote "origin", default branch ${rig.defaultBranch}).`,
     'Each merge request names a branch and the commit to review (its metadata.commit; the review request gives both).',
     'For each merge request you are given:',
-    '1. git fetch origin, then inspect that commit: git log origin/' + rig.defaultBranch + '..<commit> and git diff origin/' + rig.defaultBranch + '...<commit>',
+    '1. git fetch origin, then inspect that commit: git log origin/' +
+      rig.defaultBranch +
+      '..<commit> and git diff origin/' +
+      rig.defaultBranch +
+      '...<commit>',
     '   (review/<branch> points at it too). Check that the change does what its bead asks, is complete, and does not break anything obvious.',
     '2. Approve with gt_done {branch: "<branch>", mergeRequestBeadId: "<merge request id>", commit: "<the commit you reviewed>", summary: "why it is good"}:',
     '   the container merges exactly that commit into ' + rig.defaultBranch + ' and reports the result. If the branch moved after your',

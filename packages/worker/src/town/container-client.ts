@@ -44,7 +44,10 @@ export interface ContainerClient {
 /** No container runtime configured: nothing runs, so nothing can be started or merged. */
 export class NullContainerClient implements ContainerClient {
   async start(_req: StartAgentRequest): Promise<AgentRuntimeStatus> {
-    throw new GastownError('container_unavailable', 'no container runtime is configured for this deployment (set GASTOWN_CONTAINER_HOST_URL locally, or deploy with wrangler.production.jsonc)');
+    throw new GastownError(
+      'container_unavailable',
+      'no container runtime is configured for this deployment (set GASTOWN_CONTAINER_HOST_URL locally, or deploy with wrangler.production.jsonc)',
+    );
   }
   async deliver(_agentId: string, _req: DeliverMessageRequest): Promise<ContainerDelivery> {
     return 'not_running';

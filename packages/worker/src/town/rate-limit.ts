@@ -38,7 +38,8 @@ export class TokenBuckets {
     private readonly clock: Clock,
   ) {
     if (!Number.isSafeInteger(limit.capacity) || limit.capacity < 1) throw new GastownError('config_invalid', 'rate limit capacity must be a positive integer');
-    if (!Number.isSafeInteger(limit.windowMs) || limit.windowMs < 1) throw new GastownError('config_invalid', 'rate limit window must be a positive number of ms');
+    if (!Number.isSafeInteger(limit.windowMs) || limit.windowMs < 1)
+      throw new GastownError('config_invalid', 'rate limit window must be a positive number of ms');
     this.refillPerMs = limit.capacity / limit.windowMs;
   }
 

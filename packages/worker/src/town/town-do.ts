@@ -130,7 +130,13 @@ export class TownDO extends DurableObject<Env> {
       }
       const services = createTownServices(createTownContext(this.deps, input.id));
       this.deps.transaction(() => {
-        services.ctx.repos.town.insert({ id: input.id, name: input.name, ownerId: input.ownerId, createdAt: this.deps.clock.now(), config: defaultTownConfig(this.deps.auth.policy) });
+        services.ctx.repos.town.insert({
+          id: input.id,
+          name: input.name,
+          ownerId: input.ownerId,
+          createdAt: this.deps.clock.now(),
+          config: defaultTownConfig(this.deps.auth.policy),
+        });
         services.ctx.event({ type: 'town.created', data: { name: input.name } });
         services.agents.ensureMayor();
         services.dispatch.rememberOrigin(input.origin);
@@ -383,7 +389,12 @@ export class TownDO extends DurableObject<Env> {
       operation,
       () => {
         const services = this.town();
-        const agent = assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub), services.ctx.reissuing.get(claims.sub) ?? null);
+        const agent = assertTokenCurrent(
+          claims,
+          services.ctx.townId,
+          services.ctx.repos.agents.get(claims.sub),
+          services.ctx.reissuing.get(claims.sub) ?? null,
+        );
         return fn(services, agent);
       },
       options,

@@ -17,7 +17,14 @@ describe('loadAuthConfig', () => {
   });
 
   const good: { name: string; env: Record<string, unknown>; kids: string[]; active: string; ttl: number; admin: boolean }[] = [
-    { name: 'single secret → kid "default"', env: { GASTOWN_JWT_SECRET: LONG_A }, kids: ['default'], active: 'default', ttl: DEFAULT_AGENT_TOKEN_TTL_SECONDS, admin: false },
+    {
+      name: 'single secret → kid "default"',
+      env: { GASTOWN_JWT_SECRET: LONG_A },
+      kids: ['default'],
+      active: 'default',
+      ttl: DEFAULT_AGENT_TOKEN_TTL_SECONDS,
+      admin: false,
+    },
     {
       name: 'keys + active kid',
       env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: LONG_A, b: LONG_B }), GASTOWN_JWT_ACTIVE_KID: 'b', AGENT_TOKEN_TTL: '28800' },
@@ -34,7 +41,14 @@ describe('loadAuthConfig', () => {
       ttl: DEFAULT_AGENT_TOKEN_TTL_SECONDS,
       admin: false,
     },
-    { name: 'empty TTL var → default', env: { GASTOWN_JWT_SECRET: LONG_A, AGENT_TOKEN_TTL: '' }, kids: ['default'], active: 'default', ttl: 3600, admin: false },
+    {
+      name: 'empty TTL var → default',
+      env: { GASTOWN_JWT_SECRET: LONG_A, AGENT_TOKEN_TTL: '' },
+      kids: ['default'],
+      active: 'default',
+      ttl: 3600,
+      admin: false,
+    },
     { name: 'admin secret', env: { GASTOWN_JWT_SECRET: LONG_A, GASTOWN_ADMIN_SECRET: LONG_B }, kids: ['default'], active: 'default', ttl: 3600, admin: true },
   ];
   it.each(good)('accepts: $name', ({ env: e, kids, active, ttl, admin }) => {
@@ -56,7 +70,11 @@ describe('loadAuthConfig', () => {
     { name: 'keys an array', env: { GASTOWN_JWT_KEYS: JSON.stringify([LONG_A]), GASTOWN_JWT_ACTIVE_KID: '0' }, names: 'GASTOWN_JWT_KEYS' },
     { name: 'keys a non-string secret', env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: 42 }), GASTOWN_JWT_ACTIVE_KID: 'a' }, names: 'GASTOWN_JWT_KEYS' },
     { name: 'keys empty', env: { GASTOWN_JWT_KEYS: '{}', GASTOWN_JWT_ACTIVE_KID: 'a' }, names: 'GASTOWN_JWT_KEYS' },
-    { name: 'short secret in ring', env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: LONG_A, b: SHORT }), GASTOWN_JWT_ACTIVE_KID: 'a' }, names: 'GASTOWN_JWT_KEYS' },
+    {
+      name: 'short secret in ring',
+      env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: LONG_A, b: SHORT }), GASTOWN_JWT_ACTIVE_KID: 'a' },
+      names: 'GASTOWN_JWT_KEYS',
+    },
     { name: 'secret pasted as kid', env: { GASTOWN_JWT_KEYS: JSON.stringify({ [SHORT]: 'a' }), GASTOWN_JWT_ACTIVE_KID: 'a' }, names: 'GASTOWN_JWT_KEYS' },
     { name: 'active kid missing', env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: LONG_A }) }, names: 'GASTOWN_JWT_ACTIVE_KID' },
     { name: 'active kid not in ring', env: { GASTOWN_JWT_KEYS: JSON.stringify({ a: LONG_A }), GASTOWN_JWT_ACTIVE_KID: 'zz' }, names: 'GASTOWN_JWT_ACTIVE_KID' },

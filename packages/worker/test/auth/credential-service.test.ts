@@ -107,9 +107,7 @@ describe('credential service', () => {
   it('concurrent refreshes of one credential yield one rotation and the same pair', () =>
     run('concurrent', async (h) => {
       const first = await h.service.issue(subject(), TTL);
-      const results = await Promise.all(
-        Array.from({ length: 5 }, () => h.refresh(first.credentials.refreshCredential)),
-      );
+      const results = await Promise.all(Array.from({ length: 5 }, () => h.refresh(first.credentials.refreshCredential)));
       expect(results.filter((r) => !r.replay)).toHaveLength(1);
       for (const r of results) expect(r.credentials).toEqual(results[0]!.credentials);
       expect(h.sql.all`SELECT hash FROM refresh_credentials`).toHaveLength(2);

@@ -8,7 +8,10 @@ const TTL_SECONDS = 8 * 3600;
 const TEN_MINUTES = 10 * MINUTE;
 const WEEK = 7 * DAY;
 
-function simulate(name: string, options: Omit<SimulationOptions, 'sql' | 'subject' | 'ttlSeconds' | 'durationMs' | 'toolCallEveryMs'> & { initialConfig: AuthConfig }): Promise<SimulationResult> {
+function simulate(
+  name: string,
+  options: Omit<SimulationOptions, 'sql' | 'subject' | 'ttlSeconds' | 'durationMs' | 'toolCallEveryMs'> & { initialConfig: AuthConfig },
+): Promise<SimulationResult> {
   return withTownStorage(`simulation-${name}`, (sql) =>
     simulateAgent({ sql, subject: subject(), ttlSeconds: TTL_SECONDS, durationMs: WEEK, toolCallEveryMs: TEN_MINUTES, ...options }),
   );

@@ -61,7 +61,11 @@ describe('verifyAgentAccessToken', () => {
     { name: 'payload not JSON (validly signed)', token: async () => signedRaw(HEADER, 'not json'), code: 'token_malformed' },
     { name: 'alg none', token: () => craftToken({ alg: 'none', kid: 'k2', typ: 'JWT' }, claims(), null), code: 'token_malformed' },
     { name: 'alg HS512 with the right secret', token: () => joseToken('HS512', 'k2', SECRETS.k2, claims()), code: 'token_malformed' },
-    { name: 'alg RS256 header, HMAC signature', token: () => craftToken({ alg: 'RS256', kid: 'k2', typ: 'JWT' }, claims(), SECRETS.k2), code: 'token_malformed' },
+    {
+      name: 'alg RS256 header, HMAC signature',
+      token: () => craftToken({ alg: 'RS256', kid: 'k2', typ: 'JWT' }, claims(), SECRETS.k2),
+      code: 'token_malformed',
+    },
     { name: 'no alg', token: () => craftToken({ kid: 'k2', typ: 'JWT' }, claims(), SECRETS.k2), code: 'token_malformed' },
     { name: 'no kid', token: () => craftToken({ alg: 'HS256', typ: 'JWT' }, claims(), SECRETS.k2), code: 'token_malformed' },
     { name: 'no typ', token: () => craftToken({ alg: 'HS256', kid: 'k2' }, claims(), SECRETS.k2), code: 'token_malformed' },
@@ -183,7 +187,11 @@ async function tampered(): Promise<string> {
 
 async function signedRaw(header: Record<string, unknown>, payloadText: string): Promise<string> {
   const enc = new TextEncoder();
-  const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const b64 = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
   const input = `${b64(enc.encode(JSON.stringify(header)))}.${b64(enc.encode(payloadText))}`;
   const key = await crypto.subtle.importKey('raw', enc.encode(SECRETS.k2), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return `${input}.${b64(new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(input))))}`;

@@ -27,7 +27,12 @@ const ROUTES: Route[] = [
   { name: 'heartbeat', role: 'polecat', suffix: 'heartbeat', body: () => validHeartbeat },
   { name: 'events', role: 'polecat', suffix: 'events', body: () => ({ events: [{ id: 'evt_confused1', type: 'x', at: 1, data: {} }] }) },
   { name: 'completion', role: 'polecat', suffix: 'completion', body: () => ({ outcome: 'completed' }) },
-  { name: 'merge-result', role: 'refinery', suffix: 'merge-result', body: (w) => ({ mergeRequestBeadId: w.mergeRequestId, outcome: 'merged', commitSha: 'c'.repeat(40) }) },
+  {
+    name: 'merge-result',
+    role: 'refinery',
+    suffix: 'merge-result',
+    body: (w) => ({ mergeRequestBeadId: w.mergeRequestId, outcome: 'merged', commitSha: 'c'.repeat(40) }),
+  },
 ];
 
 interface Presentation {
@@ -51,21 +56,26 @@ const AGENT_PRESENTATIONS: Presentation[] = [
 ];
 
 const AGENT_CASES: RefusalCase<World>[] = ROUTES.flatMap((route) =>
-  AGENT_PRESENTATIONS.map(
-    (p): RefusalCase<World> => ({
-      name: `${route.name} with ${p.name}`,
-      method: 'POST',
-      path: (w) => `${agentPath(w, route.role, route.suffix)}${p.query ? `?${p.query(w, route.role)}` : ''}`,
-      code: p.code,
-      opts: (w) => ({ headers: p.headers(w, route.role), body: route.body(w) }),
-      secrets: allSecrets,
-    }),
-  ),
+  AGENT_PRESENTATIONS.map((p): RefusalCase<World> => ({
+    name: `${route.name} with ${p.name}`,
+    method: 'POST',
+    path: (w) => `${agentPath(w, route.role, route.suffix)}${p.query ? `?${p.query(w, route.role)}` : ''}`,
+    code: p.code,
+    opts: (w) => ({ headers: p.headers(w, route.role), body: route.body(w) }),
+    secrets: allSecrets,
+  })),
 );
 
 const refreshPath = (w: World) => `/agent/towns/${w.town.id}/refresh`;
 function refreshCase(name: string, code: ErrorCode, headers: (w: World) => Record<string, string>, query?: (w: World) => string): RefusalCase<World> {
-  return { name: `refresh with ${name}`, method: 'POST', path: (w) => `${refreshPath(w)}${query ? `?${query(w)}` : ''}`, code, opts: (w) => ({ headers: headers(w) }), secrets: allSecrets };
+  return {
+    name: `refresh with ${name}`,
+    method: 'POST',
+    path: (w) => `${refreshPath(w)}${query ? `?${query(w)}` : ''}`,
+    code,
+    opts: (w) => ({ headers: headers(w) }),
+    secrets: allSecrets,
+  };
 }
 
 const REFRESH_CASES: RefusalCase<World>[] = [
@@ -74,8 +84,15 @@ const REFRESH_CASES: RefusalCase<World>[] = [
   refreshCase('the admin secret', 'refresh_invalid', (w) => bearer(w.adminSecret)),
   refreshCase('a broker key', 'refresh_invalid', () => bearer(BROKER_KEY_SHAPED)),
   refreshCase('a refresh-credential-shaped guess', 'refresh_invalid', () => bearer(`gtr_${'A'.repeat(43)}`)),
-  refreshCase('the refresh credential with the Basic scheme', 'token_malformed', (w) => ({ authorization: `Basic ${w.polecat.credentials.refreshCredential}` })),
-  refreshCase('the refresh credential in the query string', 'token_missing', () => ({}), (w) => `refresh=${w.polecat.credentials.refreshCredential}`),
+  refreshCase('the refresh credential with the Basic scheme', 'token_malformed', (w) => ({
+    authorization: `Basic ${w.polecat.credentials.refreshCredential}`,
+  })),
+  refreshCase(
+    'the refresh credential in the query string',
+    'token_missing',
+    () => ({}),
+    (w) => `refresh=${w.polecat.credentials.refreshCredential}`,
+  ),
   {
     name: 'refresh with the refresh credential in the body',
     method: 'POST',
@@ -103,7 +120,11 @@ const ADMIN_CASES: RefusalCase<World>[] = [
   adminCase('the container key', (w) => bearer(w.containerKey)),
   adminCase('the admin secret in the container-key header', (w) => ({ [CONTAINER_KEY_HEADER]: w.adminSecret })),
   adminCase('the admin secret with the Basic scheme', (w) => ({ authorization: `Basic ${w.adminSecret}` })),
-  adminCase('the admin secret in the query string', () => ({}), (w) => `secret=${w.adminSecret}`),
+  adminCase(
+    'the admin secret in the query string',
+    () => ({}),
+    (w) => `secret=${w.adminSecret}`,
+  ),
 ];
 
 let w: World;

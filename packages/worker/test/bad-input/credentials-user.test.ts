@@ -62,16 +62,14 @@ function withQuery(path: string, query: string | undefined): string {
 }
 
 const CASES: RefusalCase<World>[] = ROUTES.flatMap((r) =>
-  PRESENTATIONS.map(
-    (p): RefusalCase<World> => ({
-      name: `${r.method} ${r.path({ town: { id: ':town' }, polecat: { agent: { id: ':agent' } } } as World)} with ${p.name}`,
-      method: r.method,
-      path: (w) => withQuery(r.path(w), p.query?.(w)),
-      code: p.code,
-      opts: (w): CallOptions => ({ headers: p.headers(w), ...(r.body === undefined ? {} : { body: r.body }) }),
-      secrets: allSecrets,
-    }),
-  ),
+  PRESENTATIONS.map((p): RefusalCase<World> => ({
+    name: `${r.method} ${r.path({ town: { id: ':town' }, polecat: { agent: { id: ':agent' } } } as World)} with ${p.name}`,
+    method: r.method,
+    path: (w) => withQuery(r.path(w), p.query?.(w)),
+    code: p.code,
+    opts: (w): CallOptions => ({ headers: p.headers(w), ...(r.body === undefined ? {} : { body: r.body }) }),
+    secrets: allSecrets,
+  })),
 );
 
 let w: World;

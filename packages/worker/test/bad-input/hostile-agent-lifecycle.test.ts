@@ -44,28 +44,24 @@ const PATH_PARAMS: PathParam[] = [
 
 const CASES: RefusalCase<World>[] = [
   ...FIELDS.flatMap((f) =>
-    HOSTILE_STRINGS.map(
-      (h): RefusalCase<World> => ({
-        name: `${f.name} = ${h.name}`,
-        method: 'POST',
-        path: (w) => agentPath(w, f.role, f.suffix),
-        code: 'validation_failed',
-        opts: (w) => ({ token: w[f.role].token, body: f.body(h.value, w) }),
-        secrets: () => [h.value],
-      }),
-    ),
+    HOSTILE_STRINGS.map((h): RefusalCase<World> => ({
+      name: `${f.name} = ${h.name}`,
+      method: 'POST',
+      path: (w) => agentPath(w, f.role, f.suffix),
+      code: 'validation_failed',
+      opts: (w) => ({ token: w[f.role].token, body: f.body(h.value, w) }),
+      secrets: () => [h.value],
+    })),
   ),
   ...PATH_PARAMS.flatMap((p) =>
-    HOSTILE_STRINGS.map(
-      (h): RefusalCase<World> => ({
-        name: `${p.name} in the path = ${h.name}`,
-        method: 'POST',
-        path: (w) => p.path(h.value, w),
-        code: p.code,
-        opts: (w) => ({ token: p.token(w), body: { text: 'x' } }),
-        secrets: (w) => [p.token(w)],
-      }),
-    ),
+    HOSTILE_STRINGS.map((h): RefusalCase<World> => ({
+      name: `${p.name} in the path = ${h.name}`,
+      method: 'POST',
+      path: (w) => p.path(h.value, w),
+      code: p.code,
+      opts: (w) => ({ token: p.token(w), body: { text: 'x' } }),
+      secrets: (w) => [p.token(w)],
+    })),
   ),
 ];
 
@@ -83,6 +79,8 @@ describe('agent lifecycle routes and agent path parameters × hostile strings', 
     await expectHealthy();
     expect((await call('POST', agentPath(w, 'polecat', 'events'), { token: w.polecat.token, body: event({}) })).status).toBe(200);
     expect((await call('POST', agentPath(w, 'polecat', 'tools/status'), { token: w.polecat.token, body: { text: 'x' } })).status).toBe(200);
-    expect((await call('POST', agentPath(w, 'polecat', 'completion'), { token: w.polecat.token, body: { outcome: 'completed', branch: 'gt/polecat/work' } })).status).toBe(200);
+    expect(
+      (await call('POST', agentPath(w, 'polecat', 'completion'), { token: w.polecat.token, body: { outcome: 'completed', branch: 'gt/polecat/work' } })).status,
+    ).toBe(200);
   });
 });

@@ -29,16 +29,14 @@ const FIELDS: Field[] = [
 ];
 
 const CASES: RefusalCase<World>[] = FIELDS.flatMap((f) =>
-  HOSTILE_STRINGS.map(
-    (h): RefusalCase<World> => ({
-      name: `${f.name} = ${h.name}`,
-      method: 'POST',
-      path: (w) => agentPath(w, f.role, `tools/${f.tool}`),
-      code: 'validation_failed',
-      opts: (w) => ({ token: w[f.role].token, body: f.body(h.value, w) }),
-      secrets: () => [h.value],
-    }),
-  ),
+  HOSTILE_STRINGS.map((h): RefusalCase<World> => ({
+    name: `${f.name} = ${h.name}`,
+    method: 'POST',
+    path: (w) => agentPath(w, f.role, `tools/${f.tool}`),
+    code: 'validation_failed',
+    opts: (w) => ({ token: w[f.role].token, body: f.body(h.value, w) }),
+    secrets: () => [h.value],
+  })),
 );
 
 let w: World;

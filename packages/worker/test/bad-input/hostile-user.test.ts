@@ -24,7 +24,14 @@ const RIG_URL = 'https://example.com/hostile-test.git';
 
 const FIELDS: Field[] = [
   { name: 'town name', method: 'POST', path: () => '/api/towns', token: (w) => w.userToken, body: (v) => ({ name: v }), good: 'a-good-town' },
-  { name: 'rig name', method: 'POST', path: (w) => `${town(w)}/rigs`, token: (w) => w.userToken, body: (v) => ({ name: v, gitUrl: RIG_URL }), good: 'a-good-rig' },
+  {
+    name: 'rig name',
+    method: 'POST',
+    path: (w) => `${town(w)}/rigs`,
+    token: (w) => w.userToken,
+    body: (v) => ({ name: v, gitUrl: RIG_URL }),
+    good: 'a-good-rig',
+  },
   {
     name: 'rig default branch',
     method: 'POST',
@@ -33,8 +40,22 @@ const FIELDS: Field[] = [
     body: (v) => ({ name: 'branch-rig', gitUrl: RIG_URL, defaultBranch: v }),
     good: 'release/v1.2',
   },
-  { name: 'rig git URL', method: 'POST', path: (w) => `${town(w)}/rigs`, token: (w) => w.userToken, body: (v) => ({ name: 'url-rig', gitUrl: v }), good: 'git@github.com:o/r.git' },
-  { name: 'env var name', method: 'PATCH', path: (w) => `${town(w)}/config`, token: (w) => w.userToken, body: (v) => ({ envVars: { [v]: 'value' } }), good: 'GOOD_VAR' },
+  {
+    name: 'rig git URL',
+    method: 'POST',
+    path: (w) => `${town(w)}/rigs`,
+    token: (w) => w.userToken,
+    body: (v) => ({ name: 'url-rig', gitUrl: v }),
+    good: 'git@github.com:o/r.git',
+  },
+  {
+    name: 'env var name',
+    method: 'PATCH',
+    path: (w) => `${town(w)}/config`,
+    token: (w) => w.userToken,
+    body: (v) => ({ envVars: { [v]: 'value' } }),
+    good: 'GOOD_VAR',
+  },
   {
     name: 'provider apiKeyEnvVar',
     method: 'PATCH',
@@ -43,7 +64,14 @@ const FIELDS: Field[] = [
     body: (v) => ({ provider: { kind: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm', apiKeyEnvVar: v } }),
     good: 'LLM_KEY',
   },
-  { name: 'admin userId', method: 'POST', path: () => '/api/admin/user-tokens', token: (w) => w.adminSecret, body: (v) => ({ userId: v }), good: 'alice@example.com' },
+  {
+    name: 'admin userId',
+    method: 'POST',
+    path: () => '/api/admin/user-tokens',
+    token: (w) => w.adminSecret,
+    body: (v) => ({ userId: v }),
+    good: 'alice@example.com',
+  },
 ];
 
 function fieldCase(f: Field, h: Hostile): RefusalCase<World> {
@@ -62,24 +90,20 @@ const gitField = FIELDS.find((f) => f.name === 'rig git URL') as Field;
 const CASES: RefusalCase<World>[] = [
   ...FIELDS.flatMap((f) => HOSTILE_STRINGS.map((h) => fieldCase(f, h))),
   ...HOSTILE_GIT_URLS.map((h) => fieldCase(gitField, h)),
-  ...HOSTILE_STRINGS.map(
-    (h): RefusalCase<World> => ({
-      name: `town id in the path = ${h.name}`,
-      method: 'GET',
-      path: () => `/api/towns/${encodeURIComponent(h.value)}/rigs`,
-      code: 'validation_failed',
-      opts: (w) => ({ token: w.userToken }),
-    }),
-  ),
-  ...HOSTILE_STRINGS.map(
-    (h): RefusalCase<World> => ({
-      name: `agent id in the stop path = ${h.name}`,
-      method: 'POST',
-      path: (w) => `${town(w)}/agents/${encodeURIComponent(h.value)}/stop`,
-      code: 'validation_failed',
-      opts: (w) => ({ token: w.userToken }),
-    }),
-  ),
+  ...HOSTILE_STRINGS.map((h): RefusalCase<World> => ({
+    name: `town id in the path = ${h.name}`,
+    method: 'GET',
+    path: () => `/api/towns/${encodeURIComponent(h.value)}/rigs`,
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.userToken }),
+  })),
+  ...HOSTILE_STRINGS.map((h): RefusalCase<World> => ({
+    name: `agent id in the stop path = ${h.name}`,
+    method: 'POST',
+    path: (w) => `${town(w)}/agents/${encodeURIComponent(h.value)}/stop`,
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.userToken }),
+  })),
 ];
 
 let w: World;

@@ -40,7 +40,14 @@ beforeAll(async () => {
   issued.push(refreshed.body.accessToken, refreshed.body.refreshCredential);
   const token = refreshed.body.accessToken as string;
   expect((await call('POST', agentPath(w, 'polecat', 'heartbeat'), { token, body: validHeartbeat })).status).toBe(200);
-  expect((await call('POST', agentPath(w, 'polecat', 'events'), { token, body: { events: [{ id: 'evt_noleak0001', type: 'tool.called', at: 1, data: { tool: 'status' } }] } })).status).toBe(200);
+  expect(
+    (
+      await call('POST', agentPath(w, 'polecat', 'events'), {
+        token,
+        body: { events: [{ id: 'evt_noleak0001', type: 'tool.called', at: 1, data: { tool: 'status' } }] },
+      })
+    ).status,
+  ).toBe(200);
   expect((await callTool(w.mayor, 'list_agents')).status).toBe(200);
   expect((await call('POST', `${town}/agents/${w.refinery.agent.id}/credentials/reissue`, { token: w.userToken })).status).toBe(200);
   expect((await call('POST', `${town}/agents/${w.refinery.agent.id}/stop`, { token: w.userToken })).status).toBe(200);
@@ -77,9 +84,12 @@ describe('no credential leaks from the control plane', () => {
 
   it('no user-API read returns a credential or the provider key', async () => {
     const town = `/api/towns/${w.town.id}`;
-    const reads = await Promise.all(['', '/rigs', '/agents', '/beads', '/mail', '/events?limit=500', '/mayor/messages'].map((p) => call('GET', `${town}${p}`, { token: w.userToken })));
+    const reads = await Promise.all(
+      ['', '/rigs', '/agents', '/beads', '/mail', '/events?limit=500', '/mayor/messages'].map((p) => call('GET', `${town}${p}`, { token: w.userToken })),
+    );
     const text = JSON.stringify(reads.map((r) => r.body));
     expect(reads.every((r) => r.status === 200)).toBe(true);
-    for (const [name, value] of [...credentials(), ['provider key', PROVIDER_KEY] as [string, string]]) expect(text.includes(value), `${name} is returned`).toBe(false);
+    for (const [name, value] of [...credentials(), ['provider key', PROVIDER_KEY] as [string, string]])
+      expect(text.includes(value), `${name} is returned`).toBe(false);
   });
 });

@@ -138,7 +138,9 @@ export function bodyShapeCases<W>(target: {
   only?: readonly BodyShapeKind[];
 }): RefusalCase<W>[] {
   const { name: prefix, method, path, token, shape } = target;
-  const raw = (body: BodyInit, headers: Record<string, string> = JSON_HEADERS) => (w: W) => ({ token: token(w), rawBody: body, headers });
+  const raw =
+    (body: BodyInit, headers: Record<string, string> = JSON_HEADERS) =>
+    (w: W) => ({ token: token(w), rawBody: body, headers });
   const json = (make: (s: BodyShape) => unknown) => (w: W) => ({ token: token(w), body: make(shape(w)) });
   const withProto = (valid: Record<string, unknown>) => {
     const inner = JSON.stringify(valid).slice(1, -1);
@@ -153,10 +155,19 @@ export function bodyShapeCases<W>(target: {
     wrongType: { code: 'validation_failed', opts: json((s) => ({ ...s.valid, [s.wrongType[0]]: s.wrongType[1] })) },
     unknownField: { code: 'validation_failed', opts: json((s) => ({ ...s.valid, isAdmin: true })) },
     proto: { code: 'validation_failed', opts: (w) => ({ token: token(w), rawBody: withProto(shape(w).valid), headers: JSON_HEADERS }) },
-    textPlain: { code: 'unsupported_media_type', opts: (w) => ({ token: token(w), rawBody: JSON.stringify(shape(w).valid), headers: { 'content-type': 'text/plain' } }) },
-    noContentType: { code: 'unsupported_media_type', opts: (w) => ({ token: token(w), rawBody: new TextEncoder().encode(JSON.stringify(shape(w).valid)), headers: {} }) },
+    textPlain: {
+      code: 'unsupported_media_type',
+      opts: (w) => ({ token: token(w), rawBody: JSON.stringify(shape(w).valid), headers: { 'content-type': 'text/plain' } }),
+    },
+    noContentType: {
+      code: 'unsupported_media_type',
+      opts: (w) => ({ token: token(w), rawBody: new TextEncoder().encode(JSON.stringify(shape(w).valid)), headers: {} }),
+    },
     oversizedDeclared: { code: 'payload_too_large', opts: raw(JSON.stringify({ pad: 'x'.repeat(LIMITS.maxBodyBytes) })) },
-    oversizedChunked: { code: 'payload_too_large', opts: (w) => ({ token: token(w), rawBody: chunkedBody(LIMITS.maxBodyBytes + 32 * 1024), headers: JSON_HEADERS }) },
+    oversizedChunked: {
+      code: 'payload_too_large',
+      opts: (w) => ({ token: token(w), rawBody: chunkedBody(LIMITS.maxBodyBytes + 32 * 1024), headers: JSON_HEADERS }),
+    },
     missingField:
       target.required === null
         ? null

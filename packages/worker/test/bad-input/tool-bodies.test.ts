@@ -19,7 +19,19 @@ interface ToolTarget {
 }
 
 const EMPTY: (w: World) => BodyShape = () => ({ valid: {}, wrongType: ['unused', 1] });
-const NO_FIELDS: readonly BodyShapeKind[] = ['truncated', 'utf8', 'null', 'string', 'array', 'unknownField', 'proto', 'textPlain', 'noContentType', 'oversizedDeclared', 'oversizedChunked'];
+const NO_FIELDS: readonly BodyShapeKind[] = [
+  'truncated',
+  'utf8',
+  'null',
+  'string',
+  'array',
+  'unknownField',
+  'proto',
+  'textPlain',
+  'noContentType',
+  'oversizedDeclared',
+  'oversizedChunked',
+];
 
 const TARGETS: ToolTarget[] = [
   { tool: 'list_rigs', role: 'polecat', shape: EMPTY, required: null },

@@ -24,7 +24,15 @@ const SHAPE_CASES: RefusalCase<World>[] = [
     shape: () => ({ valid: { userId: 'someone', ttlSeconds: 3600 }, wrongType: ['ttlSeconds', '3600'] }),
     required: 'userId',
   }),
-  ...bodyShapeCases<World>({ name: 'create town', method: 'POST', path: () => '/api/towns', token: user, shape: () => ({ valid: { name: 'fresh-town' }, wrongType: ['name', 1] }), required: 'name', only: NEW_KINDS }),
+  ...bodyShapeCases<World>({
+    name: 'create town',
+    method: 'POST',
+    path: () => '/api/towns',
+    token: user,
+    shape: () => ({ valid: { name: 'fresh-town' }, wrongType: ['name', 1] }),
+    required: 'name',
+    only: NEW_KINDS,
+  }),
   ...bodyShapeCases<World>({
     name: 'patch config',
     method: 'PATCH',
@@ -73,9 +81,17 @@ const SHAPE_CASES: RefusalCase<World>[] = [
 ];
 
 function config(name: string, body: unknown): RefusalCase<World> {
-  return { name: `patch config: ${name}`, method: 'PATCH', path: (w) => `${town(w)}/config`, code: 'validation_failed', opts: (w) => ({ token: w.userToken, body }) };
+  return {
+    name: `patch config: ${name}`,
+    method: 'PATCH',
+    path: (w) => `${town(w)}/config`,
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.userToken, body }),
+  };
 }
-const provider = (over: Record<string, unknown>) => ({ provider: { kind: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm', apiKeyEnvVar: null, ...over } });
+const provider = (over: Record<string, unknown>) => ({
+  provider: { kind: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm', apiKeyEnvVar: null, ...over },
+});
 
 const VALUE_CASES: RefusalCase<World>[] = [
   config('sleepAfterSeconds below the minimum', { sleepAfterSeconds: 9 }),
@@ -98,10 +114,34 @@ const VALUE_CASES: RefusalCase<World>[] = [
     code: 'validation_failed',
     opts: (w) => ({ token: w.userToken, rawBody: '{"sleepAfterSeconds":1e309}', headers: JSON_HEADERS }),
   },
-  { name: 'admin: ttlSeconds below the minimum', method: 'POST', path: () => '/api/admin/user-tokens', code: 'validation_failed', opts: (w) => ({ token: w.adminSecret, body: { userId: 'u', ttlSeconds: 59 } }) },
-  { name: 'admin: ttlSeconds above a year', method: 'POST', path: () => '/api/admin/user-tokens', code: 'validation_failed', opts: (w) => ({ token: w.adminSecret, body: { userId: 'u', ttlSeconds: 365 * 24 * 3600 + 1 } }) },
-  { name: 'admin: empty userId', method: 'POST', path: () => '/api/admin/user-tokens', code: 'validation_failed', opts: (w) => ({ token: w.adminSecret, body: { userId: '' } }) },
-  { name: 'mayor message: empty text', method: 'POST', path: (w) => `${town(w)}/mayor/messages`, code: 'validation_failed', opts: (w) => ({ token: w.userToken, body: { text: '' } }) },
+  {
+    name: 'admin: ttlSeconds below the minimum',
+    method: 'POST',
+    path: () => '/api/admin/user-tokens',
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.adminSecret, body: { userId: 'u', ttlSeconds: 59 } }),
+  },
+  {
+    name: 'admin: ttlSeconds above a year',
+    method: 'POST',
+    path: () => '/api/admin/user-tokens',
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.adminSecret, body: { userId: 'u', ttlSeconds: 365 * 24 * 3600 + 1 } }),
+  },
+  {
+    name: 'admin: empty userId',
+    method: 'POST',
+    path: () => '/api/admin/user-tokens',
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.adminSecret, body: { userId: '' } }),
+  },
+  {
+    name: 'mayor message: empty text',
+    method: 'POST',
+    path: (w) => `${town(w)}/mayor/messages`,
+    code: 'validation_failed',
+    opts: (w) => ({ token: w.userToken, body: { text: '' } }),
+  },
   {
     name: 'mayor message: text over the limit',
     method: 'POST',
@@ -135,10 +175,28 @@ const READ_CASES: RefusalCase<World>[] = [
 
 const METHOD_CASES: RefusalCase<World>[] = [
   { name: 'DELETE a town (no such route)', method: 'DELETE', path: town, code: 'not_found', opts: (w) => ({ token: w.userToken }) },
-  { name: 'PUT the config (PATCH only)', method: 'PUT', path: (w) => `${town(w)}/config`, code: 'not_found', opts: (w) => ({ token: w.userToken, body: { runtime: 'kilo' } }) },
+  {
+    name: 'PUT the config (PATCH only)',
+    method: 'PUT',
+    path: (w) => `${town(w)}/config`,
+    code: 'not_found',
+    opts: (w) => ({ token: w.userToken, body: { runtime: 'kilo' } }),
+  },
   { name: 'POST to the event list', method: 'POST', path: (w) => `${town(w)}/events`, code: 'not_found', opts: (w) => ({ token: w.userToken, body: {} }) },
-  { name: 'GET a tool route', method: 'GET', path: (w) => `/agent/towns/${w.town.id}/agents/${w.mayor.agent.id}/tools/sling`, code: 'not_found', opts: (w) => ({ token: w.mayor.token }) },
-  { name: 'GET the refresh route', method: 'GET', path: (w) => `/agent/towns/${w.town.id}/refresh`, code: 'not_found', opts: (w) => ({ token: w.polecat.credentials.refreshCredential }) },
+  {
+    name: 'GET a tool route',
+    method: 'GET',
+    path: (w) => `/agent/towns/${w.town.id}/agents/${w.mayor.agent.id}/tools/sling`,
+    code: 'not_found',
+    opts: (w) => ({ token: w.mayor.token }),
+  },
+  {
+    name: 'GET the refresh route',
+    method: 'GET',
+    path: (w) => `/agent/towns/${w.town.id}/refresh`,
+    code: 'not_found',
+    opts: (w) => ({ token: w.polecat.credentials.refreshCredential }),
+  },
 ];
 
 const CASES = [...SHAPE_CASES, ...VALUE_CASES, ...READ_CASES, ...METHOD_CASES].map((c) => ({ ...c, secrets: allSecrets }));
@@ -150,7 +208,11 @@ beforeAll(async () => {
 
 describe('user and admin routes × bad input', () => {
   it('the leak check itself catches a stack trace, a source path and an echoed secret', () => {
-    const fake = (message: string): CallResult => ({ status: 400, body: { error: { code: 'validation_failed', message } }, headers: new Headers({ 'content-type': 'application/json' }) });
+    const fake = (message: string): CallResult => ({
+      status: 400,
+      body: { error: { code: 'validation_failed', message } },
+      headers: new Headers({ 'content-type': 'application/json' }),
+    });
     expect(() => expectRefusal(fake(String(new Error('boom').stack)), 'validation_failed', 'stack')).toThrow();
     expect(() => expectRefusal(fake('failed in /work/main/packages/worker/src/x.ts:10:3'), 'validation_failed', 'path')).toThrow();
     expect(() => expectRefusal(fake('bad token sekret-value'), 'validation_failed', 'echo', ['sekret-value'])).toThrow();

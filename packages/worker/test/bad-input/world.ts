@@ -58,10 +58,5 @@ export const validHeartbeat = {
 
 /** Every credential of the world, for "must never be echoed" checks. */
 export function allSecrets(w: World): string[] {
-  return [
-    w.userToken,
-    w.adminSecret,
-    w.containerKey,
-    ...[w.mayor, w.polecat, w.refinery].flatMap((a) => [a.token, a.credentials.refreshCredential]),
-  ];
+  return [w.userToken, w.adminSecret, w.containerKey, ...[w.mayor, w.polecat, w.refinery].flatMap((a) => [a.token, a.credentials.refreshCredential])];
 }

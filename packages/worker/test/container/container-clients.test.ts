@@ -62,7 +62,10 @@ describe('HostContainerClient (local container host over HTTP)', () => {
   it("an awake town: push goes through to /towns/:townId/container/agents/:id/credentials with the town's container key (the host's own route with the deployment's)", async () => {
     const host = fakeHost({ running: true, answer: () => Response.json(runtimeStatus(AGENT, 'polecat', 1, 'working')) });
     expect(await host.client.push(AGENT, { grant, refresh: null })).toBe('delivered');
-    expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([`GET /towns/${TOWN}/state`, `POST /towns/${TOWN}/container/agents/${AGENT}/credentials`]);
+    expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
+      `GET /towns/${TOWN}/state`,
+      `POST /towns/${TOWN}/container/agents/${AGENT}/credentials`,
+    ]);
     expect(host.seen[0]!.key).toBe(KEY);
     expect(host.seen[1]).toMatchObject({ key: await deriveTownContainerKey(KEY, TOWN), body: { grant, refresh: null } });
     expect(host.seen[1]!.key).not.toBe(KEY);
@@ -71,7 +74,8 @@ describe('HostContainerClient (local container host over HTTP)', () => {
   it("every call forwarded to a town's container carries that town's key, never the deployment's or another town's", async () => {
     const host = fakeHost({
       running: true,
-      answer: (path) => (path === '/git/merge' ? Response.json({ accepted: true }, { status: 202 }) : Response.json(runtimeStatus(AGENT, 'mayor', 1, 'working'))),
+      answer: (path) =>
+        path === '/git/merge' ? Response.json({ accepted: true }, { status: 202 }) : Response.json(runtimeStatus(AGENT, 'mayor', 1, 'working')),
     });
     await host.client.start({ agent: { id: AGENT, townId: TOWN, rigId: null, userId: 'u', role: 'mayor', name: 'mayor', gen: 1 } } as never);
     await host.client.deliver(AGENT, { text: 'hi', grant });
@@ -87,12 +91,22 @@ describe('HostContainerClient (local container host over HTTP)', () => {
   it('start, deliver and merge may wake the town: no state check, straight to the container', async () => {
     const host = fakeHost({
       running: false,
-      answer: (path) => (path === '/git/merge' ? Response.json({ accepted: true }, { status: 202 }) : Response.json(runtimeStatus(AGENT, 'mayor', 1, 'working'))),
+      answer: (path) =>
+        path === '/git/merge' ? Response.json({ accepted: true }, { status: 202 }) : Response.json(runtimeStatus(AGENT, 'mayor', 1, 'working')),
     });
     const status = await host.client.start({ agent: { id: AGENT, townId: TOWN, rigId: null, userId: 'u', role: 'mayor', name: 'mayor', gen: 1 } } as never);
     expect(status.agentId).toBe(AGENT);
     expect(await host.client.deliver(AGENT, { text: 'hi', grant })).toBe('delivered');
-    expect(await host.client.merge({ agentId: AGENT, rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main' }, mergeRequestBeadId: 'bd_abcdef', branch: 'b', commit: 'a'.repeat(40), message: 'm' })).toEqual({ accepted: true });
+    expect(
+      await host.client.merge({
+        agentId: AGENT,
+        rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main' },
+        mergeRequestBeadId: 'bd_abcdef',
+        branch: 'b',
+        commit: 'a'.repeat(40),
+        message: 'm',
+      }),
+    ).toEqual({ accepted: true });
     expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
       `POST /towns/${TOWN}/container/agents`,
       `POST /towns/${TOWN}/container/agents/${AGENT}/messages`,
@@ -103,7 +117,9 @@ describe('HostContainerClient (local container host over HTTP)', () => {
   it('settings: PUT /towns/:townId/settings {envVars, sleepAfterSeconds}', async () => {
     const host = fakeHost();
     await host.client.configure({ envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 60 });
-    expect(host.seen).toEqual([{ method: 'PUT', url: `${BASE_URL}/towns/${TOWN}/settings`, key: KEY, body: { envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 60 } }]);
+    expect(host.seen).toEqual([
+      { method: 'PUT', url: `${BASE_URL}/towns/${TOWN}/settings`, key: KEY, body: { envVars: { LLM_API_KEY: 'sk-1' }, sleepAfterSeconds: 60 } },
+    ]);
   });
 
   it('keep-awake: POST /towns/:townId/keep-awake (never the container itself), true only for an awake town', async () => {
@@ -116,17 +132,45 @@ describe('HostContainerClient (local container host over HTTP)', () => {
   });
 
   it.each([
-    { name: 'no such agent (404) → not_running', answer: () => Response.json({ error: { code: 'not_found', message: 'no agent' } }, { status: 404 }), expected: 'not_running' },
-    { name: 'agent exited (409) → not_running', answer: () => Response.json({ error: { code: 'conflict', message: 'agent is exited' } }, { status: 409 }), expected: 'not_running' },
+    {
+      name: 'no such agent (404) → not_running',
+      answer: () => Response.json({ error: { code: 'not_found', message: 'no agent' } }, { status: 404 }),
+      expected: 'not_running',
+    },
+    {
+      name: 'agent exited (409) → not_running',
+      answer: () => Response.json({ error: { code: 'conflict', message: 'agent is exited' } }, { status: 409 }),
+      expected: 'not_running',
+    },
   ])('deliver: $name', async ({ answer, expected }) => {
     expect(await fakeHost({ answer }).client.deliver(AGENT, { text: 'x', grant: null })).toBe(expected);
   });
 
   it.each([
-    { name: 'container start failure keeps its code and message', answer: () => Response.json({ error: { code: 'container_unavailable', message: 'opencode binary missing' } }, { status: 503 }), code: 'container_unavailable', message: 'opencode binary missing' },
-    { name: 'a newer generation runs (409)', answer: () => Response.json({ error: { code: 'conflict', message: 'already runs generation 3' } }, { status: 409 }), code: 'conflict', message: 'generation 3' },
-    { name: 'an internal error is upstream_failed with its message', answer: () => Response.json({ error: { code: 'internal', message: 'git clone failed: repository not found' } }, { status: 500 }), code: 'upstream_failed', message: 'repository not found' },
-    { name: 'a wrong container key is upstream_failed naming the setting', answer: () => Response.json({ error: { code: 'container_unauthorized', message: 'invalid container key' } }, { status: 401 }), code: 'upstream_failed', message: 'GASTOWN_CONTAINER_KEY' },
+    {
+      name: 'container start failure keeps its code and message',
+      answer: () => Response.json({ error: { code: 'container_unavailable', message: 'opencode binary missing' } }, { status: 503 }),
+      code: 'container_unavailable',
+      message: 'opencode binary missing',
+    },
+    {
+      name: 'a newer generation runs (409)',
+      answer: () => Response.json({ error: { code: 'conflict', message: 'already runs generation 3' } }, { status: 409 }),
+      code: 'conflict',
+      message: 'generation 3',
+    },
+    {
+      name: 'an internal error is upstream_failed with its message',
+      answer: () => Response.json({ error: { code: 'internal', message: 'git clone failed: repository not found' } }, { status: 500 }),
+      code: 'upstream_failed',
+      message: 'repository not found',
+    },
+    {
+      name: 'a wrong container key is upstream_failed naming the setting',
+      answer: () => Response.json({ error: { code: 'container_unauthorized', message: 'invalid container key' } }, { status: 401 }),
+      code: 'upstream_failed',
+      message: 'GASTOWN_CONTAINER_KEY',
+    },
     { name: 'a non-JSON answer', answer: () => new Response('<html>bad gateway</html>', { status: 502 }), code: 'upstream_failed', message: 'HTTP 502' },
     { name: 'a 200 that is not an agent status', answer: () => Response.json({ hello: 1 }), code: 'upstream_failed', message: 'unexpected agent status' },
   ])('start: $name', async ({ answer, code, message }) => {
@@ -139,7 +183,11 @@ describe('HostContainerClient (local container host over HTTP)', () => {
 
   it('an unreachable host → container_unavailable (never a silent success), for waking and non-waking calls', async () => {
     const host = fakeHost({ unreachable: true });
-    for (const run of [() => host.client.status(AGENT), () => host.client.deliver(AGENT, { text: 'x', grant: null }), () => host.client.configure({ envVars: {}, sleepAfterSeconds: 60 })]) {
+    for (const run of [
+      () => host.client.status(AGENT),
+      () => host.client.deliver(AGENT, { text: 'x', grant: null }),
+      () => host.client.configure({ envVars: {}, sleepAfterSeconds: 60 }),
+    ]) {
       const err = await run().catch((e: unknown) => e);
       expect((err as GastownError).code).toBe('container_unavailable');
     }
@@ -266,7 +314,11 @@ describe('DO container client: a refused setting is validation_failed (400), not
       },
     });
     const client = new ControlApiContainerClient(new DurableObjectTransport(broken, TOWN));
-    for (const run of [() => client.configure({ envVars: {}, sleepAfterSeconds: 60 }), () => client.keepAwake(), () => client.deliver(AGENT, { text: 'x', grant: null })]) {
+    for (const run of [
+      () => client.configure({ envVars: {}, sleepAfterSeconds: 60 }),
+      () => client.keepAwake(),
+      () => client.deliver(AGENT, { text: 'x', grant: null }),
+    ]) {
       const err = await run().catch((e: unknown) => e);
       expect((err as GastownError).code).toBe('container_unavailable');
       expect((err as GastownError).status).toBe(503);
@@ -288,7 +340,11 @@ describe('which container runtime (decided before any Durable Object is touched)
   it('none → the null client; a runtime without GASTOWN_CONTAINER_KEY or with a bad host URL fails fast', () => {
     expect(containerClientFactoryFromEnv({} as never)(TOWN)).toBeInstanceOf(NullContainerClient);
     expect(() => containerClientFactoryFromEnv({ GASTOWN_CONTAINER_HOST_URL: BASE_URL } as never)).toThrow(/GASTOWN_CONTAINER_KEY/);
-    expect(() => containerClientFactoryFromEnv({ GASTOWN_CONTAINER_HOST_URL: 'ftp://x', GASTOWN_CONTAINER_KEY: KEY } as never)).toThrow(/GASTOWN_CONTAINER_HOST_URL/);
-    expect(containerClientFactoryFromEnv({ GASTOWN_CONTAINER_HOST_URL: BASE_URL, GASTOWN_CONTAINER_KEY: KEY } as never)(TOWN)).toBeInstanceOf(ControlApiContainerClient);
+    expect(() => containerClientFactoryFromEnv({ GASTOWN_CONTAINER_HOST_URL: 'ftp://x', GASTOWN_CONTAINER_KEY: KEY } as never)).toThrow(
+      /GASTOWN_CONTAINER_HOST_URL/,
+    );
+    expect(containerClientFactoryFromEnv({ GASTOWN_CONTAINER_HOST_URL: BASE_URL, GASTOWN_CONTAINER_KEY: KEY } as never)(TOWN)).toBeInstanceOf(
+      ControlApiContainerClient,
+    );
   });
 });

@@ -16,7 +16,12 @@ describe('agent events in the town event stream', () => {
   it('records newly accepted chat, session and credential events as town events with the agent id and data as sent', async () => {
     const f = await setupTown();
     const text = { id: 'evt_text_0001', type: 'agent.text', at: 1, data: { sessionId: 's1', messageId: 'm1', text: 'hello from the mayor' } };
-    const tool = { id: 'evt_tool_0001', type: 'agent.tool', at: 2, data: { sessionId: 's1', callId: 'c1', tool: 'gt_sling', state: 'running', input: '{}', output: null } };
+    const tool = {
+      id: 'evt_tool_0001',
+      type: 'agent.tool',
+      at: 2,
+      data: { sessionId: 's1', callId: 'c1', tool: 'gt_sling', state: 'running', input: '{}', output: null },
+    };
     const busy = { id: 'evt_busy_0001', type: 'session.busy', at: 3, data: { sessionId: 's1' } };
     const refreshed = { id: 'evt_cred_0001', type: 'credential.refreshed', at: 4, data: { source: 'pull', tokenFingerprint: 'abcd1234', refreshCount: 1 } };
     const res = await call('POST', eventsPath(f.town.id, f.mayor.agent.id), { token: f.mayor.token, body: { events: [text, tool, busy, refreshed] } });

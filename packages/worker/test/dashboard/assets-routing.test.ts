@@ -40,7 +40,12 @@ function parseJsonc(text: string): Record<string, unknown> {
 
 /** `run_worker_first` glob semantics: `*` matches anything (slashes included). */
 function matches(pattern: string, path: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(path);
 }
 
@@ -88,7 +93,10 @@ describe('dashboard assets vs the API', () => {
 
   it('run_worker_first does not swallow the dashboard pages', () => {
     for (const page of ['/', '/towns/town_abcdefgh', '/index.html', '/app.js']) {
-      expect(assets.run_worker_first.some((pattern) => matches(pattern, page)), page).toBe(false);
+      expect(
+        assets.run_worker_first.some((pattern) => matches(pattern, page)),
+        page,
+      ).toBe(false);
     }
   });
 });

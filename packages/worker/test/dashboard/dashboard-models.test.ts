@@ -47,14 +47,39 @@ function agent(credential: Partial<Agent['credential']> = {}, status: Agent['sta
 describe('credentialView', () => {
   it.each([
     { name: 'healthy', input: agent(), severity: 'ok', problems: [] },
-    { name: 'control plane says expired', input: agent({ state: 'expired', reported: reported({ accessTokenExpiresAt: NOW - 1 }) }), severity: 'bad', problems: ['token expired'] },
-    { name: 'broker holds an expired token', input: agent({ reported: reported({ accessTokenExpiresAt: NOW - 5_000, state: 'expired' }) }), severity: 'bad', problems: ['token expired'] },
+    {
+      name: 'control plane says expired',
+      input: agent({ state: 'expired', reported: reported({ accessTokenExpiresAt: NOW - 1 }) }),
+      severity: 'bad',
+      problems: ['token expired'],
+    },
+    {
+      name: 'broker holds an expired token',
+      input: agent({ reported: reported({ accessTokenExpiresAt: NOW - 5_000, state: 'expired' }) }),
+      severity: 'bad',
+      problems: ['token expired'],
+    },
     { name: 'revoked', input: agent({ state: 'revoked' }, 'waiting'), severity: 'bad', problems: ['credentials revoked'] },
-    { name: 'degraded with failures', input: agent({ state: 'degraded', reported: reported({ state: 'degraded', consecutiveFailures: 3 }) }), severity: 'warn', problems: ['refreshes failing (degraded)', '3 consecutive refresh failures'] },
+    {
+      name: 'degraded with failures',
+      input: agent({ state: 'degraded', reported: reported({ state: 'degraded', consecutiveFailures: 3 }) }),
+      severity: 'warn',
+      problems: ['refreshes failing (degraded)', '3 consecutive refresh failures'],
+    },
     { name: '401s seen', input: agent({ reported: reported({ unauthorizedCount: 1 }) }), severity: 'warn', problems: ['1 401 response seen'] },
     { name: 'expiring', input: agent({ state: 'expiring' }), severity: 'warn', problems: ['token past 75% of its life without a refresh'] },
-    { name: 'never issued', input: agent({ state: 'none', tokenIssuedAt: null, tokenExpiresAt: null, reported: null }, 'idle'), severity: 'none', problems: [] },
-    { name: 'an exited agent is never flagged', input: agent({ state: 'expired', reported: reported({ accessTokenExpiresAt: NOW - 1 }) }, 'exited'), severity: 'none', problems: [] },
+    {
+      name: 'never issued',
+      input: agent({ state: 'none', tokenIssuedAt: null, tokenExpiresAt: null, reported: null }, 'idle'),
+      severity: 'none',
+      problems: [],
+    },
+    {
+      name: 'an exited agent is never flagged',
+      input: agent({ state: 'expired', reported: reported({ accessTokenExpiresAt: NOW - 1 }) }, 'exited'),
+      severity: 'none',
+      problems: [],
+    },
   ])('$name → $severity', ({ input, severity, problems }) => {
     const view = credentialView(input, NOW);
     expect(view.severity).toBe(severity);
@@ -63,9 +88,22 @@ describe('credentialView', () => {
 
   it("prefers the broker's expiry and its newer refresh; falls back to the control plane's", () => {
     const fromBroker = credentialView(agent(), NOW);
-    expect(fromBroker).toMatchObject({ expiresAt: NOW + 600_000, expiresSource: 'broker', lastRefreshAt: NOW - 10_000, lastRefreshSource: 'pull', brokerRefreshCount: 4, refreshCount: 3 });
+    expect(fromBroker).toMatchObject({
+      expiresAt: NOW + 600_000,
+      expiresSource: 'broker',
+      lastRefreshAt: NOW - 10_000,
+      lastRefreshSource: 'pull',
+      brokerRefreshCount: 4,
+      refreshCount: 3,
+    });
     const noReport = credentialView(agent({ reported: null }), NOW);
-    expect(noReport).toMatchObject({ expiresAt: NOW + 3_540_000, expiresSource: 'control-plane', lastRefreshAt: NOW - 60_000, lastRefreshSource: 'control-plane', brokerRefreshCount: null });
+    expect(noReport).toMatchObject({
+      expiresAt: NOW + 3_540_000,
+      expiresSource: 'control-plane',
+      lastRefreshAt: NOW - 60_000,
+      lastRefreshSource: 'control-plane',
+      brokerRefreshCount: null,
+    });
   });
 });
 
@@ -86,7 +124,9 @@ describe('ChatModel', () => {
     chat.applyEvent(ev(24, 'agent.text', 'ag_mayor01', { text: 'Slung it.' }));
     chat.applyEvent(ev(25, 'session.idle', 'ag_mayor01'));
     expect(chat.busy).toBe(false);
-    expect(chat.entries().map((e) => [e.kind, e.kind === 'tool' ? `${e.tool}:${e.state}:${e.input}` : e.kind === 'user' || e.kind === 'text' ? e.text : ''])).toEqual([
+    expect(
+      chat.entries().map((e) => [e.kind, e.kind === 'tool' ? `${e.tool}:${e.state}:${e.input}` : e.kind === 'user' || e.kind === 'text' ? e.text : '']),
+    ).toEqual([
       ['user', 'hello'],
       ['tool', 'gt_sling:completed:{"title":"x"}'],
       ['text', 'Slung it.'],
@@ -129,12 +169,18 @@ describe('panelsFor (event → panels to refetch)', () => {
 
 describe('API errors and validation messages', () => {
   it('keeps the server code and message; a body that is not ours is bad_response', () => {
-    expect(errorFromBody(502, { error: { code: 'upstream_failed', message: 'container answered 500' } })).toMatchObject({ code: 'upstream_failed', status: 502, message: 'container answered 500' });
+    expect(errorFromBody(502, { error: { code: 'upstream_failed', message: 'container answered 500' } })).toMatchObject({
+      code: 'upstream_failed',
+      status: 502,
+      message: 'container answered 500',
+    });
     expect(errorFromBody(500, '<html>')).toMatchObject({ code: 'bad_response', status: 500 });
   });
 
   it('splits a validation_failed message by field', () => {
-    const fields = fieldErrors('body.provider.baseUrl: Invalid URL; body.agentTokenTtlSeconds: Too small: expected number to be >=2; body: Unrecognized key: "x"');
+    const fields = fieldErrors(
+      'body.provider.baseUrl: Invalid URL; body.agentTokenTtlSeconds: Too small: expected number to be >=2; body: Unrecognized key: "x"',
+    );
     expect([...fields]).toEqual([
       ['provider.baseUrl', 'Invalid URL'],
       ['agentTokenTtlSeconds', 'Too small: expected number to be >=2'],
@@ -162,11 +208,16 @@ describe('configPatch (settings form → PATCH body)', () => {
 describe('dashboard routes and helpers', () => {
   it('calls exactly the user API routes of the protocol', () => {
     for (const [name, path] of Object.entries(ROUTES)) expect(USER_API[name as keyof typeof USER_API], name).toBe(path);
-    expect(pathFor('reissueCredentials', { townId: 'town_abcdefgh', agentId: 'ag_12345678' })).toBe('/api/towns/town_abcdefgh/agents/ag_12345678/credentials/reissue');
+    expect(pathFor('reissueCredentials', { townId: 'town_abcdefgh', agentId: 'ag_12345678' })).toBe(
+      '/api/towns/town_abcdefgh/agents/ag_12345678/credentials/reissue',
+    );
   });
 
   it('reads the subject and expiry of a token for display, and survives garbage', () => {
-    const payload = btoa(JSON.stringify({ sub: 'alice@example.com', exp: 1_900_000_000 })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const payload = btoa(JSON.stringify({ sub: 'alice@example.com', exp: 1_900_000_000 }))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
     expect(summariseToken(`eyJhbGciOiJIUzI1NiJ9.${payload}.sig`)).toEqual({ userId: 'alice@example.com', expiresAt: 1_900_000_000_000 });
     expect(summariseToken('not-a-jwt')).toEqual({ userId: null, expiresAt: null });
     expect(summariseToken('a.%%%.c')).toEqual({ userId: null, expiresAt: null });

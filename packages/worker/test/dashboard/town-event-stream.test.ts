@@ -98,7 +98,14 @@ describe('TownEventStream', () => {
     const open = vi.fn(async () => {
       throw new ApiError('token_expired', 'token expired', 401);
     });
-    const stream = new TownEventStream({ client: { openEventStream: open }, townId: 'town_abcdefgh', onEvent: () => undefined, onState: () => undefined, onAuthFailure, timers });
+    const stream = new TownEventStream({
+      client: { openEventStream: open },
+      townId: 'town_abcdefgh',
+      onEvent: () => undefined,
+      onState: () => undefined,
+      onAuthFailure,
+      timers,
+    });
     stream.start();
     await settle();
     expect(onAuthFailure).toHaveBeenCalledTimes(1);

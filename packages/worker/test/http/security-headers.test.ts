@@ -43,7 +43,11 @@ function parseHeadersFile(text: string): Map<string, Record<string, string>> {
 
 describe('security headers', () => {
   it('the policy forbids inline script and style, plugins, <base>, framing and foreign form targets', () => {
-    const directives = Object.fromEntries(CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    const directives = Object.fromEntries(
+      CONTENT_SECURITY_POLICY.split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
     expect(directives).toMatchObject({
       'default-src': ["'self'"],
       'script-src': ["'self'"],

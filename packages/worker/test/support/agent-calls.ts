@@ -31,14 +31,20 @@ export function startedAgent(req: StartAgentRequest): AgentWithCredentials {
   return { agent, credentials: req.credentials, token: req.credentials.accessToken };
 }
 
-export function heartbeat(who: AgentWithCredentials, body: { containerInstanceId?: string; activity?: 'working' | 'waiting'; runtimeState?: string } = {}): Promise<CallResult> {
+export function heartbeat(
+  who: AgentWithCredentials,
+  body: { containerInstanceId?: string; activity?: 'working' | 'waiting'; runtimeState?: string } = {},
+): Promise<CallResult> {
   return call('POST', `/agent/towns/${who.agent.townId}/agents/${who.agent.id}/heartbeat`, {
     token: who.token,
     body: { containerInstanceId: 'ci_one', runtimeState: 'running', activity: 'working', credential: credentialStatus(), pid: 42, sessionId: 'ses_1', ...body },
   });
 }
 
-export function complete(who: AgentWithCredentials, body: { outcome: 'completed' | 'failed' | 'stopped'; reason?: string; branch?: string | null }): Promise<CallResult> {
+export function complete(
+  who: AgentWithCredentials,
+  body: { outcome: 'completed' | 'failed' | 'stopped'; reason?: string; branch?: string | null },
+): Promise<CallResult> {
   return call('POST', `/agent/towns/${who.agent.townId}/agents/${who.agent.id}/completion`, { token: who.token, body });
 }
 
@@ -67,7 +73,10 @@ export async function dispatchTown(options: { provider?: boolean } = {}): Promis
   const rig = await addRig(userToken, town.id);
   const { fake, alarms } = await installFakeContainer(town.id);
   if (options.provider !== false) {
-    const res = await call('PATCH', `/api/towns/${town.id}/config`, { token: userToken, body: { provider: TEST_PROVIDER, envVars: { LLM_API_KEY: TEST_API_KEY } } });
+    const res = await call('PATCH', `/api/towns/${town.id}/config`, {
+      token: userToken,
+      body: { provider: TEST_PROVIDER, envVars: { LLM_API_KEY: TEST_API_KEY } },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   }
   return { userToken, town, rig, fake, alarms };

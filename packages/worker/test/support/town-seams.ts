@@ -4,13 +4,7 @@
  * in place for one town (`installTownSeams`) after the town exists — without reaching into the
  * object. A town with nothing installed uses the real ones.
  */
-import type {
-  AgentRuntimeStatus,
-  DeliverMessageRequest,
-  MergeRequest,
-  PushCredentialsRequest,
-  StartAgentRequest,
-} from '@gastown/protocol';
+import type { AgentRuntimeStatus, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
 import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
 import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
 

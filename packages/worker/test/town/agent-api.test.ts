@@ -49,7 +49,14 @@ describe('agent tools: happy paths', () => {
     const f = await setupTown();
     const res = await callTool(f.mayor, 'sling', { rigId: f.rig.id, title: 'Add a README' });
     expect(res.status).toBe(200);
-    expect(TOOLS.sling.result.parse(res.body).bead).toMatchObject({ type: 'issue', status: 'open', rigId: f.rig.id, title: 'Add a README', body: '', attempts: 0 });
+    expect(TOOLS.sling.result.parse(res.body).bead).toMatchObject({
+      type: 'issue',
+      status: 'open',
+      rigId: f.rig.id,
+      title: 'Add a README',
+      body: '',
+      attempts: 0,
+    });
     expectError(await callTool(f.mayor, 'sling', { rigId: 'rig_doesnotexist', title: 'x' }), 404, 'not_found');
   });
 
@@ -101,7 +108,12 @@ describe('agent tools: happy paths', () => {
     const f = await setupTown();
     const res = await callTool(f.polecat, 'escalate', { title: 'tests are flaky', severity: 'high' });
     const bead = TOOLS.escalate.result.parse(res.body).bead;
-    expect(bead).toMatchObject({ type: 'escalation', status: 'open', rigId: f.rig.id, metadata: { severity: 'high', fromAgentId: f.polecat.agent.id, relatedBeadId: f.bead.id } });
+    expect(bead).toMatchObject({
+      type: 'escalation',
+      status: 'open',
+      rigId: f.rig.id,
+      metadata: { severity: 'high', fromAgentId: f.polecat.agent.id, relatedBeadId: f.bead.id },
+    });
     expect(await eventTypes(f)).toContain('escalation.created');
   });
 
@@ -110,7 +122,13 @@ describe('agent tools: happy paths', () => {
     const res = await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it' });
     expect(res.status).toBe(200);
     const mr = TOOLS.done.result.parse(res.body).mergeRequest;
-    expect(mr).toMatchObject({ type: 'merge_request', status: 'open', rigId: f.rig.id, body: 'did it', metadata: { sourceBeadId: f.bead.id, branch: ownBranch(f.polecat), polecatId: f.polecat.agent.id } });
+    expect(mr).toMatchObject({
+      type: 'merge_request',
+      status: 'open',
+      rigId: f.rig.id,
+      body: 'did it',
+      metadata: { sourceBeadId: f.bead.id, branch: ownBranch(f.polecat), polecatId: f.polecat.agent.id },
+    });
     expect((await beadById(f, f.bead.id)).status).toBe('in_review');
     const again = await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat), summary: 'did it' });
     expect(again.body.mergeRequest.id).toBe(mr.id);
@@ -190,11 +208,15 @@ describe('agent lifecycle callbacks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true, gen: 1 });
     expect(typeof res.body.serverTime).toBe('number');
-    const agent = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find((a: { id: string }) => a.id === f.polecat.agent.id);
+    const agent = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find(
+      (a: { id: string }) => a.id === f.polecat.agent.id,
+    );
     expect(agent).toMatchObject({ status: 'waiting', containerInstanceId: 'ci-1', credential: { state: 'degraded', reported: { consecutiveFailures: 2 } } });
     expect(agent.lastHeartbeatAt).toBe(res.body.serverTime);
     await heartbeat(f.polecat, { activity: 'working' });
-    const after = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find((a: { id: string }) => a.id === f.polecat.agent.id);
+    const after = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find(
+      (a: { id: string }) => a.id === f.polecat.agent.id,
+    );
     expect(after).toMatchObject({ status: 'working', credential: { state: 'healthy' } });
   });
 
@@ -208,7 +230,7 @@ describe('agent lifecycle callbacks', () => {
     expect(second.body).toEqual({ accepted: 1, duplicates: 1 });
   });
 
-  it('completion after done: bead stays in review, agent exited; a repeated report changes nothing (the run\'s token died with the first)', async () => {
+  it("completion after done: bead stays in review, agent exited; a repeated report changes nothing (the run's token died with the first)", async () => {
     const f = await setupTown();
     await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) });
     const res = await complete(f.polecat, { outcome: 'completed' });
@@ -216,7 +238,9 @@ describe('agent lifecycle callbacks', () => {
     const again = await complete(f.polecat, { outcome: 'failed', reason: 'late duplicate' });
     expectError(again, 401, 'token_revoked');
     expect((await beadById(f, f.bead.id)).status).toBe('in_review');
-    const agent = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find((a: { id: string }) => a.id === f.polecat.agent.id);
+    const agent = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find(
+      (a: { id: string }) => a.id === f.polecat.agent.id,
+    );
     expect(agent.status).toBe('exited');
   });
 

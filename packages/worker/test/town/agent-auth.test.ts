@@ -76,7 +76,12 @@ const ROUTES: RouteCase[] = [
   },
   { name: 'events', role: 'polecat', suffix: 'events', body: () => ({ events: [{ id: 'evt_00000001', type: 'session.idle', at: 1, data: {} }] }) },
   { name: 'completion', role: 'polecat', suffix: 'completion', body: () => ({ outcome: 'completed' }) },
-  { name: 'merge-result', role: 'refinery', suffix: 'merge-result', body: (w) => ({ mergeRequestBeadId: w.mergeRequestId, outcome: 'merged', commitSha: 'b'.repeat(40) }) },
+  {
+    name: 'merge-result',
+    role: 'refinery',
+    suffix: 'merge-result',
+    body: (w) => ({ mergeRequestBeadId: w.mergeRequestId, outcome: 'merged', commitSha: 'b'.repeat(40) }),
+  },
 ];
 
 const WRONG_SECRET = 'a-secret-that-is-not-in-the-ring-0123456789abcdef';
@@ -191,7 +196,11 @@ async function buildWorld(): Promise<World> {
 }
 
 async function snapshots(w: World): Promise<unknown> {
-  return { main: await snapshotTown(w.town.id), mayorTown: await snapshotTown(w.stopped.mayor.agent.townId), other: await snapshotTown(w.otherTownMayor.agent.townId) };
+  return {
+    main: await snapshotTown(w.town.id),
+    mayorTown: await snapshotTown(w.stopped.mayor.agent.townId),
+    other: await snapshotTown(w.otherTownMayor.agent.townId),
+  };
 }
 
 afterEach(() => {

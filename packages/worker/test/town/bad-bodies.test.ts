@@ -15,7 +15,15 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { name: 'create town', method: 'POST', path: () => '/api/towns', token: (f) => f.userToken, wrongType: { name: 42 }, badEnum: { name: 'UPPER' }, unknownField: { name: 'ok', extra: 1 } },
+  {
+    name: 'create town',
+    method: 'POST',
+    path: () => '/api/towns',
+    token: (f) => f.userToken,
+    wrongType: { name: 42 },
+    badEnum: { name: 'UPPER' },
+    unknownField: { name: 'ok', extra: 1 },
+  },
   {
     name: 'patch config',
     method: 'PATCH',
@@ -108,8 +116,18 @@ const CASES: { name: string; status: number; code: string; opts: (t: Target) => 
   { name: 'wrong types', status: 400, code: 'validation_failed', opts: (t) => ({ body: t.wrongType }) },
   { name: 'unknown enum value / bad format', status: 400, code: 'validation_failed', opts: (t) => ({ body: t.badEnum }) },
   { name: 'unknown field', status: 400, code: 'validation_failed', opts: (t) => ({ body: t.unknownField }) },
-  { name: 'text/plain body', status: 415, code: 'unsupported_media_type', opts: (t) => ({ rawBody: JSON.stringify(t.unknownField), headers: { 'content-type': 'text/plain' } }) },
-  { name: 'form body', status: 415, code: 'unsupported_media_type', opts: () => ({ rawBody: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) },
+  {
+    name: 'text/plain body',
+    status: 415,
+    code: 'unsupported_media_type',
+    opts: (t) => ({ rawBody: JSON.stringify(t.unknownField), headers: { 'content-type': 'text/plain' } }),
+  },
+  {
+    name: 'form body',
+    status: 415,
+    code: 'unsupported_media_type',
+    opts: () => ({ rawBody: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+  },
   {
     name: 'oversized (Content-Length)',
     status: 413,

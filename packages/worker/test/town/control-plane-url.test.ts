@@ -51,7 +51,17 @@ describe('the control-plane URL handed to containers', () => {
     const mayor = startedAgent(f.fake.of('start')[0]!.req);
     const bead = (await callTool(mayor, 'sling', { rigId: f.rig.id, title: 'work', body: 'x' })).body.bead;
     // the owner now reaches the town over plain http: that origin is what the town would hand over
-    expect((await exports.default.fetch(new Request(`http://gastown.example.com/api/towns/${f.town.id}/config`, { method: 'PATCH', headers: { authorization: `Bearer ${f.userToken}`, 'content-type': 'application/json' }, body: '{}' }))).status).toBe(200);
+    expect(
+      (
+        await exports.default.fetch(
+          new Request(`http://gastown.example.com/api/towns/${f.town.id}/config`, {
+            method: 'PATCH',
+            headers: { authorization: `Bearer ${f.userToken}`, 'content-type': 'application/json' },
+            body: '{}',
+          }),
+        )
+      ).status,
+    ).toBe(200);
     const { runAlarm } = await import('../support/fake-container');
     await runAlarm(f.town.id);
     expect(f.fake.of('start').filter((s) => s.req.agent.role === 'polecat')).toEqual([]);

@@ -44,12 +44,21 @@ const LEGACY_CREDENTIAL_DDL = [
   `CREATE INDEX IF NOT EXISTS refresh_credentials_agent_expiry ON refresh_credentials (agent_id, expires_at)`,
 ];
 
-const CREDENTIAL_OBJECTS = ['credential_families', 'credential_families_agent', 'refresh_credentials', 'refresh_credentials_agent_expiry', 'refresh_credentials_family'];
+const CREDENTIAL_OBJECTS = [
+  'credential_families',
+  'credential_families_agent',
+  'refresh_credentials',
+  'refresh_credentials_agent_expiry',
+  'refresh_credentials_family',
+];
 
 function credentialSchema(sql: Sql): { name: string; sql: string }[] {
-  return sql
-    .all<{ name: string; sql: string }>`SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('credential_families', 'refresh_credentials') ORDER BY name`
-    .filter((row) => CREDENTIAL_OBJECTS.includes(row.name));
+  return sql.all<{
+    name: string;
+    sql: string;
+  }>`SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('credential_families', 'refresh_credentials') ORDER BY name`.filter((row) =>
+    CREDENTIAL_OBJECTS.includes(row.name),
+  );
 }
 
 function schemaVersion(sql: Sql): number {
@@ -68,7 +77,13 @@ describe('credential tables created the old way', () => {
       const ours = sql.all<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'`;
       for (const { name } of ours) sql.ddl(`DROP TABLE "${name}"`);
       // … built as a TownDO of the old code built it: numbered steps 1–2, then the auth module's own DDL (every start)
-      expect(runMigrations(sql, tx, TOWN_MIGRATIONS.filter((m) => m.version <= 2))).toBe(2);
+      expect(
+        runMigrations(
+          sql,
+          tx,
+          TOWN_MIGRATIONS.filter((m) => m.version <= 2),
+        ),
+      ).toBe(2);
       for (let start = 0; start < 2; start += 1) for (const statement of LEGACY_CREDENTIAL_DDL) sql.ddl(statement);
       const legacySchema = credentialSchema(sql);
       expect(legacySchema.map((o) => o.name)).toEqual(CREDENTIAL_OBJECTS);

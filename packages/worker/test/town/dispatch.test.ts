@@ -49,8 +49,12 @@ describe('dispatch: starting an agent in the container', () => {
   it('a config change pushes the settings at once (no start, no other container call)', async () => {
     const f = await dispatchTown();
     const before = f.fake.calls.length;
-    expect((await call('PATCH', `/api/towns/${f.town.id}/config`, { token: f.userToken, body: { sleepAfterSeconds: 120, envVars: { OTHER: 'x' } } })).status).toBe(200);
-    expect(f.fake.calls.slice(before)).toEqual([{ method: 'configure', settings: { envVars: { LLM_API_KEY: TEST_API_KEY, OTHER: 'x' }, sleepAfterSeconds: 120 } }]);
+    expect(
+      (await call('PATCH', `/api/towns/${f.town.id}/config`, { token: f.userToken, body: { sleepAfterSeconds: 120, envVars: { OTHER: 'x' } } })).status,
+    ).toBe(200);
+    expect(f.fake.calls.slice(before)).toEqual([
+      { method: 'configure', settings: { envVars: { LLM_API_KEY: TEST_API_KEY, OTHER: 'x' }, sleepAfterSeconds: 120 } },
+    ]);
   });
 
   it('no model provider → 409 conflict "configure a model provider first"; nothing stored, no container call', async () => {
@@ -124,7 +128,10 @@ describe('mayor messages: warm and cold path', () => {
     await sendToMayor(f, 'hello');
     const mayor = startedAgent(f.fake.of('start')[0]!.req);
     await heartbeat(mayor, { activity: 'waiting' });
-    const done = await call('POST', `/agent/towns/${f.town.id}/agents/${mayor.agent.id}/completion`, { token: mayor.token, body: { outcome: 'stopped', reason: 'container shutdown' } });
+    const done = await call('POST', `/agent/towns/${f.town.id}/agents/${mayor.agent.id}/completion`, {
+      token: mayor.token,
+      body: { outcome: 'stopped', reason: 'container shutdown' },
+    });
     expect(done.status).toBe(200);
     expect((await agentById(f, mayor.agent.id)).status).toBe('exited');
     expect(f.fake.containerCalls().map((c) => c.method)).toEqual(['start']);
@@ -187,7 +194,10 @@ describe('mail to a live agent', () => {
 
     // an agent that does not run: stored only
     const deliveries = f.fake.of('deliver').length;
-    await call('POST', `/agent/towns/${f.town.id}/agents/${polecat.agent.id}/completion`, { token: polecat.token, body: { outcome: 'failed', reason: 'crash' } });
+    await call('POST', `/agent/towns/${f.town.id}/agents/${polecat.agent.id}/completion`, {
+      token: polecat.token,
+      body: { outcome: 'failed', reason: 'crash' },
+    });
     expect((await callTool(mayor, 'mail_send', { to: polecat.agent.id, subject: 'still there?' })).status).toBe(200);
     expect(f.fake.of('deliver')).toHaveLength(deliveries);
   });

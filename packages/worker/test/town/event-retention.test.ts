@@ -81,7 +81,10 @@ describe('event retention', () => {
     const after = await counts(town.id);
     expect(after).toMatchObject({ townEvents: 10_000, agentEvents: 10_000 });
     // what went is the oldest: every "b" event is still there, and the newest "a" ones
-    const kept = await inTown(town.id, ({ sql }) => sql.all<{ tag: string; n: number }>`SELECT json_extract(data, '$.tag') AS tag, COUNT(*) AS n FROM town_events GROUP BY tag ORDER BY tag`);
+    const kept = await inTown(
+      town.id,
+      ({ sql }) => sql.all<{ tag: string; n: number }>`SELECT json_extract(data, '$.tag') AS tag, COUNT(*) AS n FROM town_events GROUP BY tag ORDER BY tag`,
+    );
     expect(kept).toEqual([
       { tag: 'a', n: 8_500 },
       { tag: 'b', n: 1_500 },

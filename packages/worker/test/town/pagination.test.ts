@@ -61,7 +61,17 @@ beforeAll(async () => {
     const now = Date.now();
     for (let i = 0; i < BEADS; i++) {
       // three timestamps only: ties are broken by id
-      beads.insert({ id: ids('bd'), rigId: rig.id, type: 'issue', status: i < CLOSED ? 'closed' : 'open', title: `b${i}`, body: '', assigneeId: null, metadata: {}, now: now + (i % 3) });
+      beads.insert({
+        id: ids('bd'),
+        rigId: rig.id,
+        type: 'issue',
+        status: i < CLOSED ? 'closed' : 'open',
+        title: `b${i}`,
+        body: '',
+        assigneeId: null,
+        metadata: {},
+        now: now + (i % 3),
+      });
     }
     const mail = new MailRepository(sql, townId);
     for (let i = 0; i < MAIL; i++) mail.insert({ id: ids('ml'), fromAgentId: null, toAgentId: mayorId, subject: `m${i}`, body: 'x', now });

@@ -2,7 +2,18 @@ import { GastownError, TOOLS, type Bead } from '@gastown/protocol';
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, callTool, createTown, createUserToken, expectError, type AgentWithCredentials } from '../helpers';
-import { agentById, agentsOf, complete, dispatchTown, heartbeat, refreshIfDue, sendToMayor, startedAgent, townEvents, type DispatchFixture } from '../support/agent-calls';
+import {
+  agentById,
+  agentsOf,
+  complete,
+  dispatchTown,
+  heartbeat,
+  refreshIfDue,
+  sendToMayor,
+  startedAgent,
+  townEvents,
+  type DispatchFixture,
+} from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
 
 const HB_MS = 30_000;
@@ -131,7 +142,12 @@ describe('reconciler: liveness', () => {
     // the agent on the new instance is untouched
     expect((await heartbeat(other, { containerInstanceId: 'ci_two' })).status).toBe(200);
     // no container call besides the one start: the dead agents were not contacted
-    expect(f.fake.containerCalls().slice(startsBefore).map((c) => c.method)).toEqual(['start']);
+    expect(
+      f.fake
+        .containerCalls()
+        .slice(startsBefore)
+        .map((c) => c.method),
+    ).toEqual(['start']);
     // the mayor starts again on the next message
     expect((await sendToMayor(f, 'back?')).body.delivery).toBe('started');
   });

@@ -20,7 +20,10 @@ async function beadById(f: DispatchFixture, id: string): Promise<Bead> {
  * mayor slings → alarm dispatches a polecat → it calls done on its branch and exits (completion
  * after the branch push) → the merge request is ready for review.
  */
-async function readyMergeRequest(f: DispatchFixture, title = 'add a README'): Promise<{ mayor: AgentWithCredentials; polecat: AgentWithCredentials; bead: Bead; mr: Bead; branch: string }> {
+async function readyMergeRequest(
+  f: DispatchFixture,
+  title = 'add a README',
+): Promise<{ mayor: AgentWithCredentials; polecat: AgentWithCredentials; bead: Bead; mr: Bead; branch: string }> {
   if (f.fake.of('start').length === 0) await sendToMayor(f, 'please work');
   const mayor = startedAgent(f.fake.of('start').find((s) => s.req.agent.role === 'mayor')!.req);
   await heartbeat(mayor, { activity: 'waiting' });
@@ -71,10 +74,19 @@ describe('refinery flow', () => {
 
     const res = await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT, summary: 'looks good' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(TOOLS.done.result.parse(res.body).mergeRequest).toMatchObject({ id: mr.id, status: 'in_progress', metadata: expect.objectContaining({ approvedBy: refinery.agent.id }) });
+    expect(TOOLS.done.result.parse(res.body).mergeRequest).toMatchObject({
+      id: mr.id,
+      status: 'in_progress',
+      metadata: expect.objectContaining({ approvedBy: refinery.agent.id }),
+    });
     const [merge] = f.fake.of('merge');
     const req = MergeRequestSchema.parse(merge!.req);
-    expect(req).toMatchObject({ agentId: refinery.agent.id, mergeRequestBeadId: mr.id, branch, rig: { id: f.rig.id, name: f.rig.name, gitUrl: f.rig.gitUrl, defaultBranch: 'main' } });
+    expect(req).toMatchObject({
+      agentId: refinery.agent.id,
+      mergeRequestBeadId: mr.id,
+      branch,
+      rig: { id: f.rig.id, name: f.rig.name, gitUrl: f.rig.gitUrl, defaultBranch: 'main' },
+    });
     expect(req.message).toContain(branch);
     // a repeated approval while the merge runs: the same answer, no second merge
     expect((await callTool(refinery, 'done', { branch, mergeRequestBeadId: mr.id, commit: POLECAT_COMMIT })).status).toBe(200);
@@ -85,7 +97,9 @@ describe('refinery flow', () => {
     expect(cb.status).toBe(200);
     expect(await beadById(f, mr.id)).toMatchObject({ status: 'closed', metadata: expect.objectContaining({ resolution: 'merged', commitSha: sha }) });
     expect(await beadById(f, bead.id)).toMatchObject({ status: 'closed' });
-    expect((await townEvents(f)).map((e) => e.type)).toEqual(expect.arrayContaining(['merge_request.approved', 'merge_request.merge_started', 'merge_request.merged']));
+    expect((await townEvents(f)).map((e) => e.type)).toEqual(
+      expect.arrayContaining(['merge_request.approved', 'merge_request.merge_started', 'merge_request.merged']),
+    );
   });
 
   it('a merge conflict: merge request failed, source bead reopened with the message, an escalation; the next alarm dispatches a new polecat', async () => {

@@ -13,7 +13,11 @@ async function agentView(f: TownFixture, agentId: string) {
 }
 
 async function events(f: TownFixture) {
-  return (await call('GET', `/api/towns/${f.town.id}/events?limit=500`, { token: f.userToken })).body.events as { type: string; agentId: string | null; data: unknown }[];
+  return (await call('GET', `/api/towns/${f.town.id}/events?limit=500`, { token: f.userToken })).body.events as {
+    type: string;
+    agentId: string | null;
+    data: unknown;
+  }[];
 }
 
 afterEach(() => {
@@ -35,7 +39,12 @@ describe('POST /agent/towns/:townId/refresh (end to end)', () => {
     expect((await callTool({ ...f.polecat, token: next.accessToken }, 'status', { text: 'refreshed' })).status).toBe(200);
 
     const agent = await agentView(f, f.polecat.agent.id);
-    expect(agent.credential).toMatchObject({ refreshCount: 1, tokenExpiresAt: next.accessTokenExpiresAt, tokenIssuedAt: next.accessTokenIssuedAt, state: 'healthy' });
+    expect(agent.credential).toMatchObject({
+      refreshCount: 1,
+      tokenExpiresAt: next.accessTokenExpiresAt,
+      tokenIssuedAt: next.accessTokenIssuedAt,
+      state: 'healthy',
+    });
     expect(typeof agent.credential.lastRefreshAt).toBe('number');
 
     const all = await events(f);
@@ -76,7 +85,7 @@ describe('POST /agent/towns/:townId/refresh (end to end)', () => {
     expectError(await refresh(f.town.id, f.polecat.credentials.refreshCredential), 401, 'token_revoked');
   });
 
-  it("a refresh credential only works in its own town", async () => {
+  it('a refresh credential only works in its own town', async () => {
     const f = await setupTown();
     const g = await setupTown();
     expectError(await refresh(g.town.id, f.polecat.credentials.refreshCredential), 401, 'refresh_invalid');

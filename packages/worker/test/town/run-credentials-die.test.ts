@@ -10,7 +10,18 @@
 import { type AgentCredentials, type AgentEvent } from '@gastown/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, callTool, expectError, ownBranch, setupTown, type AgentWithCredentials, type CallResult } from '../helpers';
-import { agentById, complete, dispatchTown, heartbeat, mergeResult, postEvents, sendToMayor, startedAgent, townEvents, type DispatchFixture } from '../support/agent-calls';
+import {
+  agentById,
+  complete,
+  dispatchTown,
+  heartbeat,
+  mergeResult,
+  postEvents,
+  sendToMayor,
+  startedAgent,
+  townEvents,
+  type DispatchFixture,
+} from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
 
 const HB_MS = 30_000;
@@ -51,7 +62,7 @@ async function runningMayor(f: DispatchFixture): Promise<AgentWithCredentials> {
   return holding(mayor, refreshed.body as AgentCredentials);
 }
 
-describe('a run\'s credentials die with it', () => {
+describe("a run's credentials die with it", () => {
   it('completion: the final event flush and the report are accepted; then the token is revoked and the refresh credential refused', async () => {
     const f = await dispatchTown();
     const mayor = await runningMayor(f);
@@ -71,7 +82,7 @@ describe('a run\'s credentials die with it', () => {
     expect((await callTool(next, 'list_rigs')).status).toBe(200);
   });
 
-  it("completion of a refinery: its merge callback (sent before the report) is accepted; a late replay of it is not", async () => {
+  it('completion of a refinery: its merge callback (sent before the report) is accepted; a late replay of it is not', async () => {
     const f = await setupTown();
     const mr = (await callTool(f.polecat, 'done', { branch: ownBranch(f.polecat) })).body.mergeRequest;
     expect((await complete(f.polecat, { outcome: 'completed', branch: ownBranch(f.polecat) })).status).toBe(200);
@@ -196,11 +207,15 @@ describe('a run\'s credentials die with it', () => {
     const mayor = await runningMayor(f);
     const { GastownError } = await import('@gastown/protocol');
     f.fake.behaviour.push = new GastownError('container_unavailable', 'asleep');
-    expectError(await call('POST', `/api/towns/${f.town.id}/agents/${mayor.agent.id}/credentials/reissue`, { token: f.userToken }), 503, 'container_unavailable');
+    expectError(
+      await call('POST', `/api/towns/${f.town.id}/agents/${mayor.agent.id}/credentials/reissue`, { token: f.userToken }),
+      503,
+      'container_unavailable',
+    );
     await expectRunCredentialsDead(mayor);
   });
 
-  it("reissue of a refinery: the merge request handed to its run stays handed to it (no second hand-over)", async () => {
+  it('reissue of a refinery: the merge request handed to its run stays handed to it (no second hand-over)', async () => {
     const f = await dispatchTown();
     const mayor = await runningMayor(f);
     await callTool(mayor, 'sling', { rigId: f.rig.id, title: 'work', body: 'x' });
@@ -222,9 +237,15 @@ describe('a run\'s credentials die with it', () => {
     await runAlarm(f.town.id);
     expect(f.fake.of('deliver').length).toBe(deliveriesBefore);
     expect(f.fake.of('start').length).toBe(startsBefore);
-    const mrs = ((await call('GET', `/api/towns/${f.town.id}/beads`, { token: f.userToken })).body.beads as { type: string; assigneeId: string | null; metadata: Record<string, unknown> }[]).filter(
-      (b) => b.type === 'merge_request',
-    );
-    expect(mrs).toEqual([expect.objectContaining({ assigneeId: refinery.agent.id, metadata: expect.objectContaining({ reviewGen: refinery.credentials.gen + 1 }) })]);
+    const mrs = (
+      (await call('GET', `/api/towns/${f.town.id}/beads`, { token: f.userToken })).body.beads as {
+        type: string;
+        assigneeId: string | null;
+        metadata: Record<string, unknown>;
+      }[]
+    ).filter((b) => b.type === 'merge_request');
+    expect(mrs).toEqual([
+      expect.objectContaining({ assigneeId: refinery.agent.id, metadata: expect.objectContaining({ reviewGen: refinery.credentials.gen + 1 }) }),
+    ]);
   });
 });

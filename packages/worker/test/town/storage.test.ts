@@ -40,7 +40,11 @@ function withServices<T>(townId: string, container: ContainerClient, fn: (s: Tow
 }
 
 /** A container client whose every method records its call; `push`/`deliver`/`status` behave as told. */
-function fakeContainer(behaviour: { push?: () => Promise<'delivered' | 'not_running'>; running?: boolean; deliver?: () => Promise<'delivered' | 'not_running'> }) {
+function fakeContainer(behaviour: {
+  push?: () => Promise<'delivered' | 'not_running'>;
+  running?: boolean;
+  deliver?: () => Promise<'delivered' | 'not_running'>;
+}) {
   const calls: { method: string; args: unknown[] }[] = [];
   const base = new NullContainerClient();
   const client: ContainerClient = {
@@ -62,7 +66,18 @@ function fakeContainer(behaviour: { push?: () => Promise<'delivered' | 'not_runn
             pid: 1,
             sessionId: null,
             startedAt: 0,
-            credential: { accessTokenExpiresAt: 0, tokenFingerprint: '00000000', nextRefreshAt: null, lastRefreshAt: null, lastRefreshSource: null, refreshCount: 0, consecutiveFailures: 0, unauthorizedCount: 0, lastError: null, state: 'valid' },
+            credential: {
+              accessTokenExpiresAt: 0,
+              tokenFingerprint: '00000000',
+              nextRefreshAt: null,
+              lastRefreshAt: null,
+              lastRefreshSource: null,
+              refreshCount: 0,
+              consecutiveFailures: 0,
+              unauthorizedCount: 0,
+              lastError: null,
+              state: 'valid',
+            },
             lastError: null,
           }
         : null,
@@ -79,7 +94,21 @@ describe('schema migrations', () => {
       expect(sql.one<{ version: number }>`SELECT version FROM schema_version`?.version).toBe(latest);
       expect(runMigrations(sql, (f) => state.storage.transactionSync(f), TOWN_MIGRATIONS)).toBe(latest);
       const tables = sql.all<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.map((r) => r.name);
-      expect(tables).toEqual(expect.arrayContaining(['agents', 'beads', 'mail', 'agent_events', 'town_events', 'mayor_messages', 'rigs', 'town', 'town_env_vars', 'credential_families', 'refresh_credentials']));
+      expect(tables).toEqual(
+        expect.arrayContaining([
+          'agents',
+          'beads',
+          'mail',
+          'agent_events',
+          'town_events',
+          'mayor_messages',
+          'rigs',
+          'town',
+          'town_env_vars',
+          'credential_families',
+          'refresh_credentials',
+        ]),
+      );
     });
   });
 
@@ -127,7 +156,9 @@ describe('reissue outcomes with a container', () => {
     });
     expect(outcome).toBe(code);
     const events = (await call('GET', `/api/towns/${f.town.id}/events?limit=500`, { token: f.userToken })).body.events;
-    expect(events.filter((e: { type: string }) => e.type === 'credential.reissued').map((e: { data: { outcome: string } }) => e.data.outcome)).toEqual(['push_failed']);
+    expect(events.filter((e: { type: string }) => e.type === 'credential.reissued').map((e: { data: { outcome: string } }) => e.data.outcome)).toEqual([
+      'push_failed',
+    ]);
   });
 });
 

@@ -112,7 +112,11 @@ describe('user API: beads, mail, events, mayor', () => {
     expect((await call('PATCH', `/api/towns/${town.id}/config`, { token, body: { provider: TEST_PROVIDER } })).status).toBe(200);
     const res = await call('POST', `/api/towns/${town.id}/mayor/messages`, { token, body: { text: 'build me a thing' } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ delivery: 'failed', message: { text: 'build me a thing', deliveredAt: null }, mayor: { role: 'mayor', status: 'failed' } });
+    expect(res.body).toMatchObject({
+      delivery: 'failed',
+      message: { text: 'build me a thing', deliveredAt: null },
+      mayor: { role: 'mayor', status: 'failed' },
+    });
     expect(res.body.mayor.statusLine).toContain('no container runtime is configured');
     const list = await call('GET', `/api/towns/${town.id}/mayor/messages`, { token });
     expect(list.body.messages.map((m: { text: string }) => m.text)).toEqual(['build me a thing']);

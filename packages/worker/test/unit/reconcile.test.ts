@@ -92,13 +92,20 @@ const cases: Case[] = [
     name: 'polecat capacity: oldest beads first, at most maxPolecats running',
     state: state({
       agents: [agent({ id: 'ag_p1', beadId: 'bd_busy' })],
-      beads: [bead({ id: 'bd_busy', status: 'in_progress', assigneeId: 'ag_p1' }), bead({ id: 'bd_new', createdAt: T - 5 * S }), bead({ id: 'bd_old', createdAt: T - 50 * S })],
+      beads: [
+        bead({ id: 'bd_busy', status: 'in_progress', assigneeId: 'ag_p1' }),
+        bead({ id: 'bd_new', createdAt: T - 5 * S }),
+        bead({ id: 'bd_old', createdAt: T - 50 * S }),
+      ],
     }),
     expected: [{ type: 'dispatch_polecat', beadId: 'bd_old', rigId: 'rig_aaaaaa' }],
   },
   {
     name: 'a working polecat silent for > 3 intervals with its bead: lost and re-dispatched',
-    state: state({ agents: [agent({ id: 'ag_p1', beadId: 'bd_one', lastHeartbeatAt: T - 100 * S })], beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })] }),
+    state: state({
+      agents: [agent({ id: 'ag_p1', beadId: 'bd_one', lastHeartbeatAt: T - 100 * S })],
+      beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })],
+    }),
     expected: [{ type: 'agent_lost', agentId: 'ag_p1', reason: 'missed_heartbeats', redispatch: true }],
   },
   {
@@ -127,10 +134,7 @@ const cases: Case[] = [
         agent({ id: 'ag_ref', role: 'refinery', containerInstanceId: 'ci_one', status: 'waiting' }),
         agent({ id: 'ag_new', beadId: 'bd_new', containerInstanceId: 'ci_two' }),
       ],
-      beads: [
-        bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' }),
-        bead({ id: 'bd_new', status: 'in_progress', assigneeId: 'ag_new' }),
-      ],
+      beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' }), bead({ id: 'bd_new', status: 'in_progress', assigneeId: 'ag_new' })],
     }),
     expected: [
       { type: 'agent_lost', agentId: 'ag_mayor', reason: 'container_restarted', redispatch: false },
@@ -195,17 +199,26 @@ const cases: Case[] = [
   },
   {
     name: 'an open merge request already handed to the current refinery run: nothing',
-    state: state({ agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'waiting', gen: 2 })], beads: [bead({ id: 'bd_mr', type: 'merge_request', assigneeId: 'ag_ref', reviewGen: 2 })] }),
+    state: state({
+      agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'waiting', gen: 2 })],
+      beads: [bead({ id: 'bd_mr', type: 'merge_request', assigneeId: 'ag_ref', reviewGen: 2 })],
+    }),
     expected: [],
   },
   {
     name: 'a merge request handed to a refinery run that ended without a decision: one review attempt spent',
-    state: state({ agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })], beads: [bead({ id: 'bd_mr', type: 'merge_request', assigneeId: 'ag_ref', reviewGen: 2 })] }),
+    state: state({
+      agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })],
+      beads: [bead({ id: 'bd_mr', type: 'merge_request', assigneeId: 'ag_ref', reviewGen: 2 })],
+    }),
     expected: [{ type: 'review_unfinished', mergeRequestBeadId: 'bd_mr', refineryId: 'ag_ref' }],
   },
   {
     name: 'an approved merge request whose refinery run is gone: requeued',
-    state: state({ agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })], beads: [bead({ id: 'bd_mr', type: 'merge_request', status: 'in_progress', assigneeId: 'ag_ref', reviewGen: 2 })] }),
+    state: state({
+      agents: [agent({ id: 'ag_ref', role: 'refinery', status: 'exited', gen: 2 })],
+      beads: [bead({ id: 'bd_mr', type: 'merge_request', status: 'in_progress', assigneeId: 'ag_ref', reviewGen: 2 })],
+    }),
     expected: [{ type: 'requeue_merge_request', mergeRequestBeadId: 'bd_mr' }],
   },
   {
@@ -215,12 +228,18 @@ const cases: Case[] = [
   },
   {
     name: 'a bead hooked to a polecat that ended without moving it: released (after one interval)',
-    state: state({ agents: [agent({ id: 'ag_p1', status: 'failed', updatedAt: T - HB })], beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })] }),
+    state: state({
+      agents: [agent({ id: 'ag_p1', status: 'failed', updatedAt: T - HB })],
+      beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })],
+    }),
     expected: [{ type: 'release_bead', beadId: 'bd_one', agentId: 'ag_p1' }],
   },
   {
     name: 'a bead hooked to a polecat that just ended: its completion report gets an interval to arrive',
-    state: state({ agents: [agent({ id: 'ag_p1', status: 'exited', updatedAt: T - 1 })], beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })] }),
+    state: state({
+      agents: [agent({ id: 'ag_p1', status: 'exited', updatedAt: T - 1 })],
+      beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })],
+    }),
     expected: [],
   },
 ];
@@ -234,7 +253,11 @@ describe('reconcile(state, now, settings) → actions', () => {
 describe('nextWakeAt: one alarm, re-armed to the earliest next time', () => {
   it.each([
     { name: 'idle town → no alarm at all', state: state(), expected: null },
-    { name: 'only exited agents and closed work → no alarm', state: state({ agents: [agent({ id: 'ag_p1', status: 'exited' }), { ...mayorWaiting, status: 'exited' }] }), expected: null },
+    {
+      name: 'only exited agents and closed work → no alarm',
+      state: state({ agents: [agent({ id: 'ag_p1', status: 'exited' }), { ...mayorWaiting, status: 'exited' }] }),
+      expected: null,
+    },
     { name: 'a waiting mayor → its liveness deadline', state: state({ agents: [mayorWaiting] }), expected: T - 10 * S + 3 * HB + 1 },
     {
       name: 'a working agent → the earlier of liveness deadline and backstop time',
@@ -242,9 +265,13 @@ describe('nextWakeAt: one alarm, re-armed to the earliest next time', () => {
       expected: T + 10 * S,
     },
     { name: 'a bead in backoff → its retry time', state: state({ beads: [bead({ id: 'bd_one', attempts: 1, retryAt: T + 45 * S })] }), expected: T + 45 * S },
-    { name: 'a bead in backoff without a provider → no alarm', state: state({ providerConfigured: false, beads: [bead({ id: 'bd_one', attempts: 1, retryAt: T + 45 * S })] }), expected: null },
     {
-      name: 'beads waiting while every polecat slot is taken → only the polecats\' deadlines (no busy loop)',
+      name: 'a bead in backoff without a provider → no alarm',
+      state: state({ providerConfigured: false, beads: [bead({ id: 'bd_one', attempts: 1, retryAt: T + 45 * S })] }),
+      expected: null,
+    },
+    {
+      name: "beads waiting while every polecat slot is taken → only the polecats' deadlines (no busy loop)",
       state: state({ agents: [agent({ id: 'ag_p1' }), agent({ id: 'ag_p2' })], beads: [bead({ id: 'bd_waiting' })] }),
       expected: T - 10 * S + 3 * HB + 1,
     },
@@ -266,7 +293,20 @@ describe('pure helpers', () => {
 
   it('retryTransition: open with retryAt until the cap, then failed', () => {
     const policy = { maxAttempts: 3, backoffBaseMs: 30 * S, backoffMaxMs: 15 * 60 * S };
-    const b = { id: 'bd_x', townId: 't', rigId: 'r', type: 'issue', status: 'in_progress', title: 't', body: '', assigneeId: 'ag_x', metadata: {}, attempts: 0, createdAt: T, updatedAt: T } as const;
+    const b = {
+      id: 'bd_x',
+      townId: 't',
+      rigId: 'r',
+      type: 'issue',
+      status: 'in_progress',
+      title: 't',
+      body: '',
+      assigneeId: 'ag_x',
+      metadata: {},
+      attempts: 0,
+      createdAt: T,
+      updatedAt: T,
+    } as const;
     expect(retryTransition({ ...b, metadata: {} }, T, policy)).toEqual({ status: 'open', attempts: 1, assigneeId: null, metadata: { retryAt: T + 30 * S } });
     expect(retryTransition({ ...b, metadata: {}, attempts: 2 }, T, policy)).toMatchObject({ status: 'failed', attempts: 3 });
   });

@@ -18,7 +18,12 @@ describe('loadTownSettings (dispatch and reconciler settings from env)', () => {
   });
 
   it('reads the env; a trailing slash of GASTOWN_PUBLIC_URL is dropped', () => {
-    const s = loadTownSettings({ GASTOWN_PUBLIC_URL: 'https://gastown.example.com/', GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '5', GASTOWN_DISPATCH_BACKOFF_SECONDS: '2', GASTOWN_MAX_POLECATS: '8' });
+    const s = loadTownSettings({
+      GASTOWN_PUBLIC_URL: 'https://gastown.example.com/',
+      GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '5',
+      GASTOWN_DISPATCH_BACKOFF_SECONDS: '2',
+      GASTOWN_MAX_POLECATS: '8',
+    });
     expect(s).toMatchObject({ publicUrl: 'https://gastown.example.com', heartbeatIntervalMs: 5000, backoffBaseMs: 2000, maxPolecats: 8 });
   });
 
@@ -43,11 +48,23 @@ describe('loadTownSettings (dispatch and reconciler settings from env)', () => {
   it.each([
     { name: 'surrounding spaces and leading zeros', env: { GASTOWN_MAX_POLECATS: ' 0030 ' }, expected: { maxPolecats: 30 } },
     { name: 'a number (not a string)', env: { GASTOWN_MAX_POLECATS: 5 }, expected: { maxPolecats: 5 } },
-    { name: 'blank and null → defaults', env: { GASTOWN_MAX_POLECATS: null, GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '   ' }, expected: { maxPolecats: 4, heartbeatIntervalMs: 30_000 } },
-    { name: 'bounds included', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '3600', GASTOWN_DISPATCH_BACKOFF_SECONDS: '1', GASTOWN_MAX_POLECATS: '100' }, expected: { heartbeatIntervalMs: 3_600_000, backoffBaseMs: 1000, maxPolecats: 100 } },
+    {
+      name: 'blank and null → defaults',
+      env: { GASTOWN_MAX_POLECATS: null, GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '   ' },
+      expected: { maxPolecats: 4, heartbeatIntervalMs: 30_000 },
+    },
+    {
+      name: 'bounds included',
+      env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '3600', GASTOWN_DISPATCH_BACKOFF_SECONDS: '1', GASTOWN_MAX_POLECATS: '100' },
+      expected: { heartbeatIntervalMs: 3_600_000, backoffBaseMs: 1000, maxPolecats: 100 },
+    },
     { name: 'a longer heartbeat lengthens the start grace', env: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '100' }, expected: { startGraceMs: 300_000 } },
     { name: 'a non-string public URL counts as unset', env: { GASTOWN_PUBLIC_URL: 42 }, expected: { publicUrl: null } },
-    { name: 'a public URL is trimmed and normalised', env: { GASTOWN_PUBLIC_URL: ' HTTPS://Gastown.Example.com/base// ' }, expected: { publicUrl: 'https://gastown.example.com/base' } },
+    {
+      name: 'a public URL is trimmed and normalised',
+      env: { GASTOWN_PUBLIC_URL: ' HTTPS://Gastown.Example.com/base// ' },
+      expected: { publicUrl: 'https://gastown.example.com/base' },
+    },
   ])('accepts: $name', ({ env, expected }) => {
     expect(loadTownSettings(env)).toMatchObject(expected);
   });

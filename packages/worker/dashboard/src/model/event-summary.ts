@@ -32,16 +32,25 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
     case 'agent.stopped':
       return { tone: 'warn', text: `stopped${str(d.reason) ? ` — ${clip(str(d.reason) ?? '', 80)}` : ''}` };
     case 'agent.completed':
-      return { tone: str(d.outcome) === 'failed' ? 'bad' : 'ok', text: `${str(d.outcome) ?? 'completed'}${str(d.reason) ? ` — ${clip(str(d.reason) ?? '', 100)}` : ''}` };
+      return {
+        tone: str(d.outcome) === 'failed' ? 'bad' : 'ok',
+        text: `${str(d.outcome) ?? 'completed'}${str(d.reason) ? ` — ${clip(str(d.reason) ?? '', 100)}` : ''}`,
+      };
     case 'credential.refreshed': {
       const source = str(d.source);
       const count = num(d.refreshCount);
       return { tone: 'ok', text: `token refreshed${source ? ` (${source})` : ''}${count !== null ? ` · #${count}` : ''}` };
     }
     case 'credential.state_changed':
-      return { tone: ['expired', 'revoked', 'degraded'].includes(str(d.to) ?? '') ? 'bad' : 'ok', text: `credential ${str(d.from) ?? '?'} → ${str(d.to) ?? '?'}${str(d.lastError) ? ` (${clip(str(d.lastError) ?? '', 80)})` : ''}` };
+      return {
+        tone: ['expired', 'revoked', 'degraded'].includes(str(d.to) ?? '') ? 'bad' : 'ok',
+        text: `credential ${str(d.from) ?? '?'} → ${str(d.to) ?? '?'}${str(d.lastError) ? ` (${clip(str(d.lastError) ?? '', 80)})` : ''}`,
+      };
     case 'credential.reissued':
-      return { tone: str(d.outcome) === 'push_failed' ? 'bad' : 'ok', text: `credentials reissued: ${str(d.outcome) ?? '?'}${str(d.code) ? ` (${str(d.code)})` : ''}` };
+      return {
+        tone: str(d.outcome) === 'push_failed' ? 'bad' : 'ok',
+        text: `credentials reissued: ${str(d.outcome) ?? '?'}${str(d.code) ? ` (${str(d.code)})` : ''}`,
+      };
     case 'credential.issued':
       return { tone: 'ok', text: `credentials issued (gen ${num(d.gen) ?? '?'})` };
     case 'credential_reuse_detected':
@@ -72,7 +81,7 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
       return { tone: 'info', text: `rig ${str(d.name) ?? ''} added`.replace('  ', ' ') };
     default: {
       const keys = Object.keys(d).slice(0, 3);
-      const parts = keys.map((k) => `${k}=${clip(typeof d[k] === 'string' ? (d[k] as string) : JSON.stringify(d[k]) ?? '', 30)}`);
+      const parts = keys.map((k) => `${k}=${clip(typeof d[k] === 'string' ? (d[k] as string) : (JSON.stringify(d[k]) ?? ''), 30)}`);
       return { tone: 'muted', text: parts.join(' ') };
     }
   }

@@ -14,7 +14,12 @@ export function summariseToken(token: string): TokenSummary {
   const part = token.split('.')[1];
   if (!part) return { userId: null, expiresAt: null };
   try {
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
     const claims = JSON.parse(json) as { sub?: unknown; exp?: unknown };
     return {
       userId: typeof claims.sub === 'string' ? claims.sub : null,

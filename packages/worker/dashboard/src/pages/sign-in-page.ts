@@ -8,7 +8,15 @@ import { h } from '../view/dom';
  * is checked against the API before it is stored in this browser's localStorage.
  */
 export function signInPage(ctx: AppContext, reason: string | null): Page {
-  const input = h('textarea', { id: 'token', class: 'input mono', rows: 4, placeholder: 'eyJhbGciOiJIUzI1NiIs…', autocomplete: 'off', spellcheck: 'false', required: true });
+  const input = h('textarea', {
+    id: 'token',
+    class: 'input mono',
+    rows: 4,
+    placeholder: 'eyJhbGciOiJIUzI1NiIs…',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+  });
   const error = h('div', { class: 'form-error', role: 'alert', hidden: !reason }, reason ?? '');
   const submit = h('button', { class: 'btn btn-primary', type: 'submit' }, 'Sign in');
 

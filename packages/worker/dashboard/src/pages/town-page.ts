@@ -218,7 +218,15 @@ export function townPage(ctx: AppContext, townId: string): Page {
   const el = h(
     'div',
     { class: 'page' },
-    topbar(ctx, [h('a', { href: '/', data: { nav: '' } }, 'Towns'), h('span', { class: 'crumb-sep' }, '/'), h('span', { class: 'crumb-current', id: 'crumb-town' }, townId)], [headerState]),
+    topbar(
+      ctx,
+      [
+        h('a', { href: '/', data: { nav: '' } }, 'Towns'),
+        h('span', { class: 'crumb-sep' }, '/'),
+        h('span', { class: 'crumb-current', id: 'crumb-town' }, townId),
+      ],
+      [headerState],
+    ),
     h(
       'main',
       { class: 'town-layout' },

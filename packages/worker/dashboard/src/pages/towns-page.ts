@@ -26,7 +26,13 @@ export function townsPage(ctx: AppContext): Page {
       { class: 'card town-card', href: `/towns/${town.id}`, data: { nav: '', townId: town.id } },
       h('div', { class: 'town-card-name' }, town.name),
       h('div', { class: 'muted mono small' }, town.id),
-      h('div', { class: 'town-card-meta' }, h('span', null, town.config.runtime), h('span', null, provider), h('span', null, `created ${formatAgo(town.createdAt, ctx.now())}`)),
+      h(
+        'div',
+        { class: 'town-card-meta' },
+        h('span', null, town.config.runtime),
+        h('span', null, provider),
+        h('span', null, `created ${formatAgo(town.createdAt, ctx.now())}`),
+      ),
     );
   }
 
@@ -64,7 +70,12 @@ export function townsPage(ctx: AppContext): Page {
     h(
       'main',
       { class: 'container' },
-      h('div', { class: 'page-head' }, h('h1', null, 'Towns'), h('p', { class: 'muted' }, 'Each town runs a mayor you chat with, and the polecats and refineries it dispatches.')),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', null, 'Towns'),
+        h('p', { class: 'muted' }, 'Each town runs a mayor you chat with, and the polecats and refineries it dispatches.'),
+      ),
       h(
         'form',
         { class: 'card inline-form', id: 'create-town', on: { submit: (e) => void onCreate(e) } },

@@ -6,9 +6,7 @@ import { badge, empty, h, liveTime, replace } from '../view/dom';
 
 /** The last reissue of an agent's credentials, as the server reported it. */
 export type ReissueState =
-  | { kind: 'pending' }
-  | { kind: 'ok'; outcome: string; tokenExpiresAt: number; at: number }
-  | { kind: 'error'; code: string; message: string; at: number };
+  { kind: 'pending' } | { kind: 'ok'; outcome: string; tokenExpiresAt: number; at: number } | { kind: 'error'; code: string; message: string; at: number };
 
 const STATUS_TONE: Record<Agent['status'], string> = {
   idle: 'muted',
@@ -66,7 +64,12 @@ export class AgentsPanel {
     this.el = h(
       'section',
       { class: 'card panel', id: 'agents-panel' },
-      h('div', { class: 'panel-head' }, h('h2', null, 'Agents'), h('span', { class: 'muted small' }, 'credential health as the control plane and each agent’s broker report it')),
+      h(
+        'div',
+        { class: 'panel-head' },
+        h('h2', null, 'Agents'),
+        h('span', { class: 'muted small' }, 'credential health as the control plane and each agent’s broker report it'),
+      ),
       this.#body,
     );
   }
@@ -97,8 +100,16 @@ export class AgentsPanel {
     const warnIf = (n: number) => (n > 0 ? 'num is-warn' : 'num');
     return h(
       'tr',
-      { class: `agent-row sev-${c.severity}${LIVE.has(a.status) || a.role === 'mayor' ? '' : ' is-finished'}`, data: { agentId: a.id, role: a.role, severity: c.severity } },
-      h('td', null, h('div', { class: 'agent-name' }, a.name, ' ', badge(a.role, `role-${a.role}`)), h('div', { class: 'muted mono small', title: a.id }, shortId(a.id, 16))),
+      {
+        class: `agent-row sev-${c.severity}${LIVE.has(a.status) || a.role === 'mayor' ? '' : ' is-finished'}`,
+        data: { agentId: a.id, role: a.role, severity: c.severity },
+      },
+      h(
+        'td',
+        null,
+        h('div', { class: 'agent-name' }, a.name, ' ', badge(a.role, `role-${a.role}`)),
+        h('div', { class: 'muted mono small', title: a.id }, shortId(a.id, 16)),
+      ),
       h(
         'td',
         { data: { field: 'status' } },
@@ -107,7 +118,15 @@ export class AgentsPanel {
         a.statusLine ? h('div', { class: 'muted small', title: a.statusLine }, clip(a.statusLine, 40)) : null,
       ),
       isolationCell(a),
-      h('td', { data: { field: 'bead' } }, bead ? h('div', { class: 'bead-ref', title: `${bead.title} (${bead.id})` }, clip(bead.title, 28)) : a.beadId ? h('div', { class: 'muted mono small' }, shortId(a.beadId, 14)) : h('span', { class: 'muted' }, '—')),
+      h(
+        'td',
+        { data: { field: 'bead' } },
+        bead
+          ? h('div', { class: 'bead-ref', title: `${bead.title} (${bead.id})` }, clip(bead.title, 28))
+          : a.beadId
+            ? h('div', { class: 'muted mono small' }, shortId(a.beadId, 14))
+            : h('span', { class: 'muted' }, '—'),
+      ),
       h(
         'td',
         { data: { field: 'credential' } },
@@ -116,7 +135,15 @@ export class AgentsPanel {
         c.problems.length ? h('div', { class: `problems tone-${tone}` }, c.problems.join(' · ')) : null,
         c.lastError ? h('div', { class: 'muted small', title: c.lastError }, clip(c.lastError, 60)) : null,
       ),
-      h('td', { class: `expires tone-${c.severity === 'bad' ? 'bad' : 'plain'}`, data: { field: 'expires' }, title: c.expiresSource ? `as seen by the ${c.expiresSource}` : undefined }, liveTime('countdown', c.expiresAt)),
+      h(
+        'td',
+        {
+          class: `expires tone-${c.severity === 'bad' ? 'bad' : 'plain'}`,
+          data: { field: 'expires' },
+          title: c.expiresSource ? `as seen by the ${c.expiresSource}` : undefined,
+        },
+        liveTime('countdown', c.expiresAt),
+      ),
       h(
         'td',
         { data: { field: 'last-refresh' } },
@@ -127,7 +154,9 @@ export class AgentsPanel {
         'td',
         { class: 'num', data: { field: 'refreshes' }, title: 'refreshes by the agent’s broker this run; below: the control plane’s count for this generation' },
         h('div', { data: { count: 'refreshes' } }, String(c.brokerRefreshCount ?? c.refreshCount)),
-        c.brokerRefreshCount !== null ? h('div', { class: 'muted small', title: 'refreshes the control plane counted for this generation' }, `cp ${c.refreshCount}`) : null,
+        c.brokerRefreshCount !== null
+          ? h('div', { class: 'muted small', title: 'refreshes the control plane counted for this generation' }, `cp ${c.refreshCount}`)
+          : null,
       ),
       h('td', { class: warnIf(c.consecutiveFailures), data: { field: 'failures' } }, String(c.consecutiveFailures)),
       h('td', { class: warnIf(c.unauthorizedCount), data: { field: 'unauthorized' } }, String(c.unauthorizedCount)),
@@ -138,7 +167,14 @@ export class AgentsPanel {
   #reissueCell(a: Agent, state: ReissueState | undefined): HTMLElement {
     const button = h(
       'button',
-      { class: 'btn btn-small', type: 'button', title: 'Mint a new credential family and push it to the agent', disabled: state?.kind === 'pending', data: { action: 'reissue', agentId: a.id }, on: { click: () => this.opts.onReissue(a) } },
+      {
+        class: 'btn btn-small',
+        type: 'button',
+        title: 'Mint a new credential family and push it to the agent',
+        disabled: state?.kind === 'pending',
+        data: { action: 'reissue', agentId: a.id },
+        on: { click: () => this.opts.onReissue(a) },
+      },
       state?.kind === 'pending' ? 'Reissuing…' : 'Reissue',
     );
     let outcome: HTMLElement | null = null;

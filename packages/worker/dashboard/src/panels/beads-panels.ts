@@ -36,7 +36,12 @@ export class BeadsBoard {
 
   constructor() {
     this.#board = h('div', { class: 'board' }, empty('Loading beads…'));
-    this.el = h('section', { class: 'card panel', id: 'beads-panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Beads'), h('span', { class: 'muted small' }, 'work items by status')), this.#board);
+    this.el = h(
+      'section',
+      { class: 'card panel', id: 'beads-panel' },
+      h('div', { class: 'panel-head' }, h('h2', null, 'Beads'), h('span', { class: 'muted small' }, 'work items by status')),
+      this.#board,
+    );
   }
 
   showError(text: string): void {
@@ -55,7 +60,11 @@ export class BeadsBoard {
           'div',
           { class: 'board-col', data: { status } },
           h('div', { class: 'board-col-head' }, h('span', null, title), h('span', { class: 'count' }, String(items.length))),
-          h('div', { class: 'board-col-body' }, items.length ? items.map((b) => this.#card(b, names, seen !== null && seen.get(b.id) !== b.status)) : h('div', { class: 'board-empty' }, '—')),
+          h(
+            'div',
+            { class: 'board-col-body' },
+            items.length ? items.map((b) => this.#card(b, names, seen !== null && seen.get(b.id) !== b.status)) : h('div', { class: 'board-empty' }, '—'),
+          ),
         );
       }),
     );
@@ -82,7 +91,24 @@ export class BeadsBoard {
 }
 
 function table(headers: string[], rows: HTMLElement[]): HTMLElement {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' }, h('thead', null, h('tr', null, headers.map((t) => h('th', null, t)))), h('tbody', null, rows)));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          headers.map((t) => h('th', null, t)),
+        ),
+      ),
+      h('tbody', null, rows),
+    ),
+  );
 }
 
 /** Merge requests: branch, source bead, status, resolution. */
@@ -114,7 +140,13 @@ export class MergeRequestsPanel {
             h('td', { class: 'mono small' }, str(mr.metadata.branch) ?? '—'),
             h('td', null, source ? clip(source.title, 40) : '—'),
             h('td', null, badge(mr.status, STATUS_TONE[mr.status])),
-            h('td', { class: 'small' }, resolution ?? '—', sha ? h('span', { class: 'muted mono' }, ` ${sha.slice(0, 8)}`) : null, str(mr.metadata.feedback) ? h('div', { class: 'muted' }, clip(str(mr.metadata.feedback) ?? '', 80)) : null),
+            h(
+              'td',
+              { class: 'small' },
+              resolution ?? '—',
+              sha ? h('span', { class: 'muted mono' }, ` ${sha.slice(0, 8)}`) : null,
+              str(mr.metadata.feedback) ? h('div', { class: 'muted' }, clip(str(mr.metadata.feedback) ?? '', 80)) : null,
+            ),
             h('td', null, liveTime('ago', mr.updatedAt)),
           );
         }),
@@ -148,7 +180,13 @@ export class EscalationsPanel {
           return h(
             'li',
             { class: 'list-item', data: { beadId: b.id } },
-            h('div', { class: 'list-item-head' }, badge(severity, SEVERITY_TONE[severity] ?? 'warn'), h('strong', null, b.title), badge(b.status, STATUS_TONE[b.status])),
+            h(
+              'div',
+              { class: 'list-item-head' },
+              badge(severity, SEVERITY_TONE[severity] ?? 'warn'),
+              h('strong', null, b.title),
+              badge(b.status, STATUS_TONE[b.status]),
+            ),
             b.body ? h('div', { class: 'list-item-body' }, clip(b.body, 600)) : null,
             h('div', { class: 'muted small' }, `from ${agentName(names, str(b.metadata.fromAgentId)) ?? 'unknown'} · `, liveTime('ago', b.createdAt)),
           );

@@ -20,10 +20,20 @@ const DELIVERY_TEXT: Record<MayorMessageResponse['delivery'], string> = {
 export class ChatPanel {
   readonly el: HTMLElement;
   readonly #log = h('div', { class: 'chat-log', id: 'chat-log', role: 'log', 'aria-live': 'polite' });
-  readonly #typing = h('div', { class: 'chat-typing', id: 'chat-typing', hidden: true }, h('span', { class: 'dots' }, h('i'), h('i'), h('i')), ' The mayor is working…');
+  readonly #typing = h(
+    'div',
+    { class: 'chat-typing', id: 'chat-typing', hidden: true },
+    h('span', { class: 'dots' }, h('i'), h('i'), h('i')),
+    ' The mayor is working…',
+  );
   readonly #status = h('div', { class: 'chat-status', id: 'chat-status', role: 'status' });
   readonly #mayorBadge = h('span', { class: 'chat-mayor-status' });
-  readonly #input = h('textarea', { id: 'chat-input', class: 'input chat-input', rows: 2, placeholder: 'Message the mayor…  (Enter to send, Shift+Enter for a new line)' });
+  readonly #input = h('textarea', {
+    id: 'chat-input',
+    class: 'input chat-input',
+    rows: 2,
+    placeholder: 'Message the mayor…  (Enter to send, Shift+Enter for a new line)',
+  });
   readonly #send = h('button', { class: 'btn btn-primary', type: 'submit', id: 'chat-send' }, 'Send');
   /** Replies seen when the last message was sent: a newer reply clears the delivery note. */
   #repliesAtSend: number | null = null;
@@ -64,13 +74,21 @@ export class ChatPanel {
   }
 
   setMayor(mayor: Agent | null): void {
-    replace(this.#mayorBadge, mayor ? badge(mayor.status, mayor.status === 'working' ? 'ok' : mayor.status === 'failed' ? 'bad' : 'muted', `mayor ${mayor.id}`) : null);
+    replace(
+      this.#mayorBadge,
+      mayor ? badge(mayor.status, mayor.status === 'working' ? 'ok' : mayor.status === 'failed' ? 'bad' : 'muted', `mayor ${mayor.id}`) : null,
+    );
   }
 
   render(): void {
     const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
     const entries = this.model.entries();
-    replace(this.#log, entries.length ? entries.map((e) => this.#entry(e)) : h('div', { class: 'chat-empty' }, 'Say hello to your mayor. It plans the work, creates beads and dispatches polecats.'));
+    replace(
+      this.#log,
+      entries.length
+        ? entries.map((e) => this.#entry(e))
+        : h('div', { class: 'chat-empty' }, 'Say hello to your mayor. It plans the work, creates beads and dispatches polecats.'),
+    );
     this.#typing.hidden = !this.model.busy;
     const replies = entries.filter((e) => e.kind !== 'user').length;
     if (this.#repliesAtSend !== null && replies > this.#repliesAtSend) {
@@ -90,7 +108,12 @@ export class ChatPanel {
           h('div', { class: 'msg-meta' }, formatClock(e.at), e.failed ? ' · not delivered' : e.delivered ? ' · delivered' : ' · waiting for the mayor'),
         );
       case 'text':
-        return h('div', { class: 'msg msg-mayor', data: { kind: 'text' } }, h('div', { class: 'msg-bubble' }, e.text), h('div', { class: 'msg-meta' }, `mayor · ${formatClock(e.at)}`));
+        return h(
+          'div',
+          { class: 'msg msg-mayor', data: { kind: 'text' } },
+          h('div', { class: 'msg-bubble' }, e.text),
+          h('div', { class: 'msg-meta' }, `mayor · ${formatClock(e.at)}`),
+        );
       case 'tool': {
         const tone = e.state === 'completed' ? 'ok' : e.state === 'error' ? 'bad' : 'info';
         return h(

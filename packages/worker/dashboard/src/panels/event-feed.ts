@@ -13,7 +13,12 @@ export class EventFeed {
   readonly #state = h('span', { class: 'stream-state', id: 'stream-state', data: { state: 'connecting' } }, 'connecting');
 
   constructor(private readonly agents: () => ReadonlyMap<string, Agent>) {
-    this.el = h('section', { class: 'card panel feed-panel', id: 'feed-panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Live events'), this.#state), this.#list);
+    this.el = h(
+      'section',
+      { class: 'card panel feed-panel', id: 'feed-panel' },
+      h('div', { class: 'panel-head' }, h('h2', null, 'Live events'), this.#state),
+      this.#list,
+    );
   }
 
   /** The stream's connection state (also shown in the page header). */
@@ -49,7 +54,12 @@ export class EventFeed {
           h(
             'div',
             { class: 'feed-body' },
-            h('div', { class: 'feed-head' }, who ? h('span', { class: 'feed-who', data: { agentId: e.agentId ?? '' } }, who) : null, h('span', { class: 'feed-type' }, e.type)),
+            h(
+              'div',
+              { class: 'feed-head' },
+              who ? h('span', { class: 'feed-who', data: { agentId: e.agentId ?? '' } }, who) : null,
+              h('span', { class: 'feed-type' }, e.type),
+            ),
             h('div', { class: 'feed-text' }, text),
           ),
         ),

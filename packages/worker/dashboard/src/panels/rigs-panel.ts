@@ -18,7 +18,12 @@ export class RigsPanel {
   constructor(private readonly opts: RigsPanelOptions) {
     this.#list = h('div', null, empty('Loading…'));
     const name = field('name', 'Name', h('input', { id: 'rig-name', class: 'input', placeholder: 'web-app', autocomplete: 'off' }));
-    const gitUrl = field('gitUrl', 'Git URL', h('input', { id: 'rig-git-url', class: 'input mono', placeholder: 'https://github.com/acme/web-app.git', autocomplete: 'off' }), 'https://, ssh://, git@host:, file:/// or an absolute path');
+    const gitUrl = field(
+      'gitUrl',
+      'Git URL',
+      h('input', { id: 'rig-git-url', class: 'input mono', placeholder: 'https://github.com/acme/web-app.git', autocomplete: 'off' }),
+      'https://, ssh://, git@host:, file:/// or an absolute path',
+    );
     const branch = field('defaultBranch', 'Default branch', h('input', { id: 'rig-branch', class: 'input mono', value: 'main', autocomplete: 'off' }));
     const box = h('div', { class: 'form-error', role: 'alert', hidden: true });
     const slots = new Map([name, gitUrl, branch].map((f) => [f.row.dataset.field ?? '', f.error]));
@@ -29,7 +34,9 @@ export class RigsPanel {
       submit.disabled = true;
       clearFormError(box, slots);
       try {
-        const rig = await this.opts.api().addRig(this.opts.townId, { name: name.input.value.trim(), gitUrl: gitUrl.input.value.trim(), defaultBranch: branch.input.value.trim() || 'main' });
+        const rig = await this.opts
+          .api()
+          .addRig(this.opts.townId, { name: name.input.value.trim(), gitUrl: gitUrl.input.value.trim(), defaultBranch: branch.input.value.trim() || 'main' });
         name.input.value = '';
         gitUrl.input.value = '';
         this.opts.onAdded(rig);
@@ -45,7 +52,15 @@ export class RigsPanel {
       { class: 'card panel', id: 'rigs-panel' },
       h('div', { class: 'panel-head' }, h('h2', null, 'Rigs'), h('span', { class: 'muted small' }, 'git repositories the town works on')),
       this.#list,
-      h('form', { class: 'form-grid', id: 'add-rig', on: { submit: (e) => void onSubmit(e) } }, name.row, gitUrl.row, branch.row, h('div', { class: 'form-actions' }, submit), box),
+      h(
+        'form',
+        { class: 'form-grid', id: 'add-rig', on: { submit: (e) => void onSubmit(e) } },
+        name.row,
+        gitUrl.row,
+        branch.row,
+        h('div', { class: 'form-actions' }, submit),
+        box,
+      ),
     );
   }
 

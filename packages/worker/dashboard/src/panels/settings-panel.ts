@@ -23,18 +23,47 @@ export class SettingsPanel {
   #dirty = false;
   readonly #f = {
     providerEnabled: h('input', { id: 'provider-enabled', type: 'checkbox' }),
-    baseUrl: field('provider.baseUrl', 'Base URL', h('input', { id: 'provider-base-url', class: 'input mono', placeholder: 'https://api.example.com/v1', autocomplete: 'off' })),
+    baseUrl: field(
+      'provider.baseUrl',
+      'Base URL',
+      h('input', { id: 'provider-base-url', class: 'input mono', placeholder: 'https://api.example.com/v1', autocomplete: 'off' }),
+    ),
     model: field('provider.model', 'Model', h('input', { id: 'provider-model', class: 'input mono', placeholder: 'gpt-4.1', autocomplete: 'off' })),
-    apiKeyEnvVar: field('provider.apiKeyEnvVar', 'API key env var', h('input', { id: 'provider-key-var', class: 'input mono', placeholder: 'OPENAI_API_KEY', autocomplete: 'off' }), 'the name of a town env var below'),
-    runtime: field('runtime', 'Agent runtime', h('select', { id: 'runtime', class: 'input' }, h('option', { value: 'opencode' }, 'opencode'), h('option', { value: 'kilo' }, 'kilo'))),
-    sleepAfter: field('sleepAfterSeconds', 'Sleep after (seconds)', h('input', { id: 'sleep-after', class: 'input', inputmode: 'numeric' }), 'the container sleeps after this long without inbound requests'),
-    tokenTtl: field('agentTokenTtlSeconds', 'Agent token TTL (seconds)', h('input', { id: 'token-ttl', class: 'input', inputmode: 'numeric' }), 'lifetime of each agent access token; brokers refresh at half-life'),
+    apiKeyEnvVar: field(
+      'provider.apiKeyEnvVar',
+      'API key env var',
+      h('input', { id: 'provider-key-var', class: 'input mono', placeholder: 'OPENAI_API_KEY', autocomplete: 'off' }),
+      'the name of a town env var below',
+    ),
+    runtime: field(
+      'runtime',
+      'Agent runtime',
+      h('select', { id: 'runtime', class: 'input' }, h('option', { value: 'opencode' }, 'opencode'), h('option', { value: 'kilo' }, 'kilo')),
+    ),
+    sleepAfter: field(
+      'sleepAfterSeconds',
+      'Sleep after (seconds)',
+      h('input', { id: 'sleep-after', class: 'input', inputmode: 'numeric' }),
+      'the container sleeps after this long without inbound requests',
+    ),
+    tokenTtl: field(
+      'agentTokenTtlSeconds',
+      'Agent token TTL (seconds)',
+      h('input', { id: 'token-ttl', class: 'input', inputmode: 'numeric' }),
+      'lifetime of each agent access token; brokers refresh at half-life',
+    ),
   };
   readonly #configBox = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'settings-error' });
   readonly #configStatus = h('div', { class: 'form-ok', role: 'status', hidden: true, id: 'settings-status' });
   readonly #envList = h('div', { id: 'env-list' });
   readonly #envName = field('envVars', 'Name', h('input', { id: 'env-name', class: 'input mono', placeholder: 'OPENAI_API_KEY', autocomplete: 'off' }));
-  readonly #envValue = h('input', { id: 'env-value', class: 'input mono', type: 'password', placeholder: 'value (hidden after saving)', autocomplete: 'new-password' });
+  readonly #envValue = h('input', {
+    id: 'env-value',
+    class: 'input mono',
+    type: 'password',
+    placeholder: 'value (hidden after saving)',
+    autocomplete: 'new-password',
+  });
   readonly #envBox = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'env-error' });
   readonly #envStatus = h('div', { class: 'form-ok', role: 'status', hidden: true });
 
@@ -44,7 +73,11 @@ export class SettingsPanel {
     configSlots.set('provider', f.baseUrl.error);
     const configForm = h(
       'form',
-      { class: 'settings-form', id: 'settings-form', on: { submit: (e) => void this.#saveConfig(e, configSlots), input: () => (this.#dirty = true), change: () => this.#syncProvider() } },
+      {
+        class: 'settings-form',
+        id: 'settings-form',
+        on: { submit: (e) => void this.#saveConfig(e, configSlots), input: () => (this.#dirty = true), change: () => this.#syncProvider() },
+      },
       h('h3', null, 'Model provider'),
       h('label', { class: 'check' }, f.providerEnabled, ' Use an OpenAI-compatible provider'),
       h('div', { class: 'form-grid' }, f.baseUrl.row, f.model.row, f.apiKeyEnvVar.row),
@@ -61,7 +94,12 @@ export class SettingsPanel {
       h('h3', null, 'Environment variables'),
       h('p', { class: 'muted small' }, 'Handed to the town’s container (provider keys and the like). Values are write-only: only names are shown once saved.'),
       this.#envList,
-      h('div', { class: 'form-grid' }, this.#envName.row, h('div', { class: 'field' }, h('label', { class: 'label', for: 'env-value' }, 'Value'), this.#envValue)),
+      h(
+        'div',
+        { class: 'form-grid' },
+        this.#envName.row,
+        h('div', { class: 'field' }, h('label', { class: 'label', for: 'env-value' }, 'Value'), this.#envValue),
+      ),
       h('div', { class: 'form-actions' }, h('button', { class: 'btn', type: 'submit' }, 'Set variable')),
       this.#envBox,
       this.#envStatus,
@@ -104,7 +142,11 @@ export class SettingsPanel {
             { data: { envName: name } },
             h('span', { class: 'mono' }, name),
             h('span', { class: 'muted mono' }, '••••••••'),
-            h('button', { class: 'btn btn-small btn-danger', type: 'button', data: { action: 'delete-env' }, on: { click: () => void this.#deleteEnv(name) } }, 'Delete'),
+            h(
+              'button',
+              { class: 'btn btn-small btn-danger', type: 'button', data: { action: 'delete-env' }, on: { click: () => void this.#deleteEnv(name) } },
+              'Delete',
+            ),
           ),
         ),
       ),

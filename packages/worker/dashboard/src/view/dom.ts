@@ -64,7 +64,11 @@ export function badge(text: string, tone: string, title?: string): HTMLSpanEleme
  */
 export function liveTime(kind: 'ago' | 'countdown', at: number | null, fallback = '—', now = Date.now()): HTMLSpanElement {
   if (at === null) return h('span', { class: 'muted' }, fallback);
-  const el = h('span', { class: 'live-time', data: { liveKind: kind, liveAt: String(at) } }, kind === 'countdown' ? formatCountdown(at, now) : formatAgo(at, now));
+  const el = h(
+    'span',
+    { class: 'live-time', data: { liveKind: kind, liveAt: String(at) } },
+    kind === 'countdown' ? formatCountdown(at, now) : formatAgo(at, now),
+  );
   if (kind === 'countdown') el.classList.toggle('is-past', at <= now);
   return el;
 }

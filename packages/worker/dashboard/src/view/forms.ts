@@ -10,7 +10,14 @@ export interface Field<E extends HTMLElement> {
 
 export function field<E extends HTMLElement>(path: string, label: string, input: E, hint?: string): Field<E> {
   const error = h('div', { class: 'field-error', role: 'alert', hidden: true, data: { errorFor: path } });
-  const row = h('div', { class: 'field', data: { field: path } }, h('label', { class: 'label', for: input.id }, label), input, hint ? h('div', { class: 'hint' }, hint) : null, error);
+  const row = h(
+    'div',
+    { class: 'field', data: { field: path } },
+    h('label', { class: 'label', for: input.id }, label),
+    input,
+    hint ? h('div', { class: 'hint' }, hint) : null,
+    error,
+  );
   return { row, input, error };
 }
 

@@ -18,7 +18,12 @@ export class TabBar {
     const body = h('div', { class: 'tab-body' });
     for (const tab of tabs) {
       const count = h('span', { class: 'tab-count', hidden: true });
-      const button = h('button', { class: 'tab', type: 'button', role: 'tab', data: { tab: tab.id }, on: { click: () => this.select(tab.id, true) } }, tab.title, count);
+      const button = h(
+        'button',
+        { class: 'tab', type: 'button', role: 'tab', data: { tab: tab.id }, on: { click: () => this.select(tab.id, true) } },
+        tab.title,
+        count,
+      );
       const pane = h('div', { class: 'tab-pane', role: 'tabpanel', data: { pane: tab.id } }, tab.content);
       this.#buttons.set(tab.id, button);
       this.#counts.set(tab.id, count);

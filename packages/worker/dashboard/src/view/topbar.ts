@@ -11,6 +11,12 @@ export function topbar(ctx: AppContext, crumbs: Child[], extra: Child[] = []): H
     { class: 'topbar' },
     h('a', { class: 'brand', href: '/', data: { nav: '' } }, h('span', { class: 'brand-mark' }, 'G'), 'Gastown'),
     h('nav', { class: 'crumbs' }, crumbs),
-    h('div', { class: 'topbar-right' }, extra, who ? h('span', { class: 'who', title: 'signed in as' }, who) : null, h('button', { class: 'btn btn-quiet', type: 'button', id: 'sign-out', on: { click: () => ctx.signOut() } }, 'Sign out')),
+    h(
+      'div',
+      { class: 'topbar-right' },
+      extra,
+      who ? h('span', { class: 'who', title: 'signed in as' }, who) : null,
+      h('button', { class: 'btn btn-quiet', type: 'button', id: 'sign-out', on: { click: () => ctx.signOut() } }, 'Sign out'),
+    ),
   );
 }

@@ -26,13 +26,15 @@ export function containerClientFactoryFromEnv(
   const mode = containerMode(env);
   if (mode === 'none') return nullContainerClientFactory;
   const containerKey = env.GASTOWN_CONTAINER_KEY?.trim() ?? '';
-  if (containerKey.length < 16) throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_KEY (≥ 16 characters) is required with a container runtime');
+  if (containerKey.length < 16)
+    throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_KEY (≥ 16 characters) is required with a container runtime');
   if (mode === 'host') {
     const baseUrl = parseHostUrl(env.GASTOWN_CONTAINER_HOST_URL ?? '');
     return (townId) => new ControlApiContainerClient(new HostTransport({ baseUrl, containerKey, townId, fetch: fetcher }));
   }
   const namespace = env.TOWN_CONTAINER!;
-  return (townId) => new ControlApiContainerClient(new DurableObjectTransport(namespace.get(namespace.idFromName(townId)) as unknown as TownContainerRpc, townId));
+  return (townId) =>
+    new ControlApiContainerClient(new DurableObjectTransport(namespace.get(namespace.idFromName(townId)) as unknown as TownContainerRpc, townId));
 }
 
 function parseHostUrl(raw: string): string {
@@ -42,6 +44,7 @@ function parseHostUrl(raw: string): string {
   } catch {
     throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new GastownError('config_invalid', 'configuration: GASTOWN_CONTAINER_HOST_URL must be an http(s) URL');
   return url.toString().replace(/\/+$/, '');
 }

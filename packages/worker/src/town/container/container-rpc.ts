@@ -10,9 +10,7 @@ export interface ContainerCall {
 }
 
 /** The container's answer, or `{running: false}` when it sleeps and the call may not wake it. */
-export type ContainerCallResult =
-  | { running: false }
-  | { running: true; status: number; body: string; instanceId: string | null };
+export type ContainerCallResult = { running: false } | { running: true; status: number; body: string; instanceId: string | null };
 
 export interface TownContainerSettingsPatch {
   sleepAfterSeconds?: number;

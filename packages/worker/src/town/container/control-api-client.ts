@@ -95,7 +95,11 @@ export function errorFrom(answer: Answered, operation: string): GastownError {
   const body = parseErrorBody(parseJson(answer.body));
   if (!body) return new GastownError('upstream_failed', `container ${operation} failed with HTTP ${answer.status}`);
   const { code, message } = body.error;
-  if (code === 'container_unauthorized') return new GastownError('upstream_failed', `container ${operation}: the container rejected the town's container key (derived from GASTOWN_CONTAINER_KEY: the worker's and the container host's differ)`);
+  if (code === 'container_unauthorized')
+    return new GastownError(
+      'upstream_failed',
+      `container ${operation}: the container rejected the town's container key (derived from GASTOWN_CONTAINER_KEY: the worker's and the container host's differ)`,
+    );
   if (PASS_THROUGH.has(code)) return new GastownError(code, `container ${operation}: ${message}`.slice(0, 1000));
   return new GastownError('upstream_failed', `container ${operation} failed (${code}): ${message}`.slice(0, 1000));
 }

@@ -37,7 +37,12 @@ export class HostTransport implements ContainerTransport {
 
   async call(req: ContainerCall): Promise<ContainerCallResult> {
     if (!req.wake && !(await this.running())) return { running: false };
-    const budget = req.path === '/agents' && req.method === 'POST' ? this.timeouts.startMs : req.path.endsWith('/messages') ? this.timeouts.deliverMs : this.timeouts.otherMs;
+    const budget =
+      req.path === '/agents' && req.method === 'POST'
+        ? this.timeouts.startMs
+        : req.path.endsWith('/messages')
+          ? this.timeouts.deliverMs
+          : this.timeouts.otherMs;
     const response = await this.request(hostContainerPath(this.options.townId, req.path), { method: req.method, body: req.body }, budget, await this.townKey());
     return { running: true, status: response.status, body: await response.text(), instanceId: response.headers.get(HOST_INSTANCE_HEADER) };
   }
@@ -83,7 +88,10 @@ export class HostTransport implements ContainerTransport {
       });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new GastownError('container_unavailable', timedOut ? `the container host did not answer within ${Math.round(timeoutMs / 1000)} s` : 'the container host is unreachable');
+      throw new GastownError(
+        'container_unavailable',
+        timedOut ? `the container host did not answer within ${Math.round(timeoutMs / 1000)} s` : 'the container host is unreachable',
+      );
     }
   }
 }

@@ -28,6 +28,7 @@ export function validEnvVarValue(value: string): string {
 }
 
 export function validSleepAfterSeconds(seconds: number): number {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_SLEEP_AFTER_SECONDS) throw new GastownError('validation_failed', 'sleepAfterSeconds out of range');
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_SLEEP_AFTER_SECONDS)
+    throw new GastownError('validation_failed', 'sleepAfterSeconds out of range');
   return seconds;
 }

@@ -68,7 +68,10 @@ export class ReconcilerService {
         this.review.requeue(action.mergeRequestBeadId, 'the approving refinery run is gone');
         return;
       case 'review_unfinished':
-        this.review.handOverFailed(action.mergeRequestBeadId, new GastownError('conflict', `refinery ${action.refineryId} ended without approving or requesting changes`));
+        this.review.handOverFailed(
+          action.mergeRequestBeadId,
+          new GastownError('conflict', `refinery ${action.refineryId} ended without approving or requesting changes`),
+        );
         return;
       case 'fail_merge_request':
         this.review.giveUp(action.mergeRequestBeadId, action.reason);
@@ -112,7 +115,9 @@ export class ReconcilerService {
       return;
     }
     if (agent.role === 'refinery') {
-      const mrs = this.work.list({ rigId: agent.rigId! }).filter((b) => b.type === 'merge_request' && b.assigneeId === agentId && (b.status === 'open' || b.status === 'in_progress'));
+      const mrs = this.work
+        .list({ rigId: agent.rigId! })
+        .filter((b) => b.type === 'merge_request' && b.assigneeId === agentId && (b.status === 'open' || b.status === 'in_progress'));
       for (const mr of mrs) this.review.requeue(mr.id, `its refinery was lost (${reason})`);
       const first = mrs[0];
       if (first) await this.startRefinery(agentId, first.id, 'redispatch', true);
@@ -120,7 +125,8 @@ export class ReconcilerService {
   }
 
   private async handOver(action: Extract<Action, { type: 'review_merge_request' }>): Promise<void> {
-    const refineryId = action.refineryId ?? this.agents.create({ role: 'refinery', rigId: action.rigId, name: `refinery-${this.town.rig(action.rigId).name}`.slice(0, 100) }).id;
+    const refineryId =
+      action.refineryId ?? this.agents.create({ role: 'refinery', rigId: action.rigId, name: `refinery-${this.town.rig(action.rigId).name}`.slice(0, 100) }).id;
     if (action.mode === 'start') {
       await this.startRefinery(refineryId, action.mergeRequestBeadId, 'review');
       return;
@@ -167,6 +173,10 @@ export class ReconcilerService {
     const agent = this.agents.record(agentId);
     const granted = await grantToRunningAgent(ctx, agent, { kind: 'push' });
     if (!granted.ok) throw granted.error;
-    ctx.event({ type: 'credential.pushed', agentId, data: { gen: agent.gen, source: 'backstop', delivery: granted.delivery, expiresAt: granted.accessTokenExpiresAt } });
+    ctx.event({
+      type: 'credential.pushed',
+      agentId,
+      data: { gen: agent.gen, source: 'backstop', delivery: granted.delivery, expiresAt: granted.accessTokenExpiresAt },
+    });
   }
 }

@@ -100,7 +100,13 @@ function hasWork(agent: ReconcileAgent, state: ReconcileState): boolean {
   return false;
 }
 
-function issueActions(state: ReconcileState, now: number, settings: ReconcileSettings, lost: ReadonlyMap<string, LostReason>, gone: (id: string | null) => boolean): Action[] {
+function issueActions(
+  state: ReconcileState,
+  now: number,
+  settings: ReconcileSettings,
+  lost: ReadonlyMap<string, LostReason>,
+  gone: (id: string | null) => boolean,
+): Action[] {
   const actions: Action[] = [];
   const issues = state.beads.filter((b) => b.type === 'issue' && b.rigId !== null);
   for (const bead of issues) {
@@ -135,7 +141,13 @@ export function refineryOf(state: ReconcileState, rigId: string): ReconcileAgent
   return candidates.length > 0 ? candidates[candidates.length - 1]! : null;
 }
 
-function mergeRequestActions(state: ReconcileState, now: number, settings: ReconcileSettings, lost: ReadonlyMap<string, LostReason>, gone: (id: string | null) => boolean): Action[] {
+function mergeRequestActions(
+  state: ReconcileState,
+  now: number,
+  settings: ReconcileSettings,
+  lost: ReadonlyMap<string, LostReason>,
+  gone: (id: string | null) => boolean,
+): Action[] {
   const actions: Action[] = [];
   const mrs = state.beads.filter((b) => b.type === 'merge_request' && b.rigId !== null).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   const rigs = [...new Set(mrs.map((b) => b.rigId!))];

@@ -53,13 +53,11 @@ export class BeadRepository {
     const status = filter.status ?? null;
     const rigId = filter.rigId ?? null;
     const type = filter.type ?? null;
-    return this.sql
-      .all<BeadRow>`SELECT * FROM beads
+    return this.sql.all<BeadRow>`SELECT * FROM beads
                     WHERE (${status} IS NULL OR status = ${status})
                       AND (${rigId} IS NULL OR rig_id = ${rigId})
                       AND (${type} IS NULL OR type = ${type})
-                    ORDER BY created_at, id`
-      .map((r) => this.toBead(r));
+                    ORDER BY created_at, id`.map((r) => this.toBead(r));
   }
 
   /** One page of `list({ status })` (same order). */
@@ -70,16 +68,19 @@ export class BeadRepository {
       WHERE (${status} IS NULL OR status = ${status})
         AND (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
       ORDER BY created_at, id LIMIT ${fetch}`;
-    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), (r) => this.toBead(r));
+    return toPage(
+      rows,
+      request.limit,
+      (r) => ({ createdAt: r.created_at, id: r.id }),
+      (r) => this.toBead(r),
+    );
   }
 
   /** Issues and merge requests that are not settled (open or in progress): what the reconciler looks at. */
   listActiveWork(): Bead[] {
-    return this.sql
-      .all<BeadRow>`SELECT * FROM beads
+    return this.sql.all<BeadRow>`SELECT * FROM beads
                     WHERE status IN ('open', 'in_progress') AND type IN ('issue', 'merge_request')
-                    ORDER BY created_at, id`
-      .map((r) => this.toBead(r));
+                    ORDER BY created_at, id`.map((r) => this.toBead(r));
   }
 
   get(id: string): Bead | null {

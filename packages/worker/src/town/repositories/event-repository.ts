@@ -31,9 +31,15 @@ export class TownEventRepository {
   }
 
   list(after: number, limit: number): TownEvent[] {
-    return this.sql
-      .all<TownEventRow>`SELECT * FROM town_events WHERE id > ${after} ORDER BY id LIMIT ${limit}`
-      .map((r) => ({ id: Number(r.id), townId: this.townId, type: r.type, agentId: r.agent_id, beadId: r.bead_id, data: parseJsonObject(r.data), at: r.at }));
+    return this.sql.all<TownEventRow>`SELECT * FROM town_events WHERE id > ${after} ORDER BY id LIMIT ${limit}`.map((r) => ({
+      id: Number(r.id),
+      townId: this.townId,
+      type: r.type,
+      agentId: r.agent_id,
+      beadId: r.bead_id,
+      data: parseJsonObject(r.data),
+      at: r.at,
+    }));
   }
 
   /**

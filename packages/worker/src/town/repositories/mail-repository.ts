@@ -37,19 +37,31 @@ export class MailRepository {
     const rows = this.sql.all<MailRow>`SELECT * FROM mail
       WHERE (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
       ORDER BY created_at, id LIMIT ${fetch}`;
-    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), (r) => this.toMail(r));
+    return toPage(
+      rows,
+      request.limit,
+      (r) => ({ createdAt: r.created_at, id: r.id }),
+      (r) => this.toMail(r),
+    );
   }
 
   unread(toAgentId: string): Mail[] {
-    return this.sql
-      .all<MailRow>`SELECT * FROM mail WHERE to_agent_id = ${toAgentId} AND read_at IS NULL ORDER BY created_at, id`
-      .map((r) => this.toMail(r));
+    return this.sql.all<MailRow>`SELECT * FROM mail WHERE to_agent_id = ${toAgentId} AND read_at IS NULL ORDER BY created_at, id`.map((r) => this.toMail(r));
   }
 
   insert(mail: NewMail): Mail {
     this.sql.run`INSERT INTO mail (id, from_agent_id, to_agent_id, subject, body, created_at, read_at)
                  VALUES (${mail.id}, ${mail.fromAgentId}, ${mail.toAgentId}, ${mail.subject}, ${mail.body}, ${mail.now}, NULL)`;
-    return { id: mail.id, townId: this.townId, fromAgentId: mail.fromAgentId, toAgentId: mail.toAgentId, subject: mail.subject, body: mail.body, createdAt: mail.now, readAt: null };
+    return {
+      id: mail.id,
+      townId: this.townId,
+      fromAgentId: mail.fromAgentId,
+      toAgentId: mail.toAgentId,
+      subject: mail.subject,
+      body: mail.body,
+      createdAt: mail.now,
+      readAt: null,
+    };
   }
 
   markRead(ids: readonly string[], now: number): void {

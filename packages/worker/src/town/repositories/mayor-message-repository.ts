@@ -25,15 +25,14 @@ export class MayorMessageRepository {
 
   list(limit: number): MayorMessage[] {
     return this.sql
-      .all<MayorMessageRow>`SELECT * FROM (SELECT * FROM mayor_messages ORDER BY created_at DESC, id DESC LIMIT ${limit}) ORDER BY created_at, id`
-      .map((r) => this.toMessage(r));
+      .all<MayorMessageRow>`SELECT * FROM (SELECT * FROM mayor_messages ORDER BY created_at DESC, id DESC LIMIT ${limit}) ORDER BY created_at, id`.map((r) =>
+      this.toMessage(r),
+    );
   }
 
   /** Messages not yet handed to a running mayor (for delivery on the next start). */
   undelivered(): MayorMessage[] {
-    return this.sql
-      .all<MayorMessageRow>`SELECT * FROM mayor_messages WHERE delivered_at IS NULL ORDER BY created_at, id`
-      .map((r) => this.toMessage(r));
+    return this.sql.all<MayorMessageRow>`SELECT * FROM mayor_messages WHERE delivered_at IS NULL ORDER BY created_at, id`.map((r) => this.toMessage(r));
   }
 
   private toMessage(row: MayorMessageRow): MayorMessage {

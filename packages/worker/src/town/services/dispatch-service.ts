@@ -76,7 +76,10 @@ export class DispatchService {
     const url = this.ctx.settings.publicUrl ?? this.ctx.repos.townState.get('controlPlaneUrl');
     if (!url) throw new GastownError('conflict', 'the control-plane URL is unknown: set GASTOWN_PUBLIC_URL');
     if (!isAllowedControlPlaneUrl(url)) {
-      throw new GastownError('validation_failed', `the control-plane URL handed to containers ${CONTROL_PLANE_URL_RULE}: reach this control plane over https, or set GASTOWN_PUBLIC_URL`);
+      throw new GastownError(
+        'validation_failed',
+        `the control-plane URL handed to containers ${CONTROL_PLANE_URL_RULE}: reach this control plane over https, or set GASTOWN_PUBLIC_URL`,
+      );
     }
     return url;
   }
@@ -181,7 +184,8 @@ export class DispatchService {
     } catch (err) {
       const error = err as GastownError;
       const current = this.work.bead(bead.id);
-      if (current.status === 'in_progress' && current.assigneeId === agentId) this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId, !attemptCounted);
+      if (current.status === 'in_progress' && current.assigneeId === agentId)
+        this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId, !attemptCounted);
       throw error;
     }
   }
@@ -197,7 +201,11 @@ export class DispatchService {
     const rig = agent.rigId ? this.town.rig(agent.rigId) : null;
     const bead: Bead | null = agent.role === 'polecat' && agent.beadId ? this.work.bead(agent.beadId) : null;
     const instructions =
-      agent.role === 'mayor' ? mayorInstructions(town.name) : agent.role === 'polecat' ? polecatInstructions(rig!, bead!, agent.id) : refineryInstructions(rig!);
+      agent.role === 'mayor'
+        ? mayorInstructions(town.name)
+        : agent.role === 'polecat'
+          ? polecatInstructions(rig!, bead!, agent.id)
+          : refineryInstructions(rig!);
     return {
       agent: { id: agent.id, townId: this.ctx.townId, rigId: agent.rigId, userId: town.ownerId, role: agent.role, name: agent.name, gen: agent.gen },
       controlPlaneUrl,

@@ -102,7 +102,9 @@ export class LifecycleService {
    */
   private escalateExpired(agent: AgentRecord, data: Record<string, unknown>): void {
     const title = `Agent ${agent.name} lost its credentials (control plane unreachable past expiry)`.slice(0, 200);
-    const open = this.work.list({}).some((b) => b.type === 'escalation' && (b.status === 'open' || b.status === 'in_progress') && b.title === title && b.metadata.fromAgentId === agent.id);
+    const open = this.work
+      .list({})
+      .some((b) => b.type === 'escalation' && (b.status === 'open' || b.status === 'in_progress') && b.title === title && b.metadata.fromAgentId === agent.id);
     if (open) return;
     const lastError = typeof data.lastError === 'string' ? data.lastError.slice(0, 300) : 'unknown';
     this.work.escalate(agent, {
@@ -126,7 +128,10 @@ export class LifecycleService {
    * A repeated report therefore gets 401 token_revoked and changes nothing. An agent a heartbeat
    * already showed as ended still has its credentials revoked here.
    */
-  complete(agent: AgentRecord, req: { outcome: CompletionRequest['outcome']; reason: string; branch: string | null }): { ok: true; beadStatus: BeadStatus | null } {
+  complete(
+    agent: AgentRecord,
+    req: { outcome: CompletionRequest['outcome']; reason: string; branch: string | null },
+  ): { ok: true; beadStatus: BeadStatus | null } {
     const { repos, clock } = this.ctx;
     const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
     const now = clock.now();
@@ -143,11 +148,20 @@ export class LifecycleService {
         if (transition) {
           const { settings } = this.ctx;
           // a spent attempt waits out the backoff before the next polecat is dispatched
-          const metadata = transition.status === 'open' && transition.attempts > bead.attempts ? { ...bead.metadata, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) } : bead.metadata;
+          const metadata =
+            transition.status === 'open' && transition.attempts > bead.attempts
+              ? { ...bead.metadata, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) }
+              : bead.metadata;
           const updated = repos.beads.update(bead.id, { ...transition, metadata }, now);
           status = updated.status;
-          this.ctx.event({ type: 'bead.status_changed', agentId: agent.id, beadId: bead.id, data: { from: bead.status, to: status, attempts: transition.attempts } });
-          if (status === 'failed') this.work.escalateBeadFailure(updated, `the last polecat ended: ${req.outcome}${req.reason ? ` (${req.reason.slice(0, 500)})` : ''}`);
+          this.ctx.event({
+            type: 'bead.status_changed',
+            agentId: agent.id,
+            beadId: bead.id,
+            data: { from: bead.status, to: status, attempts: transition.attempts },
+          });
+          if (status === 'failed')
+            this.work.escalateBeadFailure(updated, `the last polecat ended: ${req.outcome}${req.reason ? ` (${req.reason.slice(0, 500)})` : ''}`);
         }
       }
       this.ctx.event({

@@ -28,7 +28,10 @@ export class ReviewService {
    * changes. Idempotent while the merge runs. A container that does not take the merge puts the
    * request back to `open` and the error reaches the refinery.
    */
-  async approve(refinery: AgentRecord, args: { branch: string; summary: string; mergeRequestBeadId?: string | undefined; commit?: string | undefined }): Promise<Bead> {
+  async approve(
+    refinery: AgentRecord,
+    args: { branch: string; summary: string; mergeRequestBeadId?: string | undefined; commit?: string | undefined },
+  ): Promise<Bead> {
     const { repos, clock, container } = this.ctx;
     if (!args.mergeRequestBeadId) throw new GastownError('validation_failed', 'mergeRequestBeadId: a refinery approves a merge request by its id');
     if (!args.commit) throw new GastownError('validation_failed', "commit: name the commit you reviewed (the merge request's metadata.commit, 40 hex digits)");
@@ -39,17 +42,33 @@ export class ReviewService {
       throw new GastownError('conflict', `merge request ${mr.id} is already being merged at commit ${String(mr.metadata.approvedCommit)}`);
     }
     if (mr.status !== 'open') throw new GastownError('conflict', `merge request ${mr.id} is ${mr.status}; only an open merge request can be approved`);
-    if (mr.metadata.branch !== args.branch) throw new GastownError('conflict', `merge request ${mr.id} is for branch ${String(mr.metadata.branch)}, not ${args.branch}`);
+    if (mr.metadata.branch !== args.branch)
+      throw new GastownError('conflict', `merge request ${mr.id} is for branch ${String(mr.metadata.branch)}, not ${args.branch}`);
     const submitted = typeof mr.metadata.commit === 'string' ? mr.metadata.commit : null;
     if (submitted !== null && submitted !== commit) {
-      throw new GastownError('changed_since_review', `merge request ${mr.id} is at commit ${submitted}, not ${commit}: review ${submitted} and approve it by that commit`);
+      throw new GastownError(
+        'changed_since_review',
+        `merge request ${mr.id} is at commit ${submitted}, not ${commit}: review ${submitted} and approve it by that commit`,
+      );
     }
     const rig = this.town.rig(refinery.rigId!);
     const now = clock.now();
     const approved = this.ctx.transaction(() => {
       const updated = repos.beads.update(
         mr.id,
-        { status: 'in_progress', assigneeId: refinery.id, metadata: { ...mr.metadata, approvedBy: refinery.id, approvedAt: now, approvedGen: refinery.gen, approvedCommit: commit, reviewGen: refinery.gen, approval: args.summary.slice(0, 2000) } },
+        {
+          status: 'in_progress',
+          assigneeId: refinery.id,
+          metadata: {
+            ...mr.metadata,
+            approvedBy: refinery.id,
+            approvedAt: now,
+            approvedGen: refinery.gen,
+            approvedCommit: commit,
+            reviewGen: refinery.gen,
+            approval: args.summary.slice(0, 2000),
+          },
+        },
         now,
       );
       this.ctx.event({ type: 'merge_request.approved', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch, commit } });
@@ -59,15 +78,31 @@ export class ReviewService {
     const source = this.work.sourceOf(mr);
     const message = `Merge ${args.branch}${source ? `: ${source.title}` : ''}\n\nMerge request ${mr.id}${source ? `, bead ${source.id}` : ''}, approved by ${refinery.name}.`;
     try {
-      await container.merge({ agentId: refinery.id, rig: rigRef, mergeRequestBeadId: mr.id, branch: args.branch, commit, message: message.slice(0, MAX_MERGE_MESSAGE_CHARS) });
+      await container.merge({
+        agentId: refinery.id,
+        rig: rigRef,
+        mergeRequestBeadId: mr.id,
+        branch: args.branch,
+        commit,
+        message: message.slice(0, MAX_MERGE_MESSAGE_CHARS),
+      });
     } catch (err) {
       const error = asGastownError(err, 'upstream_failed', 'the container did not accept the merge');
       this.ctx.transaction(() => {
         const current = this.work.bead(mr.id);
         if (current.status === 'in_progress') {
-          repos.beads.update(mr.id, { status: 'open', metadata: { ...current.metadata, approvedBy: null, approvedGen: null, approvedCommit: null } }, clock.now());
+          repos.beads.update(
+            mr.id,
+            { status: 'open', metadata: { ...current.metadata, approvedBy: null, approvedGen: null, approvedCommit: null } },
+            clock.now(),
+          );
         }
-        this.ctx.event({ type: 'merge_request.merge_failed_to_start', agentId: refinery.id, beadId: mr.id, data: { code: error.code, message: error.message.slice(0, 500) } });
+        this.ctx.event({
+          type: 'merge_request.merge_failed_to_start',
+          agentId: refinery.id,
+          beadId: mr.id,
+          data: { code: error.code, message: error.message.slice(0, 500) },
+        });
       });
       throw error;
     }
@@ -80,7 +115,11 @@ export class ReviewService {
     const mr = this.work.bead(mergeRequestBeadId);
     if (mr.status !== 'open') return;
     this.ctx.transaction(() => {
-      this.ctx.repos.beads.update(mr.id, { assigneeId: refinery.id, metadata: { ...mr.metadata, reviewGen: refinery.gen, reviewRetryAt: null } }, this.ctx.clock.now());
+      this.ctx.repos.beads.update(
+        mr.id,
+        { assigneeId: refinery.id, metadata: { ...mr.metadata, reviewGen: refinery.gen, reviewRetryAt: null } },
+        this.ctx.clock.now(),
+      );
       this.ctx.event({ type: 'merge_request.review_started', agentId: refinery.id, beadId: mr.id, data: { gen: refinery.gen } });
     });
   }
@@ -96,7 +135,8 @@ export class ReviewService {
       const metadata = { ...mr.metadata };
       if (metadata.reviewGen === previousGen) metadata.reviewGen = gen;
       if (metadata.approvedGen === previousGen) metadata.approvedGen = gen;
-      if (metadata.reviewGen !== mr.metadata.reviewGen || metadata.approvedGen !== mr.metadata.approvedGen) this.ctx.repos.beads.update(mr.id, { metadata }, now);
+      if (metadata.reviewGen !== mr.metadata.reviewGen || metadata.approvedGen !== mr.metadata.approvedGen)
+        this.ctx.repos.beads.update(mr.id, { metadata }, now);
     }
   }
 
@@ -110,10 +150,23 @@ export class ReviewService {
     this.ctx.transaction(() => {
       this.ctx.repos.beads.update(
         mr.id,
-        { assigneeId: null, metadata: { ...mr.metadata, reviewGen: null, reviewAttempts: attempts, reviewRetryAt: now + backoffMs(attempts, settings.backoffBaseMs, settings.backoffMaxMs) } },
+        {
+          assigneeId: null,
+          metadata: {
+            ...mr.metadata,
+            reviewGen: null,
+            reviewAttempts: attempts,
+            reviewRetryAt: now + backoffMs(attempts, settings.backoffBaseMs, settings.backoffMaxMs),
+          },
+        },
         now,
       );
-      this.ctx.event({ type: 'merge_request.review_handover_failed', beadId: mr.id, agentId: null, data: { attempts, code: error.code, message: error.message.slice(0, 500) } });
+      this.ctx.event({
+        type: 'merge_request.review_handover_failed',
+        beadId: mr.id,
+        agentId: null,
+        data: { attempts, code: error.code, message: error.message.slice(0, 500) },
+      });
     });
   }
 
@@ -122,7 +175,11 @@ export class ReviewService {
     const mr = this.work.bead(mergeRequestBeadId);
     if (mr.status !== 'open' && mr.status !== 'in_progress') return;
     this.ctx.transaction(() => {
-      this.ctx.repos.beads.update(mr.id, { status: 'open', assigneeId: null, metadata: { ...mr.metadata, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null } }, this.ctx.clock.now());
+      this.ctx.repos.beads.update(
+        mr.id,
+        { status: 'open', assigneeId: null, metadata: { ...mr.metadata, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null } },
+        this.ctx.clock.now(),
+      );
       this.ctx.event({ type: 'merge_request.requeued', beadId: mr.id, agentId: null, data: { from: mr.status, reason } });
     });
   }
@@ -135,9 +192,16 @@ export class ReviewService {
     this.ctx.transaction(() => {
       this.ctx.repos.beads.update(mr.id, { status: 'failed', metadata: { ...mr.metadata, resolution: 'review_failed', message: reason } }, now);
       const source = this.work.sourceOf(mr);
-      if (source && source.status !== 'closed' && source.status !== 'failed') this.ctx.repos.beads.update(source.id, { status: 'failed', assigneeId: null }, now);
+      if (source && source.status !== 'closed' && source.status !== 'failed')
+        this.ctx.repos.beads.update(source.id, { status: 'failed', assigneeId: null }, now);
       this.ctx.event({ type: 'merge_request.failed', beadId: mr.id, agentId: null, data: { outcome: 'review_failed', sourceBeadId: source?.id ?? null } });
-      this.work.escalateAsTown({ rigId: mr.rigId, title: `No refinery could review: ${mr.title}`.slice(0, 200), body: reason, severity: 'high', relatedBeadId: mr.id });
+      this.work.escalateAsTown({
+        rigId: mr.rigId,
+        title: `No refinery could review: ${mr.title}`.slice(0, 200),
+        body: reason,
+        severity: 'high',
+        relatedBeadId: mr.id,
+      });
     });
   }
 }

@@ -56,7 +56,7 @@ export class TownService {
     const added = envVarNames.filter((n) => patch.envVars?.[n] !== null && !currentNames.has(n));
     if (currentNames.size + added.length > LIMITS.maxEnvVars) {
       throw new GastownError('validation_failed', `envVars: a town holds at most ${LIMITS.maxEnvVars} env vars`);
-    };
+    }
     this.ctx.transaction(() => {
       for (const name of envVarNames) {
         const value = patch.envVars?.[name];

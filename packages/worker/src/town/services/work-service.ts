@@ -102,7 +102,11 @@ export class WorkService {
     const now = clock.now();
     const feedback = { at: now, from: refinery.id, feedback: args.feedback };
     return this.ctx.transaction(() => {
-      const updated = repos.beads.update(mr.id, { status: 'failed', metadata: { ...mr.metadata, resolution: 'changes_requested', feedback: args.feedback } }, now);
+      const updated = repos.beads.update(
+        mr.id,
+        { status: 'failed', metadata: { ...mr.metadata, resolution: 'changes_requested', feedback: args.feedback } },
+        now,
+      );
       const source = this.sourceOf(mr);
       if (source && source.status !== 'closed') {
         repos.beads.update(source.id, { status: 'open', assigneeId: null, metadata: appendToMetadataList(source.metadata, 'reviewFeedback', feedback) }, now);
@@ -122,7 +126,10 @@ export class WorkService {
    * (`commitSha` is where it is now): the merge request goes back to review at that commit, its
    * source bead stays in review.
    */
-  mergeResult(refinery: AgentRecord, args: { mergeRequestBeadId: string; outcome: MergeOutcome; commitSha: string | null; message: string }): { mergeRequest: Bead; sourceBead: Bead | null } {
+  mergeResult(
+    refinery: AgentRecord,
+    args: { mergeRequestBeadId: string; outcome: MergeOutcome; commitSha: string | null; message: string },
+  ): { mergeRequest: Bead; sourceBead: Bead | null } {
     const { repos, clock } = this.ctx;
     const mr = this.mergeRequest(args.mergeRequestBeadId, refinery);
     if (mr.status === 'closed' || mr.status === 'failed') return { mergeRequest: mr, sourceBead: this.sourceOf(mr) };
@@ -133,7 +140,11 @@ export class WorkService {
         const commit = args.commitSha ?? (typeof mr.metadata.commit === 'string' ? mr.metadata.commit : null);
         const reopened = repos.beads.update(
           mr.id,
-          { status: 'open', assigneeId: null, metadata: { ...mr.metadata, commit, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null } },
+          {
+            status: 'open',
+            assigneeId: null,
+            metadata: { ...mr.metadata, commit, reviewGen: null, approvedBy: null, approvedGen: null, approvedCommit: null },
+          },
           now,
         );
         this.ctx.event({
@@ -147,13 +158,26 @@ export class WorkService {
       if (args.outcome === 'merged') {
         const merged = repos.beads.update(mr.id, { status: 'closed', metadata: { ...mr.metadata, resolution: 'merged', commitSha: args.commitSha } }, now);
         const closed = source ? repos.beads.update(source.id, { status: 'closed', metadata: { ...source.metadata, commitSha: args.commitSha } }, now) : null;
-        this.ctx.event({ type: 'merge_request.merged', agentId: refinery.id, beadId: mr.id, data: { sourceBeadId: source?.id ?? null, commitSha: args.commitSha } });
+        this.ctx.event({
+          type: 'merge_request.merged',
+          agentId: refinery.id,
+          beadId: mr.id,
+          data: { sourceBeadId: source?.id ?? null, commitSha: args.commitSha },
+        });
         return { mergeRequest: merged, sourceBead: closed };
       }
       const failed = repos.beads.update(mr.id, { status: 'failed', metadata: { ...mr.metadata, resolution: args.outcome, message: args.message } }, now);
       const reopened =
         source && source.status !== 'closed'
-          ? repos.beads.update(source.id, { status: 'open', assigneeId: null, metadata: appendToMetadataList(source.metadata, 'mergeFailures', { at: now, outcome: args.outcome, message: args.message }) }, now)
+          ? repos.beads.update(
+              source.id,
+              {
+                status: 'open',
+                assigneeId: null,
+                metadata: appendToMetadataList(source.metadata, 'mergeFailures', { at: now, outcome: args.outcome, message: args.message }),
+              },
+              now,
+            )
           : source;
       this.ctx.event({ type: 'merge_request.failed', agentId: refinery.id, beadId: mr.id, data: { outcome: args.outcome, sourceBeadId: source?.id ?? null } });
       if (args.outcome === 'conflict') {
@@ -198,7 +222,12 @@ export class WorkService {
     return this.ctx.transaction(() => {
       const next = retryTransition(bead, now, settings, countAttempt);
       const updated = repos.beads.update(bead.id, next, now);
-      this.ctx.event({ type: 'bead.status_changed', agentId, beadId: bead.id, data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500) } });
+      this.ctx.event({
+        type: 'bead.status_changed',
+        agentId,
+        beadId: bead.id,
+        data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500) },
+      });
       if (updated.status === 'failed') this.escalateBeadFailure(updated, reason);
       return updated;
     });
@@ -211,7 +240,12 @@ export class WorkService {
     const now = this.ctx.clock.now();
     return this.ctx.transaction(() => {
       const updated = this.ctx.repos.beads.update(bead.id, { status: 'failed', assigneeId: null }, now);
-      this.ctx.event({ type: 'bead.status_changed', beadId: bead.id, agentId: null, data: { from: bead.status, to: 'failed', attempts: bead.attempts, reason: reason.slice(0, 500) } });
+      this.ctx.event({
+        type: 'bead.status_changed',
+        beadId: bead.id,
+        agentId: null,
+        data: { from: bead.status, to: 'failed', attempts: bead.attempts, reason: reason.slice(0, 500) },
+      });
       this.escalateBeadFailure(updated, reason);
       return updated;
     });

@@ -8,13 +8,7 @@
  * as the agent API does). A failed refresh is retried a minute later.
  */
 import { CredentialError, GastownError, type AgentCredentials } from '@gastown/protocol';
-import {
-  createCredentialService,
-  verifyAgentAccessToken,
-  type AgentSubject,
-  type AuthConfig,
-  type CredentialService,
-} from '../../../src/auth';
+import { createCredentialService, verifyAgentAccessToken, type AgentSubject, type AuthConfig, type CredentialService } from '../../../src/auth';
 import type { Sql } from '../../../src/storage/sql';
 import { fakeClock, seededBytes, seededRandom, T0 } from './fixtures';
 
