@@ -642,7 +642,8 @@ describe('a town, end to end', () => {
     writeFileSync(join(workspace, 'planted-notes.md'), `notes\n${token}\n`);
     const log = collectLogFiles(h.stack.stateDir)[0]!;
     appendFileSync(log, `refresh with ${REFRESH_CREDENTIAL_PREFIX}${'A1b2C3d4'.repeat(5)}\n`);
-    execFileSync('git', ['-C', agentRepos.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
+    // agent repositories belong to the agents' uids: root's git reads them only past its ownership check
+    execFileSync('git', ['-c', 'safe.directory=*', '-C', agentRepos.at(-1)!, 'config', '--local', 'gastown.planted', h.llmApiKey]);
     const planted = await scanForSecrets({ secrets, roots: { ...stateDirScanRoots(h.stack.stateDir), sqliteDirs: [] } });
     const found = planted.hits.map((hit) => `${hit.kind} ${hit.where}`);
     expect(found).toEqual(
