@@ -76,7 +76,8 @@ export class AgentService {
    */
   async stop(agentId: string, reason: string): Promise<Agent> {
     const { repos, clock, container, logger } = this.ctx;
-    if (this.record(agentId).status === 'stopped') return this.view(agentId);
+    const before = this.record(agentId);
+    if (before.status === 'stopped') return this.view(agentId);
     try {
       await container.stop(agentId, reason);
     } catch (err) {
@@ -86,7 +87,8 @@ export class AgentService {
     if (agent.status === 'stopped') return this.view(agentId); // a concurrent stop got there first
     const now = clock.now();
     this.ctx.transaction(() => {
-      const gen = revokeRunCredentials(this.ctx, agentId, 'stopped', now);
+      // the run's final completion report (sent while it stopped) already revoked it: one bump per run end
+      const gen = agent.gen > before.gen ? agent.gen : revokeRunCredentials(this.ctx, agentId, 'stopped', now);
       repos.agents.setStatus(agentId, 'stopped', now);
       const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
       if (bead && bead.status === 'in_progress' && bead.assigneeId === agentId) {
