@@ -26,13 +26,6 @@ afterEach(async () => {
   await fx.cleanup();
 });
 
-async function commitIn(repo: string, files: Record<string, string>, message: string): Promise<string> {
-  for (const [name, content] of Object.entries(files)) await writeFile(join(repo, name), content);
-  await fx.git(['-C', repo, 'add', '--all']);
-  await fx.git(['-C', repo, 'commit', '--quiet', '-m', message]);
-  return fx.git(['-C', repo, 'rev-parse', 'HEAD']);
-}
-
 /** Every ref of a repository with its target, as one string. */
 function refsOf(repo: string): Promise<string> {
   return fx.git(['-C', repo, 'for-each-ref', '--format=%(refname) %(objectname)']);
@@ -44,7 +37,7 @@ describe("an agent's repository is its own", () => {
   it('moving its refs or pushing to its origin changes neither the mirror nor the rig', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
     const mirror = ws.mirrorPath(fx.rig.id);
-    const work = await commitIn(path, { 'evil.txt': 'evil\n' }, 'agent work');
+    const work = await fx.commitIn(path, { 'evil.txt': 'evil\n' }, 'agent work');
     await ws.submitBranch(fx.rig, path, BRANCH);
     const mirrorBefore = await refsOf(mirror);
     const originBefore = await refsOf(fx.originPath);
@@ -77,7 +70,7 @@ describe("an agent's repository is its own", () => {
 
   it('a refinery clone is a fresh copy of the mirror on every start, with the submitted branches as review/*', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitIn(path, { 'f.txt': 'f\n' }, 'f');
+    const work = await fx.commitIn(path, { 'f.txt': 'f\n' }, 'f');
     await ws.submitBranch(fx.rig, path, BRANCH);
     const clone = await ws.createClone(fx.rig, 'ag_refinery1');
     expect(await fx.git(['-C', clone, 'remote', 'get-url', 'origin'])).toBe(ws.mirrorPath(fx.rig.id));
@@ -101,7 +94,7 @@ describe("an agent's repository is its own", () => {
 
   it('a deleted branch cannot be submitted: conflict, and the container keeps its earlier copy', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitIn(path, { 'f.txt': 'f\n' }, 'f');
+    const work = await fx.commitIn(path, { 'f.txt': 'f\n' }, 'f');
     await ws.submitBranch(fx.rig, path, BRANCH);
     await fx.git(['-C', path, 'checkout', '--quiet', '--detach']);
     await fx.git(['-C', path, 'branch', '--quiet', '-D', BRANCH]);
@@ -113,7 +106,7 @@ describe("an agent's repository is its own", () => {
 describe('the merge merges exactly the reviewed commit', () => {
   it('a submitted, reviewed commit is merged', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const reviewed = await commitIn(path, { 'feature.txt': 'feature\n' }, 'feature');
+    const reviewed = await fx.commitIn(path, { 'feature.txt': 'feature\n' }, 'feature');
     expect(await ws.submitBranch(fx.rig, path, BRANCH)).toBe(reviewed);
     await ws.pushBranch(fx.rig, path, BRANCH, { capture: false });
     const before = await originSha('main');
@@ -128,9 +121,9 @@ describe('the merge merges exactly the reviewed commit', () => {
 
   it('a branch re-submitted after the review: changed_since_review naming the new tip, main unchanged', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const reviewed = await commitIn(path, { 'feature.txt': 'reviewed\n' }, 'reviewed');
+    const reviewed = await fx.commitIn(path, { 'feature.txt': 'reviewed\n' }, 'reviewed');
     await ws.submitBranch(fx.rig, path, BRANCH);
-    const later = await commitIn(path, { 'feature.txt': 'changed after the review\n' }, 'sneaky');
+    const later = await fx.commitIn(path, { 'feature.txt': 'changed after the review\n' }, 'sneaky');
     expect(await ws.submitBranch(fx.rig, path, BRANCH)).toBe(later);
     const mainBefore = await originSha('main');
 
@@ -142,9 +135,9 @@ describe('the merge merges exactly the reviewed commit', () => {
 
   it("commits the agent makes after submitting are not merged: the container's copy is", async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const reviewed = await commitIn(path, { 'feature.txt': 'reviewed\n' }, 'reviewed');
+    const reviewed = await fx.commitIn(path, { 'feature.txt': 'reviewed\n' }, 'reviewed');
     await ws.submitBranch(fx.rig, path, BRANCH);
-    await commitIn(path, { 'feature.txt': 'not reviewed\n' }, 'after gt_done');
+    await fx.commitIn(path, { 'feature.txt': 'not reviewed\n' }, 'after gt_done');
     // the run ends: what it submitted is pushed, not its later commit
     await ws.pushBranch(fx.rig, path, BRANCH, { capture: false });
     expect(await originSha(`refs/heads/${BRANCH}`)).toBe(reviewed);
@@ -156,7 +149,7 @@ describe('the merge merges exactly the reviewed commit', () => {
 
   it('a commit that is not the branch at all (e.g. the default branch) is refused the same way', async () => {
     const { path } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitIn(path, { 'feature.txt': 'x\n' }, 'x');
+    const work = await fx.commitIn(path, { 'feature.txt': 'x\n' }, 'x');
     await ws.submitBranch(fx.rig, path, BRANCH);
     const main = await originSha('main');
     expect(await ws.merge(fx.rig, BRANCH, 'Merge', main)).toMatchObject({ outcome: 'changed_since_review', branchCommit: work });

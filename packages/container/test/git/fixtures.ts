@@ -26,6 +26,8 @@ export interface GitFixture {
   runGit: GitRunner;
   /** Commit `files` on `branch` of origin through a scratch clone; returns the new sha. */
   commitToOrigin(branch: string, files: Record<string, string>, message: string): Promise<string>;
+  /** Write `files` into the checkout at `repo`, commit everything on its current branch; returns the new sha. */
+  commitIn(repo: string, files: Record<string, string>, message: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -42,17 +44,20 @@ export async function createGitFixture(): Promise<GitFixture> {
   const originPath = join(root, 'origin.git');
   await git(['init', '--quiet', '--bare', '--initial-branch=main', originPath]);
   let scratchCount = 0;
+  const commitIn = async (repo: string, files: Record<string, string>, message: string) => {
+    for (const [name, content] of Object.entries(files)) await writeFile(join(repo, name), content);
+    await git(['-C', repo, 'add', '--all']);
+    await git(['-C', repo, 'commit', '--quiet', '-m', message]);
+    return git(['-C', repo, 'rev-parse', 'HEAD']);
+  };
   const commitToOrigin = async (branch: string, files: Record<string, string>, message: string) => {
     const scratch = join(root, `scratch-${++scratchCount}`);
     await git(['clone', '--quiet', originPath, scratch]);
     const exists = await runGit(['-C', scratch, 'rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`]);
     if (exists.code === 0) await git(['-C', scratch, 'checkout', '--quiet', '-B', branch, `origin/${branch}`]);
     else await git(['-C', scratch, 'checkout', '--quiet', '--orphan', branch]);
-    for (const [name, content] of Object.entries(files)) await writeFile(join(scratch, name), content);
-    await git(['-C', scratch, 'add', '--all']);
-    await git(['-C', scratch, 'commit', '--quiet', '-m', message]);
+    const sha = await commitIn(scratch, files, message);
     await git(['-C', scratch, 'push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`]);
-    const sha = await git(['-C', scratch, 'rev-parse', 'HEAD']);
     await rm(scratch, { recursive: true, force: true });
     return sha;
   };
@@ -65,6 +70,7 @@ export async function createGitFixture(): Promise<GitFixture> {
     git,
     runGit,
     commitToOrigin,
+    commitIn,
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliGitWorkspace, type GitRunner } from '../../src/git';
@@ -19,13 +19,6 @@ afterEach(async () => {
   await fx.cleanup();
 });
 
-async function commitInWorktree(path: string, files: Record<string, string>, message: string): Promise<string> {
-  for (const [name, content] of Object.entries(files)) await writeFile(join(path, name), content);
-  await fx.git(['-C', path, 'add', '--all']);
-  await fx.git(['-C', path, 'commit', '--quiet', '-m', message]);
-  return fx.git(['-C', path, 'rev-parse', 'HEAD']);
-}
-
 async function originSha(ref: string): Promise<string> {
   return fx.git(['-C', fx.originPath, 'rev-parse', ref]);
 }
@@ -44,7 +37,7 @@ describe('CliGitWorkspace', () => {
     expect(branch).toBe(BRANCH);
     expect(await fx.git(['-C', path, 'symbolic-ref', '--short', 'HEAD'])).toBe(BRANCH);
 
-    const work = await commitInWorktree(path, { 'feature.txt': 'feature\n' }, 'add feature');
+    const work = await fx.commitIn(path, { 'feature.txt': 'feature\n' }, 'add feature');
     await ws.pushBranch(fx.rig, path, branch);
     expect(await originSha(`refs/heads/${BRANCH}`)).toBe(work);
 
@@ -65,7 +58,7 @@ describe('CliGitWorkspace', () => {
 
   it('conflict: returns the conflicting files, leaves origin main and the branch intact, removes the temp worktree', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitInWorktree(path, { 'shared.txt': 'polecat version\n', 'other.txt': 'x\n' }, 'polecat change');
+    const work = await fx.commitIn(path, { 'shared.txt': 'polecat version\n', 'other.txt': 'x\n' }, 'polecat change');
     await ws.pushBranch(fx.rig, path, branch);
     const mainTip = await fx.commitToOrigin('main', { 'shared.txt': 'main version\n' }, 'conflicting change on main');
 
@@ -86,7 +79,7 @@ describe('CliGitWorkspace', () => {
 
   it('retries once when the default branch moves between merge and push', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitInWorktree(path, { 'feature.txt': 'f\n' }, 'feature');
+    const work = await fx.commitIn(path, { 'feature.txt': 'f\n' }, 'feature');
     await ws.pushBranch(fx.rig, path, branch);
 
     let raced: string | null = null;
@@ -111,8 +104,8 @@ describe('CliGitWorkspace', () => {
   it('serialises merges per rig: two concurrent merges both land', async () => {
     const a = await ws.createWorktree(fx.rig, 'ag_polecat01', 'bd_bead0001');
     const b = await ws.createWorktree(fx.rig, 'ag_polecat02', 'bd_bead0002');
-    const shaA = await commitInWorktree(a.path, { 'a.txt': 'a\n' }, 'a');
-    const shaB = await commitInWorktree(b.path, { 'b.txt': 'b\n' }, 'b');
+    const shaA = await fx.commitIn(a.path, { 'a.txt': 'a\n' }, 'a');
+    const shaB = await fx.commitIn(b.path, { 'b.txt': 'b\n' }, 'b');
     await Promise.all([ws.pushBranch(fx.rig, a.path, a.branch), ws.pushBranch(fx.rig, b.path, b.branch)]);
     const [ra, rb] = await Promise.all([ws.merge(fx.rig, a.branch, 'merge a', shaA), ws.merge(fx.rig, b.branch, 'merge b', shaB)]);
     expect([ra.outcome, rb.outcome]).toEqual(['merged', 'merged']);
@@ -129,7 +122,7 @@ describe('CliGitWorkspace', () => {
 
   it('createWorktree is idempotent and resumes a branch pushed before a container restart', async () => {
     const first = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitInWorktree(first.path, { 'w.txt': 'w\n' }, 'work');
+    const work = await fx.commitIn(first.path, { 'w.txt': 'w\n' }, 'work');
     expect(await ws.createWorktree(fx.rig, AGENT, BEAD)).toEqual(first);
     expect(await fx.git(['-C', first.path, 'rev-parse', 'HEAD'])).toBe(work);
     await ws.pushBranch(fx.rig, first.path, first.branch);
@@ -143,7 +136,7 @@ describe('CliGitWorkspace', () => {
 
   it('createClone gives the refinery a clone of origin with every pushed branch', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
+    await fx.commitIn(path, { 'f.txt': 'f\n' }, 'f');
     await ws.pushBranch(fx.rig, path, branch);
     const clone = await ws.createClone(fx.rig, 'ag_refinery1');
     expect(clone).toBe(join(fx.dataDir, 'clones', 'ag_refinery1'));
@@ -153,7 +146,7 @@ describe('CliGitWorkspace', () => {
 
   it('remove deletes the worktree but keeps its submitted branch in the mirror', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
+    const work = await fx.commitIn(path, { 'f.txt': 'f\n' }, 'f');
     expect(await ws.submitBranch(fx.rig, path, branch)).toBe(work);
     await ws.remove(path);
     await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -165,7 +158,7 @@ describe('CliGitWorkspace', () => {
 
   it('never writes a credential into any git config or remote URL', async () => {
     const { path, branch } = await ws.createWorktree(fx.rig, AGENT, BEAD);
-    const work = await commitInWorktree(path, { 'f.txt': 'f\n' }, 'f');
+    const work = await fx.commitIn(path, { 'f.txt': 'f\n' }, 'f');
     await ws.pushBranch(fx.rig, path, branch);
     await ws.merge(fx.rig, branch, 'merge', work);
     const clone = await ws.createClone(fx.rig, 'ag_refinery1');
