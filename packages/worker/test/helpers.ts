@@ -177,3 +177,15 @@ export async function snapshotTown(townId: string): Promise<Record<string, unkno
     return out;
   });
 }
+
+/** Read a streamed body (an SSE stream) until its text holds `needle`, or the stream ends. */
+export async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes(needle)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}

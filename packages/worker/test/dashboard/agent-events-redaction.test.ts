@@ -7,20 +7,9 @@
 import { exports } from 'cloudflare:workers';
 import type { TownEvent } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
-import { BASE, call, setupTown, snapshotTown } from '../helpers';
+import { BASE, call, readUntil, setupTown, snapshotTown } from '../helpers';
 
 const PROVIDER_KEY = 'sk-proj-AbCdEf0123456789GhIjKl0123456789MnOp';
-
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!text.includes(needle)) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  return text;
-}
 
 describe('agent events are redacted before they are stored or streamed', () => {
   it('a JWT, a gtr_ credential and an sk- key in text, tool output and completion reason never reach storage, the list or the stream', async () => {

@@ -1,17 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { BASE, call, createTown, createUserToken, TEST_PROVIDER } from '../helpers';
-
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!text.includes(needle)) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  return text;
-}
+import { BASE, call, createTown, createUserToken, readUntil, TEST_PROVIDER } from '../helpers';
 
 describe('GET /api/towns/:townId/events/stream', () => {
   it('streams past events, then new ones as they are recorded; resumes after Last-Event-ID', async () => {
