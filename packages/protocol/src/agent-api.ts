@@ -12,6 +12,8 @@ export const AGENT_API = {
   completion: '/agent/towns/:townId/agents/:agentId/completion',
   mergeResult: '/agent/towns/:townId/agents/:agentId/merge-result',
   tool: '/agent/towns/:townId/agents/:agentId/tools/:tool',
+  /** GET / PUT the agent's durable session snapshot (mayor only; ./session-snapshot.ts). */
+  session: '/agent/towns/:townId/agents/:agentId/session',
 } as const;
 
 export { routePath } from './route-path';
@@ -149,7 +151,8 @@ export const EventBatchResponseSchema = z.object({ accepted: z.number().int(), d
 
 export const CompletionRequestSchema = z
   .object({
-    outcome: z.enum(['completed', 'failed', 'stopped']),
+    /** `drained`: the container is going away (SIGTERM); a polecat's work is committed and pushed on its branch and the bead is re-dispatched from it. */
+    outcome: z.enum(['completed', 'failed', 'stopped', 'drained']),
     reason: z.string().max(2000).default(''),
     branch: BranchNameSchema.nullable().default(null),
   })

@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   container_unavailable: 503,
   control_plane_unavailable: 503,
   upstream_failed: 502,
+  // a stored session snapshot failed its checksum, format or schema check: never restored
+  snapshot_corrupt: 422,
   // configuration (a deployment or startup setting is missing or invalid: fail fast)
   config_invalid: 500,
   internal: 500,

@@ -15,3 +15,4 @@ export * from './host-api';
 export * from './container-env';
 export * from './container-key';
 export * from './secret-patterns';
+export * from './session-snapshot';

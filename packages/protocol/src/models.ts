@@ -79,6 +79,22 @@ export const CredentialHealthSchema = z.object({
 });
 export type CredentialHealth = z.infer<typeof CredentialHealthSchema>;
 
+/** Why a snapshot was taken. */
+export const SessionSaveReasonSchema = z.enum(['message', 'waiting', 'drain', 'stop']);
+export type SessionSaveReason = z.infer<typeof SessionSaveReasonSchema>;
+
+/** What users see of it of an agent's stored session (agent views, `gastown status`, the dashboard). */
+export const SessionSnapshotSummarySchema = z.object({
+  savedAt: z.number().int(),
+  storedAt: z.number().int(),
+  bytes: z.number().int().nonnegative(),
+  rawBytes: z.number().int().nonnegative(),
+  turns: z.number().int().nonnegative(),
+  droppedTurns: z.number().int().nonnegative(),
+  reason: SessionSaveReasonSchema,
+});
+export type SessionSnapshotSummary = z.infer<typeof SessionSnapshotSummarySchema>;
+
 export const AgentSchema = z.object({
   id: AgentIdSchema,
   townId: TownIdSchema,
@@ -94,6 +110,8 @@ export const AgentSchema = z.object({
   credential: CredentialHealthSchema,
   /** The sandbox level of the agent's run, as last reported by a heartbeat; null until then. */
   isolation: IsolationLevelSchema.nullable(),
+  /** The agent's durable session (mayor): when it was last saved and its size; null when none is stored. */
+  session: SessionSnapshotSummarySchema.nullable().default(null),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 

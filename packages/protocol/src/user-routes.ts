@@ -12,6 +12,7 @@ export const USER_API = {
   beads: '/api/towns/:townId/beads',
   mail: '/api/towns/:townId/mail',
   mayorMessages: '/api/towns/:townId/mayor/messages',
+  mayorSession: '/api/towns/:townId/mayor/session',
   events: '/api/towns/:townId/events',
   eventStream: '/api/towns/:townId/events/stream',
 } as const;

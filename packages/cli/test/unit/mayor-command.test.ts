@@ -18,6 +18,7 @@ const mayor: Agent = {
   id: MAYOR,
   townId: TOWN,
   rigId: null,
+  session: null,
   role: 'mayor',
   name: 'mayor',
   status: 'waiting',

@@ -11,6 +11,7 @@ function agent(overrides: Omit<Partial<Agent>, 'credential'> & { credential?: Pa
     id: 'ag_aaaaaaaa',
     townId: 'town_aaaaaaaa',
     rigId: null,
+    session: null,
     role: 'mayor',
     name: 'mayor',
     status: 'working',

@@ -58,6 +58,7 @@ export class FixtureFactory {
       id: agent.id,
       townId: agent.townId,
       rigId: agent.rigId,
+      session: null,
       role: agent.role,
       name: agent.name,
       status: 'working',
