@@ -5,10 +5,17 @@
 import { execFile } from 'node:child_process';
 import { lstat, open, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import type { Match, Matcher } from './matcher';
 import type { ScanError } from './types';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/** gzip's magic bytes: a compressed file (a stored session snapshot) is scanned decompressed too. */
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+/** Largest decompressed gzip content the scan reads; past it the file is reported as an error, never skipped silently. */
+const MAX_GUNZIP_BYTES = 512 * 1024 * 1024;
+const gunzipAsync = promisify(gunzip);
 
 /** Receives every match with the place it was found in; errors are reported, never skipped silently. */
 export interface Sink {
@@ -43,10 +50,35 @@ export async function scanFile(path: string, label: string, matcher: Matcher, si
       buffer.copy(buffer, 0, length - carried, length);
     }
     sink.countFile(position);
+    if (await startsWithGzipMagic(handle)) await scanGzipped(path, label, matcher, sink);
   } catch (error) {
     sink.error({ where: `${label}:${path}`, code: errorCode(error) });
   } finally {
     await handle.close();
+  }
+}
+
+async function startsWithGzipMagic(handle: Awaited<ReturnType<typeof open>>): Promise<boolean> {
+  const head = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(head, 0, 2, 0);
+  return bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+}
+
+/** The decompressed content of a gzip file, reported as `gzip:<label>:<path>`; a corrupt or oversized one is an error. */
+async function scanGzipped(path: string, label: string, matcher: Matcher, sink: Sink): Promise<void> {
+  const where = `gzip:${label}:${path}`;
+  let content: Buffer;
+  try {
+    content = await gunzipAsync(await readFile(path), { maxOutputLength: MAX_GUNZIP_BYTES });
+  } catch (error) {
+    sink.error({ where, code: errorCode(error) });
+    return;
+  }
+  for (let start = 0; start < content.length || start === 0; start += CHUNK_BYTES) {
+    const from = Math.max(0, start - matcher.overlapBytes);
+    const end = Math.min(content.length, start + CHUNK_BYTES);
+    sink.found(where, matcher.match(content.subarray(from, end), from, start - from, end === content.length));
+    if (end === content.length) break;
   }
 }
 

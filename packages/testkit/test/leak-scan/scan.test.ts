@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/leak-scan/patterns';
 import { scanForSecrets } from '../../src/leak-scan/scan';
@@ -57,6 +58,30 @@ function spawnIdle(env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess {
 }
 
 describe('files and directories', () => {
+  it('reads gzip files decompressed too (stored session snapshots): every kind inside is found, a clean one gives nothing', async () => {
+    const root = await dir('gzip');
+    const body = Buffer.from(JSON.stringify({ messages: CREDENTIAL_KINDS.map((k) => ({ text: `${ORDINARY_TEXT} ${c[k]}`, pad: 'x'.repeat(5_000_000) })) }));
+    await writeFile(join(root, 'snapshot.json.gz'), gzipSync(body));
+    await writeFile(join(root, 'clean.json.gz'), gzipSync(Buffer.from(ORDINARY_TEXT.repeat(1000))));
+    const compressedOnly = await readFile(join(root, 'snapshot.json.gz'));
+    expect(
+      secrets.some((v) => compressedOnly.includes(v)),
+      'the compressed bytes alone hide the secrets',
+    ).toBe(false);
+    const result = await scanForSecrets({ secrets, roots: { dirs: [root] } });
+    expect(result.errors).toEqual([]);
+    expect(kindsFound(result, (h) => h.where === `gzip:file:${join(root, 'snapshot.json.gz')}`)).toEqual(ALL_KINDS);
+    expect(result.hits.filter((h) => h.where.includes('clean.json.gz'))).toEqual([]);
+    expectNoValueInResult(result);
+  });
+
+  it('reports a corrupt gzip file as an error instead of skipping it', async () => {
+    const root = await dir('gzip-bad');
+    await writeFile(join(root, 'torn.json.gz'), gzipSync(Buffer.from(ORDINARY_TEXT.repeat(100))).subarray(0, 30));
+    const result = await scanForSecrets({ secrets, roots: { dirs: [root] } });
+    expect(result.errors.map((e) => e.where)).toEqual([`gzip:file:${join(root, 'torn.json.gz')}`]);
+  });
+
   it('finds every credential kind in a nested text file, with the path, offset and the secret’s fingerprint', async () => {
     const root = await dir('text');
     await mkdir(join(root, 'a', 'b'), { recursive: true });
