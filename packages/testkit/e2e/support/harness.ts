@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Agent, Rig, Town } from '@gastown/protocol';
+import type { ChatRequest, Responder, ResponderContext, Turn } from '../../src/fake-llm/index';
 import {
   createRigRepo,
   createTownScenario,
@@ -44,11 +45,20 @@ export interface Harness {
   agentsOf(townId: string): Promise<Agent[]>;
 }
 
-export async function startHarness(options: { workerVars?: Record<string, string>; hostEnv?: Record<string, string> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  workerVars?: Record<string, string>;
+  hostEnv?: Record<string, string>;
+  /** Answer some model requests yourself; return null to let the scripted town answer. */
+  intercept?: (request: ChatRequest, ctx: ResponderContext) => Turn | null | Promise<Turn | null>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const scenario = createTownScenario();
+  const intercept = options.intercept;
+  const responder: Responder = intercept ? async (request, ctx) => (await intercept(request, ctx)) ?? scenario.responder(request, ctx) : scenario.responder;
   const llmApiKey = `fake-${randomBytes(16).toString('hex')}`;
   const stack = await startStack({
-    fakeLlm: { apiKey: llmApiKey, responder: scenario.responder },
+    fakeLlm: { apiKey: llmApiKey, responder },
     hostEnv: {
       ...E2E_HOST_ENV,
       // E2E_PLUGIN_PATH: run the suite against another plugin bundle (default: packages/plugin/dist)
