@@ -12,6 +12,7 @@ import {
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
   MayorMessageResponseSchema,
+  MayorSessionResetResponseSchema,
   ReissueResponseSchema,
   RigListResponseSchema,
   RigResponseSchema,
@@ -25,6 +26,7 @@ import {
   type Bead,
   type CreateUserTokenResponse,
   type MayorMessageResponse,
+  type MayorSessionResetResponse,
   type ReissueResponse,
   type Rig,
   type Town,
@@ -46,7 +48,7 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions<S extends z.ZodType> {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -148,6 +150,16 @@ export class ApiClient {
       path: routePath(USER_API.mayorMessages, { townId }),
       body: { text },
       schema: MayorMessageResponseSchema,
+      notFound: townNotFound(townId),
+    });
+  }
+
+  /** Forget the mayor's saved conversation (and stop a running mayor): its next message starts a new one. */
+  async resetMayorSession(townId: string): Promise<MayorSessionResetResponse> {
+    return this.#request({
+      method: 'DELETE',
+      path: routePath(USER_API.mayorSession, { townId }),
+      schema: MayorSessionResetResponseSchema,
       notFound: townNotFound(townId),
     });
   }

@@ -1,4 +1,4 @@
-/** `gastown mayor "<message>"`: talk to the mayor and stream its reply and tool calls. */
+/** `gastown mayor [--new] "<message>"`: talk to the mayor and stream its reply and tool calls; --new starts a new conversation. */
 import { parseDurationSeconds, TOWN_HELP, TOWN_OPTION } from '../args';
 import { latestEventId } from '../client/event-cursor';
 import { followEvents } from '../client/follow-events';
@@ -6,29 +6,36 @@ import type { CommandContext } from '../context';
 import { CliError } from '../errors';
 import { resolveTownId } from '../town-resolution';
 import { MayorReplyWatcher, type ReplyEnd } from '../views/mayor-reply';
+import { describeReset } from '../views/mayor-session';
 import { runWith, type Command } from './command';
 
 export const DEFAULT_MAYOR_TIMEOUT_SECONDS = 300;
 
 const SPEC = {
-  usage: `usage: gastown mayor "<message>" [--timeout <duration>] [--no-wait] [--town <id|name>]
+  usage: `usage: gastown mayor "<message>" [--new] [--timeout <duration>] [--no-wait] [--town <id|name>]
+       gastown mayor --new
 
 Send a message to the town's mayor, then stream its reply: text as it arrives and tool calls
 (→ gt_sling {…} when called, ✓ gt_sling when done). Stops when the mayor goes idle again.
-A message of - is read from stdin.
+A message of - is read from stdin. The mayor's conversation is saved as it goes and survives
+restarts; --new forgets it (a running mayor is stopped) before the message, if any, is sent.
 
 Options:
+  --new                 start a new conversation: delete the saved one first
   --timeout <duration>  stop waiting after this long: seconds or 90s, 15m (default: ${DEFAULT_MAYOR_TIMEOUT_SECONDS}s); exit 7
   --no-wait             send the message and return at once
 ${TOWN_HELP}
 
-With --json, prints one JSON object per line: {"type":"posted",…}, then {"type":"event",…}
-for each event of the reply, then {"type":"end","reason":"idle"}.
+With --json, prints one JSON object per line: {"type":"reset","deleted":…,"stopped":…} (--new),
+{"type":"posted",…}, then {"type":"event",…} for each event of the reply, then
+{"type":"end","reason":"idle"}.
 
-Example:
-  gastown mayor "add a /health endpoint to the web rig"`,
-  options: { ...TOWN_OPTION, timeout: { type: 'string' }, 'no-wait': { type: 'boolean' } },
-  positionals: { names: ['message'], min: 1, max: 1 },
+Examples:
+  gastown mayor "add a /health endpoint to the web rig"
+  gastown mayor --new "let's plan the next release"`,
+  options: { ...TOWN_OPTION, new: { type: 'boolean' }, timeout: { type: 'string' }, 'no-wait': { type: 'boolean' } },
+  // the message is required unless --new is given (checked in run)
+  positionals: { names: ['message'], min: 0, max: 1 },
 } as const;
 
 const DELIVERY_NOTES = {
@@ -45,12 +52,28 @@ async function messageText(ctx: CommandContext): Promise<string> {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
+  const fresh = ctx.args.values.new === true;
   const timeoutRaw = ctx.option('timeout');
+  const noWait = ctx.args.values['no-wait'] === true;
+  if (ctx.args.positionals.length === 0) {
+    if (!fresh) throw new CliError('usage', 'missing <message>', { usage: SPEC.usage });
+    if (timeoutRaw !== undefined || noWait)
+      throw new CliError('usage', '--timeout and --no-wait apply to a message; give one after --new', { usage: SPEC.usage });
+  }
   const timeoutSeconds = timeoutRaw === undefined ? DEFAULT_MAYOR_TIMEOUT_SECONDS : parseDurationSeconds(timeoutRaw, '--timeout');
-  const wait = ctx.args.values['no-wait'] !== true;
-  const text = await messageText(ctx);
+  const wait = !noWait;
+  // read (and check) the message before anything is deleted
+  const text = ctx.args.positionals.length > 0 ? await messageText(ctx) : null;
   const client = ctx.client();
   const townId = await resolveTownId(client, ctx.settings().town);
+  if (fresh) {
+    const reset = await client.resetMayorSession(townId);
+    if (ctx.json) ctx.out.jsonLine({ type: 'reset', ...reset });
+    // alone, that is the result (stdout); before a reply, a note (stdout carries only the reply)
+    else if (text === null) ctx.out.line(describeReset(reset));
+    else ctx.out.note(describeReset(reset));
+  }
+  if (text === null) return 0;
   // The cursor is taken before posting, so every event of the reply is after it.
   const cursor = wait ? await latestEventId((after, limit) => client.listEvents(townId, after, limit)) : 0;
   const posted = await client.postMayorMessage(townId, text);

@@ -2,6 +2,7 @@
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import { renderTable } from '../output/table';
 import { resolveTownId } from '../town-resolution';
+import { mayorSessionLine } from '../views/mayor-session';
 import { STATUS_COLUMNS, needsAttention, sortAgents, statusRow } from '../views/status-table';
 import { runWith, type Command } from './command';
 
@@ -11,6 +12,9 @@ const SPEC = {
 The town's agents: role, status, hooked bead, last heartbeat, and credential health (state,
 time until the access token expires, last refresh, refresh count, and the broker's consecutive
 refresh failures and 401s seen). On a terminal, what needs attention is coloured.
+Under the table, the mayor's saved conversation: when it was last saved, its turns and its
+stored size (\`mayor session: saved 3m ago · 12 turns · 48 KiB\`, or \`none saved yet\`).
+With --json, each agent's \`session\` is as the API gives it (null when none is saved).
 
 Options:
 ${TOWN_HELP}`,
@@ -34,6 +38,8 @@ export const statusCommand: Command = {
       const rows = sorted.map((a) => statusRow(a, now));
       ctx.out.line(`town ${town.name} (${town.id}): ${agents.length} agent${agents.length === 1 ? '' : 's'}`);
       if (rows.length > 0) ctx.out.line(renderTable(STATUS_COLUMNS, rows, ctx.out.colour));
+      const session = mayorSessionLine(agents, now);
+      if (session !== null) ctx.out.line(session);
       const attention = sorted.filter((_, i) => needsAttention([rows[i] ?? []]));
       if (attention.length > 0) ctx.out.note(`needs attention: ${attention.map((a) => `${a.name} (${a.id})`).join(', ')}`, 'yellow');
       return 0;

@@ -266,9 +266,11 @@ describe('status, beads, credentials before the mayor runs', () => {
     expect(lines[0]).toBe(`town alpha (${town.id}): 1 agent`);
     expect(lines[1]).toMatch(/^ROLE\s+NAME\s+ID\s+STATUS\s+ISOLATION\s+BEAD\s+HEARTBEAT\s+CREDENTIAL\s+EXPIRES IN\s+REFRESHED\s+REFRESHES\s+FAILURES\s+401s$/);
     expect(lines[2]).toMatch(/^mayor\s+\S+\s+ag_[a-z0-9]+\s+idle\s+-\s+-\s+-\s+none\s+-\s+-\s+0\s+-\s+-$/);
+    expect(lines[3]).toBe('mayor session: none saved yet');
     const json = JSON.parse((await run(['status', '--town', 'alpha', '--json'])).stdout);
     expect(json.town).toEqual({ id: town.id, name: 'alpha' });
     expect(json.agents.map((a: { role: string }) => a.role)).toEqual(['mayor']);
+    expect(json.agents[0].session).toBe(null);
   });
 
   it('status in colour only when asked (FORCE_COLOR) or on a terminal', async () => {

@@ -66,7 +66,7 @@ const newEnv = (vars: Record<string, string>) => {
 };
 
 /** History before the message, then the reply delivered over two stream connections. */
-function scriptedTown(options: { replyIdle: boolean }) {
+function scriptedTown(options: { replyIdle: boolean; reset?: { status: number; body: unknown } }) {
   nextId = 0;
   const history = [ev('town.created', {}, null as never), ev('session.idle', {})];
   const connection1 = [
@@ -88,6 +88,10 @@ function scriptedTown(options: { replyIdle: boolean }) {
     if (url.pathname === `/api/towns/${TOWN}/events`) {
       const after = Number(url.searchParams.get('after'));
       return sendJson(res, 200, { events: history.filter((e) => e.id > after).slice(0, Number(url.searchParams.get('limit'))) });
+    }
+    if (url.pathname === `/api/towns/${TOWN}/mayor/session` && req.method === 'DELETE') {
+      const reset = options.reset ?? { status: 200, body: { deleted: true, stopped: false } };
+      return sendJson(res, reset.status, reset.body);
     }
     if (url.pathname === `/api/towns/${TOWN}/mayor/messages` && req.method === 'POST') {
       return sendJson(res, 201, {
@@ -155,5 +159,116 @@ describe('gastown mayor (scripted SSE control plane)', () => {
     const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
     setTimeout(() => env.interrupt.abort(), 300);
     expect(await runCli(['mayor', 'hello', '--town', TOWN], env.sys)).toBe(130);
+  });
+});
+
+describe('gastown mayor --new', () => {
+  const calls = () => (server?.requests ?? []).map((r) => `${r.method} ${r.url.split('?')[0]}`);
+  const RESET = `DELETE /api/towns/${TOWN}/mayor/session`;
+  const POST = `POST /api/towns/${TOWN}/mayor/messages`;
+
+  it('deletes the saved conversation, then sends the message and streams the reply', async () => {
+    const town = scriptedTown({ replyIdle: true });
+    server = await startFakeServer(town.handler);
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    const code = await runCli(['mayor', '--new', 'add a /health endpoint', '--town', TOWN], env.sys);
+    expect({ code, stderr: env.stderr() }).toEqual({ code: 0, stderr: 'started a new conversation (previous one deleted)\n' });
+    expect(env.stdout()).toContain('Slung bd_1.');
+    const order = calls();
+    expect(order.filter((c) => c === RESET)).toHaveLength(1);
+    expect(order.indexOf(RESET)).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf(RESET)).toBeLessThan(order.indexOf(POST));
+    expect(JSON.parse(server.requests.find((r) => r.method === 'POST')!.body)).toEqual({ text: 'add a /health endpoint' });
+  });
+
+  it('alone: only the reset, its result on stdout', async () => {
+    const town = scriptedTown({ replyIdle: true, reset: { status: 200, body: { deleted: false, stopped: true } } });
+    server = await startFakeServer(town.handler);
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    expect(await runCli(['--town', TOWN, 'mayor', '--new'], env.sys)).toBe(0);
+    expect(env.stdout()).toBe('started a new conversation (none was saved; the running mayor was stopped and starts afresh with the next message)\n');
+    expect(calls()).toEqual([RESET]);
+  });
+
+  it('--json: a reset line, then the usual posted/event/end lines', async () => {
+    const town = scriptedTown({ replyIdle: true });
+    server = await startFakeServer(town.handler);
+    const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+    expect(await runCli(['mayor', '--new', 'hello', '--town', TOWN, '--json'], env.sys)).toBe(0);
+    const lines = env
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(lines[0]).toEqual({ type: 'reset', deleted: true, stopped: false });
+    expect(lines[1]?.type).toBe('posted');
+    expect(lines.at(-1)).toEqual({ type: 'end', reason: 'idle' });
+  });
+
+  const failures: { name: string; status: number; body: unknown; exit: number; code: string; message: string }[] = [
+    {
+      name: 'a server failure: exit 1',
+      status: 502,
+      body: { error: { code: 'upstream_failed', message: 'the container did not answer' } },
+      exit: 1,
+      code: 'server_error',
+      message: `gastown: DELETE /api/towns/${TOWN}/mayor/session failed: upstream_failed: the container did not answer`,
+    },
+    {
+      name: 'a conflict: exit 6',
+      status: 409,
+      body: { error: { code: 'conflict', message: 'the mayor is being reset' } },
+      exit: 6,
+      code: 'conflict',
+      message: 'gastown: the mayor is being reset',
+    },
+    {
+      name: 'an unknown town: exit 5',
+      status: 404,
+      body: { error: { code: 'not_found', message: 'town not found' } },
+      exit: 5,
+      code: 'not_found',
+      message: `gastown: town ${TOWN} not found`,
+    },
+  ];
+  for (const f of failures) {
+    it(`the reset fails (${f.name}): the message is not sent`, async () => {
+      const town = scriptedTown({ replyIdle: true, reset: { status: f.status, body: f.body } });
+      server = await startFakeServer(town.handler);
+      const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+      expect(await runCli(['mayor', '--new', 'hello', '--town', TOWN, '--json'], env.sys)).toBe(f.exit);
+      expect(env.stderr()).toContain(f.message);
+      expect(JSON.parse(env.stdout())).toMatchObject({ error: { code: f.code, status: f.status } });
+      expect(calls()).toEqual([RESET]);
+    });
+  }
+
+  const usage: { name: string; args: string[]; message: string; withUsage?: false }[] = [
+    { name: 'no message without --new', args: ['mayor'], message: 'gastown: missing <message>' },
+    { name: '--no-wait without a message', args: ['mayor', '--new', '--no-wait'], message: 'gastown: --timeout and --no-wait apply to a message' },
+    { name: '--timeout without a message', args: ['mayor', '--new', '--timeout', '5'], message: 'gastown: --timeout and --no-wait apply to a message' },
+    {
+      name: 'an empty message is refused before anything is deleted',
+      args: ['mayor', '--new', '  '],
+      message: 'gastown: the message is empty',
+      withUsage: false,
+    },
+    { name: 'two messages', args: ['mayor', '--new', 'a', 'b'], message: 'gastown: unexpected argument "b"' },
+  ];
+  for (const u of usage) {
+    it(`usage: ${u.name} (exit 2, nothing sent)`, async () => {
+      server = await startFakeServer(scriptedTown({ replyIdle: true }).handler);
+      const env = newEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' });
+      expect(await runCli([...u.args, '--town', TOWN], env.sys)).toBe(2);
+      expect(env.stderr()).toContain(u.message);
+      if (u.withUsage !== false) expect(env.stderr()).toContain('usage: gastown mayor');
+      expect(calls()).toEqual([]);
+    });
+  }
+
+  it('--help documents --new', async () => {
+    const env = newEnv({});
+    expect(await runCli(['mayor', '--help'], env.sys)).toBe(0);
+    expect(env.stdout()).toMatch(/--new\s+start a new conversation/);
   });
 });

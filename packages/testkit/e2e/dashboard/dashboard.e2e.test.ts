@@ -6,9 +6,11 @@
  * One user journey: sign in with a pasted token → create a town → settings (with a server
  * validation error shown next to its field) → add a rig → chat with the mayor and watch its tool
  * calls and reply stream in → a new bead appears on the board live → an agent's credential
- * health updates after a refresh → reissue credentials shows the real outcome, success and
- * failure. Screenshots go to test-output/dashboard/ (DASHBOARD_SCREENSHOT_TO_DOCS=1 also copies
- * the town page to docs/images/town-page.png).
+ * health updates after a refresh → the mayor's saved session shows in the chat panel →
+ * reissue credentials shows the real outcome, success and failure → "New conversation"
+ * (confirmed inline) deletes the saved session and clears the chat. Screenshots go to
+ * test-output/dashboard/ (DASHBOARD_SCREENSHOT_TO_DOCS=1 also copies the town page to
+ * docs/images/town-page.png).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -166,6 +168,18 @@ describe('the dashboard, in a browser, against the local stack', () => {
     expect(await cell('mayor', 'expires')).toMatch(/^in \d+s$/);
     expect(await page.locator('#agents-panel tr[data-role="mayor"]').getAttribute('data-severity')).toBe('ok');
 
+    // --- the mayor's conversation was saved (after the message, on idle): when, turns, stored size
+    await expect
+      .poll(() => page.locator('#chat-session').innerText(), POLL)
+      .toMatch(/^Session saved (just now|\d+[smhd] ago) · \d+ turns? · \d+(\.\d)? (B|KiB|MiB)/);
+    expect(await page.locator('#chat-new').isEnabled()).toBe(true);
+    // "New conversation" asks first; Cancel leaves everything as it was
+    await page.click('#chat-new');
+    expect(await page.locator('#chat-new-confirm-row').isVisible()).toBe(true);
+    await page.click('#chat-new-cancel');
+    expect(await page.locator('#chat-new-confirm-row').isVisible()).toBe(false);
+    expect(requests.filter((r) => r.startsWith('DELETE '))).toEqual([]);
+
     // --- reissue credentials: the real outcome
     await page.click('#agents-panel tr[data-role="mayor"] button[data-action="reissue"]');
     const mayorOutcome = page.locator('#agents-panel tr[data-role="mayor"] .reissue-outcome');
@@ -194,6 +208,14 @@ describe('the dashboard, in a browser, against the local stack', () => {
     await expect.poll(() => row.locator('[data-field="credential"]').innerText(), POLL).toContain('revoked');
     await row.locator('button[data-action="reissue"]').click();
     await expect.poll(() => row.locator('.reissue-outcome').innerText(), POLL).toMatch(/^✗ conflict: /);
+
+    // --- New conversation, confirmed: the saved session is deleted and the chat starts empty
+    await page.click('#chat-new');
+    await page.click('#chat-new-confirm');
+    await expect.poll(() => page.locator('#chat-status').innerText(), POLL).toMatch(/^Started a new conversation \(the previous one was deleted\)/);
+    expect(requests).toContain(`DELETE /api/towns/${townId}/mayor/session`);
+    expect(await page.locator('#chat-log .chat-empty').count()).toBe(1);
+    await expect.poll(() => page.locator('#chat-session').innerText(), POLL).toBe('Session not saved yet');
 
     // --- it all came over one event stream: no reload, no polling of the event list
     expect(await page.evaluate('window.__noReload')).toBe(true);

@@ -5,6 +5,7 @@ import type {
   Mail,
   MayorMessage,
   MayorMessageResponse,
+  MayorSessionResetResponse,
   ReissueResponse,
   Rig,
   Town,
@@ -62,6 +63,10 @@ export class ApiClient {
   }
   async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
     return this.request<MayorMessageResponse>('POST', pathFor('mayorMessages', { townId }), { text });
+  }
+  /** Forget the mayor's saved conversation (a running mayor is stopped): the next message starts a new one. */
+  async resetMayorSession(townId: string): Promise<MayorSessionResetResponse> {
+    return this.request<MayorSessionResetResponse>('DELETE', pathFor('mayorSession', { townId }));
   }
   async listEvents(townId: string, after = 0, limit = 500): Promise<TownEvent[]> {
     return (await this.request<{ events: TownEvent[] }>('GET', `${pathFor('events', { townId })}?after=${after}&limit=${limit}`)).events;

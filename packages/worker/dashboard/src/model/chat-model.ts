@@ -13,7 +13,9 @@ function str(value: unknown): string | null {
 /**
  * The mayor conversation, built from the user's messages (GET mayor/messages) and the mayor's
  * town events (agent.text, agent.tool, agent.error, session.busy/idle, mayor.delivery_failed).
- * Pure state: the chat panel renders `entries()` and `busy`.
+ * Only the current conversation: `mayor.session_reset` (a reset from here, the CLI or another
+ * tab; replayed on reload) drops everything before it. Pure state: the chat panel renders
+ * `entries()` and `busy`.
  */
 export class ChatModel {
   #mayorId: string | null = null;
@@ -21,6 +23,11 @@ export class ChatModel {
   #order = new Map<string, number>();
   #seq = 0;
   #busy = false;
+  /** The newest event id seen, and the boundary of the current conversation (see startNewConversation). */
+  #lastEventId = 0;
+  #eventsThrough = 0;
+  /** User messages created at or before this (control-plane clock) belong to an earlier conversation. */
+  #messagesThrough = Number.NEGATIVE_INFINITY;
 
   get mayorId(): string | null {
     return this.#mayorId;
@@ -38,6 +45,7 @@ export class ChatModel {
   /** Add or update the user's messages (idempotent by message id). */
   addUserMessages(messages: readonly MayorMessage[]): void {
     for (const m of messages) {
+      if (m.createdAt <= this.#messagesThrough) continue;
       const key = `user:${m.id}`;
       const prev = this.#entries.get(key);
       const failed = prev?.kind === 'user' ? prev.failed : false;
@@ -47,6 +55,8 @@ export class ChatModel {
 
   /** Apply one town event; returns whether the conversation changed. */
   applyEvent(event: TownEvent): boolean {
+    if (event.id <= this.#eventsThrough) return false;
+    this.#lastEventId = Math.max(this.#lastEventId, event.id);
     if (this.#mayorId === null || event.agentId !== this.#mayorId) return false;
     const d = event.data;
     switch (event.type) {
@@ -80,6 +90,9 @@ export class ChatModel {
         this.#put({ kind: 'error', key: `error:${event.id}`, at: event.at, text: `message not delivered (${str(d.code) ?? 'error'})` });
         return true;
       }
+      case 'mayor.session_reset':
+        this.#forgetThrough(event.at);
+        return true;
       case 'agent.completed':
       case 'agent.stopped':
         this.#busy = false;
@@ -87,6 +100,28 @@ export class ChatModel {
       default:
         return false;
     }
+  }
+
+  /**
+   * The user started a new conversation here: forget what is shown at once (its
+   * `mayor.session_reset` event follows), and keep what belongs to the old one out — messages a
+   * later refetch lists again, events already seen. Both boundaries are the server's (message
+   * times, event ids), never this browser's clock.
+   */
+  startNewConversation(): void {
+    this.#forgetThrough(Math.max(this.#messagesThrough, ...[...this.#entries.values()].map((e) => e.at)));
+    this.#eventsThrough = this.#lastEventId;
+  }
+
+  /** Drop what happened at or before `at` (server time) and keep such messages out from now on. */
+  #forgetThrough(at: number): void {
+    this.#messagesThrough = Math.max(this.#messagesThrough, at);
+    for (const [key, e] of this.#entries) {
+      if (e.at > at) continue;
+      this.#entries.delete(key);
+      this.#order.delete(key);
+    }
+    this.#busy = false;
   }
 
   /** Entries in time order (ties keep arrival order). */

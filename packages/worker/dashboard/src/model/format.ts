@@ -33,6 +33,21 @@ export function formatClock(at: number): string {
   return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
 
+/** Byte counts in binary units: "512 B", "4.2 KiB", "48 KiB", "1.5 MiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  if (bytes < 1024) return `${Math.max(0, Math.round(bytes))} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const rounded = value < 10 ? Math.round(value * 10) / 10 : Math.round(value);
+  if (rounded >= 1024 && unit < units.length - 1) return `1 ${units[unit + 1]}`;
+  return `${rounded} ${units[unit]}`;
+}
+
 /** "ag_1a2b3c…" — an id shortened for tables (the full id goes in a title attribute). */
 export function shortId(id: string, keep = 10): string {
   return id.length <= keep ? id : `${id.slice(0, keep)}…`;

@@ -50,7 +50,15 @@ export function townPage(ctx: AppContext, townId: string): Page {
   const mailPanel = new MailPanel();
   const rigsPanel = new RigsPanel({ townId, api, onAdded: () => void refresh(['rigs']), onError: authFailure });
   const settings = new SettingsPanel({ townId, api, onSaved: (t) => renderTown(t), onError: authFailure });
-  const chatPanel = new ChatPanel(chat, { send: (text) => api().postMayorMessage(townId, text), onError: authFailure });
+  const chatPanel = new ChatPanel(chat, {
+    send: (text) => api().postMayorMessage(townId, text),
+    resetSession: async () => {
+      const res = await api().resetMayorSession(townId);
+      void refresh(['agents']); // the session line, and the mayor's status if it was stopped
+      return res;
+    },
+    onError: authFailure,
+  });
   const feed = new EventFeed(agentsById);
   const headerState = h('span', { class: 'stream-pill', data: { state: 'connecting' } }, 'connecting');
   const townHead = h('div', { class: 'town-head' }, h('h1', null, 'Loading…'));

@@ -1,11 +1,14 @@
-import type { Agent, MayorMessageResponse } from '@gastown/protocol';
+import type { Agent, MayorMessageResponse, MayorSessionResetResponse } from '@gastown/protocol';
 import { ApiError } from '../api/api-error';
 import type { ChatEntry, ChatModel } from '../model/chat-model';
 import { formatClock } from '../model/format';
-import { badge, h, replace } from '../view/dom';
+import { mayorSessionView, resetOutcome } from '../model/mayor-session';
+import { badge, h, liveTime, replace } from '../view/dom';
 
 export interface ChatPanelOptions {
   send(text: string): Promise<MayorMessageResponse>;
+  /** DELETE the mayor's saved conversation ("New conversation", once confirmed). */
+  resetSession(): Promise<MayorSessionResetResponse>;
   onError(err: unknown): boolean;
 }
 
@@ -16,7 +19,10 @@ const DELIVERY_TEXT: Record<MayorMessageResponse['delivery'], string> = {
   failed: 'Stored, but delivery to the running mayor failed; see the event feed.',
 };
 
-/** The conversation with the mayor: messages, streamed replies and tool calls, a typing indicator. */
+/**
+ * The conversation with the mayor: messages, streamed replies and tool calls, a typing indicator,
+ * when the conversation was last saved, and "New conversation" (confirmed inline) to start over.
+ */
 export class ChatPanel {
   readonly el: HTMLElement;
   readonly #log = h('div', { class: 'chat-log', id: 'chat-log', role: 'log', 'aria-live': 'polite' });
@@ -28,6 +34,21 @@ export class ChatPanel {
   );
   readonly #status = h('div', { class: 'chat-status', id: 'chat-status', role: 'status' });
   readonly #mayorBadge = h('span', { class: 'chat-mayor-status' });
+  readonly #session = h('div', { class: 'chat-session muted small', id: 'chat-session' });
+  readonly #newButton = h(
+    'button',
+    { class: 'btn btn-small btn-quiet', type: 'button', id: 'chat-new', title: 'Forget the saved conversation; the mayor starts afresh' },
+    'New conversation',
+  );
+  readonly #confirmYes = h('button', { class: 'btn btn-small btn-danger', type: 'button', id: 'chat-new-confirm' }, 'Delete and start new');
+  readonly #confirmNo = h('button', { class: 'btn btn-small btn-quiet', type: 'button', id: 'chat-new-cancel' }, 'Cancel');
+  readonly #confirm = h(
+    'div',
+    { class: 'chat-confirm', id: 'chat-new-confirm-row', role: 'alertdialog', 'aria-label': 'Start a new conversation', hidden: true },
+    h('span', null, 'Start a new conversation? The saved one is deleted and the mayor starts afresh.'),
+    this.#confirmYes,
+    this.#confirmNo,
+  );
   readonly #input = h('textarea', {
     id: 'chat-input',
     class: 'input chat-input',
@@ -51,7 +72,9 @@ export class ChatPanel {
     this.el = h(
       'section',
       { class: 'card panel chat', id: 'chat-panel' },
-      h('div', { class: 'panel-head' }, h('h2', null, 'Mayor'), this.#mayorBadge),
+      h('div', { class: 'panel-head' }, h('h2', null, 'Mayor'), this.#mayorBadge, this.#newButton),
+      this.#session,
+      this.#confirm,
       this.#log,
       this.#typing,
       h(
@@ -70,6 +93,9 @@ export class ChatPanel {
       ),
       this.#status,
     );
+    this.#newButton.addEventListener('click', () => this.#askToReset(true));
+    this.#confirmNo.addEventListener('click', () => this.#askToReset(false));
+    this.#confirmYes.addEventListener('click', () => void this.#reset());
     this.render();
   }
 
@@ -78,6 +104,11 @@ export class ChatPanel {
       this.#mayorBadge,
       mayor ? badge(mayor.status, mayor.status === 'working' ? 'ok' : mayor.status === 'failed' ? 'bad' : 'muted', `mayor ${mayor.id}`) : null,
     );
+    const view = mayorSessionView(mayor?.session);
+    this.#session.title = view.title;
+    this.#session.dataset.saved = view.savedAt === null ? 'no' : 'yes';
+    if (view.savedAt === null) replace(this.#session, 'Session not saved yet');
+    else replace(this.#session, 'Session saved ', liveTime('ago', view.savedAt), ` · ${view.facts}`);
   }
 
   render(): void {
@@ -126,6 +157,36 @@ export class ChatPanel {
       }
       case 'error':
         return h('div', { class: 'msg msg-error', data: { kind: 'error' } }, e.text);
+    }
+  }
+
+  #askToReset(open: boolean): void {
+    this.#confirm.hidden = !open;
+    this.#newButton.disabled = open;
+    if (open) this.#confirmNo.focus();
+  }
+
+  async #reset(): Promise<void> {
+    if (this.#confirmYes.disabled) return;
+    this.#confirmYes.disabled = true;
+    this.#send.disabled = true;
+    this.#status.className = 'chat-status';
+    this.#status.textContent = 'Starting a new conversation…';
+    try {
+      const res = await this.opts.resetSession();
+      this.model.startNewConversation();
+      this.#repliesAtSend = null;
+      this.#askToReset(false);
+      this.#status.className = 'chat-status tone-ok';
+      this.#status.textContent = resetOutcome(res);
+      this.render();
+    } catch (err) {
+      if (this.opts.onError(err)) return;
+      this.#status.className = 'chat-status tone-bad';
+      this.#status.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : 'starting a new conversation failed';
+    } finally {
+      this.#confirmYes.disabled = false;
+      this.#send.disabled = false;
     }
   }
 
