@@ -2,6 +2,7 @@ import { systemClock } from '@gastown/protocol';
 import { cryptoRandomBytes, loadAuthConfig, type AuthConfig } from './auth';
 import { directoryFromEnv } from './http/directory';
 import type { AppDeps } from './http/types';
+import { r2SnapshotStore } from './sessions/snapshot-store';
 import { containerClientFactoryFromEnv } from './town/container/client-factory';
 import type { ContainerClientFactory } from './town/container-client';
 import { createIdFactory } from './town/ids';
@@ -50,6 +51,7 @@ export function loadAppDeps(env: Env, config: WorkerConfig = loadWorkerConfig(en
     ids: createIdFactory(cryptoRandomBytes),
     logger: console,
     directory: directoryFromEnv(env),
+    sessions: r2SnapshotStore(env.SESSIONS, console),
     eventStreamPollMs: EVENT_STREAM_POLL_MS,
     eventStreamMaxMs: EVENT_STREAM_MAX_MS,
     eventStreamMaxPerUser: EVENT_STREAM_MAX_PER_USER,

@@ -3,8 +3,10 @@ import { LIMITS } from '@gastown/protocol';
 import { registerOpenApiDocument } from '../openapi/document';
 import { registerAdminRoutes } from '../routes/admin';
 import { registerAgentRoutes } from '../routes/agent';
+import { registerAgentSessionRoutes } from '../routes/agent-session';
 import { registerEventStreamRoute } from '../routes/event-stream';
 import { registerHealthRoute } from '../routes/health';
+import { registerMayorSessionRoutes } from '../routes/mayor-session';
 import { registerActivityRoutes } from '../routes/user-activity';
 import { registerAgentAdminRoutes } from '../routes/user-agents';
 import { registerTownRoutes } from '../routes/user-towns';
@@ -35,6 +37,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('/api/towns/*', userAuth(deps));
   app.use('/api/admin/*', adminAuth(deps));
   app.use('/agent/towns/:townId/agents/:agentId/*', agentAuth(deps));
+  // binary bodies (session snapshots): authenticated, but past the JSON body guard — they check their own
+  registerAgentSessionRoutes(app, deps);
   app.use('*', jsonBodyGuard(LIMITS.maxBodyBytes));
 
   registerAdminRoutes(app, deps);
@@ -42,6 +46,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerTownRoutes(app, deps);
   registerAgentAdminRoutes(app, deps);
   registerActivityRoutes(app, deps);
+  registerMayorSessionRoutes(app, deps);
   registerEventStreamRoute(app, deps);
   return app;
 }

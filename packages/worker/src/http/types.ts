@@ -1,5 +1,6 @@
 import type { AgentClaims, Clock } from '@gastown/protocol';
 import type { AuthConfig } from '../auth';
+import type { SnapshotStore } from '../sessions/snapshot-store';
 import type { Logger } from '../town/rpc-result';
 import type { IdFactory } from '../town/ids';
 import type { TownDirectory } from './directory';
@@ -11,6 +12,8 @@ export interface AppDeps {
   ids: IdFactory;
   logger: Logger;
   directory: TownDirectory;
+  /** Session snapshot bytes (R2 binding SESSIONS); the TownDO records which object is current. */
+  sessions: SnapshotStore;
   /** Poll interval of the SSE event stream, ms. */
   eventStreamPollMs: number;
   /** How long one SSE connection stays open before the client reconnects, ms. */

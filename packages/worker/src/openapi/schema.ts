@@ -39,6 +39,7 @@ export const ERROR_RESPONSES = {
   409: errorContent('conflict'),
   413: errorContent('payload_too_large'),
   415: errorContent('unsupported_media_type'),
+  422: errorContent('snapshot_corrupt'),
   429: errorContent('rate_limited'),
 } as const;
 

@@ -1,9 +1,16 @@
-import type { Bead, BeadStatus } from '@gastown/protocol';
+import type { Bead, BeadStatus, CompletionRequest } from '@gastown/protocol';
 
 /** After this many failed attempts a bead is `failed` instead of going back to `open`. */
 export const MAX_BEAD_ATTEMPTS = 3;
 
-export type CompletionOutcome = 'completed' | 'failed' | 'stopped';
+export type CompletionOutcome = CompletionRequest['outcome'];
+
+/**
+ * Bead metadata key: the polecat whose run was drained (its container went away) while it held the
+ * bead in progress. The bead stays assigned to it and the reconciler re-dispatches that same polecat
+ * (same branch) at once, without spending an attempt.
+ */
+export const DRAINED_BY_KEY = 'drainedBy';
 
 /** A change to apply to a bead, or null for "leave it as it is". */
 export interface BeadTransition {
@@ -17,10 +24,13 @@ export interface BeadTransition {
  * - completed after `done` (bead in review): unchanged.
  * - completed without `done`, or failed: one more attempt; `failed` at the cap, else back to `open`.
  * - stopped: back to `open` without spending an attempt.
+ * - drained (the container went away; the work is committed and pushed on the polecat's branch):
+ *   unchanged — an `in_progress` bead stays assigned and its polecat is re-dispatched (DRAINED_BY_KEY).
  * A bead that is already closed or failed never moves.
  */
 export function beadAfterCompletion(bead: Bead, outcome: CompletionOutcome): BeadTransition | null {
   if (bead.status === 'closed' || bead.status === 'failed') return null;
+  if (outcome === 'drained') return null;
   if (outcome === 'completed' && bead.status === 'in_review') return null;
   if (outcome === 'stopped') return bead.status === 'in_review' ? null : { status: 'open', attempts: bead.attempts, assigneeId: null };
   const attempts = bead.attempts + 1;

@@ -1,4 +1,4 @@
-import type { Agent, CredentialHealth } from '@gastown/protocol';
+import type { Agent, CredentialHealth, SessionSnapshotSummary } from '@gastown/protocol';
 import type { AgentRecord } from './repositories/agent-repository';
 
 /** A token that has used more than this fraction of its life without a refresh is `expiring`. */
@@ -34,8 +34,8 @@ function credentialState(agent: AgentRecord, now: number): CredentialHealth['sta
   return 'healthy';
 }
 
-/** The wire view of an agent row. */
-export function toAgent(agent: AgentRecord, townId: string, now: number): Agent {
+/** The wire view of an agent row, with the summary of its stored session (null: none). */
+export function toAgent(agent: AgentRecord, townId: string, now: number, session: SessionSnapshotSummary | null): Agent {
   return {
     id: agent.id,
     townId,
@@ -50,5 +50,6 @@ export function toAgent(agent: AgentRecord, townId: string, now: number): Agent 
     createdAt: agent.createdAt,
     credential: computeCredentialHealth(agent, now),
     isolation: agent.isolation,
+    session,
   };
 }

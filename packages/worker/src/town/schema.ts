@@ -161,4 +161,28 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `ALTER TABLE agents ADD COLUMN isolation TEXT`,
     ],
   },
+  {
+    version: 5,
+    name: 'agent sessions',
+    statements: [
+      // the stored session snapshot of an agent (the mayor's conversation): one per agent, its
+      // content in R2 (binding SESSIONS) at object_key; the other columns are its SessionSnapshotRecord
+      `CREATE TABLE agent_sessions (
+        agent_id TEXT PRIMARY KEY,
+        object_key TEXT NOT NULL,
+        format TEXT NOT NULL,
+        runtime TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        turns INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        raw_bytes INTEGER NOT NULL,
+        dropped_turns INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        stored_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -17,6 +17,7 @@ import {
   type MergeResultRequest,
   type ReissueResponse,
   type Rig,
+  type SessionSnapshotRecord,
   type ToolName,
   type ToolResult,
   type Town,
@@ -43,7 +44,9 @@ import { redactEventBatch, redactText } from './redact-event';
 import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
 import { TOWN_MIGRATIONS } from './schema';
 import { ToolRateLimiter } from './tool-rate-limit';
+import type { StoredSession } from './repositories/session-repository';
 import type { CreateAgentInput } from './services/agent-service';
+import type { MayorSessionReset } from './services/session-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
 import { statusFromHeartbeat } from './services/lifecycle-service';
@@ -172,7 +175,8 @@ export class TownDO extends DurableObject<Env> {
   listAgents(userId: string, page: PageRequest): Promise<RpcResult<Page<Agent>>> {
     return this.asOwner('listAgents', userId, (s) => {
       const now = s.ctx.clock.now();
-      return mapPage(s.ctx.repos.agents.page(page), (a) => toAgent(a, s.ctx.townId, now));
+      const sessions = s.ctx.repos.sessions.summaries();
+      return mapPage(s.ctx.repos.agents.page(page), (a) => toAgent(a, s.ctx.townId, now, sessions.get(a.id) ?? null));
     });
   }
   stopAgent(userId: string, agentId: string): Promise<RpcResult<Agent>> {
@@ -204,6 +208,10 @@ export class TownDO extends DurableObject<Env> {
   }
   listMayorMessages(userId: string, limit: number): Promise<RpcResult<MayorMessage[]>> {
     return this.asOwner('listMayorMessages', userId, (s) => s.mayor.list(limit));
+  }
+  /** Forget the mayor's stored session (stopping a running mayor first); the worker deletes the returned object from R2. */
+  resetMayorSession(userId: string): Promise<RpcResult<MayorSessionReset>> {
+    return this.asOwner('resetMayorSession', userId, (s) => s.sessions.resetMayor(), { rearm: true });
   }
 
   // ---- agent API (claims already verified by the worker; gen checked here) -----------
@@ -238,6 +246,21 @@ export class TownDO extends DurableObject<Env> {
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
     return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) }), { rearm: true });
+  }
+  /** The worker stored a snapshot in R2 at `objectKey`: record it (mayor, current generation); returns the key it replaces, for the worker to delete. */
+  storeSession(claims: AgentClaims, objectKey: string, record: SessionSnapshotRecord): Promise<RpcResult<{ previousKey: string | null }>> {
+    return this.asAgent('storeSession', claims, (s, agent) => s.sessions.store(agent, objectKey, record));
+  }
+  /** The agent's stored snapshot (object key and record), or null. */
+  loadSession(claims: AgentClaims): Promise<RpcResult<StoredSession | null>> {
+    return this.asAgent('loadSession', claims, (s, agent) => s.sessions.load(agent));
+  }
+  /** The worker found the stored snapshot missing or altered: a town event. */
+  reportSessionCorrupt(claims: AgentClaims, reason: string): Promise<RpcResult<true>> {
+    return this.asAgent('reportSessionCorrupt', claims, (s, agent) => {
+      s.sessions.corrupt(agent, reason);
+      return true as const;
+    });
   }
   reportMergeResult(claims: AgentClaims, req: MergeResultInput): Promise<RpcResult<{ mergeRequest: Bead; sourceBead: Bead | null }>> {
     return this.asAgent(

@@ -43,7 +43,7 @@ export function heartbeat(
 
 export function complete(
   who: AgentWithCredentials,
-  body: { outcome: 'completed' | 'failed' | 'stopped'; reason?: string; branch?: string | null },
+  body: { outcome: 'completed' | 'failed' | 'stopped' | 'drained'; reason?: string; branch?: string | null },
 ): Promise<CallResult> {
   return call('POST', `/agent/towns/${who.agent.townId}/agents/${who.agent.id}/completion`, { token: who.token, body });
 }

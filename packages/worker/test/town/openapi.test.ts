@@ -20,6 +20,7 @@ const EXPECTED: [string, string][] = [
   ['get', USER_API.mail],
   ['post', USER_API.mayorMessages],
   ['get', USER_API.mayorMessages],
+  ['delete', USER_API.mayorSession],
   ['get', USER_API.events],
   ['get', USER_API.eventStream],
   ['post', AGENT_API.refresh],
@@ -27,6 +28,8 @@ const EXPECTED: [string, string][] = [
   ['post', AGENT_API.events],
   ['post', AGENT_API.completion],
   ['post', AGENT_API.mergeResult],
+  ['get', AGENT_API.session],
+  ['put', AGENT_API.session],
   ...TOOL_NAMES.map((tool): [string, string] => ['post', AGENT_API.tool.replace(':tool', tool)]),
   ['get', '/health'],
 ];

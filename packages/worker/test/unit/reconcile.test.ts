@@ -41,6 +41,7 @@ function bead(o: Partial<ReconcileBead> & Pick<ReconcileBead, 'id'>): ReconcileB
     reviewGen: null,
     reviewAttempts: 0,
     polecatId: null,
+    drainedBy: null,
     ...o,
   };
 }

@@ -1,4 +1,11 @@
 import { asGastownError, codeOf, GastownError } from '@gastown/protocol';
+import { DRAINED_BY_KEY } from '../bead-rules';
+
+/** Metadata key: how many times the re-dispatch of a drained polecat was refused by its container. */
+const DRAIN_TRIES_KEY = 'drainRedispatchTries';
+const DRAIN_REDISPATCH_TRIES = 8;
+const DRAIN_REDISPATCH_PAUSE_MS = 2_000;
+const DRAIN_REDISPATCH_MAX_PAUSE_MS = 30_000;
 import { refineryPrompt } from '../briefings';
 import { grantToRunningAgent, revokeRunCredentials } from '../credentials';
 import type { AgentService } from '../services/agent-service';
@@ -61,6 +68,9 @@ export class ReconcilerService {
       case 'release_bead':
         this.work.retryIssue(action.beadId, `its polecat ${action.agentId} ended without finishing it`, action.agentId);
         return;
+      case 'redispatch_drained':
+        await this.redispatchDrained(action.beadId, action.agentId);
+        return;
       case 'review_merge_request':
         await this.handOver(action);
         return;
@@ -121,6 +131,39 @@ export class ReconcilerService {
       for (const mr of mrs) this.review.requeue(mr.id, `its refinery was lost (${reason})`);
       const first = mrs[0];
       if (first) await this.startRefinery(agentId, first.id, 'redispatch', true);
+    }
+  }
+
+  /**
+   * A polecat whose run was drained (its container went away after committing and pushing its work)
+   * starts again on the same bead and branch. Its completion already moved it to a new generation
+   * (gen + 1, the old run's tokens dead): the run starts at that generation. The drain spent no
+   * attempt; a start that fails spends one, as any failed start does.
+   */
+  private async redispatchDrained(beadId: string, agentId: string): Promise<void> {
+    const { ctx } = this;
+    const before = this.work.bead(beadId);
+    const tries = typeof before.metadata[DRAIN_TRIES_KEY] === 'number' ? before.metadata[DRAIN_TRIES_KEY] : 0;
+    ctx.transaction(() => {
+      const { [DRAINED_BY_KEY]: _drainedBy, retryAt: _retryAt, ...metadata } = before.metadata;
+      ctx.repos.beads.update(beadId, { metadata }, ctx.clock.now());
+    });
+    // the container that drained may still be on its way out and refuse the start (503
+    // container_unavailable): the same polecat is tried again after a pause, without spending an
+    // attempt, up to DRAIN_REDISPATCH_TRIES times; then the bead goes back to open as for any failed start
+    const deferrable = (error: GastownError) => error.code === 'container_unavailable' && tries < DRAIN_REDISPATCH_TRIES;
+    try {
+      await this.dispatch.startPolecat(agentId, 'drained', false, true, deferrable);
+    } catch (error) {
+      const typed = asGastownError(error, 'internal', 'polecat start failed');
+      if (!deferrable(typed)) throw typed;
+      const now = ctx.clock.now();
+      const retryAt = now + Math.min(DRAIN_REDISPATCH_PAUSE_MS * 2 ** tries, DRAIN_REDISPATCH_MAX_PAUSE_MS);
+      ctx.transaction(() => {
+        const bead = this.work.bead(beadId);
+        ctx.repos.beads.update(beadId, { metadata: { ...bead.metadata, [DRAINED_BY_KEY]: agentId, [DRAIN_TRIES_KEY]: tries + 1, retryAt } }, now);
+        ctx.event({ type: 'bead.redispatch_deferred', agentId, beadId, data: { code: typed.code, tries: tries + 1, retryAt } });
+      });
     }
   }
 

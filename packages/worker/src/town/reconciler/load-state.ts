@@ -1,4 +1,5 @@
 import type { Bead } from '@gastown/protocol';
+import { DRAINED_BY_KEY } from '../bead-rules';
 import { reviewAttemptsOf } from '../services/review-service';
 import type { TownContext } from '../services/context';
 import type { AgentRecord } from '../repositories/agent-repository';
@@ -51,5 +52,6 @@ export function toReconcileBead(b: Bead): ReconcileBead {
     reviewGen: num(m.reviewGen),
     reviewAttempts: b.type === 'merge_request' ? reviewAttemptsOf(b) : 0,
     polecatId: typeof m.polecatId === 'string' ? m.polecatId : null,
+    drainedBy: b.type === 'issue' && typeof m[DRAINED_BY_KEY] === 'string' ? m[DRAINED_BY_KEY] : null,
   };
 }

@@ -109,12 +109,20 @@ function issueActions(
 ): Action[] {
   const actions: Action[] = [];
   const issues = state.beads.filter((b) => b.type === 'issue' && b.rigId !== null);
+  let drainedRedispatches = 0;
   for (const bead of issues) {
     // hooked to an agent that ended without moving the bead (and is not being re-dispatched)
     if (bead.status === 'in_progress' && bead.assigneeId !== null && !lost.has(bead.assigneeId) && gone(bead.assigneeId)) {
       const agent = agentById(state, bead.assigneeId);
+      if (agent && isDrainedHolder(bead, agent)) {
+        if ((bead.retryAt ?? 0) > now) continue; // a start the draining container refused: tried again after a pause
+        // its container went away mid-work: the same polecat takes it up again at once, from its branch
+        actions.push({ type: 'redispatch_drained', beadId: bead.id, agentId: agent.id });
+        drainedRedispatches += 1;
+      }
       // give a completion report that is on its way one heartbeat interval to arrive
-      if (!agent || now - agent.updatedAt >= settings.heartbeatIntervalMs) actions.push({ type: 'release_bead', beadId: bead.id, agentId: bead.assigneeId });
+      else if (!agent || now - agent.updatedAt >= settings.heartbeatIntervalMs)
+        actions.push({ type: 'release_bead', beadId: bead.id, agentId: bead.assigneeId });
     }
     if (bead.status === 'open' && bead.attempts >= settings.maxAttempts) {
       actions.push({ type: 'fail_bead', beadId: bead.id, reason: `${bead.attempts} attempts failed` });
@@ -123,7 +131,7 @@ function issueActions(
   if (!state.providerConfigured) return actions;
   const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
   const redispatched = [...lost.keys()].filter((id) => agentById(state, id)?.role === 'polecat').length;
-  let capacity = settings.maxPolecats - running - redispatched;
+  let capacity = settings.maxPolecats - running - redispatched - drainedRedispatches;
   const due = issues
     .filter((b) => b.status === 'open' && b.assigneeId === null && b.attempts < settings.maxAttempts && (b.retryAt ?? 0) <= now)
     .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
@@ -133,6 +141,15 @@ function issueActions(
     capacity -= 1;
   }
   return actions;
+}
+
+/**
+ * A polecat whose run was drained while it held this in-progress bead, and that has not run since
+ * (no other end, no stop). `failed`: its re-dispatch was refused by the container still draining
+ * (the bead then carries a retryAt; see ReconcilerService.redispatchDrained).
+ */
+function isDrainedHolder(bead: ReconcileBead, agent: ReconcileAgent): boolean {
+  return bead.drainedBy === agent.id && agent.role === 'polecat' && (agent.status === 'exited' || agent.status === 'failed') && !agent.busy;
 }
 
 /** The refinery of a rig: the newest one that is not stopped. */
@@ -246,6 +263,7 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
       const agent = agentById(state, bead.assigneeId);
       if (!agent) consider(now);
+      else if (isDrainedHolder(bead, agent)) consider(Math.max(now, bead.retryAt ?? now));
       else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
     }
     if (bead.type === 'merge_request' && bead.status === 'open' && state.providerConfigured && bead.rigId !== null) {

@@ -38,6 +38,8 @@ export interface ReconcileBead {
   reviewAttempts: number;
   /** Merge request: the polecat whose branch it is (review waits until it has exited and pushed). */
   polecatId: string | null;
+  /** Issue: the polecat whose run was drained while it held the bead (re-dispatched at once); null: none. */
+  drainedBy: string | null;
 }
 
 export interface ReconcileState {
@@ -58,6 +60,8 @@ export type Action =
   | { type: 'fail_bead'; beadId: string; reason: string }
   /** A bead hooked to an agent that is gone: back to open (one attempt spent). */
   | { type: 'release_bead'; beadId: string; agentId: string }
+  /** A polecat whose run was drained (its container went away): start it again on its bead, same branch, no attempt spent. */
+  | { type: 'redispatch_drained'; beadId: string; agentId: string }
   /** Hand a merge request to the rig's refinery: start it (none live) or deliver it (waiting). */
   | { type: 'review_merge_request'; rigId: string; mergeRequestBeadId: string; refineryId: string | null; mode: 'start' | 'deliver' }
   /** A merge request approved by a refinery run that is gone: back to open for a new review. */

@@ -24,7 +24,8 @@ export class AgentService {
 
   list(): Agent[] {
     const now = this.ctx.clock.now();
-    return this.ctx.repos.agents.list().map((a) => toAgent(a, this.ctx.townId, now));
+    const sessions = this.ctx.repos.sessions.summaries();
+    return this.ctx.repos.agents.list().map((a) => toAgent(a, this.ctx.townId, now, sessions.get(a.id) ?? null));
   }
 
   record(agentId: string): AgentRecord {
@@ -34,7 +35,7 @@ export class AgentService {
   }
 
   view(agentId: string): Agent {
-    return toAgent(this.record(agentId), this.ctx.townId, this.ctx.clock.now());
+    return toAgent(this.record(agentId), this.ctx.townId, this.ctx.clock.now(), this.ctx.repos.sessions.summary(agentId));
   }
 
   /** The town's one mayor, created on first need. */

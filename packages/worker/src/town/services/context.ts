@@ -9,6 +9,7 @@ import { AgentEventRepository, TownEventRepository, type NewTownEvent } from '..
 import { MailRepository } from '../repositories/mail-repository';
 import { MayorMessageRepository } from '../repositories/mayor-message-repository';
 import { RigRepository } from '../repositories/rig-repository';
+import { SessionRepository } from '../repositories/session-repository';
 import { TownRepository } from '../repositories/town-repository';
 import { TownStateRepository } from '../repositories/town-state-repository';
 import type { TownSettings } from '../town-settings';
@@ -46,6 +47,8 @@ export interface TownRepositories {
   agentEvents: AgentEventRepository;
   mayorMessages: MayorMessageRepository;
   townState: TownStateRepository;
+  /** Stored session snapshots (pointers into R2) of agents. */
+  sessions: SessionRepository;
 }
 
 /** The per-town context every service shares (built once the town row exists). */
@@ -68,6 +71,7 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
     agentEvents: new AgentEventRepository(deps.sql),
     mayorMessages: new MayorMessageRepository(deps.sql, townId),
     townState: new TownStateRepository(deps.sql),
+    sessions: new SessionRepository(deps.sql),
   };
   return {
     ...deps,

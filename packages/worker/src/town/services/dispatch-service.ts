@@ -176,15 +176,25 @@ export class DispatchService {
    * (Re)start a polecat on its hooked bead. A failed start spends one of the bead's attempts, unless
    * the caller already counted this attempt (`attemptCounted`: a lost run being re-dispatched).
    */
-  async startPolecat(agentId: string, reason: string, attemptCounted = false, generationBumped = false): Promise<Agent> {
+  /**
+   * `keepBeadOn`: failures after which the bead stays as it is (the caller retries the same polecat);
+   * any other failure sends it back to open (a spent attempt unless `attemptCounted`).
+   */
+  async startPolecat(
+    agentId: string,
+    reason: string,
+    attemptCounted = false,
+    generationBumped = false,
+    keepBeadOn: (error: GastownError) => boolean = () => false,
+  ): Promise<Agent> {
     const agent = this.agents.record(agentId);
     const bead = this.work.bead(agent.beadId!);
     try {
       return await this.start(agentId, { prompt: polecatPrompt(bead, polecatBranch(agentId, bead.id)), reason, generationBumped });
     } catch (err) {
-      const error = err as GastownError;
+      const error = asGastownError(err, 'internal', 'polecat start failed');
       const current = this.work.bead(bead.id);
-      if (current.status === 'in_progress' && current.assigneeId === agentId)
+      if (current.status === 'in_progress' && current.assigneeId === agentId && !keepBeadOn(error))
         this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId, !attemptCounted);
       throw error;
     }

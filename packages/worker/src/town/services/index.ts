@@ -7,6 +7,7 @@ import { LifecycleService } from './lifecycle-service';
 import { MailService } from './mail-service';
 import { MayorService } from './mayor-service';
 import { ReviewService } from './review-service';
+import { SessionService } from './session-service';
 import { ToolService } from './tool-service';
 import { TownService } from './town-service';
 import { WorkService } from './work-service';
@@ -23,6 +24,7 @@ export interface TownServices {
   mail: MailService;
   dispatch: DispatchService;
   mayor: MayorService;
+  sessions: SessionService;
   tools: ToolService;
   reconciler: ReconcilerService;
 }
@@ -45,6 +47,7 @@ export function createTownServices(ctx: TownContext): TownServices {
     mail,
     dispatch,
     mayor: new MayorService(ctx, agents, dispatch),
+    sessions: new SessionService(ctx, agents),
     tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
     reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch),
   };

@@ -7,7 +7,7 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '@gastown/protocol';
-import { backoffMs, beadAfterCompletion } from '../bead-rules';
+import { backoffMs, beadAfterCompletion, DRAINED_BY_KEY } from '../bead-rules';
 import { revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
@@ -23,6 +23,10 @@ export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
   'credential.refreshed',
   'credential.state_changed',
   'credential.expired',
+  // durable sessions (the mayor's conversation): restored on start, or not, and saves that failed
+  'session.restored',
+  'session.restore_failed',
+  'session.save_failed',
 ]);
 
 /** The container's one-per-outage event: the agent's access token expired and could not be replaced. */
@@ -127,6 +131,11 @@ export class LifecycleService {
    * callbacks finish before it (packages/container/src/supervisor/agent-supervisor.ts `#teardown`).
    * A repeated report therefore gets 401 token_revoked and changes nothing. An agent a heartbeat
    * already showed as ended still has its credentials revoked here.
+   *
+   * `drained` (the container is going away): a polecat's in-progress bead stays assigned to it and
+   * is marked (DRAINED_BY_KEY) so the reconciler re-dispatches the same polecat — same branch, where
+   * its work was pushed — at gen + 1 on its next pass, which the re-armed alarm makes immediate. No
+   * attempt is spent. For a mayor or a refinery `drained` is `stopped`.
    */
   complete(
     agent: AgentRecord,
@@ -136,14 +145,18 @@ export class LifecycleService {
     const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
     const now = clock.now();
     if (agent.status === 'exited' || agent.status === 'failed') {
-      this.ctx.transaction(() => this.endCredentials(agent, now));
+      this.ctx.transaction(() => {
+        if (req.outcome === 'drained') this.markDrained(agent, now);
+        this.endCredentials(agent, now);
+      });
       return { ok: true, beadStatus: bead?.status ?? null };
     }
     const agentStatus: AgentStatus = req.outcome === 'failed' ? 'failed' : 'exited';
     const beadStatus = this.ctx.transaction(() => {
       repos.agents.setStatus(agent.id, agentStatus, now);
       let status = bead?.status ?? null;
-      if (bead && agent.role === 'polecat' && bead.assigneeId === agent.id) {
+      if (req.outcome === 'drained') this.markDrained(agent, now);
+      else if (bead && agent.role === 'polecat' && bead.assigneeId === agent.id) {
         const transition = beadAfterCompletion(bead, req.outcome);
         if (transition) {
           const { settings } = this.ctx;
@@ -174,6 +187,14 @@ export class LifecycleService {
       return status;
     });
     return { ok: true, beadStatus };
+  }
+
+  /** A drained polecat keeps its in-progress bead, marked for its re-dispatch (inside the completion's transaction). */
+  private markDrained(agent: AgentRecord, now: number): void {
+    if (agent.role !== 'polecat' || !agent.beadId) return;
+    const bead = this.ctx.repos.beads.get(agent.beadId);
+    if (!bead || bead.status !== 'in_progress' || bead.assigneeId !== agent.id) return;
+    this.ctx.repos.beads.update(bead.id, { metadata: { ...bead.metadata, [DRAINED_BY_KEY]: agent.id } }, now);
   }
 
   /** The run's credentials end with it (inside the completion's transaction). */

@@ -1,5 +1,4 @@
 import { asGastownError, type MayorMessage, type MayorMessageResponse } from '@gastown/protocol';
-import { toAgent } from '../credential-health';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { TownContext } from './context';
@@ -45,7 +44,7 @@ export class MayorService {
       return m;
     });
     const delivery = await this.deliverPending(mayor.id);
-    return { message: repos.mayorMessages.get(message.id) ?? message, delivery, mayor: toAgent(this.agents.record(mayor.id), this.ctx.townId, clock.now()) };
+    return { message: repos.mayorMessages.get(message.id) ?? message, delivery, mayor: this.agents.view(mayor.id) };
   }
 
   /** Deliver every stored message (warm, else by starting the mayor). */

@@ -51,7 +51,7 @@ export class ToolService {
         return { ok: true as const };
       },
       prime: (agent) => ({
-        agent: toAgent(agent, ctx.townId, ctx.clock.now()),
+        agent: toAgent(agent, ctx.townId, ctx.clock.now(), ctx.repos.sessions.summary(agent.id)),
         rig: agent.rigId ? ctx.repos.rigs.get(agent.rigId) : null,
         hookedBead: agent.beadId ? ctx.repos.beads.get(agent.beadId) : null,
         unreadMail: mail.unread(agent.id),
