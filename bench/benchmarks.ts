@@ -6,7 +6,7 @@
  */
 import type { Benchmark } from './lib/report';
 
-export const BENCHMARK_IDS = ['verify', 'agent-api', 'propagation', 'refresh-rate', 'alarm', 'agent-start'] as const;
+export const BENCHMARK_IDS = ['verify', 'agent-api', 'propagation', 'refresh-rate', 'alarm', 'agent-start', 'session-snapshot'] as const;
 export type BenchmarkId = (typeof BENCHMARK_IDS)[number];
 
 const MODULES: Record<BenchmarkId, string> = {
@@ -16,6 +16,7 @@ const MODULES: Record<BenchmarkId, string> = {
   'refresh-rate': './refresh-rate/bench.ts',
   alarm: './alarm/bench.ts',
   'agent-start': './agent-start/bench.ts',
+  'session-snapshot': './session-snapshot/bench.ts',
 };
 
 export async function loadBenchmark(id: BenchmarkId): Promise<Benchmark> {
