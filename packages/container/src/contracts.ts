@@ -4,8 +4,9 @@
  * implements it (broker/, consumers/, git/, log/, broker-api/, timers.ts); the three shared
  * ones are re-exported here for the modules that import them from this file.
  */
-import type { AgentIdentity, IsolationLevel, ProviderConfig, RuntimeKind } from '@gastown/protocol';
+import type { AgentIdentity, GastownError, IsolationLevel, ProviderConfig, RuntimeKind } from '@gastown/protocol';
 import type { Logger } from './log/logger';
+import type { SessionExport } from './session/snapshot-codec';
 
 export type { Logger } from './log/logger';
 export type { SecretSink } from './log/secret-registry';
@@ -35,6 +36,35 @@ export interface RuntimeOptions {
   pluginPath: string;
   instructions: string;
   logger: Logger;
+  /**
+   * A conversation to continue: before `serve` starts, `importFile` (the runtime's import
+   * format) is imported as the agent and the session `sessionId` is used instead of a new one.
+   * A failed import never fails the start: the run gets a fresh session (see `restoreOutcome`).
+   */
+  restore?: RuntimeRestore | null;
+}
+
+export interface RuntimeRestore {
+  sessionId: string;
+  /** `{info, messages}`: what `<runtime> import <file>` reads. */
+  importFile: string;
+}
+
+/** What became of `RuntimeOptions.restore`. */
+export type RestoreOutcome = { ok: true; sessionId: string; importMs: number } | { ok: false; error: GastownError };
+
+export interface AgentCommandOptions {
+  cwd: string;
+  timeoutMs: number;
+  /** Added to (and over) the agent's own environment. */
+  env?: Record<string, string>;
+}
+
+/** A finished command; `code` is null when it was killed (timeout or signal). Output is redacted and capped. */
+export interface AgentCommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 export interface AgentRuntime {
@@ -42,11 +72,20 @@ export interface AgentRuntime {
   readonly sessionId: string | null;
   /** How strongly this run is sandboxed (reported in heartbeats and `agent.started`). */
   readonly isolation: IsolationLevel;
-  /** Spawn `serve`, wait until listening, create the session. */
+  /** Null until start() resolved, and when no restore was asked for. */
+  readonly restoreOutcome: RestoreOutcome | null;
+  /** Spawn `serve`, wait until listening, create the session (or continue the restored one). */
   start(): Promise<void>;
   /** Queue a user message into the same session (returns once accepted, not when the turn ends). */
   prompt(text: string): Promise<void>;
   onEvent(listener: (event: RuntimeEvent) => void): () => void;
+  /** The session as the runtime exports it: `{session: GET /session/:id, messages: GET /session/:id/message}`. */
+  exportSession(): Promise<SessionExport>;
+  /**
+   * Run a short command as the agent (its uid, namespaces and environment) through the run's
+   * sandbox lease; rejects when the runtime is not running. A timeout kills it (`code` null).
+   */
+  runAsAgent(file: string, args: string[], options: AgentCommandOptions): Promise<AgentCommandResult>;
   /** Stop the process and every child (process group); resolves when gone. */
   stop(): Promise<void>;
 }

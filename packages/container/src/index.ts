@@ -4,7 +4,7 @@
  */
 export type * from './contracts';
 export type { BrokerFactory, BrokerOptions, CredentialBroker } from './broker/credential-broker';
-export type { ControlPlaneClient, ControlPlaneClientFactory, ControlPlaneClientOptions } from './broker/control-plane-client';
+export type { ControlPlaneClient, ControlPlaneClientFactory, ControlPlaneClientOptions, StoredSnapshot } from './broker/control-plane-client';
 export type { EventSink, EventSinkFactory, EventSinkOptions } from './consumers/event-sink';
 export type { HeartbeatLoop, HeartbeatLoopFactory, HeartbeatLoopOptions } from './consumers/heartbeat-loop';
 export type { AgentRegistration } from './broker-api/agent-keys';

@@ -18,4 +18,4 @@ export type { CredentialTimes } from './refresh-schedule';
 export { requestRefresh, refreshUrl, FATAL_REFRESH_CODES } from './refresh-request';
 export type { RefreshOutcome } from './refresh-request';
 export { createControlPlaneClient } from './control-plane-client';
-export type { ControlPlaneClient, ControlPlaneClientFactory, ControlPlaneClientOptions } from './control-plane-client';
+export type { ControlPlaneClient, ControlPlaneClientFactory, ControlPlaneClientOptions, StoredSnapshot } from './control-plane-client';

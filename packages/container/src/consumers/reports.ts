@@ -22,5 +22,7 @@ export function withReportRetries(client: ControlPlaneClient, options: ReportOpt
     events: (events) => client.events(events),
     completion: (body) => reportCompletion(client, body, options),
     mergeResult: (body) => reportMergeResult(client, body, options),
+    putSession: (snapshot) => client.putSession(snapshot),
+    getSession: () => client.getSession(),
   };
 }

@@ -15,7 +15,13 @@ export type RuntimeErrorCode =
   /** The server refused a prompt. */
   | 'runtime_prompt_failed'
   /** The runtime is not running (not started, stopping or exited). */
-  | 'runtime_not_running';
+  | 'runtime_not_running'
+  /** A command run as the agent could not be spawned. */
+  | 'runtime_command_failed'
+  /** A saved conversation could not be imported, or the runtime did not have it afterwards. */
+  | 'runtime_restore_failed'
+  /** The server did not answer the session's export. */
+  | 'runtime_export_failed';
 
 /**
  * A runtime failure. Its wire `code` is `container_unavailable` (the agent cannot run); the

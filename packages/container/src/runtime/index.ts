@@ -8,3 +8,6 @@ export { buildRuntimeEnv, INHERITED_ENV_VARS, type RuntimeEnvInput } from './env
 export { EventNormaliser, errorMessage } from './events';
 export { runtimePaths, prepareStateDir, seedFiles, type RuntimePaths } from './state-dir';
 export { ServeProcess, pidsWithEnv, killByEnvMarker, type ExitInfo } from './serve-process';
+export { runAgentCommand, resolveExecutable, type AgentCommandSpec } from './agent-command';
+export { importSession, type SessionImportInput } from './session-import';
+export { exportSession, hasSession } from './session-export';

@@ -1,21 +1,39 @@
 /**
  * One agent's `opencode serve` / `kilo serve` process, driven with @opencode-ai/sdk:
  * spawn → listening URL → event stream connected → one session; prompts go into that session.
+ * A restored run imports its saved conversation as the agent before `serve` starts and then
+ * continues that session (./session-import.ts); short commands run as the agent the same way.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOpencodeClient, type OpencodeClient } from '@opencode-ai/sdk';
-import type { Clock } from '@gastown/protocol';
-import type { AgentRuntime, Logger, RuntimeEvent, RuntimeOptions, SecretSink, Timers } from '../contracts';
+import { asGastownError, codeOf, type Clock } from '@gastown/protocol';
+import type {
+  AgentCommandOptions,
+  AgentCommandResult,
+  AgentRuntime,
+  Logger,
+  RestoreOutcome,
+  RuntimeEvent,
+  RuntimeOptions,
+  RuntimeRestore,
+  SecretSink,
+  Timers,
+} from '../contracts';
+import { redactString } from '../log/redact';
 import type { IsolationLevel } from '../sandbox/isolation';
 import { NO_SANDBOX, type Sandbox } from '../sandbox/sandbox';
 import type { SandboxLease } from '../sandbox/sandbox-lease';
+import type { SessionExport } from '../session/snapshot-codec';
+import { resolveExecutable, runAgentCommand } from './agent-command';
 import { buildRuntimeConfig } from './config';
 import { buildRuntimeEnv } from './env';
 import { RuntimeError } from './errors';
 import { EventNormaliser } from './events';
 import type { RuntimeFlavor } from './flavor';
 import { ServeProcess, type ExitInfo } from './serve-process';
+import { exportSession, hasSession } from './session-export';
+import { importSession } from './session-import';
 import { prepareStateDir, runtimePaths, type RuntimePaths } from './state-dir';
 
 export interface ServeRuntimeDeps {
@@ -58,6 +76,11 @@ export class ServeRuntime implements AgentRuntime {
   #stopping: Promise<void> | null = null;
   #connected: (() => void) | null = null;
   #lease: SandboxLease | null = null;
+  /** The agent's environment (serve's, and every command run as the agent). */
+  #env: Record<string, string> | null = null;
+  /** The session the import put in place (checked once serve is up). */
+  #imported: { sessionId: string; importMs: number } | null = null;
+  #restoreOutcome: RestoreOutcome | null = null;
 
   constructor(options: RuntimeOptions, deps: ServeRuntimeDeps) {
     this.#options = options;
@@ -104,6 +127,10 @@ export class ServeRuntime implements AgentRuntime {
     return this.#lease?.uid ?? null;
   }
 
+  get restoreOutcome(): RestoreOutcome | null {
+    return this.#restoreOutcome;
+  }
+
   /**
    * Resident memory in bytes (Linux), or null: of the server process, or — when the run has
    * its own uid — of every process of that uid (the server and its tools; the pid is bwrap's).
@@ -131,7 +158,7 @@ export class ServeRuntime implements AgentRuntime {
     try {
       await this.#spawn();
       await this.#connectEvents();
-      await this.#createSession();
+      await this.#openSession();
     } catch (error) {
       this.#log.warn('runtime.start_failed', { code: error instanceof RuntimeError ? error.runtimeCode : 'unknown', pid: this.pid });
       await this.stop();
@@ -161,6 +188,18 @@ export class ServeRuntime implements AgentRuntime {
     if (result.error !== undefined || !result.response.ok) {
       throw new RuntimeError('runtime_prompt_failed', `the runtime refused the prompt (HTTP ${result.response.status})`);
     }
+  }
+
+  async exportSession(): Promise<SessionExport> {
+    const client = this.#client;
+    const id = this.#sessionId;
+    if (this.#phase !== 'running' || !client || !id) throw new RuntimeError('runtime_not_running', `cannot export the session: the runtime is ${this.#phase}`);
+    return exportSession(client, id, this.#deps.requestTimeoutMs);
+  }
+
+  async runAsAgent(file: string, args: string[], options: AgentCommandOptions): Promise<AgentCommandResult> {
+    if (this.#phase !== 'running') throw new RuntimeError('runtime_not_running', `cannot run a command as the agent: the runtime is ${this.#phase}`);
+    return this.#runCommand(file, args, options);
   }
 
   stop(): Promise<void> {
@@ -217,7 +256,9 @@ export class ServeRuntime implements AgentRuntime {
       config,
       baseEnv: this.#deps.baseEnv,
     });
+    this.#env = env;
     const lease = await this.#acquireLease(binary);
+    if (options.restore) await this.#importSession(binary, options.restore);
     const plan = lease.plan(binary, ['serve', '--port', '0', '--hostname', '127.0.0.1'], options.workdir);
     const startedAt = this.#deps.clock.now();
     const proc = new ServeProcess({
@@ -263,6 +304,57 @@ export class ServeRuntime implements AgentRuntime {
     return this.#lease;
   }
 
+  /** Import the saved conversation as the agent; a failure is remembered (a fresh session follows), never thrown. */
+  async #importSession(binary: string, restore: RuntimeRestore): Promise<void> {
+    const startedAt = this.#deps.clock.now();
+    try {
+      await importSession({
+        content: restore.importFile,
+        tmpDir: this.#paths.tmpDir,
+        uid: this.#lease?.uid ?? null,
+        nonce: this.#deps.generateSecret(),
+        runImport: (path) => this.#runCommand(binary, ['import', path], { cwd: this.#options.workdir, timeoutMs: this.#deps.startTimeoutMs }),
+      });
+      this.#imported = { sessionId: restore.sessionId, importMs: this.#deps.clock.now() - startedAt };
+      this.#log.info('runtime.session_imported', { sessionId: restore.sessionId, importMs: this.#imported.importMs, bytes: restore.importFile.length });
+    } catch (error) {
+      this.#restoreFailed(error);
+    }
+  }
+
+  #restoreFailed(error: unknown): void {
+    const failure = asGastownError(error, 'internal', 'the session restore failed');
+    this.#restoreOutcome = { ok: false, error: failure };
+    this.#log.warn('runtime.session_restore_failed', {
+      code: codeOf(failure),
+      runtimeCode: failure instanceof RuntimeError ? failure.runtimeCode : null,
+      error: failure.message,
+    });
+  }
+
+  /** A short command as the agent: the run's lease plan, the agent's env, output redacted like serve's. */
+  async #runCommand(file: string, args: string[], options: AgentCommandOptions): Promise<AgentCommandResult> {
+    const lease = this.#lease;
+    const env = this.#env;
+    if (!lease || !env) throw new RuntimeError('runtime_not_running', 'the runtime has no sandbox lease yet');
+    const fullEnv = { ...env, ...options.env };
+    const executable = resolveExecutable(file, fullEnv.PATH);
+    if (!executable) throw new RuntimeError('runtime_command_failed', `${file} is not an executable file`);
+    const plan = lease.plan(executable, args, options.cwd);
+    const secrets = [this.#options.brokerKey, this.#password].filter((secret) => secret.length > 0);
+    return runAgentCommand({
+      file: plan.file,
+      args: plan.args,
+      cwd: plan.cwd,
+      env: fullEnv,
+      timeoutMs: options.timeoutMs,
+      timers: this.#deps.timers,
+      redact: (text) => redactString(text, secrets),
+      ...(plan.uid === undefined ? {} : { uid: plan.uid }),
+      ...(plan.gid === undefined ? {} : { gid: plan.gid }),
+    });
+  }
+
   /** Subscribe to `/event` and wait for its `server.connected`, so no event of the session is missed. */
   async #connectEvents(): Promise<void> {
     const connected = new Promise<void>((resolve) => {
@@ -270,6 +362,25 @@ export class ServeRuntime implements AgentRuntime {
     });
     void this.#pumpEvents();
     await this.#withTimeout(connected, 'the runtime event stream did not connect');
+  }
+
+  /** The imported session when the runtime has it; otherwise a new one. */
+  async #openSession(): Promise<void> {
+    const imported = this.#imported;
+    if (imported) {
+      if (await hasSession(this.#requireClient(), imported.sessionId, this.#deps.requestTimeoutMs)) {
+        this.#useSession(imported.sessionId);
+        this.#restoreOutcome = { ok: true, sessionId: imported.sessionId, importMs: imported.importMs };
+        return;
+      }
+      this.#restoreFailed(new RuntimeError('runtime_restore_failed', 'the runtime does not have the imported session'));
+    }
+    await this.#createSession();
+  }
+
+  #useSession(id: string): void {
+    this.#sessionId = id;
+    this.#normaliser.setSession(id);
   }
 
   async #createSession(): Promise<void> {
@@ -287,8 +398,7 @@ export class ServeRuntime implements AgentRuntime {
     }
     const id = result.data?.id;
     if (!id) throw new RuntimeError('runtime_session_failed', `could not create the session (HTTP ${result.response.status})`);
-    this.#sessionId = id;
-    this.#normaliser.setSession(id);
+    this.#useSession(id);
   }
 
   // ---- events -------------------------------------------------------------------

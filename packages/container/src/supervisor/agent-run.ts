@@ -6,6 +6,7 @@ import type { HeartbeatLoop } from '../consumers/heartbeat-loop';
 import type { AgentRuntime, RuntimeEvent } from '../contracts';
 import type { Logger } from '../log/logger';
 import { credentialEvents } from './credential-events';
+import type { MayorSession } from './mayor-session';
 import { INITIAL_LIFECYCLE, isLive, transition, type RunActivity, type RunEvent, type RunLifecycle, type RunState } from './run-lifecycle';
 import type { StartAgent } from './types';
 
@@ -33,6 +34,7 @@ export class AgentRun {
   #sink: EventSink | null = null;
   #heartbeat: HeartbeatLoop | null = null;
   #runtime: AgentRuntime | null = null;
+  #session: MayorSession | null = null;
   #unsubscribe: (() => void) | null = null;
   #runtimeStopped = false;
   #registered = false;
@@ -120,6 +122,10 @@ export class AgentRun {
   get runtime(): AgentRuntime | null {
     return this.#runtime;
   }
+  /** The mayor's durable conversation (null for other roles). Its `lastSave` says what the last save stored. */
+  get session(): MayorSession | null {
+    return this.#session;
+  }
   get workdir(): string | null {
     return this.#workdir;
   }
@@ -132,6 +138,10 @@ export class AgentRun {
     this.#client = consumers.client;
     this.#sink = consumers.sink;
     this.#heartbeat = consumers.heartbeat;
+  }
+
+  attachSession(session: MayorSession): void {
+    this.#session = session;
   }
 
   /** The directory the agent works in (scratch dir, worktree or clone) and, for a polecat, its branch. */

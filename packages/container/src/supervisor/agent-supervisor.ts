@@ -13,6 +13,7 @@ import {
   type MergeRequest,
 } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
+import type { EventSink } from '../consumers/event-sink';
 import type { RuntimeEvent } from '../contracts';
 import { KeyedQueue } from '../git/keyed-queue';
 import { GitCommandError } from '../git/git-runner';
@@ -20,6 +21,7 @@ import { validRig } from '../git/validate';
 import { redactString } from '../log/redact';
 import { AgentRun } from './agent-run';
 import { withBranchSubmission } from './branch-submission';
+import { MayorSession } from './mayor-session';
 import { runMerge } from './merge-job';
 import { parseBody } from './parse';
 import { recordFor } from './runtime-events';
@@ -81,7 +83,10 @@ export class AgentSupervisor implements AgentControl {
     const runtime = run.runtime;
     if (!run.isLive() || !runtime) throw new GastownError('conflict', `agent ${agentId} is ${run.state}`);
     run.sink?.emit('agent.message', { chars: body.text.length, withGrant: body.grant !== null });
+    const baseline = run.session?.messageBaseline(body.text) ?? 0;
     await runtime.prompt(body.text);
+    // the mayor's message is in the stored conversation before the caller hears it was accepted
+    await run.session?.saveAfterMessage(body.text, baseline);
     return run.status();
   }
 
@@ -213,6 +218,9 @@ export class AgentSupervisor implements AgentControl {
       const stateDir = join(d.settings.dataDir, 'agent-state', agent.id);
       await mkdir(stateDir, { recursive: true });
 
+      const session = run.role === 'mayor' ? this.#createSession(run, client, sink) : null;
+      const restore = session ? await session.load() : null;
+
       const brokerKey = d.brokerApi.registerAgent(agent.id, { client: this.#toolClient(run, client), provider: request.runtime.provider });
       run.markRegistered();
       const runtime = d.createRuntime({
@@ -226,6 +234,7 @@ export class AgentSupervisor implements AgentControl {
         pluginPath: d.settings.pluginPath,
         instructions: request.instructions,
         logger: run.log.child({ component: 'runtime' }),
+        ...(restore ? { restore } : {}),
       });
       run.attachRuntime(runtime, (event) => this.#onRuntimeEvent(run, event));
       await runtime.start();
@@ -234,10 +243,13 @@ export class AgentSupervisor implements AgentControl {
       run.apply('runtime.started');
       sink.emit('agent.started', { pid: runtime.pid, sessionId: runtime.sessionId, workdir: run.workdir, branch: run.branch, isolation: runtime.isolation });
       run.log.info('agent.started', { pid: runtime.pid });
+      session?.attach(runtime);
 
       if (request.prompt !== null) {
         run.apply('message.sent');
+        const baseline = session?.messageBaseline(request.prompt) ?? 0;
         await runtime.prompt(request.prompt);
+        await session?.saveAfterMessage(request.prompt, baseline);
       } else {
         this.#becomeIdle(run);
       }
@@ -253,6 +265,21 @@ export class AgentSupervisor implements AgentControl {
       await this.#teardown(run, 'start.failed');
       throw failure;
     }
+  }
+
+  /** The mayor's durable conversation (./mayor-session.ts), on the run's client and event sink. */
+  #createSession(run: AgentRun, client: ControlPlaneClient, sink: EventSink): MayorSession {
+    const session = new MayorSession({
+      client,
+      sink,
+      runtimeKind: run.request.runtime.kind,
+      clock: this.#deps.clock,
+      timers: this.#deps.timers,
+      logger: run.log,
+      secrets: () => this.#secretValues(),
+    });
+    run.attachSession(session);
+    return session;
   }
 
   async #prepareWorkspace(run: AgentRun): Promise<void> {
@@ -304,7 +331,10 @@ export class AgentSupervisor implements AgentControl {
         return;
       }
       case 'session.idle':
-        if (this.#becomeIdle(run)) void run.heartbeat?.beat();
+        if (this.#becomeIdle(run)) {
+          void run.heartbeat?.beat();
+          void run.session?.save('waiting');
+        }
         return;
       case 'error':
         run.noteError(redactString(event.message, this.#secretValues()).slice(0, 500));
@@ -371,6 +401,9 @@ export class AgentSupervisor implements AgentControl {
     run.apply('stop.begun');
     this.#cancelIdle(run);
     run.log.info('agent.exiting', { outcome, reason });
+    // the mayor's conversation is saved while its runtime still runs (a failed run's runtime is gone);
+    // stopAll (SIGTERM) is the container draining
+    if (outcome !== 'failed') await run.session?.close(this.#shuttingDown ? 'drain' : 'stop');
     await this.#stopRuntime(run);
 
     let finalOutcome = outcome;

@@ -24,6 +24,8 @@ export function withBranchSubmission(client: ControlPlaneClient, submission: Bra
     events: (events) => client.events(events),
     completion: (body) => client.completion(body),
     mergeResult: (body) => client.mergeResult(body),
+    putSession: (snapshot) => client.putSession(snapshot),
+    getSession: () => client.getSession(),
     async tool(name: ToolName, args: unknown): Promise<unknown> {
       if (name !== 'done') return client.tool(name, args);
       const parsed = TOOLS.done.args.safeParse(args);

@@ -10,16 +10,10 @@
  * drain by at most that much. The container itself only ever reads the result through the
  * branch copy (`git fetch` with a trusted upload-pack, packages/container/src/git).
  */
-export interface AgentCommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import type { AgentRuntime } from '../contracts';
 
-/** Runs a short command as the agent (ServeRuntime.runAsAgent). */
-export interface AgentCommandRunner {
-  runAsAgent(file: string, args: string[], options: { cwd: string; timeoutMs: number; env?: Record<string, string> }): Promise<AgentCommandResult>;
-}
+/** Runs a short command as the agent (AgentRuntime.runAsAgent). */
+export type AgentCommandRunner = Pick<AgentRuntime, 'runAsAgent'>;
 
 export interface WorkInProgressInput {
   workdir: string;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import {
   CONTAINER_KEY_HEADER,
   ERROR_STATUS,
+  GastownError,
   LIMITS,
   type AgentCredentials,
   type AgentIdentity,
@@ -27,6 +28,7 @@ import { loadConfig } from '../../src/config';
 import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import { startContainer, type ContainerHandle } from '../../src/main';
 import { createGitFixture, type GitFixture } from '../git/fixtures';
+import { exportOf } from '../supervisor/fakes';
 
 /** What fetch accepts as a request body. */
 export type RequestBody = NonNullable<RequestInit['body']>;
@@ -47,6 +49,13 @@ export class RecordingRuntime implements AgentRuntime {
   }
   async prompt(text: string) {
     this.prompts.push(text);
+  }
+  readonly restoreOutcome = null;
+  async exportSession() {
+    return exportOf(this.sessionId ?? 'ses_none', this.prompts);
+  }
+  async runAsAgent(): Promise<never> {
+    throw new GastownError('internal', 'RecordingRuntime runs no commands');
   }
   onEvent(listener: (e: RuntimeEvent) => void) {
     this.listeners.add(listener);

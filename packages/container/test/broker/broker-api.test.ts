@@ -27,6 +27,10 @@ class StubClient implements ControlPlaneClient {
   events = async () => ({ accepted: 0, duplicates: 0 });
   completion = async () => undefined;
   mergeResult = async () => undefined;
+  putSession = async (): Promise<never> => {
+    throw new GastownError('not_found', 'no session store in this stub');
+  };
+  getSession = async () => null;
 }
 
 async function errorOf(res: Response): Promise<{ code: string; message: string }> {

@@ -1,12 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONTAINER_KEY_HEADER, type AgentIdentity, type StartAgentRequest } from '@gastown/protocol';
+import { CONTAINER_KEY_HEADER, GastownError, type AgentIdentity, type StartAgentRequest } from '@gastown/protocol';
 import { startFakeControlPlane, type FakeControlPlane } from '@gastown/testkit/fake-control-plane/index';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import { startContainer, type ContainerHandle } from '../../src/main';
 import { createGitFixture, type GitFixture } from '../git/fixtures';
+import { exportOf } from '../supervisor/fakes';
 
 const KEY = 'integration-container-key-0123456789';
 const TOWN_SECRET = 'sk-town-secret-value-0123456789';
@@ -24,6 +25,13 @@ class RecordingRuntime implements AgentRuntime {
   }
   async prompt(text: string) {
     this.prompts.push(text);
+  }
+  readonly restoreOutcome = null;
+  async exportSession() {
+    return exportOf(this.sessionId ?? 'ses_none', this.prompts);
+  }
+  async runAsAgent(): Promise<never> {
+    throw new GastownError('internal', 'RecordingRuntime runs no commands');
   }
   onEvent(listener: (e: RuntimeEvent) => void) {
     this.listeners.add(listener);

@@ -1,6 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GastownError } from '@gastown/protocol';
 import type {
   AccessTokenGrant,
   AgentEvent,
@@ -11,14 +12,16 @@ import type {
   MergeResultRequest,
   ProviderConfig,
   RigRef,
+  SessionSnapshotRecord,
   StartAgentRequest,
 } from '@gastown/protocol';
 import type { AgentRegistration, BrokerApi } from '../../src/broker-api';
-import type { BrokerOptions, ControlPlaneClient, CredentialBroker } from '../../src/broker';
+import type { BrokerOptions, ControlPlaneClient, CredentialBroker, StoredSnapshot } from '../../src/broker';
 import type { EventSink, EventSinkOptions, HeartbeatLoop, HeartbeatLoopOptions } from '../../src/consumers';
-import type { AgentRuntime, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
+import type { AgentCommandResult, AgentRuntime, RestoreOutcome, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import type { GitWorkspace } from '../../src/git';
 import type { Logger, SecretSink, SecretSource } from '../../src/log';
+import type { SessionExport } from '../../src/session';
 import type { Timers } from '../../src/timers';
 import { AgentSupervisor, type SupervisorSettings } from '../../src/supervisor';
 
@@ -65,6 +68,14 @@ export function startRequest(role: AgentRole, overrides: Partial<StartAgentReque
     instructions: 'be good',
     prompt: role === 'mayor' ? null : 'start working',
     ...rest,
+  };
+}
+
+/** A runtime's session export holding `prompts` as its user messages (the opencode export shape). */
+export function exportOf(sessionId: string, prompts: readonly string[]): SessionExport {
+  return {
+    session: { id: sessionId, title: 'fake session' },
+    messages: prompts.map((text, i) => ({ info: { id: `msg_${i + 1}`, role: 'user', sessionID: sessionId }, parts: [{ type: 'text', text }] })),
   };
 }
 
@@ -133,6 +144,12 @@ export class FakeClient implements ControlPlaneClient {
   readonly mergeResults: MergeResultRequest[] = [];
   /** When set, completion reports never settle (an unreachable control plane). */
   hangCompletion = false;
+  /** The stored session snapshot (what getSession answers). */
+  stored: StoredSnapshot | null = null;
+  readonly sessionPuts: StoredSnapshot[] = [];
+  /** When set, putSession fails with it; getSession fails with getSessionError. */
+  putSessionError: Error | null = null;
+  getSessionError: Error | null = null;
   constructor(
     readonly agentId: string,
     private readonly log: CallLog,
@@ -158,6 +175,16 @@ export class FakeClient implements ControlPlaneClient {
   async mergeResult(body: MergeResultRequest) {
     this.log.push(`${this.agentId}:client.mergeResult:${body.outcome}`);
     this.mergeResults.push(body);
+  }
+  async putSession(snapshot: StoredSnapshot): Promise<SessionSnapshotRecord> {
+    if (this.putSessionError) throw this.putSessionError;
+    this.sessionPuts.push(snapshot);
+    this.stored = snapshot;
+    return { ...snapshot.meta, bytes: snapshot.bytes.byteLength, sha256: snapshot.sha256, storedAt: Date.now() };
+  }
+  async getSession() {
+    if (this.getSessionError) throw this.getSessionError;
+    return this.stored;
   }
 }
 
@@ -217,6 +244,9 @@ export class FakeRuntime implements AgentRuntime {
   readonly prompts: string[] = [];
   stopped = false;
   startError: Error | null = null;
+  restoreOutcome: RestoreOutcome | null = null;
+  /** Exports made (saves and message waits). */
+  exports = 0;
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   constructor(
     readonly options: RuntimeOptions,
@@ -227,7 +257,16 @@ export class FakeRuntime implements AgentRuntime {
     this.log.push(`${this.options.agent.id}:runtime.start`);
     if (this.startError) throw this.startError;
     this.pid = this.pidValue;
-    this.sessionId = `ses_${this.pidValue}`;
+    const restore = this.options.restore;
+    this.sessionId = restore ? restore.sessionId : `ses_${this.pidValue}`;
+    if (restore) this.restoreOutcome = { ok: true, sessionId: restore.sessionId, importMs: 5 };
+  }
+  async exportSession(): Promise<SessionExport> {
+    this.exports++;
+    return exportOf(this.sessionId ?? 'ses_none', this.prompts);
+  }
+  async runAsAgent(): Promise<AgentCommandResult> {
+    throw new GastownError('internal', 'FakeRuntime runs no commands');
   }
   async prompt(text: string) {
     this.log.push(`${this.options.agent.id}:runtime.prompt`);
@@ -328,7 +367,13 @@ export interface Harness {
 }
 
 export async function createHarness(
-  options: { settings?: Partial<SupervisorSettings>; runtimeStartError?: Error; secrets?: SecretSink & SecretSource } = {},
+  options: {
+    settings?: Partial<SupervisorSettings>;
+    runtimeStartError?: Error;
+    secrets?: SecretSink & SecretSource;
+    /** Arrange each client as it is created (a stored session, a failing control plane). */
+    onClient?: (client: FakeClient) => void;
+  } = {},
 ): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gastown-supervisor-test-'));
   const log: CallLog = [];
@@ -361,6 +406,7 @@ export async function createHarness(
     },
     createClient: (o) => {
       const c = new FakeClient(o.agent.id, log);
+      options.onClient?.(c);
       clients.push(c);
       return c;
     },

@@ -1,7 +1,8 @@
 /**
  * A real HTTP fake of the control plane's agent API for the container's integration tests:
- * HS256 tokens, refresh rotation, every AGENT_API route, a record of every request, and
- * fault injection. Time comes from an injected clock (plus an optional skew).
+ * HS256 tokens, refresh rotation, every AGENT_API route (the session snapshot kept in memory,
+ * ./session-store.ts), a record of every request, and fault injection. Time comes from an
+ * injected clock (plus an optional skew).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +18,11 @@ import {
   MergeResultRequestSchema,
   REFRESH_GRACE_SECONDS,
   REFRESH_IDLE_EXPIRY_SECONDS,
+  SESSION_SNAPSHOT_CONTENT_TYPE,
+  SESSION_SNAPSHOT_LIMITS,
+  SESSION_SNAPSHOT_META_HEADER,
+  SESSION_SNAPSHOT_SHA256_HEADER,
+  GastownError,
   TOOLS,
   ToolNameSchema,
   systemClock,
@@ -35,6 +41,7 @@ import type {
 } from '@gastown/protocol';
 import { CredentialStore } from './credential-store';
 import { FixtureFactory } from './fixtures';
+import { SessionStore, type SessionCorruption, type StoredSession } from './session-store';
 import { toolResult } from './tool-results';
 import { verifyAgentToken } from './tokens';
 
@@ -114,6 +121,12 @@ export interface FakeControlPlane {
   failNextWith(code: ErrorCode, options?: { route?: FakeRoute }): void;
   /** The next refresh is carried out (the credential is spent) but its response is lost. */
   dropNextRefreshResponse(): void;
+  /** The agent's stored session snapshot as the store holds it (bytes, checksum, meta, record), or null. */
+  storedSession(agentId: string): StoredSession | null;
+  /** Damage the agent's stored snapshot (./session-store.ts `SessionCorruption`). */
+  corruptSession(agentId: string, how: SessionCorruption): void;
+  /** Forget the agent's stored snapshot; false when there was none. */
+  deleteSession(agentId: string): boolean;
   requestsFor(route: FakeRoute): RecordedRequest[];
   stop(): Promise<void>;
 }
@@ -145,21 +158,31 @@ function fp(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > LIMITS.maxBodyBytes) throw new HttpError('payload_too_large', 'body too large');
+    if (size > limit) throw new HttpError('payload_too_large', 'body too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const text = (await readRaw(req, LIMITS.maxBodyBytes)).toString('utf8');
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
   } catch {
     throw new HttpError('bad_json', 'body is not JSON');
   }
+}
+
+/** The one header value of `name`, or undefined. */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function bearer(req: IncomingMessage): string | null {
@@ -196,6 +219,7 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
   const mergeResults: FakeControlPlane['mergeResults'] = [];
   const reuseDetected: string[] = [];
   const fixtures = new FixtureFactory(now);
+  const sessions = new SessionStore();
   const store = new CredentialStore({
     key,
     now,
@@ -237,7 +261,41 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
     return result.data;
   }
 
-  async function handleAgentRoute(route: Exclude<FakeRoute, 'refresh'>, claims: AgentClaims, params: Record<string, string>, body: unknown): Promise<unknown> {
+  /** GET / PUT the agent's session snapshot (mayor only). */
+  async function handleSession(req: IncomingMessage, res: ServerResponse, claims: AgentClaims): Promise<void> {
+    const { agent } = identityOf(claims);
+    if (claims.role !== 'mayor') throw new HttpError('role_forbidden', 'only a mayor keeps a session snapshot');
+    if (req.method === 'PUT') {
+      const bytes = await readRaw(req, SESSION_SNAPSHOT_LIMITS.maxBytes);
+      const stored = sessions.put(
+        agent.id,
+        {
+          contentType: header(req, 'content-type'),
+          sha256: header(req, SESSION_SNAPSHOT_SHA256_HEADER),
+          meta: header(req, SESSION_SNAPSHOT_META_HEADER),
+          bytes,
+        },
+        now(),
+      );
+      send(res, 200, stored);
+      return;
+    }
+    const stored = sessions.get(agent.id);
+    res.writeHead(200, {
+      'content-type': SESSION_SNAPSHOT_CONTENT_TYPE,
+      'content-length': stored.bytes.length,
+      [SESSION_SNAPSHOT_SHA256_HEADER]: stored.sha256,
+      [SESSION_SNAPSHOT_META_HEADER]: JSON.stringify(stored.meta),
+    });
+    res.end(stored.bytes);
+  }
+
+  async function handleAgentRoute(
+    route: Exclude<FakeRoute, 'refresh' | 'session'>,
+    claims: AgentClaims,
+    params: Record<string, string>,
+    body: unknown,
+  ): Promise<unknown> {
     const { agent, gen } = identityOf(claims);
     switch (route) {
       case 'heartbeat': {
@@ -323,12 +381,20 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
 
     try {
       if (matched === null) throw new HttpError('not_found', 'no such route');
-      if (req.method !== 'POST') throw new HttpError('not_found', 'only POST is served');
+      const methods = matched.route === 'session' ? ['GET', 'PUT'] : ['POST'];
+      if (!methods.includes(req.method ?? '')) throw new HttpError('not_found', `only ${methods.join(' and ')} served here`);
       const failureIndex = failures.findIndex((f) => (f.route === undefined ? matched.route !== 'refresh' : f.route === matched.route));
       if (failureIndex >= 0) {
         const failure = failures.splice(failureIndex, 1)[0]!;
         record.auth = 'refused';
         throw new HttpError(failure.code, 'injected failure', 'refused');
+      }
+      if (matched.route === 'session') {
+        const claims = await authenticate(req, matched.params);
+        record.auth = 'valid';
+        await handleSession(req, res, claims);
+        record.status = res.statusCode;
+        return;
       }
       const body = await readBody(req);
       if (matched.route === 'refresh') {
@@ -358,7 +424,7 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
       record.status = 200;
       send(res, 200, result);
     } catch (err) {
-      const code: ErrorCode = err instanceof HttpError ? err.code : 'internal';
+      const code: ErrorCode = err instanceof HttpError || err instanceof GastownError ? err.code : 'internal';
       if (err instanceof HttpError && err.auth !== undefined) record.auth = err.auth;
       const status = ERROR_STATUS[code];
       record.status = status;
@@ -401,6 +467,9 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
     dropNextRefreshResponse() {
       dropRefresh += 1;
     },
+    storedSession: (agentId) => sessions.peek(agentId),
+    corruptSession: (agentId, how) => sessions.corrupt(agentId, how),
+    deleteSession: (agentId) => sessions.delete(agentId),
     requestsFor: (route) => requests.filter((r) => r.route === route),
     stop: () =>
       new Promise<void>((resolve) => {
