@@ -21,6 +21,7 @@ import { validRig } from '../git/validate';
 import { redactString } from '../log/redact';
 import { AgentRun } from './agent-run';
 import { withBranchSubmission } from './branch-submission';
+import { commitWorkInProgress } from './drain-commit';
 import { MayorSession } from './mayor-session';
 import { runMerge } from './merge-job';
 import { parseBody } from './parse';
@@ -28,6 +29,9 @@ import { recordFor } from './runtime-events';
 import type { AgentControl, StartAgent, SupervisorDeps } from './types';
 
 type Outcome = CompletionRequest['outcome'];
+
+/** Budget of each git command of a drain commit (a hostile repository can delay the drain by at most this much per command). */
+const DRAIN_COMMIT_TIMEOUT_MS = 5_000;
 
 /**
  * Runs the agents of one container. Per agent: a credential broker, a control-plane
@@ -145,11 +149,18 @@ export class AgentSupervisor implements AgentControl {
     while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
   }
 
-  /** SIGTERM: refuse new starts, stop every live agent (reports, flushes); past the budget, stop runtimes without waiting. */
+  /**
+   * SIGTERM — the container drains: refuse new starts; tell the town (`container.draining` on every
+   * live run's event stream); commit a working polecat's uncommitted work as the agent, so the
+   * branch its orderly end pushes is where the re-dispatched polecat resumes; save every mayor's
+   * conversation (#finish); end every run with outcome `drained`. Past the budget, stop runtimes
+   * without waiting for reports.
+   */
   async stopAll(reason = 'container shutdown'): Promise<void> {
     this.#shuttingDown = true;
     const live = [...this.#runs.values()].filter((run) => run.isLive());
-    const graceful = Promise.allSettled(live.map((run) => this.stop(run.id, { reason })));
+    for (const run of live) run.sink?.emit('container.draining', { containerInstanceId: this.#deps.settings.instanceId, reason, agents: live.length });
+    const graceful = Promise.allSettled(live.map((run) => this.#drain(run, reason)));
     let timer: unknown = null;
     const budget = new Promise<'timeout'>((resolve) => {
       timer = this.#deps.timers.setTimeout(() => resolve('timeout'), this.#deps.settings.stopTimeoutMs);
@@ -163,6 +174,37 @@ export class AgentSupervisor implements AgentControl {
   }
 
   // ---- lifecycle -----------------------------------------------------------------
+
+  #drain(run: AgentRun, reason: string): Promise<void> {
+    return this.#queue.run(run.id, async () => {
+      if (!run.isLive()) return;
+      if (run.role === 'polecat') await this.#saveWorkInProgress(run);
+      await this.#finish(run, 'drained', reason, { report: true });
+    });
+  }
+
+  /** A polecat that has not submitted yet: its uncommitted changes become a commit on its branch (./drain-commit). Never throws. */
+  async #saveWorkInProgress(run: AgentRun): Promise<void> {
+    const runtime = run.runtime;
+    if (!runtime || !run.workdir || this.#submitted.has(run)) return;
+    try {
+      const outcome = await commitWorkInProgress(runtime, {
+        workdir: run.workdir,
+        message: `gastown: work in progress of ${run.agent.name}, saved when its container drained`,
+        author: { name: run.agent.name, email: `${run.id}@agents.gastown.invalid` },
+        timeoutMs: Math.min(DRAIN_COMMIT_TIMEOUT_MS, Math.max(1_000, Math.floor(this.#deps.settings.stopTimeoutMs / 4))),
+      });
+      const detail = outcome.committed ? null : redactString(outcome.detail, this.#secretValues()).slice(0, 500);
+      run.log.info('agent.work_in_progress', { committed: outcome.committed, detail });
+      run.sink?.emit('agent.work_saved', {
+        committed: outcome.committed,
+        branch: run.branch,
+        ...(outcome.committed ? {} : { reason: outcome.reason, detail }),
+      });
+    } catch (error) {
+      run.log.warn('agent.work_in_progress_failed', { error: messageOf(error) });
+    }
+  }
 
   #createRun(request: StartAgent): AgentRun {
     const { agent } = request;

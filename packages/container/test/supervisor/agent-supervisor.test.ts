@@ -341,7 +341,7 @@ describe('stop, failure and shutdown', () => {
     expect(h.brokerApi.registrations.has(REFINERY)).toBe(false);
   });
 
-  it('stopAll stops every agent, flushes sinks, and refuses new starts', async () => {
+  it('stopAll drains: tells the town, commits a polecat’s uncommitted work as the agent, ends every agent `drained`, refuses new starts', async () => {
     await h.supervisor.start(startRequest('mayor'));
     await h.supervisor.start(startRequest('polecat'));
     await h.supervisor.start(startRequest('refinery'));
@@ -351,8 +351,17 @@ describe('stop, failure and shutdown', () => {
       expect(f.runtime.stopped).toBe(true);
       expect(f.sink.closed).toBe(true);
       expect(f.broker.stopped).toBe(true);
-      expect(f.client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'container shutdown' })]);
+      expect(f.sink.types()).toContain('container.draining');
+      expect(f.client.completions).toEqual([expect.objectContaining({ outcome: 'drained', reason: 'container shutdown' })]);
     }
+    const polecat = h.latest(POLECAT);
+    // add, check, commit — in the agent's worktree, hooks off — before the runtime stopped and the branch was pushed
+    expect(polecat.runtime.commands.map((c) => c.slice(c.indexOf('-C') + 2)[0])).toEqual(['add', 'diff', 'commit']);
+    expect(polecat.runtime.commands.every((c) => c.includes('core.hooksPath=/dev/null'))).toBe(true);
+    expect(polecat.sink.records.find((r) => r.type === 'agent.work_saved')?.data).toMatchObject({ committed: true, branch: `gt/${POLECAT}/bd_bead0001` });
+    expect(polecat.client.completions[0]).toMatchObject({ branch: `gt/${POLECAT}/bd_bead0001` });
+    expect(h.latest(MAYOR).runtime.commands).toEqual([]);
+    expect(h.latest(REFINERY).runtime.commands).toEqual([]);
     expect(h.supervisor.liveCount()).toBe(0);
     await expect(h.supervisor.start(startRequest('polecat', { gen: 2 }))).rejects.toMatchObject({ code: 'container_unavailable' });
   });

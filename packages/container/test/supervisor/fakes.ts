@@ -265,8 +265,12 @@ export class FakeRuntime implements AgentRuntime {
     this.exports++;
     return exportOf(this.sessionId ?? 'ses_none', this.prompts);
   }
-  async runAsAgent(): Promise<AgentCommandResult> {
-    throw new GastownError('internal', 'FakeRuntime runs no commands');
+  /** Commands run as the agent (the drain commit), and how they answer: by default a worktree with changes to commit. */
+  readonly commands: string[][] = [];
+  commandResult: (args: string[]) => AgentCommandResult = (args) => ({ code: args.includes('diff') ? 1 : 0, stdout: '', stderr: '' });
+  async runAsAgent(file: string, args: string[]): Promise<AgentCommandResult> {
+    this.commands.push([file, ...args]);
+    return this.commandResult(args);
   }
   async prompt(text: string) {
     this.log.push(`${this.options.agent.id}:runtime.prompt`);
