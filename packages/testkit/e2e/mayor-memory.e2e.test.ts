@@ -78,6 +78,11 @@ function chatRequests(agentId: string): RecordedRequest[] {
   return h.stack.fakeLlm!.chatRequests(agentId);
 }
 
+/** The first model request of `agentId` among those recorded after the first `seen`. */
+function firstChatRequestAfter(seen: number, agentId: string): RecordedRequest | undefined {
+  return h.stack.fakeLlm!.requests.slice(seen).find((r) => r.agentId === agentId && r.kind === 'chat');
+}
+
 function turnsEnded(agentId: string): number {
   return chatRequests(agentId).filter((r) => r.answer.type === 'text').length;
 }
@@ -138,12 +143,12 @@ async function expectRemembered(name: string, disrupt: (townId: string, mayorId:
   expect(saved.bytes).toBeGreaterThan(0);
   const pidBefore = await mayorPid(town.id, mayorId);
   expect(pidBefore).not.toBeNull();
-  const seqBefore = h.stack.fakeLlm!.requests.length;
+  const seen = h.stack.fakeLlm!.requests.length;
 
   await disrupt(town.id, mayorId);
 
   await chat(town.id, mayorId, `Message 6 of ${name}: which words did I give you?`);
-  const first = chatRequests(mayorId).find((r) => r.seq >= seqBefore);
+  const first = firstChatRequestAfter(seen, mayorId);
   expect(first, 'a model request after the disruption').toBeDefined();
   const { users, assistants } = conversation(first!);
   for (const word of words)
@@ -202,9 +207,9 @@ describe('the mayor remembers its conversation', () => {
     // at once: the mayor is still in that turn
     expect(await h.stack.killContainer(town.id)).toBe(true);
     await waitContainerDown(town.id, 'the killed container to be gone');
-    const seqBefore = h.stack.fakeLlm!.requests.length;
+    const seen = h.stack.fakeLlm!.requests.length;
     await chat(town.id, mayorId, 'Message 3 of abrupt: what was the code word?');
-    const first = chatRequests(mayorId).find((r) => r.seq >= seqBefore);
+    const first = firstChatRequestAfter(seen, mayorId);
     expect(first).toBeDefined();
     const { users } = conversation(first!);
     expect(
@@ -272,17 +277,19 @@ describe('nothing secret in a stored snapshot', () => {
     expect(JSON.stringify(chatRequests(mayorId).at(-1)!.messages)).toContain(token);
 
     await h.stack.stop();
-    const wrangler = join(h.stack.stateDir, WRANGLER_STATE);
-    const gzipped = filesBelow(wrangler).filter((f) => isGzip(f));
+    // the R2 store of wrangler dev: the objects (blobs) and their metadata; the TownDO keeps the
+    // user's own messages by design (what the user typed), so its storage is not part of this scan
+    const r2 = join(h.stack.stateDir, WRANGLER_STATE, 'v3', 'r2');
+    const gzipped = filesBelow(r2).filter((f) => isGzip(f));
     expect(gzipped.length, 'stored snapshots (gzip objects) under the R2 store').toBeGreaterThanOrEqual(5);
-    const scan = await scanForSecrets({ secrets: [token, refresh], roots: { dirs: [wrangler] } });
+    const scan = await scanForSecrets({ secrets: [token, refresh], roots: { dirs: [r2] } });
     expect(scan.errors).toEqual([]);
     expect(scan.hits).toEqual([]);
 
     // the same scan finds them in a snapshot written without redaction
-    const planted = join(wrangler, 'planted-snapshot.json.gz');
+    const planted = join(r2, 'planted-snapshot.json.gz');
     writeFileSync(planted, gzipSync(Buffer.from(JSON.stringify({ messages: [{ text: `${token} ${refresh}` }] }))));
-    const again = await scanForSecrets({ secrets: [token, refresh], roots: { dirs: [wrangler] } });
+    const again = await scanForSecrets({ secrets: [token, refresh], roots: { dirs: [r2] } });
     expect(again.hits.map((hit) => hit.where)).toEqual(expect.arrayContaining([`gzip:file:${planted}`]));
     expect(JSON.stringify(again.hits)).not.toContain(token);
   });

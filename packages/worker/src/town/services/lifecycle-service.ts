@@ -27,6 +27,9 @@ export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
   'session.restored',
   'session.restore_failed',
   'session.save_failed',
+  // drain on SIGTERM: the container said it is going, and a polecat's uncommitted work was (or was not) committed
+  'container.draining',
+  'agent.work_saved',
 ]);
 
 /** The container's one-per-outage event: the agent's access token expired and could not be replaced. */
