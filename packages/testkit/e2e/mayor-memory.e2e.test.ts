@@ -9,6 +9,7 @@
  * (as the agent) and pushed on the polecat's branch, the bead is re-dispatched and the new run
  * continues from that branch — and last, the leak scan over the stored snapshots.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -220,6 +221,43 @@ describe('the mayor remembers its conversation', () => {
   });
 });
 
+describe('a damaged snapshot', () => {
+  it('a truncated stored snapshot is refused at restore: typed error, town events, a fresh session, a mayor that answers', async () => {
+    const { town } = await h.createTown('torn', { rig: false, sleepAfterSeconds: 900 });
+    const mayorId = (await mayor(town.id)).id;
+    await chat(town.id, mayorId, 'Message 1 of torn: remember the word quartz-torn.');
+    await waitFor(async () => ((await mayor(town.id)).session?.turns ?? 0) >= 1 && (await mayor(town.id)).status === 'waiting', {
+      timeoutMs: 60_000,
+      what: 'a saved snapshot',
+    });
+    expect(await h.stack.killContainer(town.id)).toBe(true);
+    await waitContainerDown(town.id, 'the killed container to be gone');
+    // tear the stored object in wrangler's local R2 store, as a torn write or a bad disk would
+    const blob = storedBlobOf(town.id, mayorId);
+    const bytes = readFileSync(blob);
+    writeFileSync(blob, bytes.subarray(0, Math.floor(bytes.length / 2)));
+
+    const seen = h.stack.fakeLlm!.requests.length;
+    await chat(town.id, mayorId, 'Message 2 of torn: are you there?');
+    const first = firstChatRequestAfter(seen, mayorId);
+    const { users } = conversation(first!);
+    expect(
+      users.some((u) => u.includes('quartz-torn')),
+      'nothing of the damaged conversation is restored',
+    ).toBe(false);
+    expect(users.at(-1)).toContain('Message 2 of torn');
+    const failed = await waitFor(async () => (await eventsOf(town.id, 'session.restore_failed', mayorId))[0], {
+      timeoutMs: 30_000,
+      what: 'session.restore_failed',
+    });
+    expect(failed.data.code).toBe('snapshot_corrupt');
+    expect((await eventsOf(town.id, 'session.snapshot_corrupt')).length).toBeGreaterThanOrEqual(1);
+    expect((await mayor(town.id)).status).not.toBe('failed');
+    // the fresh conversation is saved again and restores normally afterwards
+    await waitFor(async () => ((await mayor(town.id)).session?.storedAt ?? 0) > failed.at, { timeoutMs: 60_000, what: 'a new snapshot after the refused one' });
+  });
+});
+
 describe('drain on SIGTERM', () => {
   it("a working polecat's uncommitted work is committed and pushed on its branch; the bead is re-dispatched and continues from it", async () => {
     const { town, repo } = await h.createTown('drain', { sleepAfterSeconds: 900 });
@@ -294,6 +332,26 @@ describe('nothing secret in a stored snapshot', () => {
     expect(JSON.stringify(again.hits)).not.toContain(token);
   });
 });
+
+/** The file of wrangler dev's local R2 store that holds the current session object of `agentId` (miniflare's object index, read-only). */
+function storedBlobOf(townId: string, agentId: string): string {
+  const r2 = join(h.stack.stateDir, WRANGLER_STATE, 'v3', 'r2');
+  const index = join(r2, 'miniflare-R2BucketObject');
+  const prefix = `towns/${townId}/agents/${agentId}/session/`;
+  for (const db of readdirSync(index).filter((f) => f.endsWith('.sqlite'))) {
+    let rows: Array<{ blob_id: string }> = [];
+    try {
+      rows = JSON.parse(
+        execFileSync('sqlite3', ['-readonly', '-json', join(index, db), `SELECT blob_id FROM _mf_objects WHERE key LIKE '${prefix}%'`], { encoding: 'utf8' }) ||
+          '[]',
+      ) as Array<{ blob_id: string }>;
+    } catch {
+      continue; // not the object index (e.g. miniflare's metadata database)
+    }
+    if (rows.length === 1) return join(r2, 'gastown-sessions', 'blobs', rows[0]!.blob_id);
+  }
+  throw new Error(`no stored session object for ${agentId} in ${index}`);
+}
 
 function filesBelow(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
