@@ -25,6 +25,9 @@ import type { Timers } from '../timers';
 export const MESSAGE_VISIBLE_TIMEOUT_MS = 3_000;
 export const MESSAGE_POLL_INTERVAL_MS = 100;
 const MAX_MESSAGE_CHARS = 300;
+/** Pauses before the 2nd and 3rd GET of a stored snapshot after a transient failure. */
+export const RESTORE_RETRY_DELAYS_MS: readonly number[] = [500, 1_500];
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['control_plane_unavailable', 'upstream_failed', 'rate_limited']);
 
 export interface MayorSessionDeps {
   client: Pick<ControlPlaneClient, 'getSession' | 'putSession'>;
@@ -88,7 +91,7 @@ export class MayorSession {
   async load(): Promise<RuntimeRestore | null> {
     const startedAt = this.#d.clock.now();
     try {
-      const stored = await this.#d.client.getSession();
+      const stored = await this.#fetchStored();
       if (stored === null) {
         this.#log.info('session.none_stored');
         return null;
@@ -107,6 +110,24 @@ export class MayorSession {
     } catch (error) {
       this.#restoreFailed(error);
       return null;
+    }
+  }
+
+  /**
+   * GET the stored snapshot; a transient failure (the control plane or its store briefly
+   * unavailable) is retried after RESTORE_RETRY_DELAYS_MS, since giving up means this run starts a
+   * new conversation whose first save replaces the stored one.
+   */
+  async #fetchStored(): ReturnType<MayorSessionDeps['client']['getSession']> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#d.client.getSession();
+      } catch (error) {
+        const delay = RESTORE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || !TRANSIENT_CODES.has(codeOf(error, 'internal'))) throw error;
+        this.#log.warn('session.restore_retry', { attempt: attempt + 1, code: codeOf(error, 'internal'), delayMs: delay });
+        await new Promise<void>((resolve) => this.#d.timers.setTimeout(resolve, delay));
+      }
     }
   }
 

@@ -49,8 +49,12 @@ class StubClient {
       this.inFlight--;
     }
   }
+  gets = 0;
+  /** With getError: fail only this many GETs (then answer); null: fail them all. */
+  failGets: number | null = null;
   async getSession(): Promise<StoredSnapshot | null> {
-    if (this.getError) throw this.getError;
+    this.gets++;
+    if (this.getError && (this.failGets === null || this.gets <= this.failGets)) throw this.getError;
     return this.stored;
   }
 }
@@ -92,6 +96,16 @@ function setup(options: { secrets?: string[] } = {}) {
   });
   session.attach(runtime as unknown as AgentRuntime);
   return { clock, timers, client, runtime, events, session };
+}
+
+/** load(), with the manual timers driven past every retry pause. */
+async function loadDriving(session: MayorSession, timers: ManualTimers): ReturnType<MayorSession['load']> {
+  const loading = session.load();
+  for (let i = 0; i < 6; i++) {
+    await settle();
+    await timers.advance(1_000);
+  }
+  return loading;
 }
 
 function reasons(client: StubClient): SessionSaveReason[] {
@@ -296,9 +310,9 @@ describe('MayorSession restore', () => {
       code: 'control_plane_unavailable',
     },
   ])('$name → a fresh session and session.restore_failed {code: $code}', async ({ arrange, code }) => {
-    const { client, session, events } = setup();
+    const { client, session, events, timers } = setup();
     await arrange(client);
-    await expect(session.load()).resolves.toBeNull();
+    await expect(loadDriving(session, timers)).resolves.toBeNull();
     expect(events).toEqual([{ type: 'session.restore_failed', data: { code, message: expect.any(String) } }]);
   });
 
@@ -318,10 +332,32 @@ describe('MayorSession restore', () => {
     expect(client.puts[0]!.meta.droppedTurns).toBe(0);
   });
 
+  it('a transient failure of the GET is retried (twice, after 0.5 s and 1.5 s): a store back on the 3rd try restores, no event', async () => {
+    const { client, session, events, timers } = setup();
+    client.stored = await stored('ses_saved00001', 4);
+    client.getError = new GastownError('control_plane_unavailable', 'control plane unreachable');
+    client.failGets = 2;
+    const restore = await loadDriving(session, timers);
+    expect(restore).toMatchObject({ sessionId: 'ses_saved00001' });
+    expect(client.gets).toBe(3);
+    expect(events).toEqual([]);
+  });
+
+  it('a transient failure that lasts: three GETs, then a fresh session; a corrupt snapshot is never asked for twice', async () => {
+    const transient = setup();
+    transient.client.getError = new GastownError('upstream_failed', 'the store did not answer');
+    await loadDriving(transient.session, transient.timers);
+    expect(transient.client.gets).toBe(3);
+    const corrupt = setup();
+    corrupt.client.getError = new GastownError('snapshot_corrupt', 'the stored session snapshot fails its checksum');
+    await loadDriving(corrupt.session, corrupt.timers);
+    expect(corrupt.client.gets).toBe(1);
+  });
+
   it('a restore failure message is redacted', async () => {
-    const { client, session, events } = setup({ secrets: [SECRET] });
+    const { client, session, events, timers } = setup({ secrets: [SECRET] });
     client.getError = new GastownError('upstream_failed', `odd answer mentioning ${SECRET}`);
-    await session.load();
+    await loadDriving(session, timers);
     expect(JSON.stringify(events)).not.toContain(SECRET);
   });
 });
