@@ -14,6 +14,8 @@ export const AGENT_API = {
   tool: '/agent/towns/:townId/agents/:agentId/tools/:tool',
   /** GET / PUT the agent's durable session snapshot (mayor only; ./session-snapshot.ts). */
   session: '/agent/towns/:townId/agents/:agentId/session',
+  /** POST: a fresh git token for the agent's rig (container git credential broker; ./rig-auth.ts). */
+  gitToken: '/agent/towns/:townId/agents/:agentId/git-token',
 } as const;
 
 export { routePath } from './route-path';
@@ -164,7 +166,8 @@ export const MergeResultRequestSchema = z
   .object({
     mergeRequestBeadId: BeadIdSchema,
     /** changed_since_review: the branch no longer points at the approved commit; nothing was merged, the merge request goes back to review. */
-    outcome: z.enum(['merged', 'conflict', 'failed', 'changed_since_review']),
+    /** `pushed`: pull-request strategy — the approved commit is on the branch at the rig; the control plane opens the pull request. */
+    outcome: z.enum(['merged', 'pushed', 'conflict', 'failed', 'changed_since_review']),
     /** merged: the merge commit on the default branch. changed_since_review: the branch's current tip (not reviewed). Otherwise null. */
     commitSha: CommitShaSchema.nullable().default(null),
     message: z.string().max(4000).default(''),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GitTokenGrantSchema, MergeStrategySchema, RigAuthKindSchema } from './rig-auth';
 import { AccessTokenGrantSchema, AgentCredentialsSchema, AgentRoleSchema, CredentialStatusSchema, REFRESH_CREDENTIAL_PREFIX } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GitUrlSchema, NameSchema, RigIdSchema, TextSchema, TownIdSchema, UserIdSchema } from './common';
 import { CommitShaSchema, RuntimeStateSchema, ToolNameSchema } from './agent-api';
@@ -25,7 +26,16 @@ export const BROKER_API = {
 } as const;
 export { ToolNameSchema as BrokerToolNameSchema };
 
-export const RigRefSchema = z.object({ id: RigIdSchema, name: NameSchema, gitUrl: GitUrlSchema, defaultBranch: BranchNameSchema }).strict();
+export const RigRefSchema = z
+  .object({
+    id: RigIdSchema,
+    name: NameSchema,
+    gitUrl: GitUrlSchema,
+    defaultBranch: BranchNameSchema,
+    /** Not `none`: the container's git runner authenticates through its git credential broker (never the agents). */
+    auth: RigAuthKindSchema.default('none'),
+  })
+  .strict();
 export type RigRef = z.infer<typeof RigRefSchema>;
 
 export const BeadRefSchema = z.object({ id: BeadIdSchema, title: z.string(), body: z.string() }).strict();
@@ -66,6 +76,8 @@ export const StartAgentRequestSchema = z
     instructions: TextSchema.default(''),
     /** First user message; null starts the runtime and waits. */
     prompt: TextSchema.nullable(),
+    /** The rig's git token (private rigs), for the container's git credential broker only: never given to the agent. */
+    gitToken: GitTokenGrantSchema.nullable().default(null),
   })
   .strict();
 export type StartAgentRequest = z.input<typeof StartAgentRequestSchema>;
@@ -134,6 +146,8 @@ export const MergeRequestSchema = z
      */
     commit: CommitShaSchema,
     message: z.string().min(1).max(2000),
+    /** `pull_request`: push the approved commit to the branch on the rig and report `pushed`; the control plane opens the pull request. */
+    strategy: MergeStrategySchema.default('direct'),
   })
   .strict();
 export type MergeRequest = z.infer<typeof MergeRequestSchema>;

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   container_unauthorized: 401,
   broker_unauthorized: 401,
   role_forbidden: 403,
+  // a git host's webhook delivery without a valid signature (X-Hub-Signature-256 / X-Gitlab-Token)
+  webhook_unauthorized: 401,
   // request shape
   bad_json: 400,
   validation_failed: 400,
@@ -39,6 +41,8 @@ export const ERROR_STATUS = {
   upstream_failed: 502,
   // a stored session snapshot failed its checksum, format or schema check: never restored
   snapshot_corrupt: 422,
+  // a rig's git host refused its credentials (wrong key, app not installed on the repository, missing permission, expired token)
+  git_auth_failed: 422,
   // configuration (a deployment or startup setting is missing or invalid: fail fast)
   config_invalid: 500,
   internal: 500,

@@ -16,3 +16,4 @@ export * from './container-env';
 export * from './container-key';
 export * from './secret-patterns';
 export * from './session-snapshot';
+export * from './rig-auth';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MergeStrategySchema, RigAuthViewSchema, RigProviderViewSchema } from './rig-auth';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
 import { IsolationLevelSchema } from './isolation';
 import {
@@ -58,6 +59,11 @@ export const RigSchema = z.object({
   gitUrl: GitUrlSchema,
   defaultBranch: BranchNameSchema,
   createdAt: z.number().int(),
+  /** How the container authenticates to the remote (./rig-auth.ts); never a secret. */
+  auth: RigAuthViewSchema.default({ kind: 'none', appId: null, installationId: null, fingerprint: null }),
+  /** How approved work lands: merged into the default branch, or as a pull request a human merges. */
+  mergeStrategy: MergeStrategySchema.default('direct'),
+  provider: RigProviderViewSchema.default({ kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false }),
 });
 export type Rig = z.infer<typeof RigSchema>;
 

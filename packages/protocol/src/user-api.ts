@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MergeStrategySchema, RigAuthInputSchema, RigProviderInputSchema } from './rig-auth';
 import { MAX_AGENT_TOKEN_TTL_SECONDS, MIN_AGENT_TOKEN_TTL_SECONDS } from './claims';
 import { BranchNameSchema, EnvVarNameSchema, GitUrlSchema, LIMITS, NameSchema, TextSchema, UserIdSchema } from './common';
 import {
@@ -63,9 +64,23 @@ export const CreateRigRequestSchema = z
     name: NameSchema,
     gitUrl: GitUrlSchema,
     defaultBranch: BranchNameSchema.default('main'),
+    /** Default `{kind: 'none'}`. Checked once against the remote before anything is stored (422 git_auth_failed). */
+    auth: RigAuthInputSchema.optional(),
+    mergeStrategy: MergeStrategySchema.default('direct'),
+    provider: RigProviderInputSchema.optional(),
   })
   .strict();
 export type CreateRigRequest = z.input<typeof CreateRigRequestSchema>;
+/** `PATCH /api/towns/:townId/rigs/:rigId`: change how a rig authenticates or merges (a new secret is checked like at create). */
+export const UpdateRigRequestSchema = z
+  .object({
+    auth: RigAuthInputSchema.optional(),
+    mergeStrategy: MergeStrategySchema.optional(),
+    provider: RigProviderInputSchema.optional(),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, 'nothing to change');
+export type UpdateRigRequest = z.input<typeof UpdateRigRequestSchema>;
 export const RigResponseSchema = z.object({ rig: RigSchema });
 export const RigListResponseSchema = z.object({ rigs: z.array(RigSchema) });
 

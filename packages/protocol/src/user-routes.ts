@@ -6,6 +6,7 @@ export const USER_API = {
   town: '/api/towns/:townId',
   townConfig: '/api/towns/:townId/config',
   rigs: '/api/towns/:townId/rigs',
+  rig: '/api/towns/:townId/rigs/:rigId',
   agents: '/api/towns/:townId/agents',
   stopAgent: '/api/towns/:townId/agents/:agentId/stop',
   reissueCredentials: '/api/towns/:townId/agents/:agentId/credentials/reissue',
