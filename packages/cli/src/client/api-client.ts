@@ -24,6 +24,7 @@ import {
   routePath,
   type Agent,
   type Bead,
+  type CreateRigRequest,
   type CreateUserTokenResponse,
   type MayorMessageResponse,
   type MayorSessionResetResponse,
@@ -31,6 +32,7 @@ import {
   type Rig,
   type Town,
   type TownEvent,
+  type UpdateRigRequest,
 } from '@gastown/protocol';
 import type { z } from 'zod';
 import { CliError } from '../errors';
@@ -104,9 +106,23 @@ export class ApiClient {
       .rigs;
   }
 
-  async addRig(townId: string, rig: { name: string; gitUrl: string; defaultBranch?: string }): Promise<Rig> {
+  /** A rig with `auth` set is checked against its git host before it is stored (422 `git_auth_failed` names the cause). */
+  async addRig(townId: string, rig: CreateRigRequest): Promise<Rig> {
     return (
       await this.#request({ method: 'POST', path: routePath(USER_API.rigs, { townId }), body: rig, schema: RigResponseSchema, notFound: townNotFound(townId) })
+    ).rig;
+  }
+
+  /** `PATCH /api/towns/:townId/rigs/:rigId`: change how a rig authenticates or merges (a new secret is checked like at add). */
+  async updateRig(townId: string, rigId: string, patch: UpdateRigRequest): Promise<Rig> {
+    return (
+      await this.#request({
+        method: 'PATCH',
+        path: routePath(USER_API.rig, { townId, rigId }),
+        body: patch,
+        schema: RigResponseSchema,
+        notFound: `rig ${rigId} not found in town ${townId} (see \`gastown rig list\`)`,
+      })
     ).rig;
   }
 

@@ -45,6 +45,11 @@ export function timeoutError(baseUrl: string, what: string, timeoutMs: number): 
   return new CliError('unreachable', `${baseUrl} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s`);
 }
 
+export const GIT_AUTH_HINT =
+  'nothing was stored. GitHub App: check --app-id, --installation-id and the key file, and that the app is installed on the ' +
+  "repository's owner with access to this repository (contents and pull requests read/write). Token: check that it can read " +
+  'and push to the repository. A GitHub Enterprise or GitLab host needs --api-base-url.';
+
 /** A non-2xx answer as a CliError. `body` is the parsed JSON body, or null when it was not JSON. */
 export function errorFromResponse(status: number, body: unknown, ctx: ErrorContext): CliError {
   const parsed = parseErrorBody(body);
@@ -59,6 +64,13 @@ export function errorFromResponse(status: number, body: unknown, ctx: ErrorConte
     );
   }
   const withMessage = (prefix: string) => (serverMessage ? `${prefix} (${serverMessage})` : prefix);
+  // The rig's git host refused its credentials (rig add/update): the server's message is the cause.
+  if (serverCode === 'git_auth_failed') {
+    return new CliError('failed', `the git host refused the rig's credentials: ${serverMessage || 'no cause given'}`, {
+      ...details,
+      hint: GIT_AUTH_HINT,
+    });
+  }
   switch (status) {
     case 401:
       return new CliError('unauthorized', withMessage(`your ${ctx.credential} was rejected: ${serverCode}`), {

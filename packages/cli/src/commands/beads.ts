@@ -3,12 +3,15 @@ import { TOWN_HELP, TOWN_OPTION } from '../args';
 import { renderTable } from '../output/table';
 import { formatAge } from '../output/time';
 import { resolveTownId } from '../town-resolution';
+import { pullRequestCell, pullRequestLines } from '../views/pull-request';
 import { runWith, type Command } from './command';
 
 const SPEC = {
   usage: `usage: gastown beads [--status <status>] [--town <id|name>]
 
-The town's beads (work items), oldest first.
+The town's beads (work items), oldest first. When some bead has a pull request (its rig merges
+through pull requests), a PR column shows it (\`#12 open\`, \`merged\`, \`closed\`) and the URLs
+are listed under the table.
 
 Options:
   --status <status>  only beads with this status: open, in_progress, in_review, closed, failed
@@ -38,6 +41,9 @@ export const beadsCommand: Command = {
         return 0;
       }
       const now = ctx.now;
+      // The PR column only when some bead has a pull request (a town of direct-merge rigs never does).
+      const pullRequests = pullRequestLines(beads);
+      const withPr = pullRequests.length > 0;
       const rows = beads.map((b) => [
         b.id,
         b.type,
@@ -45,6 +51,7 @@ export const beadsCommand: Command = {
         b.assigneeId ?? '-',
         String(b.attempts),
         formatAge(b.updatedAt, now),
+        ...(withPr ? [pullRequestCell(b)] : []),
         b.title.length > MAX_TITLE ? `${b.title.slice(0, MAX_TITLE - 1)}…` : b.title,
       ]);
       const columns = [
@@ -54,9 +61,11 @@ export const beadsCommand: Command = {
         { header: 'ASSIGNEE' },
         { header: 'ATTEMPTS', align: 'right' as const },
         { header: 'UPDATED' },
+        ...(withPr ? [{ header: 'PR' }] : []),
         { header: 'TITLE' },
       ];
       ctx.out.line(renderTable(columns, rows, ctx.out.colour));
+      if (withPr) ctx.out.line(['', 'pull requests:', ...pullRequests.map((l) => `  ${l}`)].join('\n'));
       return 0;
     }),
 };

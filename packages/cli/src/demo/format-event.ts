@@ -1,5 +1,6 @@
 /** One line of live demo output per town event. Pure; never prints a secret (events hold none). */
 import type { TownEvent } from '@gastown/protocol';
+import { printableUrl } from '../views/pull-request';
 
 export interface AgentLabel {
   role: string;
@@ -61,6 +62,15 @@ export function formatTownEvent(event: TownEvent, agentOf: (id: string | null) =
       break;
     case 'merge_request.failed':
       text = `merge request${bead} failed (${str(d.outcome)})`;
+      break;
+    case 'pull_request.opened':
+      text = `pull request #${str(d.number)}${bead} opened: ${printableUrl(str(d.url)) ?? '(no web URL)'}`;
+      break;
+    case 'pull_request.merged':
+      text = `pull request #${str(d.number)}${bead} merged`;
+      break;
+    case 'pull_request.closed':
+      text = `pull request #${str(d.number)}${bead} closed without merging`;
       break;
     case 'session.busy':
     case 'session.idle':

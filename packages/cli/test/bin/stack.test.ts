@@ -239,7 +239,7 @@ describe('rigs', () => {
     expect(add.stdout).toMatch(new RegExp(`^added rig web \\(rig_[a-z0-9]+\\): ${repo.path} on ${repo.defaultBranch}\\n$`));
     const list = await run(['rig', 'list', '--town', 'alpha']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^ID\s+NAME\s+BRANCH\s+GIT URL\s+CREATED\n/);
+    expect(list.stdout).toMatch(/^ID\s+NAME\s+BRANCH\s+GIT URL\s+AUTH\s+MERGE\s+WEBHOOK\s+CREATED\n/);
     expect(list.stdout).toContain(repo.path);
     const json = JSON.parse((await run(['rig', 'list', '--town', 'alpha', '--json'])).stdout);
     expect(json.rigs).toHaveLength(1);

@@ -2,6 +2,7 @@ import type {
   Agent,
   Bead,
   BeadStatus,
+  CreateRigRequest,
   Mail,
   MayorMessage,
   MayorMessageResponse,
@@ -10,6 +11,7 @@ import type {
   Rig,
   Town,
   TownEvent,
+  UpdateRigRequest,
   UpdateTownConfigRequest,
 } from '@gastown/protocol';
 import { COLLECT_PAGES, collectPages } from '@gastown/protocol/pagination';
@@ -43,8 +45,12 @@ export class ApiClient {
   async listRigs(townId: string): Promise<Rig[]> {
     return (await this.request<{ rigs: Rig[] }>('GET', pathFor('rigs', { townId }))).rigs;
   }
-  async addRig(townId: string, rig: { name: string; gitUrl: string; defaultBranch?: string }): Promise<Rig> {
+  /** A rig with `auth` is checked against its git host first: 422 `git_auth_failed` names what to fix. */
+  async addRig(townId: string, rig: CreateRigRequest): Promise<Rig> {
     return (await this.request<{ rig: Rig }>('POST', pathFor('rigs', { townId }), rig)).rig;
+  }
+  async updateRig(townId: string, rigId: string, patch: UpdateRigRequest): Promise<Rig> {
+    return (await this.request<{ rig: Rig }>('PATCH', pathFor('rig', { townId, rigId }), patch)).rig;
   }
   async listAgents(townId: string): Promise<Agent[]> {
     return this.listAll(pathFor('agents', { townId }), {}, (page: { agents: Agent[] }) => page.agents);

@@ -20,6 +20,7 @@ export function panelsFor(event: Pick<TownEvent, 'type'>): Panel[] {
     case 'bead':
     case 'merge_request':
     case 'escalation':
+    case 'pull_request':
       return ['beads'];
     case 'mail':
       return ['mail'];

@@ -65,6 +65,12 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
       return { tone: 'ok', text: `merged${str(d.commitSha) ? ` at ${(str(d.commitSha) ?? '').slice(0, 8)}` : ''}` };
     case 'merge_request.failed':
       return { tone: 'bad', text: `merge ${str(d.outcome) ?? 'failed'}` };
+    case 'pull_request.opened':
+      return { tone: 'info', text: `pull request #${num(d.number) ?? '?'} opened` };
+    case 'pull_request.merged':
+      return { tone: 'ok', text: `pull request #${num(d.number) ?? '?'} merged` };
+    case 'pull_request.closed':
+      return { tone: 'warn', text: `pull request #${num(d.number) ?? '?'} closed without merging` };
     case 'escalation.created':
       return { tone: 'warn', text: `escalation (${str(d.severity) ?? '?'}): ${clip(str(d.title) ?? '', 100)}` };
     case 'mayor.message_received':
@@ -79,6 +85,8 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
       return { tone: 'info', text: `settings updated${Array.isArray(d.fields) ? `: ${d.fields.join(', ')}` : ''}` };
     case 'rig.added':
       return { tone: 'info', text: `rig ${str(d.name) ?? ''} added`.replace('  ', ' ') };
+    case 'rig.updated':
+      return { tone: 'info', text: `rig ${str(d.name) ?? ''} updated`.replace('  ', ' ') };
     default: {
       const keys = Object.keys(d).slice(0, 3);
       const parts = keys.map((k) => `${k}=${clip(typeof d[k] === 'string' ? (d[k] as string) : (JSON.stringify(d[k]) ?? ''), 30)}`);

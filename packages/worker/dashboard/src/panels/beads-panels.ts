@@ -1,7 +1,9 @@
 import type { Agent, Bead, BeadStatus, Rig } from '@gastown/protocol';
 import { clip } from '../model/event-summary';
 import { shortId } from '../model/format';
+import { pullRequestView } from '../model/pull-request';
 import { badge, empty, h, liveTime, replace } from '../view/dom';
+import { pullRequestLink } from '../view/pull-request-link';
 
 export const BOARD_COLUMNS: readonly { status: BeadStatus; title: string }[] = [
   { status: 'open', title: 'Open' },
@@ -73,6 +75,7 @@ export class BeadsBoard {
   #card(b: Bead, names: Names, changed: boolean): HTMLElement {
     const rig = b.rigId ? names.rigs.get(b.rigId)?.name : null;
     const assignee = agentName(names, b.assigneeId);
+    const pr = pullRequestView(b.metadata);
     return h(
       'div',
       { class: changed ? 'bead-card is-new' : 'bead-card', data: { beadId: b.id }, title: b.body ? clip(b.body, 400) : b.title },
@@ -85,6 +88,7 @@ export class BeadsBoard {
         assignee ? h('span', null, `→ ${assignee}`) : null,
         b.attempts > 1 ? badge(`attempt ${b.attempts}`, 'warn') : null,
       ),
+      pr ? h('div', { class: 'bead-meta bead-pr' }, pullRequestLink(pr)) : null,
       h('div', { class: 'bead-meta' }, 'updated ', liveTime('ago', b.updatedAt)),
     );
   }
@@ -133,6 +137,7 @@ export class MergeRequestsPanel {
           const source = byId.get(str(mr.metadata.sourceBeadId) ?? '');
           const resolution = str(mr.metadata.resolution);
           const sha = str(mr.metadata.commitSha);
+          const pr = pullRequestView(mr.metadata);
           return h(
             'tr',
             { data: { beadId: mr.id } },
@@ -143,8 +148,9 @@ export class MergeRequestsPanel {
             h(
               'td',
               { class: 'small' },
-              resolution ?? '—',
+              resolution ?? (pr ? '' : '—'),
               sha ? h('span', { class: 'muted mono' }, ` ${sha.slice(0, 8)}`) : null,
+              pr ? h('div', null, pullRequestLink(pr)) : null,
               str(mr.metadata.feedback) ? h('div', { class: 'muted' }, clip(str(mr.metadata.feedback) ?? '', 80)) : null,
             ),
             h('td', null, liveTime('ago', mr.updatedAt)),

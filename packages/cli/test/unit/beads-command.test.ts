@@ -1,0 +1,116 @@
+/**
+ * `gastown beads` shows each bead's pull request (metadata.pullRequest): a PR column (`#12 open`,
+ * only when some bead has one) and, under the table, one line per pull request with its URL. Only http(s) URLs are printed,
+ * normalised (no terminal control characters).
+ */
+import type { Bead, PullRequestRef } from '@gastown/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli';
+import { printableUrl, pullRequestCell, pullRequestLines } from '../../src/views/pull-request';
+import { capturedEnv } from '../support/fake-env';
+import { sendJson, startFakeServer, type FakeServer } from '../support/fake-server';
+
+const TOWN = 'town_aaaaaaaa';
+const NOW = 1_800_000_000_000;
+const SHA = 'a'.repeat(40);
+
+function pr(over: Partial<PullRequestRef> = {}): PullRequestRef {
+  return {
+    provider: 'github',
+    number: 12,
+    url: 'https://github.com/acme/web/pull/12',
+    state: 'open',
+    commit: SHA,
+    openedAt: NOW - 5_000,
+    updatedAt: NOW - 5_000,
+    ...over,
+  };
+}
+
+function bead(id: string, type: Bead['type'], metadata: Record<string, unknown> = {}, title = `bead ${id}`): Bead {
+  return {
+    id,
+    townId: TOWN,
+    rigId: 'rig_web00001',
+    type,
+    status: 'in_review',
+    title,
+    body: '',
+    assigneeId: null,
+    metadata,
+    attempts: 1,
+    createdAt: NOW - 60_000,
+    updatedAt: NOW - 60_000,
+  };
+}
+
+let server: FakeServer | null = null;
+const envs: { remove(): void }[] = [];
+afterEach(async () => {
+  await server?.close();
+  server = null;
+  for (const e of envs.splice(0)) e.remove();
+});
+
+async function beads(list: Bead[], extra: string[] = []) {
+  server = await startFakeServer((req, res) => {
+    if (req.url.split('?')[0] === `/api/towns/${TOWN}/beads`) return sendJson(res, 200, { beads: list, nextCursor: null });
+    sendJson(res, 404, { error: { code: 'not_found', message: 'no route' } });
+  });
+  const env = capturedEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' }, { clock: { now: () => NOW } });
+  envs.push(env);
+  const code = await runCli(['beads', '--town', TOWN, ...extra], env.sys);
+  return { code, stdout: env.stdout(), stderr: env.stderr() };
+}
+
+describe('gastown beads: pull requests', () => {
+  it('a PR column, and one line per pull request (shared by the merge request and its source bead)', async () => {
+    const r = await beads([
+      bead('bd_source001', 'issue', { pullRequest: pr() }, 'Add a /health endpoint'),
+      bead('bd_mr000001', 'merge_request', { sourceBeadId: 'bd_source001', pullRequest: pr() }),
+      bead('bd_plain0001', 'issue'),
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TYPE\s+STATUS\s+ASSIGNEE\s+ATTEMPTS\s+UPDATED\s+PR\s+TITLE$/);
+    expect(lines[1]).toMatch(/^bd_source001 .*#12 open\s+Add a \/health endpoint$/);
+    expect(lines[3]).toMatch(/\s-\s+bead bd_plain0001$/);
+    expect(lines.slice(4)).toEqual(['', 'pull requests:', '  #12 open  https://github.com/acme/web/pull/12  (bd_source001, bd_mr000001)']);
+  });
+
+  it('no pull requests: no PR column, no list under the table; --json keeps the metadata as the API gave it', async () => {
+    const plain = await beads([bead('bd_plain0001', 'issue')]);
+    expect(plain.stdout.split('\n')[0]).toMatch(/^ID\s+TYPE\s+STATUS\s+ASSIGNEE\s+ATTEMPTS\s+UPDATED\s+TITLE$/);
+    expect(plain.stdout).not.toContain('pull requests:');
+    await server?.close();
+    const json = await beads([bead('bd_source001', 'issue', { pullRequest: pr({ state: 'merged' }) })], ['--json']);
+    expect(JSON.parse(json.stdout).beads[0].metadata.pullRequest).toEqual(pr({ state: 'merged' }));
+  });
+});
+
+describe('pull request view (pure)', () => {
+  it.each([
+    { name: 'open', metadata: { pullRequest: pr() }, cell: { text: '#12 open', colour: null } },
+    { name: 'closed unmerged is yellow', metadata: { pullRequest: pr({ state: 'closed' }) }, cell: { text: '#12 closed', colour: 'yellow' } },
+    { name: 'none', metadata: {}, cell: '-' },
+    { name: 'not a pull request reference', metadata: { pullRequest: { url: 'https://x', number: 'twelve' } }, cell: '-' },
+  ])('cell: $name', ({ metadata, cell }) => {
+    expect(pullRequestCell({ metadata })).toEqual(cell);
+  });
+
+  it.each([
+    { name: 'https', url: 'https://github.com/acme/web/pull/12', out: 'https://github.com/acme/web/pull/12' },
+    { name: 'http (a local fake)', url: 'http://127.0.0.1:9/acme/web/pull/1', out: 'http://127.0.0.1:9/acme/web/pull/1' },
+    { name: 'javascript:', url: 'javascript:alert(1)', out: null },
+    { name: 'terminal escape in the path', url: 'https://github.com/acme/\u001b[31mred', out: 'https://github.com/acme/%1B[31mred' },
+    { name: 'credential in the URL', url: 'https://user:pw@github.com/x', out: 'https://user:***@github.com/x' },
+    { name: 'not a URL', url: 'nope', out: null },
+  ])('printableUrl: $name', ({ url, out }) => {
+    expect(printableUrl(url)).toBe(out);
+  });
+
+  it('a javascript: URL is listed as not a web URL', () => {
+    const lines = pullRequestLines([{ id: 'bd_x0000001', metadata: { pullRequest: pr({ url: 'javascript:alert(1)' }) } }]);
+    expect(lines).toEqual(['#12 open  (not a web URL)  (bd_x0000001)']);
+  });
+});
