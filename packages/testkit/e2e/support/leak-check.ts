@@ -28,7 +28,7 @@ export const OPERATOR_SECRET_FILES: ReadonlySet<string> = new Set(['keys.json', 
 /** Subdirectory of the state dir holding wrangler's Durable Object storage. */
 export const WRANGLER_STATE = 'wrangler';
 /** Tables that hold a secret by design: a town's env vars (its provider key), write-only on the API. */
-export const SECRET_STORE_TABLES: ReadonlySet<string> = new Set(['town_env_vars']);
+export const SECRET_STORE_TABLES: ReadonlySet<string> = new Set(['town_env_vars', 'rig_secrets']);
 
 /** Pids of the live agent runtimes of a stack (their environment names the agent). */
 export function agentProcessPids(stateDir: string): number[] {

@@ -10,6 +10,7 @@ import { registerMayorSessionRoutes } from '../routes/mayor-session';
 import { registerActivityRoutes } from '../routes/user-activity';
 import { registerAgentAdminRoutes } from '../routes/user-agents';
 import { registerTownRoutes } from '../routes/user-towns';
+import { registerWebhookRoutes } from '../routes/webhooks';
 import { adminAuth, agentAuth, userAuth } from './auth-middleware';
 import { jsonBodyGuard } from './body-guard';
 import { createErrorHandler, notFoundHandler, validationHook } from './errors';
@@ -39,6 +40,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('/agent/towns/:townId/agents/:agentId/*', agentAuth(deps));
   // binary bodies (session snapshots): authenticated, but past the JSON body guard — they check their own
   registerAgentSessionRoutes(app, deps);
+  // git host webhooks: no bearer token (signed with the rig's webhook secret), raw body for the signature
+  registerWebhookRoutes(app, deps);
   app.use('*', jsonBodyGuard(LIMITS.maxBodyBytes));
 
   registerAdminRoutes(app, deps);

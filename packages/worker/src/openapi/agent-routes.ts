@@ -6,6 +6,8 @@ import {
   CompletionResponseSchema,
   EventBatchRequestSchema,
   EventBatchResponseSchema,
+  GitTokenRequestSchema,
+  GitTokenResponseSchema,
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
   MergeResultRequestSchema,
@@ -78,6 +80,23 @@ export const mergeResultRoute = createRoute({
   responses: { 200: jsonContent(MergeResultResponseSchema, 'merge request and source bead afterwards'), ...agentErrors },
 });
 
+export const gitTokenRoute = createRoute({
+  method: 'post',
+  path: '/agent/towns/{townId}/agents/{agentId}/git-token',
+  tags: ['agent'],
+  summary: "A fresh git token for the agent's rig, for the container's git credential broker (polecat or refinery of that rig)",
+  security: [...SECURITY.agent],
+  request: { params: AgentParams, body: jsonBody(GitTokenRequestSchema) },
+  responses: {
+    200: jsonContent(GitTokenResponseSchema, 'the grant (an installation token narrowed to the repository, or the rig token)'),
+    ...agentErrors,
+    403: { ...e403, description: 'role_forbidden (not a polecat or refinery), token_scope (another rig)' },
+    409: { ...e409, description: 'conflict: the rig has no credentials (auth none)' },
+    422: { ...e400, description: 'git_auth_failed: the git host refused the rig credentials' },
+    502: { ...e400, description: 'upstream_failed: the git host could not be reached' },
+  },
+});
+
 function toolRoute<T extends ToolName>(tool: T) {
   const spec = TOOLS[tool];
   return createRoute({
@@ -104,5 +123,6 @@ export const AGENT_ROUTES: readonly RouteConfig[] = [
   eventsRoute,
   completionRoute,
   mergeResultRoute,
+  gitTokenRoute,
   ...Object.values(TOOL_ROUTES),
 ];

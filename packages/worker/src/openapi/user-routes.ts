@@ -22,14 +22,20 @@ import {
   RigResponseSchema,
   TownListResponseSchema,
   TownResponseSchema,
+  UpdateRigRequestSchema,
   UpdateTownConfigRequestSchema,
 } from '@gastown/protocol';
-import { AgentParams, TownParams } from './params';
+import { AgentParams, RigParams, TownParams } from './params';
 import { ERROR_RESPONSES, SECURITY, api, apiObject, jsonBody, jsonContent } from './schema';
 
-const { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415, 429: e429 } = ERROR_RESPONSES;
+const { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415, 422: e422, 429: e429 } = ERROR_RESPONSES;
 const readErrors = { 400: e400, 401: e401, 404: e404 } as const;
 const writeErrors = { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415 } as const;
+/** A rig with credentials is checked against its git host before anything is stored. */
+const rigAccessErrors = {
+  422: { ...e422, description: 'git_auth_failed: the git host refused the credentials (the message names the cause: key, installation, access, permission)' },
+  502: { ...e400, description: 'upstream_failed: the git host could not be reached or answered 5xx' },
+} as const;
 
 export const MayorMessageListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 export const MayorMessageListResponseSchema = z.object({ messages: z.array(api(MayorMessageSchema)) });
@@ -100,7 +106,17 @@ export const addRigRoute = createRoute({
   summary: 'Add a rig (a git repository)',
   security: [...SECURITY.user],
   request: { params: TownParams, body: jsonBody(CreateRigRequestSchema) },
-  responses: { 201: jsonContent(RigResponseSchema, 'the new rig'), ...writeErrors },
+  responses: { 201: jsonContent(RigResponseSchema, 'the new rig'), ...writeErrors, ...rigAccessErrors },
+});
+
+export const updateRigRoute = createRoute({
+  method: 'patch',
+  path: '/api/towns/{townId}/rigs/{rigId}',
+  tags: ['rigs'],
+  summary: "Change a rig's auth, merge strategy or provider (secrets are write-only; a new credential is checked against the git host first)",
+  security: [...SECURITY.user],
+  request: { params: RigParams, body: jsonBody(UpdateRigRequestSchema) },
+  responses: { 200: jsonContent(RigResponseSchema, 'the updated rig'), ...writeErrors, ...rigAccessErrors },
 });
 
 export const listAgentsRoute = createRoute({
@@ -206,6 +222,7 @@ export const USER_ROUTES = [
   updateTownConfigRoute,
   listRigsRoute,
   addRigRoute,
+  updateRigRoute,
   listAgentsRoute,
   stopAgentRoute,
   reissueCredentialsRoute,

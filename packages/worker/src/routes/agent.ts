@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { bearerToken } from '../auth';
 import type { AppDeps, AppEnv } from '../http/types';
-import { TOOL_ROUTES, completionRoute, eventsRoute, heartbeatRoute, mergeResultRoute, refreshRoute } from '../openapi/agent-routes';
+import { TOOL_ROUTES, completionRoute, eventsRoute, gitTokenRoute, heartbeatRoute, mergeResultRoute, refreshRoute } from '../openapi/agent-routes';
 import { unwrap } from '../town/rpc-result';
 import { TOOL_NAMES } from '@gastown/protocol';
 
@@ -50,6 +50,12 @@ export function registerAgentRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       }),
     );
     return c.json(result, 200);
+  });
+
+  app.openapi(gitTokenRoute, async function gitToken(c) {
+    const { townId } = c.req.valid('param');
+    const { rigId } = c.req.valid('json');
+    return c.json({ grant: unwrap(await directory.town(townId).gitToken(c.get('agentClaims'), rigId)) }, 200);
   });
 
   for (const tool of TOOL_NAMES) {

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { GastownError, gitUrlProblem, type Town } from '@gastown/protocol';
 import type { AppDeps, AppEnv } from '../http/types';
-import { addRigRoute, createTownRoute, getTownRoute, listRigsRoute, listTownsRoute, updateTownConfigRoute } from '../openapi/user-routes';
+import { addRigRoute, createTownRoute, getTownRoute, listRigsRoute, listTownsRoute, updateRigRoute, updateTownConfigRoute } from '../openapi/user-routes';
 import { unwrap } from '../town/rpc-result';
 
 /** Towns, their config and rigs. A town another user owns answers 404, exactly like a missing one. */
@@ -55,5 +55,10 @@ export function registerTownRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const problem = gitUrlProblem(req.gitUrl);
     if (problem) throw new GastownError('validation_failed', `body.gitUrl: ${problem}`);
     return c.json({ rig: unwrap(await directory.town(townId).addRig(c.get('userId'), req)) }, 201);
+  });
+
+  app.openapi(updateRigRoute, async function updateRig(c) {
+    const { townId, rigId } = c.req.valid('param');
+    return c.json({ rig: unwrap(await directory.town(townId).updateRig(c.get('userId'), rigId, c.req.valid('json'))) }, 200);
   });
 }

@@ -185,4 +185,36 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    name: 'private rigs and pull requests',
+    statements: [
+      // how a rig authenticates to its git host and how approved work lands (never a secret here)
+      `ALTER TABLE rigs ADD COLUMN auth_kind TEXT NOT NULL DEFAULT 'none'`,
+      `ALTER TABLE rigs ADD COLUMN app_id TEXT`,
+      `ALTER TABLE rigs ADD COLUMN installation_id TEXT`,
+      // sha256:<8 hex> of the secret, so a user can tell which one is set
+      `ALTER TABLE rigs ADD COLUMN auth_fingerprint TEXT`,
+      `ALTER TABLE rigs ADD COLUMN merge_strategy TEXT NOT NULL DEFAULT 'direct'`,
+      `ALTER TABLE rigs ADD COLUMN provider_kind TEXT`,
+      `ALTER TABLE rigs ADD COLUMN api_base_url TEXT`,
+      `ALTER TABLE rigs ADD COLUMN repository TEXT`,
+      // write-only secrets of a rig (an app's private key or a token; the webhook secret): handed to
+      // the git host client only, never read into a view, an event or a log (like town_env_vars)
+      `CREATE TABLE rig_secrets (
+        rig_id TEXT PRIMARY KEY,
+        secret TEXT,
+        webhook_secret TEXT,
+        updated_at INTEGER NOT NULL
+      )`,
+      // provider webhook deliveries already applied (a redelivery changes nothing twice); pruned by age
+      `CREATE TABLE webhook_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        rig_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at)`,
+    ],
+  },
 ];

@@ -24,10 +24,13 @@ import {
   type TownEvent,
   type UpdateTownConfigRequest,
   type CreateRigRequest,
+  type GitTokenGrant,
+  type UpdateRigRequest,
 } from '@gastown/protocol';
 import { DurableObject } from 'cloudflare:workers';
 import { createCredentialService, cryptoRandomBytes } from '../auth';
 import { loadWorkerConfig } from '../config';
+import { GitTokenCache, type FetchFn } from '../git-host';
 import { runMigrations } from '../storage/migrate';
 import { Sql } from '../storage/sql';
 import { assertRole, assertTokenCurrent, assertToolAllowed } from './agent-authorization';
@@ -49,6 +52,7 @@ import type { CreateAgentInput } from './services/agent-service';
 import type { MayorSessionReset } from './services/session-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
+import type { WebhookInput, WebhookResult } from './services/pull-request-service';
 import { statusFromHeartbeat } from './services/lifecycle-service';
 import { defaultTownConfig } from './services/town-service';
 
@@ -68,6 +72,8 @@ export interface InitTownInput {
 export interface TownDOOptions {
   containerClientFactory?: ContainerClientFactory;
   alarms?: AlarmScheduler;
+  /** How the town reaches git hosts (private rigs, pull requests); default the global fetch. */
+  fetch?: FetchFn;
 }
 
 type MergeResultInput = Required<Pick<MergeResultRequest, 'mergeRequestBeadId' | 'outcome'>> & { commitSha: string | null; message: string };
@@ -105,6 +111,8 @@ export class TownDO extends DurableObject<Env> {
       settings: config.town,
       inFlight: new Set<string>(),
       reissuing: new Map<string, number>(),
+      gitTokens: new GitTokenCache(systemClock),
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       credentials: createCredentialService({
         sql,
         config: auth,
@@ -169,8 +177,13 @@ export class TownDO extends DurableObject<Env> {
   listRigs(userId: string): Promise<RpcResult<Rig[]>> {
     return this.asOwner('listRigs', userId, (s) => s.town.listRigs());
   }
+  /** Add a rig; a rig with credentials is checked against its git host first (422 git_auth_failed, nothing stored). */
   addRig(userId: string, req: CreateRigRequest): Promise<RpcResult<Rig>> {
-    return this.asOwner('addRig', userId, (s) => s.town.addRig(req));
+    return this.asOwner('addRig', userId, (s) => s.rigs.add(req));
+  }
+  /** Change a rig's auth, merge strategy or provider (a new credential is checked like at add). */
+  updateRig(userId: string, rigId: string, req: UpdateRigRequest): Promise<RpcResult<Rig>> {
+    return this.asOwner('updateRig', userId, (s) => s.rigs.update(rigId, req));
   }
   listAgents(userId: string, page: PageRequest): Promise<RpcResult<Page<Agent>>> {
     return this.asOwner('listAgents', userId, (s) => {
@@ -262,16 +275,24 @@ export class TownDO extends DurableObject<Env> {
       return true as const;
     });
   }
+  /** The container's merge report. `pushed` (pull-request strategy): the pull request is opened before the answer (a failure is retried by the alarm). */
   reportMergeResult(claims: AgentClaims, req: MergeResultInput): Promise<RpcResult<{ mergeRequest: Bead; sourceBead: Bead | null }>> {
     return this.asAgent(
       'reportMergeResult',
       claims,
-      (s, agent) => {
+      async (s, agent) => {
         assertRole('merge-result', ['refinery'], agent.role);
-        return s.work.mergeResult(agent, { ...req, message: redactText(req.message) });
+        const result = s.work.mergeResult(agent, { ...req, message: redactText(req.message) });
+        if (req.outcome !== 'pushed') return result;
+        const mergeRequest = await s.pullRequests.open(result.mergeRequest.id);
+        return { mergeRequest, sourceBead: result.sourceBead ? s.work.bead(result.sourceBead.id) : null };
       },
       { rearm: true },
     );
+  }
+  /** The container's git credential broker asks for a fresh git token of the agent's rig (polecat or refinery of that rig). */
+  gitToken(claims: AgentClaims, rigId: string): Promise<RpcResult<GitTokenGrant>> {
+    return this.asAgent('gitToken', claims, (s, agent) => s.rigs.grantFor(agent, rigId, 'request'));
   }
   callTool<T extends ToolName>(claims: AgentClaims, tool: T, args: unknown): Promise<RpcResult<ToolResult<T>>> {
     return this.asAgent(
@@ -285,6 +306,13 @@ export class TownDO extends DurableObject<Env> {
       },
       { rearm: true },
     );
+  }
+
+  // ---- git host webhooks (the worker route forwards; the signature is checked here, where the secret is) ----
+
+  /** A provider webhook for one of this town's rigs (404 unknown rig, 401 webhook_unauthorized, duplicates change nothing). */
+  receiveWebhook(input: WebhookInput): Promise<RpcResult<WebhookResult>> {
+    return this.rpc('receiveWebhook', () => this.town().pullRequests.receiveWebhook(input), { rearm: true });
   }
 
   // ---- internal: dispatch, reconciler (and tests) ----------------------------------------

@@ -9,6 +9,7 @@
  * | GASTOWN_HEARTBEAT_INTERVAL_SECONDS  | 30      | the containers' heartbeat interval (set both sides alike) |
  * | GASTOWN_DISPATCH_BACKOFF_SECONDS    | 30      | first retry delay of a failed bead; doubles per attempt, ≤ 15 min |
  * | GASTOWN_MAX_POLECATS                | 4       | polecats running at once per town                   |
+ * | GASTOWN_PR_POLL_SECONDS             | 60      | how often an open pull request is polled (the webhook's fallback) |
  */
 import { GastownError } from '@gastown/protocol';
 import { z } from 'zod';
@@ -32,11 +33,14 @@ export interface TownSettings {
   maxAttempts: number;
   /** Shortest delay between two reconciler runs (no hot loop). */
   minAlarmDelayMs: number;
+  /** An open pull request is polled this often (the fallback of its webhook). */
+  prPollMs: number;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 30;
 export const DEFAULT_DISPATCH_BACKOFF_SECONDS = 30;
 export const DEFAULT_MAX_POLECATS = 4;
+export const DEFAULT_PR_POLL_SECONDS = 60;
 const BACKOFF_MAX_MS = 15 * 60_000;
 const START_GRACE_MIN_MS = 120_000;
 
@@ -82,6 +86,7 @@ const TownEnvSchema = z.object({
   GASTOWN_HEARTBEAT_INTERVAL_SECONDS: intVar(1, 3600),
   GASTOWN_DISPATCH_BACKOFF_SECONDS: intVar(1, 3600),
   GASTOWN_MAX_POLECATS: intVar(1, 100),
+  GASTOWN_PR_POLL_SECONDS: intVar(5, 86_400),
 });
 
 export function loadTownSettings(env: Record<string, unknown>): TownSettings {
@@ -96,6 +101,7 @@ export function loadTownSettings(env: Record<string, unknown>): TownSettings {
   if (e.GASTOWN_HEARTBEAT_INTERVAL_SECONDS !== undefined) overrides.heartbeatIntervalMs = e.GASTOWN_HEARTBEAT_INTERVAL_SECONDS * 1000;
   if (e.GASTOWN_DISPATCH_BACKOFF_SECONDS !== undefined) overrides.backoffBaseMs = e.GASTOWN_DISPATCH_BACKOFF_SECONDS * 1000;
   if (e.GASTOWN_MAX_POLECATS !== undefined) overrides.maxPolecats = e.GASTOWN_MAX_POLECATS;
+  if (e.GASTOWN_PR_POLL_SECONDS !== undefined) overrides.prPollMs = e.GASTOWN_PR_POLL_SECONDS * 1000;
   return createTownSettings(overrides);
 }
 
@@ -114,6 +120,7 @@ export function createTownSettings(overrides: Partial<TownSettings> = {}): TownS
     maxPolecats: DEFAULT_MAX_POLECATS,
     maxAttempts: MAX_BEAD_ATTEMPTS,
     minAlarmDelayMs: 1000,
+    prPollMs: DEFAULT_PR_POLL_SECONDS * 1000,
     ...overrides,
     heartbeatIntervalMs,
   };

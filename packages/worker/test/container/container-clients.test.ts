@@ -100,11 +100,12 @@ describe('HostContainerClient (local container host over HTTP)', () => {
     expect(
       await host.client.merge({
         agentId: AGENT,
-        rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main' },
+        rig: { id: 'rig_abcdef', name: 'r', gitUrl: '/tmp/r', defaultBranch: 'main', auth: 'none' },
         mergeRequestBeadId: 'bd_abcdef',
         branch: 'b',
         commit: 'a'.repeat(40),
         message: 'm',
+        strategy: 'direct',
       }),
     ).toEqual({ accepted: true });
     expect(host.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([

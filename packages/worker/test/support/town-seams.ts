@@ -5,12 +5,15 @@
  * object. A town with nothing installed uses the real ones.
  */
 import type { AgentRuntimeStatus, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
+import type { FetchFn } from '../../src/git-host';
 import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
 import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
 
 export interface TownSeams {
   container?: ContainerClient;
   alarms?: AlarmScheduler;
+  /** What the town's git host clients call instead of the network (a fake GitHub / GitLab). */
+  fetch?: FetchFn;
 }
 
 /** By Durable Object id (`env.TOWN.idFromName(townId).toString()`). */
@@ -75,4 +78,9 @@ export class SeamAlarms implements AlarmScheduler {
   clear(): Promise<void> {
     return this.current.clear();
   }
+}
+
+/** A fetch that is the installed one of this object, if any, else the global fetch. */
+export function seamFetch(objectId: string): FetchFn {
+  return (input, init) => (installed.get(objectId)?.fetch ?? ((i: string, o?: RequestInit) => fetch(i, o)))(input, init);
 }

@@ -3,7 +3,7 @@
  * offers exactly ROLE_TOOLS (a view of the protocol's TOOLS table, which the worker also enforces),
  * so a briefing that names any other tool sends the agent to a call that never reaches the town.
  */
-import { ROLE_TOOLS, TOOL_NAMES, type AgentRole, type Bead, type Rig } from '@gastown/protocol';
+import { ROLE_TOOLS, TOOL_NAMES, type AgentRole, type Bead, type Rig, RigSchema } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   mailNotice,
@@ -15,14 +15,14 @@ import {
   refineryPrompt,
 } from '../../src/town/briefings';
 
-const rig: Rig = {
+const rig: Rig = RigSchema.parse({
   id: 'rig_1a2b3c4d',
   townId: 'town_1a2b3c4d',
   name: 'website',
   gitUrl: 'https://example.com/website.git',
   defaultBranch: 'main',
   createdAt: 1,
-};
+});
 
 function bead(overrides: Partial<Bead> = {}): Bead {
   return {

@@ -1,4 +1,4 @@
-import { AGENT_API, TOOL_NAMES, USER_API } from '@gastown/protocol';
+import { AGENT_API, TOOL_NAMES, USER_API, WEBHOOK_ROUTE } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
 import { call } from '../helpers';
 
@@ -13,6 +13,7 @@ const EXPECTED: [string, string][] = [
   ['patch', USER_API.townConfig],
   ['get', USER_API.rigs],
   ['post', USER_API.rigs],
+  ['patch', USER_API.rig],
   ['get', USER_API.agents],
   ['post', USER_API.stopAgent],
   ['post', USER_API.reissueCredentials],
@@ -28,10 +29,12 @@ const EXPECTED: [string, string][] = [
   ['post', AGENT_API.events],
   ['post', AGENT_API.completion],
   ['post', AGENT_API.mergeResult],
+  ['post', AGENT_API.gitToken],
   ['get', AGENT_API.session],
   ['put', AGENT_API.session],
   ...TOOL_NAMES.map((tool): [string, string] => ['post', AGENT_API.tool.replace(':tool', tool)]),
   ['get', '/health'],
+  ['post', WEBHOOK_ROUTE],
 ];
 
 describe('GET /openapi.json', () => {

@@ -11,6 +11,7 @@ import { grantToRunningAgent, revokeRunCredentials } from '../credentials';
 import type { AgentService } from '../services/agent-service';
 import type { TownContext } from '../services/context';
 import type { DispatchService } from '../services/dispatch-service';
+import type { PullRequestService } from '../services/pull-request-service';
 import type { ReviewService } from '../services/review-service';
 import type { TownService } from '../services/town-service';
 import type { WorkService } from '../services/work-service';
@@ -36,6 +37,7 @@ export class ReconcilerService {
     private readonly work: WorkService,
     private readonly review: ReviewService,
     private readonly dispatch: DispatchService,
+    private readonly pullRequests: PullRequestService,
   ) {}
 
   async run(): Promise<ReconcileRun> {
@@ -85,6 +87,12 @@ export class ReconcilerService {
         return;
       case 'fail_merge_request':
         this.review.giveUp(action.mergeRequestBeadId, action.reason);
+        return;
+      case 'open_pull_request':
+        await this.pullRequests.open(action.mergeRequestBeadId);
+        return;
+      case 'poll_pull_request':
+        await this.pullRequests.poll(action.mergeRequestBeadId);
         return;
       case 'agent_lost':
         await this.lost(action.agentId, action.reason, action.redispatch);

@@ -1,5 +1,6 @@
 import type { Bead } from '@gastown/protocol';
 import { DRAINED_BY_KEY } from '../bead-rules';
+import { pullRequestDueAt, pullRequestStage } from '../pull-request-rules';
 import { reviewAttemptsOf } from '../services/review-service';
 import type { TownContext } from '../services/context';
 import type { AgentRecord } from '../repositories/agent-repository';
@@ -11,7 +12,7 @@ export function loadReconcileState(ctx: TownContext): ReconcileState {
   const credentialsLive = ctx.credentials.agentsWithLiveFamilies();
   return {
     agents: ctx.repos.agents.list().map((a) => toReconcileAgent(a, ctx.inFlight.has(a.id), credentialsLive.has(a.id))),
-    beads: ctx.repos.beads.listActiveWork().map(toReconcileBead),
+    beads: ctx.repos.beads.listActiveWork().map((b) => toReconcileBead(b, ctx.settings.prPollMs)),
     providerConfigured: town?.config.provider != null,
     latestInstanceId: ctx.repos.townState.latestInstance()?.instanceId ?? null,
   };
@@ -37,7 +38,7 @@ export function toReconcileAgent(a: AgentRecord, busy: boolean, credentialsLive 
   };
 }
 
-export function toReconcileBead(b: Bead): ReconcileBead {
+export function toReconcileBead(b: Bead, prPollMs = 60_000): ReconcileBead {
   const m = b.metadata;
   const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   return {
@@ -53,5 +54,7 @@ export function toReconcileBead(b: Bead): ReconcileBead {
     reviewAttempts: b.type === 'merge_request' ? reviewAttemptsOf(b) : 0,
     polecatId: typeof m.polecatId === 'string' ? m.polecatId : null,
     drainedBy: b.type === 'issue' && typeof m[DRAINED_BY_KEY] === 'string' ? m[DRAINED_BY_KEY] : null,
+    pullRequestStage: pullRequestStage(b),
+    pullRequestDueAt: pullRequestDueAt(b, prPollMs),
   };
 }

@@ -50,6 +50,7 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
 
   actions.push(...issueActions(state, now, settings, lost, gone));
   actions.push(...mergeRequestActions(state, now, settings, lost, gone));
+  actions.push(...pullRequestActions(state, now));
 
   for (const agent of state.agents) {
     if (!lost.has(agent.id) && needsBackstop(agent, state.latestInstanceId, now, settings)) actions.push({ type: 'push_credentials', agentId: agent.id });
@@ -174,6 +175,7 @@ function mergeRequestActions(
     const handedToCurrentRun = (mr: ReconcileBead) => refinery !== null && mr.assigneeId === refinery.id && mr.reviewGen === refinery.gen && refineryLive;
     const waiting: ReconcileBead[] = [];
     for (const mr of mrs.filter((b) => b.rigId === rigId)) {
+      if (mr.status === 'in_progress' && mr.pullRequestStage) continue; // pushed: its pull request is followed instead (pullRequestActions)
       if (mr.status === 'in_progress') {
         // approved; the merge callback comes from the approving run — unless that run is gone
         if (!handedToCurrentRun(mr) && gone(mr.assigneeId) && !(mr.assigneeId !== null && lost.has(mr.assigneeId))) {
@@ -205,6 +207,17 @@ function mergeRequestActions(
       actions.push({ type: 'review_merge_request', rigId, mergeRequestBeadId: next.id, refineryId: refinery.id, mode: 'deliver' });
     }
     // a refinery that is starting or working gets the next merge request when it waits again
+  }
+  return actions;
+}
+
+/** Pushed merge requests of the pull-request strategy whose next step is due: open the pull request, or poll it. */
+export function pullRequestActions(state: ReconcileState, now: number): Action[] {
+  const actions: Action[] = [];
+  for (const mr of state.beads) {
+    if (mr.type !== 'merge_request' || mr.status !== 'in_progress' || !mr.pullRequestStage) continue;
+    if ((mr.pullRequestDueAt ?? 0) > now) continue;
+    actions.push({ type: mr.pullRequestStage === 'pending_open' ? 'open_pull_request' : 'poll_pull_request', mergeRequestBeadId: mr.id });
   }
   return actions;
 }
@@ -266,6 +279,7 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       else if (isDrainedHolder(bead, agent)) consider(Math.max(now, bead.retryAt ?? now));
       else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
     }
+    if (bead.type === 'merge_request' && bead.status === 'in_progress' && bead.pullRequestStage) consider(Math.max(bead.pullRequestDueAt ?? now, now));
     if (bead.type === 'merge_request' && bead.status === 'open' && state.providerConfigured && bead.rigId !== null) {
       const refinery = refineryOf(state, bead.rigId);
       const handed = refinery !== null && bead.assigneeId === refinery.id && bead.reviewGen === refinery.gen && (isLive(refinery) || refinery.busy);

@@ -40,6 +40,13 @@ export interface ReconcileBead {
   polecatId: string | null;
   /** Issue: the polecat whose run was drained while it held the bead (re-dispatched at once); null: none. */
   drainedBy: string | null;
+  /**
+   * Merge request of the pull-request strategy (in progress, pushed): waiting for its pull request to
+   * be opened (`pending_open`) or merged by a human (`open`); absent or null otherwise.
+   */
+  pullRequestStage?: 'pending_open' | 'open' | null;
+  /** When the alarm next acts on that pull request: retry the open, or poll it. */
+  pullRequestDueAt?: number | null;
 }
 
 export interface ReconcileState {
@@ -72,6 +79,10 @@ export type Action =
   | { type: 'fail_merge_request'; mergeRequestBeadId: string; reason: string }
   /** The agent's run is gone: gen + 1 (its tokens die); start it again if it had work, else exited. */
   | { type: 'agent_lost'; agentId: string; reason: LostReason; redispatch: boolean }
+  /** Pull-request strategy: open the pull request of a pushed merge request (again, after a failure). */
+  | { type: 'open_pull_request'; mergeRequestBeadId: string }
+  /** Pull-request strategy: ask the git host whether an open pull request was merged or closed (the webhook's fallback). */
+  | { type: 'poll_pull_request'; mergeRequestBeadId: string }
   /** Credential backstop: a fresh access token for a working agent in an awake container. */
   | { type: 'push_credentials'; agentId: string }
   /**

@@ -1,5 +1,6 @@
 import type { Clock } from '@gastown/protocol';
 import type { AuthConfig, CredentialService } from '../../auth';
+import { GitTokenCache, type FetchFn } from '../../git-host';
 import type { Sql } from '../../storage/sql';
 import type { ContainerClient, ContainerClientFactory } from '../container-client';
 import type { IdFactory } from '../ids';
@@ -12,6 +13,7 @@ import { RigRepository } from '../repositories/rig-repository';
 import { SessionRepository } from '../repositories/session-repository';
 import { TownRepository } from '../repositories/town-repository';
 import { TownStateRepository } from '../repositories/town-state-repository';
+import { WebhookDeliveryRepository } from '../repositories/webhook-delivery-repository';
 import type { TownSettings } from '../town-settings';
 import type { Logger } from '../rpc-result';
 
@@ -35,6 +37,10 @@ export interface TownDeps {
    * are still accepted, so no call of the agent fails in between (credentials/reissue.ts).
    */
   reissuing: Map<string, number>;
+  /** Git tokens of the town's private rigs, in memory only (default: a new cache). */
+  gitTokens?: GitTokenCache;
+  /** How the town reaches git hosts (default: the global fetch; a stub in tests). */
+  fetch?: FetchFn;
 }
 
 export interface TownRepositories {
@@ -49,11 +55,15 @@ export interface TownRepositories {
   townState: TownStateRepository;
   /** Stored session snapshots (pointers into R2) of agents. */
   sessions: SessionRepository;
+  /** Provider webhook deliveries already applied. */
+  webhookDeliveries: WebhookDeliveryRepository;
 }
 
 /** The per-town context every service shares (built once the town row exists). */
-export interface TownContext extends TownDeps {
+export interface TownContext extends Omit<TownDeps, 'gitTokens' | 'fetch'> {
   townId: string;
+  gitTokens: GitTokenCache;
+  fetch: FetchFn;
   container: ContainerClient;
   repos: TownRepositories;
   /** Record a town event at the current time. */
@@ -72,10 +82,13 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
     mayorMessages: new MayorMessageRepository(deps.sql, townId),
     townState: new TownStateRepository(deps.sql),
     sessions: new SessionRepository(deps.sql),
+    webhookDeliveries: new WebhookDeliveryRepository(deps.sql),
   };
   return {
     ...deps,
     townId,
+    gitTokens: deps.gitTokens ?? new GitTokenCache(deps.clock),
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     container: deps.containerClientFactory(townId),
     repos,
     event: (event) => repos.townEvents.insert(event, deps.clock.now()),

@@ -15,6 +15,8 @@ import { CONTROL_PLANE_URL_RULE, isAllowedControlPlaneUrl } from '../control-pla
 import { grantToRunningAgent, issueAtDispatch, revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
+import type { RigService } from './rig-service';
+import { rigRefOf } from './review-service';
 import type { TownContext } from './context';
 import { statusFromHeartbeat } from './lifecycle-service';
 import type { TownService } from './town-service';
@@ -44,6 +46,7 @@ export class DispatchService {
     private readonly town: TownService,
     private readonly agents: AgentService,
     private readonly work: WorkService,
+    private readonly rigs: RigService,
   ) {}
 
   /** The town's model provider, or a typed 409: nothing can run without one. */
@@ -100,9 +103,11 @@ export class DispatchService {
     let gen: number | null = null;
     try {
       await this.syncContainerSettings();
+      // a private rig's git token first: a host that refuses it fails the start (git_auth_failed) before a generation is spent
+      const gitToken = await this.rigs.dispatchGrant(this.agents.record(agentId));
       const issued = await issueAtDispatch(ctx, agentId, { generationBumped: options.generationBumped ?? false });
       gen = issued.gen;
-      const request = this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt);
+      const request = { ...this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt), gitToken };
       const status = await ctx.container.start(request);
       this.recordStarted(agentId, gen, status, options.reason);
       return this.agents.view(agentId);
@@ -221,7 +226,7 @@ export class DispatchService {
       controlPlaneUrl,
       credentials,
       runtime: { kind: town.config.runtime, provider, idleTimeoutSeconds: null },
-      rig: rig ? { id: rig.id, name: rig.name, gitUrl: rig.gitUrl, defaultBranch: rig.defaultBranch } : null,
+      rig: rig ? rigRefOf(rig) : null,
       bead: bead ? { id: bead.id, title: bead.title, body: bead.body.slice(0, MAX_TEXT_CHARS) } : null,
       instructions: instructions.slice(0, MAX_TEXT_CHARS),
       prompt: prompt === null ? null : prompt.slice(0, MAX_TEXT_CHARS),

@@ -6,6 +6,8 @@ import { KeepAwakeService } from './keep-awake-service';
 import { LifecycleService } from './lifecycle-service';
 import { MailService } from './mail-service';
 import { MayorService } from './mayor-service';
+import { PullRequestService } from './pull-request-service';
+import { RigService } from './rig-service';
 import { ReviewService } from './review-service';
 import { SessionService } from './session-service';
 import { ToolService } from './tool-service';
@@ -16,6 +18,8 @@ import { WorkService } from './work-service';
 export interface TownServices {
   ctx: TownContext;
   town: TownService;
+  rigs: RigService;
+  pullRequests: PullRequestService;
   agents: AgentService;
   lifecycle: LifecycleService;
   keepAwake: KeepAwakeService;
@@ -35,10 +39,14 @@ export function createTownServices(ctx: TownContext): TownServices {
   const work = new WorkService(ctx, town, mail);
   const review = new ReviewService(ctx, town, work);
   const agents = new AgentService(ctx, town, review);
-  const dispatch = new DispatchService(ctx, town, agents, work);
+  const rigs = new RigService(ctx, town);
+  const dispatch = new DispatchService(ctx, town, agents, work, rigs);
+  const pullRequests = new PullRequestService(ctx, town, work, rigs);
   return {
     ctx,
     town,
+    rigs,
+    pullRequests,
     agents,
     lifecycle: new LifecycleService(ctx, work),
     keepAwake: new KeepAwakeService(ctx, town),
@@ -49,6 +57,6 @@ export function createTownServices(ctx: TownContext): TownServices {
     mayor: new MayorService(ctx, agents, dispatch),
     sessions: new SessionService(ctx, agents),
     tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
-    reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch),
+    reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch, pullRequests),
   };
 }

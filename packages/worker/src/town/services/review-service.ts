@@ -1,4 +1,4 @@
-import { asGastownError, GastownError, type Bead, type RigRef } from '@gastown/protocol';
+import { asGastownError, GastownError, type Bead, type Rig, type RigRef } from '@gastown/protocol';
 import { backoffMs } from '../bead-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
@@ -74,7 +74,7 @@ export class ReviewService {
       this.ctx.event({ type: 'merge_request.approved', agentId: refinery.id, beadId: mr.id, data: { branch: args.branch, commit } });
       return updated;
     });
-    const rigRef: RigRef = { id: rig.id, name: rig.name, gitUrl: rig.gitUrl, defaultBranch: rig.defaultBranch };
+    const rigRef: RigRef = rigRefOf(rig);
     const source = this.work.sourceOf(mr);
     const message = `Merge ${args.branch}${source ? `: ${source.title}` : ''}\n\nMerge request ${mr.id}${source ? `, bead ${source.id}` : ''}, approved by ${refinery.name}.`;
     try {
@@ -85,6 +85,8 @@ export class ReviewService {
         branch: args.branch,
         commit,
         message: message.slice(0, MAX_MERGE_MESSAGE_CHARS),
+        // pull_request: the container pushes the approved commit and reports `pushed`; the town opens the pull request
+        strategy: rig.mergeStrategy,
       });
     } catch (err) {
       const error = asGastownError(err, 'upstream_failed', 'the container did not accept the merge');
@@ -209,4 +211,9 @@ export class ReviewService {
 export function reviewAttemptsOf(mr: Bead): number {
   const n = mr.metadata.reviewAttempts;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/** What the container is told of a rig (never a secret: the auth kind only). */
+export function rigRefOf(rig: Rig): RigRef {
+  return { id: rig.id, name: rig.name, gitUrl: rig.gitUrl, defaultBranch: rig.defaultBranch, auth: rig.auth.kind };
 }

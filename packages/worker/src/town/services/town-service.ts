@@ -1,13 +1,4 @@
-import {
-  DEFAULT_AGENT_TOKEN_TTL_SECONDS,
-  GastownError,
-  LIMITS,
-  type CreateRigRequest,
-  type Rig,
-  type Town,
-  type TownConfig,
-  type UpdateTownConfigRequest,
-} from '@gastown/protocol';
+import { DEFAULT_AGENT_TOKEN_TTL_SECONDS, GastownError, LIMITS, type Rig, type Town, type TownConfig, type UpdateTownConfigRequest } from '@gastown/protocol';
 import type { TokenPolicy } from '../../auth';
 import type { TownContext } from './context';
 
@@ -83,24 +74,6 @@ export class TownService {
   rig(rigId: string): Rig {
     const rig = this.ctx.repos.rigs.get(rigId);
     if (!rig) throw new GastownError('not_found', 'rig not found');
-    return rig;
-  }
-
-  addRig(req: CreateRigRequest): Rig {
-    const { repos, ids, clock } = this.ctx;
-    if (repos.rigs.getByName(req.name)) throw new GastownError('conflict', `a rig named ${req.name} already exists`);
-    const rig: Rig = {
-      id: ids('rig'),
-      townId: this.ctx.townId,
-      name: req.name,
-      gitUrl: req.gitUrl,
-      defaultBranch: req.defaultBranch ?? 'main',
-      createdAt: clock.now(),
-    };
-    this.ctx.transaction(() => {
-      repos.rigs.insert(rig);
-      this.ctx.event({ type: 'rig.added', data: { rigId: rig.id, name: rig.name } });
-    });
     return rig;
   }
 }

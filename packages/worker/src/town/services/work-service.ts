@@ -1,12 +1,13 @@
 import { CredentialError, GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
 import { appendToMetadataList, retryTransition } from '../bead-rules';
 import { polecatBranch } from '../briefings';
+import { PR_KEYS, pullRequestOf } from '../pull-request-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
 import type { TownService } from './town-service';
 
-export type MergeOutcome = 'merged' | 'conflict' | 'failed' | 'changed_since_review';
+export type MergeOutcome = 'merged' | 'pushed' | 'conflict' | 'failed' | 'changed_since_review';
 
 /** Beads through their life: sling → done → review → merge, plus escalations. */
 export class WorkService {
@@ -154,6 +155,24 @@ export class WorkService {
           data: { approvedCommit: mr.metadata.approvedCommit ?? null, commit, message: args.message.slice(0, 500) },
         });
         return { mergeRequest: reopened, sourceBead: source };
+      }
+      if (args.outcome === 'pushed') {
+        // pull-request strategy: the approved commit is on the branch at the rig; the merge request waits
+        // (in progress, no longer the refinery's) for its pull request to be opened and merged by a human
+        if (mr.status === 'in_progress' && (mr.metadata[PR_KEYS.pending] === true || pullRequestOf(mr) !== null))
+          return { mergeRequest: mr, sourceBead: source };
+        const pushedCommit = typeof mr.metadata.approvedCommit === 'string' ? mr.metadata.approvedCommit : args.commitSha;
+        const pushed = repos.beads.update(
+          mr.id,
+          {
+            status: 'in_progress',
+            assigneeId: null,
+            metadata: { ...mr.metadata, [PR_KEYS.pushedCommit]: pushedCommit, [PR_KEYS.pending]: true, [PR_KEYS.retryAt]: null, [PR_KEYS.openAttempts]: 0 },
+          },
+          now,
+        );
+        this.ctx.event({ type: 'merge_request.pushed', agentId: refinery.id, beadId: mr.id, data: { sourceBeadId: source?.id ?? null, commit: pushedCommit } });
+        return { mergeRequest: pushed, sourceBead: source };
       }
       if (args.outcome === 'merged') {
         const merged = repos.beads.update(mr.id, { status: 'closed', metadata: { ...mr.metadata, resolution: 'merged', commitSha: args.commitSha } }, now);
