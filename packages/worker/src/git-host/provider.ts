@@ -76,8 +76,9 @@ export function resolveProvider(
 
   if (rule.mergeStrategy === 'pull_request' && rule.authKind === 'none')
     throw new GastownError('validation_failed', 'body.mergeStrategy: pull_request needs auth (github_app or token) to open pull requests');
-  if (rule.authKind !== 'none' && remote?.scheme !== 'http')
-    throw new GastownError('validation_failed', 'body.gitUrl: a rig with auth github_app or token needs an https:// git URL');
+  // a token is never sent over plain http, except to a loopback host (a local git server, the tests' fake)
+  if (rule.authKind !== 'none' && (remote?.scheme !== 'http' || !isAllowedControlPlaneUrl(gitUrl)))
+    throw new GastownError('validation_failed', 'body.gitUrl: a rig with auth github_app or token needs an https:// git URL (http:// only to a loopback host)');
   if (!remote || repository === null) throw new GastownError('validation_failed', 'body.gitUrl: the URL names no repository');
   if (apiBaseUrl === null || kind === null)
     throw new GastownError(

@@ -103,6 +103,10 @@ describe('private rigs: add with credentials, checked once against the git host'
     );
     expectError(await postRig(t, { auth: { kind: 'github_app', appId: 'abc', installationId: '1', privateKey: 'x' } }), 400, 'validation_failed');
     expectError(await postRig(t, { auth: { kind: 'token', token: pat }, provider: { apiBaseUrl: 'http://git.example.com/api/v3' } }), 400, 'validation_failed');
+    // a token never travels over plain http to a host that is not loopback
+    const plain = await postRig(t, { auth: { kind: 'token', token: pat }, gitUrl: `http://git.example.com/${REPO}.git`, provider: { apiBaseUrl: t.host.api } });
+    expectError(plain, 400, 'validation_failed');
+    expect(plain.body.error.message).toContain('https://');
     expect(await snapshotTown(t.town.id)).toEqual(before);
     expect(t.host.requests).toEqual([]); // refused before any call to the host
   });
