@@ -23,6 +23,7 @@ import { SANDBOX_MODES, type SandboxMode } from './sandbox/isolation';
  * | GASTOWN_PLUGIN_PATH                   | <repo>/packages/plugin/dist/gastown-plugin.js |
  * | GASTOWN_LOG_LEVEL                     | info                                      |
  * | GASTOWN_CLOCK_OFFSET_MS               | 0 — TEST ONLY: shifts the container's clock (e.g. -60000) to test clock skew; never set in production |
+ * | GASTOWN_GIT_TOKEN_REFRESH             | on — TEST ONLY: `off` stops the git token brokers from fetching fresh tokens (proves the private-rig tests can fail); never set in production |
  * | GASTOWN_SANDBOX                       | auto: agent isolation, see src/sandbox/isolation.ts; `uid+namespaces`, `uid`, `namespaces` or `none` force a level (startup fails when it is not available) |
  * | GASTOWN_SANDBOX_UID_BASE              | 20000: first uid of the agents' pool (each agent's gid is its uid) |
  * | GASTOWN_SANDBOX_UID_COUNT             | 1000: uids in the pool (concurrent agent runs) |
@@ -52,6 +53,8 @@ export interface ContainerConfig {
   townEnv: Readonly<Record<string, string>>;
   /** TEST ONLY (GASTOWN_CLOCK_OFFSET_MS): added to the container's clock to simulate skew. 0 in production. */
   clockOffsetMs?: number;
+  /** TEST ONLY (GASTOWN_GIT_TOKEN_REFRESH=off → false): the git token brokers never fetch fresh tokens. Absent (on) in production. */
+  gitTokenRefresh?: boolean;
 }
 
 /** Agent isolation (GASTOWN_SANDBOX*), parsed by loadSandboxConfig. */
@@ -86,6 +89,7 @@ const EnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(-86_400_000).max(86_400_000))
     .optional(),
+  GASTOWN_GIT_TOKEN_REFRESH: z.enum(['on', 'off']).optional(),
 });
 
 /** Where the bundled plugin lives in this repository (src/config.ts → packages/plugin/dist). */
@@ -125,6 +129,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     logLevel: e.GASTOWN_LOG_LEVEL,
     townEnv: Object.freeze(townEnvFrom(env)),
     clockOffsetMs: e.GASTOWN_CLOCK_OFFSET_MS ?? 0,
+    ...(e.GASTOWN_GIT_TOKEN_REFRESH === 'off' ? { gitTokenRefresh: false } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import { loadConfig, loadSandboxConfig, scrubProcessEnv, type ContainerConfig, t
 import { createSandbox } from './sandbox';
 import { createEventSink, createHeartbeatLoop, withReportRetries } from './consumers';
 import type { RuntimeFactory } from './contracts';
-import { CliGitWorkspace } from './git';
+import { CliGitWorkspace, GitTokenRegistry, RigGitAuth, startGitCredentialServer } from './git';
 import { createLogger, type LineSink } from './log';
 import { createRuntimeFactory } from './runtime';
 import { createControlApp, listen } from './server';
@@ -46,6 +46,12 @@ export interface StartContainerOptions {
    * token lifetimes" fail without them. Never set by `runMain`.
    */
   brokerRefresh?: { scheduled: boolean; reactive: boolean };
+  /**
+   * TEST ONLY: false switches the git token brokers' refresh off (no half-life pull, no reactive
+   * refresh), to prove that the private-rig tests fail without it. Default: the config's
+   * `gitTokenRefresh` (GASTOWN_GIT_TOKEN_REFRESH), else true.
+   */
+  gitTokenRefresh?: boolean;
   /** Isolate each agent run (GASTOWN_SANDBOX, parsed by `loadSandboxConfig`); none when omitted. `runMain` always passes it. */
   sandbox?: SandboxConfig;
 }
@@ -65,7 +71,22 @@ export async function startContainer(config: ContainerConfig, options: StartCont
 
   await mkdir(config.dataDir, { recursive: true });
   const sandbox = options.sandbox ? await createSandbox({ ...options.sandbox, rootDir: config.dataDir, logger, timers }) : undefined;
-  const git = await CliGitWorkspace.create({ dataDir: config.dataDir, logger: logger.child({ component: 'git' }), path: process.env.PATH });
+  // private rigs: one git token broker per rig, reached by git only through the credential server's root-only socket
+  const gitTokens = new GitTokenRegistry({
+    clock,
+    random,
+    timers,
+    logger: logger.child({ component: 'git' }),
+    secrets,
+    refresh: options.gitTokenRefresh ?? config.gitTokenRefresh ?? true,
+  });
+  const credentialServer = await startGitCredentialServer({ dataDir: config.dataDir, registry: gitTokens, logger });
+  const git = await CliGitWorkspace.create({
+    dataDir: config.dataDir,
+    logger: logger.child({ component: 'git' }),
+    path: process.env.PATH,
+    auth: new RigGitAuth({ registry: gitTokens, socketPath: credentialServer.socketPath, logger: logger.child({ component: 'git' }) }),
+  });
 
   const brokerApi = createBrokerApi({ logger, fetch: fetchImpl, secrets, townEnv: config.townEnv });
   const brokerServer = await startBrokerServer(brokerApi, { hostname: '127.0.0.1', port: 0 });
@@ -81,6 +102,7 @@ export async function startContainer(config: ContainerConfig, options: StartCont
       stopTimeoutMs: config.stopTimeoutMs,
     },
     git,
+    gitTokens,
     brokerApi,
     createBroker: options.brokerRefresh
       ? (brokerOptions) =>
@@ -122,6 +144,8 @@ export async function startContainer(config: ContainerConfig, options: StartCont
         await supervisor.stopAll();
         await server.close();
         await brokerServer.close();
+        gitTokens.stop();
+        await credentialServer.close();
         logger.info('container.stopped', {});
       })()),
   };

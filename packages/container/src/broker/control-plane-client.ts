@@ -13,6 +13,7 @@ import {
   CredentialError,
   EventBatchResponseSchema,
   GastownError,
+  GitTokenResponseSchema,
   HeartbeatResponseSchema,
   MergeResultResponseSchema,
   REFRESHABLE_CODES,
@@ -33,6 +34,7 @@ import type {
   AgentIdentity,
   CompletionRequest,
   ErrorCode,
+  GitTokenGrant,
   HeartbeatRequest,
   HeartbeatResponse,
   MergeResultRequest,
@@ -55,6 +57,11 @@ export interface ControlPlaneClient {
   putSession(snapshot: StoredSnapshot): Promise<SessionSnapshotRecord>;
   /** The agent's stored session snapshot, or null when it has none. A copy the store found corrupt throws `snapshot_corrupt`. */
   getSession(): Promise<StoredSnapshot | null>;
+  /**
+   * A fresh git token for the agent's rig (polecat or refinery of a private rig), for the
+   * container's git credential broker only: never handed to the agent.
+   */
+  gitToken(rigId: string): Promise<GitTokenGrant>;
 }
 
 /** A session snapshot on the wire: the gzip bytes, their SHA-256 (hex) and the meta sent beside them. */
@@ -247,6 +254,11 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     },
     putSession,
     getSession,
+    async gitToken(rigId: string): Promise<GitTokenGrant> {
+      const { grant } = await call('gitToken', { rigId }, GitTokenResponseSchema);
+      if (grant.rigId !== rigId) throw new GastownError('upstream_failed', 'control plane sent a git token of another rig');
+      return grant;
+    },
   };
 }
 

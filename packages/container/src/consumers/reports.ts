@@ -24,5 +24,6 @@ export function withReportRetries(client: ControlPlaneClient, options: ReportOpt
     mergeResult: (body) => reportMergeResult(client, body, options),
     putSession: (snapshot) => client.putSession(snapshot),
     getSession: () => client.getSession(),
+    gitToken: (rigId) => client.gitToken(rigId),
   };
 }

@@ -1,15 +1,18 @@
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { GastownError, type RigRef } from '@gastown/protocol';
+import { GastownError, type MergeStrategy, type RigRef } from '@gastown/protocol';
 import type { Logger } from '../log/logger';
 import { AGENT_FETCH_REFSPECS, MIRROR_PRE_RECEIVE_HOOK, hasOwnGitDir, headBranchOf, reviewRef, uploadPackTrusting } from './agent-repo';
 import { GIT_USER_EMAIL, GIT_USER_NAME, gitEnvironment, prepareGitHome } from './git-env';
 import { createExecGitRunner, GitCommandError, type GitResult, type GitRunner } from './git-runner';
 import { KeyedQueue } from './keyed-queue';
+import type { RigGitAuth } from './rig-git-auth';
 import { agentBranch, branchOwner, validAgentId, validBranch, validCommit, validRig } from './validate';
 
 export type MergeOutcome =
   | { outcome: 'merged'; commitSha: string }
+  /** Strategy pull_request: the approved commit is on the branch at the rig (nothing merged; the control plane opens the pull request). */
+  | { outcome: 'pushed'; commitSha: string }
   | { outcome: 'conflict'; files: string[]; message: string }
   /** The branch is no longer at the approved commit (`branchCommit`: where it is now); nothing was merged. */
   | { outcome: 'changed_since_review'; branchCommit: string; message: string }
@@ -39,9 +42,10 @@ export interface GitWorkspace {
   pushBranch(rig: RigRef, workdir: string, branch: string, options?: { capture?: boolean }): Promise<void>;
   /**
    * Merge `commit` into the default branch of the rig's origin, only while it is the branch's tip
-   * (the container's copy, else the rig's); never loses work on conflict.
+   * (the container's copy, else the rig's); never loses work on conflict. Strategy `pull_request`:
+   * the same check, then `commit` is pushed to the branch at the rig and nothing is merged (`pushed`).
    */
-  merge(rig: RigRef, branch: string, message: string, commit: string): Promise<MergeOutcome>;
+  merge(rig: RigRef, branch: string, message: string, commit: string, options?: { strategy?: MergeStrategy }): Promise<MergeOutcome>;
   remove(path: string): Promise<void>;
 }
 
@@ -50,6 +54,8 @@ export interface CliGitWorkspaceOptions {
   dataDir: string;
   runGit: GitRunner;
   logger: Logger;
+  /** How commands that talk to a private rig (auth != none) authenticate; without it such a rig fails with git_auth_failed. */
+  auth?: RigGitAuth;
 }
 
 /**
@@ -71,6 +77,7 @@ export class CliGitWorkspace implements GitWorkspace {
   readonly dataDir: string;
   readonly #runGit: GitRunner;
   readonly #logger: Logger;
+  readonly #auth: RigGitAuth | null;
   readonly #queue = new KeyedQueue();
 
   constructor(options: CliGitWorkspaceOptions) {
@@ -78,15 +85,23 @@ export class CliGitWorkspace implements GitWorkspace {
     this.dataDir = resolve(options.dataDir);
     this.#runGit = options.runGit;
     this.#logger = options.logger;
+    this.#auth = options.auth ?? null;
   }
 
   /** Prepare the container-owned git HOME under the data dir and build the real runner. */
-  static async create(options: { dataDir: string; logger: Logger; gitBinary?: string; path?: string; timeoutMs?: number }): Promise<CliGitWorkspace> {
+  static async create(options: {
+    dataDir: string;
+    logger: Logger;
+    gitBinary?: string;
+    path?: string;
+    timeoutMs?: number;
+    auth?: RigGitAuth;
+  }): Promise<CliGitWorkspace> {
     const dataDir = resolve(options.dataDir);
     const home = join(dataDir, 'git-home');
     await prepareGitHome(home);
     const runGit = createExecGitRunner({ gitBinary: options.gitBinary, env: gitEnvironment(home, options.path), defaultTimeoutMs: options.timeoutMs });
-    return new CliGitWorkspace({ dataDir, runGit, logger: options.logger });
+    return new CliGitWorkspace({ dataDir, runGit, logger: options.logger, ...(options.auth ? { auth: options.auth } : {}) });
   }
 
   mirrorPath(rigId: string): string {
@@ -160,12 +175,12 @@ export class CliGitWorkspace implements GitWorkspace {
       const mirror = await this.#syncMirror(rig);
       if (options.capture !== false) await this.#capture(mirror, repo, branch);
       else if ((await this.#commitOf(mirror, reviewRef(branch))) === null) throw new GastownError('not_found', `branch ${branch} was never submitted`);
-      await this.#git(['-C', mirror, 'push', '--quiet', '--', rig.gitUrl, `${reviewRef(branch)}:refs/heads/${branch}`]);
+      await this.#remoteOk(rig, ['-C', mirror, 'push', '--quiet', '--', rig.gitUrl, `${reviewRef(branch)}:refs/heads/${branch}`]);
       this.#logger.info('git.branch.pushed', { rigId: rig.id, branch });
     });
   }
 
-  async merge(rigInput: RigRef, branchInput: string, message: string, commitInput: string): Promise<MergeOutcome> {
+  async merge(rigInput: RigRef, branchInput: string, message: string, commitInput: string, options: { strategy?: MergeStrategy } = {}): Promise<MergeOutcome> {
     const rig = validRig(rigInput);
     const branch = validBranch(branchInput);
     const commit = validCommit(commitInput);
@@ -173,7 +188,9 @@ export class CliGitWorkspace implements GitWorkspace {
       throw new GastownError('validation_failed', 'invalid merge message');
     }
     if (branch === rig.defaultBranch) throw new GastownError('validation_failed', 'cannot merge the default branch into itself');
-    return this.#queue.run(rig.id, () => this.#merge(rig, branch, message, commit));
+    const strategy = options.strategy ?? 'direct';
+    if (strategy !== 'direct' && strategy !== 'pull_request') throw new GastownError('validation_failed', 'invalid merge strategy');
+    return this.#queue.run(rig.id, () => this.#merge(rig, branch, message, commit, strategy));
   }
 
   async remove(pathInput: string): Promise<void> {
@@ -202,7 +219,7 @@ export class CliGitWorkspace implements GitWorkspace {
     await mkdir(dirname(hook), { recursive: true });
     await writeFile(hook, MIRROR_PRE_RECEIVE_HOOK, { mode: 0o755 });
     await chmod(hook, 0o755);
-    await this.#git(['-C', mirror, 'fetch', '--quiet', '--prune', '--', 'origin']);
+    await this.#remoteOk(rig, ['-C', mirror, 'fetch', '--quiet', '--prune', '--', 'origin']);
     if (!(await this.#refExists(mirror, `refs/remotes/origin/${rig.defaultBranch}`))) {
       throw new GastownError('not_found', `default branch ${rig.defaultBranch} not found on the rig's origin`);
     }
@@ -257,7 +274,7 @@ export class CliGitWorkspace implements GitWorkspace {
     return this.#revParse(mirror, reviewRef(branch));
   }
 
-  async #merge(rig: RigRef, branch: string, message: string, commit: string): Promise<MergeOutcome> {
+  async #merge(rig: RigRef, branch: string, message: string, commit: string, strategy: MergeStrategy): Promise<MergeOutcome> {
     const log = this.#logger.child({ rigId: rig.id, branch });
     let mirror: string;
     try {
@@ -276,6 +293,7 @@ export class CliGitWorkspace implements GitWorkspace {
         message: `branch ${branch} is at ${tip}, not at the approved commit ${commit}: nothing was merged`,
       };
     }
+    if (strategy === 'pull_request') return this.#pushForReview(rig, mirror, branch, commit, log);
 
     await mkdir(join(this.dataDir, 'tmp'), { recursive: true });
     const tmp = await mkdtemp(join(this.dataDir, 'tmp', `merge-${rig.id}-`));
@@ -295,14 +313,17 @@ export class CliGitWorkspace implements GitWorkspace {
           return { outcome: 'conflict', files, message: `merging ${branch} into ${rig.defaultBranch} conflicts in: ${files.join(', ')}` };
         }
         const commitSha = await this.#revParse(tmp, 'HEAD');
-        const pushed = await this.#runGit(['-C', tmp, 'push', '--quiet', '--', rig.gitUrl, `HEAD:refs/heads/${rig.defaultBranch}`]);
+        const pushed = await this.#remote(rig, ['-C', tmp, 'push', '--quiet', '--', rig.gitUrl, `HEAD:refs/heads/${rig.defaultBranch}`]);
         if (pushed.code === 0) {
-          await this.#runGit(['-C', mirror, 'fetch', '--quiet', '--', 'origin']);
+          // best effort: the merge is on the rig whatever this refresh of the mirror does
+          await this.#remote(rig, ['-C', mirror, 'fetch', '--quiet', '--', 'origin']).catch((error: unknown) =>
+            log.warn('git.merge.mirror_fetch_failed', { error: errorText(error) }),
+          );
           log.info('git.merge.merged', { commitSha, commit });
           return { outcome: 'merged', commitSha };
         }
         // Lost a race with another push to the default branch? Refetch and retry once.
-        await this.#git(['-C', mirror, 'fetch', '--quiet', '--prune', '--', 'origin']);
+        await this.#remoteOk(rig, ['-C', mirror, 'fetch', '--quiet', '--prune', '--', 'origin']);
         const moved = (await this.#revParse(mirror, `refs/remotes/origin/${rig.defaultBranch}`)) !== base;
         if (!moved || attempt >= 2) return failed(log, new GitCommandError('push', pushed.code, pushed.stderr));
         log.warn('git.merge.retry', { reason: 'default branch moved during merge' });
@@ -312,6 +333,19 @@ export class CliGitWorkspace implements GitWorkspace {
     } finally {
       await this.#removeWorktree(mirror, tmp).catch((error: unknown) => log.warn('git.merge.cleanup_failed', { error: errorText(error) }));
     }
+  }
+
+  /** Strategy pull_request: the approved commit (checked above) goes to the branch at the rig; nothing is merged. */
+  async #pushForReview(rig: RigRef, mirror: string, branch: string, commit: string, log: Logger): Promise<MergeOutcome> {
+    try {
+      // by commit id, never a ref: what was reviewed is what the pull request shows; never forced
+      const pushed = await this.#remote(rig, ['-C', mirror, 'push', '--quiet', '--', rig.gitUrl, `${commit}:refs/heads/${branch}`]);
+      if (pushed.code !== 0) return failed(log, new GitCommandError('push', pushed.code, pushed.stderr));
+    } catch (error) {
+      return failed(log, error);
+    }
+    log.info('git.merge.pushed', { commit });
+    return { outcome: 'pushed', commitSha: commit };
   }
 
   /** The polecat branch and its repository: `workdir` must be the repository of the branch's agent. */
@@ -357,6 +391,24 @@ export class CliGitWorkspace implements GitWorkspace {
   async #setIdentity(repo: string): Promise<void> {
     await this.#git(['-C', repo, 'config', 'user.name', GIT_USER_NAME]);
     await this.#git(['-C', repo, 'config', 'user.email', GIT_USER_EMAIL]);
+  }
+
+  /**
+   * A command that talks to the rig (fetch, push). A private rig's runs through its credentials
+   * (./rig-git-auth.ts: git_auth_failed when the host keeps refusing or no token can be had).
+   */
+  async #remote(rig: RigRef, args: string[]): Promise<GitResult> {
+    if (rig.auth === 'none') return this.#runGit(args);
+    if (this.#auth === null) {
+      throw new GastownError('git_auth_failed', `rig ${rig.id} needs git credentials (auth ${rig.auth}) and this container has no git credential broker`);
+    }
+    return this.#auth.run(this.#runGit, rig, args);
+  }
+
+  async #remoteOk(rig: RigRef, args: string[]): Promise<GitResult> {
+    const result = await this.#remote(rig, args);
+    if (result.code !== 0) throw new GitCommandError(subcommandOf(args), result.code, result.stderr);
+    return result;
   }
 
   async #git(args: string[]): Promise<GitResult> {

@@ -38,6 +38,10 @@ export function validGitUrl(value: unknown): string {
 export function validRig(value: unknown): RigRef {
   const rig = parseOrThrow(RigRefSchema, value, 'rig');
   validGitUrl(rig.gitUrl);
+  // git asks the credential helper only over http(s)
+  if (rig.auth !== 'none' && !/^https?:\/\//i.test(rig.gitUrl)) {
+    throw new GastownError('validation_failed', 'invalid rig: a rig with git credentials needs an http(s) git URL');
+  }
   return rig;
 }
 

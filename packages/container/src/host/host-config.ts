@@ -39,6 +39,8 @@ export const CONTAINER_PASSTHROUGH_VARS = [
   'GASTOWN_SANDBOX',
   // test only: skews every container's clock (docs/RELIABILITY.md, clock skew)
   'GASTOWN_CLOCK_OFFSET_MS',
+  // test only: `off` switches the git token brokers' refresh off (the private-rig e2e proves it can fail)
+  'GASTOWN_GIT_TOKEN_REFRESH',
 ] as const;
 
 const int = (min: number, max: number) => z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));

@@ -41,6 +41,7 @@ export class AgentRun {
   #workdir: string | null = null;
   #branch: string | null = null;
   #idleTimer: unknown = null;
+  #detachGitTokens: (() => void) | null = null;
   /** Work that must finish before the run's broker stops (merge callbacks). */
   readonly #pending = new Set<Promise<void>>();
   #resolveReady!: () => void;
@@ -175,6 +176,15 @@ export class AgentRun {
   detachRuntime(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+  }
+
+  /** The run is a source of its rig's git tokens until `detachGitTokens` (teardown). */
+  attachGitTokens(detach: () => void): void {
+    this.#detachGitTokens = detach;
+  }
+  detachGitTokens(): void {
+    this.#detachGitTokens?.();
+    this.#detachGitTokens = null;
   }
 
   armIdleTimer(handle: unknown): void {

@@ -10,6 +10,7 @@ import {
   StopAgentRequestSchema,
   type AgentRuntimeStatus,
   type CompletionRequest,
+  type GitTokenGrant,
   type MergeRequest,
 } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
@@ -68,7 +69,7 @@ export class AgentSupervisor implements AgentControl {
       }
       const run = this.#createRun(request);
       this.#runs.set(run.id, run);
-      await this.#launch(run);
+      await this.#launch(run, request.gitToken);
       return run.status();
     });
   }
@@ -221,10 +222,11 @@ export class AgentSupervisor implements AgentControl {
       logger: log.child({ component: 'broker' }),
       ...(d.secrets ? { secrets: d.secrets } : {}),
     });
-    return new AgentRun(request, broker, d.clock.now(), log);
+    // the git token goes to the rig's git token broker only (#attachGitTokens), never with the run
+    return new AgentRun({ ...request, gitToken: null }, broker, d.clock.now(), log);
   }
 
-  async #launch(run: AgentRun): Promise<void> {
+  async #launch(run: AgentRun, gitToken: GitTokenGrant | null): Promise<void> {
     const d = this.#deps;
     const { request, agent } = { request: run.request, agent: run.agent };
     try {
@@ -253,6 +255,7 @@ export class AgentSupervisor implements AgentControl {
         logger: run.log.child({ component: 'heartbeat' }),
       });
       run.attachConsumers({ client, sink, heartbeat });
+      this.#attachGitTokens(run, client, sink, gitToken);
       heartbeat.start();
       sink.emit('agent.starting', { gen: agent.gen, role: agent.role, containerInstanceId: d.settings.instanceId });
 
@@ -307,6 +310,29 @@ export class AgentSupervisor implements AgentControl {
       await this.#teardown(run, 'start.failed');
       throw failure;
     }
+  }
+
+  /**
+   * A polecat or refinery of a private rig: its dispatch's git token goes to the rig's git token
+   * broker, and the run stays a source of fresh tokens (through its client) and the stream for the
+   * broker's events until its teardown — after its branch push and its merges.
+   */
+  #attachGitTokens(run: AgentRun, client: ControlPlaneClient, sink: EventSink, gitToken: GitTokenGrant | null): void {
+    const rig = run.request.rig;
+    const registry = this.#deps.gitTokens;
+    if (!rig || rig.auth === 'none' || run.role === 'mayor' || !registry) return;
+    const broker = registry.forRig(rig);
+    run.attachGitTokens(
+      broker.attach({
+        agentId: run.id,
+        gitToken: (rigId) => client.gitToken(rigId),
+        emit: (type, data) => {
+          sink.emit(type, data);
+        },
+      }),
+    );
+    // attached first, so a `git.credentials_recovered` this token brings goes out on this run's stream
+    if (gitToken) broker.offer(gitToken);
   }
 
   /** The mayor's durable conversation (./mayor-session.ts), on the run's client and event sink. */
@@ -476,6 +502,8 @@ export class AgentSupervisor implements AgentControl {
   async #teardown(run: AgentRun, end: 'start.failed' | 'run.ended' | 'run.failed', completion: CompletionRequest | null = null): Promise<void> {
     this.#cancelIdle(run);
     await this.#stopRuntime(run);
+    // the run's pushes and merges are done: it no longer fetches git tokens for its rig
+    run.detachGitTokens();
     run.heartbeat?.stop();
     await run.sink?.close().catch((error: unknown) => run.log.warn('agent.events_flush_failed', { error: String(error) }));
     if (completion && run.client) {
@@ -519,6 +547,7 @@ function checkShape(request: StartAgent): void {
   if (agent.role === 'polecat' && !bead) throw new GastownError('validation_failed', 'a polecat needs a bead');
   if (rig && agent.rigId !== rig.id) throw new GastownError('validation_failed', 'agent.rigId does not match rig.id');
   if (request.credentials.gen !== agent.gen) throw new GastownError('validation_failed', 'credentials.gen does not match agent.gen');
+  if (request.gitToken && request.gitToken.rigId !== rig?.id) throw new GastownError('validation_failed', 'gitToken.rigId does not match rig.id');
 }
 
 /** A git command that failed while fetching or checking out the rig (an unreachable or missing remote): 502, not a container bug. */

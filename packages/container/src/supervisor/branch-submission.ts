@@ -26,6 +26,7 @@ export function withBranchSubmission(client: ControlPlaneClient, submission: Bra
     mergeResult: (body) => client.mergeResult(body),
     putSession: (snapshot) => client.putSession(snapshot),
     getSession: () => client.getSession(),
+    gitToken: (rigId) => client.gitToken(rigId),
     async tool(name: ToolName, args: unknown): Promise<unknown> {
       if (name !== 'done') return client.tool(name, args);
       const parsed = TOOLS.done.args.safeParse(args);

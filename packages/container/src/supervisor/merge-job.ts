@@ -14,10 +14,10 @@ export async function runMerge(options: { request: MergeRequest; run: AgentRun; 
   const log = logger.child({ mergeRequestBeadId: request.mergeRequestBeadId, branch: request.branch, commit: request.commit });
   let body: MergeResultRequest;
   try {
-    const result = await git.merge(request.rig, request.branch, request.message, request.commit);
+    const result = await git.merge(request.rig, request.branch, request.message, request.commit, { strategy: request.strategy });
     body =
-      result.outcome === 'merged'
-        ? { mergeRequestBeadId: request.mergeRequestBeadId, outcome: 'merged', commitSha: result.commitSha, message: '' }
+      result.outcome === 'merged' || result.outcome === 'pushed'
+        ? { mergeRequestBeadId: request.mergeRequestBeadId, outcome: result.outcome, commitSha: result.commitSha, message: '' }
         : result.outcome === 'changed_since_review'
           ? // the branch's tip now: the control plane sends the merge request back to review at that commit
             {
@@ -34,6 +34,7 @@ export async function runMerge(options: { request: MergeRequest; run: AgentRun; 
   run.sink?.emit('merge.completed', {
     mergeRequestBeadId: request.mergeRequestBeadId,
     branch: request.branch,
+    strategy: request.strategy,
     outcome: body.outcome,
     commitSha: body.commitSha ?? null,
   });

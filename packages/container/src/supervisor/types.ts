@@ -6,6 +6,7 @@ import type { BrokerFactory } from '../broker/credential-broker';
 import type { EventSinkFactory } from '../consumers/event-sink';
 import type { HeartbeatLoopFactory } from '../consumers/heartbeat-loop';
 import type { RuntimeFactory } from '../contracts';
+import type { GitTokenRegistry } from '../git/git-token-registry';
 import type { GitWorkspace } from '../git/git-workspace';
 import type { Logger } from '../log/logger';
 import type { SecretSink, SecretSource } from '../log/secret-registry';
@@ -32,6 +33,12 @@ export interface SupervisorSettings {
 export interface SupervisorDeps {
   settings: SupervisorSettings;
   git: GitWorkspace;
+  /**
+   * The container's git token brokers (private rigs): a polecat or refinery of a rig with auth !=
+   * none offers its dispatch's git token and stays attached (its client pulls fresh ones) until its
+   * teardown. Without it, a start request's git token is ignored.
+   */
+  gitTokens?: GitTokenRegistry;
   /** The local broker API: a run's broker key is issued at registration and revoked at teardown. */
   brokerApi: Pick<BrokerApi, 'registerAgent' | 'unregisterAgent'>;
   createBroker: BrokerFactory;

@@ -31,6 +31,9 @@ class StubClient implements ControlPlaneClient {
     throw new GastownError('not_found', 'no session store in this stub');
   };
   getSession = async () => null;
+  gitToken = async (): Promise<never> => {
+    throw new GastownError('not_found', 'no git tokens in this stub');
+  };
 }
 
 async function errorOf(res: Response): Promise<{ code: string; message: string }> {

@@ -66,7 +66,7 @@ export async function createGitFixture(): Promise<GitFixture> {
     root,
     dataDir: join(root, 'data'),
     originPath,
-    rig: { id: 'rig_abc123', name: 'demo', gitUrl: originPath, defaultBranch: 'main' },
+    rig: { id: 'rig_abc123', name: 'demo', gitUrl: originPath, defaultBranch: 'main', auth: 'none' },
     git,
     runGit,
     commitToOrigin,

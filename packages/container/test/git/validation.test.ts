@@ -3,7 +3,7 @@ import type { RigRef } from '@gastown/protocol';
 import { CliGitWorkspace, type GitRunner } from '../../src/git';
 import { silentLogger } from './fixtures';
 
-const rig: RigRef = { id: 'rig_abc123', name: 'demo', gitUrl: 'https://git.example.com/demo.git', defaultBranch: 'main' };
+const rig: RigRef = { id: 'rig_abc123', name: 'demo', gitUrl: 'https://git.example.com/demo.git', defaultBranch: 'main', auth: 'none' };
 
 function countingWorkspace() {
   const calls: string[][] = [];

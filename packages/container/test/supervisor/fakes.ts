@@ -7,6 +7,7 @@ import type {
   AgentEvent,
   AgentRole,
   CompletionRequest,
+  GitTokenGrant,
   CredentialStatus,
   HeartbeatRequest,
   MergeResultRequest,
@@ -19,7 +20,7 @@ import type { AgentRegistration, BrokerApi } from '../../src/broker-api';
 import type { BrokerOptions, ControlPlaneClient, CredentialBroker, StoredSnapshot } from '../../src/broker';
 import type { EventSink, EventSinkOptions, HeartbeatLoop, HeartbeatLoopOptions } from '../../src/consumers';
 import type { AgentCommandResult, AgentRuntime, RestoreOutcome, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
-import type { GitWorkspace } from '../../src/git';
+import type { GitTokenRegistry, GitWorkspace } from '../../src/git';
 import type { Logger, SecretSink, SecretSource } from '../../src/log';
 import type { SessionExport } from '../../src/session';
 import type { Timers } from '../../src/timers';
@@ -41,7 +42,7 @@ export const globalTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-export const RIG: RigRef = { id: 'rig_abc123', name: 'demo', gitUrl: 'https://git.example.com/demo.git', defaultBranch: 'main' };
+export const RIG: RigRef = { id: 'rig_abc123', name: 'demo', gitUrl: 'https://git.example.com/demo.git', defaultBranch: 'main', auth: 'none' };
 
 const IDS: Record<AgentRole, string> = { mayor: 'ag_mayor001', polecat: 'ag_polecat01', refinery: 'ag_refinery1' };
 
@@ -186,6 +187,12 @@ export class FakeClient implements ControlPlaneClient {
     if (this.getSessionError) throw this.getSessionError;
     return this.stored;
   }
+  /** Rigs whose git token was asked for. */
+  readonly gitTokenRequests: string[] = [];
+  async gitToken(rigId: string): Promise<GitTokenGrant> {
+    this.gitTokenRequests.push(rigId);
+    return { rigId, token: `git-token-${rigId}-${this.gitTokenRequests.length}-0123456789`, username: 'x-access-token', expiresAt: null };
+  }
 }
 
 /** What the supervisor hands the heartbeat factory: its snapshot is the run's whole heartbeat request. */
@@ -319,6 +326,8 @@ export class FakeGit implements GitWorkspace {
   readonly merges: Array<{ branch: string; message: string }> = [];
   /** The approved commit of each merge, in order. */
   readonly mergeCommits: string[] = [];
+  /** The strategy of each merge, in order. */
+  readonly mergeStrategies: string[] = [];
   readonly pushes: Array<{ branch: string; capture: boolean }> = [];
   constructor(
     private readonly root: string,
@@ -345,9 +354,10 @@ export class FakeGit implements GitWorkspace {
     this.pushes.push({ branch, capture: options.capture !== false });
     if (this.pushError) throw this.pushError;
   }
-  async merge(_rig: RigRef, branch: string, message: string, commit: string) {
+  async merge(_rig: RigRef, branch: string, message: string, commit: string, options: { strategy?: string } = {}) {
     this.merges.push({ branch, message });
     this.mergeCommits.push(commit);
+    this.mergeStrategies.push(options.strategy ?? 'direct');
     return this.mergeResult;
   }
   async remove() {}
@@ -377,6 +387,8 @@ export async function createHarness(
     secrets?: SecretSink & SecretSource;
     /** Arrange each client as it is created (a stored session, a failing control plane). */
     onClient?: (client: FakeClient) => void;
+    /** The container's git token brokers (private rigs). */
+    gitTokens?: GitTokenRegistry;
   } = {},
 ): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gastown-supervisor-test-'));
@@ -402,6 +414,7 @@ export async function createHarness(
       ...options.settings,
     },
     git,
+    ...(options.gitTokens ? { gitTokens: options.gitTokens } : {}),
     brokerApi,
     createBroker: (o) => {
       const b = new FakeBroker(o, log);

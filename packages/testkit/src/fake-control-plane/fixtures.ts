@@ -18,6 +18,9 @@ export class FixtureFactory {
       gitUrl: 'file:///srv/git/demo-rig.git',
       defaultBranch: 'main',
       createdAt: this.now(),
+      auth: { kind: 'none', appId: null, installationId: null, fingerprint: null },
+      mergeStrategy: 'direct',
+      provider: { kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false },
     };
   }
 

@@ -23,6 +23,7 @@ import {
   SESSION_SNAPSHOT_META_HEADER,
   SESSION_SNAPSHOT_SHA256_HEADER,
   GastownError,
+  GitTokenRequestSchema,
   TOOLS,
   ToolNameSchema,
   systemClock,
@@ -36,6 +37,7 @@ import type {
   Clock,
   CompletionRequest,
   ErrorCode,
+  GitTokenGrant,
   HeartbeatRequest,
   MergeResultRequest,
 } from '@gastown/protocol';
@@ -90,7 +92,12 @@ export interface FakeControlPlaneOptions {
   refreshIdleExpirySeconds?: number;
   /** HS256 secret. Default: random. */
   secret?: string;
+  /** Answers `POST AGENT_API.gitToken` (a private rig's git token). Default: none — the route answers 404. */
+  gitTokens?: GitTokenIssuer | null;
 }
+
+/** Mints a rig's git token for the gitToken route (a test wires it to its fake git host). */
+export type GitTokenIssuer = (request: { agentId: string; rigId: string }) => GitTokenGrant | Promise<GitTokenGrant>;
 
 export interface FakeFailure {
   code: ErrorCode;
@@ -128,6 +135,8 @@ export interface FakeControlPlane {
   /** Forget the agent's stored snapshot; false when there was none. */
   deleteSession(agentId: string): boolean;
   requestsFor(route: FakeRoute): RecordedRequest[];
+  /** Who answers the gitToken route from now on (null: 404). */
+  setGitTokenIssuer(issuer: GitTokenIssuer | null): void;
   stop(): Promise<void>;
 }
 
@@ -210,6 +219,7 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
   const failures: FakeFailure[] = [];
   let dropRefresh = 0;
   let seq = 0;
+  let gitTokens: GitTokenIssuer | null = options.gitTokens ?? null;
 
   const requests: RecordedRequest[] = [];
   const heartbeats: FakeControlPlane['heartbeats'] = [];
@@ -332,6 +342,14 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
           mergeRequest: { ...fixtures.bead(agent, { type: 'merge_request', status }), id: merge.mergeRequestBeadId },
           sourceBead: fixtures.bead(agent, { status: merge.outcome === 'merged' ? 'closed' : 'in_progress' }),
         };
+      }
+      case 'gitToken': {
+        // as the control plane: a polecat or refinery, for its own rig only
+        const { rigId } = parse(GitTokenRequestSchema, body);
+        if (claims.role !== 'polecat' && claims.role !== 'refinery') throw new HttpError('role_forbidden', `role ${claims.role} gets no git token`);
+        if (claims.rigId !== rigId) throw new HttpError('token_scope', 'the git token of another rig');
+        if (gitTokens === null) throw new HttpError('not_found', 'the rig has no git credentials');
+        return { grant: await gitTokens({ agentId: agent.id, rigId }) };
       }
       case 'tool': {
         const toolName = ToolNameSchema.safeParse(params['tool']);
@@ -471,6 +489,9 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions = {
     corruptSession: (agentId, how) => sessions.corrupt(agentId, how),
     deleteSession: (agentId) => sessions.delete(agentId),
     requestsFor: (route) => requests.filter((r) => r.route === route),
+    setGitTokenIssuer(issuer) {
+      gitTokens = issuer;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
