@@ -29,7 +29,16 @@ export const MAX_BATCH_BYTES = Math.floor(LIMITS.maxBodyBytes * 0.75);
 export const DROPPED_EVENT_TYPE = 'events.dropped';
 
 /** Lifecycle events are essential; chatter (text parts, tool progress…) is not. */
-export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = ['agent.', 'session.', 'credential.', 'bead.', 'merge.', 'completion.', 'events.', 'git.credentials_'];
+export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = [
+  'agent.',
+  'session.',
+  'credential.',
+  'bead.',
+  'merge.',
+  'completion.',
+  'events.',
+  'git.credentials_',
+];
 export function isEssentialByDefault(event: AgentEvent): boolean {
   return ESSENTIAL_EVENT_PREFIXES.some((prefix) => event.type.startsWith(prefix));
 }

@@ -74,10 +74,7 @@ export class RigGitAuth {
     this.#log.error('git.auth_refused', { rigId: rig.id, subcommand, tokenFingerprint: fresh.fingerprint, action: 'give up' });
     // refused twice: the token is marked, so the next command starts from a fresh one
     void broker.reject(fresh.password);
-    throw new GastownError(
-      'git_auth_failed',
-      `the git host of rig ${rig.id} refused its credentials for git ${subcommand}: ${lastLine(second.stderr)}`,
-    );
+    throw new GastownError('git_auth_failed', `the git host of rig ${rig.id} refused its credentials for git ${subcommand}: ${lastLine(second.stderr)}`);
   }
 }
 

@@ -67,7 +67,13 @@ describe('planGitToken', () => {
   it.each([
     { name: 'ten-minute token: pull at half, usable until 90 %', life: 10 * MINUTE, random: 0.5, refreshAt: 5 * MINUTE, usableUntil: 9 * MINUTE },
     { name: 'jitter low end (40 %)', life: 10 * MINUTE, random: 0, refreshAt: 4 * MINUTE, usableUntil: 9 * MINUTE },
-    { name: 'hour token: the leeway is capped at a minute', life: 60 * MINUTE, random: 0.5, refreshAt: 30 * MINUTE, usableUntil: 60 * MINUTE - MAX_EXPIRY_LEEWAY_MS },
+    {
+      name: 'hour token: the leeway is capped at a minute',
+      life: 60 * MINUTE,
+      random: 0.5,
+      refreshAt: 30 * MINUTE,
+      usableUntil: 60 * MINUTE - MAX_EXPIRY_LEEWAY_MS,
+    },
     { name: 'three-second token', life: 3_000, random: 0.5, refreshAt: 1_500, usableUntil: 2_700 },
   ])('$name', ({ life, random, refreshAt, usableUntil }) => {
     expect(planGitToken(0, life, () => random)).toEqual({ receivedAt: 0, refreshAt, usableUntil });
@@ -231,7 +237,11 @@ describe('GitTokenBroker', () => {
     { name: 'a token that expires sooner', make: (held: GitTokenGrant) => grant(held.expiresAt! - MINUTE), installed: false },
     { name: 'a token that lives longer', make: (held: GitTokenGrant) => grant(held.expiresAt! + MINUTE), installed: true },
     { name: "another rig's token", make: (held: GitTokenGrant) => grant(held.expiresAt! + MINUTE, 'rig_another1'), installed: false },
-    { name: 'a token git cannot carry (newline)', make: (held: GitTokenGrant) => ({ ...grant(held.expiresAt! + MINUTE), token: 'abc\npassword=x' }), installed: false },
+    {
+      name: 'a token git cannot carry (newline)',
+      make: (held: GitTokenGrant) => ({ ...grant(held.expiresAt! + MINUTE), token: 'abc\npassword=x' }),
+      installed: false,
+    },
   ])('offer: $name', ({ make, installed }) => {
     const { clock, broker } = setup();
     const held = grant(clock.now() + 10 * MINUTE);

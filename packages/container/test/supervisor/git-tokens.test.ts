@@ -83,8 +83,13 @@ describe('AgentSupervisor and the git token brokers', () => {
     expect(h.supervisor.merge(body)).toMatchObject({ accepted: true, request: { strategy: 'pull_request' } });
     await h.supervisor.drain();
     expect(h.git.mergeStrategies).toEqual(['pull_request']);
-    expect(h.latest('ag_refinery1').client.mergeResults).toEqual([{ mergeRequestBeadId: 'bd_mr000001', outcome: 'pushed', commitSha: 'b'.repeat(40), message: '' }]);
-    expect(h.latest('ag_refinery1').sink.records.find((r) => r.type === 'merge.completed')?.data).toMatchObject({ outcome: 'pushed', strategy: 'pull_request' });
+    expect(h.latest('ag_refinery1').client.mergeResults).toEqual([
+      { mergeRequestBeadId: 'bd_mr000001', outcome: 'pushed', commitSha: 'b'.repeat(40), message: '' },
+    ]);
+    expect(h.latest('ag_refinery1').sink.records.find((r) => r.type === 'merge.completed')?.data).toMatchObject({
+      outcome: 'pushed',
+      strategy: 'pull_request',
+    });
     // without a strategy: direct, as before
     h.supervisor.merge({ ...body, strategy: undefined });
     await h.supervisor.drain();
