@@ -30,7 +30,13 @@ export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
   // drain on SIGTERM: the container said it is going, and a polecat's uncommitted work was (or was not) committed
   'container.draining',
   'agent.work_saved',
+  // a private rig's git token: none usable past expiry (one per outage), and usable again
+  'git.credentials_expired',
+  'git.credentials_recovered',
 ]);
+
+/** The container's one-per-outage event: a private rig's git token expired and could not be replaced. */
+export const GIT_CREDENTIALS_EXPIRED_EVENT = 'git.credentials_expired';
 
 /** The container's one-per-outage event: the agent's access token expired and could not be replaced. */
 export const CREDENTIAL_EXPIRED_EVENT = 'credential.expired';
@@ -96,10 +102,30 @@ export class LifecycleService {
         count += 1;
         if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type)) this.ctx.event({ type: e.type, agentId: agent.id, data: e.data });
         if (e.type === CREDENTIAL_EXPIRED_EVENT) this.escalateExpired(agent, e.data);
+        if (e.type === GIT_CREDENTIALS_EXPIRED_EVENT) this.escalateGitExpired(agent, e.data);
       }
       return count;
     });
     return { accepted, duplicates: batch.events.length - accepted };
+  }
+
+  /**
+   * One escalation per git-token outage of a rig: the container's git token broker sends one
+   * `git.credentials_expired` per outage; while an escalation for the rig is open, another adds nothing.
+   */
+  private escalateGitExpired(agent: AgentRecord, data: Record<string, unknown>): void {
+    const rigId = typeof data.rigId === 'string' ? data.rigId : agent.rigId;
+    const title = `Rig ${rigId ?? '?'}: git credentials expired and could not be renewed`.slice(0, 200);
+    const open = this.work.list({}).some((b) => b.type === 'escalation' && (b.status === 'open' || b.status === 'in_progress') && b.title === title);
+    if (open) return;
+    const reason = typeof data.reason === 'string' ? data.reason.slice(0, 50) : 'expired';
+    const lastError = typeof data.lastError === 'string' ? data.lastError.slice(0, 300) : 'unknown';
+    this.work.escalate(agent, {
+      title,
+      body: `The container could not get a usable git token for rig ${rigId ?? '?'} (${reason}: ${lastError}). Git operations of the rig fail with git_auth_failed until a token can be minted again (check the rig's GitHub App installation or token, and the git host's status). It recovers by itself.`,
+      severity: 'high',
+      relatedBeadId: agent.beadId,
+    });
   }
 
   /**
