@@ -18,7 +18,8 @@
  * events carry its fingerprint. Time, chance and timers are injected.
  */
 import { GastownError, codeOf, type Clock, type GitTokenGrant, type RandomSource } from '@gastown/protocol';
-import { retryDelayMs, nextAttemptAt } from '../broker/refresh-schedule';
+import { nextAttemptAt } from '../broker/refresh-schedule';
+import { gitRetryDelayMs } from './git-token-schedule';
 import { fingerprint } from '../log/fingerprint';
 import type { Logger } from '../log/logger';
 import type { SecretSink } from '../log/secret-registry';
@@ -288,7 +289,7 @@ export class GitTokenBroker {
     this.#lastError = codeOf(error, 'internal');
     const held = this.#held;
     const remainingMs = held?.times.usableUntil == null ? 0 : held.times.usableUntil - now;
-    this.#retryAt = now + retryDelayMs(attempt, remainingMs, this.#o.random);
+    this.#retryAt = now + gitRetryDelayMs(attempt, remainingMs, this.#o.random);
     const servingStale = this.#usable() !== null;
     this.#log.warn('git.token_refresh_failed', {
       trigger,

@@ -25,6 +25,8 @@ class ScriptedSource implements GitTokenSource {
   readonly pulls: number[] = [];
   readonly events: Array<{ type: string; data: Record<string, unknown> }> = [];
   failing = false;
+  /** Refuse every pull before this time (local clock). */
+  failUntil: number | null = null;
   hold: Promise<void> | null = null;
   constructor(
     private readonly clock: ManualClock,
@@ -33,7 +35,7 @@ class ScriptedSource implements GitTokenSource {
   async gitToken(rigId: string): Promise<GitTokenGrant> {
     this.pulls.push(this.clock.now());
     if (this.hold) await this.hold;
-    if (this.failing) throw new Error('control plane unreachable');
+    if (this.failing || (this.failUntil !== null && this.clock.now() < this.failUntil)) throw new Error('control plane unreachable');
     return grant(this.ttlMs === null ? null : this.clock.now() + this.ttlMs, rigId);
   }
   emit(type: string, data: Record<string, unknown>): void {
@@ -65,16 +67,17 @@ function setup(options: { refresh?: boolean; ttlMs?: number | null; random?: () 
 
 describe('planGitToken', () => {
   it.each([
-    { name: 'ten-minute token: pull at half, usable until 90 %', life: 10 * MINUTE, random: 0.5, refreshAt: 5 * MINUTE, usableUntil: 9 * MINUTE },
-    { name: 'jitter low end (40 %)', life: 10 * MINUTE, random: 0, refreshAt: 4 * MINUTE, usableUntil: 9 * MINUTE },
+    { name: 'ten-minute token: pull at 35 %, usable until 90 %', life: 10 * MINUTE, random: 0.5, refreshAt: 3.5 * MINUTE, usableUntil: 9 * MINUTE },
+    { name: 'jitter low end (30 %)', life: 10 * MINUTE, random: 0, refreshAt: 3 * MINUTE, usableUntil: 9 * MINUTE },
+    { name: 'jitter high end (40 %)', life: 10 * MINUTE, random: 1, refreshAt: 4 * MINUTE, usableUntil: 9 * MINUTE },
     {
       name: 'hour token: the leeway is capped at a minute',
       life: 60 * MINUTE,
       random: 0.5,
-      refreshAt: 30 * MINUTE,
+      refreshAt: 21 * MINUTE,
       usableUntil: 60 * MINUTE - MAX_EXPIRY_LEEWAY_MS,
     },
-    { name: 'three-second token', life: 3_000, random: 0.5, refreshAt: 1_500, usableUntil: 2_700 },
+    { name: 'three-second token', life: 3_000, random: 0.5, refreshAt: 1_050, usableUntil: 2_700 },
   ])('$name', ({ life, random, refreshAt, usableUntil }) => {
     expect(planGitToken(0, life, () => random)).toEqual({ receivedAt: 0, refreshAt, usableUntil });
   });
@@ -85,18 +88,38 @@ describe('planGitToken', () => {
 });
 
 describe('GitTokenBroker', () => {
-  it('pulls at half-life through a live run, again at half of the new life, and only while a run is attached', async () => {
+  it('the token endpoint refusing for 40 % of a token’s life, starting at the latest pull: a fresh token before the usable window closes', async () => {
+    const life = 10_000;
+    const { clock, timers, broker, source } = setup({ random: () => 0.999999, ttlMs: life });
+    const t0 = clock.now();
+    broker.offer(grant(t0 + life));
+    broker.attach(source);
+    // the jitter's late end: the pull at 40 %; the endpoint refuses from there until 80 %
+    const pullAt = timers.nextAt()!;
+    expect(pullAt - t0).toBeLessThanOrEqual(0.4 * life);
+    source.failUntil = pullAt + 0.4 * life;
+    for (let t = clock.now(); t < t0 + 0.9 * life; t += 100) {
+      await timers.advanceTo(t);
+      // every moment up to the end of the usable window, git can have a token
+      await expect(broker.credential()).resolves.toMatchObject({ username: 'x-access-token' });
+    }
+    expect(broker.status()).toMatchObject({ state: 'valid' });
+    expect(source.pulls.at(-1)!).toBeGreaterThanOrEqual(pullAt + 0.4 * life);
+    expect(source.pulls.at(-1)!).toBeLessThan(t0 + 0.9 * life);
+  });
+
+  it('pulls at a third of the life through a live run, again at a third of the new life, and only while a run is attached', async () => {
     const { clock, timers, broker, source } = setup();
     const t0 = clock.now();
     broker.offer(grant(t0 + 10 * MINUTE));
     // no live run: nothing to pull through, no timer
     expect(timers.pending).toBe(0);
     const detach = broker.attach(source);
-    expect(timers.nextAt()).toBe(t0 + 5 * MINUTE);
-    await timers.advance(5 * MINUTE);
-    expect(source.pulls).toEqual([t0 + 5 * MINUTE]);
-    expect(broker.status()).toMatchObject({ state: 'valid', refreshCount: 1, expiresAt: t0 + 15 * MINUTE });
-    expect(timers.nextAt()).toBe(t0 + 10 * MINUTE);
+    expect(timers.nextAt()).toBe(t0 + 3.5 * MINUTE);
+    await timers.advance(3.5 * MINUTE);
+    expect(source.pulls).toEqual([t0 + 3.5 * MINUTE]);
+    expect(broker.status()).toMatchObject({ state: 'valid', refreshCount: 1, expiresAt: t0 + 13.5 * MINUTE });
+    expect(timers.nextAt()).toBe(t0 + 7 * MINUTE);
     detach();
     expect(timers.pending).toBe(0);
     await timers.advance(30 * MINUTE);
