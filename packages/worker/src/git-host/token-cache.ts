@@ -1,6 +1,8 @@
 /**
  * Git tokens of a town's rigs, in the TownDO's memory only (never persisted: a restarted object
- * mints again). A grant is reused until half its life, then the next caller mints a new one; one
+ * mints again). A grant is reused for the first quarter of its life, then the next caller mints a new
+ * one — the container's git token broker pulls at 30–40 % of a token's life and must get a fresh
+ * token then, not the one it holds (packages/container/src/git/git-token-schedule.ts); one
  * mint per rig at a time (single flight: concurrent callers share the pending promise). Entries are
  * keyed by rig and by the credential they came from, so a rig whose key or token changed never gets
  * a grant minted with the old one.
@@ -12,14 +14,17 @@ interface CachedGrant {
   grant: GitTokenGrant;
   /** When the grant was minted (the cache's clock), ms. */
   issuedAt: number;
-  /** Reused until then: half its life; never for a grant without an expiry (nothing to mint). */
+  /** Reused until then: a quarter of its life; always for a grant without an expiry (nothing to mint). */
   reuseUntil: number;
 }
 
-/** When a grant minted at `issuedAt` stops being handed out again (half its life). Pure. */
+/** Share of a grant's life during which it is handed out again instead of minting. */
+export const REUSE_FRACTION = 0.25;
+
+/** When a grant minted at `issuedAt` stops being handed out again (a quarter of its life). Pure. */
 export function reuseDeadline(issuedAt: number, expiresAt: number | null): number {
   if (expiresAt === null) return Number.POSITIVE_INFINITY;
-  return issuedAt + Math.max(0, expiresAt - issuedAt) / 2;
+  return issuedAt + Math.max(0, expiresAt - issuedAt) * REUSE_FRACTION;
 }
 
 /** Whether a cached grant may be handed out at `now`: before its reuse deadline and its expiry. Pure. */

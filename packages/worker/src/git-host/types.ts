@@ -27,7 +27,7 @@ export interface CreatePullRequestInput {
 
 export interface GitHostClient {
   readonly provider: GitProviderKind;
-  /** A grant for git (mint or reuse: reused until half its life). */
+  /** A grant for git (mint or reuse: reused for the first quarter of its life). */
   accessToken(): Promise<GitTokenGrant>;
   /** Throws GastownError `git_auth_failed` naming the cause, or `upstream_failed` when the host cannot answer. */
   checkAccess(): Promise<void>;

@@ -55,7 +55,7 @@ describe('git tokens for the container: at dispatch and on request', () => {
     expectError(await gitToken(other, pub.id), 409, 'conflict');
   });
 
-  it('POST git-token: polecat and refinery of the rig only; the mayor 403, another rig 403, a revoked generation 401; fresh mint at half life', async () => {
+  it('POST git-token: polecat and refinery of the rig only; the mayor 403, another rig 403, a revoked generation 401; fresh mint past a quarter of its life', async () => {
     const t = await privateTown();
     t.host.tokenLifetimeMs = 600_000;
     const rig = await privateRig(t, { auth: 'github_app' });
@@ -67,7 +67,7 @@ describe('git tokens for the container: at dispatch and on request', () => {
     const grant = GitTokenResponseSchema.parse(first.body).grant;
     expect(grant.expiresAt! - Date.now()).toBeGreaterThan(500_000);
     const second = await gitToken(refinery, rig.id);
-    expect(second.body.grant.token).toBe(grant.token); // reused: less than half its life
+    expect(second.body.grant.token).toBe(grant.token); // reused: less than a quarter of its life
 
     const mayorList = (await call('GET', `/api/towns/${t.town.id}/agents`, { token: t.userToken })).body.agents;
     const mayor = await issue(t.town.id, mayorList.find((a: { role: string }) => a.role === 'mayor').id);
@@ -82,7 +82,7 @@ describe('git tokens for the container: at dispatch and on request', () => {
       'validation_failed',
     );
 
-    vi.setSystemTime(Date.now() + 301_000); // past half its life
+    vi.setSystemTime(Date.now() + 301_000); // past a quarter of its life
     const later = await gitToken(refinery, rig.id);
     expect(later.status).toBe(200);
     expect(later.body.grant.token).not.toBe(grant.token);
@@ -96,7 +96,7 @@ describe('git tokens for the container: at dispatch and on request', () => {
     t.host.tokenLifetimeMs = 60_000;
     const rig = await privateRig(t, { auth: 'github_app' });
     t.host.installations.clear(); // the app was uninstalled
-    vi.setSystemTime(Date.now() + 31_000); // the grant of the access check is past half its life
+    vi.setSystemTime(Date.now() + 31_000); // the grant of the access check is past a quarter of its life
     await sendToMayor(t, 'go');
     const mayor = startedAgent(t.fake.of('start')[0]!.req);
     await heartbeat(mayor, { activity: 'waiting' });

@@ -16,13 +16,13 @@ function minter(clock: { now(): number }, lifetimeMs: number | null) {
   return { mint, count: () => n };
 }
 
-describe('git token cache (TownDO memory): reuse until half life, one mint at a time', () => {
+describe('git token cache (TownDO memory): reuse for a quarter of the life, one mint at a time', () => {
   it('reuseDeadline / isReusable are pure', () => {
-    expect(reuseDeadline(1000, 3000)).toBe(2000);
+    expect(reuseDeadline(1000, 5000)).toBe(2000);
     expect(reuseDeadline(1000, null)).toBe(Number.POSITIVE_INFINITY);
     const cases = [
-      { name: 'before half life', now: 1999, reusable: true },
-      { name: 'at half life', now: 2000, reusable: false },
+      { name: 'before the reuse deadline', now: 1999, reusable: true },
+      { name: 'at the reuse deadline', now: 2000, reusable: false },
       { name: 'expired', now: 3000, reusable: false },
     ];
     for (const c of cases) {
@@ -30,12 +30,12 @@ describe('git token cache (TownDO memory): reuse until half life, one mint at a 
     }
   });
 
-  it('a 10-minute grant is handed out again for 5 minutes, then the next caller mints a fresh one (injected clock)', async () => {
+  it('a 10-minute grant is handed out again for 2.5 minutes, then the next caller mints a fresh one (injected clock)', async () => {
     const clock = clockAt(1_000_000);
     const cache = new GitTokenCache(clock);
     const { mint, count } = minter(clock, 600_000);
     expect((await cache.get('rig_aaaaaa', 'k', mint)).token).toBe('tok-1');
-    clock.t += 299_999;
+    clock.t += 149_999;
     expect((await cache.get('rig_aaaaaa', 'k', mint)).token).toBe('tok-1');
     clock.t += 1;
     expect((await cache.get('rig_aaaaaa', 'k', mint)).token).toBe('tok-2');
