@@ -182,6 +182,56 @@ describe('a private rig with 10 s GitHub App tokens, merging through pull reques
     expect([...firstPids.values()].length).toBeGreaterThanOrEqual(2);
   });
 
+  it('the token endpoint refusing for 40 % of every token lifetime: no failure; refusing past expiry: one escalation, recovery when it returns', async () => {
+    const merged = new Set<number>();
+    const closedIssues = async () => issueBeadsOf(await h.api.beads(main.townId), main.rig.id);
+    const allClosed = async (count: number) => {
+      await mergeOpenPulls('web', merged);
+      const issues = await closedIssues();
+      return issues.length >= count && issues.every((b) => b.status === 'closed') ? issues : null;
+    };
+    const describeTown = async () =>
+      `${describeAgents(await h.agentsOf(main.townId))} ${JSON.stringify((await closedIssues()).map((b) => [b.id, b.status, b.attempts]))}`;
+
+    // 1. 4 s of every 10 s refused, for a minute of work
+    const before = (await closedIssues()).length;
+    const refusedBefore = gh.apiRequests.filter((r) => r.fault).length;
+    expect((await h.api.sendMayorMessage(main.townId, 'Please add a note while the token service flickers.')).delivery).not.toBe('failed');
+    const flickerEnd = Date.now() + 60_000;
+    while (Date.now() < flickerEnd) {
+      gh.fault({ kind: 'refuse_tokens', until: Date.now() + 4_000 });
+      await sleep(10_000);
+      await mergeOpenPulls('web', merged);
+    }
+    gh.clearFaults();
+    await waitFor(() => allClosed(before + 1), { timeoutMs: 240_000, intervalMs: 3_000, what: 'the flicker bead merged', describe: describeTown });
+    expect(gh.apiRequests.filter((r) => r.fault).length - refusedBefore, 'token requests refused').toBeGreaterThan(0);
+    expect(gh.gitAuthFailures()).toEqual([]);
+    expect(await eventsOf(main.townId, 'git.credentials_expired')).toEqual([]);
+
+    // 2. refused for 25 s (2.5 lifetimes) while the refinery holds the rig's token: one outage
+    const outageStart = Date.now();
+    gh.fault({ kind: 'refuse_tokens', until: outageStart + 25_000 });
+    const expired = await waitFor(async () => (await eventsOf(main.townId, 'git.credentials_expired'))[0], {
+      timeoutMs: 60_000,
+      what: 'git.credentials_expired',
+      describe: describeTown,
+    });
+    expect(expired.data.rigId).toBe(main.rig.id);
+    await waitFor(async () => (await eventsOf(main.townId, 'git.credentials_recovered')).find((e) => e.at > expired.at), {
+      timeoutMs: 90_000,
+      what: 'git.credentials_recovered after the token endpoint came back',
+      describe: describeTown,
+    });
+    expect(await eventsOf(main.townId, 'git.credentials_expired'), 'one event for one outage').toHaveLength(1);
+    const escalations = (await h.api.beads(main.townId)).filter((b) => b.type === 'escalation' && b.title.includes('git credentials expired'));
+    expect(escalations).toHaveLength(1);
+    // and the town works again: a new bead goes through to its merged pull request
+    const count = (await closedIssues()).length;
+    expect((await h.api.sendMayorMessage(main.townId, 'Please add a note after the outage.')).delivery).not.toBe('failed');
+    await waitFor(() => allClosed(count + 1), { timeoutMs: 240_000, intervalMs: 3_000, what: 'a bead merged after the outage', describe: describeTown });
+  });
+
   it('webhooks: a bad signature → 401 and nothing changes; a replayed delivery changes nothing twice; an unknown rig → 404', async () => {
     const url = `${h.stack.workerUrl}/webhooks/github/towns/${main.townId}/rigs/${main.rig.id}`;
     const before = (await h.api.allEvents(main.townId)).length;
