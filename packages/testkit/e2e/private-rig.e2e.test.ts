@@ -177,6 +177,9 @@ describe('a private rig with 10 s GitHub App tokens, merging through pull reques
     expect(delivered.length, 'webhook deliveries').toBeGreaterThanOrEqual(issues.length);
     expect(delivered.every((d) => d.status === 200 || d.status === 202)).toBe(true);
 
+    console.log(
+      `private rig figures: ${JSON.stringify({ seconds: Math.round((Date.now() - started) / 1000), tokensMinted: minted, gitRequestsOk: gh.gitRequests.filter((r) => r.authOutcome === 'ok').length, gitAuthFailures: 0, pullRequestsMerged: merged.size, beadsClosed: issues.length, webhookDeliveries: delivered.length, agentsWatched: firstPids.size })}`,
+    );
     // no process restarted: the container instance stayed, every agent kept its pid while it lived
     expect(pidChanges).toEqual([]);
     expect([...firstPids.values()].length).toBeGreaterThanOrEqual(2);
