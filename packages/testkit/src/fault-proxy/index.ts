@@ -126,7 +126,11 @@ export async function startFaultProxy(options: { target: string; port?: number }
   };
 
   const server: Server = createServer(handle);
-  server.keepAliveTimeout = 1_000;
+  // Longer than any client's idle pool: a server that closes an idle keep-alive connection first
+  // races the client reusing it, and the request on it fails in milliseconds with a connection
+  // reset (seen as container_unavailable: faults 1a and 6b, once each). stop() closes every
+  // connection itself.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
