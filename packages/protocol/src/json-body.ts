@@ -39,11 +39,16 @@ export function isJsonMediaType(contentType: string | null | undefined): boolean
   return JSON_MEDIA_TYPE.test(mediaType);
 }
 
-/** The body as UTF-8 text, failing as soon as it passes `maxBytes`. */
-async function readBoundedText(request: JsonBodySource, maxBytes: number): Promise<string> {
+/**
+ * A request body's bytes, read whole but never past `maxBytes`: a declared Content-Length over it
+ * is refused before anything is read, and a body that turns out longer (a lying or absent
+ * Content-Length) is refused as soon as it passes it — 413 payload_too_large either way. Binary
+ * routes (session snapshots, webhooks) use it directly; JSON routes through readJsonRequestBody.
+ */
+export async function readBoundedBytes(request: JsonBodySource, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return '';
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -63,6 +68,12 @@ async function readBoundedText(request: JsonBodySource, maxBytes: number): Promi
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return bytes;
+}
+
+/** The body as UTF-8 text, failing as soon as it passes `maxBytes`. */
+async function readBoundedText(request: JsonBodySource, maxBytes: number): Promise<string> {
+  const bytes = await readBoundedBytes(request, maxBytes);
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

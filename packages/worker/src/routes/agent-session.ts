@@ -11,8 +11,8 @@ import {
   type AgentClaims,
   type SessionSnapshotMeta,
   type SessionSnapshotRecord,
+  readBoundedBytes,
 } from '@gastown/protocol';
-import { readBoundedBytes } from '../http/bounded-body';
 import { formatZodError } from '../http/errors';
 import type { AppDeps, AppEnv } from '../http/types';
 import { getSessionRoute, putSessionRoute } from '../openapi/session-routes';

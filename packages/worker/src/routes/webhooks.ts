@@ -1,6 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { GastownError, GitProviderKindSchema, RigIdSchema, TownIdSchema, WEBHOOK_HEADERS, WEBHOOK_ROUTE } from '@gastown/protocol';
-import { readBoundedBytes } from '../http/bounded-body';
+import { GastownError, GitProviderKindSchema, readBoundedBytes, RigIdSchema, TownIdSchema, WEBHOOK_HEADERS, WEBHOOK_ROUTE } from '@gastown/protocol';
 import type { AppDeps, AppEnv } from '../http/types';
 import { webhookRoute } from '../openapi/webhook-routes';
 import { unwrap } from '../town/rpc-result';
