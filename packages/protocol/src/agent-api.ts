@@ -3,6 +3,7 @@ import { AgentRoleSchema, CredentialStatusSchema, type AgentRole } from './claim
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
 import { IsolationLevelSchema } from './isolation';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
+import { ModelIdSchema } from './model-config';
 
 /** Route table of the agent API (Bearer agent access token; refresh takes a refresh credential). */
 export const AGENT_API = {
@@ -22,7 +23,15 @@ export { routePath } from './route-path';
 
 // ---- tools --------------------------------------------------------------
 
-export const SlingArgsSchema = z.object({ rigId: RigIdSchema, title: TitleSchema, body: TextSchema.default('') }).strict();
+export const SlingArgsSchema = z
+  .object({
+    rigId: RigIdSchema,
+    title: TitleSchema,
+    body: TextSchema.default(''),
+    /** The model the bead's polecat runs with; must be one the town allows (403 model_not_allowed otherwise). */
+    model: ModelIdSchema.optional(),
+  })
+  .strict();
 export const ListRigsArgsSchema = z.object({}).strict();
 export const ListBeadsArgsSchema = z.object({ status: BeadStatusSchema.optional(), rigId: RigIdSchema.optional() }).strict();
 export const ListAgentsArgsSchema = z.object({}).strict();

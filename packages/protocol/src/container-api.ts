@@ -3,7 +3,8 @@ import { GitTokenGrantSchema, MergeStrategySchema, RigAuthKindSchema } from './r
 import { AccessTokenGrantSchema, AgentCredentialsSchema, AgentRoleSchema, CredentialStatusSchema, REFRESH_CREDENTIAL_PREFIX } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GitUrlSchema, NameSchema, RigIdSchema, TextSchema, TownIdSchema, UserIdSchema } from './common';
 import { CommitShaSchema, RuntimeStateSchema, ToolNameSchema } from './agent-api';
-import { ProviderConfigSchema, RuntimeKindSchema } from './models';
+import { RuntimeKindSchema } from './models';
+import { ModelIdSchema, ProviderConfigSchema } from './model-config';
 
 /** Header carrying the shared secret between the control plane and a town container. */
 export const CONTAINER_KEY_HEADER = 'x-gastown-container-key';
@@ -58,6 +59,10 @@ export const RuntimeConfigSchema = z
   .object({
     kind: RuntimeKindSchema,
     provider: ProviderConfigSchema,
+    /** The agent's model (its role's, its rig's, or its bead's); absent from an older control plane: `provider.model`. */
+    model: ModelIdSchema.optional(),
+    /** Titles and summaries; absent: `model`. The model proxy accepts only `model` and `smallModel` from this agent. */
+    smallModel: ModelIdSchema.optional(),
     /** Seconds of `session.idle` after which a polecat/refinery exits; ignored for the mayor. */
     idleTimeoutSeconds: z.number().int().positive().nullable().default(null),
   })
@@ -107,7 +112,16 @@ export const PushCredentialsRequestSchema = z
   .strict();
 export type PushCredentialsRequest = z.input<typeof PushCredentialsRequestSchema>;
 
-export const StopAgentRequestSchema = z.object({ reason: z.string().max(500).default('stopped') }).strict();
+export const StopAgentRequestSchema = z
+  .object({
+    reason: z.string().max(500).default('stopped'),
+    /**
+     * Let the model call in flight finish, then stop (spend cap): the agent's next model request is
+     * refused and the run ends with outcome `stopped`; an agent already idle stops at once.
+     */
+    afterTurn: z.boolean().default(false),
+  })
+  .strict();
 
 export const AgentRuntimeStatusSchema = z.object({
   agentId: AgentIdSchema,

@@ -22,6 +22,10 @@ export const ERROR_STATUS = {
   container_unauthorized: 401,
   broker_unauthorized: 401,
   role_forbidden: 403,
+  // a model the town does not allow (gt_sling's model, a rig override, a model proxy request naming another model)
+  model_not_allowed: 403,
+  // the town's spend cap is reached: no new work until it is raised
+  spend_cap_reached: 402,
   // a git host's webhook delivery without a valid signature (X-Hub-Signature-256 / X-Gitlab-Token)
   webhook_unauthorized: 401,
   // request shape

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MergeStrategySchema, RigAuthViewSchema, RigProviderViewSchema } from './rig-auth';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
 import { IsolationLevelSchema } from './isolation';
+import { ModelPricesSchema, ProviderConfigSchema, RigModelsSchema, SpendCapSchema, TownModelsSchema } from './model-config';
 import {
   AgentIdSchema,
   BeadIdSchema,
@@ -15,21 +16,6 @@ import {
   UserIdSchema,
 } from './common';
 
-/** How agents reach a model. The API key lives in a town env var named by `apiKeyEnvVar`. */
-export const ProviderConfigSchema = z
-  .object({
-    kind: z.literal('openai-compatible'),
-    baseUrl: z.string().url().max(500),
-    model: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[A-Za-z0-9._:/-]+$/),
-    apiKeyEnvVar: EnvVarNameSchema.nullable(),
-  })
-  .strict();
-export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
-
 export const RuntimeKindSchema = z.enum(['opencode', 'kilo']);
 export type RuntimeKind = z.infer<typeof RuntimeKindSchema>;
 
@@ -40,6 +26,11 @@ export const TownConfigSchema = z.object({
   envVarNames: z.array(EnvVarNameSchema).max(LIMITS.maxEnvVars),
   sleepAfterSeconds: z.number().int(),
   agentTokenTtlSeconds: z.number().int(),
+  /** The model of each role (null until a model is configured). */
+  models: TownModelsSchema.nullable().default(null),
+  /** The town's price overrides (model id → USD per million tokens); defaults in model-prices.ts. */
+  prices: ModelPricesSchema.default({}),
+  spendCap: SpendCapSchema.nullable().default(null),
 });
 export type TownConfig = z.infer<typeof TownConfigSchema>;
 
@@ -64,6 +55,8 @@ export const RigSchema = z.object({
   /** How approved work lands: merged into the default branch, or as a pull request a human merges. */
   mergeStrategy: MergeStrategySchema.default('direct'),
   provider: RigProviderViewSchema.default({ kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false }),
+  /** The rig's own polecat/refinery models (null: the town's). */
+  models: RigModelsSchema.default({ polecat: null, refinery: null }),
 });
 export type Rig = z.infer<typeof RigSchema>;
 

@@ -8,12 +8,12 @@ import {
   BeadStatusSchema,
   MailSchema,
   MayorMessageSchema,
-  ProviderConfigSchema,
   RigSchema,
   RuntimeKindSchema,
   TownEventSchema,
   TownSchema,
 } from './models';
+import { ModelPricesPatchSchema, ProviderInputSchema, RigModelsSchema, SpendCapSchema, TownModelsPatchSchema } from './model-config';
 
 export { USER_API } from './user-routes';
 
@@ -45,7 +45,14 @@ const EnvVarsPatchSchema = z
 /** Partial update of a town's config. `envVars`: a value sets the var, null deletes it. */
 export const UpdateTownConfigRequestSchema = z
   .object({
-    provider: ProviderConfigSchema.nullable().optional(),
+    /** `baseUrl`/`apiKeyEnvVar` default per kind; a legacy `model` sets `models.default` unless `models.default` is given. */
+    provider: ProviderInputSchema.nullable().optional(),
+    /** Merged into the current models: a value sets a role's model, null clears it. `default` is required once a provider is set. */
+    models: TownModelsPatchSchema.optional(),
+    /** Merged into the town's price overrides (null removes one). */
+    prices: ModelPricesPatchSchema.optional(),
+    /** null removes the cap. Raising it (or removing it) resumes work stopped by it. */
+    spendCap: SpendCapSchema.nullable().optional(),
     runtime: RuntimeKindSchema.optional(),
     envVars: EnvVarsPatchSchema.optional(),
     sleepAfterSeconds: z
@@ -68,6 +75,8 @@ export const CreateRigRequestSchema = z
     auth: RigAuthInputSchema.optional(),
     mergeStrategy: MergeStrategySchema.default('direct'),
     provider: RigProviderInputSchema.optional(),
+    /** The rig's own polecat/refinery models; each must be one the town allows (see allowedModels). */
+    models: RigModelsSchema.partial().optional(),
   })
   .strict();
 export type CreateRigRequest = z.input<typeof CreateRigRequestSchema>;
@@ -77,6 +86,8 @@ export const UpdateRigRequestSchema = z
     auth: RigAuthInputSchema.optional(),
     mergeStrategy: MergeStrategySchema.optional(),
     provider: RigProviderInputSchema.optional(),
+    /** A value sets the rig's model for the role, null returns it to the town's. */
+    models: RigModelsSchema.partial().optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'nothing to change');

@@ -16,4 +16,6 @@ export const USER_API = {
   mayorSession: '/api/towns/:townId/mayor/session',
   events: '/api/towns/:townId/events',
   eventStream: '/api/towns/:townId/events/stream',
+  usage: '/api/towns/:townId/usage',
+  models: '/api/towns/:townId/models',
 } as const;

@@ -3,7 +3,7 @@
  * process holds. Lookup compares SHA-256 digests in constant time against every key.
  */
 import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
-import type { ProviderConfig } from '@gastown/protocol';
+import type { ModelUsageRecord, ProviderConfig } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
 import type { SecretSink } from '../log/secret-registry';
 
@@ -15,6 +15,16 @@ export interface AgentRegistration {
   client: ControlPlaneClient;
   /** The town's model provider; null disables the LLM proxy for this agent. */
   provider: ProviderConfig | null;
+  /** The models this agent may name (its model and small model); a request naming another gets 403 model_not_allowed. Empty: any. */
+  models?: readonly string[];
+  /** One measurement per model call (the run's event sink sends it as a `model.usage` event). */
+  onUsage?: (record: ModelUsageRecord) => void;
+  /**
+   * True once the run is to stop after its turn (spend cap): the proxy answers the agent's next model
+   * request with 402 spend_cap_reached and calls `onModelCallRefused`, where the supervisor ends the run.
+   */
+  refuseModelCalls?: () => boolean;
+  onModelCallRefused?: () => void;
 }
 
 /** A registered run as the broker API's routes see it. */
