@@ -21,6 +21,7 @@ export class FixtureFactory {
       auth: { kind: 'none', appId: null, installationId: null, fingerprint: null },
       mergeStrategy: 'direct',
       provider: { kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false },
+      models: { polecat: null, refinery: null },
     };
   }
 

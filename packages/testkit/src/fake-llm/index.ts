@@ -1,5 +1,8 @@
 export { startFakeLlm } from './server';
 export { isTitleRequest, messageText, toolResultsOf, fingerprint } from './conversation';
+export { usageOf, openaiUsage, anthropicUsage, totalUsageOf, ZERO_USAGE } from './usage';
+export { normaliseAnthropicRequest } from './anthropic-request';
+export { anthropicErrorType } from './anthropic-encode';
 export * from './types';
 import type { ToolCallSpec, Turn } from './types';
 

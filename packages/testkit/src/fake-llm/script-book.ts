@@ -1,6 +1,6 @@
 /** Chooses the answer to a chat request: per-agent script, responder, default script, in that order. */
 import { toolResultsOf } from './conversation';
-import type { ChatRequest, RecordedRequest, Responder, Script, Turn } from './types';
+import type { ChatRequest, ModelWireFormat, RecordedRequest, Responder, Script, Turn } from './types';
 
 export interface Choice {
   turn: Turn;
@@ -40,7 +40,7 @@ export class ScriptBook {
    * 3. the default script, for agents that never had a script of their own;
    * 4. a fixed text ("exhausted"), so the runtime's turn ends cleanly instead of retrying.
    */
-  async choose(agentId: string | null, request: ChatRequest): Promise<Choice> {
+  async choose(agentId: string | null, request: ChatRequest, wire: ModelWireFormat = 'openai-chat'): Promise<Choice> {
     const key = agentId ?? '';
     const turnIndex = this.chatCounts.get(key) ?? 0;
     this.chatCounts.set(key, turnIndex + 1);
@@ -52,6 +52,7 @@ export class ScriptBook {
     if (this.responder) {
       const turn = await this.responder(request, {
         agentId,
+        wire,
         turnIndex,
         lastMessage: request.messages[request.messages.length - 1],
         toolResults: toolResultsOf(request.messages),

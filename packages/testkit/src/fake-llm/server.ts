@@ -1,64 +1,36 @@
 /**
- * Scripted fake LLM: `POST /v1/chat/completions` (streamed SSE or JSON) and `GET /v1/models`
- * on 127.0.0.1, port chosen by the OS.
+ * Scripted fake LLM on 127.0.0.1 (port chosen by the OS):
+ * - `POST /v1/chat/completions` — OpenAI chat completions (streamed SSE or JSON), `Authorization: Bearer`;
+ * - `POST /v1/messages` — Anthropic Messages (streamed SSE or JSON), `x-api-key`;
+ * - `GET /v1/models` — a model list both clients accept.
+ * (The same routes without `/v1` work too.) Every model request is recorded with its usage.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GastownError } from '@gastown/protocol';
-import { fingerprint, isTitleRequest, toolResultsOf } from './conversation';
-import { completionBody, errorBody, streamPayloads, type EncodeContext } from './encode';
+import { isTitleRequest, toolResultsOf } from './conversation';
+import { parseJsonObject, readBody, sendJson } from './http';
+import { modelsListBody } from './models-list';
+import { presentedKey, recordedHeaders } from './request-headers';
 import { ScriptBook } from './script-book';
-import { AGENT_ID_HEADER, type ChatRequest, type FakeLlm, type FakeLlmOptions, type RecordedRequest, type Turn } from './types';
+import { AGENT_ID_HEADER, type FakeLlm, type FakeLlmOptions, type RecordedRequest, type Turn } from './types';
+import { totalUsageOf, usageOf } from './usage';
+import { ANTHROPIC_MESSAGES, OPENAI_CHAT, type WireCodec } from './wire-codecs';
 
-const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const DEFAULT_TITLE = 'Gastown session';
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new GastownError('payload_too_large', 'body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function recordedHeaders(req: IncomingMessage): { headers: Record<string, string>; authFingerprint: string | null } {
-  const headers: Record<string, string> = {};
-  let authFingerprint: string | null = null;
-  for (const [name, value] of Object.entries(req.headers)) {
-    const text = Array.isArray(value) ? value.join(', ') : (value ?? '');
-    if (name === 'authorization') {
-      authFingerprint = fingerprint(text);
-      headers[name] = authFingerprint;
-    } else {
-      headers[name] = text;
-    }
-  }
-  return { headers, authFingerprint };
-}
-
-function parseChatRequest(text: string): ChatRequest | null {
-  try {
-    const body = JSON.parse(text) as unknown;
-    if (!body || typeof body !== 'object' || !Array.isArray((body as ChatRequest).messages)) return null;
-    return body as ChatRequest;
-  } catch {
-    return null;
-  }
-}
+const ROUTES: Record<string, WireCodec> = {
+  '/v1/chat/completions': OPENAI_CHAT,
+  '/chat/completions': OPENAI_CHAT,
+  '/v1/messages': ANTHROPIC_MESSAGES,
+  '/messages': ANTHROPIC_MESSAGES,
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
   const now = options.now ?? (() => Date.now());
+  const anthropicCache = options.anthropicCache ?? true;
+  const modelIds = options.models ?? [options.model ?? 'fake-model'];
   const book = new ScriptBook(options);
   const requests: RecordedRequest[] = [];
   const waiters = new Set<() => void>();
@@ -69,78 +41,76 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     for (const wake of [...waiters]) wake();
   }
 
-  async function answer(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const { headers, authFingerprint } = recordedHeaders(req);
-    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-      sendJson(res, 401, errorBody('invalid api key', 401));
+  async function answer(req: IncomingMessage, res: ServerResponse, path: string, codec: WireCodec): Promise<void> {
+    const { wire } = codec;
+    const { headers, authFingerprint, keyFingerprint } = recordedHeaders(req, wire);
+    if (options.apiKey !== undefined && presentedKey(req, wire) !== options.apiKey) {
+      sendJson(res, 401, codec.errorBody('invalid api key', 401, 'invalid_api_key'));
       return;
     }
-    const body = parseChatRequest(await readBody(req));
-    if (!body) {
-      sendJson(res, 400, errorBody('body must be a JSON chat-completions request', 400));
+    const requestText = await readBody(req);
+    const body = parseJsonObject(requestText);
+    const chat = body && codec.normalise(body);
+    if (!body || !chat) {
+      sendJson(res, 400, codec.errorBody(`body must be a JSON ${wire} request`, 400));
       return;
     }
     const agentHeader = req.headers[AGENT_ID_HEADER];
     const agentId = typeof agentHeader === 'string' && agentHeader.length > 0 ? agentHeader : null;
-    const title = isTitleRequest(body);
+    const title = isTitleRequest(chat);
     const choice = title
       ? { turn: { type: 'text', text: options.title ?? DEFAULT_TITLE } as Turn, source: 'title' as const }
-      : await book.choose(agentId, body);
+      : await book.choose(agentId, chat, wire);
     const id = ++seq;
-    const tools = Array.isArray(body.tools) ? body.tools : [];
+    const tools = Array.isArray(chat.tools) ? chat.tools : [];
+    const turn = choice.turn;
+    const usage = usageOf({ wire, requestText, turn, anthropicCache });
     record({
       seq: id,
       at: now(),
       path,
+      wire,
+      model: typeof chat.model === 'string' ? chat.model : '',
       agentId,
       kind: title ? 'title' : 'chat',
       headers,
       authFingerprint,
+      keyFingerprint,
       body,
-      messages: body.messages,
+      chat,
+      messages: chat.messages,
       toolNames: tools.map((t) => t.function?.name).filter((n): n is string => typeof n === 'string'),
       tools,
-      answer: choice.turn,
+      answer: turn,
       source: choice.source,
+      usage,
     });
 
-    const turn = choice.turn;
     if (turn.delayMs) await sleep(turn.delayMs);
     if (turn.type === 'error') {
-      sendJson(res, turn.status, errorBody(turn.message, turn.status));
+      sendJson(res, turn.status, codec.errorBody(turn.message, turn.status));
       return;
     }
-    const ctx: EncodeContext = {
-      id: `chatcmpl-fake-${id}`,
-      model: options.model ?? body.model,
-      created: Math.floor(now() / 1000),
-      callIdPrefix: `call_${id}`,
-    };
-    if (body.stream) {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      for (const payload of streamPayloads(body, turn, ctx)) res.write(`data: ${payload}\n\n`);
-      res.end();
-    } else {
-      sendJson(res, 200, completionBody(body, turn, ctx));
-    }
+    codec.writeAnswer(res, chat, turn, { seq: id, model: options.model ?? chat.model, nowMs: now() }, usage);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
-    if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
-      await answer(req, res, path);
+    const codec = ROUTES[path];
+    if (req.method === 'POST' && codec) {
+      await answer(req, res, path, codec);
       return;
     }
     if (req.method === 'GET' && (path === '/v1/models' || path === '/models')) {
-      sendJson(res, 200, { object: 'list', data: [{ id: options.model ?? 'fake-model', object: 'model', created: 0, owned_by: 'fake-llm' }] });
+      sendJson(res, 200, modelsListBody(modelIds, now()));
       return;
     }
-    sendJson(res, 404, errorBody(`no route ${req.method} ${path}`, 404));
+    sendJson(res, 404, (codec ?? OPENAI_CHAT).errorBody(`no route ${req.method} ${path}`, 404));
   }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(error instanceof Error ? error.message : 'internal error', 500));
+      if (!res.headersSent) sendJson(res, 500, OPENAI_CHAT.errorBody(error instanceof Error ? error.message : 'internal error', 500));
       else res.destroy();
     });
   });
@@ -166,6 +136,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       }
       return [...seen.values()];
     },
+    totalUsage: (filter) => totalUsageOf(requests, filter),
     waitFor(predicate, timeoutMs = 30_000) {
       if (predicate(requests)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {

@@ -1,7 +1,11 @@
 /**
- * Types of the scripted fake LLM: an OpenAI-compatible chat-completions server that plays
- * per-agent scripts so end-to-end tests can drive real agent runtimes deterministically.
+ * Types of the scripted fake LLM: a server speaking OpenAI chat completions and Anthropic
+ * Messages that plays per-agent scripts so end-to-end tests can drive real agent runtimes
+ * deterministically, and reports deterministic token usage.
  */
+import type { ModelWireFormat } from '@gastown/protocol';
+
+export type { ModelWireFormat };
 
 /** Header the container's broker LLM proxy adds to every model request. */
 export const AGENT_ID_HEADER = 'x-gastown-agent-id';
@@ -39,7 +43,10 @@ export interface ChatTool {
   function: { name: string; description?: string; parameters?: unknown };
 }
 
-/** The parsed body of a chat-completions request. */
+/**
+ * The parsed body of a chat-completions request. Anthropic Messages requests are normalised into
+ * this shape (system → system message, tool_use → tool_calls, tool_result → `role: 'tool'`).
+ */
 export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
@@ -57,19 +64,42 @@ export interface SeenToolResult {
   content: string;
 }
 
+/**
+ * Token counts of one model call in normalised form (what the model proxy computes):
+ * `inputTokens` excludes the cache reads and writes; the four add up to the whole prompt + answer.
+ */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
 /** Everything the fake LLM recorded about one request. */
 export interface RecordedRequest {
   seq: number;
   at: number;
   path: string;
+  /** Wire format of the route the request came in on. */
+  wire: ModelWireFormat;
+  /** The model named in the request ('' when absent). */
+  model: string;
   agentId: string | null;
   /** 'title' requests (opencode's small_model title generation) never consume a script turn. */
   kind: 'chat' | 'title';
-  /** Request headers, lower-cased; `authorization` is replaced by its fingerprint. */
+  /** Request headers, lower-cased; `authorization` and `x-api-key` are replaced by their fingerprints. */
   headers: Record<string, string>;
-  /** `sha256:<first 8 hex>` of the Authorization header value, or null when absent. */
+  /**
+   * `sha256:<first 8 hex>` of the header carrying the credential on this wire (the whole
+   * `Authorization` value for openai-chat, the `x-api-key` value for anthropic-messages), or null.
+   */
   authFingerprint: string | null;
-  body: ChatRequest;
+  /** Fingerprint of the bare key presented on this wire (Bearer token or x-api-key), comparable across wires. */
+  keyFingerprint: string | null;
+  /** The request body as received (Anthropic or OpenAI shape). */
+  body: Record<string, unknown>;
+  /** The request normalised to the chat-completions shape (the same object as `body` for openai-chat). */
+  chat: ChatRequest;
   messages: ChatMessage[];
   /** Names of the tools offered to the model. */
   toolNames: string[];
@@ -78,10 +108,22 @@ export interface RecordedRequest {
   answer: Turn;
   /** How the answer was chosen. */
   source: 'script' | 'responder' | 'default-script' | 'title' | 'exhausted';
+  /** Token usage reported in the answer, normalised (zero for error answers). */
+  usage: TokenUsage;
+}
+
+/** Which recorded requests `totalUsage` sums (every field optional; all given must match). */
+export interface UsageFilter {
+  agentId?: string | null;
+  model?: string;
+  wire?: ModelWireFormat;
+  kind?: RecordedRequest['kind'];
 }
 
 export interface ResponderContext {
   agentId: string | null;
+  /** Wire format the request came in on (the request itself is normalised either way); always set by the server. */
+  wire?: ModelWireFormat;
   /** Number of chat (non-title) requests of this agent before this one. */
   turnIndex: number;
   /** The last message of the conversation. */
@@ -101,10 +143,20 @@ export interface FakeLlmOptions {
   /** Per-agent scripts. */
   scripts?: Record<string, Script>;
   responder?: Responder;
-  /** When set, requests must carry `Authorization: Bearer <apiKey>` or get 401. */
+  /**
+   * When set, model requests must carry the key or get 401 in their wire's error format:
+   * `Authorization: Bearer <apiKey>` on chat-completions routes, `x-api-key: <apiKey>` on messages routes.
+   */
   apiKey?: string;
   /** Model name reported in answers; defaults to the requested model. */
   model?: string;
+  /** Model ids listed by `GET /v1/models` (default `[model ?? 'fake-model']`). */
+  models?: string[];
+  /**
+   * Report cache reads/writes on every Anthropic answer (default true); when false, only on
+   * requests whose body has a `cache_control`.
+   */
+  anthropicCache?: boolean;
   /** Title returned to title-generation requests. */
   title?: string;
   /** Text answered when no script turn is left. */
@@ -114,7 +166,10 @@ export interface FakeLlmOptions {
 }
 
 export interface FakeLlm {
-  /** Base URL including `/v1`, e.g. `http://127.0.0.1:43123/v1`. */
+  /**
+   * Base URL including `/v1`, e.g. `http://127.0.0.1:43123/v1`: `{url}/chat/completions`
+   * (OpenAI) and `{url}/messages` (Anthropic).
+   */
   readonly url: string;
   /** Every request, in arrival order (live array). */
   readonly requests: readonly RecordedRequest[];
@@ -128,6 +183,8 @@ export interface FakeLlm {
   chatRequests(agentId?: string | null): RecordedRequest[];
   /** Every distinct tool result the model saw (deduplicated by tool-call id), optionally of one agent. */
   toolResults(agentId?: string | null): SeenToolResult[];
+  /** Sum of the recorded usage (normalised), optionally of the requests matching `filter`. */
+  totalUsage(filter?: UsageFilter): TokenUsage;
   /** Resolves when `predicate` holds for the recorded requests (checked on every new request). */
   waitFor(predicate: (requests: readonly RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
