@@ -4,7 +4,7 @@
  * process never holds a control-plane token or the provider key.
  */
 import { BROKER_API, GastownError } from '@gastown/protocol';
-import type { ProviderConfig } from '@gastown/protocol';
+import type { Clock, ProviderConfig } from '@gastown/protocol';
 import { Hono } from 'hono';
 import type { Logger } from '../log/logger';
 import type { SecretSink } from '../log/secret-registry';
@@ -25,6 +25,8 @@ export interface BrokerApiOptions {
   /** The town's env (secrets): a provider's `apiKeyEnvVar` names the entry the LLM proxy sends upstream. */
   townEnv?: Readonly<Record<string, string>>;
   randomBytes?: (n: number) => Uint8Array;
+  /** Times each model call (latency in its usage record). Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface BrokerApi {
@@ -45,7 +47,7 @@ export function createBrokerApi(options: BrokerApiOptions): BrokerApi {
   // the body limit is enforced while reading (handleToolCall → readJsonBody): hono's bodyLimit left a
   // chunked upload half-read, and the connection it answered "keep-alive" on was then closed under the client
   app.post(BROKER_API.tool, auth, handleToolCall);
-  app.all(`${BROKER_API.llm}/*`, auth, createLlmProxyHandler(options.fetch));
+  app.all(`${BROKER_API.llm}/*`, auth, createLlmProxyHandler(options.fetch, { logger: log, ...(options.clock ? { clock: options.clock } : {}) }));
 
   const townEnv = options.townEnv ?? {};
   function providerApiKey(provider: ProviderConfig | null): string | null {

@@ -214,7 +214,8 @@ describe('broker API: LLM proxy', () => {
   it('forwards to the real provider with the real key and the agent id, and streams SSE through as it comes', async () => {
     const p = await startProvider();
     const s = await startBroker(p.provider);
-    const requestBody = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    // opencode asks for stream usage itself: the proxy then has nothing to add and forwards the bytes as sent
+    const requestBody = JSON.stringify({ model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
     const res = await fetch(`${s.server.url}/broker/llm/v1/chat/completions?trace=1`, {
       method: 'POST',
       headers: { authorization: `Bearer ${s.keyA}`, 'content-type': 'application/json', 'x-session-id': 'ses_1' },
