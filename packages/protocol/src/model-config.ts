@@ -6,33 +6,11 @@
  */
 import { z } from 'zod';
 import { EnvVarNameSchema } from './common';
+import { PROVIDER_KIND_INFO, PROVIDER_KINDS } from './provider-kinds';
 
-export const PROVIDER_KINDS = ['openai-compatible', 'anthropic', 'openai', 'openrouter', 'kilo'] as const;
+// The kinds and their defaults live in a zod-free module (the dashboard bundles it); re-exported here.
+export { PROVIDER_KIND_INFO, PROVIDER_KINDS, type ModelWireFormat, type ProviderKind, type ProviderKindInfo } from './provider-kinds';
 export const ProviderKindSchema = z.enum(PROVIDER_KINDS);
-export type ProviderKind = z.infer<typeof ProviderKindSchema>;
-
-/** The two wire formats the model proxy speaks: OpenAI chat completions and Anthropic Messages. */
-export type ModelWireFormat = 'openai-chat' | 'anthropic-messages';
-
-export interface ProviderKindInfo {
-  wire: ModelWireFormat;
-  /** Null: the base URL must be given (openai-compatible). */
-  defaultBaseUrl: string | null;
-  /** The town env var the key is read from when `apiKeyEnvVar` is not given. */
-  defaultApiKeyEnvVar: string | null;
-  /** How the key is sent upstream. */
-  auth: 'bearer' | 'x-api-key';
-  /** Where the provider lists its models (relative to the base URL), or null. */
-  modelsPath: string | null;
-}
-
-export const PROVIDER_KIND_INFO: Readonly<Record<ProviderKind, ProviderKindInfo>> = {
-  'openai-compatible': { wire: 'openai-chat', defaultBaseUrl: null, defaultApiKeyEnvVar: null, auth: 'bearer', modelsPath: '/models' },
-  anthropic: { wire: 'anthropic-messages', defaultBaseUrl: 'https://api.anthropic.com/v1', defaultApiKeyEnvVar: 'ANTHROPIC_API_KEY', auth: 'x-api-key', modelsPath: '/models' },
-  openai: { wire: 'openai-chat', defaultBaseUrl: 'https://api.openai.com/v1', defaultApiKeyEnvVar: 'OPENAI_API_KEY', auth: 'bearer', modelsPath: '/models' },
-  openrouter: { wire: 'openai-chat', defaultBaseUrl: 'https://openrouter.ai/api/v1', defaultApiKeyEnvVar: 'OPENROUTER_API_KEY', auth: 'bearer', modelsPath: '/models' },
-  kilo: { wire: 'openai-chat', defaultBaseUrl: 'https://api.kilo.ai/api/openrouter', defaultApiKeyEnvVar: 'KILOCODE_TOKEN', auth: 'bearer', modelsPath: '/models' },
-};
 
 /** A model id at the provider: `gpt-4o-mini`, `claude-sonnet-4-5`, `anthropic/claude-sonnet-4.5`. */
 export const ModelIdSchema = z
@@ -124,6 +102,18 @@ export const RigModelsSchema = z
   })
   .strict();
 export type RigModels = z.infer<typeof RigModelsSchema>;
+
+/**
+ * A rig's models in a create or update: a value sets the role's model, null returns it to the
+ * town's, absent keeps it (no defaults here: `RigModelsSchema.partial()` would fill the absent role with null).
+ */
+export const RigModelsPatchSchema = z
+  .object({
+    polecat: ModelIdSchema.nullable().optional(),
+    refinery: ModelIdSchema.nullable().optional(),
+  })
+  .strict();
+export type RigModelsPatch = z.infer<typeof RigModelsPatchSchema>;
 
 /** US dollars per million tokens. Cache prices default to the input price when absent. */
 export const ModelPriceSchema = z

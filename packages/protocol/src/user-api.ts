@@ -13,7 +13,7 @@ import {
   TownEventSchema,
   TownSchema,
 } from './models';
-import { ModelPricesPatchSchema, ProviderInputSchema, RigModelsSchema, SpendCapSchema, TownModelsPatchSchema } from './model-config';
+import { ModelPricesPatchSchema, ProviderInputSchema, RigModelsPatchSchema, SpendCapSchema, TownModelsPatchSchema } from './model-config';
 
 export { USER_API } from './user-routes';
 
@@ -76,7 +76,7 @@ export const CreateRigRequestSchema = z
     mergeStrategy: MergeStrategySchema.default('direct'),
     provider: RigProviderInputSchema.optional(),
     /** The rig's own polecat/refinery models; each must be one the town allows (see allowedModels). */
-    models: RigModelsSchema.partial().optional(),
+    models: RigModelsPatchSchema.optional(),
   })
   .strict();
 export type CreateRigRequest = z.input<typeof CreateRigRequestSchema>;
@@ -87,7 +87,7 @@ export const UpdateRigRequestSchema = z
     mergeStrategy: MergeStrategySchema.optional(),
     provider: RigProviderInputSchema.optional(),
     /** A value sets the rig's model for the role, null returns it to the town's. */
-    models: RigModelsSchema.partial().optional(),
+    models: RigModelsPatchSchema.optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'nothing to change');

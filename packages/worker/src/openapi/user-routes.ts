@@ -28,13 +28,17 @@ import {
 import { AgentParams, RigParams, TownParams } from './params';
 import { ERROR_RESPONSES, SECURITY, api, apiObject, jsonBody, jsonContent } from './schema';
 
-const { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415, 422: e422, 429: e429 } = ERROR_RESPONSES;
+const { 400: e400, 401: e401, 403: e403, 404: e404, 409: e409, 413: e413, 415: e415, 422: e422, 429: e429 } = ERROR_RESPONSES;
 const readErrors = { 400: e400, 401: e401, 404: e404 } as const;
 const writeErrors = { 400: e400, 401: e401, 404: e404, 409: e409, 413: e413, 415: e415 } as const;
 /** A rig with credentials is checked against its git host before anything is stored. */
 const rigAccessErrors = {
   422: { ...e422, description: 'git_auth_failed: the git host refused the credentials (the message names the cause: key, installation, access, permission)' },
   502: { ...e400, description: 'upstream_failed: the git host could not be reached or answered 5xx' },
+} as const;
+/** A rig's own polecat/refinery model must be one the town allows. */
+const rigModelErrors = {
+  403: { ...e403, description: 'model_not_allowed: a rig model the town does not allow (the message lists the allowed models)' },
 } as const;
 
 export const MayorMessageListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
@@ -83,7 +87,9 @@ export const updateTownConfigRoute = createRoute({
   method: 'patch',
   path: '/api/towns/{townId}/config',
   tags: ['towns'],
-  summary: 'Update town config (env var values are write-only: only names come back)',
+  summary:
+    'Update town config (env var values are write-only: only names come back). The provider is stored without its model: ' +
+    'a legacy provider.model becomes models.default; models and prices merge (null clears); a provider needs models.default (400 otherwise)',
   security: [...SECURITY.user],
   request: { params: TownParams, body: jsonBody(UpdateTownConfigRequestSchema) },
   responses: { 200: jsonContent(TownResponseSchema, 'the updated town'), ...writeErrors },
@@ -106,17 +112,19 @@ export const addRigRoute = createRoute({
   summary: 'Add a rig (a git repository)',
   security: [...SECURITY.user],
   request: { params: TownParams, body: jsonBody(CreateRigRequestSchema) },
-  responses: { 201: jsonContent(RigResponseSchema, 'the new rig'), ...writeErrors, ...rigAccessErrors },
+  responses: { 201: jsonContent(RigResponseSchema, 'the new rig'), ...writeErrors, ...rigModelErrors, ...rigAccessErrors },
 });
 
 export const updateRigRoute = createRoute({
   method: 'patch',
   path: '/api/towns/{townId}/rigs/{rigId}',
   tags: ['rigs'],
-  summary: "Change a rig's auth, merge strategy or provider (secrets are write-only; a new credential is checked against the git host first)",
+  summary:
+    "Change a rig's auth, merge strategy, provider or models (secrets are write-only; a new credential is checked against the git host first; " +
+    'a model must be one the town allows)',
   security: [...SECURITY.user],
   request: { params: RigParams, body: jsonBody(UpdateRigRequestSchema) },
-  responses: { 200: jsonContent(RigResponseSchema, 'the updated rig'), ...writeErrors, ...rigAccessErrors },
+  responses: { 200: jsonContent(RigResponseSchema, 'the updated rig'), ...writeErrors, ...rigModelErrors, ...rigAccessErrors },
 });
 
 export const listAgentsRoute = createRoute({

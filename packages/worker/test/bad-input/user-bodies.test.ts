@@ -102,10 +102,12 @@ const VALUE_CASES: RefusalCase<World>[] = [
   config(`${LIMITS.maxEnvVars + 1} env vars`, { envVars: Object.fromEntries(Array.from({ length: LIMITS.maxEnvVars + 1 }, (_, i) => [`VAR_${i}`, 'v'])) }),
   config('env var value too long', { envVars: { LONG_VALUE: 'v'.repeat(LIMITS.maxEnvValueChars + 1) } }),
   config('env var value of the wrong type', { envVars: { NUMBER: 42 } }),
-  config('provider of an unknown kind', provider({ kind: 'anthropic' })),
+  config('provider of an unknown kind', provider({ kind: 'azure' })),
   config('provider baseUrl not a URL', provider({ baseUrl: 'not a url' })),
   config('provider model with spaces', provider({ model: 'gpt 4; rm -rf /' })),
-  config('provider missing apiKeyEnvVar', { provider: { kind: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm' } }),
+  // issue 14: apiKeyEnvVar defaults per kind now; an openai-compatible provider still needs its baseUrl, any provider a default model
+  config('openai-compatible provider missing baseUrl', { provider: { kind: 'openai-compatible', model: 'm', apiKeyEnvVar: null } }),
+  config('provider without a default model', { provider: { kind: 'openai' } }),
   config('unknown runtime', { runtime: 'bash' }),
   {
     name: 'patch config: 1e309 (Infinity)',

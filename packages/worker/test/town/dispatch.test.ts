@@ -23,7 +23,7 @@ describe('dispatch: starting an agent in the container', () => {
       agent: { id: res.body.mayor.id, townId: f.town.id, rigId: null, role: 'mayor', gen: 1 },
       controlPlaneUrl: 'https://gastown.test',
       credentials: { gen: 1 },
-      runtime: { kind: 'opencode', provider: { model: 'fake-model', apiKeyEnvVar: 'LLM_API_KEY' }, idleTimeoutSeconds: null },
+      runtime: { kind: 'opencode', provider: { apiKeyEnvVar: 'LLM_API_KEY' }, model: 'fake-model', smallModel: 'fake-model', idleTimeoutSeconds: null },
       rig: null,
       bead: null,
       prompt: 'build me a thing',

@@ -24,6 +24,8 @@ const EXPECTED: [string, string][] = [
   ['delete', USER_API.mayorSession],
   ['get', USER_API.events],
   ['get', USER_API.eventStream],
+  ['get', USER_API.usage],
+  ['get', USER_API.models],
   ['post', AGENT_API.refresh],
   ['post', AGENT_API.heartbeat],
   ['post', AGENT_API.events],

@@ -10,7 +10,16 @@ describe('user API: towns, config, rigs', () => {
     expect(created.status).toBe(201);
     const town = TownSchema.parse(created.body.town);
     expect(town.name).toBe(name);
-    expect(town.config).toEqual({ provider: null, runtime: 'opencode', envVarNames: [], sleepAfterSeconds: 1800, agentTokenTtlSeconds: 3600 });
+    expect(town.config).toEqual({
+      provider: null,
+      runtime: 'opencode',
+      envVarNames: [],
+      sleepAfterSeconds: 1800,
+      agentTokenTtlSeconds: 3600,
+      models: null,
+      prices: {},
+      spendCap: null,
+    });
 
     const list = await call('GET', '/api/towns', { token });
     expect(list.status).toBe(200);
@@ -49,12 +58,16 @@ describe('user API: towns, config, rigs', () => {
       },
     });
     expect(res.status).toBe(200);
+    // the legacy provider.model is stored as models.default (issue 14)
     expect(res.body.town.config).toEqual({
-      provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9999/v1', model: 'fake', apiKeyEnvVar: 'LLM_KEY' },
+      provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9999/v1', apiKeyEnvVar: 'LLM_KEY' },
       runtime: 'kilo',
       envVarNames: ['LLM_KEY', 'OTHER'],
       sleepAfterSeconds: 600,
       agentTokenTtlSeconds: 120,
+      models: { default: 'fake', mayor: null, polecat: null, refinery: null, small: null, allowed: [] },
+      prices: {},
+      spendCap: null,
     });
     expect(JSON.stringify(res.body)).not.toContain('sk-very-secret-value');
 

@@ -15,6 +15,8 @@ type RigRow = {
   provider_kind: string | null;
   api_base_url: string | null;
   repository: string | null;
+  polecat_model: string | null;
+  refinery_model: string | null;
   /** Whether rig_secrets holds a webhook secret (the secret itself is never selected here). */
   webhook_secret_set: number | null;
 };
@@ -50,17 +52,18 @@ export class RigRepository {
 
   insert(rig: Rig): void {
     this.sql.run`INSERT INTO rigs (id, name, git_url, default_branch, created_at, auth_kind, app_id, installation_id, auth_fingerprint,
-                                   merge_strategy, provider_kind, api_base_url, repository)
+                                   merge_strategy, provider_kind, api_base_url, repository, polecat_model, refinery_model)
                  VALUES (${rig.id}, ${rig.name}, ${rig.gitUrl}, ${rig.defaultBranch}, ${rig.createdAt}, ${rig.auth.kind}, ${rig.auth.appId},
                          ${rig.auth.installationId}, ${rig.auth.fingerprint}, ${rig.mergeStrategy}, ${rig.provider.kind},
-                         ${rig.provider.apiBaseUrl}, ${rig.provider.repository})`;
+                         ${rig.provider.apiBaseUrl}, ${rig.provider.repository}, ${rig.models.polecat}, ${rig.models.refinery})`;
   }
 
-  /** The rig's auth, merge strategy and provider (name, URL and branch never change). */
+  /** The rig's auth, merge strategy, provider and models (name, URL and branch never change). */
   update(rig: Rig): void {
     this.sql.run`UPDATE rigs SET auth_kind = ${rig.auth.kind}, app_id = ${rig.auth.appId}, installation_id = ${rig.auth.installationId},
                    auth_fingerprint = ${rig.auth.fingerprint}, merge_strategy = ${rig.mergeStrategy}, provider_kind = ${rig.provider.kind},
-                   api_base_url = ${rig.provider.apiBaseUrl}, repository = ${rig.provider.repository}
+                   api_base_url = ${rig.provider.apiBaseUrl}, repository = ${rig.provider.repository},
+                   polecat_model = ${rig.models.polecat}, refinery_model = ${rig.models.refinery}
                  WHERE id = ${rig.id}`;
   }
 
@@ -100,6 +103,7 @@ export class RigRepository {
         repository: row.repository,
         webhookSecretSet: Boolean(row.webhook_secret_set),
       },
+      models: { polecat: row.polecat_model ?? null, refinery: row.refinery_model ?? null },
     };
   }
 }

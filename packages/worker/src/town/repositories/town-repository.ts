@@ -1,5 +1,6 @@
 import { TownConfigSchema, type Town, type TownConfig } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
+import { normaliseStoredModels } from '../model-rules';
 import { parseJsonValue } from './json';
 
 type TownRow = { id: string; name: string; owner_id: string; created_at: number; config: string };
@@ -27,6 +28,11 @@ export class TownRepository {
     return this.sql.all<{ name: string }>`SELECT name FROM town_env_vars ORDER BY name`.map((r) => r.name);
   }
 
+  /** One value (a provider key for the model list), for an outbound request only. Never returned by the API or logged. */
+  envVar(name: string): string | null {
+    return this.sql.one<{ value: string }>`SELECT value FROM town_env_vars WHERE name = ${name}`?.value ?? null;
+  }
+
   /** Values, for handing to the container runtime only. Never returned by the API. */
   envVars(): Record<string, string> {
     const out: Record<string, string> = {};
@@ -49,8 +55,9 @@ export class TownRepository {
     return rest;
   }
 
+  /** A config stored before per-role models (provider.model, no models/prices/spendCap) reads with the schema's defaults and `models.default` = its model. */
   private parseConfig(text: string): TownConfig {
     const parsed = TownConfigSchema.omit({ envVarNames: true }).parse(parseJsonValue(text));
-    return { ...parsed, envVarNames: this.envVarNames() };
+    return { ...parsed, ...normaliseStoredModels(parsed.provider, parsed.models), envVarNames: this.envVarNames() };
   }
 }

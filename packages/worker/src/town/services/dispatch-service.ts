@@ -2,17 +2,20 @@ import {
   asGastownError,
   codeOf,
   GastownError,
+  modelForRole,
   type Agent,
   type AgentRuntimeStatus,
   type Bead,
   type Mail,
   type ProviderConfig,
   type StartAgentRequest,
+  type TownModels,
 } from '@gastown/protocol';
 import { mailNotice, mayorInstructions, polecatBranch, polecatInstructions, polecatPrompt, refineryInstructions } from '../briefings';
 import type { ContainerDelivery } from '../container-client';
 import { CONTROL_PLANE_URL_RULE, isAllowedControlPlaneUrl } from '../control-plane-url';
 import { grantToRunningAgent, issueAtDispatch, revokeRunCredentials } from '../credentials';
+import { modelForAgent, storedProvider } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { RigService } from './rig-service';
@@ -49,11 +52,17 @@ export class DispatchService {
     private readonly rigs: RigService,
   ) {}
 
-  /** The town's model provider, or a typed 409: nothing can run without one. */
+  /** The town's model provider, or a typed 409: nothing can run without one (nor without its models). */
   requireProvider(): ProviderConfig {
-    const provider = this.town.town().config.provider;
+    return this.requireModelConfig().provider;
+  }
+
+  /** The provider and the town's models, or a typed 409 saying which to configure. */
+  requireModelConfig(): { provider: ProviderConfig; models: TownModels } {
+    const { provider, models } = this.town.town().config;
     if (!provider) throw new GastownError('conflict', 'configure a model provider first (PATCH /api/towns/:townId/config {provider})');
-    return provider;
+    if (!models) throw new GastownError('conflict', 'configure the town models first (PATCH /api/towns/:townId/config {models: {default}})');
+    return { provider, models };
   }
 
   /** Remember where the user reaches this control plane (used when GASTOWN_PUBLIC_URL is not set). */
@@ -96,7 +105,7 @@ export class DispatchService {
   /** Start (or restart) an agent's run in the container. */
   async start(agentId: string, options: StartOptions): Promise<Agent> {
     const { ctx } = this;
-    const provider = this.requireProvider();
+    const modelConfig = this.requireModelConfig();
     const controlPlaneUrl = this.controlPlaneUrl();
     if (ctx.inFlight.has(agentId)) throw new GastownError('conflict', 'this agent is already being started');
     ctx.inFlight.add(agentId);
@@ -107,7 +116,7 @@ export class DispatchService {
       const gitToken = await this.rigs.dispatchGrant(this.agents.record(agentId));
       const issued = await issueAtDispatch(ctx, agentId, { generationBumped: options.generationBumped ?? false });
       gen = issued.gen;
-      const request = { ...this.startRequest(this.agents.record(agentId), provider, controlPlaneUrl, issued.credentials, options.prompt), gitToken };
+      const request = { ...this.startRequest(this.agents.record(agentId), modelConfig, controlPlaneUrl, issued.credentials, options.prompt), gitToken };
       const status = await ctx.container.start(request);
       this.recordStarted(agentId, gen, status, options.reason);
       return this.agents.view(agentId);
@@ -207,7 +216,7 @@ export class DispatchService {
 
   private startRequest(
     agent: AgentRecord,
-    provider: ProviderConfig,
+    { provider, models }: { provider: ProviderConfig; models: TownModels },
     controlPlaneUrl: string,
     credentials: StartAgentRequest['credentials'],
     prompt: string | null,
@@ -225,7 +234,14 @@ export class DispatchService {
       agent: { id: agent.id, townId: this.ctx.townId, rigId: agent.rigId, userId: town.ownerId, role: agent.role, name: agent.name, gen: agent.gen },
       controlPlaneUrl,
       credentials,
-      runtime: { kind: town.config.runtime, provider, idleTimeoutSeconds: null },
+      // the agent's model: its role's, its rig's or its bead's (model-rules.ts); the provider goes without a model
+      runtime: {
+        kind: town.config.runtime,
+        provider: storedProvider(provider),
+        model: modelForAgent(models, agent.role, rig?.models ?? null, bead),
+        smallModel: modelForRole(models, 'small'),
+        idleTimeoutSeconds: null,
+      },
       rig: rig ? rigRefOf(rig) : null,
       bead: bead ? { id: bead.id, title: bead.title, body: bead.body.slice(0, MAX_TEXT_CHARS) } : null,
       instructions: instructions.slice(0, MAX_TEXT_CHARS),

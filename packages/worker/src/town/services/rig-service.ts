@@ -7,9 +7,11 @@ import {
   type Rig,
   type RigAuthInput,
   type RigAuthView,
+  type RigModels,
   type UpdateRigRequest,
 } from '@gastown/protocol';
 import { gitHostFor, resolveProvider, secretFingerprint, type GitHostClient } from '../../git-host';
+import { assertModelAllowed, townAllowedModels } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
 import type { TownService } from './town-service';
@@ -18,6 +20,7 @@ import type { TownService } from './town-service';
 export type GitTokenSource = 'dispatch' | 'request';
 
 const NO_AUTH: RigAuthView = { kind: 'none', appId: null, installationId: null, fingerprint: null };
+const TOWN_MODELS: RigModels = { polecat: null, refinery: null };
 
 /** The non-secret view of an auth input and its secret (write-only, stored apart in rig_secrets). */
 async function splitAuth(input: RigAuthInput): Promise<{ view: RigAuthView; secret: string | null }> {
@@ -46,6 +49,7 @@ export class RigService {
   async add(req: CreateRigRequest): Promise<Rig> {
     const { repos, ids, clock } = this.ctx;
     if (repos.rigs.getByName(req.name)) throw new GastownError('conflict', `a rig named ${req.name} already exists`);
+    const models = this.nextModels(TOWN_MODELS, req.models);
     const { view: auth, secret } = await splitAuth(req.auth ?? { kind: 'none' });
     const mergeStrategy = req.mergeStrategy ?? 'direct';
     const provider = resolveProvider(req.gitUrl, req.provider, { authKind: auth.kind, mergeStrategy });
@@ -59,6 +63,7 @@ export class RigService {
       auth,
       mergeStrategy,
       provider: { ...provider, webhookSecretSet: req.provider?.webhookSecret !== undefined },
+      models,
     };
     if (auth.kind !== 'none') await this.check(rig, secret);
     this.ctx.transaction(() => {
@@ -67,15 +72,16 @@ export class RigService {
       repos.rigs.insert(rig);
       if (secret !== null || req.provider?.webhookSecret !== undefined)
         repos.rigs.setSecrets(rig.id, { secret, webhookSecret: req.provider?.webhookSecret ?? null }, clock.now());
-      this.ctx.event({ type: 'rig.added', data: { rigId: rig.id, name: rig.name, auth: auth.kind, mergeStrategy, provider: provider.kind } });
+      this.ctx.event({ type: 'rig.added', data: { rigId: rig.id, name: rig.name, auth: auth.kind, mergeStrategy, provider: provider.kind, models } });
     });
     return this.town.rig(rig.id);
   }
 
-  /** Change auth, merge strategy or provider. A new credential (or a new API for the current one) is checked first. */
+  /** Change auth, merge strategy, provider or models. A new credential (or a new API for the current one) is checked first. */
   async update(rigId: string, req: UpdateRigRequest): Promise<Rig> {
     const { repos, clock } = this.ctx;
     const current = this.town.rig(rigId);
+    const models = this.nextModels(current.models, req.models);
     const next = req.auth ? await splitAuth(req.auth) : null;
     const auth = next?.view ?? current.auth;
     const secret = next ? next.secret : repos.rigs.secrets(rigId).secret;
@@ -86,7 +92,7 @@ export class RigService {
     };
     const provider = resolveProvider(current.gitUrl, providerInput, { authKind: auth.kind, mergeStrategy });
     const webhookSecretSet = req.provider?.webhookSecret !== undefined || current.provider.webhookSecretSet;
-    const rig: Rig = { ...current, auth, mergeStrategy, provider: { ...provider, webhookSecretSet } };
+    const rig: Rig = { ...current, auth, mergeStrategy, provider: { ...provider, webhookSecretSet }, models };
     const apiChanged = provider.apiBaseUrl !== current.provider.apiBaseUrl || provider.kind !== current.provider.kind;
     if (auth.kind !== 'none' && (next !== null || apiChanged)) await this.check(rig, secret);
     this.ctx.transaction(() => {
@@ -98,6 +104,23 @@ export class RigService {
     });
     if (auth.kind === 'none') this.ctx.gitTokens.invalidate(rigId);
     return this.town.rig(rigId);
+  }
+
+  /**
+   * The rig's models after `patch` (a value sets, null returns the role to the town's model). Each
+   * value set must be one the town allows — the rig's current overrides count as allowed — else
+   * 403 model_not_allowed, before anything is checked or stored.
+   */
+  private nextModels(current: RigModels, patch: Partial<RigModels> | undefined): RigModels {
+    const allowed = townAllowedModels(this.town.town().config.models, [current.polecat, current.refinery]);
+    const next = { ...current };
+    for (const role of ['polecat', 'refinery'] as const) {
+      const model = patch?.[role];
+      if (model === undefined) continue;
+      if (model !== null) assertModelAllowed(model, allowed, `body.models.${role}`);
+      next[role] = model;
+    }
+    return next;
   }
 
   /** The git host client of a stored rig. */

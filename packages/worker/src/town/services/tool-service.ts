@@ -2,6 +2,7 @@ import { GastownError, type TOOLS, type ToolName, type ToolResult } from '@gasto
 import type { z } from 'zod';
 import { assertToolAllowed } from '../agent-authorization';
 import { toAgent } from '../credential-health';
+import { assertModelAllowed, townAllowedModels } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { DispatchService } from './dispatch-service';
@@ -28,7 +29,15 @@ export class ToolService {
     dispatch: DispatchService,
   ) {
     this.handlers = {
-      sling: (agent, args) => ({ bead: work.sling(agent, args) }),
+      // a bead's own model must be one the town allows (its models, `allowed`, any rig's override): 403 model_not_allowed
+      sling: (agent, args) => {
+        if (args.model !== undefined) {
+          town.rig(args.rigId);
+          const overrides = town.listRigs().flatMap((rig) => [rig.models.polecat, rig.models.refinery]);
+          assertModelAllowed(args.model, townAllowedModels(town.town().config.models, overrides), 'model');
+        }
+        return { bead: work.sling(agent, args) };
+      },
       list_rigs: () => ({ rigs: town.listRigs() }),
       list_beads: (_agent, args) => ({ beads: work.list(args) }),
       list_agents: () => ({ agents: agents.list() }),

@@ -1,5 +1,16 @@
-import { DEFAULT_AGENT_TOKEN_TTL_SECONDS, GastownError, LIMITS, type Rig, type Town, type TownConfig, type UpdateTownConfigRequest } from '@gastown/protocol';
+import {
+  DEFAULT_AGENT_TOKEN_TTL_SECONDS,
+  GastownError,
+  LIMITS,
+  type ModelListResponse,
+  type Rig,
+  type Town,
+  type TownConfig,
+  type UpdateTownConfigRequest,
+} from '@gastown/protocol';
 import type { TokenPolicy } from '../../auth';
+import { assertModelsForProvider, mergePrices, mergeTownModels, storedProvider } from '../model-rules';
+import { listProviderModels } from '../provider-models';
 import type { TownContext } from './context';
 
 /** Default sleep of an idle town container, seconds. */
@@ -13,6 +24,9 @@ export function defaultTownConfig(policy: TokenPolicy | null): TownConfig {
     envVarNames: [],
     sleepAfterSeconds: DEFAULT_SLEEP_AFTER_SECONDS,
     agentTokenTtlSeconds: policy?.agentTokenTtlSeconds ?? DEFAULT_AGENT_TOKEN_TTL_SECONDS,
+    models: null,
+    prices: {},
+    spendCap: null,
   };
 }
 
@@ -38,10 +52,19 @@ export class TownService {
     return town;
   }
 
+  /**
+   * Apply a config patch. The provider is stored without `model` (a legacy `provider.model` becomes
+   * `models.default` unless the patch names one); `models` and `prices` merge (null clears or removes);
+   * a town with a provider and no default model → 400 validation_failed naming `models.default`.
+   */
   updateConfig(patch: UpdateTownConfigRequest): Town {
     const { repos, clock } = this.ctx;
     const current = this.town().config;
     const now = clock.now();
+    const provider = patch.provider === undefined ? current.provider : patch.provider === null ? null : storedProvider(patch.provider);
+    const models = mergeTownModels(current.models, patch.models, patch.provider?.model);
+    assertModelsForProvider(provider, models);
+    const prices = mergePrices(current.prices, patch.prices);
     const envVarNames = Object.keys(patch.envVars ?? {});
     const currentNames = new Set(repos.town.envVarNames());
     const added = envVarNames.filter((n) => patch.envVars?.[n] !== null && !currentNames.has(n));
@@ -56,7 +79,10 @@ export class TownService {
       }
       repos.town.updateConfig({
         ...current,
-        provider: patch.provider === undefined ? current.provider : patch.provider,
+        provider,
+        models,
+        prices,
+        spendCap: patch.spendCap === undefined ? current.spendCap : patch.spendCap,
         runtime: patch.runtime ?? current.runtime,
         sleepAfterSeconds: patch.sleepAfterSeconds ?? current.sleepAfterSeconds,
         agentTokenTtlSeconds: patch.agentTokenTtlSeconds ?? current.agentTokenTtlSeconds,
@@ -65,6 +91,17 @@ export class TownService {
       this.ctx.event({ type: 'town.config_updated', data: { fields: Object.keys(patch).sort(), envVarNames } });
     });
     return this.town();
+  }
+
+  /**
+   * The models the town's provider lists (`{baseUrl}{modelsPath}` with the key of its env var).
+   * Never an error: no provider, an unreachable one or an unreadable answer → `{source: 'none'}`.
+   */
+  async providerModels(): Promise<ModelListResponse> {
+    const provider = this.town().config.provider;
+    if (!provider) return { source: 'none', models: [] };
+    const apiKey = provider.apiKeyEnvVar ? this.ctx.repos.town.envVar(provider.apiKeyEnvVar) : null;
+    return listProviderModels({ fetch: this.ctx.fetch, logger: this.ctx.logger, townId: this.ctx.townId }, provider, apiKey);
   }
 
   listRigs(): Rig[] {

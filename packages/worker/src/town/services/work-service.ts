@@ -27,8 +27,8 @@ export class WorkService {
     return bead;
   }
 
-  /** The mayor hands work to a rig: a new open issue bead. */
-  sling(by: AgentRecord, args: { rigId: string; title: string; body: string }): Bead {
+  /** The mayor hands work to a rig: a new open issue bead (`model`, already checked against the town's: its polecat's model). */
+  sling(by: AgentRecord, args: { rigId: string; title: string; body: string; model?: string }): Bead {
     this.town.rig(args.rigId);
     return this.ctx.transaction(() => {
       const bead = this.ctx.repos.beads.insert({
@@ -39,10 +39,10 @@ export class WorkService {
         title: args.title,
         body: args.body,
         assigneeId: null,
-        metadata: { createdBy: by.id },
+        metadata: { createdBy: by.id, ...(args.model !== undefined ? { model: args.model } : {}) },
         now: this.ctx.clock.now(),
       });
-      this.ctx.event({ type: 'bead.created', agentId: by.id, beadId: bead.id, data: { rigId: args.rigId, type: 'issue' } });
+      this.ctx.event({ type: 'bead.created', agentId: by.id, beadId: bead.id, data: { rigId: args.rigId, type: 'issue', model: args.model ?? null } });
       return bead;
     });
   }
