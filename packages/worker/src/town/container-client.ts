@@ -10,6 +10,11 @@ import {
 /** Whether a container-side action reached a running agent. */
 export type ContainerDelivery = 'delivered' | 'not_running';
 
+/** How a stop goes: `afterTurn` lets the model call in flight finish (spend cap; StopAgentRequest). */
+export interface StopOptions {
+  afterTurn?: boolean;
+}
+
 /** What a town's container needs at boot: the town env vars (by their own names) and its sleepAfter. */
 export interface ContainerSettings {
   envVars: Record<string, string>;
@@ -34,7 +39,7 @@ export interface ContainerClient {
   start(req: StartAgentRequest): Promise<AgentRuntimeStatus>;
   deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery>;
   push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery>;
-  stop(agentId: string, reason: string): Promise<ContainerDelivery>;
+  stop(agentId: string, reason: string, options?: StopOptions): Promise<ContainerDelivery>;
   status(agentId: string): Promise<AgentRuntimeStatus | null>;
   merge(req: MergeRequest): Promise<{ accepted: true }>;
   configure(settings: ContainerSettings): Promise<void>;
@@ -55,7 +60,7 @@ export class NullContainerClient implements ContainerClient {
   async push(_agentId: string, _req: PushCredentialsRequest): Promise<ContainerDelivery> {
     return 'not_running';
   }
-  async stop(_agentId: string, _reason: string): Promise<ContainerDelivery> {
+  async stop(_agentId: string, _reason: string, _options?: StopOptions): Promise<ContainerDelivery> {
     return 'not_running';
   }
   async status(_agentId: string): Promise<AgentRuntimeStatus | null> {

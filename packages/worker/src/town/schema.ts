@@ -217,4 +217,49 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at)`,
     ],
   },
+  {
+    version: 7,
+    name: 'model usage',
+    statements: [
+      // one row per model call the container's proxy measured (a `model.usage` agent event): its id is
+      // the event's, so a retried batch counts once. Agent, role, rig and bead are the agent record's
+      // at the time; `at` is the container's clock, `received_at` the control plane's (spend periods).
+      // cost_micros: micro-dollars at the town's prices then; null when the model has no price.
+      `CREATE TABLE model_usage (
+        id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        rig_id TEXT,
+        bead_id TEXT,
+        model TEXT NOT NULL,
+        provider_kind TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        latency_ms INTEGER NOT NULL,
+        streamed INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        error_code TEXT,
+        cost_micros INTEGER
+      )`,
+      `CREATE INDEX model_usage_by_at ON model_usage (at)`,
+      // the spend of the current period: one SUM over this index alone (it covers cost_micros)
+      `CREATE INDEX model_usage_by_received ON model_usage (received_at, cost_micros)`,
+      `CREATE INDEX model_usage_by_bead ON model_usage (bead_id, at)`,
+      `CREATE INDEX model_usage_by_agent ON model_usage (agent_id, at)`,
+    ],
+  },
+  // issue 14: rig models
+  {
+    version: 8,
+    name: 'rig models',
+    statements: [
+      // the rig's own polecat/refinery model (null: the town's; model-rules.ts modelForAgent)
+      `ALTER TABLE rigs ADD COLUMN polecat_model TEXT`,
+      `ALTER TABLE rigs ADD COLUMN refinery_model TEXT`,
+    ],
+  },
 ];

@@ -15,6 +15,7 @@ import {
   type MayorMessage,
   type MayorMessageResponse,
   type MergeResultRequest,
+  type ModelListResponse,
   type ReissueResponse,
   type Rig,
   type SessionSnapshotRecord,
@@ -23,6 +24,8 @@ import {
   type Town,
   type TownEvent,
   type UpdateTownConfigRequest,
+  type UsageQuery,
+  type UsageResponse,
   type CreateRigRequest,
   type GitTokenGrant,
   type UpdateRigRequest,
@@ -168,6 +171,8 @@ export class TownDO extends DurableObject<Env> {
       async (s) => {
         s.dispatch.rememberOrigin(origin);
         const town = s.town.updateConfig(patch);
+        // a cap raised, removed or lowered (or new prices): capped or resumed now; the re-armed alarm acts on it at once
+        s.spendCap.evaluate();
         if (patch.envVars !== undefined || patch.sleepAfterSeconds !== undefined) await this.pushContainerSettings(s);
         return town;
       },
@@ -184,6 +189,10 @@ export class TownDO extends DurableObject<Env> {
   /** Change a rig's auth, merge strategy or provider (a new credential is checked like at add). */
   updateRig(userId: string, rigId: string, req: UpdateRigRequest): Promise<RpcResult<Rig>> {
     return this.asOwner('updateRig', userId, (s) => s.rigs.update(rigId, req));
+  }
+  /** The models the town's provider lists (this object holds the key and asks); never an error past ownership. */
+  listModels(userId: string): Promise<RpcResult<ModelListResponse>> {
+    return this.asOwner('listModels', userId, (s) => s.town.providerModels());
   }
   listAgents(userId: string, page: PageRequest): Promise<RpcResult<Page<Agent>>> {
     return this.asOwner('listAgents', userId, (s) => {
@@ -206,6 +215,10 @@ export class TownDO extends DurableObject<Env> {
   }
   listEvents(userId: string, after: number, limit: number): Promise<RpcResult<TownEvent[]>> {
     return this.asOwner('listEvents', userId, (s) => s.ctx.repos.townEvents.list(after, limit));
+  }
+  /** Model usage sums (SQL GROUP BY) and the spend cap's standing. */
+  usage(userId: string, query: UsageQuery): Promise<RpcResult<UsageResponse>> {
+    return this.asOwner('usage', userId, (s) => s.usage.query(query));
   }
   /** Store a message for the mayor and deliver it: warm to a running mayor, else by starting it. */
   postMayorMessage(userId: string, text: string, origin: string | null = null): Promise<RpcResult<MayorMessageResponse>> {
@@ -255,7 +268,12 @@ export class TownDO extends DurableObject<Env> {
   }
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
     // agent-provided text is redacted before it is stored (and so before it is streamed)
-    return this.asAgent('recordAgentEvents', claims, (s, agent) => s.lifecycle.recordEvents(agent, redactEventBatch(req)));
+    return this.asAgent('recordAgentEvents', claims, async (s, agent) => {
+      const { spendCapped, ...counts } = s.lifecycle.recordEvents(agent, redactEventBatch(req));
+      // capped: the reconciler asks the working polecats to stop after their turn, at once
+      if (spendCapped) await this.rearmQuietly('recordAgentEvents');
+      return counts;
+    });
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
     return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) }), { rearm: true });
@@ -408,14 +426,17 @@ export class TownDO extends DurableObject<Env> {
 
   private async rpc<T>(operation: string, fn: () => T | Promise<T>, options: { rearm?: boolean } = {}): Promise<RpcResult<T>> {
     const result = await toRpcResult(this.deps.logger, operation, fn);
-    if (options.rearm) {
-      try {
-        await this.rearm();
-      } catch (err) {
-        this.deps.logger.error({ msg: 'alarm re-arm failed', operation, error: describeUnexpected(err) });
-      }
-    }
+    if (options.rearm) await this.rearmQuietly(operation);
     return result;
+  }
+
+  /** rearm, with a failure logged instead of thrown (the operation itself went through). */
+  private async rearmQuietly(operation: string): Promise<void> {
+    try {
+      await this.rearm();
+    } catch (err) {
+      this.deps.logger.error({ msg: 'alarm re-arm failed', operation, error: describeUnexpected(err) });
+    }
   }
 
   private asOwner<T>(operation: string, userId: string, fn: (s: TownServices) => T | Promise<T>, options: { rearm?: boolean } = {}): Promise<RpcResult<T>> {

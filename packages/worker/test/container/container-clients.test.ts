@@ -88,6 +88,14 @@ describe('HostContainerClient (local container host over HTTP)', () => {
     expect(townKey).not.toBe(await deriveTownContainerKey(KEY, 'town_other123456'));
   });
 
+  it('stop sends its reason, and afterTurn only when asked (the spend cap: stop after the model call in flight)', async () => {
+    const host = fakeHost({ running: true, answer: () => Response.json({ ok: true }) });
+    expect(await host.client.stop(AGENT, 'bye')).toBe('delivered');
+    expect(await host.client.stop(AGENT, 'spend_cap', { afterTurn: true })).toBe('delivered');
+    const stops = host.seen.filter((s) => new URL(s.url).pathname.endsWith(`/agents/${AGENT}/stop`));
+    expect(stops.map((s) => s.body)).toEqual([{ reason: 'bye' }, { reason: 'spend_cap', afterTurn: true }]);
+  });
+
   it('start, deliver and merge may wake the town: no state check, straight to the container', async () => {
     const host = fakeHost({
       running: false,

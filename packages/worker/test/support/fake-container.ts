@@ -14,7 +14,7 @@ import {
   type StartAgentRequest,
 } from '@gastown/protocol';
 import { ManualAlarms } from '../../src/town/alarm-scheduler';
-import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
+import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../../src/town/container-client';
 import type { TownDO } from '../../src/town/town-do';
 import { installTownSeams } from './town-seams';
 
@@ -22,7 +22,7 @@ export type FakeCall =
   | { method: 'start'; req: StartAgentRequest }
   | { method: 'deliver'; agentId: string; req: DeliverMessageRequest }
   | { method: 'push'; agentId: string; req: PushCredentialsRequest }
-  | { method: 'stop'; agentId: string; reason: string }
+  | { method: 'stop'; agentId: string; reason: string; afterTurn?: true }
   | { method: 'status'; agentId: string }
   | { method: 'merge'; req: MergeRequest }
   | { method: 'configure'; settings: ContainerSettings }
@@ -101,8 +101,8 @@ export class FakeContainer implements ContainerClient {
     if (this.behaviour.pushGate) await this.behaviour.pushGate;
     return answer(this.behaviour.push ?? 'delivered');
   }
-  async stop(agentId: string, reason: string): Promise<ContainerDelivery> {
-    this.calls.push({ method: 'stop', agentId, reason });
+  async stop(agentId: string, reason: string, options: StopOptions = {}): Promise<ContainerDelivery> {
+    this.calls.push({ method: 'stop', agentId, reason, ...(options.afterTurn ? { afterTurn: true as const } : {}) });
     if (this.behaviour.onStop) await this.behaviour.onStop(agentId);
     return 'delivered';
   }

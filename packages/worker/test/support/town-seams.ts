@@ -7,7 +7,7 @@
 import type { AgentRuntimeStatus, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
 import type { FetchFn } from '../../src/git-host';
 import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
-import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../../src/town/container-client';
+import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../../src/town/container-client';
 
 export interface TownSeams {
   container?: ContainerClient;
@@ -42,8 +42,8 @@ export class SeamContainerClient implements ContainerClient {
   push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
     return this.current.push(agentId, req);
   }
-  stop(agentId: string, reason: string): Promise<ContainerDelivery> {
-    return this.current.stop(agentId, reason);
+  stop(agentId: string, reason: string, options?: StopOptions): Promise<ContainerDelivery> {
+    return this.current.stop(agentId, reason, options);
   }
   status(agentId: string): Promise<AgentRuntimeStatus | null> {
     return this.current.status(agentId);

@@ -11,7 +11,7 @@ import {
   type PushCredentialsRequest,
   type StartAgentRequest,
 } from '@gastown/protocol';
-import type { ContainerClient, ContainerDelivery, ContainerSettings } from '../container-client';
+import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../container-client';
 import type { ContainerCall, ContainerCallResult } from './container-rpc';
 import type { ContainerTransport } from './container-transport';
 
@@ -39,8 +39,9 @@ export class ControlApiContainerClient implements ContainerClient {
     return this.delivery({ method: 'POST', path: routePath(CONTAINER_API.credentials, { agentId }), body: req, wake: false }, 'push');
   }
 
-  async stop(agentId: string, reason: string): Promise<ContainerDelivery> {
-    return this.delivery({ method: 'POST', path: routePath(CONTAINER_API.stop, { agentId }), body: { reason: reason.slice(0, 500) }, wake: false }, 'stop');
+  async stop(agentId: string, reason: string, options: StopOptions = {}): Promise<ContainerDelivery> {
+    const body = { reason: reason.slice(0, 500), ...(options.afterTurn ? { afterTurn: true } : {}) };
+    return this.delivery({ method: 'POST', path: routePath(CONTAINER_API.stop, { agentId }), body, wake: false }, 'stop');
   }
 
   async status(agentId: string): Promise<AgentRuntimeStatus | null> {

@@ -13,7 +13,9 @@ import type { TownContext } from '../services/context';
 import type { DispatchService } from '../services/dispatch-service';
 import type { PullRequestService } from '../services/pull-request-service';
 import type { ReviewService } from '../services/review-service';
+import type { SpendCapService } from '../services/spend-cap-service';
 import type { TownService } from '../services/town-service';
+import { PAUSE_RETRY_AT_KEY, PAUSED_BY_KEY, PAUSED_GEN_KEY, SPEND_CAP_PAUSE } from '../spend-rules';
 import type { WorkService } from '../services/work-service';
 import { loadReconcileState } from './load-state';
 import { nextWakeAt, reconcile } from './reconcile';
@@ -38,10 +40,17 @@ export class ReconcilerService {
     private readonly review: ReviewService,
     private readonly dispatch: DispatchService,
     private readonly pullRequests: PullRequestService,
+    private readonly spendCap: SpendCapService,
   ) {}
 
   async run(): Promise<ReconcileRun> {
     const { ctx } = this;
+    try {
+      // a new period (or a cap changed elsewhere): the recorded standing first, so `spend.resumed` precedes the dispatches
+      this.spendCap.evaluate();
+    } catch (err) {
+      ctx.logger.warn({ msg: 'spend cap evaluation failed', townId: ctx.townId, code: codeOf(err) });
+    }
     const actions = reconcile(loadReconcileState(ctx), ctx.clock.now(), ctx.settings);
     for (const action of actions) {
       try {
@@ -103,6 +112,43 @@ export class ReconcilerService {
       case 'revoke_ended_run':
         this.revokeEnded(action.agentId);
         return;
+      case 'pause_for_spend_cap':
+        await this.pauseForSpendCap(action.agentId, action.beadId);
+        return;
+    }
+  }
+
+  /**
+   * The spend cap is reached: the polecat is asked to stop after its current model call. Its bead is
+   * marked for this run first (the run may stop, and report `stopped`, before the container answers),
+   * so its completion keeps the bead for it (LifecycleService.complete). A request that does not reach
+   * the container is unmarked and asked again a heartbeat interval later.
+   */
+  private async pauseForSpendCap(agentId: string, beadId: string): Promise<void> {
+    const { ctx } = this;
+    const agent = this.agents.record(agentId);
+    const marked = ctx.transaction(() => {
+      const bead = this.work.bead(beadId);
+      if (bead.status !== 'in_progress' || bead.assigneeId !== agentId) return false;
+      const { [PAUSE_RETRY_AT_KEY]: _retryAt, ...metadata } = bead.metadata;
+      ctx.repos.beads.update(beadId, { metadata: { ...metadata, [PAUSED_BY_KEY]: SPEND_CAP_PAUSE, [PAUSED_GEN_KEY]: agent.gen } }, ctx.clock.now());
+      return true;
+    });
+    if (!marked) return;
+    try {
+      const delivery = await ctx.container.stop(agentId, SPEND_CAP_PAUSE, { afterTurn: true });
+      ctx.event({ type: 'agent.stop_requested', agentId, beadId, data: { reason: SPEND_CAP_PAUSE, afterTurn: true, gen: agent.gen, delivery } });
+    } catch (err) {
+      const code = codeOf(err, 'upstream_failed');
+      const now = ctx.clock.now();
+      ctx.transaction(() => {
+        const bead = this.work.bead(beadId);
+        if (bead.metadata[PAUSED_GEN_KEY] !== agent.gen || bead.status !== 'in_progress' || bead.assigneeId !== agentId) return;
+        const { [PAUSED_BY_KEY]: _by, [PAUSED_GEN_KEY]: _gen, ...metadata } = bead.metadata;
+        ctx.repos.beads.update(beadId, { metadata: { ...metadata, [PAUSE_RETRY_AT_KEY]: now + ctx.settings.heartbeatIntervalMs } }, now);
+        ctx.event({ type: 'agent.stop_failed', agentId, beadId, data: { reason: SPEND_CAP_PAUSE, gen: agent.gen, code } });
+      });
+      throw err;
     }
   }
 
@@ -153,7 +199,7 @@ export class ReconcilerService {
     const before = this.work.bead(beadId);
     const tries = typeof before.metadata[DRAIN_TRIES_KEY] === 'number' ? before.metadata[DRAIN_TRIES_KEY] : 0;
     ctx.transaction(() => {
-      const { [DRAINED_BY_KEY]: _drainedBy, retryAt: _retryAt, ...metadata } = before.metadata;
+      const { [DRAINED_BY_KEY]: _drainedBy, retryAt: _retryAt, [PAUSE_RETRY_AT_KEY]: _pauseRetryAt, ...metadata } = before.metadata;
       ctx.repos.beads.update(beadId, { metadata }, ctx.clock.now());
     });
     // the container that drained may still be on its way out and refuse the start (503

@@ -40,7 +40,8 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
   }
   for (const agent of state.agents) {
     const reason = lost.get(agent.id);
-    if (reason) actions.push({ type: 'agent_lost', agentId: agent.id, reason, redispatch: hasWork(agent, state) });
+    // a capped town starts no run again: the lost run's bead goes back to the queue as for any lost run without a re-dispatch
+    if (reason) actions.push({ type: 'agent_lost', agentId: agent.id, reason, redispatch: hasWork(agent, state) && !state.spendCapped });
   }
   const gone = (agentId: string | null): boolean => {
     if (agentId === null) return true;
@@ -51,6 +52,7 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
   actions.push(...issueActions(state, now, settings, lost, gone));
   actions.push(...mergeRequestActions(state, now, settings, lost, gone));
   actions.push(...pullRequestActions(state, now));
+  actions.push(...spendCapPauses(state, now, lost));
 
   for (const agent of state.agents) {
     if (!lost.has(agent.id) && needsBackstop(agent, state.latestInstanceId, now, settings)) actions.push({ type: 'push_credentials', agentId: agent.id });
@@ -116,6 +118,7 @@ function issueActions(
     if (bead.status === 'in_progress' && bead.assigneeId !== null && !lost.has(bead.assigneeId) && gone(bead.assigneeId)) {
       const agent = agentById(state, bead.assigneeId);
       if (agent && isDrainedHolder(bead, agent)) {
+        if (state.spendCapped) continue; // kept for it until the spend cap is lifted
         if ((bead.retryAt ?? 0) > now) continue; // a start the draining container refused: tried again after a pause
         // its container went away mid-work: the same polecat takes it up again at once, from its branch
         actions.push({ type: 'redispatch_drained', beadId: bead.id, agentId: agent.id });
@@ -129,7 +132,7 @@ function issueActions(
       actions.push({ type: 'fail_bead', beadId: bead.id, reason: `${bead.attempts} attempts failed` });
     }
   }
-  if (!state.providerConfigured) return actions;
+  if (!state.providerConfigured || state.spendCapped) return actions;
   const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
   const redispatched = [...lost.keys()].filter((id) => agentById(state, id)?.role === 'polecat').length;
   let capacity = settings.maxPolecats - running - redispatched - drainedRedispatches;
@@ -142,6 +145,27 @@ function issueActions(
     capacity -= 1;
   }
   return actions;
+}
+
+/**
+ * Spend cap reached: each live polecat on its in-progress bead whose run was not yet asked is asked
+ * to stop after its turn (the bead is marked for that run's generation first, see apply.ts).
+ */
+export function spendCapPauses(state: ReconcileState, now: number, lost: ReadonlyMap<string, LostReason> = new Map()): Action[] {
+  if (!state.spendCapped) return [];
+  const actions: Action[] = [];
+  for (const agent of state.agents) {
+    const bead = pauseCandidateBead(state, agent);
+    if (bead && !lost.has(agent.id) && (bead.pauseRetryAt ?? 0) <= now) actions.push({ type: 'pause_for_spend_cap', agentId: agent.id, beadId: bead.id });
+  }
+  return actions;
+}
+
+function pauseCandidateBead(state: ReconcileState, agent: ReconcileAgent): ReconcileBead | null {
+  if (agent.role !== 'polecat' || !isLive(agent) || agent.busy || agent.beadId === null) return null;
+  const bead = state.beads.find((b) => b.id === agent.beadId);
+  if (!bead || bead.type !== 'issue' || bead.status !== 'in_progress' || bead.assigneeId !== agent.id) return null;
+  return bead.pausedGen === agent.gen ? null : bead;
 }
 
 /**
@@ -199,7 +223,7 @@ function mergeRequestActions(
       waiting.push(mr);
     }
     const next = waiting[0];
-    if (!next || !state.providerConfigured) continue;
+    if (!next || !state.providerConfigured || state.spendCapped) continue;
     if (refinery !== null && lost.has(refinery.id)) continue; // re-dispatched by agent_lost first
     if (refinery === null || (!isLive(refinery) && !refinery.busy)) {
       actions.push({ type: 'review_merge_request', rigId, mergeRequestBeadId: next.id, refineryId: refinery?.id ?? null, mode: 'start' });
@@ -253,11 +277,16 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
   const consider = (at: number | null) => {
     if (at !== null && at < next) next = at;
   };
+  const capped = state.spendCapped === true;
+  // a capped town looks again when its period ends (dispatch resumes then)
+  if (capped) consider(state.spendCapResetAt ?? null);
   for (const agent of state.agents) {
     if (agent.busy) {
       consider(now + settings.heartbeatIntervalMs);
       continue;
     }
+    const pause = capped ? pauseCandidateBead(state, agent) : null;
+    if (pause) consider(Math.max(now, pause.pauseRetryAt ?? now));
     const revokeAt = endedRunRevokeAt(agent, settings);
     if (revokeAt !== null) consider(Math.max(revokeAt, now));
     if (!isLive(agent)) continue;
@@ -271,12 +300,14 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
   for (const bead of state.beads) {
     if (bead.type === 'issue' && bead.status === 'open' && bead.assigneeId === null && bead.rigId !== null) {
       if (bead.attempts >= settings.maxAttempts) consider(now);
-      else if (state.providerConfigured && polecatSlotFree) consider(Math.max(bead.retryAt ?? now, now));
+      else if (state.providerConfigured && polecatSlotFree && !capped) consider(Math.max(bead.retryAt ?? now, now));
     }
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
       const agent = agentById(state, bead.assigneeId);
       if (!agent) consider(now);
-      else if (isDrainedHolder(bead, agent)) consider(Math.max(now, bead.retryAt ?? now));
+      else if (isDrainedHolder(bead, agent)) {
+        if (!capped) consider(Math.max(now, bead.retryAt ?? now));
+      }
       else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
     }
     if (bead.type === 'merge_request' && bead.status === 'in_progress' && bead.pullRequestStage) consider(Math.max(bead.pullRequestDueAt ?? now, now));
@@ -291,6 +322,7 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
           continue;
         }
       }
+      if (capped) continue; // no review is handed over until the spend cap is lifted
       const polecat = bead.polecatId ? agentById(state, bead.polecatId) : undefined;
       if (polecat && (isLive(polecat) || polecat.busy)) continue; // its exit (completion) triggers a look
       if (refinery && (isLive(refinery) || refinery.busy) && refinery.status !== 'waiting') consider(now + settings.heartbeatIntervalMs);

@@ -47,6 +47,10 @@ export interface ReconcileBead {
   pullRequestStage?: 'pending_open' | 'open' | null;
   /** When the alarm next acts on that pull request: retry the open, or poll it. */
   pullRequestDueAt?: number | null;
+  /** Issue: the generation of the polecat run asked to stop after its turn by the spend cap (absent or null: none). */
+  pausedGen?: number | null;
+  /** Issue: that request failed to reach the container; asked again from this time on. */
+  pauseRetryAt?: number | null;
 }
 
 export interface ReconcileState {
@@ -56,6 +60,13 @@ export interface ReconcileState {
   providerConfigured: boolean;
   /** The container instance first seen last, from heartbeats (null: none seen yet). */
   latestInstanceId: string | null;
+  /**
+   * The town's spend cap is reached in the current period: nothing new is dispatched (polecats,
+   * reviews, re-dispatches) and working polecats are asked to stop after their turn. Absent: false.
+   */
+  spendCapped?: boolean;
+  /** While capped: when the period ends (the reconciler looks again then). */
+  spendCapResetAt?: number | null;
 }
 
 export type LostReason = 'missed_heartbeats' | 'container_restarted';
@@ -85,6 +96,8 @@ export type Action =
   | { type: 'poll_pull_request'; mergeRequestBeadId: string }
   /** Credential backstop: a fresh access token for a working agent in an awake container. */
   | { type: 'push_credentials'; agentId: string }
+  /** Spend cap reached: a working polecat is asked to stop after its current model call (its bead is kept for it). */
+  | { type: 'pause_for_spend_cap'; agentId: string; beadId: string }
   /**
    * A run that ended without its completion report (a heartbeat said it exited or failed) still has
    * live credentials: gen + 1 and its families revoked, as a completion would have done.

@@ -1,7 +1,10 @@
 import type { Sql } from '../../storage/sql';
 
-/** Keys of the `town_state` table. */
-export type TownStateKey = 'controlPlaneUrl';
+/**
+ * Keys of the `town_state` table. The spend cap's: the period start (ms, as a string) of the last
+ * 80 % warning, and of the period the town is capped in (absent: not capped).
+ */
+export type TownStateKey = 'controlPlaneUrl' | 'spendWarnedPeriodStart' | 'spendCappedPeriodStart';
 
 /** How many container instance ids are remembered (the newest matter; older ones only for history). */
 export const MAX_REMEMBERED_INSTANCES = 20;
@@ -17,6 +20,10 @@ export class TownStateRepository {
   set(key: TownStateKey, value: string): void {
     this.sql.run`INSERT INTO town_state (key, value) VALUES (${key}, ${value})
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+
+  delete(key: TownStateKey): void {
+    this.sql.run`DELETE FROM town_state WHERE key = ${key}`;
   }
 
   /**

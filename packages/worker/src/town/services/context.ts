@@ -13,6 +13,7 @@ import { RigRepository } from '../repositories/rig-repository';
 import { SessionRepository } from '../repositories/session-repository';
 import { TownRepository } from '../repositories/town-repository';
 import { TownStateRepository } from '../repositories/town-state-repository';
+import { UsageRepository } from '../repositories/usage-repository';
 import { WebhookDeliveryRepository } from '../repositories/webhook-delivery-repository';
 import type { TownSettings } from '../town-settings';
 import type { Logger } from '../rpc-result';
@@ -57,6 +58,8 @@ export interface TownRepositories {
   sessions: SessionRepository;
   /** Provider webhook deliveries already applied. */
   webhookDeliveries: WebhookDeliveryRepository;
+  /** Model calls measured by the container's proxy, with their cost. */
+  usage: UsageRepository;
 }
 
 /** The per-town context every service shares (built once the town row exists). */
@@ -83,6 +86,7 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
     townState: new TownStateRepository(deps.sql),
     sessions: new SessionRepository(deps.sql),
     webhookDeliveries: new WebhookDeliveryRepository(deps.sql),
+    usage: new UsageRepository(deps.sql),
   };
   return {
     ...deps,

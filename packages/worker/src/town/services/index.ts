@@ -10,8 +10,10 @@ import { PullRequestService } from './pull-request-service';
 import { RigService } from './rig-service';
 import { ReviewService } from './review-service';
 import { SessionService } from './session-service';
+import { SpendCapService } from './spend-cap-service';
 import { ToolService } from './tool-service';
 import { TownService } from './town-service';
+import { UsageService } from './usage-service';
 import { WorkService } from './work-service';
 
 /** Every service of one town, wired together. */
@@ -31,6 +33,10 @@ export interface TownServices {
   sessions: SessionService;
   tools: ToolService;
   reconciler: ReconcilerService;
+  /** Model usage rows and their sums. */
+  usage: UsageService;
+  /** The town's standing against its spend cap. */
+  spendCap: SpendCapService;
 }
 
 export function createTownServices(ctx: TownContext): TownServices {
@@ -42,21 +48,25 @@ export function createTownServices(ctx: TownContext): TownServices {
   const rigs = new RigService(ctx, town);
   const dispatch = new DispatchService(ctx, town, agents, work, rigs);
   const pullRequests = new PullRequestService(ctx, town, work, rigs);
+  const spendCap = new SpendCapService(ctx, work);
+  const usage = new UsageService(ctx, work, spendCap);
   return {
     ctx,
     town,
     rigs,
     pullRequests,
     agents,
-    lifecycle: new LifecycleService(ctx, work),
+    lifecycle: new LifecycleService(ctx, work, usage, spendCap),
     keepAwake: new KeepAwakeService(ctx, town),
     work,
     review,
     mail,
     dispatch,
-    mayor: new MayorService(ctx, agents, dispatch),
+    mayor: new MayorService(ctx, agents, dispatch, spendCap),
     sessions: new SessionService(ctx, agents),
     tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
-    reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch, pullRequests),
+    reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch, pullRequests, spendCap),
+    usage,
+    spendCap,
   };
 }

@@ -1,5 +1,7 @@
 import {
   GastownError,
+  MODEL_USAGE_EVENT,
+  type AgentEvent,
   type AgentStatus,
   type BeadStatus,
   type CompletionRequest,
@@ -10,7 +12,10 @@ import {
 import { backoffMs, beadAfterCompletion, DRAINED_BY_KEY } from '../bead-rules';
 import { revokeRunCredentials } from '../credentials';
 import type { AgentRecord } from '../repositories/agent-repository';
+import { PAUSED_BY_KEY, PAUSED_GEN_KEY, SPEND_CAP_PAUSE } from '../spend-rules';
 import type { TownContext } from './context';
+import type { SpendCapService } from './spend-cap-service';
+import type { UsageService } from './usage-service';
 import type { WorkService } from './work-service';
 
 /** Agent event types that are also town events (their data is already size-bounded by the container). */
@@ -60,6 +65,8 @@ export class LifecycleService {
   constructor(
     private readonly ctx: TownContext,
     private readonly work: WorkService,
+    private readonly usage: UsageService,
+    private readonly spendCap: SpendCapService,
   ) {}
 
   heartbeat(agent: AgentRecord, hb: HeartbeatRequest): HeartbeatResponse {
@@ -90,23 +97,28 @@ export class LifecycleService {
   /**
    * Store an agent's event batch (duplicates by client id are dropped). Newly accepted events of
    * the types in TOWN_VISIBLE_AGENT_EVENTS are also recorded as town events, so the town's event
-   * stream carries the mayor's chat (text, tool calls, busy/idle) and credential changes.
+   * stream carries the mayor's chat (text, tool calls, busy/idle) and credential changes. Newly
+   * accepted `model.usage` events become priced usage rows in the same transaction, after which the
+   * spend cap is evaluated: `spendCapped` tells the caller to wake the reconciler (it pauses polecats).
    */
-  recordEvents(agent: AgentRecord, batch: EventBatchRequest): { accepted: number; duplicates: number } {
+  recordEvents(agent: AgentRecord, batch: EventBatchRequest): { accepted: number; duplicates: number; spendCapped: boolean } {
     const { repos, clock } = this.ctx;
-    const accepted = this.ctx.transaction(() => {
+    const { accepted, spendCapped } = this.ctx.transaction(() => {
       const now = clock.now();
       let count = 0;
+      const usageEvents: AgentEvent[] = [];
       for (const e of batch.events) {
         if (repos.agentEvents.insertMany(agent.id, [e], now) === 0) continue;
         count += 1;
         if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type)) this.ctx.event({ type: e.type, agentId: agent.id, data: e.data });
         if (e.type === CREDENTIAL_EXPIRED_EVENT) this.escalateExpired(agent, e.data);
         if (e.type === GIT_CREDENTIALS_EXPIRED_EVENT) this.escalateGitExpired(agent, e.data);
+        if (e.type === MODEL_USAGE_EVENT) usageEvents.push(e);
       }
-      return count;
+      const newUsage = this.usage.ingest(agent, usageEvents, now) > 0;
+      return { accepted: count, spendCapped: newUsage && this.spendCap.evaluate(now)?.state === 'capped' };
     });
-    return { accepted, duplicates: batch.events.length - accepted };
+    return { accepted, duplicates: batch.events.length - accepted, spendCapped };
   }
 
   /**
@@ -164,7 +176,9 @@ export class LifecycleService {
    * `drained` (the container is going away): a polecat's in-progress bead stays assigned to it and
    * is marked (DRAINED_BY_KEY) so the reconciler re-dispatches the same polecat — same branch, where
    * its work was pushed — at gen + 1 on its next pass, which the re-armed alarm makes immediate. No
-   * attempt is spent. For a mayor or a refinery `drained` is `stopped`.
+   * attempt is spent. For a mayor or a refinery `drained` is `stopped`. A polecat `stopped` after
+   * its turn because the spend cap was reached (its bead marked for this run: pausedForSpendCap) is
+   * treated the same way: re-dispatched once the town is no longer capped.
    */
   complete(
     agent: AgentRecord,
@@ -173,9 +187,11 @@ export class LifecycleService {
     const { repos, clock } = this.ctx;
     const bead = agent.beadId ? repos.beads.get(agent.beadId) : null;
     const now = clock.now();
+    // a polecat stopped after its turn because the spend cap was reached keeps its bead, as a drained one does
+    const keepsBead = req.outcome === 'drained' || (req.outcome === 'stopped' && bead !== null && pausedForSpendCap(bead.metadata, agent));
     if (agent.status === 'exited' || agent.status === 'failed') {
       this.ctx.transaction(() => {
-        if (req.outcome === 'drained') this.markDrained(agent, now);
+        if (keepsBead) this.markDrained(agent, now);
         this.endCredentials(agent, now);
       });
       return { ok: true, beadStatus: bead?.status ?? null };
@@ -184,7 +200,7 @@ export class LifecycleService {
     const beadStatus = this.ctx.transaction(() => {
       repos.agents.setStatus(agent.id, agentStatus, now);
       let status = bead?.status ?? null;
-      if (req.outcome === 'drained') this.markDrained(agent, now);
+      if (keepsBead) this.markDrained(agent, now);
       else if (bead && agent.role === 'polecat' && bead.assigneeId === agent.id) {
         const transition = beadAfterCompletion(bead, req.outcome);
         if (transition) {
@@ -218,12 +234,17 @@ export class LifecycleService {
     return { ok: true, beadStatus };
   }
 
-  /** A drained polecat keeps its in-progress bead, marked for its re-dispatch (inside the completion's transaction). */
+  /**
+   * A drained polecat (or one paused by the spend cap) keeps its in-progress bead, marked for its
+   * re-dispatch, which the reconciler holds back while the town is capped (inside the completion's
+   * transaction). The pause mark goes: the re-dispatched run is a new one.
+   */
   private markDrained(agent: AgentRecord, now: number): void {
     if (agent.role !== 'polecat' || !agent.beadId) return;
     const bead = this.ctx.repos.beads.get(agent.beadId);
     if (!bead || bead.status !== 'in_progress' || bead.assigneeId !== agent.id) return;
-    this.ctx.repos.beads.update(bead.id, { metadata: { ...bead.metadata, [DRAINED_BY_KEY]: agent.id } }, now);
+    const { [PAUSED_BY_KEY]: _pausedBy, [PAUSED_GEN_KEY]: _pausedGen, ...metadata } = bead.metadata;
+    this.ctx.repos.beads.update(bead.id, { metadata: { ...metadata, [DRAINED_BY_KEY]: agent.id } }, now);
   }
 
   /** The run's credentials end with it (inside the completion's transaction). */
@@ -231,6 +252,11 @@ export class LifecycleService {
     const gen = revokeRunCredentials(this.ctx, agent.id, 'run_completed', now);
     this.ctx.event({ type: 'credential.revoked', agentId: agent.id, data: { gen, previousGen: agent.gen, reason: 'run_completed' } });
   }
+}
+
+/** The bead was marked for this very run (its generation) when the spend cap asked it to stop after its turn. */
+export function pausedForSpendCap(metadata: Record<string, unknown>, agent: Pick<AgentRecord, 'role' | 'gen'>): boolean {
+  return agent.role === 'polecat' && metadata[PAUSED_BY_KEY] === SPEND_CAP_PAUSE && metadata[PAUSED_GEN_KEY] === agent.gen;
 }
 
 export function requireBead<T>(value: T | null, what = 'bead'): T {

@@ -1,8 +1,10 @@
 import { asGastownError, type MayorMessage, type MayorMessageResponse } from '@gastown/protocol';
 import type { AgentRecord } from '../repositories/agent-repository';
+import { cappedMayorAnswer } from '../spend-rules';
 import type { AgentService } from './agent-service';
 import type { TownContext } from './context';
 import type { DispatchService } from './dispatch-service';
+import type { SpendCapService } from './spend-cap-service';
 
 export type MayorDelivery = MayorMessageResponse['delivery'];
 
@@ -17,13 +19,17 @@ const MESSAGE_SEPARATOR = '\n\n---\n\n';
  *   the undelivered messages as its first prompt → `started`;
  * - a start already in flight → `stored`, delivered as soon as that start completes;
  * - a failure → `failed`: the message stays stored (delivered on the next start), the error is a
- *   town event and the mayor's status line.
+ *   town event and the mayor's status line;
+ * - the town's spend cap is reached → `stored`: not handed to the mayor (delivered with the next
+ *   message or start once the cap is lifted); the control plane answers in the mayor's place, as
+ *   the mayor's chat events (`agent.text`, then `session.idle`) the dashboard and the CLI show.
  */
 export class MayorService {
   constructor(
     private readonly ctx: TownContext,
     private readonly agents: AgentService,
     private readonly dispatch: DispatchService,
+    private readonly spendCap: SpendCapService,
   ) {}
 
   list(limit = 100): MayorMessage[] {
@@ -43,6 +49,11 @@ export class MayorService {
       this.ctx.event({ type: 'mayor.message_received', agentId: mayor.id, data: { messageId: m.id, chars: text.length } });
       return m;
     });
+    const spend = this.spendCap.evaluate();
+    if (spend?.state === 'capped') {
+      this.answerCapped(mayor.id, message.id, cappedMayorAnswer(spend));
+      return { message, delivery: 'stored', mayor: this.agents.view(mayor.id) };
+    }
     const delivery = await this.deliverPending(mayor.id);
     return { message: repos.mayorMessages.get(message.id) ?? message, delivery, mayor: this.agents.view(mayor.id) };
   }
@@ -92,6 +103,14 @@ export class MayorService {
       }
     }
     return 'started';
+  }
+
+  /** The control plane's own answer, shaped as the mayor's reply: its text, then the end of the turn. */
+  private answerCapped(mayorId: string, messageId: string, text: string): void {
+    this.ctx.transaction(() => {
+      this.ctx.event({ type: 'agent.text', agentId: mayorId, data: { text, messageId, source: 'control_plane', reason: 'spend_cap' } });
+      this.ctx.event({ type: 'session.idle', agentId: mayorId, data: { source: 'control_plane' } });
+    });
   }
 
   private markDelivered(messages: readonly MayorMessage[]): void {
