@@ -14,6 +14,7 @@ import { rigCommand } from './commands/rig';
 import { statusCommand } from './commands/status';
 import { tokenCommand } from './commands/token';
 import { townCommand } from './commands/town';
+import { usageCommand } from './commands/usage';
 import type { CliEnvironment } from './context';
 import { CliError, EXIT_CODES } from './errors';
 import { Output } from './output/output';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   mayorCommand,
   statusCommand,
   beadsCommand,
+  usageCommand,
   agentCommand,
   credentialsCommand,
   tokenCommand,

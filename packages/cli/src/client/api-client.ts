@@ -13,6 +13,7 @@ import {
   EventListResponseSchema,
   MayorMessageResponseSchema,
   MayorSessionResetResponseSchema,
+  ModelListResponseSchema,
   ReissueResponseSchema,
   RigListResponseSchema,
   RigResponseSchema,
@@ -20,6 +21,7 @@ import {
   TownEventSchema,
   TownListResponseSchema,
   TownResponseSchema,
+  UsageResponseSchema,
   USER_API,
   routePath,
   type Agent,
@@ -28,14 +30,18 @@ import {
   type CreateUserTokenResponse,
   type MayorMessageResponse,
   type MayorSessionResetResponse,
+  type ModelListResponse,
   type ReissueResponse,
   type Rig,
   type Town,
   type TownEvent,
   type UpdateRigRequest,
+  type UsageGroup,
+  type UsageResponse,
 } from '@gastown/protocol';
 import type { z } from 'zod';
 import { CliError } from '../errors';
+import type { TownConfigPatch } from '../town-config/town-config-keys';
 import { errorFromResponse, timeoutError, unreachableError, type ErrorContext } from './http-errors';
 
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
@@ -99,6 +105,35 @@ export class ApiClient {
   async getTown(townId: string): Promise<Town> {
     return (await this.#request({ method: 'GET', path: routePath(USER_API.town, { townId }), schema: TownResponseSchema, notFound: townNotFound(townId) }))
       .town;
+  }
+
+  /** `PATCH /api/towns/:townId/config`: only what the patch names changes (provider, models, prices, spend cap…). */
+  async updateTownConfig(townId: string, patch: TownConfigPatch): Promise<Town> {
+    return (
+      await this.#request({
+        method: 'PATCH',
+        path: routePath(USER_API.townConfig, { townId }),
+        body: patch,
+        schema: TownResponseSchema,
+        notFound: townNotFound(townId),
+      })
+    ).town;
+  }
+
+  /** Model calls and their cost, grouped `by` (`from`/`to`: ms epoch, `to` exclusive; both optional). */
+  async usage(townId: string, query: { by?: UsageGroup; from?: number; to?: number } = {}): Promise<UsageResponse> {
+    return this.#request({
+      method: 'GET',
+      path: routePath(USER_API.usage, { townId }),
+      query: { by: query.by, from: query.from, to: query.to },
+      schema: UsageResponseSchema,
+      notFound: townNotFound(townId),
+    });
+  }
+
+  /** The models the town's provider lists (`source: 'none'` with no models when it lists none or cannot be asked). */
+  async listModels(townId: string): Promise<ModelListResponse> {
+    return this.#request({ method: 'GET', path: routePath(USER_API.models, { townId }), schema: ModelListResponseSchema, notFound: townNotFound(townId) });
   }
 
   async listRigs(townId: string): Promise<Rig[]> {

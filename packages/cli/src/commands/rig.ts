@@ -12,7 +12,7 @@ import { renderTable } from '../output/table';
 import { refuseExtraPositionals, refuseSecretsOnArgv } from '../rig/argv-secrets';
 import { RIG_SECRETS_NOTE, RIG_SETTING_OPTIONS, RIG_SETTINGS_HELP, rigSettingsFromFlags, type SecretSources } from '../rig/rig-flags';
 import { resolveTownId } from '../town-resolution';
-import { RIG_COLUMNS, rigRow, rigSettingsLine, webhookUrl } from '../views/rig-table';
+import { hasOwnModels, rigColumns, rigRow, rigSettingsLine, webhookUrl } from '../views/rig-table';
 import { runGroup, runWith, type Command } from './command';
 
 /** Room for extra words, so `refuseExtraPositionals` (which never shows them) reports them. */
@@ -45,7 +45,7 @@ Examples:
 const UPDATE = {
   usage: `usage: gastown rig update <rig> [--auth <kind> …] [--merge-strategy <s>] [--provider …] [--town <id|name>]
 
-Change how a rig authenticates or merges (<rig>: its id or name). Only what you give changes. A
+Change how a rig authenticates or merges, or its models (<rig>: its id or name). Only what you give changes. A
 new key or token is checked against the repository like at add; if the check fails nothing
 changes. Replacing a GitHub App's key keeps its app and installation ids unless you give new ones.
 --auth none removes the stored secret.
@@ -59,7 +59,8 @@ ${RIG_SECRETS_NOTE}
 Examples:
   gastown rig update api --private-key-file ~/keys/gastown-2.pem
   gastown rig update web --merge-strategy pull-request --webhook-secret-env GASTOWN_WEBHOOK_SECRET
-  gastown rig update web --token-stdin < new-token.txt`,
+  gastown rig update web --token-stdin < new-token.txt
+  gastown rig update web --polecat-model claude-haiku-4-5 --refinery-model none`,
   options: { ...TOWN_OPTION, ...RIG_SETTING_OPTIONS },
   positionals: { names: ['rig'], min: 1, max: ANY_POSITIONALS },
 } as const;
@@ -69,7 +70,8 @@ const LIST = {
 
 List the town's rigs. AUTH: none, github-app or token with the fingerprint of the stored
 secret (sha256:…, the secret itself is never shown); MERGE: direct or pull-request; WEBHOOK:
-for pull-request rigs, whether a webhook secret is set (without one the town polls).
+for pull-request rigs, whether a webhook secret is set (without one the town polls); MODELS
+(when some rig has its own): the rig's polecat/refinery models, - where it uses the town's.
 
 Options:
 ${TOWN_HELP}`,
@@ -108,7 +110,7 @@ async function add(sys: CliEnvironment, argv: string[]): Promise<number> {
       return 0;
     }
     ctx.out.line(`added rig ${rig.name} (${rig.id}): ${redactUrlCredentials(rig.gitUrl)} on ${rig.defaultBranch}`);
-    if (rig.auth.kind !== 'none' || rig.mergeStrategy !== 'direct') ctx.out.line(`  ${rigSettingsLine(rig)}`);
+    if (rig.auth.kind !== 'none' || rig.mergeStrategy !== 'direct' || hasOwnModels(rig)) ctx.out.line(`  ${rigSettingsLine(rig)}`);
     webhookNote(ctx, rig);
     return 0;
   });
@@ -126,9 +128,13 @@ async function update(sys: CliEnvironment, argv: string[]): Promise<number> {
     if (!current) throw new CliError('not_found', `rig ${ref} not found in town ${townId} (see \`gastown rig list\`)`);
     const patch = await rigSettingsFromFlags(ctx.args.values, secretSources(sys), current);
     if (Object.keys(patch).length === 0) {
-      throw new CliError('usage', 'nothing to change: give --auth (with its options), --merge-strategy, --provider, --api-base-url or --webhook-secret-env', {
-        usage: UPDATE.usage,
-      });
+      throw new CliError(
+        'usage',
+        'nothing to change: give --auth (with its options), --merge-strategy, --provider, --api-base-url, --webhook-secret-env, --polecat-model or --refinery-model',
+        {
+          usage: UPDATE.usage,
+        },
+      );
     }
     const rig = await client.updateRig(townId, current.id, patch);
     if (ctx.json) {
@@ -153,7 +159,15 @@ async function list(sys: CliEnvironment, argv: string[]): Promise<number> {
       ctx.out.note('no rigs yet: add one with `gastown rig add <name> <gitUrl>`');
       return 0;
     }
-    ctx.out.line(renderTable(RIG_COLUMNS, rigs.map(rigRow), ctx.out.colour));
+    // The MODELS column only when some rig has its own models (most use the town's).
+    const withModels = rigs.some(hasOwnModels);
+    ctx.out.line(
+      renderTable(
+        rigColumns(withModels),
+        rigs.map((r) => rigRow(r, withModels)),
+        ctx.out.colour,
+      ),
+    );
     return 0;
   });
 }
@@ -164,7 +178,7 @@ export const rigCommand: Command = {
   run: (sys, argv) =>
     runGroup(sys, argv, 'rig', [
       { name: 'add', summary: 'add a rig (a git repository, public or private)', run: add },
-      { name: 'update', summary: "change a rig's authentication or merge strategy", run: update },
+      { name: 'update', summary: "change a rig's authentication, merge strategy or models", run: update },
       { name: 'list', summary: "list the town's rigs", run: list },
     ]),
 };

@@ -23,9 +23,9 @@ List your towns; the current one (--town, $GASTOWN_TOWN or the config file) is s
   options: TOWN_OPTION,
 };
 
+/** The town's default model (a town stored before per-role models may still name it in its provider). */
 function providerLabel(town: Town): string {
-  const p = town.config.provider;
-  return p ? p.model : '-';
+  return town.config.models?.default ?? town.config.provider?.model ?? '-';
 }
 
 async function create(sys: CliEnvironment, argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * `rig add` / `rig update` flags → the request's `auth`, `mergeStrategy` and `provider`. Secrets
+ * `rig add` / `rig update` flags → the request's `auth`, `mergeStrategy`, `provider` and `models`. Secrets
  * come only from a file (`--private-key-file`, `-` for stdin), an environment variable
  * (`--token-env`, `--webhook-secret-env`) or stdin (`--token-stdin`); they are validated here with
  * the protocol's schemas, and no message ever contains one.
@@ -7,6 +7,7 @@
 import { stat, readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import {
+  ModelIdSchema,
   RigAuthInputSchema,
   RigProviderInputSchema,
   type MergeStrategy,
@@ -32,6 +33,8 @@ export const RIG_SETTING_OPTIONS = {
   provider: { type: 'string' },
   'api-base-url': { type: 'string' },
   'webhook-secret-env': { type: 'string' },
+  'polecat-model': { type: 'string' },
+  'refinery-model': { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export const RIG_SETTINGS_HELP = `  --auth <kind>               none | github-app | token (left out: what the options below
@@ -46,7 +49,10 @@ export const RIG_SETTINGS_HELP = `  --auth <kind>               none | github-ap
   --provider <kind>           github | gitlab (default: from the git URL's host)
   --api-base-url <url>        the host's API (GitHub Enterprise: https://host/api/v3,
                               GitLab: https://host/api/v4); github.com needs none
-  --webhook-secret-env <VAR>  the webhook secret (pull-request rigs), from this variable`;
+  --webhook-secret-env <VAR>  the webhook secret (pull-request rigs), from this variable
+  --polecat-model <model>     the model of this rig's polecats (one the town allows); none:
+                              the town's
+  --refinery-model <model>    the model of this rig's refinery; none: the town's`;
 
 export const RIG_SECRETS_NOTE = `Secrets never go on the command line: a key, token or webhook secret given as a flag's value
 is refused. They are write-only: nothing prints them back (rig list shows a fingerprint).`;
@@ -62,6 +68,8 @@ export interface RigSettings {
   auth?: RigAuthInput;
   mergeStrategy?: MergeStrategy;
   provider?: RigProviderInput;
+  /** A model sets the rig's own for the role; null returns the role to the town's model. */
+  models?: { polecat?: string | null; refinery?: string | null };
 }
 
 /** A PEM file larger than this is not a private key (the protocol accepts 8 KiB). */
@@ -99,7 +107,27 @@ export async function rigSettingsFromFlags(values: ParsedValues, sources: Secret
   }
   const provider = providerFromFlags(values, sources);
   if (provider) settings.provider = provider;
+  const models = modelsFromFlags(values);
+  if (models) settings.models = models;
   return settings;
+}
+
+/** `--polecat-model`/`--refinery-model`: a model id, or none (or default) for the town's. */
+function modelsFromFlags(values: ParsedValues): RigSettings['models'] | undefined {
+  const models: NonNullable<RigSettings['models']> = {};
+  for (const role of ['polecat', 'refinery'] as const) {
+    const raw = stringOption(values, `${role}-model`);
+    if (raw === undefined) continue;
+    const value = raw.trim();
+    if (value === 'none' || value === 'default') {
+      models[role] = null;
+      continue;
+    }
+    const parsed = ModelIdSchema.safeParse(value);
+    if (!parsed.success) throw usage(`--${role}-model ${parsed.error.issues[0]?.message ?? 'is invalid'} (or none for the town's model)`);
+    models[role] = parsed.data;
+  }
+  return Object.keys(models).length > 0 ? models : undefined;
 }
 
 async function authFromFlags(values: ParsedValues, sources: SecretSources, current: Rig | null): Promise<RigAuthInput | undefined> {

@@ -20,6 +20,22 @@ export const RIG_COLUMNS: readonly Column[] = [
   { header: 'CREATED' },
 ];
 
+/** The columns, with MODELS before CREATED when some rig has its own models. */
+export function rigColumns(withModels: boolean): readonly Column[] {
+  return withModels ? [...RIG_COLUMNS.slice(0, -1), { header: 'MODELS' }, ...RIG_COLUMNS.slice(-1)] : RIG_COLUMNS;
+}
+
+/** A rig whose models are not (all) the town's. */
+export function hasOwnModels(rig: Rig): boolean {
+  return rig.models.polecat !== null || rig.models.refinery !== null;
+}
+
+/** `polecat=claude-haiku-4-5 refinery=-` (`-`: the town's), or `-` when the rig has none of its own. */
+export function modelsText(rig: Rig): string {
+  if (!hasOwnModels(rig)) return '-';
+  return `polecat=${rig.models.polecat ?? '-'} refinery=${rig.models.refinery ?? '-'}`;
+}
+
 /** `none`, `github-app sha256:1a2b3c4d`, `token sha256:…`. */
 export function authText(rig: Rig): string {
   const { kind, fingerprint } = rig.auth;
@@ -32,7 +48,7 @@ export function webhookCell(rig: Rig): Cell {
   return rig.provider.webhookSecretSet ? 'set' : { text: 'not set', colour: 'yellow' };
 }
 
-export function rigRow(rig: Rig): Cell[] {
+export function rigRow(rig: Rig, withModels = false): Cell[] {
   return [
     rig.id,
     rig.name,
@@ -41,6 +57,7 @@ export function rigRow(rig: Rig): Cell[] {
     authText(rig),
     strategyLabel(rig.mergeStrategy),
     webhookCell(rig),
+    ...(withModels ? [modelsText(rig)] : []),
     formatTimestamp(rig.createdAt),
   ];
 }
@@ -50,6 +67,7 @@ export function rigSettingsLine(rig: Rig): string {
   const app = rig.auth.kind === 'github_app' && rig.auth.appId ? ` (app ${rig.auth.appId}, installation ${rig.auth.installationId ?? '?'})` : '';
   const parts = [`auth ${authText(rig)}${app}`, `merge ${strategyLabel(rig.mergeStrategy)}`];
   if (rig.mergeStrategy === 'pull_request') parts.push(rig.provider.webhookSecretSet ? 'webhook secret set' : 'no webhook secret');
+  if (hasOwnModels(rig)) parts.push(`models ${modelsText(rig)}`);
   return parts.join(' · ');
 }
 

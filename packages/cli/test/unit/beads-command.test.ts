@@ -114,3 +114,54 @@ describe('pull request view (pure)', () => {
     expect(lines).toEqual(['#12 open  (not a web URL)  (bd_x0000001)']);
   });
 });
+
+describe('gastown beads: cost', () => {
+  const usageRow = (key: string, costMicros: number, unpricedCalls = 0) => ({
+    key,
+    label: null,
+    calls: 2,
+    errors: 0,
+    inputTokens: 100,
+    outputTokens: 10,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costMicros,
+    costUsd: costMicros / 1e6,
+    unpricedCalls,
+  });
+
+  async function withUsage(list: Bead[], rows: ReturnType<typeof usageRow>[]) {
+    server = await startFakeServer((req, res) => {
+      const path = req.url.split('?')[0];
+      if (path === `/api/towns/${TOWN}/beads`) return sendJson(res, 200, { beads: list, nextCursor: null });
+      if (path === `/api/towns/${TOWN}/usage`) {
+        const totals = { ...usageRow('total', 0), calls: 0 };
+        return sendJson(res, 200, { by: 'bead', from: null, to: null, totals, rows, spend: null });
+      }
+      sendJson(res, 404, { error: { code: 'not_found', message: 'no route' } });
+    });
+    const env = capturedEnv({ GASTOWN_URL: server.url, GASTOWN_TOKEN: 'tok' }, { clock: { now: () => NOW } });
+    envs.push(env);
+    const code = await runCli(['beads', '--town', TOWN], env.sys);
+    return { code, stdout: env.stdout(), requests: server.requests.map((r) => r.url) };
+  }
+
+  it('a COST column from one usage?by=bead call: each bead its cost, - for none, * for unpriced calls', async () => {
+    const r = await withUsage(
+      [bead('bd_source001', 'issue', {}, 'Add a /health endpoint'), bead('bd_plain0001', 'issue'), bead('bd_other0001', 'issue')],
+      [usageRow('bd_source001', 1_234_567), usageRow('bd_other0001', 50, 1), usageRow('none', 99_000)],
+    );
+    expect(r.code).toBe(0);
+    expect(r.requests.filter((u) => u.startsWith(`/api/towns/${TOWN}/usage`))).toEqual([`/api/towns/${TOWN}/usage?by=bead`]);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TYPE\s+STATUS\s+ASSIGNEE\s+ATTEMPTS\s+UPDATED\s+COST\s+TITLE$/);
+    expect(lines[1]).toMatch(/\s\$1\.23\s+Add a \/health endpoint$/);
+    expect(lines[2]).toMatch(/\s-\s+bead bd_plain0001$/);
+    expect(lines[3]).toMatch(/\s\$0\.0001\*\s+bead bd_other0001$/);
+  });
+
+  it('no bead has calls: no COST column', async () => {
+    const r = await withUsage([bead('bd_plain0001', 'issue')], [usageRow('none', 99_000)]);
+    expect(r.stdout.split('\n')[0]).not.toContain('COST');
+  });
+});

@@ -30,6 +30,7 @@ function rig(over: Partial<Rig> = {}): Rig {
     auth: { kind: 'none', appId: null, installationId: null, fingerprint: null },
     mergeStrategy: 'direct',
     provider: { kind: 'github', apiBaseUrl: 'https://api.github.com', repository: 'acme/web', webhookSecretSet: false },
+    models: { polecat: null, refinery: null },
     ...over,
   };
 }

@@ -17,7 +17,16 @@ const town: Town = {
   name: 'my-town',
   ownerId: 'alice',
   createdAt: NOW - 86_400_000,
-  config: { provider: null, runtime: 'opencode', envVarNames: [], sleepAfterSeconds: 1800, agentTokenTtlSeconds: 3600 },
+  config: {
+    provider: null,
+    runtime: 'opencode',
+    envVarNames: [],
+    sleepAfterSeconds: 1800,
+    agentTokenTtlSeconds: 3600,
+    models: null,
+    prices: {},
+    spendCap: null,
+  },
 };
 
 function agent(role: Agent['role'], id: string, session: SessionSnapshotSummary | null): Agent {

@@ -8,12 +8,14 @@
  * calls and reply stream in → a new bead appears on the board live → an agent's credential
  * health updates after a refresh → the mayor's saved session shows in the chat panel →
  * reissue credentials shows the real outcome, success and failure → "New conversation"
- * (confirmed inline) deletes the saved session and clears the chat. Screenshots go to
- * test-output/dashboard/ (DASHBOARD_SCREENSHOT_TO_DOCS=1 also copies the town page to
- * docs/images/town-page.png).
+ * (confirmed inline) deletes the saved session and clears the chat. Then, on the same town:
+ * models per role chosen in the settings are what the API stores, and the usage panel's totals
+ * are the API's (`GET /usage`). Screenshots go to test-output/dashboard/
+ * (DASHBOARD_SCREENSHOT_TO_DOCS=1 also copies the town page to docs/images/town-page.png).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { UsageResponse } from '@gastown/protocol';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRigRepo, FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, REPO_ROOT, requestJson } from '../../src/stack/index';
@@ -31,6 +33,8 @@ let browser: Browser;
 let page: Page;
 const requests: string[] = [];
 const pageErrors: string[] = [];
+/** The town the journey created (the models-and-usage case continues on it). */
+let journey: { townId: string; token: string } | null = null;
 
 beforeAll(async () => {
   mkdirSync(OUT_DIR, { recursive: true });
@@ -49,6 +53,16 @@ afterAll(async () => {
 /** The broker's refresh count shown in an agent row. */
 async function refreshes(role: string): Promise<number> {
   return Number(await page.locator(`#agents-panel tr[data-role="${role}"] [data-count="refreshes"]`).first().innerText());
+}
+
+/**
+ * Choose a role's model in the settings form: a <select> when the provider lists its models (the
+ * fake LLM does, once its key is set), else a free-text input.
+ */
+async function chooseModel(role: string, model: string): Promise<void> {
+  const control = page.locator(`[data-testid="model-${role}"]`);
+  if ((await control.evaluate((el) => el.tagName)) === 'SELECT') await control.selectOption(model);
+  else await control.fill(model);
 }
 
 /** Text of an agent row's cell. */
@@ -104,9 +118,9 @@ describe('the dashboard, in a browser, against the local stack', () => {
 
     // --- settings: a value the server refuses shows its validation message next to the field
     await page.click('button[data-tab="settings"]');
-    await page.check('#provider-enabled');
+    await page.selectOption('#provider-kind', 'openai-compatible');
     await page.fill('#provider-base-url', h.stack.fakeLlm!.url);
-    await page.fill('#provider-model', FAKE_LLM_MODEL);
+    await chooseModel('default', FAKE_LLM_MODEL);
     await page.fill('#provider-key-var', FAKE_LLM_KEY_VAR);
     await page.fill('#token-ttl', '1');
     await page.click('#settings-form button[type=submit]');
@@ -127,7 +141,14 @@ describe('the dashboard, in a browser, against the local stack', () => {
     expect(await page.content()).not.toContain(h.llmApiKey);
     expect(await page.inputValue('#env-value')).toBe('');
     const town = await (await h.stack.userApi(USER)).town(townId);
-    expect(town.config).toMatchObject({ agentTokenTtlSeconds: TOKEN_TTL_SECONDS, envVarNames: [FAKE_LLM_KEY_VAR], provider: { model: FAKE_LLM_MODEL } });
+    // the model is the town's default model now (models.default), no longer part of the provider
+    expect(town.config).toMatchObject({
+      agentTokenTtlSeconds: TOKEN_TTL_SECONDS,
+      envVarNames: [FAKE_LLM_KEY_VAR],
+      provider: { kind: 'openai-compatible', apiKeyEnvVar: FAKE_LLM_KEY_VAR },
+      models: { default: FAKE_LLM_MODEL },
+    });
+    journey = { townId, token };
 
     // --- add a rig
     const repo = createRigRepo(join(h.stack.stateDir, 'repos', 'dash'), 'dash-rig');
@@ -223,5 +244,101 @@ describe('the dashboard, in a browser, against the local stack', () => {
     expect(requests.filter((r) => r.startsWith(`GET /api/towns/${townId}/events/stream`)).length).toBeLessThanOrEqual(2);
     expect(pageErrors).toEqual([]);
     await page.locator('#feed-panel').screenshot({ path: join(OUT_DIR, 'event-feed.png'), animations: 'disabled' });
+  });
+  it('models per role chosen in the settings are stored; the usage panel shows the totals GET /usage gives', async () => {
+    expect(journey, 'the journey above created the town').toBeTruthy();
+    const { townId, token } = journey!;
+    const base = h.stack.workerUrl;
+    const auth = { authorization: `Bearer ${token}` };
+    const usage = async (by: 'day' | 'bead'): Promise<UsageResponse> => {
+      const res = await requestJson(`${base}/api/towns/${townId}/usage?by=${by}`, { headers: auth });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as UsageResponse;
+    };
+
+    // --- settings: a model per role and a spend cap, saved with one PATCH
+    await page.click('button[data-tab="settings"]');
+    // the provider's model list has been asked for (the fake LLM lists its model once the key is set)
+    await page.waitForSelector('#models-source[data-source]');
+    for (const role of ['mayor', 'polecat', 'refinery', 'small']) await chooseModel(role, FAKE_LLM_MODEL);
+    await page.fill('#spend-cap-limit', '1000');
+    await page.selectOption('#spend-cap-period', 'month');
+    const patches = () => requests.filter((r) => r === `PATCH /api/towns/${townId}/config`).length;
+    const patchesBefore = patches();
+    await page.click('#settings-form button[type=submit]');
+    await expect.poll(() => page.locator('#settings-status').innerText(), POLL).toContain('Saved');
+    expect(patches()).toBe(patchesBefore + 1);
+    const town = await (await h.stack.userApi(USER)).town(townId);
+    expect(town.config.models).toMatchObject({
+      default: FAKE_LLM_MODEL,
+      mayor: FAKE_LLM_MODEL,
+      polecat: FAKE_LLM_MODEL,
+      refinery: FAKE_LLM_MODEL,
+      small: FAKE_LLM_MODEL,
+    });
+    expect(town.config.spendCap).toEqual({ period: 'month', limitUsd: 1000 });
+    await page.locator('#settings-panel').screenshot({ path: join(OUT_DIR, 'settings-models.png'), animations: 'disabled' });
+
+    // --- a model call to count: the journey's mayor and polecat made some; if not, one mayor message
+    if ((await usage('day')).totals.calls === 0) {
+      await page.click('button[data-tab="overview"]');
+      await page.fill('#chat-input', 'Which rigs does this town have?');
+      await page.click('#chat-send');
+      await waitFor(async () => (await usage('day')).totals.calls > 0, { timeoutMs: 180_000, intervalMs: 1_000, what: 'a model call in GET /usage' });
+    }
+
+    // --- the usage panel: its totals are the API's (refreshed until the town is quiet and both agree)
+    await page.click('button[data-tab="usage"]');
+    await page.waitForSelector('#usage-totals');
+    type Totals = Pick<UsageResponse['totals'], 'calls' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'costMicros'>;
+    const pick = (t: Totals): Totals => ({
+      calls: t.calls,
+      inputTokens: t.inputTokens,
+      outputTokens: t.outputTokens,
+      cacheReadTokens: t.cacheReadTokens,
+      cacheWriteTokens: t.cacheWriteTokens,
+      costMicros: t.costMicros,
+    });
+    const shownTotals = async (): Promise<Totals> => {
+      const d = JSON.parse((await page.evaluate("JSON.stringify(document.querySelector('#usage-totals').dataset)")) as string) as Record<string, string>;
+      return pick({
+        calls: Number(d.calls),
+        inputTokens: Number(d.inputTokens),
+        outputTokens: Number(d.outputTokens),
+        cacheReadTokens: Number(d.cacheReadTokens),
+        cacheWriteTokens: Number(d.cacheWriteTokens),
+        costMicros: Number(d.costMicros),
+      });
+    };
+    await expect
+      .poll(
+        async () => {
+          const before = (await page.locator('#usage-panel').getAttribute('data-loaded-at')) ?? '';
+          await page.click('#usage-refresh');
+          await page.waitForFunction(`document.querySelector('#usage-panel').dataset.loadedAt !== ${JSON.stringify(before)}`);
+          const shown = JSON.stringify(await shownTotals());
+          const api = JSON.stringify(pick((await usage('day')).totals));
+          return shown === api ? 'equal' : `shown ${shown}, api ${api}`;
+        },
+        { timeout: 120_000, interval: 2_000 },
+      )
+      .toBe('equal');
+    const totals = await shownTotals();
+    expect(totals.calls).toBeGreaterThan(0);
+    expect(await page.locator('#usage-totals [data-total="calls"] dd').innerText()).toMatch(new RegExp(`^${totals.calls.toLocaleString('en-US')}\\b`));
+    // the cap is set: the spend status shows, well within $1000 a month
+    expect(await page.locator('#usage-spend').getAttribute('data-state')).toBe('ok');
+    expect(await page.locator('#usage-spend').innerText()).toContain('of $1000.00 per month');
+    expect(await page.locator('#usage-chart-tokens rect.chart-bar').count()).toBeGreaterThan(0);
+    // beads whose agents called the model: listed by cost, and their cost is on the board
+    const withBead = (await usage('bead')).rows.filter((r) => r.key !== 'none' && r.calls > 0);
+    if (withBead.length > 0) {
+      await page.waitForSelector(`#usage-top-beads tr[data-bead-id="${withBead[0]!.key}"]`);
+      await page.click('button[data-tab="overview"]');
+      await page.waitForSelector('#beads-panel .bead-card .bead-cost');
+      await page.click('button[data-tab="usage"]');
+    }
+    await page.locator('#usage-panel').screenshot({ path: join(OUT_DIR, 'usage.png'), animations: 'disabled' });
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { errorFromBody, fieldErrors } from '../../dashboard/src/api/api-error';
 import { pathFor, ROUTES } from '../../dashboard/src/api/routes';
 import { ChatModel } from '../../dashboard/src/model/chat-model';
-import { configPatch } from '../../dashboard/src/model/config-patch';
+import { configPatch, providerFormValues, townModels } from '../../dashboard/src/model/config-patch';
 import { credentialView } from '../../dashboard/src/model/credential-view';
 import { panelsFor } from '../../dashboard/src/model/event-routing';
 import { formatAgo, formatCountdown, formatDuration } from '../../dashboard/src/model/format';
@@ -161,6 +161,8 @@ describe('panelsFor (event → panels to refetch)', () => {
     ['rig.added', ['rigs']],
     ['town.config_updated', ['town']],
     ['mayor.message_received', ['mayorMessages', 'agents']],
+    ['model.usage', ['usage']],
+    ['spend.capped', ['usage']],
     ['something.new', []],
   ])('%s → %j', (type, panels) => {
     expect(panelsFor({ type })).toEqual(panels);
@@ -190,18 +192,97 @@ describe('API errors and validation messages', () => {
 });
 
 describe('configPatch (settings form → PATCH body)', () => {
-  const current: TownConfig = { provider: null, runtime: 'opencode', envVarNames: ['A'], sleepAfterSeconds: 1800, agentTokenTtlSeconds: 3600 };
-  const form = { providerEnabled: false, baseUrl: '', model: '', apiKeyEnvVar: '', runtime: 'opencode', sleepAfter: '1800', tokenTtl: '3600' };
+  const current: TownConfig = {
+    provider: null,
+    runtime: 'opencode',
+    envVarNames: ['A'],
+    sleepAfterSeconds: 1800,
+    agentTokenTtlSeconds: 3600,
+    models: null,
+    prices: {},
+    spendCap: null,
+  };
+  const noModels = { default: '', mayor: '', polecat: '', refinery: '', small: '' };
+  const form = {
+    providerKind: '',
+    baseUrl: '',
+    apiKeyEnvVar: '',
+    models: noModels,
+    allowedModels: '',
+    spendCapLimit: '',
+    spendCapPeriod: 'day',
+    runtime: 'opencode',
+    sleepAfter: '1800',
+    tokenTtl: '3600',
+  };
 
   it('sends only what changed; bad numbers go to the server as typed so its validation message shows', () => {
     expect(configPatch(current, form)).toEqual({});
     expect(configPatch(current, { ...form, tokenTtl: '20', runtime: 'kilo' })).toEqual({ agentTokenTtlSeconds: 20, runtime: 'kilo' });
     expect(configPatch(current, { ...form, sleepAfter: 'soon' })).toEqual({ sleepAfterSeconds: 'soon' });
-    expect(configPatch(current, { ...form, providerEnabled: true, baseUrl: ' http://x/v1 ', model: 'm', apiKeyEnvVar: '' })).toEqual({
-      provider: { kind: 'openai-compatible', baseUrl: 'http://x/v1', model: 'm', apiKeyEnvVar: null },
+    // the model is now the town's default model (models.default), no longer part of the provider
+    expect(
+      configPatch(current, { ...form, providerKind: 'openai-compatible', baseUrl: ' http://x/v1 ', models: { ...noModels, default: 'm' }, apiKeyEnvVar: '' }),
+    ).toEqual({
+      provider: { kind: 'openai-compatible', baseUrl: 'http://x/v1', apiKeyEnvVar: null },
+      models: { default: 'm' },
     });
     const withProvider: TownConfig = { ...current, provider: { kind: 'openai-compatible', baseUrl: 'http://x/v1', model: 'm', apiKeyEnvVar: null } };
     expect(configPatch(withProvider, form)).toEqual({ provider: null });
+  });
+
+  const anthropic: TownConfig = {
+    ...current,
+    provider: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnvVar: 'ANTHROPIC_API_KEY' },
+    models: { default: 'claude-sonnet-4-5', mayor: null, polecat: 'claude-haiku-4-5', refinery: null, small: null, allowed: [] },
+    spendCap: { period: 'day', limitUsd: 5 },
+  };
+  const shown = {
+    ...form,
+    ...providerFormValues(anthropic.provider),
+    models: { ...noModels, default: 'claude-sonnet-4-5', polecat: 'claude-haiku-4-5' },
+    spendCapLimit: '5',
+  };
+
+  it.each([
+    { name: 'the stored config shown unchanged: nothing to send', change: {}, patch: {} },
+    {
+      name: 'a kind with defaults: its base URL and key var',
+      change: { providerKind: 'openai' },
+      patch: { provider: { kind: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnvVar: 'OPENAI_API_KEY' } },
+    },
+    {
+      name: 'openai-compatible without a base URL: left out, for the server to name',
+      change: { providerKind: 'openai-compatible' },
+      patch: { provider: { kind: 'openai-compatible', apiKeyEnvVar: null } },
+    },
+    {
+      name: 'a role set, a role back to the default, allowed models',
+      change: { models: { ...noModels, default: 'claude-sonnet-4-5', mayor: 'claude-opus-4-5' }, allowedModels: 'gpt-5, o3, gpt-5' },
+      patch: { models: { mayor: 'claude-opus-4-5', polecat: null, allowed: ['gpt-5', 'o3'] } },
+    },
+    { name: 'an empty default is never sent as a clear', change: { models: { ...shown.models, default: '' } }, patch: {} },
+    {
+      name: 'the cap raised and per month',
+      change: { spendCapLimit: '$12.50', spendCapPeriod: 'month' },
+      patch: { spendCap: { period: 'month', limitUsd: 12.5 } },
+    },
+    { name: 'the cap removed', change: { spendCapLimit: ' ' }, patch: { spendCap: null } },
+    { name: 'a cap that is not a number goes as typed', change: { spendCapLimit: 'lots' }, patch: { spendCap: { period: 'day', limitUsd: 'lots' } } },
+  ])('$name', ({ change, patch }) => {
+    expect(configPatch(anthropic, { ...shown, ...change })).toEqual(patch);
+  });
+
+  it('a stored provider shows empty fields where it uses the kind defaults; a legacy provider.model is the default model', () => {
+    expect(providerFormValues(anthropic.provider)).toEqual({ providerKind: 'anthropic', baseUrl: '', apiKeyEnvVar: '' });
+    expect(providerFormValues({ kind: 'openai-compatible', baseUrl: 'http://llm/v1', apiKeyEnvVar: 'LLM_KEY' })).toEqual({
+      providerKind: 'openai-compatible',
+      baseUrl: 'http://llm/v1',
+      apiKeyEnvVar: 'LLM_KEY',
+    });
+    const legacy: TownConfig = { ...current, provider: { kind: 'openai-compatible', baseUrl: 'http://x/v1', model: 'old', apiKeyEnvVar: null } };
+    expect(townModels(legacy)).toMatchObject({ default: 'old', polecat: null });
+    expect(configPatch(legacy, { ...form, ...providerFormValues(legacy.provider), models: { ...noModels, default: 'old' } })).toEqual({});
   });
 });
 

@@ -7,12 +7,15 @@ import type {
   MayorMessage,
   MayorMessageResponse,
   MayorSessionResetResponse,
+  ModelListResponse,
   ReissueResponse,
   Rig,
   Town,
   TownEvent,
   UpdateRigRequest,
   UpdateTownConfigRequest,
+  UsageGroup,
+  UsageResponse,
 } from '@gastown/protocol';
 import { COLLECT_PAGES, collectPages } from '@gastown/protocol/pagination';
 import { ApiError, errorFromBody } from './api-error';
@@ -41,6 +44,17 @@ export class ApiClient {
   }
   async updateConfig(townId: string, patch: UpdateTownConfigRequest): Promise<Town> {
     return (await this.request<{ town: Town }>('PATCH', pathFor('townConfig', { townId }), patch)).town;
+  }
+  /** Model calls, tokens and cost grouped `by`; `from`/`to` in ms (to exclusive), both optional. */
+  async usage(townId: string, by: UsageGroup, range: { from?: number; to?: number } = {}): Promise<UsageResponse> {
+    const search = new URLSearchParams({ by });
+    if (range.from !== undefined) search.set('from', String(range.from));
+    if (range.to !== undefined) search.set('to', String(range.to));
+    return this.request<UsageResponse>('GET', `${pathFor('usage', { townId })}?${search}`);
+  }
+  /** The models the town's provider lists; `source: 'none'` (no models) when it lists none or cannot be asked. */
+  async listModels(townId: string): Promise<ModelListResponse> {
+    return this.request<ModelListResponse>('GET', pathFor('models', { townId }));
   }
   async listRigs(townId: string): Promise<Rig[]> {
     return (await this.request<{ rigs: Rig[] }>('GET', pathFor('rigs', { townId }))).rigs;

@@ -1,7 +1,7 @@
 import type { TownEvent } from '@gastown/protocol';
 
 /** The parts of the town page that read from the API and go stale when the town changes. */
-export type Panel = 'agents' | 'beads' | 'mail' | 'rigs' | 'town' | 'mayorMessages';
+export type Panel = 'agents' | 'beads' | 'mail' | 'rigs' | 'town' | 'mayorMessages' | 'usage';
 
 /**
  * Which panels a town event makes stale (they are refetched, coalesced). Chat text and tool
@@ -28,6 +28,10 @@ export function panelsFor(event: Pick<TownEvent, 'type'>): Panel[] {
       return ['rigs'];
     case 'town':
       return ['town'];
+    // model calls (when they reach the town's feed) and the spend cap's state change the usage and costs
+    case 'model':
+    case 'spend':
+      return ['usage'];
     case 'mayor':
       return event.type === 'mayor.message_received' ? ['mayorMessages', 'agents'] : ['agents'];
     default:

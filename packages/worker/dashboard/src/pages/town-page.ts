@@ -3,7 +3,9 @@ import { ApiError } from '../api/api-error';
 import { TownEventStream } from '../api/town-event-stream';
 import type { AppContext, Page } from '../app-context';
 import { ChatModel } from '../model/chat-model';
+import { townModels } from '../model/config-patch';
 import { panelsFor, type Panel } from '../model/event-routing';
+import { beadCosts } from '../model/usage-view';
 import { AgentsPanel, type ReissueState } from '../panels/agents-panel';
 import { BeadsBoard, EscalationsPanel, MergeRequestsPanel } from '../panels/beads-panels';
 import { ChatPanel } from '../panels/chat-panel';
@@ -11,17 +13,23 @@ import { EventFeed } from '../panels/event-feed';
 import { MailPanel } from '../panels/mail-panel';
 import { RigsPanel } from '../panels/rigs-panel';
 import { SettingsPanel } from '../panels/settings-panel';
+import { UsagePanel } from '../panels/usage-panel';
 import { h, replace } from '../view/dom';
 import { topbar } from '../view/topbar';
 import { TabBar } from '../view/tabs';
 
 /** Coalesce event-triggered refetches: a burst of events refetches each panel once. */
 const REFRESH_DEBOUNCE_MS = 150;
+/** Event-triggered usage refetches (bead costs) at most this often; model calls come in bursts. */
+const USAGE_MIN_INTERVAL_MS = 5_000;
+/** The usage tab, while it is shown, refetches this often (model calls are not all town events). */
+const USAGE_POLL_MS = 30_000;
 
 /**
- * One town: agents with credential health, the beads board, merge requests, mail, escalations,
- * rigs, settings, the mayor chat and the live event feed. Data is fetched once on load and then
- * refetched per panel only when a town event says it changed (no polling loop).
+ * One town: agents with credential health, the beads board (with each bead's cost), merge
+ * requests, mail, escalations, rigs, usage and cost, settings, the mayor chat and the live event
+ * feed. Data is fetched once on load and then refetched per panel only when a town event says it
+ * changed; only the usage tab, while shown, also refetches every 30 s.
  */
 export function townPage(ctx: AppContext, townId: string): Page {
   const api = () => ctx.api();
@@ -59,22 +67,33 @@ export function townPage(ctx: AppContext, townId: string): Page {
     },
     onError: authFailure,
   });
+  const usagePanel = new UsagePanel({ onRefresh: () => refreshUsage(true) });
+  /** Set once the first load has begun: from then on, opening the usage tab fetches it. */
+  let started = false;
+  let usageLastAt = 0;
+  let usageTimer: ReturnType<typeof setTimeout> | null = null;
   const feed = new EventFeed(agentsById);
   const headerState = h('span', { class: 'stream-pill', data: { state: 'connecting' } }, 'connecting');
   const townHead = h('div', { class: 'town-head' }, h('h1', null, 'Loading…'));
 
-  const tabs = new TabBar([
-    { id: 'overview', title: 'Overview', content: [agentsPanel.el, board.el] },
-    { id: 'merge-requests', title: 'Merge requests', content: [mergeRequests.el] },
-    { id: 'mail', title: 'Mail', content: [mailPanel.el] },
-    { id: 'escalations', title: 'Escalations', content: [escalations.el] },
-    { id: 'rigs', title: 'Rigs', content: [rigsPanel.el] },
-    { id: 'settings', title: 'Settings', content: [settings.el] },
-  ]);
+  const tabs = new TabBar(
+    [
+      { id: 'overview', title: 'Overview', content: [agentsPanel.el, board.el] },
+      { id: 'merge-requests', title: 'Merge requests', content: [mergeRequests.el] },
+      { id: 'mail', title: 'Mail', content: [mailPanel.el] },
+      { id: 'escalations', title: 'Escalations', content: [escalations.el] },
+      { id: 'rigs', title: 'Rigs', content: [rigsPanel.el] },
+      { id: 'usage', title: 'Usage', content: [usagePanel.el] },
+      { id: 'settings', title: 'Settings', content: [settings.el] },
+    ],
+    (id) => {
+      if (id === 'usage' && started) refreshUsage(true);
+    },
+  );
 
   function renderTown(town: Town): void {
     data.town = town;
-    const provider = town.config.provider;
+    const model = townModels(town.config)?.default ?? null;
     replace(
       townHead,
       h('div', null, h('h1', { id: 'town-name' }, town.name), h('div', { class: 'muted mono small' }, town.id)),
@@ -82,7 +101,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
         'dl',
         { class: 'facts' },
         h('div', null, h('dt', null, 'Runtime'), h('dd', null, town.config.runtime)),
-        h('div', null, h('dt', null, 'Model'), h('dd', { class: provider ? '' : 'muted' }, provider ? provider.model : 'not set')),
+        h('div', null, h('dt', null, 'Model'), h('dd', { class: model ? '' : 'muted', id: 'town-model' }, model ?? 'not set')),
         h('div', null, h('dt', null, 'Token TTL'), h('dd', null, `${town.config.agentTokenTtlSeconds}s`)),
         h('div', null, h('dt', null, 'Sleep after'), h('dd', null, `${town.config.sleepAfterSeconds}s`)),
       ),
@@ -137,12 +156,40 @@ export function townPage(ctx: AppContext, townId: string): Page {
       chat.addUserMessages(await api().listMayorMessages(townId));
       chatPanel.render();
     },
+    // Bead costs always; the totals, chart and spend only while the usage tab is shown.
+    usage: async () => {
+      const shown = tabs.selected === 'usage';
+      const [byBead, byDay] = await Promise.all([api().usage(townId, 'bead'), shown ? api().usage(townId, 'day') : Promise.resolve(null)]);
+      board.setCosts(beadCosts(byBead.rows));
+      if (byDay) usagePanel.render(byDay, byBead, new Map(data.beads.map((b) => [b.id, b])), ctx.now());
+    },
   };
   const errorSinks: Partial<Record<Panel, (text: string) => void>> = {
     agents: (t) => agentsPanel.showError(t),
     beads: (t) => board.showError(t),
     mail: (t) => mailPanel.showError(t),
+    usage: (t) => usagePanel.showError(t),
   };
+
+  /** Refetch usage now (`force`: the tab opened, the button, the 30 s tick), or no sooner than USAGE_MIN_INTERVAL_MS after the last. */
+  function refreshUsage(force: boolean): void {
+    if (!alive) return;
+    const wait = usageLastAt + USAGE_MIN_INTERVAL_MS - ctx.now();
+    if (!force && wait > 0) {
+      usageTimer ??= setTimeout(() => {
+        usageTimer = null;
+        refreshUsage(true);
+      }, wait);
+      return;
+    }
+    if (usageTimer !== null) clearTimeout(usageTimer);
+    usageTimer = null;
+    usageLastAt = ctx.now();
+    void refresh(['usage']);
+  }
+  const usagePoll = setInterval(() => {
+    if (tabs.selected === 'usage' && document.visibilityState === 'visible') refreshUsage(true);
+  }, USAGE_POLL_MS);
 
   async function refresh(panels: readonly Panel[]): Promise<void> {
     await Promise.all(
@@ -166,12 +213,17 @@ export function townPage(ctx: AppContext, townId: string): Page {
   let flushHandle: ReturnType<typeof setTimeout> | null = null;
   function markStale(panels: readonly Panel[]): void {
     for (const p of panels) stale.add(p);
+    // A bead that moved (a polecat finished, a review ran) has likely cost something since.
+    if (panels.includes('beads')) stale.add('usage');
     if (flushHandle !== null || stale.size === 0) return;
     flushHandle = setTimeout(() => {
       flushHandle = null;
-      const batch = [...stale];
+      const batch = [...stale].filter((p) => p !== 'usage');
+      const usage = stale.has('usage');
       stale.clear();
-      if (alive) void refresh(batch);
+      if (!alive) return;
+      if (batch.length) void refresh(batch);
+      if (usage) refreshUsage(false);
     }, REFRESH_DEBOUNCE_MS);
   }
 
@@ -244,11 +296,13 @@ export function townPage(ctx: AppContext, townId: string): Page {
   );
 
   void (async () => {
+    started = true;
     // Agents first: the chat needs the mayor's id before events are applied.
     await refresh(['town', 'agents', 'rigs']);
     const crumb = el.querySelector('#crumb-town');
     if (crumb && data.town) crumb.textContent = data.town.name;
     await refresh(['beads', 'mail', 'mayorMessages']);
+    refreshUsage(true);
     if (alive) stream.start();
   })();
 
@@ -257,6 +311,8 @@ export function townPage(ctx: AppContext, townId: string): Page {
     unmount() {
       alive = false;
       stream.stop();
+      clearInterval(usagePoll);
+      if (usageTimer !== null) clearTimeout(usageTimer);
       if (flushHandle !== null) clearTimeout(flushHandle);
       if (frame !== null) cancelAnimationFrame(frame);
     },

@@ -1,5 +1,6 @@
-import type { Agent, Bead, BeadStatus, Rig } from '@gastown/protocol';
+import type { Agent, Bead, BeadStatus, Rig, UsageRow } from '@gastown/protocol';
 import { clip } from '../model/event-summary';
+import { costText, formatCount, totalTokens } from '../model/usage-view';
 import { shortId } from '../model/format';
 import { pullRequestView } from '../model/pull-request';
 import { badge, empty, h, liveTime, replace } from '../view/dom';
@@ -35,6 +36,9 @@ export class BeadsBoard {
   readonly #board: HTMLElement;
   /** Beads already shown (and where): a card that is new or moved is highlighted once. */
   #seen: Map<string, BeadStatus> | null = null;
+  /** Each bead's model usage (usage?by=bead), for the cost on its card. */
+  #costs: ReadonlyMap<string, UsageRow> = new Map();
+  #last: { beads: readonly Bead[]; names: Names } | null = null;
 
   constructor() {
     this.#board = h('div', { class: 'board' }, empty('Loading beads…'));
@@ -50,7 +54,14 @@ export class BeadsBoard {
     replace(this.#board, h('div', { class: 'form-error' }, text));
   }
 
+  /** What each bead's calls cost so far; the board is redrawn with them. */
+  setCosts(costs: ReadonlyMap<string, UsageRow>): void {
+    this.#costs = costs;
+    if (this.#last) this.render(this.#last.beads, this.#last.names);
+  }
+
   render(beads: readonly Bead[], names: Names): void {
+    this.#last = { beads, names };
     const work = beads.filter((b) => b.type === 'issue' || b.type === 'message');
     const seen = this.#seen;
     this.#seen = new Map(work.map((b) => [b.id, b.status]));
@@ -76,6 +87,7 @@ export class BeadsBoard {
     const rig = b.rigId ? names.rigs.get(b.rigId)?.name : null;
     const assignee = agentName(names, b.assigneeId);
     const pr = pullRequestView(b.metadata);
+    const usage = this.#costs.get(b.id);
     return h(
       'div',
       { class: changed ? 'bead-card is-new' : 'bead-card', data: { beadId: b.id }, title: b.body ? clip(b.body, 400) : b.title },
@@ -87,6 +99,17 @@ export class BeadsBoard {
         rig ? h('span', null, rig) : null,
         assignee ? h('span', null, `→ ${assignee}`) : null,
         b.attempts > 1 ? badge(`attempt ${b.attempts}`, 'warn') : null,
+        usage
+          ? h(
+              'span',
+              {
+                class: 'bead-cost',
+                data: { costMicros: String(usage.costMicros) },
+                title: `${formatCount(usage.calls)} model calls · ${formatCount(totalTokens(usage))} tokens`,
+              },
+              costText(usage),
+            )
+          : null,
       ),
       pr ? h('div', { class: 'bead-meta bead-pr' }, pullRequestLink(pr)) : null,
       h('div', { class: 'bead-meta' }, 'updated ', liveTime('ago', b.updatedAt)),

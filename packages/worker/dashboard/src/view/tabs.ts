@@ -12,8 +12,13 @@ export class TabBar {
   readonly #buttons = new Map<string, HTMLButtonElement>();
   readonly #counts = new Map<string, HTMLSpanElement>();
   readonly #panes = new Map<string, HTMLElement>();
+  #selected = '';
 
-  constructor(tabs: readonly Tab[]) {
+  /** `onSelect`: called after a tab is shown (also for the one selected at start). */
+  constructor(
+    tabs: readonly Tab[],
+    private readonly onSelect: (id: string) => void = () => undefined,
+  ) {
     const bar = h('div', { class: 'tabs', role: 'tablist' });
     const body = h('div', { class: 'tab-body' });
     for (const tab of tabs) {
@@ -45,6 +50,13 @@ export class TabBar {
       if (pane) pane.hidden = !on;
     }
     if (updateUrl) history.replaceState(null, '', `${location.pathname}#${id}`);
+    this.#selected = id;
+    this.onSelect(id);
+  }
+
+  /** The tab shown now. */
+  get selected(): string {
+    return this.#selected;
   }
 
   /** A small counter next to a tab's title (hidden at 0). */
