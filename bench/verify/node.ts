@@ -4,7 +4,7 @@
  * so a noisy neighbour on a shared machine hits all cases alike); the median per case is reported.
  */
 import { performance } from 'node:perf_hooks';
-import { CASES, formatTable, loop, median, prepare, type ResultRow } from './core';
+import { assertCacheStats, CASES, formatTable, loop, median, prepare, type ResultRow } from './core';
 
 export async function benchNode(options: { iterations?: number; rounds?: number } = {}): Promise<ResultRow[]> {
   const iterations = options.iterations ?? 10_000;
@@ -19,6 +19,7 @@ export async function benchNode(options: { iterations?: number; rounds?: number 
       samples.get(name)!.push(((performance.now() - started) * 1000) / iterations);
     }
   }
+  assertCacheStats(prepared.stats());
   return CASES.map((name) => ({ name, usPerOp: median(samples.get(name)!) }));
 }
 

@@ -1,6 +1,6 @@
 /**
  * A tiny worker that runs the verify loops inside workerd (bundled by workerd.ts).
- * GET /?case=<name>&n=<iterations> → { case, n, inWorkerMs }.
+ * GET /?case=<name>&n=<iterations> → { case, n, inWorkerMs, stats } (stats: the cache cases' counters).
  * Note: workerd freezes Date/performance clocks during synchronous work (Spectre mitigation),
  * so the driver times the request from outside and subtracts an n=0 baseline.
  */
@@ -15,9 +15,9 @@ export default {
     const n = Number(url.searchParams.get('n') ?? '0');
     if (!name || !CASES.includes(name) || !Number.isInteger(n) || n < 0) return Response.json({ error: 'bad query' }, { status: 400 });
     prepared ??= prepare();
-    const { run } = await prepared;
+    const { run, stats } = await prepared;
     const started = performance.now();
     await loop(run[name], n);
-    return Response.json({ case: name, n, inWorkerMs: performance.now() - started });
+    return Response.json({ case: name, n, inWorkerMs: performance.now() - started, stats: stats() });
   },
 };

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { CASES, formatTable, median, type ResultRow } from './core';
+import { assertCacheStats, CASES, formatTable, median, type CacheStats, type ResultRow } from './core';
 
 async function bundle(): Promise<string> {
   const result = await build({
@@ -34,11 +34,12 @@ export async function benchWorkerd(options: { iterations?: number; rounds?: numb
     compatibilityFlags: ['nodejs_compat'],
   });
   try {
+    const last: { stats: CacheStats | null } = { stats: null };
     const timed = async (name: string, n: number): Promise<number> => {
       const started = performance.now();
       const res = await mf.dispatchFetch(`http://bench/?case=${name}&n=${n}`);
       if (!res.ok) throw new Error(`workerd bench ${name} failed: ${res.status} ${await res.text()}`);
-      await res.json();
+      last.stats = ((await res.json()) as { stats: CacheStats }).stats;
       return performance.now() - started;
     };
     for (const name of CASES) await timed(name, Math.min(2000, iterations)); // warm-up (and JIT)
@@ -50,6 +51,7 @@ export async function benchWorkerd(options: { iterations?: number; rounds?: numb
         samples.get(name)!.push(((total - base) * 1000) / iterations);
       }
     }
+    if (last.stats) assertCacheStats(last.stats);
     return CASES.map((name) => ({ name, usPerOp: median(samples.get(name)!) }));
   } finally {
     await mf.dispose();

@@ -31,7 +31,11 @@ export interface RuntimeOptions {
   /** Loopback URL of the local broker API and this agent's broker key. */
   brokerUrl: string;
   brokerKey: string;
+  /** The town's provider: its kind decides the wire format the runtime speaks to the broker's model proxy. */
   provider: ProviderConfig;
+  /** The agent's model and its small model (titles, summaries): ./runtime/runtime-models.ts. */
+  model: string;
+  smallModel: string;
   /** Absolute path of the bundled plugin JS file. */
   pluginPath: string;
   instructions: string;

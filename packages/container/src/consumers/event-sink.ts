@@ -28,7 +28,7 @@ export const DEFAULT_MAX_BUFFER = 5_000;
 export const MAX_BATCH_BYTES = Math.floor(LIMITS.maxBodyBytes * 0.75);
 export const DROPPED_EVENT_TYPE = 'events.dropped';
 
-/** Lifecycle events are essential; chatter (text parts, tool progress…) is not. */
+/** Lifecycle events and model usage (what the town is billed) are essential; chatter (text parts, tool progress…) is not. */
 export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = [
   'agent.',
   'session.',
@@ -38,6 +38,7 @@ export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = [
   'completion.',
   'events.',
   'git.credentials_',
+  'model.',
 ];
 export function isEssentialByDefault(event: AgentEvent): boolean {
   return ESSENTIAL_EVENT_PREFIXES.some((prefix) => event.type.startsWith(prefix));

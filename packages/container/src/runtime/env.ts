@@ -68,6 +68,7 @@ export function buildRuntimeEnv(input: RuntimeEnvInput): Record<string, string> 
     [`${p}_DISABLE_LSP_DOWNLOAD`]: '1',
     [`${p}_DISABLE_SHARE`]: '1',
   });
-  if (flavor.kind === 'kilo') env.KILO_TELEMETRY_LEVEL = 'off';
+  // kilo's own cloud services: no telemetry, no session upload (both read so by the 7.7.7 binary)
+  if (flavor.kind === 'kilo') Object.assign(env, { KILO_TELEMETRY_LEVEL: 'off', KILO_DISABLE_SESSION_INGEST: '1' });
   return env;
 }

@@ -16,6 +16,8 @@ export interface RuntimeFlavor {
   envPrefix: 'OPENCODE' | 'KILO';
   /** Basic-auth user name of the server (set explicitly through <PREFIX>_SERVER_USERNAME). */
   username: string;
+  /** The `$schema` of the runtime's config. */
+  configSchemaUrl: string;
   /** Directory name under $XDG_CONFIG_HOME holding the runtime's global config. */
   configDirName: string;
   /** The plugin SDK package the runtime would npm-install into its config dir unless seeded. */
@@ -34,6 +36,7 @@ export const FLAVORS: Record<RuntimeKind, RuntimeFlavor> = {
     platformBinary: 'bin/opencode',
     envPrefix: 'OPENCODE',
     username: 'opencode',
+    configSchemaUrl: 'https://opencode.ai/config.json',
     configDirName: 'opencode',
     pluginPackage: '@opencode-ai/plugin',
     pluginPackageVersion: '1.18.33',
@@ -47,6 +50,7 @@ export const FLAVORS: Record<RuntimeKind, RuntimeFlavor> = {
     platformBinary: 'bin/kilo',
     envPrefix: 'KILO',
     username: 'kilo',
+    configSchemaUrl: 'https://app.kilo.ai/config.json',
     configDirName: 'kilo',
     pluginPackage: '@kilocode/plugin',
     pluginPackageVersion: '7.7.7',

@@ -242,7 +242,10 @@ export class ServeRuntime implements AgentRuntime {
     const config = buildRuntimeConfig({
       brokerUrl: options.brokerUrl,
       brokerKey: options.brokerKey,
-      model: options.provider.model,
+      providerKind: options.provider.kind,
+      model: options.model,
+      smallModel: options.smallModel,
+      schemaUrl: flavor.configSchemaUrl,
       pluginPath: options.pluginPath,
       instructionFiles,
     });

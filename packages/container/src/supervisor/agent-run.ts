@@ -5,6 +5,7 @@ import type { EventSink } from '../consumers/event-sink';
 import type { HeartbeatLoop } from '../consumers/heartbeat-loop';
 import type { AgentRuntime, RuntimeEvent } from '../contracts';
 import type { Logger } from '../log/logger';
+import type { RuntimeModels } from '../runtime/runtime-models';
 import { credentialEvents } from './credential-events';
 import type { MayorSession } from './mayor-session';
 import { INITIAL_LIFECYCLE, isLive, transition, type RunActivity, type RunEvent, type RunLifecycle, type RunState } from './run-lifecycle';
@@ -23,6 +24,8 @@ export interface RunStep {
 export class AgentRun {
   readonly agent: AgentIdentity;
   readonly request: StartAgent;
+  /** The run's model and small model (the only ones the model proxy lets it name). */
+  readonly models: RuntimeModels;
   readonly startedAt: number;
   readonly broker: CredentialBroker;
   readonly log: Logger;
@@ -48,9 +51,12 @@ export class AgentRun {
   #rejectReady!: (error: unknown) => void;
   #lastCredential: CredentialStatus;
   #finalCredential: CredentialStatus | null = null;
+  /** Set by a stop after the turn (spend cap): the reason the run will end with. */
+  #stopAfterTurn: string | null = null;
 
-  constructor(request: StartAgent, broker: CredentialBroker, startedAt: number, log: Logger) {
+  constructor(request: StartAgent, models: RuntimeModels, broker: CredentialBroker, startedAt: number, log: Logger) {
     this.request = request;
+    this.models = models;
     this.agent = request.agent;
     this.broker = broker;
     this.startedAt = startedAt;
@@ -92,6 +98,18 @@ export class AgentRun {
     if (to === null) return null;
     this.#lifecycle = to;
     return { from, to };
+  }
+
+  /**
+   * Stop once the turn in flight is over: from now on the model proxy refuses this run's model
+   * calls, and the supervisor ends the run at the first refusal or session idle.
+   */
+  stopAfterTurn(reason: string): void {
+    this.#stopAfterTurn ??= reason;
+  }
+  /** The reason of a pending stop after the turn, or null. */
+  get stopAfterTurnReason(): string | null {
+    return this.#stopAfterTurn;
   }
 
   get lastError(): string | null {

@@ -5,6 +5,7 @@ import {
   GastownError,
   asGastownError,
   MergeRequestSchema,
+  MODEL_USAGE_EVENT,
   PushCredentialsRequestSchema,
   StartAgentRequestSchema,
   StopAgentRequestSchema,
@@ -20,6 +21,7 @@ import { KeyedQueue } from '../git/keyed-queue';
 import { GitCommandError } from '../git/git-runner';
 import { validRig } from '../git/validate';
 import { redactString } from '../log/redact';
+import { allowedRuntimeModels, runtimeModels, type RuntimeModels } from '../runtime/runtime-models';
 import { AgentRun } from './agent-run';
 import { withBranchSubmission } from './branch-submission';
 import { commitWorkInProgress } from './drain-commit';
@@ -58,6 +60,8 @@ export class AgentSupervisor implements AgentControl {
     if (this.#shuttingDown) throw new GastownError('container_unavailable', 'container is shutting down');
     const request = parseBody(StartAgentRequestSchema, input);
     checkShape(request);
+    // before any state exists, like the shape: a start naming no model fails as config_invalid
+    const models = runtimeModels(request.runtime);
     return this.#queue.run(request.agent.id, async () => {
       const existing = this.#runs.get(request.agent.id);
       if (existing?.isLive()) {
@@ -67,7 +71,7 @@ export class AgentSupervisor implements AgentControl {
         }
         await this.#finish(existing, 'stopped', 'superseded by a newer generation', { report: false });
       }
-      const run = this.#createRun(request);
+      const run = this.#createRun(request, models);
       this.#runs.set(run.id, run);
       await this.#launch(run, request.gitToken);
       return run.status();
@@ -104,13 +108,25 @@ export class AgentSupervisor implements AgentControl {
     return run.status();
   }
 
+  /**
+   * Stop a run (outcome `stopped`). With `afterTurn` (spend cap), a run working on a turn is only
+   * marked: the answer comes at once, the model proxy refuses the run's next model call, and the
+   * run ends at that refusal or at its session's next idle, whichever comes first (#endAfterTurn).
+   * A run already waiting stops now either way.
+   */
   async stop(agentId: string, input: unknown): Promise<AgentRuntimeStatus> {
-    const { reason } = parseBody(StopAgentRequestSchema, input === undefined ? {} : input);
+    const { reason, afterTurn } = parseBody(StopAgentRequestSchema, input === undefined ? {} : input);
     if (!this.#runs.has(agentId)) throw notFound(agentId);
     return this.#queue.run(agentId, async () => {
       const run = this.#runs.get(agentId);
       if (!run) throw notFound(agentId);
-      if (run.isLive()) await this.#finish(run, 'stopped', reason, { report: true });
+      if (!run.isLive()) return run.status();
+      if (afterTurn && run.activity === 'working') {
+        run.stopAfterTurn(reason);
+        run.log.info('agent.stop_after_turn', { reason });
+        return run.status();
+      }
+      await this.#finish(run, 'stopped', reason, { report: true });
       return run.status();
     });
   }
@@ -207,7 +223,7 @@ export class AgentSupervisor implements AgentControl {
     }
   }
 
-  #createRun(request: StartAgent): AgentRun {
+  #createRun(request: StartAgent, models: RuntimeModels): AgentRun {
     const { agent } = request;
     const d = this.#deps;
     const log = d.logger.child({ agentId: agent.id, role: agent.role, gen: agent.gen });
@@ -223,7 +239,7 @@ export class AgentSupervisor implements AgentControl {
       ...(d.secrets ? { secrets: d.secrets } : {}),
     });
     // the git token goes to the rig's git token broker only (#attachGitTokens), never with the run
-    return new AgentRun({ ...request, gitToken: null }, broker, d.clock.now(), log);
+    return new AgentRun({ ...request, gitToken: null }, models, broker, d.clock.now(), log);
   }
 
   async #launch(run: AgentRun, gitToken: GitTokenGrant | null): Promise<void> {
@@ -266,7 +282,14 @@ export class AgentSupervisor implements AgentControl {
       const session = run.role === 'mayor' ? this.#createSession(run, client, sink) : null;
       const restore = session ? await session.load() : null;
 
-      const brokerKey = d.brokerApi.registerAgent(agent.id, { client: this.#toolClient(run, client), provider: request.runtime.provider });
+      const brokerKey = d.brokerApi.registerAgent(agent.id, {
+        client: this.#toolClient(run, client),
+        provider: request.runtime.provider,
+        models: allowedRuntimeModels(run.models),
+        onUsage: (record) => sink.emit(MODEL_USAGE_EVENT, record),
+        refuseModelCalls: () => run.stopAfterTurnReason !== null,
+        onModelCallRefused: () => this.#endAfterTurn(run, 'model_call_refused'),
+      });
       run.markRegistered();
       const runtime = d.createRuntime({
         kind: request.runtime.kind,
@@ -276,6 +299,8 @@ export class AgentSupervisor implements AgentControl {
         brokerUrl: d.settings.brokerUrl,
         brokerKey,
         provider: request.runtime.provider,
+        model: run.models.model,
+        smallModel: run.models.smallModel,
         pluginPath: d.settings.pluginPath,
         instructions: request.instructions,
         logger: run.log.child({ component: 'runtime' }),
@@ -399,6 +424,11 @@ export class AgentSupervisor implements AgentControl {
         return;
       }
       case 'session.idle':
+        // the turn is over: a run marked to stop after it ends now, instead of waiting
+        if (run.stopAfterTurnReason !== null) {
+          this.#endAfterTurn(run, 'session_idle');
+          return;
+        }
         if (this.#becomeIdle(run)) {
           void run.heartbeat?.beat();
           void run.session?.save('waiting');
@@ -425,6 +455,21 @@ export class AgentSupervisor implements AgentControl {
       default:
         return;
     }
+  }
+
+  /**
+   * A run marked to stop after its turn reached the end of it: the model proxy refused its next
+   * model call, or its session went idle. Ends it with outcome `stopped` and the stop's reason
+   * (once: whichever comes second finds the run no longer live).
+   */
+  #endAfterTurn(run: AgentRun, trigger: 'model_call_refused' | 'session_idle'): void {
+    const reason = run.stopAfterTurnReason;
+    if (reason === null) return;
+    void this.#queue.run(run.id, async () => {
+      if (this.#runs.get(run.id) !== run || !run.isLive()) return;
+      run.log.info('agent.turn_ended', { trigger, reason });
+      await this.#finish(run, 'stopped', reason, { report: true });
+    });
   }
 
   /** idle: the mayor waits; a polecat/refinery arms its idle timer. False when the run's state ignores it. */

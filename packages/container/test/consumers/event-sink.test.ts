@@ -82,6 +82,18 @@ describe('BatchingEventSink', () => {
     expect(s.stub.storedOfType('events.dropped')).toHaveLength(1);
   });
 
+  it('never drops model usage (what the town is billed) when full', async () => {
+    const s = setup({ maxBuffer: 5, maxBatch: 100, flushIntervalMs: 1000 });
+    s.stub.script.push('unavailable');
+    for (let i = 0; i < 3; i += 1) s.sink.emit('model.usage', { call: i });
+    for (let i = 0; i < 10; i += 1) s.sink.emit('tool.call', { i });
+    s.sink.emit('model.usage', { call: 3 });
+    await s.timers.advance(1000); // fails
+    await s.timers.advance(5000); // retry succeeds
+    expect(s.stub.storedOfType('model.usage').map((e) => e.data['call'])).toEqual([0, 1, 2, 3]);
+    expect(s.sink.stats.droppedTotal).toBeGreaterThan(0); // tool calls went instead
+  });
+
   it('stays bounded through a long outage (default 5,000)', async () => {
     const s = setup();
     s.stub.script.push(...Array.from({ length: 1000 }, () => 'unavailable' as const));

@@ -1,7 +1,8 @@
 /**
- * Real processes: a stub broker, the scripted fake LLM and a real `opencode serve` loading the
- * bundled plugin. Proves the tool path (plugin → broker with the agent's key), the LLM path
- * (broker proxy → fake LLM), one session across prompts, a clean environment and no orphans.
+ * Real processes: a stub broker, the scripted fake LLM and a real `opencode serve` / `kilo serve`
+ * loading the bundled plugin. Proves the tool path (plugin → broker with the agent's key), the
+ * LLM path (broker proxy → fake LLM), one session across prompts, a clean environment and no
+ * orphans — for each runtime kind.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,19 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { AgentIdentity } from '@gastown/protocol';
+import type { AgentIdentity, RuntimeKind } from '@gastown/protocol';
 import { callTool, reply, startFakeLlm, type FakeLlm } from '@gastown/testkit/fake-llm/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSandboxConfig } from '../../src/config';
 import type { Logger, RuntimeEvent, RuntimeOptions } from '../../src/contracts';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox';
 import { createRuntimeFactory } from '../../src/runtime/factory';
+import { FLAVORS } from '../../src/runtime/flavor';
 import { RuntimeError } from '../../src/runtime/errors';
 import { pidsWithEnv } from '../../src/runtime/serve-process';
 import type { ServeRuntime } from '../../src/runtime/serve-runtime';
+import { nextEvent } from './next-event';
 import { startStubBroker, type StubBroker } from './stub-broker';
 
 const run = promisify(execFile);
+/** Each kind's agents have ids of their own (the fake LLM's scripts and the stub broker's keys are per agent). */
+const KINDS = [
+  { kind: 'opencode' as const, ids: { mayor: 'ag_mayor0001', crash: 'ag_crash0001' } },
+  { kind: 'kilo' as const, ids: { mayor: 'ag_kmayor001', crash: 'ag_kcrash001' } },
+];
 const PROVIDER_KEY = 'provider-key-0123456789';
 /** Secrets planted in this process's env: none may reach the agent process. */
 const PLANTED: Record<string, string> = {
@@ -56,45 +64,23 @@ function agent(id: string): AgentIdentity {
   return { id, townId: 'town_test01', rigId: null, userId: 'user-1', role: 'mayor', name: 'mayor', gen: 1 };
 }
 
-function options(id: string, brokerKey: string): RuntimeOptions {
+function options(id: string, brokerKey: string, kind: RuntimeKind = 'opencode'): RuntimeOptions {
   const workdir = join(scratch, id, 'work');
   mkdirSync(workdir, { recursive: true });
   return {
-    kind: 'opencode',
+    kind,
     agent: agent(id),
     workdir,
     stateDir: join(scratch, id, 'state'),
     brokerUrl: broker.url,
     brokerKey,
-    provider: { kind: 'openai-compatible', baseUrl: 'https://provider.invalid/v1', model: 'fake-model', apiKeyEnvVar: 'OPENAI_API_KEY' },
+    provider: { kind: 'openai-compatible', baseUrl: 'https://provider.invalid/v1', apiKeyEnvVar: 'OPENAI_API_KEY' },
+    model: 'fake-model',
+    smallModel: 'fake-model',
     pluginPath,
     instructions: 'You are the mayor of a test town. INSTRUCTIONS-MARKER-4411',
     logger: captureLogger(),
   };
-}
-
-/** Resolves with the first event (from `events`, then live) matching `match`. */
-function nextEvent(
-  runtime: ServeRuntime,
-  events: RuntimeEvent[],
-  match: (e: RuntimeEvent) => boolean,
-  from: number,
-  timeoutMs = 60_000,
-): Promise<RuntimeEvent> {
-  const seen = events.slice(from).find(match);
-  if (seen) return Promise.resolve(seen);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching runtime event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`));
-    }, timeoutMs);
-    const off = runtime.onEvent((e) => {
-      if (!match(e)) return;
-      clearTimeout(timer);
-      off();
-      resolve(e);
-    });
-  });
 }
 
 function alive(pid: number): boolean {
@@ -115,7 +101,12 @@ beforeAll(async () => {
   sandbox = await createSandbox({ ...loadSandboxConfig(process.env), rootDir: scratch, logger: captureLogger() });
   llm = await startFakeLlm({ apiKey: PROVIDER_KEY, title: 'Test session' });
   broker = await startStubBroker({
-    keys: { 'broker-key-mayor-1': 'ag_mayor0001', 'broker-key-crash-1': 'ag_crash0001' },
+    keys: Object.fromEntries(
+      KINDS.flatMap(({ ids }) => [
+        [`broker-key-${ids.mayor}`, ids.mayor],
+        [`broker-key-${ids.crash}`, ids.crash],
+      ]),
+    ),
     llmUrl: llm.url,
     providerKey: PROVIDER_KEY,
     toolResult: (tool) => (tool === 'list_rigs' ? CANNED_RIGS : { ok: true }),
@@ -133,9 +124,12 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe('opencode serve runtime (real process)', () => {
+describe.each(KINDS)('$kind serve runtime (real process)', ({ kind, ids }) => {
+  const prefix = FLAVORS[kind].envPrefix;
+
   it('runs a tool call through the plugin and broker, keeps one session, leaks no secret and leaves no process', async () => {
-    const id = 'ag_mayor0001';
+    const id = ids.mayor;
+    const brokerKey = `broker-key-${id}`;
     llm.setScript(id, [
       callTool('gt_list_rigs', {}),
       reply('You have one rig: demo.'),
@@ -144,7 +138,7 @@ describe('opencode serve runtime (real process)', () => {
       reply('Started.'),
     ]);
     const factory = createRuntimeFactory({ sandbox });
-    const runtime = factory(options(id, 'broker-key-mayor-1')) as ServeRuntime;
+    const runtime = factory(options(id, brokerKey, kind)) as ServeRuntime;
     created.push(runtime);
     const events: RuntimeEvent[] = [];
     runtime.onEvent((e) => events.push(e));
@@ -163,7 +157,7 @@ describe('opencode serve runtime (real process)', () => {
     await runtime.prompt('Which rigs do I have?');
     await nextEvent(runtime, events, (e) => e.type === 'session.idle', mark);
 
-    expect(broker.toolCalls).toEqual([{ tool: 'list_rigs', agentId: id, authorized: true, body: {} }]);
+    expect(broker.toolCalls.filter((c) => c.agentId === id)).toEqual([{ tool: 'list_rigs', agentId: id, authorized: true, body: {} }]);
     const results = llm.toolResults(id);
     expect(results).toHaveLength(1);
     expect(results[0]!.name).toBe('gt_list_rigs');
@@ -184,8 +178,10 @@ describe('opencode serve runtime (real process)', () => {
     expect(chats[0]!.toolNames).not.toContain('question');
     expect(JSON.stringify(chats[0]!.messages)).toContain('INSTRUCTIONS-MARKER-4411');
     expect(chats.every((r) => r.headers['x-session-id'] === sessionId)).toBe(true);
-    expect(broker.llmCalls.length).toBeGreaterThanOrEqual(2);
-    expect(broker.llmCalls.every((c) => c.authorized)).toBe(true);
+    const llmCalls = broker.llmCalls.filter((c) => c.agentId === id);
+    expect(llmCalls.length).toBeGreaterThanOrEqual(2);
+    expect(llmCalls.every((c) => c.authorized && c.keyHeader === 'authorization' && c.path === '/broker/llm/v1/chat/completions')).toBe(true);
+    expect(broker.llmCalls.filter((c) => !c.authorized)).toEqual([]);
 
     // ---- second prompt: same process, same session
     mark = events.length;
@@ -202,14 +198,14 @@ describe('opencode serve runtime (real process)', () => {
     for (const [name, value] of Object.entries(PLANTED)) {
       expect(environ.join('\n'), `planted ${name} leaked`).not.toContain(value);
     }
-    expect(envMap.GASTOWN_AGENT_KEY).toBe('broker-key-mayor-1');
+    expect(envMap.GASTOWN_AGENT_KEY).toBe(brokerKey);
     expect(envMap.GASTOWN_BROKER_URL).toBe(broker.url);
     expect(envMap.HOME).toBe(runtime.home);
     expect(
       Object.keys(envMap)
         .filter((k) => /KEY|SECRET|TOKEN|PASSWORD/.test(k))
         .sort(),
-    ).toEqual(['GASTOWN_AGENT_KEY', 'OPENCODE_SERVER_PASSWORD']);
+    ).toEqual(['GASTOWN_AGENT_KEY', `${prefix}_SERVER_PASSWORD`]);
 
     // ---- a descendant that escapes the process group (setsid) is still found by its HOME
     mark = events.length;
@@ -234,21 +230,21 @@ describe('opencode serve runtime (real process)', () => {
 
     // ---- nothing secret in what the runtime logged
     const logged = logLines.join('\n');
-    expect(logged).not.toContain('broker-key-mayor-1');
+    expect(logged).not.toContain(brokerKey);
     for (const value of Object.values(PLANTED)) expect(logged).not.toContain(value);
 
     console.info(
-      `[runtime metrics] isolation ${runtime.isolation}, listening ${listeningMs} ms, start (listening+events+session) ${startMs} ms, ` +
+      `[runtime metrics] ${kind}: isolation ${runtime.isolation}, listening ${listeningMs} ms, start (listening+events+session) ${startMs} ms, ` +
         `RSS after start ${((rssAfterStart ?? 0) / 2 ** 20).toFixed(0)} MiB, after 3 turns ${((rss ?? 0) / 2 ** 20).toFixed(0)} MiB, stop ${stopMs} ms`,
     );
   }, 180_000);
 
   it("surfaces a failed model request as an error, reports 'exit' when the process dies, refuses prompts afterwards", async () => {
-    const runtime = createRuntimeFactory({ sandbox })(options('ag_crash0001', 'broker-key-crash-1')) as ServeRuntime;
+    const runtime = createRuntimeFactory({ sandbox })(options(ids.crash, `broker-key-${ids.crash}`, kind)) as ServeRuntime;
     created.push(runtime);
     const events: RuntimeEvent[] = [];
     runtime.onEvent((e) => events.push(e));
-    llm.setScript('ag_crash0001', [{ type: 'error', status: 503, message: 'upstream overloaded' }, reply('Recovered.')]);
+    llm.setScript(ids.crash, [{ type: 'error', status: 503, message: 'upstream overloaded' }, reply('Recovered.')]);
     await runtime.start();
     const pid = runtime.pid!;
     await runtime.prompt('hello');
@@ -268,7 +264,9 @@ describe('opencode serve runtime (real process)', () => {
     await runtime.stop();
     expect(pidsWithEnv(`HOME=${runtime.home}`)).toEqual([]);
   }, 120_000);
+});
 
+describe('runtime start failures', () => {
   it.each([
     { name: 'a missing kilo binary', kind: 'kilo' as const, binaries: {}, code: 'runtime_binary_missing' },
     { name: 'a binary that exits at once', kind: 'opencode' as const, binaries: { opencode: '/bin/false' }, code: 'runtime_exited' },

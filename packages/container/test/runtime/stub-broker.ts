@@ -1,7 +1,8 @@
 /**
  * A stand-in for the container's local broker, for runtime tests only: answers
  * `/broker/tools/:tool` with a canned result and proxies `/broker/llm/v1/*` to the fake LLM,
- * swapping the agent's broker key for the provider key and adding `x-gastown-agent-id`.
+ * swapping the agent's broker key (`Authorization: Bearer` or, from an Anthropic client,
+ * `x-api-key`) for the provider key in the same header and adding `x-gastown-agent-id`.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,8 +17,8 @@ export interface StubToolCall {
 export interface StubBroker {
   url: string;
   toolCalls: StubToolCall[];
-  /** LLM requests that reached the proxy, and whether they carried a valid broker key. */
-  llmCalls: Array<{ path: string; authorized: boolean }>;
+  /** LLM requests that reached the proxy, whether they carried a valid broker key, and in which header. */
+  llmCalls: Array<{ path: string; agentId: string | null; authorized: boolean; keyHeader: 'authorization' | 'x-api-key' | null }>;
   stop(): Promise<void>;
 }
 
@@ -32,9 +33,15 @@ export async function startStubBroker(options: {
   const llmCalls: StubBroker['llmCalls'] = [];
   const llm = new URL(options.llmUrl);
 
+  function keyHeaderOf(req: IncomingMessage): 'authorization' | 'x-api-key' | null {
+    if (req.headers.authorization?.startsWith('Bearer ')) return 'authorization';
+    return typeof req.headers['x-api-key'] === 'string' ? 'x-api-key' : null;
+  }
+
   function agentOf(req: IncomingMessage): string | null {
     const header = req.headers.authorization ?? '';
-    const key = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const apiKey = req.headers['x-api-key'];
+    const key = header.startsWith('Bearer ') ? header.slice(7) : typeof apiKey === 'string' ? apiKey : '';
     return options.keys[key] ?? null;
   }
 
@@ -52,13 +59,16 @@ export async function startStubBroker(options: {
       return;
     }
     if (path.startsWith('/broker/llm/v1/')) {
-      llmCalls.push({ path, authorized: agentId !== null });
+      const keyHeader = keyHeaderOf(req);
+      llmCalls.push({ path, agentId, authorized: agentId !== null, keyHeader });
       if (!agentId) {
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'broker_unauthorized', message: 'unknown broker key' } }));
         return;
       }
-      const headers = { ...req.headers, host: llm.host, authorization: `Bearer ${options.providerKey}`, 'x-gastown-agent-id': agentId };
+      const { authorization: _authorization, 'x-api-key': _apiKey, ...rest } = req.headers;
+      const credential = keyHeader === 'x-api-key' ? { 'x-api-key': options.providerKey } : { authorization: `Bearer ${options.providerKey}` };
+      const headers = { ...rest, ...credential, host: llm.host, 'x-gastown-agent-id': agentId };
       const upstream = httpRequest(
         { host: llm.hostname, port: llm.port, method: req.method, path: `${llm.pathname.replace(/\/$/, '')}/${path.slice('/broker/llm/v1/'.length)}`, headers },
         (up) => {

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { CONTAINER_KEY_HEADER, ErrorBodySchema } from '@gastown/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentControl } from '../../src/supervisor';
 import { createControlApp } from '../../src/server';
 import { createHarness, grant, RIG, silentLogger, startRequest, type Harness } from '../supervisor/fakes';
@@ -116,6 +116,20 @@ describe('routes', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ runtimeState: 'exited' });
     expect(h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'stopped' })]);
+  });
+
+  it('stop after the turn: answered at once with the run still working; its next refused model call ends it', async () => {
+    await call('POST', '/agents', startRequest('polecat'));
+    let res = await call('POST', `/agents/${POLECAT}/stop`, { reason: 'spend_cap', afterTurn: true });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ runtimeState: 'running', activity: 'working' });
+    expect(h.latest(POLECAT).client.completions).toEqual([]);
+    const registration = h.brokerApi.registrations.get(POLECAT)!;
+    expect(registration.refuseModelCalls!()).toBe(true);
+    registration.onModelCallRefused!();
+    await vi.waitFor(() => expect(h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'spend_cap' })]));
+    res = await call('GET', `/agents/${POLECAT}`);
+    expect(await res.json()).toMatchObject({ runtimeState: 'exited' });
   });
 
   it('POST /git/merge → 202, then mergeResult through the refinery client with the outcome', async () => {

@@ -299,14 +299,15 @@ export class FakeRuntime implements AgentRuntime {
 export class FakeBrokerApi implements Pick<BrokerApi, 'registerAgent' | 'unregisterAgent'> {
   /** The harness gives the supervisor this as its broker URL. */
   readonly url = 'http://127.0.0.1:45678';
-  readonly registrations = new Map<string, { client: ControlPlaneClient; provider: ProviderConfig; brokerKey: string }>();
+  /** Each live registration as the supervisor made it (models, usage and refusal callbacks included), with its key. */
+  readonly registrations = new Map<string, AgentRegistration & { provider: ProviderConfig; brokerKey: string }>();
   #n = 0;
   constructor(private readonly log: CallLog) {}
   registerAgent(agentId: string, registration: AgentRegistration) {
     // the supervisor always registers its run's provider
     if (registration.provider === null) throw new Error('FakeBrokerApi: a run registers with a provider');
     const brokerKey = `gtb_fake_broker_key_${++this.#n}`;
-    this.registrations.set(agentId, { client: registration.client, provider: registration.provider, brokerKey });
+    this.registrations.set(agentId, { ...registration, provider: registration.provider, brokerKey });
     this.log.push(`${agentId}:brokerApi.register`);
     return brokerKey;
   }

@@ -4,19 +4,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Agent, Rig, Town } from '@gastown/protocol';
+import type { Agent, Rig, Town, UpdateTownConfigRequest } from '@gastown/protocol';
 import type { ChatRequest, Responder, ResponderContext, Turn } from '../../src/fake-llm/index';
 import {
   createRigRepo,
   createTownScenario,
   FAKE_LLM_KEY_VAR,
   FAKE_LLM_MODEL,
+  freePort,
   startStack,
   type RigRepo,
   type Stack,
+  type StopReport,
   type TownScenario,
   type UserApi,
 } from '../../src/stack/index';
+import { startControlPlaneProxy, type ControlPlaneProxy } from './control-plane-proxy';
 
 export const E2E_USER = 'e2e-user';
 
@@ -34,15 +37,23 @@ export interface Harness {
   api: UserApi;
   scenario: TownScenario;
   llmApiKey: string;
-  /** A town on the fake LLM; with a rig backed by a fresh bare repo unless `rig: false`. */
+  /** The containers' way to the control plane, with `controlPlaneProxy: true` (else null). */
+  cpProxy: ControlPlaneProxy | null;
+  /**
+   * A town on the fake LLM; with a rig backed by a fresh bare repo unless `rig: false`. `config`
+   * is applied in the same update (its `provider` replaces the default one, its `envVars` are
+   * added to the fake LLM's key).
+   */
   createTown(
     name: string,
-    options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number },
+    options: { rig?: boolean; agentTokenTtlSeconds?: number; sleepAfterSeconds?: number; config?: UpdateTownConfigRequest },
   ): Promise<{ town: Town; rig: Rig | null; repo: RigRepo | null }>;
   /** A rig backed by a fresh bare repo. */
   addRig(townId: string, name: string): Promise<{ rig: Rig; repo: RigRepo }>;
   mayorOf(townId: string): Promise<Agent>;
   agentsOf(townId: string): Promise<Agent[]>;
+  /** Stop the stack, then the control-plane proxy (if any). */
+  stop(): Promise<StopReport>;
 }
 
 export interface HarnessOptions {
@@ -50,6 +61,8 @@ export interface HarnessOptions {
   hostEnv?: Record<string, string>;
   /** Answer some model requests yourself; return null to let the scripted town answer. */
   intercept?: (request: ChatRequest, ctx: ResponderContext) => Turn | null | Promise<Turn | null>;
+  /** Containers reach the control plane through a ControlPlaneProxy (outages, lost answers). */
+  controlPlaneProxy?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -57,17 +70,27 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const intercept = options.intercept;
   const responder: Responder = intercept ? async (request, ctx) => (await intercept(request, ctx)) ?? scenario.responder(request, ctx) : scenario.responder;
   const llmApiKey = `fake-${randomBytes(16).toString('hex')}`;
-  const stack = await startStack({
-    fakeLlm: { apiKey: llmApiKey, responder },
-    hostEnv: {
-      ...E2E_HOST_ENV,
-      // E2E_PLUGIN_PATH: run the suite against another plugin bundle (default: packages/plugin/dist)
-      ...(process.env.E2E_PLUGIN_PATH ? { GASTOWN_PLUGIN_PATH: process.env.E2E_PLUGIN_PATH } : {}),
-      ...(options.hostEnv ?? {}),
-    },
-    workerVars: options.workerVars ?? {},
-    frozenWorker: true,
-  });
+  const workerPort = options.controlPlaneProxy ? await freePort() : undefined;
+  const cpProxy = workerPort !== undefined ? await startControlPlaneProxy({ target: `http://127.0.0.1:${workerPort}` }) : null;
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      ...(workerPort !== undefined ? { workerPort } : {}),
+      fakeLlm: { apiKey: llmApiKey, responder },
+      hostEnv: {
+        ...E2E_HOST_ENV,
+        // E2E_PLUGIN_PATH: run the suite against another plugin bundle (default: packages/plugin/dist)
+        ...(process.env.E2E_PLUGIN_PATH ? { GASTOWN_PLUGIN_PATH: process.env.E2E_PLUGIN_PATH } : {}),
+        ...(options.hostEnv ?? {}),
+      },
+      // the containers call the control plane through the proxy
+      workerVars: { ...(options.workerVars ?? {}), ...(cpProxy ? { GASTOWN_PUBLIC_URL: cpProxy.url } : {}) },
+      frozenWorker: true,
+    });
+  } catch (error) {
+    await cpProxy?.stop();
+    throw error;
+  }
   console.log(`e2e stack: ${stack.stateDir} (worker ${stack.workerUrl}, host ${stack.hostUrl})`);
   const api = await stack.userApi(E2E_USER);
   const addRig = async (townId: string, name: string) => {
@@ -80,13 +103,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     api,
     scenario,
     llmApiKey,
+    cpProxy,
     async createTown(name, townOptions) {
       const created = await api.createTown(name);
+      const { config, ...rest } = townOptions;
       const town = await api.updateConfig(created.id, {
         provider: { kind: 'openai-compatible', baseUrl: stack.fakeLlm!.url, model: FAKE_LLM_MODEL, apiKeyEnvVar: FAKE_LLM_KEY_VAR },
-        envVars: { [FAKE_LLM_KEY_VAR]: llmApiKey },
-        ...(townOptions.agentTokenTtlSeconds !== undefined ? { agentTokenTtlSeconds: townOptions.agentTokenTtlSeconds } : {}),
-        ...(townOptions.sleepAfterSeconds !== undefined ? { sleepAfterSeconds: townOptions.sleepAfterSeconds } : {}),
+        ...(rest.agentTokenTtlSeconds !== undefined ? { agentTokenTtlSeconds: rest.agentTokenTtlSeconds } : {}),
+        ...(rest.sleepAfterSeconds !== undefined ? { sleepAfterSeconds: rest.sleepAfterSeconds } : {}),
+        ...(config ?? {}),
+        envVars: { [FAKE_LLM_KEY_VAR]: llmApiKey, ...(config?.envVars ?? {}) },
       });
       if (townOptions.rig === false) return { town, rig: null, repo: null };
       return { town, ...(await addRig(town.id, `${name}-rig`)) };
@@ -98,6 +124,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return mayor;
     },
     agentsOf: (townId) => api.agents(townId),
+    async stop() {
+      const report = await stack.stop();
+      await cpProxy?.stop();
+      return report;
+    },
   };
 }
 

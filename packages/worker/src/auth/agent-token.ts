@@ -86,9 +86,22 @@ export async function mintAgentAccessToken(
   return signAgentClaims(config, config.keyring.activeKid, claims);
 }
 
+/** A verified agent access token: its claims, the kid that verified it and its `nbf` (if it had one). */
+export interface VerifiedAgentToken {
+  claims: AgentClaims;
+  kid: string;
+  /** jose checks an `nbf` claim although AgentClaims has none (we never mint one): a cache must honour it too. */
+  notBeforeSeconds: number | null;
+}
+
 /** Signature, alg, iss, aud, claims, exp (with tolerance) and max age. Does NOT check `gen` (the caller does). */
 export async function verifyAgentAccessToken(config: AuthConfig, token: string, opts: { now: number }): Promise<AgentClaims> {
-  const payload = await verifyHs256(hmacKeyringOf(config.keyring), token, {
+  return (await verifyAgentAccessTokenDetailed(config, token, opts)).claims;
+}
+
+/** verifyAgentAccessToken, plus what a cache of verified tokens needs to know (verified-token-cache.ts). */
+export async function verifyAgentAccessTokenDetailed(config: AuthConfig, token: string, opts: { now: number }): Promise<VerifiedAgentToken> {
+  const { payload, kid } = await verifyHs256(hmacKeyringOf(config.keyring), token, {
     kind: 'access token',
     audience: AGENT_AUDIENCE,
     requiredClaims: AGENT_REQUIRED_CLAIMS,
@@ -101,5 +114,6 @@ export async function verifyAgentAccessToken(config: AuthConfig, token: string, 
     const claim = String(parsed.error.issues[0]?.path[0] ?? '?');
     throw new CredentialError('token_malformed', `access token claim "${claim}" is missing or invalid`);
   }
-  return parsed.data;
+  // jose has checked that an nbf, if present, is a number
+  return { claims: parsed.data, kid, notBeforeSeconds: typeof payload.nbf === 'number' ? payload.nbf : null };
 }

@@ -11,7 +11,25 @@ import { mintUserToken, verifyUserToken } from './user-token';
 export type * from './contract';
 export { loadAuthConfig, createTokenPolicy, ConfigError, AUTH_ENV, SINGLE_SECRET_KID } from './config';
 export { createKeyring, HmacKeyring } from './keyring';
-export { mintAgentAccessToken, verifyAgentAccessToken, clampAgentTokenTtl, maxAgentTokenAgeSeconds, cryptoRandomBytes, type RandomBytes } from './agent-token';
+export {
+  mintAgentAccessToken,
+  verifyAgentAccessToken,
+  verifyAgentAccessTokenDetailed,
+  clampAgentTokenTtl,
+  maxAgentTokenAgeSeconds,
+  cryptoRandomBytes,
+  type RandomBytes,
+  type VerifiedAgentToken,
+} from './agent-token';
+export {
+  VerifiedTokenCache,
+  createVerifiedTokenCache,
+  acceptedAt,
+  DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
+  type TokenTimes,
+  type VerifiedTokenCacheOptions,
+  type VerifiedTokenCacheStats,
+} from './verified-token-cache';
 export { mintUserToken, verifyUserToken, MAX_USER_TOKEN_TTL_SECONDS } from './user-token';
 export { bearerToken } from './bearer';
 export { createCredentialService, CREDENTIAL_REUSE_EVENT } from './credential-service';

@@ -27,15 +27,23 @@ export interface VerifyHs256Options {
   now: number;
 }
 
+/** A verified token: its payload and the kid of the key that verified it. */
+export interface VerifiedJwt {
+  payload: JWTPayload;
+  kid: string;
+}
+
 /** Verify signature, alg, typ, iss, aud, required claims, exp and age. Throws CredentialError. */
-export async function verifyHs256(keyring: HmacKeyring, token: string, options: VerifyHs256Options): Promise<JWTPayload> {
+export async function verifyHs256(keyring: HmacKeyring, token: string, options: VerifyHs256Options): Promise<VerifiedJwt> {
   if (typeof token !== 'string' || token.length === 0) throw new CredentialError('token_missing', `no ${options.kind} presented`);
   if (token.length > MAX_TOKEN_CHARS) throw new CredentialError('token_malformed', `${options.kind} is too long`);
+  let kid = '';
   const resolveKey = (header: JWTHeaderParameters): Promise<CryptoKey> => {
     if (typeof header.kid !== 'string' || header.kid.length === 0) {
       throw new CredentialError('token_malformed', `${options.kind} header has no "kid"`);
     }
-    return keyring.cryptoKey(header.kid);
+    kid = header.kid;
+    return keyring.cryptoKey(kid);
   };
   try {
     const { payload } = await jwtVerify(token, resolveKey, {
@@ -48,7 +56,7 @@ export async function verifyHs256(keyring: HmacKeyring, token: string, options: 
       maxTokenAge: options.maxTokenAgeSeconds,
       currentDate: new Date(options.now),
     });
-    return payload;
+    return { payload, kid };
   } catch (error) {
     throw credentialErrorFrom(error, options.kind);
   }

@@ -38,6 +38,22 @@ export class HmacKeyring implements Keyring {
     return this.#secrets.has(kid);
   }
 
+  /**
+   * True when this ring still holds `kid` with the secret `other` holds under it: what a token
+   * verified with `other`'s key needs to stay trusted here. False once the kid is removed or
+   * its secret replaced (verified-token-cache.ts).
+   */
+  sharesKey(kid: string, other: HmacKeyring): boolean {
+    const mine = this.#secrets.get(kid);
+    if (mine === undefined) return false;
+    if (other === this) return true;
+    const theirs = other.#secrets.get(kid);
+    if (theirs === undefined || theirs.length !== mine.length) return false;
+    let diff = 0;
+    for (let i = 0; i < mine.length; i++) diff |= (mine[i] ?? 0) ^ (theirs[i] ?? 0);
+    return diff === 0;
+  }
+
   /** The HMAC-SHA256 key of `kid` (sign + verify). Unknown kid → token_unknown_key. */
   cryptoKey(kid: string): Promise<CryptoKey> {
     const cached = this.#cryptoKeys.get(kid);

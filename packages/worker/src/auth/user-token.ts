@@ -33,7 +33,7 @@ export async function mintUserToken(
 }
 
 export async function verifyUserToken(config: AuthConfig, token: string, opts: { now: number }): Promise<UserClaims> {
-  const payload = await verifyHs256(hmacKeyringOf(config.keyring), token, {
+  const { payload } = await verifyHs256(hmacKeyringOf(config.keyring), token, {
     kind: 'user token',
     audience: USER_AUDIENCE,
     requiredClaims: USER_REQUIRED_CLAIMS,

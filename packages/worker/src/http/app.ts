@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { LIMITS } from '@gastown/protocol';
+import { createVerifiedTokenCache } from '../auth';
 import { registerOpenApiDocument } from '../openapi/document';
 import { registerAdminRoutes } from '../routes/admin';
 import { registerAgentRoutes } from '../routes/agent';
@@ -9,7 +10,9 @@ import { registerHealthRoute } from '../routes/health';
 import { registerMayorSessionRoutes } from '../routes/mayor-session';
 import { registerActivityRoutes } from '../routes/user-activity';
 import { registerAgentAdminRoutes } from '../routes/user-agents';
+import { registerModelRoutes } from '../routes/user-models';
 import { registerTownRoutes } from '../routes/user-towns';
+import { registerUsageRoutes } from '../routes/user-usage';
 import { registerWebhookRoutes } from '../routes/webhooks';
 import { adminAuth, agentAuth, userAuth } from './auth-middleware';
 import { jsonBodyGuard } from './body-guard';
@@ -25,6 +28,7 @@ import type { AppDeps, AppEnv } from './types';
  */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const verifiedTokens = deps.verifiedTokens ?? createVerifiedTokenCache({ clock: deps.clock });
   app.onError(createErrorHandler(deps.logger));
   app.notFound(notFoundHandler);
   app.use('*', securityHeaders());
@@ -37,7 +41,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('/api/towns', userAuth(deps));
   app.use('/api/towns/*', userAuth(deps));
   app.use('/api/admin/*', adminAuth(deps));
-  app.use('/agent/towns/:townId/agents/:agentId/*', agentAuth(deps));
+  app.use('/agent/towns/:townId/agents/:agentId/*', agentAuth(deps, verifiedTokens));
   // binary bodies (session snapshots): authenticated, but past the JSON body guard — they check their own
   registerAgentSessionRoutes(app, deps);
   // git host webhooks: no bearer token (signed with the rig's webhook secret), raw body for the signature
@@ -47,6 +51,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerAdminRoutes(app, deps);
   registerAgentRoutes(app, deps);
   registerTownRoutes(app, deps);
+  registerModelRoutes(app, deps);
+  registerUsageRoutes(app, deps);
   registerAgentAdminRoutes(app, deps);
   registerActivityRoutes(app, deps);
   registerMayorSessionRoutes(app, deps);

@@ -1,6 +1,6 @@
 import { CredentialError, GastownError } from '@gastown/protocol';
 import type { MiddlewareHandler } from 'hono';
-import { bearerToken, verifyAgentAccessToken, verifyUserToken } from '../auth';
+import { bearerToken, verifyUserToken, type VerifiedTokenCache } from '../auth';
 import type { AppDeps, AppEnv } from './types';
 
 /** User API: a user token (aud gastown:user); the user id goes on the context. */
@@ -16,12 +16,13 @@ export function userAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
 /**
  * Agent API: an agent access token (signature, claims, expiry), scoped to the route: the
  * route's town and agent must be the token's (403 token_scope). Whether the token's `gen` is
- * still current is the TownDO's check (401 token_revoked), done before any handler logic.
+ * still current is the TownDO's check (401 token_revoked), done before any handler logic on
+ * every request: `verifiedTokens` only spares re-checking a signature it has checked before.
  */
-export function agentAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function agentAuth(deps: AppDeps, verifiedTokens: VerifiedTokenCache): MiddlewareHandler<AppEnv> {
   return async function authenticateAgent(c, next) {
     const token = bearerToken(c.req.header('authorization'));
-    const claims = await verifyAgentAccessToken(deps.auth, token, { now: deps.clock.now() });
+    const claims = await verifiedTokens.verifyAgentAccessToken(deps.auth, token);
     const townId = c.req.param('townId');
     const agentId = c.req.param('agentId');
     if (townId !== claims.townId) throw new CredentialError('token_scope', 'token was issued for another town');

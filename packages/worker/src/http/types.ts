@@ -1,5 +1,5 @@
 import type { AgentClaims, Clock } from '@gastown/protocol';
-import type { AuthConfig } from '../auth';
+import type { AuthConfig, VerifiedTokenCache } from '../auth';
 import type { SnapshotStore } from '../sessions/snapshot-store';
 import type { Logger } from '../town/rpc-result';
 import type { IdFactory } from '../town/ids';
@@ -9,6 +9,11 @@ import type { TownDirectory } from './directory';
 export interface AppDeps {
   auth: AuthConfig;
   clock: Clock;
+  /**
+   * Verified agent tokens, so a token is not verified again on each request (auth/verified-token-cache.ts).
+   * Absent: createApp makes one with `clock` — one per app, i.e. per env per isolate.
+   */
+  verifiedTokens?: VerifiedTokenCache;
   ids: IdFactory;
   logger: Logger;
   directory: TownDirectory;
