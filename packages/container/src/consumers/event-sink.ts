@@ -11,7 +11,7 @@
  * - Redacted: every event is passed through `redactEvent` (registered secrets and token patterns)
  *   before it enters the buffer, so nothing secret is ever held for sending.
  */
-import { GastownError, LIMITS, codeOf } from '@gastown/protocol';
+import { GastownError, LIMITS, MODEL_USAGE_EVENT, codeOf } from '@gastown/protocol';
 import type { AgentEvent, Clock, RandomSource } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
 import { backoffDelayMs } from '../broker/refresh-schedule';
@@ -40,6 +40,10 @@ export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = [
   'git.credentials_',
   'model.',
 ];
+function isModelUsage(event: AgentEvent): boolean {
+  return event.type === MODEL_USAGE_EVENT;
+}
+
 export function isEssentialByDefault(event: AgentEvent): boolean {
   return ESSENTIAL_EVENT_PREFIXES.some((prefix) => event.type.startsWith(prefix));
 }
@@ -255,9 +259,15 @@ export class BatchingEventSink implements EventSink {
     } catch (err) {
       const code = codeOf(err);
       if (!isRetryable(err)) {
-        // The batch itself is unacceptable: retrying would wedge the sink. Count it as dropped.
-        this.#log.error('events.rejected', { code, events: batch.length });
-        this.#drop(batch.length, code);
+        // The batch itself is unacceptable: retrying would wedge the sink. Count it as dropped —
+        // except the usage of model calls already made: a run declared lost or stopped while its
+        // events waited here still spent that money, and the control plane takes a usage-only
+        // batch from an earlier generation of the agent (worker agent-authorization.ts).
+        const usage = batch.filter(isModelUsage);
+        const delivered = usage.length > 0 && usage.length < payload.length ? await this.#sendUsageOnly(usage) : false;
+        const lost = delivered ? batch.length - usage.length : batch.length;
+        this.#log.error('events.rejected', { code, events: lost, usageDelivered: delivered ? usage.length : 0 });
+        if (lost > 0) this.#drop(lost, code);
         this.#dropReport = null;
         return true;
       }
@@ -267,6 +277,17 @@ export class BatchingEventSink implements EventSink {
       this.#consecutiveFailures += 1;
       this.#retryAt = this.#o.clock.now() + delayMs;
       this.#log.warn('events.flush_failed', { code, buffered: this.#buffer.length, consecutiveFailures: this.#consecutiveFailures, retryInMs: delayMs });
+      return false;
+    }
+  }
+
+  /** One attempt to deliver only the usage events of a rejected batch; true when they were taken. */
+  async #sendUsageOnly(usage: AgentEvent[]): Promise<boolean> {
+    try {
+      await this.#o.client.events(usage);
+      this.#sent += usage.length;
+      return true;
+    } catch {
       return false;
     }
   }

@@ -113,6 +113,29 @@ describe('BatchingEventSink', () => {
     expect(s.stub.storedOfType('events.dropped')).toEqual([expect.objectContaining({ data: { count: 1 } })]);
   });
 
+  it('a batch refused with revoked credentials still delivers its model usage alone (a lost run spent that money); the rest is dropped', async () => {
+    const s = setup({ flushIntervalMs: 1000 });
+    s.stub.script.push('revoked');
+    s.sink.emit('tool.call', { i: 1 });
+    const usage = [s.sink.emit('model.usage', { call: 1 }), s.sink.emit('model.usage', { call: 2 })];
+    s.sink.emit('session.idle', {});
+    await s.timers.advance(1000);
+    expect(s.stub.batches.map((b) => b.length)).toEqual([4, 2]);
+    expect(s.stub.storedOfType('model.usage').map((e) => e.id)).toEqual(usage.map((e) => e.id));
+    expect(s.sink.stats).toMatchObject({ buffered: 0, droppedTotal: 2, sent: 2 });
+  });
+
+  it('usage that is refused again on its own is dropped and counted, not retried forever', async () => {
+    const s = setup({ flushIntervalMs: 1000 });
+    s.stub.script.push('revoked', 'revoked');
+    s.sink.emit('tool.call', { i: 1 });
+    s.sink.emit('model.usage', { call: 1 });
+    await s.timers.advance(1000);
+    expect(s.stub.batches.map((b) => b.length)).toEqual([2, 1]);
+    expect(s.stub.stored.size).toBe(0);
+    expect(s.sink.stats).toMatchObject({ buffered: 0, droppedTotal: 2 });
+  });
+
   it('flush() drains everything now (shutdown); close() counts later events as dropped', async () => {
     const s = setup({ maxBatch: 10, flushIntervalMs: 60_000 });
     for (let i = 0; i < 35; i += 1) s.sink.emit('tool.call', { i });

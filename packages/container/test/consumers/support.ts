@@ -5,13 +5,14 @@ import type { AgentEvent } from '@gastown/protocol';
 export class EventsStub {
   readonly batches: AgentEvent[][] = [];
   readonly stored = new Map<string, AgentEvent>();
-  readonly script: Array<'ok' | 'unavailable' | 'validation'> = [];
+  readonly script: Array<'ok' | 'unavailable' | 'validation' | 'revoked'> = [];
 
   readonly events = async (events: AgentEvent[]): Promise<{ accepted: number; duplicates: number }> => {
     this.batches.push(events);
     const next = this.script.shift() ?? 'ok';
     if (next === 'unavailable') throw new GastownError('control_plane_unavailable', 'down');
     if (next === 'validation') throw new GastownError('validation_failed', 'bad');
+    if (next === 'revoked') throw new GastownError('token_revoked', 'token belongs to an earlier generation of this agent');
     let accepted = 0;
     let duplicates = 0;
     for (const e of events) {

@@ -18,6 +18,21 @@ export function assertTokenCurrent(claims: AgentClaims, townId: string, agent: A
   return agent;
 }
 
+/**
+ * A batch of nothing but `model.usage` events: the cost of model calls already made. It is taken
+ * from any generation of the agent up to the current one, stopped agents included: a run declared
+ * lost (missed heartbeats during an outage) or stopped while its events waited in the container
+ * still spent that money, and the event ids keep a resend from counting twice. Everything else
+ * about the token still holds (the worker verified signature and expiry; town, role and rig here).
+ */
+export function assertMayReportUsage(claims: AgentClaims, townId: string, agent: AgentRecord | null): AgentRecord {
+  if (claims.townId !== townId) throw new CredentialError('token_scope', 'token was issued for another town');
+  if (!agent) throw new CredentialError('token_revoked', 'the agent of this token no longer exists');
+  if (claims.gen > agent.gen) throw new CredentialError('token_revoked', 'token is of an unknown generation of this agent');
+  if (agent.role !== claims.role || agent.rigId !== claims.rigId) throw new CredentialError('token_revoked', 'token does not match the agent');
+  return agent;
+}
+
 /** Role limits of the tool table. */
 export function assertToolAllowed(tool: ToolName, role: AgentRecord['role']): void {
   const roles: readonly string[] = TOOLS[tool].roles;

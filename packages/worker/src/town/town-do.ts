@@ -15,6 +15,7 @@ import {
   type MayorMessage,
   type MayorMessageResponse,
   type MergeResultRequest,
+  MODEL_USAGE_EVENT,
   type ModelListResponse,
   type ReissueResponse,
   type Rig,
@@ -36,7 +37,7 @@ import { loadWorkerConfig } from '../config';
 import { GitTokenCache, type FetchFn } from '../git-host';
 import { runMigrations } from '../storage/migrate';
 import { Sql } from '../storage/sql';
-import { assertRole, assertTokenCurrent, assertToolAllowed } from './agent-authorization';
+import { assertMayReportUsage, assertRole, assertTokenCurrent, assertToolAllowed } from './agent-authorization';
 import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
 import type { ContainerClientFactory } from './container-client';
 import { toAgent } from './credential-health';
@@ -268,12 +269,19 @@ export class TownDO extends DurableObject<Env> {
   }
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
     // agent-provided text is redacted before it is stored (and so before it is streamed)
-    return this.asAgent('recordAgentEvents', claims, async (s, agent) => {
-      const { spendCapped, ...counts } = s.lifecycle.recordEvents(agent, redactEventBatch(req));
-      // capped: the reconciler asks the working polecats to stop after their turn, at once
-      if (spendCapped) await this.rearmQuietly('recordAgentEvents');
-      return counts;
-    });
+    // a usage-only batch is taken from an earlier generation too (agent-authorization.ts assertMayReportUsage)
+    const usageOnly = req.events.every((e) => e.type === MODEL_USAGE_EVENT);
+    return this.asAgent(
+      'recordAgentEvents',
+      claims,
+      async (s, agent) => {
+        const { spendCapped, ...counts } = s.lifecycle.recordEvents(agent, redactEventBatch(req));
+        // capped: the reconciler asks the working polecats to stop after their turn, at once
+        if (spendCapped) await this.rearmQuietly('recordAgentEvents');
+        return counts;
+      },
+      usageOnly ? { authorize: (services) => assertMayReportUsage(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub)) } : {},
+    );
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
     return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) }), { rearm: true });
@@ -455,21 +463,19 @@ export class TownDO extends DurableObject<Env> {
     operation: string,
     claims: AgentClaims,
     fn: (s: TownServices, agent: ReturnType<TownServices['agents']['record']>) => T | Promise<T>,
-    options: { rearm?: boolean } = {},
+    options: { rearm?: boolean; authorize?: (services: TownServices) => ReturnType<TownServices['agents']['record']> } = {},
   ): Promise<RpcResult<T>> {
+    const { authorize, ...rpcOptions } = options;
     return this.rpc(
       operation,
       () => {
         const services = this.town();
-        const agent = assertTokenCurrent(
-          claims,
-          services.ctx.townId,
-          services.ctx.repos.agents.get(claims.sub),
-          services.ctx.reissuing.get(claims.sub) ?? null,
-        );
+        const agent = authorize
+          ? authorize(services)
+          : assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub), services.ctx.reissuing.get(claims.sub) ?? null);
         return fn(services, agent);
       },
-      options,
+      rpcOptions,
     );
   }
 }

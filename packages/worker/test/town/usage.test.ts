@@ -6,7 +6,7 @@
 import type { Bead, UsageRow } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
 import { call, createUserToken, expectError } from '../helpers';
-import { TEST_API_KEY, townEvents } from '../support/agent-calls';
+import { TEST_API_KEY, postEvents, townEvents } from '../support/agent-calls';
 import { withTownSql } from '../support/fake-container';
 import { patchConfig, reportUsage, usageEvent, usageOf, workingTown } from '../support/usage-calls';
 
@@ -49,7 +49,10 @@ describe('usage ingestion', () => {
   it('prices with the default list, the town’s overrides, and leaves unknown models unpriced', async () => {
     const { f, polecat } = await workingTown();
     // gpt-4o-mini: 1000 × 0.15 + 500 × 0.6; claude-sonnet-4-5 (claude-sonnet-4 prices): 1000 × 3 + 500 × 15 + 2000 × 0.3 + 400 × 3.75
-    await reportUsage(polecat, [usageEvent(), usageEvent({ model: 'anthropic/claude-sonnet-4.5', providerKind: 'anthropic', cacheReadTokens: 2000, cacheWriteTokens: 400 })]);
+    await reportUsage(polecat, [
+      usageEvent(),
+      usageEvent({ model: 'anthropic/claude-sonnet-4.5', providerKind: 'anthropic', cacheReadTokens: 2000, cacheWriteTokens: 400 }),
+    ]);
     await reportUsage(polecat, [usageEvent({ model: 'fake-model' })]);
     let byModel = await usageOf(f, '?by=model');
     expect(byModel.rows.map((r) => [r.key, r.costMicros, r.unpricedCalls])).toEqual([
@@ -67,6 +70,23 @@ describe('usage ingestion', () => {
     expect(cost('gpt-4o-mini')).toBe(450 + 2000);
     expect(cost('fake-model')).toBe(15_000);
     expect(byModel.totals.unpricedCalls).toBe(1);
+  });
+
+  it('takes usage-only batches from a revoked generation (a lost or stopped run spent that money), nothing else', async () => {
+    const { f, polecat } = await workingTown();
+    const stop = await call('POST', `/api/towns/${f.town.id}/agents/${polecat.agent.id}/stop`, { token: f.userToken, body: {} });
+    expect(stop.status, JSON.stringify(stop.body)).toBe(200);
+
+    const mixed = await postEvents(polecat, [usageEvent(), { id: 'evt_late_text_1', type: 'agent.text', at: Date.now(), data: { text: 'late' } }]);
+    expectError(mixed, 401, 'token_revoked');
+    const heartbeatAfter = await postEvents(polecat, [{ id: 'evt_late_idle_1', type: 'session.idle', at: Date.now(), data: {} }]);
+    expectError(heartbeatAfter, 401, 'token_revoked');
+
+    const late = [usageEvent(), usageEvent({ inputTokens: 10, outputTokens: 5 })];
+    expect((await reportUsage(polecat, late)).body).toEqual({ accepted: 2, duplicates: 0 });
+    expect((await reportUsage(polecat, late)).body).toEqual({ accepted: 0, duplicates: 2 });
+    const byAgent = await usageOf(f, '?by=agent');
+    expect(byAgent.rows.find((r) => r.key === polecat.agent.id)).toMatchObject({ calls: 2, inputTokens: 1010, outputTokens: 505 });
   });
 
   it('keeps an event whose data is not a usage record, without a row: a usage.invalid town event', async () => {
@@ -115,7 +135,9 @@ describe('GET /api/towns/:townId/usage', () => {
       usageEvent({ status: 500, errorCode: 'server_error', inputTokens: 0, outputTokens: 0 }, { at: now }), // 0, an error
     ]);
     const keys = (rows: UsageRow[]) => rows.map((r) => [r.key, r.label, r.calls, r.costMicros]);
-    const mayorName = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find((a: { id: string }) => a.id === mayor.agent.id).name;
+    const mayorName = (await call('GET', `/api/towns/${f.town.id}/agents`, { token: f.userToken })).body.agents.find(
+      (a: { id: string }) => a.id === mayor.agent.id,
+    ).name;
 
     const byBead = await usageOf(f, '?by=bead');
     expect(byBead.totals).toEqual({
