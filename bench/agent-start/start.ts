@@ -192,6 +192,8 @@ export async function measureAgentStart(options: { rounds: number }): Promise<St
         // each run its own broker key, as the supervisor registers one per run
         brokerKey: api.registerAgent(agent.id, { client: unusedClient, provider: null }),
         provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'fake-model', apiKeyEnvVar: null },
+        model: 'fake-model',
+        smallModel: 'fake-model',
         pluginPath,
         instructions: 'You are the mayor of a benchmark town.',
         logger: silentLogger,

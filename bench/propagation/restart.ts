@@ -60,6 +60,8 @@ export async function measureRestart(options: { restarts: number }): Promise<Res
       brokerUrl: server.url,
       brokerKey,
       provider: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'fake-model', apiKeyEnvVar: null },
+      model: 'fake-model',
+      smallModel: 'fake-model',
       pluginPath,
       instructions: 'You are the mayor of a benchmark town.',
       logger: silentLogger,

@@ -81,7 +81,9 @@ async function freshAgent(root: string, name: string, pluginPath: string): Promi
   const config = buildRuntimeConfig({
     brokerUrl: 'http://127.0.0.1:9',
     brokerKey,
+    providerKind: 'openai-compatible',
     model: 'fake-model',
+    smallModel: 'fake-model',
     pluginPath,
     instructionFiles: [paths.instructionsFile],
   });

@@ -119,7 +119,9 @@ describe.each(['opencode', 'kilo'] as const)('a real %s agent against a real HTT
     const seen = w.llm.toolResults(MAYOR.id);
     const last = await status(w);
     const refreshes = w.cp.requestsFor('refresh').filter((r) => r.status === 200).length;
-    console.log(`[long-run] ${kind}: tool calls=${toolRequests.length} tool results seen=${seen.length} refreshes=${refreshes} heartbeats=${w.cp.heartbeats.length}`);
+    console.log(
+      `[long-run] ${kind}: tool calls=${toolRequests.length} tool results seen=${seen.length} refreshes=${refreshes} heartbeats=${w.cp.heartbeats.length}`,
+    );
 
     expect(toolRequests.length).toBeGreaterThanOrEqual(20); // ≥ 20 calls over ≥ 20 token lifetimes
     expect(toolRequests.filter((r) => r.auth !== 'valid')).toEqual([]);

@@ -42,16 +42,23 @@ describe('config', () => {
     expect(config).toMatchObject({ model: 'gastown/gpt-4o-mini', small_model: 'gastown/gpt-4o-mini', enabled_providers: ['gastown'] });
   });
 
-  it.each(
-    PROVIDER_KINDS.map((kind) => ({ name: kind, kind, npm: kind === 'anthropic' ? '@ai-sdk/anthropic' : '@ai-sdk/openai-compatible' })),
-  )('speaks the wire format of a $name provider to the proxy ($npm)', ({ kind, npm }) => {
-    const provider = (buildRuntimeConfig({ ...input, providerKind: kind }).provider as Record<string, { npm: string; options: unknown }>).gastown!;
-    expect(provider.npm).toBe(npm);
-    expect(provider.options).toEqual({ baseURL: 'http://127.0.0.1:4000/broker/llm/v1', apiKey: 'gtb_brokerkey' });
-  });
+  it.each(PROVIDER_KINDS.map((kind) => ({ name: kind, kind, npm: kind === 'anthropic' ? '@ai-sdk/anthropic' : '@ai-sdk/openai-compatible' })))(
+    'speaks the wire format of a $name provider to the proxy ($npm)',
+    ({ kind, npm }) => {
+      const provider = (buildRuntimeConfig({ ...input, providerKind: kind }).provider as Record<string, { npm: string; options: unknown }>).gastown!;
+      expect(provider.npm).toBe(npm);
+      expect(provider.options).toEqual({ baseURL: 'http://127.0.0.1:4000/broker/llm/v1', apiKey: 'gtb_brokerkey' });
+    },
+  );
 
   it('declares the small model beside the model, and the schema of the flavor', () => {
-    const two = buildRuntimeConfig({ ...input, providerKind: 'anthropic', model: 'claude-sonnet-4-5', smallModel: 'claude-haiku-4-5', schemaUrl: FLAVORS.kilo.configSchemaUrl });
+    const two = buildRuntimeConfig({
+      ...input,
+      providerKind: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      smallModel: 'claude-haiku-4-5',
+      schemaUrl: FLAVORS.kilo.configSchemaUrl,
+    });
     expect(two).toMatchObject({ $schema: 'https://app.kilo.ai/config.json', model: 'gastown/claude-sonnet-4-5', small_model: 'gastown/claude-haiku-4-5' });
     expect(Object.keys((two.provider as { gastown: { models: object } }).gastown.models)).toEqual(['claude-sonnet-4-5', 'claude-haiku-4-5']);
     expect(config.$schema).toBe('https://opencode.ai/config.json');
