@@ -2,17 +2,7 @@ import { z } from 'zod';
 import { MergeStrategySchema, RigAuthInputSchema, RigProviderInputSchema } from './rig-auth';
 import { MAX_AGENT_TOKEN_TTL_SECONDS, MIN_AGENT_TOKEN_TTL_SECONDS } from './claims';
 import { BranchNameSchema, EnvVarNameSchema, GitUrlSchema, LIMITS, NameSchema, TextSchema, UserIdSchema } from './common';
-import {
-  AgentSchema,
-  BeadSchema,
-  BeadStatusSchema,
-  MailSchema,
-  MayorMessageSchema,
-  RigSchema,
-  RuntimeKindSchema,
-  TownEventSchema,
-  TownSchema,
-} from './models';
+import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, MayorMessageSchema, RigSchema, RuntimeKindSchema, TownEventSchema, TownSchema } from './models';
 import { ModelPricesPatchSchema, ProviderInputSchema, RigModelsPatchSchema, SpendCapSchema, TownModelsPatchSchema } from './model-config';
 
 export { USER_API } from './user-routes';

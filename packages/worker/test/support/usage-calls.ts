@@ -26,7 +26,12 @@ export function usageRecord(overrides: Partial<ModelUsageRecord> = {}): ModelUsa
 }
 
 export function usageEvent(overrides: Partial<ModelUsageRecord> = {}, options: { id?: string; at?: number } = {}): AgentEvent {
-  return { id: options.id ?? uniqueName('evt_usage').replace(/[^A-Za-z0-9_-]/g, '_'), type: MODEL_USAGE_EVENT, at: options.at ?? Date.now(), data: usageRecord(overrides) };
+  return {
+    id: options.id ?? uniqueName('evt_usage').replace(/[^A-Za-z0-9_-]/g, '_'),
+    type: MODEL_USAGE_EVENT,
+    at: options.at ?? Date.now(),
+    data: usageRecord(overrides),
+  };
 }
 
 export async function reportUsage(who: AgentWithCredentials, events: AgentEvent[]): Promise<CallResult> {

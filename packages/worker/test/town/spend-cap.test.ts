@@ -132,7 +132,12 @@ describe('spend cap: capped', () => {
     expect(f.alarms.at!).toBeLessThanOrEqual(Date.now());
     await runAlarm(f.town.id);
     expect(f.fake.of('stop')).toHaveLength(1);
-    expect(await beadOf(f, bead.id)).toMatchObject({ status: 'in_progress', assigneeId: polecat.agent.id, attempts: 0, metadata: { drainedBy: polecat.agent.id } });
+    expect(await beadOf(f, bead.id)).toMatchObject({
+      status: 'in_progress',
+      assigneeId: polecat.agent.id,
+      attempts: 0,
+      metadata: { drainedBy: polecat.agent.id },
+    });
     const stopRequested = await eventsOf(f, 'agent.stop_requested');
     expect(stopRequested.map((e) => e.data)).toMatchObject([{ reason: 'spend_cap', afterTurn: true }]);
   });
@@ -215,5 +220,3 @@ describe('spend cap: the mayor', () => {
     expect(delivered.req.text).toContain('and now?');
   });
 });
-
-

@@ -72,14 +72,26 @@ describe('reconcile while the spend cap is reached', () => {
       state: capped({ agents: [working], beads: [workingBead] }),
       expected: [{ type: 'pause_for_spend_cap', agentId: 'ag_work', beadId: 'bd_work' }],
     },
-    { name: 'a polecat already asked (this run): not asked again', state: capped({ agents: [working], beads: [{ ...workingBead, pausedGen: 2 }] }), expected: [] },
+    {
+      name: 'a polecat already asked (this run): not asked again',
+      state: capped({ agents: [working], beads: [{ ...workingBead, pausedGen: 2 }] }),
+      expected: [],
+    },
     {
       name: 'a polecat asked in an earlier run: asked again',
       state: capped({ agents: [working], beads: [{ ...workingBead, pausedGen: 1 }] }),
       expected: [{ type: 'pause_for_spend_cap', agentId: 'ag_work', beadId: 'bd_work' }],
     },
-    { name: 'a request that failed: not before its retry time', state: capped({ agents: [working], beads: [{ ...workingBead, pauseRetryAt: T + S }] }), expected: [] },
-    { name: 'a paused (stopped) polecat keeps its bead: not re-dispatched, not released', state: capped({ agents: [paused], beads: [pausedBead] }), expected: [] },
+    {
+      name: 'a request that failed: not before its retry time',
+      state: capped({ agents: [working], beads: [{ ...workingBead, pauseRetryAt: T + S }] }),
+      expected: [],
+    },
+    {
+      name: 'a paused (stopped) polecat keeps its bead: not re-dispatched, not released',
+      state: capped({ agents: [paused], beads: [pausedBead] }),
+      expected: [],
+    },
     { name: 'a merge request waiting for review: no refinery is started', state: capped({ beads: [mr] }), expected: [] },
     {
       name: 'a lost polecat: not started again',

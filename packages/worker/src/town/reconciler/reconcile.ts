@@ -307,8 +307,7 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
       if (!agent) consider(now);
       else if (isDrainedHolder(bead, agent)) {
         if (!capped) consider(Math.max(now, bead.retryAt ?? now));
-      }
-      else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
+      } else if (!isLive(agent) && !agent.busy) consider(agent.updatedAt + settings.heartbeatIntervalMs);
     }
     if (bead.type === 'merge_request' && bead.status === 'in_progress' && bead.pullRequestStage) consider(Math.max(bead.pullRequestDueAt ?? now, now));
     if (bead.type === 'merge_request' && bead.status === 'open' && state.providerConfigured && bead.rigId !== null) {

@@ -81,13 +81,11 @@ export class UsageService {
   private escalateKeyRefused(agent: AgentRecord, record: ModelUsageRecord, provider: ProviderConfig | null): void {
     const cause = record.errorCode ?? `HTTP ${record.status}`;
     const title = `Model provider refused the key (${record.providerKind}: ${cause})`.slice(0, 200);
-    const open = this.ctx.repos.beads
-      .list({ type: 'escalation' })
-      .some((b) => (b.status === 'open' || b.status === 'in_progress') && b.title === title);
+    const open = this.ctx.repos.beads.list({ type: 'escalation' }).some((b) => (b.status === 'open' || b.status === 'in_progress') && b.title === title);
     if (open) return;
     const where = provider?.apiKeyEnvVar
       ? `Check the town env var ${provider.apiKeyEnvVar} (the provider config's apiKeyEnvVar): it holds the key sent to the provider.`
-      : "The provider config names no key env var (apiKeyEnvVar): set one and give the town that env var.";
+      : 'The provider config names no key env var (apiKeyEnvVar): set one and give the town that env var.';
     this.work.escalate(agent, {
       title,
       body: `The ${record.providerKind} provider answered HTTP ${record.status} (${cause}) to a model call of ${agent.role} ${agent.name} (model ${record.model}). ${where} Every model call fails until the key is accepted again.`,
