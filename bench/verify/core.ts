@@ -21,7 +21,7 @@ import {
 export const CASES = ['raw-hmac', 'sha256-digest', 'jose-jwtVerify', 'verifyAgentAccessToken', 'cache-seen', 'cache-new'] as const;
 export type CaseName = (typeof CASES)[number];
 
-/** Distinct tokens for `cache-new`: more than the cache holds, cycled in order, so LRU never finds one. */
+/** Distinct tokens for `cache-new`: more than the cache holds, cycled in order and never hit, so eviction (CLOCK, FIFO without hits) has always dropped the next one. */
 const NEW_TOKEN_POOL = DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES + 2_000;
 
 export interface Prepared {
@@ -94,7 +94,8 @@ export interface CacheStats {
 
 /** The cache cases measured what they claim: every `cache-seen` call after the first a hit, every `cache-new` call a miss. */
 export function assertCacheStats(stats: CacheStats): void {
-  if (stats.seen.misses !== DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES || stats.seen.hits === 0) throw new Error(`cache-seen was not served from the cache: ${JSON.stringify(stats.seen)}`);
+  if (stats.seen.misses !== DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES || stats.seen.hits === 0)
+    throw new Error(`cache-seen was not served from the cache: ${JSON.stringify(stats.seen)}`);
   if (stats.new.hits !== 0) throw new Error(`cache-new found tokens in the cache: ${JSON.stringify(stats.new)}`);
 }
 
