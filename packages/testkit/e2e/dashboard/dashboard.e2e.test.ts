@@ -300,7 +300,16 @@ describe('the dashboard, in a browser, against the local stack', () => {
       costMicros: t.costMicros,
     });
     const shownTotals = async (): Promise<Totals> => {
-      const d = JSON.parse((await page.evaluate("JSON.stringify(document.querySelector('#usage-totals').dataset)")) as string) as Record<string, string>;
+      const totalsElement = page.locator('#usage-totals');
+      const attribute = async (name: string) => (await totalsElement.getAttribute(`data-${name}`)) ?? '';
+      const d = {
+        calls: await attribute('calls'),
+        inputTokens: await attribute('input-tokens'),
+        outputTokens: await attribute('output-tokens'),
+        cacheReadTokens: await attribute('cache-read-tokens'),
+        cacheWriteTokens: await attribute('cache-write-tokens'),
+        costMicros: await attribute('cost-micros'),
+      };
       return pick({
         calls: Number(d.calls),
         inputTokens: Number(d.inputTokens),
@@ -315,7 +324,10 @@ describe('the dashboard, in a browser, against the local stack', () => {
         async () => {
           const before = (await page.locator('#usage-panel').getAttribute('data-loaded-at')) ?? '';
           await page.click('#usage-refresh');
-          await page.waitForFunction(`document.querySelector('#usage-panel').dataset.loadedAt !== ${JSON.stringify(before)}`);
+          // polled from here: a string predicate in waitForFunction is eval'd in the page, which the dashboard's CSP refuses
+          await expect
+            .poll(async () => (await page.locator('#usage-panel').getAttribute('data-loaded-at')) ?? '', { timeout: 15_000, interval: 100 })
+            .not.toBe(before);
           const shown = JSON.stringify(await shownTotals());
           const api = JSON.stringify(pick((await usage('day')).totals));
           return shown === api ? 'equal' : `shown ${shown}, api ${api}`;
