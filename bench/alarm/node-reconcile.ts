@@ -48,6 +48,7 @@ export function buildState(scenario: Scenario, agents: number): ReconcileState {
         reviewGen: null,
         reviewAttempts: 0,
         polecatId: null,
+        drainedBy: null,
       });
     }
   };

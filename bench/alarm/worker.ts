@@ -10,27 +10,57 @@
  *        created and never started.
  *   POST /__bench/alarm/activity {townId, userId, from, count, activity}  one heartbeat each for
  *        polecats bench-<from>…bench-<from+count−1> (turns waiting agents working, or back)
- *   POST /__bench/alarm/heartbeats {townId, userId, n}  n heartbeats of bench-0 (the per-request
- *        cost of a heartbeat in a town of this size)
+ *   POST /__bench/alarm/heartbeats {townId, userId, n, written?}  n heartbeats of bench-0 (the
+ *        per-request cost of a heartbeat in a town of this size). Each repeats the seeding one but for
+ *        its time (a steady beat: since issue 17 held in the TownDO's memory); `written`: each carries
+ *        a changed credential report (unauthorizedCount), so it is stored — as every third steady beat is
+ *        at the default interval (liveness-memory.ts)
  *   POST /__bench/alarm/tick  {townId, n}      n × reconcileNow(): what the alarm runs
  *   POST /__bench/alarm/rpc   {townId, userId, n}  n × getTown(): the RPC hop alone (baseline)
  *
  * The driver times these requests from outside (workerd freezes clocks during compute).
  */
 import type { AgentClaims, HeartbeatRequest } from '@gastown/protocol';
-import { AGENT_AUDIENCE, TOKEN_ISSUER } from '@gastown/protocol';
+import { AGENT_AUDIENCE, systemClock, TOKEN_ISSUER } from '@gastown/protocol';
 import worker from '../../packages/worker/src/index';
-import type { TownDO } from '../../packages/worker/src/town/town-do';
+import type { PageKey } from '../../packages/worker/src/town/list-page';
+import { TownDO as ProductionTownDO } from '../../packages/worker/src/town/town-do';
+import { ToolRateLimiter } from '../../packages/worker/src/town/tool-rate-limit';
 import type { RpcResult } from '../../packages/worker/src/town/rpc-result';
 
 export * from '../../packages/worker/src/index';
 
+/**
+ * The real TownDO without the per-agent allowance of metered tools (town/tool-rate-limit.ts): the
+ * seeding slings one bead per polecat from one mayor (1,000 at the largest size, past gt_sling's 30
+ * per 10 min). Nothing measured calls a metered tool.
+ */
+export class TownDO extends ProductionTownDO {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    Object.assign(this, { toolLimiter: new ToolRateLimiter(systemClock, {}) });
+  }
+}
+
 const ADMIN_HEADER = 'x-gastown-bench-admin';
-type TownStub = Pick<TownDO, 'createAgent' | 'issueAgentCredentials' | 'heartbeat' | 'callTool' | 'listAgents' | 'reconcileNow' | 'getTown'>;
+type TownStub = Pick<ProductionTownDO, 'createAgent' | 'issueAgentCredentials' | 'heartbeat' | 'callTool' | 'listAgents' | 'reconcileNow' | 'getTown'>;
 
 function value<T>(result: RpcResult<T>): T {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
   return result.value;
+}
+
+/** Every agent of the town, through the paged listAgents (pages of 500). */
+async function listAll(town: TownStub, userId: string) {
+  const page = (after: PageKey | null) => town.listAgents(userId, { limit: 500, after });
+  const first = value(await page(null));
+  const items = [...first.items];
+  for (let next = first.next; next !== null;) {
+    const more = value(await page(next));
+    items.push(...more.items);
+    next = more.next;
+  }
+  return items;
 }
 
 function claimsFor(agent: { id: string; rigId: string | null; role: AgentClaims['role'] }, townId: string, userId: string, gen: number): AgentClaims {
@@ -50,7 +80,7 @@ function claimsFor(agent: { id: string; rigId: string | null; role: AgentClaims[
   };
 }
 
-function heartbeat(activity: 'working' | 'waiting', expiresAt: number): HeartbeatRequest {
+function heartbeat(activity: 'working' | 'waiting', expiresAt: number, unauthorizedCount = 0): HeartbeatRequest {
   return {
     containerInstanceId: 'ci_benchalarm',
     runtimeState: 'running',
@@ -63,7 +93,7 @@ function heartbeat(activity: 'working' | 'waiting', expiresAt: number): Heartbea
       lastRefreshSource: 'dispatch',
       refreshCount: 0,
       consecutiveFailures: 0,
-      unauthorizedCount: 0,
+      unauthorizedCount,
       lastError: null,
       state: 'valid',
     },
@@ -84,7 +114,7 @@ interface SeedBody {
 }
 
 async function seed(town: TownStub, body: SeedBody): Promise<Record<string, unknown>> {
-  const agents = value(await town.listAgents(body.userId));
+  const agents = await listAll(town, body.userId);
   const mayor = agents.find((a) => a.role === 'mayor');
   if (!mayor) throw new Error('town has no mayor');
   const mayorGen = value(await town.issueAgentCredentials(mayor.id)).credentials.gen;
@@ -100,7 +130,7 @@ async function seed(town: TownStub, body: SeedBody): Promise<Record<string, unkn
     );
   }
   for (let i = 0; i < body.idle; i += 1) value(await town.createAgent({ role: 'polecat', rigId: body.rigId, name: `bench-idle-${(body.offset ?? 0) + i}` }));
-  const after = value(await town.listAgents(body.userId));
+  const after = await listAll(town, body.userId);
   const byStatus: Record<string, number> = {};
   for (const a of after) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
   return { agents: after.length, byStatus };
@@ -126,17 +156,17 @@ async function bench(request: Request, env: Env, path: string): Promise<Response
       return Response.json({ n, actions: [...actions], nextAt });
     }
     if (path === '/__bench/alarm/activity' || path === '/__bench/alarm/heartbeats') {
-      const b = body as { townId: string; userId: string; from?: number; count?: number; activity?: 'working' | 'waiting'; n?: number };
-      const all = value(await town.listAgents(b.userId));
+      const b = body as { townId: string; userId: string; from?: number; count?: number; activity?: 'working' | 'waiting'; n?: number; written?: boolean };
+      const all = await listAll(town, b.userId);
       const byName = new Map(all.map((a) => [a.name, a]));
       const targets =
         path === '/__bench/alarm/heartbeats'
           ? Array.from({ length: n }, () => 'bench-0')
           : Array.from({ length: b.count ?? 0 }, (_, i) => `bench-${(b.from ?? 0) + i}`);
-      for (const name of targets) {
+      for (const [i, name] of targets.entries()) {
         const agent = byName.get(name);
         if (!agent) throw new Error(`no agent ${name}`);
-        const hb = heartbeat(b.activity ?? 'working', agent.credential.tokenExpiresAt ?? Date.now() + 3_600_000);
+        const hb = heartbeat(b.activity ?? 'working', agent.credential.tokenExpiresAt ?? Date.now() + 3_600_000, b.written ? i + 1 : 0);
         value(await town.heartbeat(claimsFor(agent, b.townId, b.userId, agent.credential.gen), hb));
       }
       return Response.json({ n: targets.length });

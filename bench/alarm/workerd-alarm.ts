@@ -27,8 +27,10 @@ export interface WorkerdTickResult {
   msPerTick: number;
   /** One getTown() via the same hop: the RPC cost alone. */
   msPerRpcBaseline: number;
-  /** One heartbeat (the DO's heartbeat method via the same hop) in this town: grows if each request re-arms by loading the town. */
+  /** One heartbeat (the DO's heartbeat method via the same hop) in this town: grows if each request re-arms by loading the town. A steady beat (held in memory since issue 17). */
   msPerHeartbeat: number;
+  /** The same with a changed credential report each time: stored (what every third steady beat costs at the default interval). */
+  msPerHeartbeatWritten: number;
   actions: string[];
   nextAtInSeconds: number | null;
 }
@@ -131,13 +133,14 @@ class BenchTown {
   ): Promise<WorkerdTickResult> {
     const tick = (n: number) => post(this.worker, '/__bench/alarm/tick', { townId: this.townId, n });
     const rpc = (n: number) => post(this.worker, '/__bench/alarm/rpc', { townId: this.townId, userId: USER, n });
-    const beats = (n: number) => post(this.worker, '/__bench/alarm/heartbeats', { townId: this.townId, userId: USER, n });
+    const beats = (n: number, written = false) => post(this.worker, '/__bench/alarm/heartbeats', { townId: this.townId, userId: USER, n, written });
     await tick(2); // warm-up
     const estimate = Math.max(0.05, ((await tick(5)).ms - (await tick(0)).ms) / 5);
     const n = Math.max(5, Math.min(2000, Math.round(options.targetMsPerRound / estimate)));
     const ticks: number[] = [];
     const rpcs: number[] = [];
     const hbs: number[] = [];
+    const written: number[] = [];
     let last: Record<string, unknown> = {};
     for (let r = 0; r < options.rounds; r += 1) {
       const base = (await tick(0)).ms;
@@ -146,6 +149,9 @@ class BenchTown {
       ticks.push((run.ms - base) / n);
       const rpcBase = (await rpc(0)).ms;
       rpcs.push(((await rpc(n)).ms - rpcBase) / n);
+      const writtenBase = (await beats(0, true)).ms;
+      written.push(((await beats(n, true)).ms - writtenBase) / n);
+      await beats(1); // back to the seeded report: the steady beats below change nothing but the time
       const hbBase = (await beats(0)).ms;
       hbs.push(((await beats(n)).ms - hbBase) / n);
     }
@@ -160,6 +166,7 @@ class BenchTown {
       msPerTick: median(ticks),
       msPerRpcBaseline: median(rpcs),
       msPerHeartbeat: median(hbs),
+      msPerHeartbeatWritten: median(written),
       actions: (last['actions'] as string[]) ?? [],
       nextAtInSeconds: nextAt === null ? null : Math.round((nextAt - Date.now()) / 1000),
     };

@@ -262,4 +262,15 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `ALTER TABLE rigs ADD COLUMN refinery_model TEXT`,
     ],
   },
+  // issue 17: the alarm tick reads only the agents it can act on (AgentRepository.listForReconcile)
+  {
+    version: 9,
+    name: 'reconciler indexes',
+    statements: [
+      `CREATE INDEX agents_by_status ON agents (status)`,
+      `CREATE INDEX agents_by_role ON agents (role, status)`,
+      // agentsWithLiveFamilies(): the unrevoked families alone, not every family ever issued
+      `CREATE INDEX credential_families_live ON credential_families (agent_id) WHERE revoked_at IS NULL`,
+    ],
+  },
 ];

@@ -42,6 +42,7 @@ import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
 import type { ContainerClientFactory } from './container-client';
 import { toAgent } from './credential-health';
 import { issueAtDispatch, refreshAgentCredentials } from './credentials';
+import { LivenessMemory } from './liveness-memory';
 import { pruneEvents } from './event-retention';
 import { createIdFactory } from './ids';
 import { mapPage, type Page, type PageRequest } from './list-page';
@@ -116,6 +117,8 @@ export class TownDO extends DurableObject<Env> {
       inFlight: new Set<string>(),
       reissuing: new Map<string, number>(),
       gitTokens: new GitTokenCache(systemClock),
+      // heartbeat times not yet in storage; its start time is the floor of the restart rule
+      liveness: new LivenessMemory(systemClock.now()),
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       credentials: createCredentialService({
         sql,
@@ -254,19 +257,27 @@ export class TownDO extends DurableObject<Env> {
     });
   }
 
-  heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
-    return this.asAgent(
-      'heartbeat',
-      claims,
-      async (s, agent) => {
-        const answer = s.lifecycle.heartbeat(agent, req);
-        // a working agent keeps its container awake (outbound traffic does not count for sleepAfter)
-        await s.keepAwake.afterHeartbeat(statusFromHeartbeat(req));
-        return answer;
-      },
-      { rearm: true },
-    );
+  /**
+   * A heartbeat that changes nothing but the time is held in memory (liveness-memory.ts). One that
+   * changes nothing the reconciler reads but this agent's heartbeat time (held or written) only
+   * moves its liveness deadline later, so the armed alarm is still early enough: it re-arms only if
+   * none is armed. Any other heartbeat (status, container instance, first of a run, refused) re-arms
+   * from the whole town, as every change does.
+   */
+  async heartbeat(claims: AgentClaims, req: HeartbeatRequest): Promise<RpcResult<HeartbeatResponse>> {
+    let reconcileUnchanged = false;
+    const result = await this.asAgent('heartbeat', claims, async (s, agent) => {
+      const beat = s.lifecycle.beat(agent, req);
+      reconcileUnchanged = beat.reconcileUnchanged;
+      // a working agent keeps its container awake (outbound traffic does not count for sleepAfter)
+      await s.keepAwake.afterHeartbeat(statusFromHeartbeat(req));
+      return beat.answer;
+    });
+    if (reconcileUnchanged) await this.rearmIfUnarmed('heartbeat');
+    else await this.rearmQuietly('heartbeat');
+    return result;
   }
+
   recordAgentEvents(claims: AgentClaims, req: EventBatchRequest): Promise<RpcResult<{ accepted: number; duplicates: number }>> {
     // agent-provided text is redacted before it is stored (and so before it is streamed)
     // a usage-only batch is taken from an earlier generation too (agent-authorization.ts assertMayReportUsage)
@@ -414,6 +425,15 @@ export class TownDO extends DurableObject<Env> {
     const at = Math.max(next, this.deps.clock.now());
     const current = await this.alarms.get();
     if (current === null || at < current) await this.alarms.set(at);
+  }
+
+  /** rearm, only when no alarm is armed at all (a heartbeat held in memory: see `heartbeat`). */
+  private async rearmIfUnarmed(operation: string): Promise<void> {
+    try {
+      if ((await this.alarms.get()) === null) await this.rearm();
+    } catch (err) {
+      this.deps.logger.error({ msg: 'alarm re-arm failed', operation, error: describeUnexpected(err) });
+    }
   }
 
   /** Best effort: a container host that is down must not fail a config update (the next start pushes again). */

@@ -51,7 +51,11 @@ export class ReconcilerService {
     } catch (err) {
       ctx.logger.warn({ msg: 'spend cap evaluation failed', townId: ctx.townId, code: codeOf(err) });
     }
-    const actions = reconcile(loadReconcileState(ctx), ctx.clock.now(), ctx.settings);
+    this.flushLiveness();
+    const state = loadReconcileState(ctx);
+    const actions = reconcile(state, ctx.clock.now(), ctx.settings);
+    // nothing done: the state just loaded is still the town's (no await ran), so it gives the next wake-up too
+    if (actions.length === 0) return { actions, nextAt: nextWakeAt(state, ctx.clock.now(), ctx.settings) };
     for (const action of actions) {
       try {
         await this.apply(action);
@@ -61,6 +65,24 @@ export class ReconcilerService {
       }
     }
     return { actions, nextAt: this.nextAt() };
+  }
+
+  /**
+   * Heartbeat times held in the TownDO's memory reach storage (one transaction), so a restart of
+   * the object loses at most what came since the last tick (liveness-memory.ts). Rows read before
+   * and after are the same: the repository already overlaid these times.
+   */
+  flushLiveness(): void {
+    const { ctx } = this;
+    if (ctx.liveness.size === 0) return;
+    const heard = ctx.liveness.entries();
+    ctx.transaction(() => {
+      ctx.repos.agents.flushHeard(heard);
+      const instances = new Map<string, number>();
+      for (const [, h] of heard) instances.set(h.containerInstanceId, Math.max(instances.get(h.containerInstanceId) ?? 0, h.at));
+      for (const [instanceId, at] of instances) ctx.repos.townState.touchInstance(instanceId, at);
+    });
+    ctx.liveness.clear(); // after the commit: a failed write keeps them for the next tick
   }
 
   /** When the reconciler should next look at this town, from its current state. */

@@ -1,5 +1,6 @@
 import type { Bead } from '@gastown/protocol';
 import { DRAINED_BY_KEY } from '../bead-rules';
+import { livenessFlushMs, reconcilerHeardAt } from '../liveness-memory';
 import { pullRequestDueAt, pullRequestStage } from '../pull-request-rules';
 import { reviewAttemptsOf } from '../services/review-service';
 import type { TownContext } from '../services/context';
@@ -7,7 +8,13 @@ import type { AgentRecord } from '../repositories/agent-repository';
 import { cappedAt, nextSpendPeriodStart, PAUSE_RETRY_AT_KEY, PAUSED_BY_KEY, PAUSED_GEN_KEY, SPEND_CAP_PAUSE } from '../spend-rules';
 import type { ReconcileAgent, ReconcileBead, ReconcileState } from './types';
 
-/** Plain reconciler input from the town's SQL state (a few indexed queries). */
+/**
+ * Plain reconciler input from the town's SQL state (a few indexed queries). Only the agents the
+ * reconciler can act on or look up are read (`AgentRepository.listForReconcile`: live ones,
+ * refineries not stopped, and those named by active beads, busy or holding live credentials), so
+ * an old town's finished rows cost nothing per tick; the decisions are those over every row.
+ * Heartbeat times come with the TownDO's memory and its restart rule (liveness-memory.ts).
+ */
 export function loadReconcileState(ctx: TownContext): ReconcileState {
   const town = ctx.repos.town.get();
   const credentialsLive = ctx.credentials.agentsWithLiveFamilies();
@@ -15,9 +22,20 @@ export function loadReconcileState(ctx: TownContext): ReconcileState {
   const now = ctx.clock.now();
   const cap = town?.config.spendCap ?? null;
   const spendCapped = cappedAt(cap, ctx.repos.townState.get('spendCappedPeriodStart'), now);
+  const beads = ctx.repos.beads.listActiveWork().map((b) => toReconcileBead(b, ctx.settings.prPollMs));
+  const named = new Set<string>([...credentialsLive, ...ctx.inFlight]);
+  for (const b of beads) {
+    if (b.assigneeId !== null) named.add(b.assigneeId);
+    if (b.polecatId !== null) named.add(b.polecatId);
+  }
+  const flushMs = livenessFlushMs(ctx.settings);
+  const startedAt = ctx.liveness.startedAt;
   return {
-    agents: ctx.repos.agents.list().map((a) => toReconcileAgent(a, ctx.inFlight.has(a.id), credentialsLive.has(a.id))),
-    beads: ctx.repos.beads.listActiveWork().map((b) => toReconcileBead(b, ctx.settings.prPollMs)),
+    agents: ctx.repos.agents.listForReconcile(named).map((a) => {
+      const agent = toReconcileAgent(a, ctx.inFlight.has(a.id), credentialsLive.has(a.id));
+      return { ...agent, lastHeartbeatAt: reconcilerHeardAt(a.lastHeartbeatAt, a.storedHeartbeatAt ?? a.lastHeartbeatAt, a.dispatchedAt, startedAt, flushMs) };
+    }),
+    beads,
     providerConfigured: town?.config.provider != null,
     latestInstanceId: ctx.repos.townState.latestInstance()?.instanceId ?? null,
     spendCapped,

@@ -1,5 +1,6 @@
 import { CredentialStatusSchema, IsolationLevelSchema, type AgentRole, type AgentStatus, type CredentialStatus, type IsolationLevel } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
+import type { HeardInMemory, LivenessMemory } from '../liveness-memory';
 import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
 import { parseJsonValue } from './json';
 
@@ -15,7 +16,10 @@ export interface AgentRecord {
   gen: number;
   createdAt: number;
   updatedAt: number;
+  /** The newest heartbeat: stored, or held in the TownDO's memory (liveness-memory.ts). */
   lastHeartbeatAt: number | null;
+  /** The heartbeat time as stored in SQLite (≤ lastHeartbeatAt): what survives a restart of the object (absent: lastHeartbeatAt). */
+  storedHeartbeatAt?: number | null;
   containerInstanceId: string | null;
   runtimeState: string | null;
   sessionId: string | null;
@@ -86,11 +90,38 @@ export interface HeartbeatUpdate {
   isolation?: IsolationLevel;
 }
 
+/** Agent statuses of a running (or starting) run: the reconciler watches their liveness. */
+const LIVE_STATUSES = ['starting', 'working', 'waiting'] as const;
+
 export class AgentRepository {
-  constructor(private readonly sql: Sql) {}
+  /** @param liveness heartbeat times held in memory, overlaid on every row read (absent: rows as stored) */
+  constructor(
+    private readonly sql: Sql,
+    private readonly liveness: LivenessMemory | null = null,
+  ) {}
 
   list(): AgentRecord[] {
-    return this.sql.all<AgentRow>`SELECT * FROM agents ORDER BY created_at, id`.map(toRecord);
+    return this.sql.all<AgentRow>`SELECT * FROM agents ORDER BY created_at, id`.map((r) => this.toRecord(r));
+  }
+
+  /**
+   * The agents the reconciler can act on or needs to look up, in `list()` order: every live one
+   * (status starting/working/waiting), every refinery that is not stopped (`refineryOf` picks the
+   * newest), and the ids given (agents named by active beads, with an operation in flight, with live
+   * credentials). Any other row yields no action and no wake-up, so the reconciler decides the
+   * same as over `list()` — while an old town's idle rows are never read (indexed by status/role).
+   */
+  listForReconcile(ids: Iterable<string>): AgentRecord[] {
+    const rows = new Map<string, AgentRow>();
+    for (const status of LIVE_STATUSES) for (const r of this.sql.all<AgentRow>`SELECT * FROM agents WHERE status = ${status}`) rows.set(r.id, r);
+    for (const r of this.sql.all<AgentRow>`SELECT * FROM agents WHERE role = 'refinery' AND status != 'stopped'`) rows.set(r.id, r);
+    for (const id of ids) {
+      if (rows.has(id)) continue;
+      const r = this.sql.one<AgentRow>`SELECT * FROM agents WHERE id = ${id}`;
+      if (r) rows.set(id, r);
+    }
+    // ORDER BY created_at, id (BINARY collation: code-unit order, as `<` on strings)
+    return [...rows.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => this.toRecord(r));
   }
 
   /** One page of `list()` (same order). */
@@ -99,17 +130,22 @@ export class AgentRepository {
     const rows = this.sql.all<AgentRow>`SELECT * FROM agents
       WHERE (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
       ORDER BY created_at, id LIMIT ${fetch}`;
-    return toPage(rows, request.limit, (r) => ({ createdAt: r.created_at, id: r.id }), toRecord);
+    return toPage(
+      rows,
+      request.limit,
+      (r) => ({ createdAt: r.created_at, id: r.id }),
+      (r) => this.toRecord(r),
+    );
   }
 
   get(id: string): AgentRecord | null {
     const row = this.sql.one<AgentRow>`SELECT * FROM agents WHERE id = ${id}`;
-    return row ? toRecord(row) : null;
+    return row ? this.toRecord(row) : null;
   }
 
   mayor(): AgentRecord | null {
     const row = this.sql.one<AgentRow>`SELECT * FROM agents WHERE role = 'mayor'`;
-    return row ? toRecord(row) : null;
+    return row ? this.toRecord(row) : null;
   }
 
   insert(agent: NewAgent): void {
@@ -134,6 +170,7 @@ export class AgentRepository {
    */
   markDispatched(id: string, now: number): void {
     this.sql.run`UPDATE agents SET dispatched_at = ${now}, container_instance_id = NULL, updated_at = ${now} WHERE id = ${id}`;
+    this.liveness?.forget(id);
   }
 
   setBead(id: string, beadId: string | null, now: number): void {
@@ -172,6 +209,32 @@ export class AgentRepository {
                    credential_reported = ${JSON.stringify(hb.credential)}, credential_reported_at = ${hb.at},
                    isolation = COALESCE(${hb.isolation ?? null}, isolation), updated_at = ${hb.at}
                  WHERE id = ${id}`;
+    this.liveness?.forget(id); // stored now, and newer than anything held
+  }
+
+  /**
+   * Heartbeat times held in memory reach storage (the alarm, before each tick): the times a
+   * written heartbeat would have stored, never moved back (a write-through since is newer).
+   */
+  flushHeard(entries: ReadonlyArray<readonly [string, HeardInMemory]>): void {
+    for (const [id, { at }] of entries) {
+      this.sql.run`UPDATE agents SET last_heartbeat_at = MAX(COALESCE(last_heartbeat_at, 0), ${at}),
+                     credential_reported_at = MAX(COALESCE(credential_reported_at, 0), ${at}), updated_at = MAX(updated_at, ${at})
+                   WHERE id = ${id}`;
+    }
+  }
+
+  /** A stored row, with the newer heartbeat time held in memory (if any) where a write would have put it. */
+  private toRecord(row: AgentRow): AgentRecord {
+    const record = toRecord(row);
+    const heardAt = this.liveness?.heardAt(row.id) ?? null;
+    if (heardAt === null || (record.lastHeartbeatAt !== null && heardAt <= record.lastHeartbeatAt)) return record;
+    return {
+      ...record,
+      lastHeartbeatAt: heardAt,
+      credentialReportedAt: Math.max(record.credentialReportedAt ?? 0, heardAt),
+      updatedAt: Math.max(record.updatedAt, heardAt),
+    };
   }
 }
 
@@ -192,6 +255,7 @@ function toRecord(row: AgentRow): AgentRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastHeartbeatAt: row.last_heartbeat_at,
+    storedHeartbeatAt: row.last_heartbeat_at,
     containerInstanceId: row.container_instance_id,
     runtimeState: row.runtime_state,
     sessionId: row.session_id,

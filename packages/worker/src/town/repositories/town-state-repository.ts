@@ -45,6 +45,11 @@ export class TownStateRepository {
     return true;
   }
 
+  /** A known instance was heard at `at` (heartbeat times flushed from memory); an instance no longer remembered stays forgotten. */
+  touchInstance(instanceId: string, at: number): void {
+    this.sql.run`UPDATE container_instances SET last_seen_at = MAX(last_seen_at, ${at}) WHERE instance_id = ${instanceId}`;
+  }
+
   /** The container instance first seen last (the live one, if any is), with when it was last heard. */
   latestInstance(): { instanceId: string; firstSeenAt: number; lastSeenAt: number } | null {
     const row = this.sql.one<{ instance_id: string; first_seen_at: number; last_seen_at: number }>`

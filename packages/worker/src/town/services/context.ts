@@ -4,6 +4,7 @@ import { GitTokenCache, type FetchFn } from '../../git-host';
 import type { Sql } from '../../storage/sql';
 import type { ContainerClient, ContainerClientFactory } from '../container-client';
 import type { IdFactory } from '../ids';
+import { LivenessMemory } from '../liveness-memory';
 import { AgentRepository } from '../repositories/agent-repository';
 import { BeadRepository } from '../repositories/bead-repository';
 import { AgentEventRepository, TownEventRepository, type NewTownEvent } from '../repositories/event-repository';
@@ -42,6 +43,8 @@ export interface TownDeps {
   gitTokens?: GitTokenCache;
   /** How the town reaches git hosts (default: the global fetch; a stub in tests). */
   fetch?: FetchFn;
+  /** Heartbeat times not yet in storage, on the TownDO instance (default: a new memory started now). */
+  liveness?: LivenessMemory;
 }
 
 export interface TownRepositories {
@@ -63,8 +66,9 @@ export interface TownRepositories {
 }
 
 /** The per-town context every service shares (built once the town row exists). */
-export interface TownContext extends Omit<TownDeps, 'gitTokens' | 'fetch'> {
+export interface TownContext extends Omit<TownDeps, 'gitTokens' | 'fetch' | 'liveness'> {
   townId: string;
+  liveness: LivenessMemory;
   gitTokens: GitTokenCache;
   fetch: FetchFn;
   container: ContainerClient;
@@ -74,10 +78,11 @@ export interface TownContext extends Omit<TownDeps, 'gitTokens' | 'fetch'> {
 }
 
 export function createTownContext(deps: TownDeps, townId: string): TownContext {
+  const liveness = deps.liveness ?? new LivenessMemory(deps.clock.now());
   const repos: TownRepositories = {
     town: new TownRepository(deps.sql),
     rigs: new RigRepository(deps.sql, townId),
-    agents: new AgentRepository(deps.sql),
+    agents: new AgentRepository(deps.sql, liveness),
     beads: new BeadRepository(deps.sql, townId),
     mail: new MailRepository(deps.sql, townId),
     townEvents: new TownEventRepository(deps.sql, townId),
@@ -91,6 +96,7 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
   return {
     ...deps,
     townId,
+    liveness,
     gitTokens: deps.gitTokens ?? new GitTokenCache(deps.clock),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     container: deps.containerClientFactory(townId),

@@ -11,6 +11,7 @@ import {
 } from '@gastown/protocol';
 import { backoffMs, beadAfterCompletion, DRAINED_BY_KEY } from '../bead-rules';
 import { revokeRunCredentials } from '../credentials';
+import { livenessFlushMs } from '../liveness-memory';
 import type { AgentRecord } from '../repositories/agent-repository';
 import { PAUSED_BY_KEY, PAUSED_GEN_KEY, SPEND_CAP_PAUSE } from '../spend-rules';
 import type { TownContext } from './context';
@@ -70,9 +71,26 @@ export class LifecycleService {
   ) {}
 
   heartbeat(agent: AgentRecord, hb: HeartbeatRequest): HeartbeatResponse {
+    return this.beat(agent, hb).answer;
+  }
+
+  /**
+   * A heartbeat. One that changes nothing but times (`storageUnchanged`) is held in the TownDO's
+   * memory (liveness-memory.ts: `remembered`, no SQLite write, no event); any other is stored, with
+   * its events, as always. `reconcileUnchanged`: nothing the reconciler reads changed but this
+   * agent's heartbeat time, which only moves its liveness deadline later — the alarm already armed
+   * stays early enough, so the caller need not re-arm from the whole town.
+   */
+  beat(agent: AgentRecord, hb: HeartbeatRequest): { answer: HeartbeatResponse; remembered: boolean; reconcileUnchanged: boolean } {
     const { repos, clock } = this.ctx;
     const now = clock.now();
     const status = statusFromHeartbeat(hb);
+    const answer: HeartbeatResponse = { ok: true, gen: agent.gen, serverTime: now };
+    const reconcileUnchanged = this.reconcileUnchanged(agent, hb, status);
+    if (reconcileUnchanged && this.storageUnchanged(agent, hb, now)) {
+      this.ctx.liveness.hear(agent.id, now, hb.containerInstanceId);
+      return { answer, remembered: true, reconcileUnchanged };
+    }
     this.ctx.transaction(() => {
       repos.agents.recordHeartbeat(agent.id, {
         at: now,
@@ -91,7 +109,33 @@ export class LifecycleService {
         this.ctx.event({ type: 'agent.container_changed', agentId: agent.id, data: { instanceId: hb.containerInstanceId } });
       }
     });
-    return { ok: true, gen: agent.gen, serverTime: now };
+    return { answer, remembered: false, reconcileUnchanged };
+  }
+
+  /**
+   * Nothing the reconciler reads changes but the heartbeat time: a live agent heard before in this
+   * run (stored), same status, same container instance, and that instance is the newest one (so no
+   * instance event is due and `latestInstanceId` stays).
+   */
+  private reconcileUnchanged(agent: AgentRecord, hb: HeartbeatRequest, status: AgentStatus): boolean {
+    const stored = agent.storedHeartbeatAt ?? agent.lastHeartbeatAt;
+    if (stored === null || (agent.dispatchedAt !== null && stored < agent.dispatchedAt)) return false;
+    if (status !== agent.status || (status !== 'starting' && status !== 'working' && status !== 'waiting')) return false;
+    if (hb.containerInstanceId !== agent.containerInstanceId) return false;
+    return this.ctx.repos.townState.latestInstance()?.instanceId === hb.containerInstanceId;
+  }
+
+  /**
+   * Storing it would change nothing but times (last heartbeat, credential report time, updated_at,
+   * the instance's last_seen_at): runtime state, session, credential report and isolation are as
+   * stored, and the stored heartbeat is recent enough (livenessFlushMs) for the restart rule to hold.
+   */
+  private storageUnchanged(agent: AgentRecord, hb: HeartbeatRequest, now: number): boolean {
+    const stored = agent.storedHeartbeatAt ?? agent.lastHeartbeatAt;
+    if (stored === null || now - stored > livenessFlushMs(this.ctx.settings)) return false;
+    if (hb.runtimeState !== agent.runtimeState || hb.sessionId !== agent.sessionId) return false;
+    if (hb.isolation !== undefined && hb.isolation !== agent.isolation) return false;
+    return agent.credentialReported !== null && canonicalJson(hb.credential) === canonicalJson(agent.credentialReported);
   }
 
   /**
@@ -257,6 +301,15 @@ export class LifecycleService {
 /** The bead was marked for this very run (its generation) when the spend cap asked it to stop after its turn. */
 export function pausedForSpendCap(metadata: Record<string, unknown>, agent: Pick<AgentRecord, 'role' | 'gen'>): boolean {
   return agent.role === 'polecat' && metadata[PAUSED_BY_KEY] === SPEND_CAP_PAUSE && metadata[PAUSED_GEN_KEY] === agent.gen;
+}
+
+/** JSON with object keys sorted: equal for equal values whatever order their keys were built in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 export function requireBead<T>(value: T | null, what = 'bead'): T {
