@@ -12,7 +12,7 @@ import { TOOLS, type Bead, type CredentialStatus } from '@gastown/protocol';
 import { abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, callTool, type AgentWithCredentials, type CallResult } from '../helpers';
-import { dispatchTown, heartbeat, sendToMayor, startedAgent, townEvents, agentById, type DispatchFixture } from '../support/agent-calls';
+import { credentialStatus, dispatchTown, heartbeat, sendToMayor, startedAgent, townEvents, agentById, type DispatchFixture } from '../support/agent-calls';
 import { runAlarm, withTownSql } from '../support/fake-container';
 
 const HB_MS = 30_000;
@@ -29,18 +29,7 @@ function at(t: number): void {
 
 /** A credential report that stays the same from beat to beat (as a broker's does between refreshes). */
 function steadyReport(expiresAt: number): CredentialStatus {
-  return {
-    accessTokenExpiresAt: expiresAt,
-    tokenFingerprint: 'abcdef01',
-    nextRefreshAt: null,
-    lastRefreshAt: null,
-    lastRefreshSource: 'dispatch',
-    refreshCount: 0,
-    consecutiveFailures: 0,
-    unauthorizedCount: 0,
-    lastError: null,
-    state: 'valid',
-  };
+  return credentialStatus({ accessTokenExpiresAt: expiresAt });
 }
 
 /** A heartbeat that repeats the previous one but for its time. */
