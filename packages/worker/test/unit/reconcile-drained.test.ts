@@ -4,47 +4,13 @@ import { beadAfterCompletion } from '../../src/town/bead-rules';
 import { nextWakeAt, reconcile, type ReconcileSettings } from '../../src/town/reconciler/reconcile';
 import type { Action, ReconcileAgent, ReconcileBead, ReconcileState } from '../../src/town/reconciler/types';
 import { createTownSettings } from '../../src/town/town-settings';
+import { reconcileFixtures } from '../support/reconcile-fixtures';
 
 const T = 1_900_000_000_000;
 const S = 1000;
 const settings: ReconcileSettings = createTownSettings({ heartbeatIntervalMs: 30 * S, maxPolecats: 2 });
 
-function agent(o: Partial<ReconcileAgent> & Pick<ReconcileAgent, 'id'>): ReconcileAgent {
-  return {
-    role: 'polecat',
-    rigId: 'rig_aaaaaa',
-    status: 'exited',
-    gen: 2,
-    beadId: null,
-    updatedAt: T,
-    dispatchedAt: T - 600 * S,
-    lastHeartbeatAt: T - 10 * S,
-    containerInstanceId: 'ci_one',
-    tokenIssuedAt: null,
-    tokenExpiresAt: null,
-    lastRefreshAt: null,
-    busy: false,
-    credentialsLive: false,
-    ...o,
-  };
-}
-
-function bead(o: Partial<ReconcileBead> & Pick<ReconcileBead, 'id'>): ReconcileBead {
-  return {
-    type: 'issue',
-    status: 'in_progress',
-    rigId: 'rig_aaaaaa',
-    assigneeId: null,
-    attempts: 0,
-    createdAt: T - 100 * S,
-    retryAt: null,
-    reviewGen: null,
-    reviewAttempts: 0,
-    polecatId: null,
-    drainedBy: null,
-    ...o,
-  };
-}
+const { agent, bead } = reconcileFixtures({ now: T, agent: { status: 'exited', gen: 2 }, bead: { status: 'in_progress' } });
 
 const state = (o: Partial<ReconcileState>): ReconcileState => ({ agents: [], beads: [], providerConfigured: true, latestInstanceId: 'ci_one', ...o });
 const drained = (agentId: string, beadId: string) => ({

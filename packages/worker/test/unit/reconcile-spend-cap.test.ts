@@ -4,48 +4,14 @@ import { nextWakeAt, reconcile, type ReconcileSettings } from '../../src/town/re
 import type { Action, ReconcileAgent, ReconcileBead, ReconcileState } from '../../src/town/reconciler/types';
 import { cappedAt, cappedMayorAnswer, nextSpendPeriodStart, spendStatusOf, spendWarning } from '../../src/town/spend-rules';
 import { createTownSettings } from '../../src/town/town-settings';
+import { reconcileFixtures } from '../support/reconcile-fixtures';
 
 const T = Date.UTC(2030, 2, 4, 15, 0, 0);
 const S = 1000;
 const DAY_END = Date.UTC(2030, 2, 5);
 const settings: ReconcileSettings = createTownSettings({ heartbeatIntervalMs: 30 * S, maxPolecats: 2 });
 
-function agent(o: Partial<ReconcileAgent> & Pick<ReconcileAgent, 'id'>): ReconcileAgent {
-  return {
-    role: 'polecat',
-    rigId: 'rig_aaaaaa',
-    status: 'working',
-    gen: 2,
-    beadId: null,
-    updatedAt: T,
-    dispatchedAt: T - 60 * S,
-    lastHeartbeatAt: T - 5 * S,
-    containerInstanceId: 'ci_one',
-    tokenIssuedAt: null,
-    tokenExpiresAt: null,
-    lastRefreshAt: null,
-    busy: false,
-    credentialsLive: true,
-    ...o,
-  };
-}
-
-function bead(o: Partial<ReconcileBead> & Pick<ReconcileBead, 'id'>): ReconcileBead {
-  return {
-    type: 'issue',
-    status: 'open',
-    rigId: 'rig_aaaaaa',
-    assigneeId: null,
-    attempts: 0,
-    createdAt: T - 100 * S,
-    retryAt: null,
-    reviewGen: null,
-    reviewAttempts: 0,
-    polecatId: null,
-    drainedBy: null,
-    ...o,
-  };
-}
+const { agent, bead } = reconcileFixtures({ now: T, agent: { gen: 2, dispatchedAt: T - 60 * S, lastHeartbeatAt: T - 5 * S, credentialsLive: true } });
 
 const capped = (o: Partial<ReconcileState>): ReconcileState => ({
   agents: [],

@@ -3,48 +3,14 @@ import { livenessDeadline, needsBackstop, nextWakeAt, reconcile, type ReconcileS
 import type { Action, ReconcileAgent, ReconcileBead, ReconcileState } from '../../src/town/reconciler/types';
 import { backoffMs, retryTransition } from '../../src/town/bead-rules';
 import { createTownSettings } from '../../src/town/town-settings';
+import { reconcileFixtures } from '../support/reconcile-fixtures';
 
 const T = 1_900_000_000_000;
 const S = 1000;
 const HB = 30 * S;
 const settings: ReconcileSettings = createTownSettings({ heartbeatIntervalMs: HB, maxPolecats: 2 });
 
-function agent(o: Partial<ReconcileAgent> & Pick<ReconcileAgent, 'id'>): ReconcileAgent {
-  return {
-    role: 'polecat',
-    rigId: 'rig_aaaaaa',
-    status: 'working',
-    gen: 1,
-    beadId: null,
-    updatedAt: T,
-    dispatchedAt: T - 600 * S,
-    lastHeartbeatAt: T - 10 * S,
-    containerInstanceId: 'ci_one',
-    tokenIssuedAt: T - 10 * S,
-    tokenExpiresAt: T - 10 * S + 3600 * S,
-    lastRefreshAt: null,
-    busy: false,
-    credentialsLive: false,
-    ...o,
-  };
-}
-
-function bead(o: Partial<ReconcileBead> & Pick<ReconcileBead, 'id'>): ReconcileBead {
-  return {
-    type: 'issue',
-    status: 'open',
-    rigId: 'rig_aaaaaa',
-    assigneeId: null,
-    attempts: 0,
-    createdAt: T - 100 * S,
-    retryAt: null,
-    reviewGen: null,
-    reviewAttempts: 0,
-    polecatId: null,
-    drainedBy: null,
-    ...o,
-  };
-}
+const { agent, bead } = reconcileFixtures({ now: T, agent: { tokenIssuedAt: T - 10 * S, tokenExpiresAt: T - 10 * S + 3600 * S } });
 
 function state(o: Partial<ReconcileState> = {}): ReconcileState {
   return { agents: [], beads: [], providerConfigured: true, latestInstanceId: 'ci_one', ...o };
