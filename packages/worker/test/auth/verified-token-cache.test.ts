@@ -3,10 +3,10 @@
  * while the verifier itself would accept the token (time, key), holds successes only, and stays
  * within its bound (CLOCK eviction). Revocation through the real routes: verified-token-cache-routes.test.ts.
  */
-import { AGENT_AUDIENCE, TOKEN_ISSUER, systemClock } from '@gastown/protocol';
+import { systemClock } from '@gastown/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKeyring, createTokenPolicy, mintAgentAccessToken, verifyAgentAccessToken, VerifiedTokenCache, type AuthConfig } from '../../src/auth';
-import { codeOf, codeOfSync, craftToken, fakeClock, makeConfig, SECRETS, seededBytes, subject, T0 } from './support/fixtures';
+import { agentClaims, codeOf, codeOfSync, craftToken, fakeClock, makeConfig, SECRETS, seededBytes, subject, T0 } from './support/fixtures';
 
 const TTL = 3600;
 const S = 1000;
@@ -14,23 +14,8 @@ const config = makeConfig(['k1', 'k2'], 'k2', TTL);
 const iat = Math.floor(T0 / 1000);
 const HEADER = { alg: 'HS256', kid: 'k2', typ: 'JWT' };
 
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const s = subject();
-  return {
-    iss: TOKEN_ISSUER,
-    aud: AGENT_AUDIENCE,
-    sub: s.id,
-    townId: s.townId,
-    rigId: s.rigId,
-    userId: s.userId,
-    role: s.role,
-    gen: s.gen,
-    jti: 'jti-0123456789',
-    iat,
-    exp: iat + TTL,
-    ...overrides,
-  };
-}
+/** A complete, valid agent claim set at T0. */
+const claims = (overrides: Record<string, unknown> = {}) => agentClaims(TTL, overrides);
 
 async function mint(seed: number, at = T0, cfg: AuthConfig = config): Promise<string> {
   return (await mintAgentAccessToken(cfg, subject(), { ttlSeconds: TTL, now: at, randomBytes: seededBytes(seed) })).accessToken;

@@ -1,30 +1,14 @@
 import { AGENT_AUDIENCE, CredentialError, TOKEN_ISSUER, USER_AUDIENCE } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
 import { mintAgentAccessToken, mintUserToken, verifyAgentAccessToken, verifyUserToken } from '../../src/auth';
-import { codeOf, craftToken, joseToken, makeConfig, SECRETS, seededBytes, subject, T0 } from './support/fixtures';
+import { agentClaims, codeOf, craftToken, joseToken, makeConfig, SECRETS, seededBytes, subject, T0 } from './support/fixtures';
 
 const TTL = 3600;
 const config = makeConfig(['k1', 'k2'], 'k2', TTL);
 const iat = Math.floor(T0 / 1000);
 
 /** A complete, valid agent claim set at T0. */
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const s = subject();
-  return {
-    iss: TOKEN_ISSUER,
-    aud: AGENT_AUDIENCE,
-    sub: s.id,
-    townId: s.townId,
-    rigId: s.rigId,
-    userId: s.userId,
-    role: s.role,
-    gen: s.gen,
-    jti: 'jti-0123456789',
-    iat,
-    exp: iat + TTL,
-    ...overrides,
-  };
-}
+const claims = (overrides: Record<string, unknown> = {}) => agentClaims(TTL, overrides);
 function without(key: string): Record<string, unknown> {
   const c = claims();
   delete c[key];

@@ -1,6 +1,6 @@
 /** Shared fixtures for auth tests: keys, configs, subjects, seeded randomness, a fake clock, DO storage. */
 import { env, runInDurableObject } from 'cloudflare:test';
-import { GastownError, type Clock } from '@gastown/protocol';
+import { AGENT_AUDIENCE, GastownError, TOKEN_ISSUER, type Clock } from '@gastown/protocol';
 import { SignJWT } from 'jose';
 import { createKeyring, createTokenPolicy, type AgentSubject, type AuthConfig } from '../../../src/auth';
 import { Sql } from '../../../src/storage/sql';
@@ -29,6 +29,26 @@ export function subject(overrides: Partial<AgentSubject> = {}): AgentSubject {
 }
 
 /** mulberry32: a tiny seeded PRNG in [0, 1). */
+/** A complete, valid agent claim set issued at T0 that lives `ttlSeconds`, with `overrides` on top. */
+export function agentClaims(ttlSeconds: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const s = subject();
+  const iat = Math.floor(T0 / 1000);
+  return {
+    iss: TOKEN_ISSUER,
+    aud: AGENT_AUDIENCE,
+    sub: s.id,
+    townId: s.townId,
+    rigId: s.rigId,
+    userId: s.userId,
+    role: s.role,
+    gen: s.gen,
+    jti: 'jti-0123456789',
+    iat,
+    exp: iat + ttlSeconds,
+    ...overrides,
+  };
+}
+
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
