@@ -11,6 +11,7 @@ export const USER_API = {
   stopAgent: '/api/towns/:townId/agents/:agentId/stop',
   reissueCredentials: '/api/towns/:townId/agents/:agentId/credentials/reissue',
   beads: '/api/towns/:townId/beads',
+  bead: '/api/towns/:townId/beads/:beadId',
   mail: '/api/towns/:townId/mail',
   mayorMessages: '/api/towns/:townId/mayor/messages',
   mayorSession: '/api/towns/:townId/mayor/session',
@@ -18,4 +19,5 @@ export const USER_API = {
   eventStream: '/api/towns/:townId/events/stream',
   usage: '/api/towns/:townId/usage',
   models: '/api/towns/:townId/models',
+  restartContainer: '/api/towns/:townId/container/restart',
 } as const;

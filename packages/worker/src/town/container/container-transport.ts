@@ -12,6 +12,12 @@ export interface ContainerTransport {
   configure(settings: ContainerSettings): Promise<void>;
   /** Restart an awake container's sleepAfter window without contacting it; false when it sleeps (never wakes it). */
   keepAwake(): Promise<boolean>;
+  /**
+   * Stop the town's container gracefully (SIGTERM: the container drains — polecats' work committed,
+   * mayor sessions saved — then SIGKILL after the grace period) so its next boot takes the current
+   * settings and env vars. Never starts it; `wasRunning: false` when it already slept.
+   */
+  restart(): Promise<{ wasRunning: boolean }>;
 }
 
 /** Per-call time budgets, ms. A start clones the rig and boots a runtime; the rest are quick. */
