@@ -40,6 +40,9 @@ export const ESSENTIAL_EVENT_PREFIXES: readonly string[] = [
   'git.credentials_',
   'model.',
 ];
+/** Refusals of the agent's standing rather than of the batch: every later batch of this run gets the same answer. */
+const STANDING_REFUSALS: ReadonlySet<string> = new Set(['token_revoked', 'token_scope', 'refresh_invalid', 'refresh_reused', 'role_forbidden']);
+
 function isModelUsage(event: AgentEvent): boolean {
   return event.type === MODEL_USAGE_EVENT;
 }
@@ -192,10 +195,11 @@ export class BatchingEventSink implements EventSink {
     }
   }
 
-  #drop(count: number, reason: string): void {
+  /** Count dropped events; `report: false` when no `events.dropped` report could be delivered either. */
+  #drop(count: number, reason: string, options: { report: boolean } = { report: true }): void {
     if (this.#droppedUnreported === 0) this.#log.warn('events.dropping', { reason, maxBuffer: this.#maxBuffer });
     this.#droppedTotal += count;
-    this.#droppedUnreported += count;
+    if (options.report) this.#droppedUnreported += count;
   }
 
   /** Decide when the next automatic send happens. */
@@ -266,9 +270,15 @@ export class BatchingEventSink implements EventSink {
         const usage = batch.filter(isModelUsage);
         const delivered = usage.length > 0 && usage.length < payload.length ? await this.#sendUsageOnly(usage) : false;
         const lost = delivered ? batch.length - usage.length : batch.length;
-        this.#log.error('events.rejected', { code, events: lost, usageDelivered: delivered ? usage.length : 0 });
-        if (lost > 0) this.#drop(lost, code);
-        this.#dropReport = null;
+        this.#log.error('events.rejected', { code, events: lost, usageDelivered: delivered ? usage.length : 0, dropReport: dropReport !== null });
+        if (dropReport !== null) {
+          // the report went down with the batch; sending it again would be refused the same way (and,
+          // in a flush loop, at once and forever): its count stays in the log and in droppedTotal
+          this.#droppedUnreported -= dropReport.data['count'] as number;
+          this.#dropReport = null;
+        }
+        // refused for the agent's standing (revoked, another scope): no later report would be taken either
+        if (lost > 0) this.#drop(lost, code, { report: !STANDING_REFUSALS.has(code) });
         return true;
       }
       this.#buffer.unshift(...batch);

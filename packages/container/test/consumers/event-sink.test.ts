@@ -136,6 +136,23 @@ describe('BatchingEventSink', () => {
     expect(s.sink.stats).toMatchObject({ buffered: 0, droppedTotal: 2 });
   });
 
+  it('a run whose credentials were revoked: close() ends after a bounded number of refused requests (a refused drop report is not resent)', async () => {
+    const s = setup({ flushIntervalMs: 1000 });
+    s.sink.emit('tool.call', { i: 0 });
+    s.stub.script.push('validation');
+    await s.timers.advance(1000); // one batch refused as invalid: one drop to report
+    s.stub.otherwise = 'revoked'; // then the control plane revokes the run (a newer generation was dispatched)
+    s.stub.maxCalls = 50;
+    s.sink.emit('tool.call', { i: 1 });
+    s.sink.emit('agent.exited', {});
+    expect(await s.sink.close()).toBe(true);
+    // the batch with the pending drop report, refused; nothing is sent again
+    expect(s.stub.batches.length).toBe(2);
+    expect(s.sink.stats).toMatchObject({ buffered: 0, droppedTotal: 3, droppedUnreported: 0 });
+    await s.timers.advance(10 * 60_000);
+    expect(s.stub.batches.length).toBe(2);
+  });
+
   it('flush() drains everything now (shutdown); close() counts later events as dropped', async () => {
     const s = setup({ maxBatch: 10, flushIntervalMs: 60_000 });
     for (let i = 0; i < 35; i += 1) s.sink.emit('tool.call', { i });
