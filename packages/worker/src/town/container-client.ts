@@ -7,8 +7,12 @@ import {
   type StartAgentRequest,
 } from '@gastown/protocol';
 
-/** Whether a container-side action reached a running agent. */
-export type ContainerDelivery = 'delivered' | 'not_running';
+/**
+ * Whether a container-side action reached a running agent. `ending`: the container has the run but
+ * it is stopping (an idle timeout, a stop) — its completion report is on its way, and a new
+ * generation dispatched now would revoke the credentials that report and its last events carry.
+ */
+export type ContainerDelivery = 'delivered' | 'not_running' | 'ending';
 
 /** How a stop goes: `afterTurn` lets the model call in flight finish (spend cap; StopAgentRequest). */
 export interface StopOptions {
@@ -24,7 +28,8 @@ export interface ContainerSettings {
 /**
  * How the TownDO talks to its town's container (the container control API, CONTAINER_API).
  * Contract for implementations:
- * - `not_running` / `null` mean "the container answered: no such agent" (or no container is up).
+ * - `not_running` / `null` mean "the container answered: no such agent" (or no container is up);
+ *   `ending` that the agent's run is stopping (409 from the container).
  * - a container that cannot be reached or answers badly throws GastownError
  *   `container_unavailable` (503) or `upstream_failed` (502) — never a silent success.
  * - no method may wake a sleeping container except `start`, `deliver` and `merge`
@@ -34,6 +39,8 @@ export interface ContainerSettings {
  *   (Cloudflare: `renewActivityTimeout()` on TownContainerDO); false, and nothing else, when it
  *   sleeps. The TownDO calls it only while an agent reports that it works, so an idle town still
  *   goes to sleep on time.
+ * - `restart` stops an awake container gracefully (it drains) so its next boot takes the settings
+ *   last configured; it never starts one (`wasRunning: false` when the town sleeps).
  */
 export interface ContainerClient {
   start(req: StartAgentRequest): Promise<AgentRuntimeStatus>;
@@ -44,6 +51,7 @@ export interface ContainerClient {
   merge(req: MergeRequest): Promise<{ accepted: true }>;
   configure(settings: ContainerSettings): Promise<void>;
   keepAwake(): Promise<boolean>;
+  restart(): Promise<{ wasRunning: boolean }>;
 }
 
 /** No container runtime configured: nothing runs, so nothing can be started or merged. */
@@ -72,6 +80,9 @@ export class NullContainerClient implements ContainerClient {
   async configure(_settings: ContainerSettings): Promise<void> {}
   async keepAwake(): Promise<boolean> {
     return false;
+  }
+  async restart(): Promise<{ wasRunning: boolean }> {
+    return { wasRunning: false };
   }
 }
 

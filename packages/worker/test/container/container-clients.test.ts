@@ -147,9 +147,9 @@ describe('HostContainerClient (local container host over HTTP)', () => {
       expected: 'not_running',
     },
     {
-      name: 'agent exited (409) → not_running',
+      name: 'agent exited or stopping (409) → ending (its completion report is on its way)',
       answer: () => Response.json({ error: { code: 'conflict', message: 'agent is exited' } }, { status: 409 }),
-      expected: 'not_running',
+      expected: 'ending',
     },
   ])('deliver: $name', async ({ answer, expected }) => {
     expect(await fakeHost({ answer }).client.deliver(AGENT, { text: 'x', grant: null })).toBe(expected);
@@ -220,6 +220,9 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
         calls.push(['configure', patch]);
         return { ok: true, value: undefined };
       },
+      async restart() {
+        return { ok: true, value: { wasRunning: running } };
+      },
       async keepAwake() {
         calls.push(['keepAwake']);
         return running;
@@ -283,6 +286,7 @@ describe('DO container client: a refused setting is validation_failed (400), not
       async keepAwake() {
         return false;
       },
+      restart: async () => ({ ok: true, value: { wasRunning: false } }),
     };
     return { client: new ControlApiContainerClient(new DurableObjectTransport(overWorkersRpc(target), TOWN)), stored };
   }
@@ -319,6 +323,9 @@ describe('DO container client: a refused setting is validation_failed (400), not
       },
       configure: async () => ({ ok: true, value: undefined }),
       keepAwake: async () => {
+        throw new Error('durable object reset');
+      },
+      restart: async () => {
         throw new Error('durable object reset');
       },
     });

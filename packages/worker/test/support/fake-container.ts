@@ -26,7 +26,8 @@ export type FakeCall =
   | { method: 'status'; agentId: string }
   | { method: 'merge'; req: MergeRequest }
   | { method: 'configure'; settings: ContainerSettings }
-  | { method: 'keepAwake' };
+  | { method: 'keepAwake' }
+  | { method: 'restart' };
 
 export interface FakeBehaviour {
   /** Hold every start until this promise settles (a slow container start). */
@@ -42,6 +43,8 @@ export interface FakeBehaviour {
   merge?: GastownError | null;
   /** Throw this from keepAwake. */
   keepAwake?: GastownError | null;
+  /** Throw this from restart, or answer whether a container was running (default true). */
+  restart?: GastownError | { wasRunning: boolean } | null;
 }
 
 export function runtimeStatus(agentId: string, role: AgentRuntimeStatus['role'], gen: number, activity: 'working' | 'waiting'): AgentRuntimeStatus {
@@ -122,6 +125,12 @@ export class FakeContainer implements ContainerClient {
     this.calls.push({ method: 'keepAwake' });
     if (this.behaviour.keepAwake) throw this.behaviour.keepAwake;
     return true;
+  }
+  async restart(): Promise<{ wasRunning: boolean }> {
+    this.calls.push({ method: 'restart' });
+    const behaviour = this.behaviour.restart;
+    if (behaviour instanceof GastownError) throw behaviour;
+    return behaviour ?? { wasRunning: true };
   }
 }
 

@@ -167,4 +167,43 @@ describe('refinery flow', () => {
     expect((await beadById(f, second.mr.id)).assigneeId).toBe(refinery.agent.id);
     expect((await agentById(f, refinery.agent.id)).credential.gen).toBe(refineryStart.agent.gen);
   });
+
+  it('a refinery whose run is ending (idle timeout: the container answers 409) is not declared lost: its last events and completion report keep working, then a new run takes the merge request', async () => {
+    const f = await dispatchTown();
+    const first = await readyMergeRequest(f, 'first');
+    await complete(first.polecat, { outcome: 'completed', branch: first.branch });
+    await runAlarm(f.town.id);
+    const refineryStart = f.fake.of('start').at(-1)!.req;
+    const refinery = startedAgent(refineryStart);
+    await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id, commit: POLECAT_COMMIT });
+    await mergeResult(refinery, { mergeRequestBeadId: first.mr.id, outcome: 'merged', commitSha: 'c'.repeat(40) });
+    await heartbeat(refinery, { activity: 'waiting' });
+
+    const second = await readyMergeRequest(f, 'second');
+    await complete(second.polecat, { outcome: 'completed', branch: second.branch });
+    f.fake.behaviour.deliver = 'ending';
+    const starts = f.fake.of('start').length;
+    await runAlarm(f.town.id);
+    expect(f.fake.of('deliver').at(-1)).toMatchObject({ agentId: refinery.agent.id });
+    expect(f.fake.of('start')).toHaveLength(starts);
+    // not lost: same generation, its token still works for the run's last events and its report
+    expect(await agentById(f, refinery.agent.id)).toMatchObject({ status: 'waiting', credential: { gen: refineryStart.agent.gen } });
+    expect((await townEvents(f)).filter((e) => e.type === 'agent.lost')).toEqual([]);
+    expect((await townEvents(f)).filter((e) => e.type === 'merge_request.review_deferred').map((e) => e.beadId)).toEqual([second.mr.id]);
+    const events = await call('POST', `/agent/towns/${f.town.id}/agents/${refinery.agent.id}/events`, {
+      token: refinery.token,
+      body: { events: [{ id: 'ev_ending_1', type: 'agent.exited', at: Date.now(), data: { outcome: 'completed' } }] },
+    });
+    expect(events.status, JSON.stringify(events.body)).toBe(200);
+    expect((await complete(refinery, { outcome: 'completed', reason: 'idle timeout' })).status).toBe(200);
+
+    // the run ended properly; after the pause the next pass starts a new run with the merge request
+    vi.useFakeTimers({ now: Date.now() + 1_500, toFake: ['Date'] });
+    await runAlarm(f.town.id);
+    const next = f.fake.of('start').at(-1)!.req;
+    expect(f.fake.of('start')).toHaveLength(starts + 1);
+    expect(next).toMatchObject({ agent: { id: refinery.agent.id, role: 'refinery' } });
+    expect(next.agent.gen).toBeGreaterThan(refineryStart.agent.gen); // the completion revoked its generation; the new run has its own
+    expect(next.prompt).toContain(second.mr.id);
+  });
 });

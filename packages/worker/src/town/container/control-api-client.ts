@@ -67,11 +67,16 @@ export class ControlApiContainerClient implements ContainerClient {
     return this.transport.keepAwake();
   }
 
+  restart(): Promise<{ wasRunning: boolean }> {
+    return this.transport.restart();
+  }
+
   private async delivery(call: ContainerCall, operation: string): Promise<ContainerDelivery> {
     const result = await this.transport.call(call);
     if (!result.running) return 'not_running';
     if (result.status === 200) return 'delivered';
-    if (result.status === 404 || result.status === 409) return 'not_running';
+    if (result.status === 404) return 'not_running';
+    if (result.status === 409) return 'ending';
     throw errorFrom(result, operation);
   }
 

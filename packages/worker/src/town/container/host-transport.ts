@@ -60,6 +60,19 @@ export class HostTransport implements ContainerTransport {
     return body?.running === true;
   }
 
+  /**
+   * The host's graceful stop (HOST_API.stop): SIGTERM, the container drains, SIGKILL after the host's
+   * grace period. The host answers once the process has exited, so the budget is a start's (the
+   * drain commits and pushes work). A town that sleeps is left alone: nothing is started.
+   */
+  async restart(): Promise<{ wasRunning: boolean }> {
+    if (!(await this.running())) return { wasRunning: false };
+    const response = await this.request(this.route(HOST_API.stop), { method: 'POST' }, this.timeouts.startMs);
+    await response.body?.cancel();
+    if (!response.ok) throw new GastownError('upstream_failed', `the container host refused to stop the town's container (HTTP ${response.status})`);
+    return { wasRunning: true };
+  }
+
   /** Whether the town's container runs now, as the host sees it (never wakes it). */
   async running(): Promise<boolean> {
     const response = await this.request(this.route(HOST_API.state), { method: 'GET' }, this.timeouts.otherMs);

@@ -21,6 +21,9 @@ import { loadReconcileState } from './load-state';
 import { nextWakeAt, reconcile } from './reconcile';
 import type { Action, LostReason } from './types';
 
+/** How long a merge request waits for a stopping refinery run to report its end before the next hand-over try. */
+export const REFINERY_ENDING_PAUSE_MS = 1_000;
+
 export interface ReconcileRun {
   actions: Action[];
   /** When to run next (null: nothing live or pending — leave the alarm off). */
@@ -255,6 +258,13 @@ export class ReconcilerService {
       const result = await this.dispatch.deliver(refineryId, refineryPrompt(mr, this.work.sourceOf(mr)));
       if (result === 'delivered') {
         this.review.markHandedOver(mr.id, this.agents.record(refineryId));
+        return;
+      }
+      if (result === 'ending') {
+        // the run is stopping (idle timeout): its completion report ends it properly in a moment, and
+        // the next pass starts a new run. Declaring it lost now would revoke the credentials its last
+        // events and that report carry (they would get 401 token_revoked).
+        this.review.deferHandOver(mr.id, 'refinery_ending', REFINERY_ENDING_PAUSE_MS);
         return;
       }
       // the container has no such run: it is gone; the next pass starts a new one

@@ -78,7 +78,7 @@ export class MayorService {
     const pending = this.ctx.repos.mayorMessages.undelivered();
     if (pending.length === 0) return 'delivered';
     const result = await this.dispatch.deliver(mayor.id, joinMessages(pending));
-    if (result === 'not_running') {
+    if (result !== 'delivered') {
       this.ctx.event({ type: 'agent.not_running', agentId: mayor.id, data: { gen: mayor.gen, during: 'deliver' } });
       return null;
     }

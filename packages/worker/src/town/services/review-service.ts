@@ -142,6 +142,17 @@ export class ReviewService {
     }
   }
 
+  /** Not handed over yet, through no failure (the refinery run is ending): try again after `pauseMs`, no attempt spent. */
+  deferHandOver(mergeRequestBeadId: string, reason: string, pauseMs: number): void {
+    const mr = this.work.bead(mergeRequestBeadId);
+    if (mr.status !== 'open') return;
+    const now = this.ctx.clock.now();
+    this.ctx.transaction(() => {
+      this.ctx.repos.beads.update(mr.id, { metadata: { ...mr.metadata, reviewRetryAt: now + pauseMs } }, now);
+      this.ctx.event({ type: 'merge_request.review_deferred', beadId: mr.id, agentId: null, data: { reason, retryAt: now + pauseMs } });
+    });
+  }
+
   /** A hand-over failed: try again after a backoff (the reconciler gives up after the attempt cap). */
   handOverFailed(mergeRequestBeadId: string, error: GastownError): void {
     const { settings, clock } = this.ctx;
