@@ -15,3 +15,19 @@ export type ContainerCallResult = { running: false } | { running: true; status: 
 export interface TownContainerSettingsPatch {
   sleepAfterSeconds?: number;
 }
+
+/** What TownContainerDO tells the town when its container stopped (exit, crash, signal). */
+export interface ContainerStoppedNotice {
+  exitCode: number;
+  /** The library's StopParams reason: `exit` (the process ended) or `runtime_signal`. */
+  reason: 'exit' | 'runtime_signal';
+  stoppedAt: number;
+}
+
+/**
+ * The TownDO method TownContainerDO's onStop calls (`TOWN.idFromName(townId)`): the town learns at
+ * once that the runs in that container are gone, instead of after missed heartbeats.
+ */
+export interface TownStopRpc {
+  containerStopped(notice: ContainerStoppedNotice): Promise<unknown>;
+}

@@ -1,7 +1,10 @@
-import { Container } from '@cloudflare/containers';
+import { Container, type StopParams } from '@cloudflare/containers';
 import { CONTAINER_KEY_HEADER, deriveTownContainerKey, TOWN_ENV_PREFIX } from '@gastown/protocol';
-import { toRpcResult, type RpcResult } from '../rpc-result';
-import type { ContainerCall, ContainerCallResult, TownContainerSettingsPatch } from './container-rpc';
+import { describeUnexpected, toRpcResult, type RpcResult } from '../rpc-result';
+import { withDeadline } from './call-deadline';
+import { callTimedOut, unavailableFromAnswer, unavailableFromThrown } from './container-call-errors';
+import { callBudgetMs, CONTAINER_LIMITS, type ContainerLimits } from './container-limits';
+import type { ContainerCall, ContainerCallResult, ContainerStoppedNotice, TownContainerSettingsPatch, TownStopRpc } from './container-rpc';
 import { DEFAULT_SLEEP_AFTER_SECONDS, validEnvVarName, validEnvVarValue, validSleepAfterSeconds, validTownEnvVars } from './town-container-settings';
 
 /** The port the container control server listens on (the image sets CONTAINER_PORT=8080). */
@@ -16,6 +19,13 @@ export const CONTAINER_PASSTHROUGH_VARS = [
 
 const KV_ENV_VARS = 'gastown:town-env-vars';
 const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
+/** The town this container serves (known from its first call): onStop tells that town. */
+const KV_TOWN_ID = 'gastown:town-id';
+
+/** Payload of the `killAfterGrace` schedule: when the SIGTERM it follows up was sent. */
+interface KillAfterGrace {
+  stopRequestedAt: number;
+}
 
 /**
  * Production only: one Cloudflare Container per town. It holds what a boot needs — the town env
@@ -25,17 +35,25 @@ const KV_SLEEP_AFTER = 'gastown:sleep-after-seconds';
  * The settings methods return an RpcResult: Workers RPC keeps only the message of a thrown
  * error, and a refused setting must reach the caller as `validation_failed`, not as an outage.
  *
- * Never instantiated locally or in tests: `Container`'s constructor throws without a container
+ * Hardened against the library's gaps (issue 15): every call has a time limit (CONTAINER_LIMITS,
+ * an abort signal and a race), a cold start is explicit with a readiness wait sized like the local
+ * host's, library failures are `container_unavailable` (container-call-errors.ts), a stop is
+ * SIGTERM then SIGKILL after a grace period, a sleepAfter change is re-armed at once, and a stop
+ * tells the town at once (onStop).
+ *
+ * Never instantiated by `wrangler dev`: `Container`'s constructor throws without a container
  * runtime. The TownDO routes to the local container host before it ever touches this binding
- * (see client-factory.ts).
+ * (see client-factory.ts). Tests construct it with a fake `ctx.container` (test/container-do).
  */
 export class TownContainerDO extends Container<Env> {
   override defaultPort = CONTAINER_PORT;
   /** The town's derived container key (never the deployment's): known from the first call on, which names the town. */
   private townKey: { townId: string; key: string } | null = null;
+  private readonly limits: ContainerLimits;
 
-  constructor(ctx: DurableObjectState<{}>, env: Env) {
+  constructor(ctx: DurableObjectState<{}>, env: Env, limits: ContainerLimits = CONTAINER_LIMITS) {
     super(ctx, env);
+    this.limits = limits;
     // Read synchronously: Container's constructor reads `sleepAfter` a microtask later.
     this.sleepAfter = this.storedSleepAfterSeconds();
     this.envVars = this.bootEnv(this.storedEnvVars());
@@ -58,12 +76,65 @@ export class TownContainerDO extends Container<Env> {
 
   /** Town settings other than env vars (today: sleepAfter). */
   configure(patch: TownContainerSettingsPatch): Promise<RpcResult<void>> {
-    return toRpcResult(console, 'configure', () => {
+    return toRpcResult(console, 'configure', async () => {
       if (patch.sleepAfterSeconds === undefined) return;
       const seconds = validSleepAfterSeconds(patch.sleepAfterSeconds);
+      const changed = seconds !== this.sleepAfter;
       this.ctx.storage.kv.put(KV_SLEEP_AFTER, seconds);
       this.sleepAfter = seconds;
+      // an awake container sleeps by the new window from now, not by the old one: the deadline is
+      // moved and the library's alarm loop (which may be waiting up to 3 min) looks again at once
+      if (changed && this.running()) {
+        this.renewActivityTimeout();
+        await this.scheduleNextAlarm();
+      }
     });
+  }
+
+  /**
+   * Stop the container gracefully (SIGTERM: it drains) and SIGKILL it after the grace period, so its
+   * next boot takes the current env vars and settings. Never starts it.
+   */
+  restart(): Promise<RpcResult<{ wasRunning: boolean }>> {
+    return toRpcResult(console, 'restart', async () => {
+      const wasRunning = this.running();
+      if (wasRunning) await this.stopGracefully();
+      return { wasRunning };
+    });
+  }
+
+  /** Sleep after `sleepAfter` without activity: SIGTERM, then SIGKILL after the grace period (the library only sends SIGTERM). */
+  override async onActivityExpired(): Promise<void> {
+    if (!this.running()) return;
+    await this.stopGracefully();
+  }
+
+  /**
+   * Scheduled by stopGracefully (the library's alarm schedules, so it survives an eviction): SIGKILL
+   * a container still running the grace period after its SIGTERM — unless it is a newer boot.
+   */
+  async killAfterGrace(payload: KillAfterGrace): Promise<void> {
+    if (!this.running()) return;
+    const state = await this.getState();
+    if (state.lastChange > payload.stopRequestedAt) return; // started again since the SIGTERM: not the one asked to stop
+    console.warn({ msg: 'town container ignored SIGTERM for its grace period: SIGKILL', graceMs: this.limits.stopGraceMs });
+    await this.destroy();
+  }
+
+  /** The container stopped (exit, crash, signal): the town is told at once instead of after missed heartbeats. */
+  override async onStop(params: StopParams): Promise<void> {
+    const townId = this.ctx.storage.kv.get<string>(KV_TOWN_ID);
+    console.info({ msg: 'town container stopped', townId: townId ?? null, exitCode: params.exitCode, reason: params.reason });
+    const towns = this.env.TOWN as unknown as DurableObjectNamespace | undefined;
+    if (!townId || !towns) return;
+    const notice: ContainerStoppedNotice = { exitCode: params.exitCode, reason: params.reason, stoppedAt: Date.now() };
+    try {
+      const town = towns.get(towns.idFromName(townId)) as unknown as TownStopRpc;
+      await town.containerStopped(notice);
+    } catch (err) {
+      // the town still finds out from missed heartbeats
+      console.warn({ msg: 'could not tell the town its container stopped', townId, error: describeUnexpected(err) });
+    }
   }
 
   /**
@@ -71,33 +142,88 @@ export class TownContainerDO extends Container<Env> {
    * sending it anything (the TownDO calls this while an agent works). Never starts it.
    */
   async keepAwake(): Promise<boolean> {
-    if (!(this.ctx.container?.running ?? false)) return false;
+    if (!this.running()) return false;
     this.renewActivityTimeout();
     return true;
   }
 
   /** Whether the container runs now. Never starts it. */
   async isRunning(): Promise<boolean> {
-    return this.ctx.container?.running ?? false;
+    return this.running();
   }
 
   /**
    * One control-API request. With `wake: false` a stopped container is left asleep and the
    * answer is `{ running: false }` — `status`, `push` and `stop` must never wake a town.
+   * Within the call's budget (callBudgetMs) or `container_unavailable`; a library failure (no
+   * instance, rate limited, failed start, dropped connection) is `container_unavailable` too.
+   * Thrown errors cross RPC as their message; DurableObjectTransport rethrows them as `container_unavailable`.
    */
   async call(req: ContainerCall, townId: string): Promise<ContainerCallResult> {
-    if (!req.wake && !(this.ctx.container?.running ?? false)) return { running: false };
+    if (!req.wake && !this.running()) return { running: false };
     const key = await this.containerKeyOf(townId);
+    if (this.ctx.storage.kv.get<string>(KV_TOWN_ID) !== townId) this.ctx.storage.kv.put(KV_TOWN_ID, townId);
     // the boot env carries the town's key: a call that wakes the container starts it with it
     this.envVars = this.bootEnv(this.storedEnvVars());
-    const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: key };
-    if (req.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.containerFetch(`http://container${req.path}`, {
-      method: req.method,
-      headers,
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-    });
-    return { running: true, status: response.status, body: await response.text(), instanceId: null };
+    const budgetMs = callBudgetMs(req, this.limits.calls);
+    return withDeadline(
+      budgetMs,
+      async (signal) => {
+        await this.ready(signal);
+        const headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: key };
+        if (req.body !== undefined) headers['content-type'] = 'application/json';
+        let response: Response;
+        try {
+          response = await this.containerFetch(`http://container${req.path}`, {
+            method: req.method,
+            headers,
+            signal,
+            ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+          });
+        } catch (err) {
+          throw unavailableFromThrown(err);
+        }
+        const body = await response.text();
+        const failure = unavailableFromAnswer(response.status, body);
+        if (failure) throw failure;
+        return { running: true, status: response.status, body, instanceId: null };
+      },
+      () => callTimedOut(budgetMs),
+    );
+  }
+
+  /**
+   * An explicit start with a readiness wait sized like the local host's (CONTAINER_LIMITS), instead
+   * of the library's 8 s + ~20 s inside containerFetch. Aborted with the call.
+   */
+  private async ready(signal: AbortSignal): Promise<void> {
+    const state = await this.getState();
+    if (this.running() && state.status === 'healthy') return;
+    try {
+      await this.startAndWaitForPorts({
+        ports: CONTAINER_PORT,
+        cancellationOptions: {
+          abort: signal,
+          instanceGetTimeoutMS: this.limits.instanceGetMs,
+          portReadyTimeoutMS: this.limits.portReadyMs,
+          waitInterval: this.limits.pollIntervalMs,
+        },
+      });
+    } catch (err) {
+      throw unavailableFromThrown(err);
+    }
+  }
+
+  /** SIGTERM now, and a SIGKILL scheduled for the end of the grace period. */
+  private async stopGracefully(): Promise<void> {
+    const stopRequestedAt = Date.now();
+    await this.stop('SIGTERM');
+    const payload: KillAfterGrace = { stopRequestedAt };
+    await this.schedule(Math.ceil(this.limits.stopGraceMs / 1000), 'killAfterGrace', payload);
+  }
+
+  private running(): boolean {
+    return this.ctx.container?.running ?? false;
   }
 
   /** The town's container key: HMAC of the deployment's GASTOWN_CONTAINER_KEY and the town id (computed once per town id). */
