@@ -7,6 +7,8 @@ need=()
 command -v git >/dev/null || need+=(git)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v bwrap >/dev/null || need+=(bubblewrap)
+# tini: the image contract check runs the image's ENTRYPOINT (tini) around its CMD, as the image does
+command -v tini >/dev/null || [ -x /usr/bin/tini ] || need+=(tini)
 if [ "${GASTOWN_SKIP_BROWSER:-}" != "1" ] && ! command -v chromium >/dev/null; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then

@@ -4,11 +4,13 @@
  */
 import { splitCommandLine } from './args';
 import { agentCommand } from './commands/agent';
+import { beadCommand } from './commands/bead';
 import { beadsCommand } from './commands/beads';
 import type { Command } from './commands/command';
 import { configCommand } from './commands/config';
 import { credentialsCommand } from './commands/credentials';
 import { devCommand } from './commands/dev';
+import { envCommand } from './commands/env';
 import { mayorCommand } from './commands/mayor';
 import { rigCommand } from './commands/rig';
 import { statusCommand } from './commands/status';
@@ -27,11 +29,13 @@ export const COMMANDS: readonly Command[] = [
   mayorCommand,
   statusCommand,
   beadsCommand,
+  beadCommand,
   usageCommand,
   agentCommand,
   credentialsCommand,
   tokenCommand,
   configCommand,
+  envCommand,
 ];
 
 export const VERSION = '0.1.0';

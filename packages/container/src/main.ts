@@ -130,7 +130,7 @@ export async function startContainer(config: ContainerConfig, options: StartCont
     logger: logger.child({ component: 'control' }),
   });
   const server = await listen(app, { port: config.port, hostname: config.hostname });
-  logger.info('container.started', { url: server.url, brokerUrl: brokerServer.url, dataDir: config.dataDir });
+  logger.info('container.started', { url: server.url, brokerUrl: brokerServer.url, dataDir: config.dataDir, pluginPath: config.pluginPath });
 
   let stopping: Promise<void> | null = null;
   return {

@@ -22,6 +22,10 @@ export const TOOL_COPY: Record<ToolName, ToolCopy> = {
       rigId: `The rig (repository) to work on, ${ID_HINT} rig_1a2b3c4d; get ids from gt_list_rigs.`,
       title: 'Short imperative title of the work, e.g. "Add a --verbose flag".',
       body: 'Full description of what to do and how to know it is done.',
+      model: "The model the worker runs with; only one the town allows. Leave it out for the rig's or the town's model.",
+      priority: 'How urgent, 0 (most urgent) to 4 (backlog); default 2. Open work is started most urgent first, then oldest first.',
+      labels: 'Labels to group and find the work by, e.g. ["frontend", "bug"]: lower-case letters, digits, ".", "_", ":" or "-".',
+      dependsOn: `Beads this one must wait for, ${ID_HINT} bd_1a2b3c4d: it is started only once every one of them is closed (merged). No cycles.`,
     },
   },
   list_rigs: {
@@ -93,6 +97,19 @@ export const TOOL_COPY: Record<ToolName, ToolCopy> = {
   bead_status: {
     description: 'Get the current state of one bead by id.',
     params: { beadId: `The bead, ${ID_HINT} bd_1a2b3c4d.` },
+  },
+  bead_update: {
+    description:
+      'Change a bead you created with gt_sling: its title, body, priority, labels or dependencies. Only what you pass changes; ' +
+      'labels and dependsOn replace the whole list. A dependency that would make a cycle is refused. Returns the updated bead.',
+    params: {
+      beadId: `The bead to change, ${ID_HINT} bd_1a2b3c4d; only one you slung.`,
+      title: 'New short imperative title.',
+      body: 'New full description.',
+      priority: 'New urgency, 0 (most urgent) to 4 (backlog).',
+      labels: 'The new labels (replaces the current ones); [] removes them all.',
+      dependsOn: 'The beads it must wait for (replaces the current list); [] removes every dependency.',
+    },
   },
 };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentRoleSchema, CredentialStatusSchema, type AgentRole } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
+import { BeadDependsOnSchema, BeadLabelsSchema, BeadPrioritySchema } from './bead-fields';
 import { IsolationLevelSchema } from './isolation';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
 import { ModelIdSchema } from './model-config';
@@ -30,8 +31,28 @@ export const SlingArgsSchema = z
     body: TextSchema.default(''),
     /** The model the bead's polecat runs with; must be one the town allows (403 model_not_allowed otherwise). */
     model: ModelIdSchema.optional(),
+    /** 0 (most urgent) … 4 (backlog); default 2. */
+    priority: BeadPrioritySchema.optional(),
+    labels: BeadLabelsSchema.optional(),
+    /** Beads of this town the new bead waits for: it is dispatched once all of them are closed. */
+    dependsOn: BeadDependsOnSchema.optional(),
   })
   .strict();
+/**
+ * Mayor: change a bead it slung (another bead → 403 token_scope). What the call names changes;
+ * `labels` and `dependsOn` replace the lists; a dependency cycle is refused (400 validation_failed).
+ */
+export const BeadUpdateArgsSchema = z
+  .object({
+    beadId: BeadIdSchema,
+    title: TitleSchema.optional(),
+    body: TextSchema.optional(),
+    priority: BeadPrioritySchema.optional(),
+    labels: BeadLabelsSchema.optional(),
+    dependsOn: BeadDependsOnSchema.optional(),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 1, 'nothing to change: name at least one of title, body, priority, labels, dependsOn');
 export const ListRigsArgsSchema = z.object({}).strict();
 export const ListBeadsArgsSchema = z.object({ status: BeadStatusSchema.optional(), rigId: RigIdSchema.optional() }).strict();
 export const ListAgentsArgsSchema = z.object({}).strict();
@@ -94,6 +115,7 @@ export const TOOLS = {
   status: { args: StatusArgsSchema, result: z.object({ ok: z.literal(true) }), roles: ['mayor', 'polecat', 'refinery'] },
   prime: { args: PrimeArgsSchema, result: PrimeResultSchema, roles: ['polecat', 'refinery', 'mayor'] },
   bead_status: { args: BeadStatusArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
+  bead_update: { args: BeadUpdateArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor'] },
 } as const satisfies Record<string, ToolSpec>;
 export type ToolName = keyof typeof TOOLS;
 export const TOOL_NAMES = Object.keys(TOOLS) as [ToolName, ...ToolName[]];

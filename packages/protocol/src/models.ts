@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MergeStrategySchema, RigAuthViewSchema, RigProviderViewSchema } from './rig-auth';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
+import { BEAD_LIMITS, BeadDependsOnSchema, BeadLabelsSchema, BeadPrioritySchema } from './bead-fields';
 import { IsolationLevelSchema } from './isolation';
 import { ModelPricesSchema, ProviderConfigSchema, RigModelsSchema, SpendCapSchema, TownModelsSchema } from './model-config';
 import {
@@ -133,6 +134,11 @@ export const BeadSchema = z.object({
   attempts: z.number().int().nonnegative(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
+  /** 0 (most urgent) … 4 (backlog); defaults for an older server that does not send it. */
+  priority: BeadPrioritySchema.default(BEAD_LIMITS.defaultPriority),
+  labels: BeadLabelsSchema.default([]),
+  /** Beads this one waits for: an open issue is dispatched only once all of them are closed. */
+  dependsOn: BeadDependsOnSchema.default([]),
 });
 export type Bead = z.infer<typeof BeadSchema>;
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MergeStrategySchema, RigAuthInputSchema, RigProviderInputSchema } from './rig-auth';
 import { MAX_AGENT_TOKEN_TTL_SECONDS, MIN_AGENT_TOKEN_TTL_SECONDS } from './claims';
-import { BranchNameSchema, EnvVarNameSchema, GitUrlSchema, LIMITS, NameSchema, TextSchema, UserIdSchema } from './common';
+import { BeadLabelSchema } from './bead-fields';
+import { AgentIdSchema, BranchNameSchema, EnvVarNameSchema, GitUrlSchema, LIMITS, NameSchema, RigIdSchema, TextSchema, UserIdSchema } from './common';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, MayorMessageSchema, RigSchema, RuntimeKindSchema, TownEventSchema, TownSchema } from './models';
 import { ModelPricesPatchSchema, ProviderInputSchema, RigModelsPatchSchema, SpendCapSchema, TownModelsPatchSchema } from './model-config';
 
@@ -105,7 +106,17 @@ export const AgentListQuerySchema = z.object(PAGE_QUERY).strict();
 export const AgentListResponseSchema = z.object({ agents: z.array(AgentSchema), nextCursor: NextCursorSchema });
 export const AgentResponseSchema = z.object({ agent: AgentSchema });
 
-export const BeadListQuerySchema = z.object({ status: BeadStatusSchema.optional(), ...PAGE_QUERY }).strict();
+/** Beads: every filter given must match (`label`: the bead has that label; `assigneeId`: the agent holding it). */
+export const BeadListQuerySchema = z
+  .object({
+    status: BeadStatusSchema.optional(),
+    rigId: RigIdSchema.optional(),
+    label: BeadLabelSchema.optional(),
+    assigneeId: AgentIdSchema.optional(),
+    ...PAGE_QUERY,
+  })
+  .strict();
+export type BeadListQuery = z.input<typeof BeadListQuerySchema>;
 export const BeadListResponseSchema = z.object({ beads: z.array(BeadSchema), nextCursor: NextCursorSchema });
 export const MailListQuerySchema = z.object(PAGE_QUERY).strict();
 export const MailListResponseSchema = z.object({ mail: z.array(MailSchema), nextCursor: NextCursorSchema });

@@ -12,6 +12,8 @@ export const USER_API = {
   reissueCredentials: '/api/towns/:townId/agents/:agentId/credentials/reissue',
   beads: '/api/towns/:townId/beads',
   bead: '/api/towns/:townId/beads/:beadId',
+  closeBead: '/api/towns/:townId/beads/:beadId/close',
+  reopenBead: '/api/towns/:townId/beads/:beadId/reopen',
   mail: '/api/towns/:townId/mail',
   mayorMessages: '/api/towns/:townId/mayor/messages',
   mayorSession: '/api/towns/:townId/mayor/session',

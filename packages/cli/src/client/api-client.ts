@@ -7,8 +7,11 @@ import {
   AgentListResponseSchema,
   AgentResponseSchema,
   BeadListResponseSchema,
+  BeadResponseSchema,
+  DeleteBeadResponseSchema,
   COLLECT_PAGES,
   collectPages,
+  ContainerRestartResponseSchema,
   CreateUserTokenResponseSchema,
   EventListResponseSchema,
   MayorMessageResponseSchema,
@@ -26,6 +29,10 @@ import {
   routePath,
   type Agent,
   type Bead,
+  type CreateBeadRequest,
+  type DeleteBeadResponse,
+  type UpdateBeadRequest,
+  type ContainerRestartResponse,
   type CreateRigRequest,
   type CreateUserTokenResponse,
   type MayorMessageResponse,
@@ -43,6 +50,16 @@ import type { z } from 'zod';
 import { CliError } from '../errors';
 import type { TownConfigPatch } from '../town-config/town-config-keys';
 import { errorFromResponse, timeoutError, unreachableError, type ErrorContext } from './http-errors';
+
+/** The bead list's query: filters (each given must match), `limit` (1–500) and the previous page's `nextCursor`. */
+export interface BeadPageQuery {
+  status?: string;
+  rigId?: string;
+  label?: string;
+  assigneeId?: string;
+  limit?: number;
+  cursor?: string;
+}
 
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -65,9 +82,13 @@ interface RequestOptions<S extends z.ZodType> {
   /** Overrides the user token (the admin endpoint takes the admin secret). */
   bearer?: { value: string; credential: ErrorContext['credential'] };
   signal?: AbortSignal;
+  /** Overrides the per-request time limit (a container restart waits for the container to drain). */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** A restart waits for the container to drain (work committed and pushed) and exit. */
+export const RESTART_TIMEOUT_MS = 180_000;
 
 interface SentRequest {
   res: Response;
@@ -195,6 +216,86 @@ export class ApiClient {
     );
   }
 
+  /** One page of beads (filters: status, rigId, label, assigneeId; `cursor`: the previous page's nextCursor). */
+  async listBeadPage(townId: string, query: BeadPageQuery): Promise<{ beads: Bead[]; nextCursor: string | null }> {
+    return this.#request({
+      method: 'GET',
+      path: routePath(USER_API.beads, { townId }),
+      query: { ...query },
+      schema: BeadListResponseSchema,
+      notFound: townNotFound(townId),
+    });
+  }
+
+  async getBead(townId: string, beadId: string): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'GET',
+        path: routePath(USER_API.bead, { townId, beadId }),
+        schema: BeadResponseSchema,
+        notFound: beadNotFound(townId, beadId),
+      })
+    ).bead;
+  }
+
+  async createBead(townId: string, bead: CreateBeadRequest): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.beads, { townId }),
+        body: bead,
+        schema: BeadResponseSchema,
+        notFound: townNotFound(townId),
+      })
+    ).bead;
+  }
+
+  /** `PATCH …/beads/:beadId`: what the patch names changes (labels and dependsOn replace the lists). */
+  async updateBead(townId: string, beadId: string, patch: UpdateBeadRequest): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'PATCH',
+        path: routePath(USER_API.bead, { townId, beadId }),
+        body: patch,
+        schema: BeadResponseSchema,
+        notFound: beadNotFound(townId, beadId),
+      })
+    ).bead;
+  }
+
+  async closeBead(townId: string, beadId: string, reason?: string): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.closeBead, { townId, beadId }),
+        body: reason === undefined ? {} : { reason },
+        schema: BeadResponseSchema,
+        notFound: beadNotFound(townId, beadId),
+      })
+    ).bead;
+  }
+
+  async reopenBead(townId: string, beadId: string): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.reopenBead, { townId, beadId }),
+        body: {},
+        schema: BeadResponseSchema,
+        notFound: beadNotFound(townId, beadId),
+      })
+    ).bead;
+  }
+
+  async deleteBead(townId: string, beadId: string): Promise<DeleteBeadResponse> {
+    return this.#request({
+      method: 'DELETE',
+      path: routePath(USER_API.bead, { townId, beadId }),
+      schema: DeleteBeadResponseSchema,
+      notFound: beadNotFound(townId, beadId),
+    });
+  }
+
   async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
     return this.#request({
       method: 'POST',
@@ -212,6 +313,20 @@ export class ApiClient {
       path: routePath(USER_API.mayorSession, { townId }),
       schema: MayorSessionResetResponseSchema,
       notFound: townNotFound(townId),
+    });
+  }
+
+  /**
+   * Push the town's settings and stop its container gracefully (202): the next boot takes the current
+   * env vars. The server answers once the container has drained, so the time limit is a longer one.
+   */
+  async restartContainer(townId: string): Promise<ContainerRestartResponse> {
+    return this.#request({
+      method: 'POST',
+      path: routePath(USER_API.restartContainer, { townId }),
+      schema: ContainerRestartResponseSchema,
+      notFound: townNotFound(townId),
+      timeoutMs: Math.max(this.#timeoutMs, RESTART_TIMEOUT_MS),
     });
   }
 
@@ -304,13 +419,13 @@ export class ApiClient {
    * the time limit (a stream, once its headers arrive); `release()` also detaches the signal
    * (when the body has been read or the stream is over) — until then an abort cancels the body.
    */
-  async #send(path: string, init: RequestInit, what: string, signal?: AbortSignal): Promise<SentRequest> {
+  async #send(path: string, init: RequestInit, what: string, signal?: AbortSignal, timeoutMs = this.#timeoutMs): Promise<SentRequest> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, this.#timeoutMs);
+    }, timeoutMs);
     const onAbort = () => controller.abort();
     if (signal?.aborted) controller.abort();
     else signal?.addEventListener('abort', onAbort, { once: true });
@@ -322,7 +437,7 @@ export class ApiClient {
     const failure = (err: unknown): CliError => {
       release();
       if (signal?.aborted) return new CliError('interrupted', 'interrupted');
-      if (timedOut) return timeoutError(this.baseUrl, what, this.#timeoutMs);
+      if (timedOut) return timeoutError(this.baseUrl, what, timeoutMs);
       return unreachableError(this.baseUrl, err);
     };
     try {
@@ -355,7 +470,7 @@ export class ApiClient {
     const headers: Record<string, string> = { ...this.#authHeader(opts.bearer), accept: 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const init: RequestInit = { method: opts.method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) };
-    const { res, release, failure } = await this.#send(`${opts.path}${qs}`, init, what, opts.signal);
+    const { res, release, failure } = await this.#send(`${opts.path}${qs}`, init, what, opts.signal, opts.timeoutMs);
     let json: unknown = null;
     let text: string;
     try {
@@ -383,6 +498,10 @@ export class ApiClient {
     }
     return parsed.data;
   }
+}
+
+export function beadNotFound(townId: string, beadId: string): string {
+  return `bead ${beadId} not found in town ${townId} (see \`gastown bead list\`)`;
 }
 
 export function townNotFound(townId: string): string {

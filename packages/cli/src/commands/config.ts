@@ -151,7 +151,7 @@ function withModelHint(err: unknown, patch: TownConfigPatch, town: Town): unknow
 }
 
 /** `config set|unset <town key>`: read the town's config, send the one change, show the result. */
-async function setTownKey(ctx: CommandContext, key: TownKey, raw: string, value: string): Promise<number> {
+export async function setTownKey(ctx: CommandContext, key: TownKey, raw: string, value: string): Promise<number> {
   if (ctx.args.values.global === true) throw new CliError('usage', `--global is for the CLI's own settings; ${raw} is stored by the server for the town`);
   const client = ctx.client();
   const townId = await resolveTownId(client, ctx.settings().town);
@@ -172,7 +172,7 @@ async function setTownKey(ctx: CommandContext, key: TownKey, raw: string, value:
   return 0;
 }
 
-async function readValue(ctx: CommandContext, raw: string): Promise<string> {
+export async function readValue(ctx: CommandContext, raw: string): Promise<string> {
   const value = raw === '-' ? (await ctx.sys.readStdin()).trim() : raw.trim();
   if (value === '') throw new CliError('usage', 'the value is empty');
   return value;

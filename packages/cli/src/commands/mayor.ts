@@ -6,6 +6,7 @@ import type { CommandContext } from '../context';
 import { CliError } from '../errors';
 import { resolveTownId } from '../town-resolution';
 import { MayorReplyWatcher, type ReplyEnd } from '../views/mayor-reply';
+import { lacksModelProvider, noProviderHint } from '../views/no-provider';
 import { describeReset } from '../views/mayor-session';
 import { runWith, type Command } from './command';
 
@@ -76,7 +77,9 @@ async function run(ctx: CommandContext): Promise<number> {
   if (text === null) return 0;
   // The cursor is taken before posting, so every event of the reply is after it.
   const cursor = wait ? await latestEventId((after, limit) => client.listEvents(townId, after, limit)) : 0;
-  const posted = await client.postMayorMessage(townId, text);
+  const posted = await client.postMayorMessage(townId, text).catch(async (err: unknown) => {
+    throw await explainNoProvider(err, ctx, townId);
+  });
   if (ctx.json) ctx.out.jsonLine({ type: 'posted', ...posted });
   if (posted.delivery === 'failed') {
     throw new CliError('failed', `delivering the message to the mayor failed; it is stored (message ${posted.message.id}); see \`gastown status\``);
@@ -125,6 +128,23 @@ async function run(ctx: CommandContext): Promise<number> {
   if (ctx.json) ctx.out.jsonLine({ type: 'end', ...end });
   if (end.reason !== 'idle') throw new CliError('failed', end.message);
   return 0;
+}
+
+/**
+ * A refused message (409) to a town with no model provider (or no default model): say so naming
+ * the town, with the commands that set one up and the dashboard's Settings tab as the hint.
+ */
+async function explainNoProvider(err: unknown, ctx: CommandContext, townId: string): Promise<unknown> {
+  if (!(err instanceof CliError) || err.code !== 'conflict') return err;
+  const town = await ctx
+    .client()
+    .getTown(townId)
+    .catch(() => null);
+  if (town === null || !lacksModelProvider(town)) return err;
+  const message = town.config.provider
+    ? `configure the town models first: town ${town.name} (${town.id}) has no default model`
+    : `configure a model provider first: town ${town.name} (${town.id}) has none, so no agent can run`;
+  return new CliError('conflict', message, { ...err.details, hint: noProviderHint(town) }, { cause: err });
 }
 
 export const mayorCommand: Command = {

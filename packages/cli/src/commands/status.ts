@@ -3,6 +3,7 @@ import { TOWN_HELP, TOWN_OPTION } from '../args';
 import { renderTable } from '../output/table';
 import { resolveTownId } from '../town-resolution';
 import { mayorSessionLine } from '../views/mayor-session';
+import { lacksModelProvider, noProviderHint, noProviderMessage } from '../views/no-provider';
 import { STATUS_COLUMNS, needsAttention, sortAgents, statusRow } from '../views/status-table';
 import { runWith, type Command } from './command';
 
@@ -15,6 +16,8 @@ refresh failures and 401s seen). On a terminal, what needs attention is coloured
 Under the table, the mayor's saved conversation: when it was last saved, its turns and its
 stored size (\`mayor session: saved 3m ago · 12 turns · 48 KiB\`, or \`none saved yet\`).
 With --json, each agent's \`session\` is as the API gives it (null when none is saved).
+A town with no model provider (or no default model) gets a warning on stderr with the commands
+that set one up (--json: \`providerConfigured\`).
 
 Options:
 ${TOWN_HELP}`,
@@ -30,7 +33,7 @@ export const statusCommand: Command = {
       const townId = await resolveTownId(client, ctx.settings().town);
       const [town, agents] = await Promise.all([client.getTown(townId), client.listAgents(townId)]);
       if (ctx.json) {
-        ctx.out.json({ town: { id: town.id, name: town.name }, agents, at: ctx.now });
+        ctx.out.json({ town: { id: town.id, name: town.name }, agents, at: ctx.now, providerConfigured: !lacksModelProvider(town) });
         return 0;
       }
       const now = ctx.now;
@@ -42,6 +45,10 @@ export const statusCommand: Command = {
       if (session !== null) ctx.out.line(session);
       const attention = sorted.filter((_, i) => needsAttention([rows[i] ?? []]));
       if (attention.length > 0) ctx.out.note(`needs attention: ${attention.map((a) => `${a.name} (${a.id})`).join(', ')}`, 'yellow');
+      if (lacksModelProvider(town)) {
+        ctx.out.note(`warning: ${noProviderMessage(town)}`, 'yellow');
+        ctx.out.note(noProviderHint(town));
+      }
       return 0;
     }),
 };

@@ -1,10 +1,12 @@
-/** `gastown town create <name>` and `gastown town list`. */
+/** `gastown town create <name>` and `gastown town list` (`gastown town restart`: town-restart.ts; `gastown town config`: town-config.ts). */
 import type { Town } from '@gastown/protocol';
 import { TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { renderTable } from '../output/table';
 import { formatTimestamp } from '../output/time';
 import { runGroup, runWith, type Command } from './command';
+import { townConfigCommand } from './town-config';
+import { townRestartCommand } from './town-restart';
 
 const CREATE = {
   usage: `usage: gastown town create <name>
@@ -75,5 +77,7 @@ export const townCommand: Command = {
     runGroup(sys, argv, 'town', [
       { name: 'create', summary: 'create a town', run: create },
       { name: 'list', summary: 'list your towns', run: list },
+      townRestartCommand,
+      townConfigCommand,
     ]),
 };

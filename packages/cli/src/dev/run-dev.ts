@@ -5,10 +5,21 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createUserToken, killStackProcesses, portInUse, REPO_ROOT, requestJson, startStack, StackError, type Stack } from '@gastown/testkit/stack/index';
+import {
+  createUserToken,
+  killStackProcesses,
+  portInUse,
+  REPO_ROOT,
+  requestJson,
+  startStack,
+  StackError,
+  type Stack,
+  type StackOptions,
+} from '@gastown/testkit/stack/index';
 import { decideIsolation } from '@gastown/container/sandbox/isolation';
 import { probeSandbox } from '@gastown/container/sandbox/probe';
 import { CliError } from '../errors';
+import { npmBuildStep, type BuildStep } from './build-step';
 import { isolationNotice } from './isolation-notice';
 import { acquireStackLock, pidIsAlive, type IsPidAlive, type StackLock } from './stack-lock';
 import { devPaths, loadOrCreateDevFile, saveDevFile, writeCliConfig, type DevPaths } from './dev-files';
@@ -19,13 +30,18 @@ const TOKEN_RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
 /** A uid for the isolation probe only (the containers draw their own ranges). */
 const SANDBOX_PROBE_UID = 20_000;
 
-const USAGE = `usage: gastown dev [--port N] [--host-port N] [--user ID] [--logs]
+const USAGE = `usage: gastown dev [--port N] [--host-port N] [--user ID] [--logs] [--build]
 
 Runs the local stack: wrangler dev (the control plane) + the container host.
   --port N       control-plane port (default ${DEFAULT_DEV_PORT})
   --host-port N  container-host port (default: any free port)
   --user ID      user the dev token is minted for (default "dev")
   --logs         also print every process's output here (always in .gastown/state/logs/)
+  --build        run \`npm run build\` first (what \`npm start\` does), once the lock is taken and
+                 the ports are found free: a refused start never rebuilds under a running stack
+
+One stack per state directory: .gastown/dev.lock names the running stack's pid and port; a
+second start in the same checkout is refused (exit 6) and the first keeps running.
 `;
 
 export interface RunDevOptions {
@@ -36,6 +52,10 @@ export interface RunDevOptions {
   until?: Promise<unknown>;
   /** Liveness of the pid in an existing `.gastown/dev.lock` (default: `kill(pid, 0)`). */
   isPidAlive?: IsPidAlive;
+  /** What `--build` runs (default: `npm run build` in the checkout). */
+  build?: BuildStep;
+  /** Tests: how the stack's worker gets its secrets (default `dev-vars`, see StackOptions). */
+  stackOptions?: Pick<StackOptions, 'secretsMode' | 'readyTimeoutMs'>;
 }
 
 function parsePort(value: string | undefined, name: string, fallback: number): number {
@@ -86,6 +106,7 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
         'host-port': { type: 'string' },
         user: { type: 'string' },
         logs: { type: 'boolean' },
+        build: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -124,10 +145,19 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
         return 1;
       }
     }
+    if (values.build) {
+      out.write('gastown dev: building (npm run build)…\n');
+      const interrupted = new AbortController();
+      void signals.promise.then(() => interrupted.abort());
+      await (options.build ?? npmBuildStep(REPO_ROOT))({ out, err, signal: interrupted.signal });
+      if (interrupted.signal.aborted) return 130;
+    }
     const { file, keys, created } = loadOrCreateDevFile(paths);
     out.write(created ? `gastown dev: generated keys in ${rel(paths, paths.devJson)}\n` : `gastown dev: using keys from ${rel(paths, paths.devJson)}\n`);
     // .gastown/ is traversable, not listable (0711; its files are 0600): sandboxed agents reach their homes below it
     chmodSync(paths.dir, 0o711);
+    // the stack chmods its state directory: on a fresh clone it does not exist yet
+    mkdirSync(paths.stateDir, { recursive: true, mode: 0o711 });
     out.write('gastown dev: starting the container host and wrangler dev…\n');
     const starting = startStack({
       stateDir: paths.stateDir,
@@ -136,6 +166,7 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
       keys,
       secretsMode: 'dev-vars',
       echo: values.logs ? out : null,
+      ...options.stackOptions,
     });
     const first = await Promise.race([starting.then((s) => ({ stack: s })), signals.promise.then((signal) => ({ signal }))]);
     if ('signal' in first) {
@@ -169,7 +200,8 @@ export async function runDev(args: string[], options: RunDevOptions = {}): Promi
     return reason.kind === 'crash' ? 1 : 0;
   } catch (error) {
     if (stack) await stack.stop().catch(() => undefined);
-    if (error instanceof CliError && error.code === 'already_running') {
+    if (error instanceof CliError && error.code === 'interrupted') return error.exitCode;
+    if (error instanceof CliError && (error.code === 'already_running' || error.code === 'failed')) {
       err.write(`gastown dev: ${error.message}\n`);
       if (error.details.hint) err.write(`hint: ${error.details.hint}\n`);
       return error.exitCode;

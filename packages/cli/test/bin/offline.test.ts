@@ -127,6 +127,24 @@ describe('no server', () => {
     expect(r.stderr).toContain('npm start');
   });
 
+  it('global options before the command are accepted (`gastown --town x --url … status`), as after it', async () => {
+    const before = await sandbox.run(['--url', deadUrl, '--token', 't0ken-value', '--town', 'town_aaaaaaaa', '--json', 'status']);
+    const after = await sandbox.run(['status', '--url', deadUrl, '--token', 't0ken-value', '--town', 'town_aaaaaaaa', '--json']);
+    expect({ code: before.code, error: JSON.parse(before.stdout).error.code }).toEqual({ code: 3, error: 'unreachable' });
+    expect(before.stdout).toBe(after.stdout);
+    const group = await sandbox.run(['--town=town_aaaaaaaa', '--url', deadUrl, '--token', 't0ken-value', 'env', 'list']);
+    expect(group.code).toBe(3);
+  });
+
+  it('a mistyped command or subcommand: exit 2 with "did you mean"', async () => {
+    const command = await sandbox.run(['--town', 'x', 'stauts']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('gastown: unknown command "stauts"; did you mean "status"?');
+    const sub = await sandbox.run(['town', 'lsit']);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toContain('unknown town command "lsit"; did you mean "list"?');
+  });
+
   it('no admin secret: exit 4', async () => {
     const r = await sandbox.run(['token', 'create', 'alice', '--url', deadUrl]);
     expect(r.code).toBe(4);

@@ -27,6 +27,9 @@ const bead = (n: number): Bead => ({
   attempts: 0,
   createdAt: NOW + n,
   updatedAt: NOW + n,
+  priority: 2,
+  labels: [],
+  dependsOn: [],
 });
 
 /** The query of a recorded request URL. */

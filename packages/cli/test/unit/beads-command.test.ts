@@ -41,6 +41,9 @@ function bead(id: string, type: Bead['type'], metadata: Record<string, unknown> 
     attempts: 1,
     createdAt: NOW - 60_000,
     updatedAt: NOW - 60_000,
+    priority: 2,
+    labels: [],
+    dependsOn: [],
   };
 }
 

@@ -18,12 +18,13 @@ const town: Town = {
   ownerId: 'alice',
   createdAt: NOW - 86_400_000,
   config: {
-    provider: null,
+    // a configured town: a town without a provider gets a warning on stderr (newcomer-commands.test.ts)
+    provider: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnvVar: 'ANTHROPIC_API_KEY' },
     runtime: 'opencode',
-    envVarNames: [],
+    envVarNames: ['ANTHROPIC_API_KEY'],
     sleepAfterSeconds: 1800,
     agentTokenTtlSeconds: 3600,
-    models: null,
+    models: { default: 'claude-sonnet-4-5', mayor: null, polecat: null, refinery: null, small: null, allowed: [] },
     prices: {},
     spendCap: null,
   },

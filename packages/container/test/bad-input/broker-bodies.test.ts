@@ -61,6 +61,7 @@ const TOOL_SHAPES: Record<ToolName, { who: Who; shape: (st: Stack) => BodyShape;
   status: { who: 'refinery', shape: () => ({ valid: { text: 'reviewing' }, wrongType: ['text', 1] }), required: 'text' },
   prime: { who: 'polecat', shape: () => ({ valid: {}, wrongType: ['x', 1] }), required: null },
   bead_status: { who: 'polecat', shape: () => ({ valid: { beadId: 'bd_badinput1' }, wrongType: ['beadId', 1] }), required: 'beadId' },
+  bead_update: { who: 'mayor', shape: () => ({ valid: { beadId: 'bd_badinput1', priority: 1 }, wrongType: ['priority', 'high'] }), required: 'beadId' },
 };
 
 const agent = (st: Stack, who: Who): Started => st[who];

@@ -30,14 +30,37 @@ const imageEnv = Object.fromEntries(all('ENV').flatMap((i) => envEntries(i.args)
 const exposedPorts = all('EXPOSE').flatMap((i) => commandWords(i.args).map((p) => p.replace(/\/tcp$/, '')));
 const workdir = last('WORKDIR').args;
 
-/** Each COPY source with where it lands in the image (absolute). */
-const copies = all('COPY').flatMap((instruction) => {
+/** Stage names (`FROM … AS name`), in order. */
+const stageNames = all('FROM').map((i) => /\sAS\s+(\S+)/i.exec(i.args)?.[1] ?? null);
+
+/** A COPY source with where it lands in the image (absolute). `from`: the stage it comes from (null: the build context). */
+interface ImageCopy {
+  source: string;
+  target: string;
+  isDir: boolean;
+  flags: string[];
+  line: number;
+  from: string | null;
+}
+
+const copies = all('COPY').flatMap((instruction): ImageCopy[] => {
   const copy = copyOf(instruction);
+  const from = copy.flags.find((f) => f.startsWith('--from='))?.slice('--from='.length) ?? null;
+  if (from !== null) {
+    return copy.sources.map((source) => ({
+      source: posix.relative(workdir, posix.resolve(workdir, source)),
+      target: posix.resolve(workdir, copy.dest),
+      isDir: true,
+      flags: copy.flags,
+      line: copy.line,
+      from,
+    }));
+  }
   return copy.sources.map((source) => {
     const isDir = existsSync(join(REPO, source)) && statSync(join(REPO, source)).isDirectory();
     const dest = posix.resolve(workdir, copy.dest);
     const target = !isDir && (copy.dest.endsWith('/') || copy.sources.length > 1) ? posix.join(dest, basename(source)) : dest;
-    return { source, target, isDir, flags: copy.flags, line: copy.line };
+    return { source, target, isDir, flags: copy.flags, line: copy.line, from };
   });
 });
 
@@ -90,13 +113,16 @@ describe('container image: ports', () => {
 });
 
 describe('container image: files', () => {
+  it('every COPY --from names an earlier build stage and keeps the path it was built at (the layout mirrors the repository)', () => {
+    for (const copy of copies.filter((c) => c.from !== null)) {
+      expect(stageNames, `line ${copy.line}: COPY --from=${copy.from}: no stage of that name`).toContain(copy.from);
+      expect(copy.target, `line ${copy.line}: ${copy.source}`).toBe(posix.join(workdir, copy.source));
+    }
+  });
+
   it('every COPY source exists in the repository, is not excluded by .dockerignore, and lands at the same path under WORKDIR', () => {
     expect(copies.length).toBeGreaterThan(0);
-    for (const copy of copies) {
-      expect(
-        copy.flags.filter((f) => f.startsWith('--from')),
-        `line ${copy.line}: COPY --from is not from the build context`,
-      ).toEqual([]);
+    for (const copy of copies.filter((c) => c.from === null)) {
       expect(existsSync(join(REPO, copy.source)), `line ${copy.line}: ${copy.source} does not exist`).toBe(true);
       expect(isIgnored(ignoreRules, copy.source), `line ${copy.line}: ${copy.source} is excluded by .dockerignore`).toBe(false);
       // src/config.ts finds the plugin bundle by a path relative to itself: the layout must mirror the repo.
@@ -105,17 +131,40 @@ describe('container image: files', () => {
   });
 
   it('no file inside a copied directory is dropped by .dockerignore', () => {
-    const dropped = copies.filter((c) => c.isDir).flatMap((c) => filesUnder(c.source).filter((f) => isIgnored(ignoreRules, f)));
+    const dropped = copies.filter((c) => c.isDir && c.from === null).flatMap((c) => filesUnder(c.source).filter((f) => isIgnored(ignoreRules, f)));
     expect(dropped).toEqual([]);
   });
 
-  it("the CMD's entry file is copied into the image from a file that exists", () => {
+  it("the CMD's entry is compiled JavaScript, built by its package's build script in the stage it is copied from", () => {
     const words = commandWords(last('CMD').args);
     const entry = words.find((w) => /\.[cm]?[jt]s$/.test(w));
     expect(entry, `CMD ${JSON.stringify(words)} names no script`).toBeDefined();
-    const source = repoPathOf(posix.resolve(workdir, entry!));
-    expect(source, `${entry} is not under any COPY destination`).not.toBeNull();
-    expect(existsSync(join(REPO, source!)), `${source} does not exist`).toBe(true);
+    expect(entry, 'the image runs JavaScript, not TypeScript through a loader').toMatch(/\.m?js$/);
+    const image = posix.resolve(workdir, entry!);
+    // The last COPY that covers the path wins, as in the image's final stage.
+    const copy = copies.filter((c) => c.isDir && image.startsWith(`${c.target}/`)).pop();
+    expect(copy?.from, `${entry} is not under a COPY --from a build stage`).toBeTruthy();
+    const pkgDir = /^(packages\/[^/]+)\/dist$/.exec(copy!.source)?.[1];
+    expect(pkgDir, `${copy!.source} is not a package's dist/`).toBeDefined();
+    const pkg = JSON.parse(read(`${pkgDir}/package.json`)) as { name: string; scripts?: Record<string, string> };
+    expect(pkg.scripts?.build, `${pkg.name} has no build script`).toBeDefined();
+    const stageStart = instructions.findIndex((i) => i.keyword === 'FROM' && new RegExp(`\\sAS\\s+${copy!.from}$`, 'i').test(i.args));
+    const stageEnd = instructions.findIndex((i, n) => n > stageStart && i.keyword === 'FROM');
+    const stage = instructions.slice(stageStart, stageEnd < 0 ? undefined : stageEnd);
+    expect(
+      stage.some((i) => i.keyword === 'RUN' && i.args.includes(`npm run build -w ${pkg.name}`)),
+      `stage ${copy!.from} never runs npm run build -w ${pkg.name}`,
+    ).toBe(true);
+    expect(
+      stage.some((i) => i.keyword === 'COPY' && copyOf(i).sources.includes(pkgDir!)),
+      `stage ${copy!.from} does not copy ${pkgDir}`,
+    ).toBe(true);
+  });
+
+  it('every stage runs a supported Node LTS, the same one (Node 20 reached its end of life in April 2026)', () => {
+    const bases = all('FROM').map((i) => i.args.split(/\s+/)[0]!);
+    for (const base of bases) expect(base, 'FROM').toMatch(/^node:(?:22|24)-[a-z]+-slim$/);
+    expect(new Set(bases).size, `stages use different bases: ${bases.join(', ')}`).toBe(1);
   });
 
   it('the --import loader of the CMD is installed: a root dependency, installed before NODE_ENV=production', () => {

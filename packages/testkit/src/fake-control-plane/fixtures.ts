@@ -40,6 +40,9 @@ export class FixtureFactory {
       attempts: 0,
       createdAt: now,
       updatedAt: now,
+      priority: 2,
+      labels: [],
+      dependsOn: [],
       ...fields,
     };
   }

@@ -51,6 +51,9 @@ export function toolResult(tool: ToolName, args: Record<string, unknown>, agent:
     case 'bead_status':
       result = { bead: { ...f.bead(agent, { status: 'in_progress' }), id: s('beadId') } };
       break;
+    case 'bead_update':
+      result = { bead: { ...f.bead(agent, { title: s('title', 'a bead'), body: s('body') }), id: s('beadId') } };
+      break;
   }
   // Our own fixtures must satisfy the contract, or the fake is lying to the tests.
   return TOOLS[tool].result.parse(result);

@@ -9,7 +9,9 @@ import { registerEventStreamRoute } from '../routes/event-stream';
 import { registerHealthRoute } from '../routes/health';
 import { registerMayorSessionRoutes } from '../routes/mayor-session';
 import { registerActivityRoutes } from '../routes/user-activity';
+import { registerContainerRoutes } from '../routes/user-container';
 import { registerAgentAdminRoutes } from '../routes/user-agents';
+import { registerBeadRoutes } from '../routes/user-beads';
 import { registerModelRoutes } from '../routes/user-models';
 import { registerTownRoutes } from '../routes/user-towns';
 import { registerUsageRoutes } from '../routes/user-usage';
@@ -54,8 +56,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerModelRoutes(app, deps);
   registerUsageRoutes(app, deps);
   registerAgentAdminRoutes(app, deps);
+  registerBeadRoutes(app, deps);
   registerActivityRoutes(app, deps);
   registerMayorSessionRoutes(app, deps);
+  registerContainerRoutes(app, deps);
   registerEventStreamRoute(app, deps);
   return app;
 }

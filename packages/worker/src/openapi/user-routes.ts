@@ -166,7 +166,7 @@ export const listBeadsRoute = createRoute({
   method: 'get',
   path: '/api/towns/{townId}/beads',
   tags: ['beads'],
-  summary: 'Beads, optionally by status (paginated)',
+  summary: 'Beads, filtered by status, rigId, label and assigneeId (each given must match; paginated)',
   security: [...SECURITY.user],
   request: { params: TownParams, query: apiObject(BeadListQuerySchema) },
   responses: { 200: jsonContent(BeadListResponseSchema, 'beads'), ...readErrors },

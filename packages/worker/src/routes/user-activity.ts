@@ -2,21 +2,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { GastownError, PAGE_LIMITS } from '@gastown/protocol';
 import { decodeEventCursor, encodeEventCursor, keyPageRequest, nextKeyCursor } from '../http/list-cursor';
 import type { AppDeps, AppEnv } from '../http/types';
-import { listBeadsRoute, listEventsRoute, listMailRoute, listMayorMessagesRoute, postMayorMessageRoute } from '../openapi/user-routes';
+import { listEventsRoute, listMailRoute, listMayorMessagesRoute, postMayorMessageRoute } from '../openapi/user-routes';
 import { unwrap } from '../town/rpc-result';
 
 export const DEFAULT_EVENT_PAGE = PAGE_LIMITS.defaultLimit;
 
-/** Beads, mail, events and the mayor conversation. The lists are paginated (`limit`, `cursor` → `nextCursor`). */
+/** Mail, events and the mayor conversation (beads: user-beads.ts). The lists are paginated (`limit`, `cursor` → `nextCursor`). */
 export function registerActivityRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { directory } = deps;
-
-  app.openapi(listBeadsRoute, async function listBeads(c) {
-    const { townId } = c.req.valid('param');
-    const query = c.req.valid('query');
-    const page = unwrap(await directory.town(townId).listBeads(c.get('userId'), query.status ?? null, keyPageRequest('beads', query)));
-    return c.json({ beads: page.items, nextCursor: nextKeyCursor('beads', page.next) }, 200);
-  });
 
   app.openapi(listMailRoute, async function listMail(c) {
     const { townId } = c.req.valid('param');

@@ -65,6 +65,36 @@ export function retryTransition(
   };
 }
 
+/** Bead metadata key: starts refused because the town's container could not be had (container_unavailable). */
+export const UNAVAILABLE_TRIES_KEY = 'containerUnavailableTries';
+/** Starts a bead may have refused as `container_unavailable` without spending an attempt (a cold start, a deploy's rollout). */
+export const FREE_UNAVAILABLE_TRIES = 8;
+const UNAVAILABLE_PAUSE_MS = 2_000;
+const UNAVAILABLE_MAX_PAUSE_MS = 60_000;
+
+/**
+ * A start the town's container could not take (`container_unavailable`: a cold start past its
+ * limit, "no Container instance" for minutes after a first deploy, 429, a rollout). Not the bead's
+ * fault: `open` again without spending an attempt — a counted one is given back — after a pause of
+ * 2 s doubling to 60 s. Past FREE_UNAVAILABLE_TRIES such starts, null: the caller counts it as any
+ * failed attempt, so a container that never comes up still fails the bead and tells the humans. Pure.
+ */
+export function unavailableTransition(
+  bead: Bead,
+  now: number,
+  attemptCounted: boolean,
+): { status: BeadStatus; attempts: number; assigneeId: null; metadata: Record<string, unknown> } | null {
+  const previous = bead.metadata[UNAVAILABLE_TRIES_KEY];
+  const tries = (typeof previous === 'number' && Number.isFinite(previous) ? previous : 0) + 1;
+  if (tries > FREE_UNAVAILABLE_TRIES) return null;
+  return {
+    status: 'open',
+    attempts: attemptCounted ? Math.max(0, bead.attempts - 1) : bead.attempts,
+    assigneeId: null,
+    metadata: { ...bead.metadata, [UNAVAILABLE_TRIES_KEY]: tries, retryAt: now + Math.min(UNAVAILABLE_MAX_PAUSE_MS, UNAVAILABLE_PAUSE_MS * 2 ** (tries - 1)) },
+  };
+}
+
 /** Retry delay after `attempts` failed attempts: base · 2^(attempts − 1), capped. Pure. */
 export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
   if (attempts <= 0) return 0;

@@ -273,4 +273,19 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `CREATE INDEX credential_families_live ON credential_families (agent_id) WHERE revoked_at IS NULL`,
     ],
   },
+  // issue 16: beads a user manages (priority, labels, dependencies)
+  {
+    version: 10,
+    name: 'bead priority, labels and dependencies',
+    statements: [
+      // 0 (most urgent) … 4 (backlog): open issues are dispatched in priority order, then oldest first
+      `ALTER TABLE beads ADD COLUMN priority INTEGER NOT NULL DEFAULT 2`,
+      // JSON arrays of strings: the bead's labels (a set) and the bead ids it waits for (no cycle)
+      `ALTER TABLE beads ADD COLUMN labels TEXT NOT NULL DEFAULT '[]'`,
+      `ALTER TABLE beads ADD COLUMN depends_on TEXT NOT NULL DEFAULT '[]'`,
+      // the list filters by rig and by assignee
+      `CREATE INDEX beads_by_rig ON beads (rig_id, created_at)`,
+      `CREATE INDEX beads_by_assignee ON beads (assignee_id) WHERE assignee_id IS NOT NULL`,
+    ],
+  },
 ];

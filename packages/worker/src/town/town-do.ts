@@ -7,6 +7,7 @@ import {
   type AgentCredentials,
   type Bead,
   type BeadStatus,
+  type ContainerRestartResponse,
   type CompletionRequest,
   type EventBatchRequest,
   type HeartbeatRequest,
@@ -40,6 +41,7 @@ import { Sql } from '../storage/sql';
 import { assertMayReportUsage, assertRole, assertTokenCurrent, assertToolAllowed } from './agent-authorization';
 import { storageAlarms, type AlarmScheduler } from './alarm-scheduler';
 import type { ContainerClientFactory } from './container-client';
+import type { ContainerStoppedNotice } from './container/container-rpc';
 import { toAgent } from './credential-health';
 import { issueAtDispatch, refreshAgentCredentials } from './credentials';
 import { LivenessMemory } from './liveness-memory';
@@ -52,7 +54,9 @@ import { redactEventBatch, redactText } from './redact-event';
 import { describeUnexpected, toRpcResult, type RpcResult } from './rpc-result';
 import { TOWN_MIGRATIONS } from './schema';
 import { ToolRateLimiter } from './tool-rate-limit';
+import type { BeadFieldsPatch, BeadPageFilter } from './repositories/bead-repository';
 import type { StoredSession } from './repositories/session-repository';
+import type { NewIssueInput as CreateBeadInput } from './services/bead-service';
 import type { CreateAgentInput } from './services/agent-service';
 import type { MayorSessionReset } from './services/session-service';
 import { createTownContext, type TownDeps } from './services/context';
@@ -211,8 +215,29 @@ export class TownDO extends DurableObject<Env> {
   reissueCredentials(userId: string, agentId: string): Promise<RpcResult<ReissueResponse>> {
     return this.asOwner('reissueCredentials', userId, (s) => s.agents.reissue(agentId));
   }
-  listBeads(userId: string, status: BeadStatus | null, page: PageRequest): Promise<RpcResult<Page<Bead>>> {
-    return this.asOwner('listBeads', userId, (s) => s.ctx.repos.beads.page(status ? { status } : {}, page));
+  /** Beads matching every filter given (status, rig, label, assignee), one page. */
+  listBeads(userId: string, filter: BeadPageFilter, page: PageRequest): Promise<RpcResult<Page<Bead>>> {
+    return this.asOwner('listBeads', userId, (s) => s.beads.page(filter, page));
+  }
+  getBead(userId: string, beadId: string): Promise<RpcResult<Bead>> {
+    return this.asOwner('getBead', userId, (s) => s.beads.get(beadId));
+  }
+  /** A new open issue bead (bead-service.ts); the alarm looks at it at once. */
+  createBead(userId: string, req: CreateBeadInput): Promise<RpcResult<Bead>> {
+    return this.asOwner('createBead', userId, (s) => s.beads.create({ kind: 'user' }, req), { rearm: true });
+  }
+  updateBead(userId: string, beadId: string, patch: BeadFieldsPatch): Promise<RpcResult<Bead>> {
+    return this.asOwner('updateBead', userId, (s) => s.beads.update({ kind: 'user' }, beadId, patch), { rearm: true });
+  }
+  /** Close by hand (an in-progress bead's polecat is stopped first); beads waiting on it may then be dispatched. */
+  closeBead(userId: string, beadId: string, reason: string | undefined): Promise<RpcResult<Bead>> {
+    return this.asOwner('closeBead', userId, (s) => s.beads.close(beadId, reason), { rearm: true });
+  }
+  reopenBead(userId: string, beadId: string): Promise<RpcResult<Bead>> {
+    return this.asOwner('reopenBead', userId, (s) => s.beads.reopen(beadId), { rearm: true });
+  }
+  deleteBead(userId: string, beadId: string): Promise<RpcResult<{ deleted: true; beadId: string }>> {
+    return this.asOwner('deleteBead', userId, (s) => s.beads.delete(beadId), { rearm: true });
   }
   listMail(userId: string, page: PageRequest): Promise<RpcResult<Page<Mail>>> {
     return this.asOwner('listMail', userId, (s) => s.ctx.repos.mail.page(page));
@@ -238,6 +263,10 @@ export class TownDO extends DurableObject<Env> {
   }
   listMayorMessages(userId: string, limit: number): Promise<RpcResult<MayorMessage[]>> {
     return this.asOwner('listMayorMessages', userId, (s) => s.mayor.list(limit));
+  }
+  /** Push the settings and stop the container gracefully: its next boot takes the current env vars (drained polecats come back at once). */
+  restartContainer(userId: string): Promise<RpcResult<ContainerRestartResponse>> {
+    return this.asOwner('restartContainer', userId, (s) => s.containerRestart.restart(), { rearm: true });
   }
   /** Forget the mayor's stored session (stopping a running mayor first); the worker deletes the returned object from R2. */
   resetMayorSession(userId: string): Promise<RpcResult<MayorSessionReset>> {
@@ -373,6 +402,25 @@ export class TownDO extends DurableObject<Env> {
   /** startAgentInContainer: credentials (gen + 1) → StartAgentRequest → the container. */
   startAgent(agentId: string, prompt: string | null = null): Promise<RpcResult<Agent>> {
     return this.rpc('startAgent', () => this.town().dispatch.start(agentId, { prompt, reason: 'manual' }), { rearm: true });
+  }
+  /**
+   * TownContainerDO.onStop: the town's container stopped (exit, crash, SIGKILL). Every live run last
+   * heard from before the stop is lost now and re-dispatched by the usual rules, instead of after
+   * missed heartbeats (reconcile.ts lostReason `container_stopped`). A repeated notice changes nothing.
+   */
+  containerStopped(notice: ContainerStoppedNotice): Promise<RpcResult<{ lost: string[] }>> {
+    return this.rpc('containerStopped', async () => {
+      const stoppedAt = Number(notice?.stoppedAt);
+      if (!Number.isFinite(stoppedAt) || stoppedAt <= 0) throw new GastownError('validation_failed', 'stoppedAt must be a time in ms');
+      const s = this.town();
+      s.ctx.transaction(() => {
+        const previous = Number(s.ctx.repos.townState.get('containerStoppedAt') ?? 0);
+        s.ctx.repos.townState.set('containerStoppedAt', String(Math.max(previous, stoppedAt)));
+        s.ctx.event({ type: 'container.stopped', data: { exitCode: Number(notice.exitCode), reason: String(notice.reason).slice(0, 40), stoppedAt } });
+      });
+      const run = await this.runReconciler();
+      return { lost: (run?.actions ?? []).flatMap((a) => (a.type === 'agent_lost' && 'agentId' in a ? [String(a.agentId)] : [])) };
+    });
   }
   /** Run the reconciler now (what the alarm does); returns the action types it took and the next wake-up. */
   reconcileNow(): Promise<RpcResult<{ actions: string[]; nextAt: number | null }>> {

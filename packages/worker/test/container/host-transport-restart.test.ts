@@ -16,7 +16,9 @@ function fakeHost(options: { running: boolean; stop?: () => Response; unreachabl
     if (path === `/towns/${TOWN}/state`) return Response.json({ running: options.running });
     if (path === `/towns/${TOWN}/stop`) {
       if (options.hang)
-        return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('timed out', 'TimeoutError'))));
+        return new Promise<Response>((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('timed out', 'TimeoutError'))),
+        );
       return options.stop ? options.stop() : Response.json({ stopped: true });
     }
     return Response.json({ error: { code: 'not_found', message: 'no such route' } }, { status: 404 });
@@ -46,7 +48,11 @@ describe('HostTransport.restart (the host graceful stop route)', () => {
   });
 
   it.each([
-    { name: 'the host refuses the stop (500) → upstream_failed', options: { running: true, stop: () => new Response('boom', { status: 500 }) }, code: 'upstream_failed' },
+    {
+      name: 'the host refuses the stop (500) → upstream_failed',
+      options: { running: true, stop: () => new Response('boom', { status: 500 }) },
+      code: 'upstream_failed',
+    },
     { name: 'an unreachable host → container_unavailable', options: { running: true, unreachable: true }, code: 'container_unavailable' },
     { name: 'a stop that never answers ends at its budget → container_unavailable', options: { running: true, hang: true }, code: 'container_unavailable' },
   ])('$name', async ({ options, code }) => {

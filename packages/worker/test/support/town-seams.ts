@@ -57,6 +57,9 @@ export class SeamContainerClient implements ContainerClient {
   keepAwake(): Promise<boolean> {
     return this.current.keepAwake();
   }
+  restart(): Promise<{ wasRunning: boolean }> {
+    return this.current.restart();
+  }
 }
 
 /** An alarm that is the installed manual alarm of this object, if any, else `real`. */

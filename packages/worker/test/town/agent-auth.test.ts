@@ -64,6 +64,7 @@ const TOOL_CASES: Record<(typeof TOOL_NAMES)[number], { role: Role; body: (w: Wo
   status: { role: 'refinery', body: () => ({ text: 'reviewing' }) },
   prime: { role: 'polecat', body: () => ({}) },
   bead_status: { role: 'polecat', body: (w) => ({ beadId: w.bead.id }) },
+  bead_update: { role: 'mayor', body: (w) => ({ beadId: w.bead.id, priority: 1 }) },
 };
 
 const ROUTES: RouteCase[] = [

@@ -58,7 +58,7 @@ const TARGETS: Target[] = [
     token: (f) => f.mayor.token,
     wrongType: { rigId: 'rig_abcdefgh', title: 5 },
     badEnum: { rigId: 'not an id', title: 'x' },
-    unknownField: { rigId: 'rig_abcdefgh', title: 'x', priority: 1 },
+    unknownField: { rigId: 'rig_abcdefgh', title: 'x', urgency: 1 },
   },
   {
     name: 'tool list_beads',

@@ -38,6 +38,9 @@ function bead(overrides: Partial<Bead> = {}): Bead {
     attempts: 0,
     createdAt: 1,
     updatedAt: 1,
+    priority: 2,
+    labels: [],
+    dependsOn: [],
     ...overrides,
   };
 }

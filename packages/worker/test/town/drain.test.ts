@@ -6,6 +6,7 @@
  * refinery `drained` is exactly `stopped`.
  */
 import { GastownError, TOOLS, type Bead, type TownEvent } from '@gastown/protocol';
+import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, callTool, expectError, type AgentWithCredentials } from '../helpers';
 import { agentById, complete, dispatchTown, heartbeat, sendToMayor, startedAgent, townEvents, type DispatchFixture } from '../support/agent-calls';
@@ -148,5 +149,33 @@ describe('completion drained: mayor and refinery', () => {
     const stopped = await endingOf('stopped', role);
     expect(drained).toEqual(stopped);
     expect(drained).toMatchObject({ agent: { status: 'exited' }, oldToken: 401 });
+  });
+});
+
+describe('container stopped (TownContainerDO.onStop → TownDO.containerStopped)', () => {
+  it('a working polecat whose container stopped without draining is lost at once and re-dispatched at gen + 1; a repeated notice changes nothing', async () => {
+    const { f, polecat, bead } = await withWorkingPolecat();
+    vi.useFakeTimers({ now: Date.now() + 10_000, toFake: ['Date'] });
+    const town = env.TOWN.get(env.TOWN.idFromName(f.town.id));
+    const notice = { exitCode: 137, reason: 'exit' as const, stoppedAt: Date.now() };
+    const result = await town.containerStopped(notice);
+    // every live run of that container: the polecat and the waiting mayor
+    const mayorId = f.fake.of('start')[0]!.req.agent.id;
+    expect(result.ok && [...result.value.lost].sort()).toEqual([mayorId, polecat.agent.id].sort());
+    const lost = (await townEvents(f)).find((e) => e.type === 'agent.lost' && e.agentId === polecat.agent.id);
+    expect(lost?.data).toMatchObject({ reason: 'container_stopped', redispatch: true });
+    const again = polecatStarts(f, polecat.agent.id);
+    expect(again.map((s) => s.req.agent.gen)).toEqual([1, 2]);
+    expect(await beadOf(f, bead.id)).toMatchObject({ status: 'in_progress', assigneeId: polecat.agent.id });
+    expectError(await callTool(polecat, 'prime', {}), 401, 'token_revoked');
+    // the new run, confirmed after the stop, is not touched by the same notice again
+    expect(await town.containerStopped(notice)).toEqual({ ok: true, value: { lost: [] } });
+    expect(polecatStarts(f, polecat.agent.id)).toHaveLength(2);
+    expect((await townEvents(f)).filter((e) => e.type === 'container.stopped')).toHaveLength(2);
+    // a bad notice is a typed refusal
+    expect(await town.containerStopped({ exitCode: 0, reason: 'exit', stoppedAt: Number.NaN })).toMatchObject({
+      ok: false,
+      error: { code: 'validation_failed' },
+    });
   });
 });

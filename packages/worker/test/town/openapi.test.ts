@@ -18,6 +18,12 @@ const EXPECTED: [string, string][] = [
   ['post', USER_API.stopAgent],
   ['post', USER_API.reissueCredentials],
   ['get', USER_API.beads],
+  ['post', USER_API.beads],
+  ['get', USER_API.bead],
+  ['patch', USER_API.bead],
+  ['delete', USER_API.bead],
+  ['post', USER_API.closeBead],
+  ['post', USER_API.reopenBead],
   ['get', USER_API.mail],
   ['post', USER_API.mayorMessages],
   ['get', USER_API.mayorMessages],
@@ -26,6 +32,7 @@ const EXPECTED: [string, string][] = [
   ['get', USER_API.eventStream],
   ['get', USER_API.usage],
   ['get', USER_API.models],
+  ['post', USER_API.restartContainer],
   ['post', AGENT_API.refresh],
   ['post', AGENT_API.heartbeat],
   ['post', AGENT_API.events],
@@ -49,7 +56,7 @@ describe('GET /openapi.json', () => {
     for (const [method, path] of EXPECTED) {
       const op = doc.paths[toOpenApiPath(path)]?.[method];
       expect(op, `${method.toUpperCase()} ${path}`).toBeDefined();
-      const ok = op.responses['200'] ?? op.responses['201'];
+      const ok = op.responses['200'] ?? op.responses['201'] ?? op.responses['202'];
       expect(ok, `${method} ${path} success response`).toBeDefined();
     }
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m} ${p}`));

@@ -88,6 +88,34 @@ describe('reconciler: dispatch of open beads', () => {
   });
 });
 
+describe('reconciler: a container that cannot be had', () => {
+  it('starts refused as container_unavailable (cold start, rollout, 429) spend no attempt and wait 2 s doubling; past 8 such starts they count', async () => {
+    const f = await dispatchTown();
+    const { bead } = await withMayorAndBead(f);
+    f.fake.behaviour.startError = new GastownError('container_unavailable', 'no Container instance available');
+    const starts = () => f.fake.of('start').filter((s) => s.req.agent.role === 'polecat').length;
+    const pauses: number[] = [];
+    vi.setSystemTime(Date.now()); // the clock stands still between the start and the reading
+    for (let i = 1; i <= 8; i += 1) {
+      await runAlarm(f.town.id);
+      expect(starts()).toBe(i);
+      const b = (await beads(f)).find((x) => x.id === bead.id)!;
+      expect(b).toMatchObject({ status: 'open', attempts: 0, assigneeId: null, metadata: expect.objectContaining({ containerUnavailableTries: i }) });
+      pauses.push((b.metadata.retryAt as number) - Date.now());
+      vi.setSystemTime((b.metadata.retryAt as number) + 1);
+    }
+    expect(pauses).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    // the ninth is an ordinary failed attempt
+    await runAlarm(f.town.id);
+    expect((await beads(f)).find((x) => x.id === bead.id)).toMatchObject({ status: 'open', attempts: 1 });
+    // and once the container answers, the bead is worked
+    f.fake.behaviour.startError = null;
+    vi.setSystemTime(((await beads(f)).find((x) => x.id === bead.id)!.metadata.retryAt as number) + 1);
+    await runAlarm(f.town.id);
+    expect((await beads(f)).find((x) => x.id === bead.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+  });
+});
+
 describe('reconciler: liveness', () => {
   it('a working polecat silent for more than 3 heartbeat intervals: re-dispatched with gen + 1; its old token → 401 token_revoked', async () => {
     const f = await dispatchTown();

@@ -26,6 +26,7 @@ const CALLS: Record<ToolName, (w: World, role: AgentRole) => { args: unknown; st
   status: () => ({ args: { text: 'working' }, status: 200 }),
   prime: () => ({ args: {}, status: 200 }),
   bead_status: (w) => ({ args: { beadId: w.bead.id }, status: 200 }),
+  bead_update: (w) => ({ args: { beadId: w.bead.id, priority: 1 }, status: 200 }),
 };
 
 /** A town; for a refinery, its polecat has already opened a merge request to review. */

@@ -55,6 +55,7 @@ function fakeContainer(behaviour: {
     deliver: async (...args) => (calls.push({ method: 'deliver', args }), behaviour.deliver ? behaviour.deliver() : 'not_running'),
     configure: async () => {},
     keepAwake: async () => false,
+    restart: async () => ({ wasRunning: false }),
     status: async (agentId) =>
       behaviour.running
         ? {

@@ -91,6 +91,9 @@ describe('beadAfterCompletion', () => {
     attempts: 0,
     createdAt: T,
     updatedAt: T,
+    priority: 2,
+    labels: [],
+    dependsOn: [],
     ...o,
   });
   const cases = [

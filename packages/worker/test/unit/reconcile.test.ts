@@ -111,6 +111,21 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'the container stopped (onStop): runs last heard before it are lost at once; one heard within the clock margin, one busy and one started after are not',
+    state: state({
+      containerStoppedAt: T - 5 * S,
+      agents: [
+        agent({ id: 'ag_p1', beadId: 'bd_one', lastHeartbeatAt: T - 20 * S, updatedAt: T - 20 * S }),
+        agent({ id: 'ag_near', lastHeartbeatAt: T - 6 * S, updatedAt: T - 6 * S }),
+        agent({ id: 'ag_busy', lastHeartbeatAt: T - 20 * S, updatedAt: T - 20 * S, busy: true }),
+        agent({ id: 'ag_new', dispatchedAt: T - 30 * S, lastHeartbeatAt: null, updatedAt: T - 2 * S, status: 'starting' }),
+        agent({ id: 'ag_gone', lastHeartbeatAt: T - 60 * S, updatedAt: T - 60 * S, status: 'exited' }),
+      ],
+      beads: [bead({ id: 'bd_one', status: 'in_progress', assigneeId: 'ag_p1' })],
+    }),
+    expected: [{ type: 'agent_lost', agentId: 'ag_p1', reason: 'container_stopped', redispatch: true }],
+  },
+  {
     name: 'a refinery of a dead instance with an open merge request: re-dispatched',
     state: state({
       latestInstanceId: 'ci_two',
@@ -273,6 +288,9 @@ describe('pure helpers', () => {
       attempts: 0,
       createdAt: T,
       updatedAt: T,
+      priority: 2,
+      labels: [] as string[],
+      dependsOn: [] as string[],
     } as const;
     expect(retryTransition({ ...b, metadata: {} }, T, policy)).toEqual({ status: 'open', attempts: 1, assigneeId: null, metadata: { retryAt: T + 30 * S } });
     expect(retryTransition({ ...b, metadata: {}, attempts: 2 }, T, policy)).toMatchObject({ status: 'failed', attempts: 3 });

@@ -2,6 +2,7 @@ import type {
   Agent,
   Bead,
   BeadStatus,
+  ContainerRestartResponse,
   CreateRigRequest,
   Mail,
   MayorMessage,
@@ -87,6 +88,10 @@ export class ApiClient {
   /** Forget the mayor's saved conversation (a running mayor is stopped): the next message starts a new one. */
   async resetMayorSession(townId: string): Promise<MayorSessionResetResponse> {
     return this.request<MayorSessionResetResponse>('DELETE', pathFor('mayorSession', { townId }));
+  }
+  /** Push the town's settings and stop its container gracefully: its next start takes the current env vars. */
+  async restartContainer(townId: string): Promise<ContainerRestartResponse> {
+    return this.request<ContainerRestartResponse>('POST', pathFor('restartContainer', { townId }));
   }
   async listEvents(townId: string, after = 0, limit = 500): Promise<TownEvent[]> {
     return (await this.request<{ events: TownEvent[] }>('GET', `${pathFor('events', { townId })}?after=${after}&limit=${limit}`)).events;

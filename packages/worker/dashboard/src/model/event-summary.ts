@@ -87,6 +87,8 @@ export function summariseEvent(event: TownEvent): { tone: EventTone; text: strin
       return { tone: 'info', text: `rig ${str(d.name) ?? ''} added`.replace('  ', ' ') };
     case 'rig.updated':
       return { tone: 'info', text: `rig ${str(d.name) ?? ''} updated`.replace('  ', ' ') };
+    case 'container.restart_requested':
+      return { tone: 'info', text: d.wasRunning === true ? 'container restarted (settings apply at its next start)' : 'container restart: it was asleep' };
     default: {
       const keys = Object.keys(d).slice(0, 3);
       const parts = keys.map((k) => `${k}=${clip(typeof d[k] === 'string' ? (d[k] as string) : (JSON.stringify(d[k]) ?? ''), 30)}`);

@@ -1,11 +1,13 @@
 import { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
 import type { AppContext, Page } from '../app-context';
+import { authFailureText } from '../model/auth-message';
 import { h } from '../view/dom';
 
 /**
- * Sign in by pasting a user token (minted by an admin: `scripts/create-user-token.ts`). The token
- * is checked against the API before it is stored in this browser's localStorage.
+ * Sign in by pasting a user token (the one `npm start` prints, or one an admin mints). The token
+ * is checked against the API before it is stored in this browser's localStorage; a refused one
+ * is explained in words (model/auth-message.ts).
  */
 export function signInPage(ctx: AppContext, reason: string | null): Page {
   const input = h('textarea', {
@@ -31,7 +33,7 @@ export function signInPage(ctx: AppContext, reason: string | null): Page {
       ctx.session.signIn(token);
       ctx.navigate(location.pathname);
     } catch (err) {
-      error.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : 'sign-in failed';
+      error.textContent = err instanceof ApiError ? authFailureText(err.code, err.message) : 'Sign-in failed.';
       error.hidden = false;
     } finally {
       submit.disabled = false;
@@ -50,7 +52,19 @@ export function signInPage(ctx: AppContext, reason: string | null): Page {
       input,
       error,
       h('div', { class: 'form-actions' }, submit),
-      h('p', { class: 'hint' }, 'No token? An admin mints one with ', h('code', null, 'npx tsx scripts/create-user-token.ts --user <you>'), '.'),
+      h(
+        'p',
+        { class: 'hint', id: 'signin-hint' },
+        'Running locally? ',
+        h('code', null, 'npm start'),
+        ' printed your token under “User token” when it started (it is also the ',
+        h('code', null, 'token'),
+        ' in ',
+        h('code', null, '.gastown/cli.json'),
+        '). Otherwise an admin mints one with ',
+        h('code', null, 'npx gastown token create <you>'),
+        '.',
+      ),
     ),
   );
   return { el, unmount() {} };

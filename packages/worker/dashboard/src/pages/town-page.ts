@@ -17,6 +17,7 @@ import { UsagePanel } from '../panels/usage-panel';
 import { h, replace } from '../view/dom';
 import { topbar } from '../view/topbar';
 import { TabBar } from '../view/tabs';
+import { authFailureText } from '../model/auth-message';
 
 /** Coalesce event-triggered refetches: a burst of events refetches each panel once. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -44,7 +45,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
   /** Sign out on 401; returns true when the error was handled that way. */
   function authFailure(err: unknown): boolean {
     if (err instanceof ApiError && err.isAuthFailure) {
-      ctx.signOut(`${err.code}: ${err.message}`);
+      ctx.signOut(authFailureText(err.code, err.message));
       return true;
     }
     return false;
@@ -272,7 +273,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
       headerState.textContent = state === 'live' ? '● live' : state;
       headerState.title = detail ?? '';
     },
-    onAuthFailure: (err) => ctx.signOut(`${err.code}: ${err.message}`),
+    onAuthFailure: (err) => ctx.signOut(authFailureText(err.code, err.message)),
   });
 
   const el = h(

@@ -4,6 +4,7 @@ import type { AppContext, Page } from '../app-context';
 import { formatAgo } from '../model/format';
 import { empty, h, replace } from '../view/dom';
 import { topbar } from '../view/topbar';
+import { authFailureText } from '../model/auth-message';
 
 /** The user's towns, and a form to create one. */
 export function townsPage(ctx: AppContext): Page {
@@ -14,7 +15,7 @@ export function townsPage(ctx: AppContext): Page {
   let alive = true;
 
   function fail(err: unknown, target: HTMLElement): void {
-    if (err instanceof ApiError && err.isAuthFailure) return ctx.signOut(`${err.code}: ${err.message}`);
+    if (err instanceof ApiError && err.isAuthFailure) return ctx.signOut(authFailureText(err.code, err.message));
     target.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : 'something went wrong';
     target.hidden = false;
   }

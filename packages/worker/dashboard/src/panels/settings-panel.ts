@@ -7,6 +7,7 @@ import { configPatch, isProviderKind, MODEL_FIELDS, providerFormValues, townMode
 import { describeSeconds } from '../model/format';
 import { empty, h, replace } from '../view/dom';
 import { clearFormError, field, showFormError } from '../view/forms';
+import { ContainerRestartSection } from './container-restart-section';
 import { ModelPicker, type ModelChoices } from '../view/model-picker';
 
 const KIND_LABELS: Record<ProviderKind, string> = {
@@ -39,7 +40,8 @@ export interface SettingsPanelOptions {
  * Town settings: the model provider (kind, base URL, key env var name), the model of each role
  * (a select of the provider's models when it lists them, else free text with suggestions), the
  * spend cap, runtime, sleepAfter, token TTL — all saved with one PATCH — and env vars (write-only:
- * after saving only the names are shown). The server's validation messages appear next to the fields.
+ * after saving only the names are shown), and the container's restart (container-restart-section.ts).
+ * The server's validation messages appear next to the fields.
  */
 export class SettingsPanel {
   readonly el: HTMLElement;
@@ -219,7 +221,18 @@ export class SettingsPanel {
       this.#envBox,
       this.#envStatus,
     );
-    this.el = h('section', { class: 'card panel', id: 'settings-panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Settings')), configForm, envForm);
+    const restart = new ContainerRestartSection({
+      restart: () => this.opts.api().restartContainer(this.opts.townId),
+      onError: (err) => this.opts.onError(err),
+    });
+    this.el = h(
+      'section',
+      { class: 'card panel', id: 'settings-panel' },
+      h('div', { class: 'panel-head' }, h('h2', null, 'Settings')),
+      configForm,
+      envForm,
+      restart.el,
+    );
   }
 
   render(town: Town): void {

@@ -22,7 +22,8 @@ export function loadReconcileState(ctx: TownContext): ReconcileState {
   const now = ctx.clock.now();
   const cap = town?.config.spendCap ?? null;
   const spendCapped = cappedAt(cap, ctx.repos.townState.get('spendCappedPeriodStart'), now);
-  const beads = ctx.repos.beads.listActiveWork().map((b) => toReconcileBead(b, ctx.settings.prPollMs));
+  const waiting = ctx.repos.beads.waitingOnDependencies();
+  const beads = ctx.repos.beads.listActiveWork().map((b) => ({ ...toReconcileBead(b, ctx.settings.prPollMs), waitingOn: waiting.get(b.id) ?? 0 }));
   const named = new Set<string>([...credentialsLive, ...ctx.inFlight]);
   for (const b of beads) {
     if (b.assigneeId !== null) named.add(b.assigneeId);
@@ -40,6 +41,7 @@ export function loadReconcileState(ctx: TownContext): ReconcileState {
     latestInstanceId: ctx.repos.townState.latestInstance()?.instanceId ?? null,
     spendCapped,
     spendCapResetAt: spendCapped && cap ? nextSpendPeriodStart(cap.period, now) : null,
+    containerStoppedAt: numberOrNull(ctx.repos.townState.get('containerStoppedAt')),
   };
 }
 
@@ -83,5 +85,11 @@ export function toReconcileBead(b: Bead, prPollMs = 60_000): ReconcileBead {
     pullRequestDueAt: pullRequestDueAt(b, prPollMs),
     pausedGen: b.type === 'issue' && m[PAUSED_BY_KEY] === SPEND_CAP_PAUSE ? num(m[PAUSED_GEN_KEY]) : null,
     pauseRetryAt: b.type === 'issue' ? num(m[PAUSE_RETRY_AT_KEY]) : null,
+    priority: b.priority,
   };
+}
+
+function numberOrNull(value: string | null): number | null {
+  const n = value === null ? NaN : Number(value);
+  return Number.isFinite(n) ? n : null;
 }

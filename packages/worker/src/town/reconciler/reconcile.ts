@@ -35,7 +35,7 @@ export function reconcile(state: ReconcileState, now: number, settings: Reconcil
   const actions: Action[] = [];
   const lost = new Map<string, LostReason>();
   for (const agent of state.agents) {
-    const reason = lostReason(agent, state.latestInstanceId, now, settings);
+    const reason = lostReason(agent, state.latestInstanceId, now, settings, state.containerStoppedAt ?? null);
     if (reason) lost.set(agent.id, reason);
   }
   for (const agent of state.agents) {
@@ -75,11 +75,33 @@ export function endedRunRevokeAt(agent: ReconcileAgent, settings: ReconcileSetti
 }
 
 /** Why a live agent's run is gone, or null. Agents with an operation in flight are left alone. */
-export function lostReason(agent: ReconcileAgent, latestInstanceId: string | null, now: number, settings: ReconcileSettings): LostReason | null {
+export function lostReason(
+  agent: ReconcileAgent,
+  latestInstanceId: string | null,
+  now: number,
+  settings: ReconcileSettings,
+  containerStoppedAt: number | null = null,
+): LostReason | null {
   if (!isLive(agent) || agent.busy) return null;
+  if (containerStoppedAt !== null && lastSignOfLife(agent) < containerStoppedAt - CONTAINER_STOP_CLOCK_MARGIN_MS) return 'container_stopped';
   if (agent.containerInstanceId !== null && latestInstanceId !== null && agent.containerInstanceId !== latestInstanceId) return 'container_restarted';
   const deadline = livenessDeadline(agent, settings);
   return deadline !== null && now > deadline ? 'missed_heartbeats' : null;
+}
+
+/**
+ * The stop time comes from TownContainerDO's clock, another object's: a run heard from this close
+ * before it is left to the heartbeat deadline rather than risk declaring a live run lost.
+ */
+export const CONTAINER_STOP_CLOCK_MARGIN_MS = 2_000;
+
+/**
+ * The newest moment a run was known to exist: its last heartbeat, its dispatch, or any change to
+ * its row (a start the container confirmed). A run in a container booted after a stop always has
+ * one later than that stop (the container could not start before the old one stopped).
+ */
+function lastSignOfLife(agent: ReconcileAgent): number {
+  return Math.max(agent.lastHeartbeatAt ?? 0, agent.dispatchedAt ?? 0, agent.updatedAt);
 }
 
 /** When a live agent counts as lost if nothing is heard (null: no reference time). */
@@ -136,15 +158,36 @@ function issueActions(
   const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
   const redispatched = [...lost.keys()].filter((id) => agentById(state, id)?.role === 'polecat').length;
   let capacity = settings.maxPolecats - running - redispatched - drainedRedispatches;
-  const due = issues
-    .filter((b) => b.status === 'open' && b.assigneeId === null && b.attempts < settings.maxAttempts && (b.retryAt ?? 0) <= now)
-    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const due = issues.filter((b) => isDispatchable(b, now, settings)).sort(dispatchOrder);
   for (const bead of due) {
     if (capacity <= 0) break;
     actions.push({ type: 'dispatch_polecat', beadId: bead.id, rigId: bead.rigId! });
     capacity -= 1;
   }
   return actions;
+}
+
+/**
+ * An open issue a polecat may take now: unassigned, attempts left, past its retry backoff, and
+ * every dependency closed (`waitingOn` 0) — a bead waiting on another is never dispatched.
+ */
+export function isDispatchable(bead: ReconcileBead, now: number, settings: Pick<ReconcileSettings, 'maxAttempts'>): boolean {
+  return (
+    bead.type === 'issue' &&
+    bead.status === 'open' &&
+    bead.assigneeId === null &&
+    bead.rigId !== null &&
+    bead.attempts < settings.maxAttempts &&
+    (bead.retryAt ?? 0) <= now &&
+    (bead.waitingOn ?? 0) === 0
+  );
+}
+
+const DEFAULT_PRIORITY = 2;
+
+/** Dispatch order: most urgent priority first (0 before 4), then oldest, then by id. */
+export function dispatchOrder(a: ReconcileBead, b: ReconcileBead): number {
+  return (a.priority ?? DEFAULT_PRIORITY) - (b.priority ?? DEFAULT_PRIORITY) || a.createdAt - b.createdAt || a.id.localeCompare(b.id);
 }
 
 /**
@@ -300,6 +343,8 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
   for (const bead of state.beads) {
     if (bead.type === 'issue' && bead.status === 'open' && bead.assigneeId === null && bead.rigId !== null) {
       if (bead.attempts >= settings.maxAttempts) consider(now);
+      // waiting on a dependency: the change that closes it re-arms the alarm
+      else if ((bead.waitingOn ?? 0) > 0) continue;
       else if (state.providerConfigured && polecatSlotFree && !capped) consider(Math.max(bead.retryAt ?? now, now));
     }
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {

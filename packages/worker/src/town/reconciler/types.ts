@@ -51,6 +51,10 @@ export interface ReconcileBead {
   pausedGen?: number | null;
   /** Issue: that request failed to reach the container; asked again from this time on. */
   pauseRetryAt?: number | null;
+  /** Issue: 0 (most urgent) … 4 (backlog); open issues are dispatched in this order, then oldest first. Absent: 2. */
+  priority?: number;
+  /** Issue: how many of its dependencies are not closed yet; it is not dispatched while any is. Absent: 0. */
+  waitingOn?: number;
 }
 
 export interface ReconcileState {
@@ -67,9 +71,14 @@ export interface ReconcileState {
   spendCapped?: boolean;
   /** While capped: when the period ends (the reconciler looks again then). */
   spendCapResetAt?: number | null;
+  /**
+   * When the town's container last stopped (production: TownContainerDO.onStop). A live run
+   * dispatched before it is gone: lost at once (`container_stopped`), not after missed heartbeats.
+   */
+  containerStoppedAt?: number | null;
 }
 
-export type LostReason = 'missed_heartbeats' | 'container_restarted';
+export type LostReason = 'missed_heartbeats' | 'container_restarted' | 'container_stopped';
 
 export type Action =
   /** Create a polecat for an open issue bead and start it. */

@@ -1,7 +1,7 @@
-import { GastownError, type Bead, type BeadStatus, type BeadType } from '@gastown/protocol';
+import { BEAD_LIMITS, GastownError, type Bead, type BeadStatus, type BeadType } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
 import { keysetBounds, toPage, type Page, type PageRequest } from '../list-page';
-import { parseJsonObject, toJson } from './json';
+import { parseJsonObject, parseJsonValue, toJson } from './json';
 
 type BeadRow = {
   id: string;
@@ -15,6 +15,9 @@ type BeadRow = {
   attempts: number;
   created_at: number;
   updated_at: number;
+  priority: number;
+  labels: string;
+  depends_on: string;
 };
 
 export interface NewBead {
@@ -27,6 +30,10 @@ export interface NewBead {
   assigneeId: string | null;
   metadata: Record<string, unknown>;
   now: number;
+  /** Default BEAD_LIMITS.defaultPriority. */
+  priority?: number;
+  labels?: readonly string[];
+  dependsOn?: readonly string[];
 }
 
 /** Fields a state transition may change; omitted fields stay as they are. */
@@ -37,10 +44,28 @@ export interface BeadPatch {
   attempts?: number;
 }
 
+/** What a user or the mayor edits on an issue bead; omitted fields stay as they are. */
+export interface BeadFieldsPatch {
+  title?: string;
+  body?: string;
+  rigId?: string;
+  priority?: number;
+  labels?: readonly string[];
+  dependsOn?: readonly string[];
+}
+
 export interface BeadFilter {
   status?: BeadStatus;
   rigId?: string;
   type?: BeadType;
+}
+
+/** The user list's filters: each one given must match. */
+export interface BeadPageFilter {
+  status?: BeadStatus;
+  rigId?: string;
+  label?: string;
+  assigneeId?: string;
 }
 
 export class BeadRepository {
@@ -60,12 +85,18 @@ export class BeadRepository {
                     ORDER BY created_at, id`.map((r) => this.toBead(r));
   }
 
-  /** One page of `list({ status })` (same order). */
-  page(filter: { status?: BeadStatus }, request: PageRequest): Page<Bead> {
+  /** One page of the beads matching `filter`, in `list` order (created_at, id). */
+  page(filter: BeadPageFilter, request: PageRequest): Page<Bead> {
     const status = filter.status ?? null;
+    const rigId = filter.rigId ?? null;
+    const label = filter.label ?? null;
+    const assigneeId = filter.assigneeId ?? null;
     const { afterAt, afterId, fetch } = keysetBounds(request);
     const rows = this.sql.all<BeadRow>`SELECT * FROM beads
       WHERE (${status} IS NULL OR status = ${status})
+        AND (${rigId} IS NULL OR rig_id = ${rigId})
+        AND (${assigneeId} IS NULL OR assignee_id = ${assigneeId})
+        AND (${label} IS NULL OR EXISTS (SELECT 1 FROM json_each(beads.labels) WHERE json_each.value = ${label}))
         AND (${afterAt} IS NULL OR created_at > ${afterAt} OR (created_at = ${afterAt} AND id > ${afterId}))
       ORDER BY created_at, id LIMIT ${fetch}`;
     return toPage(
@@ -89,10 +120,80 @@ export class BeadRepository {
   }
 
   insert(bead: NewBead): Bead {
-    this.sql.run`INSERT INTO beads (id, rig_id, type, status, title, body, assignee_id, metadata, attempts, created_at, updated_at)
+    const priority = bead.priority ?? BEAD_LIMITS.defaultPriority;
+    const labels = JSON.stringify(bead.labels ?? []);
+    const dependsOn = JSON.stringify(bead.dependsOn ?? []);
+    this.sql
+      .run`INSERT INTO beads (id, rig_id, type, status, title, body, assignee_id, metadata, attempts, created_at, updated_at, priority, labels, depends_on)
                  VALUES (${bead.id}, ${bead.rigId}, ${bead.type}, ${bead.status}, ${bead.title}, ${bead.body}, ${bead.assigneeId},
-                         ${toJson(bead.metadata)}, 0, ${bead.now}, ${bead.now})`;
+                         ${toJson(bead.metadata)}, 0, ${bead.now}, ${bead.now}, ${priority}, ${labels}, ${dependsOn})`;
     return this.mustGet(bead.id);
+  }
+
+  /** Change what a user or the mayor edits (title, body, rig, priority, labels, dependencies). */
+  updateFields(id: string, patch: BeadFieldsPatch, now: number): Bead {
+    const current = this.mustGet(id);
+    const title = patch.title ?? current.title;
+    const body = patch.body ?? current.body;
+    const rigId = patch.rigId ?? current.rigId;
+    const priority = patch.priority ?? current.priority;
+    const labels = JSON.stringify(patch.labels ?? current.labels);
+    const dependsOn = JSON.stringify(patch.dependsOn ?? current.dependsOn);
+    this.sql.run`UPDATE beads SET title = ${title}, body = ${body}, rig_id = ${rigId}, priority = ${priority}, labels = ${labels},
+                   depends_on = ${dependsOn}, updated_at = ${now}
+                 WHERE id = ${id}`;
+    return this.mustGet(id);
+  }
+
+  /** Remove a bead for good (the caller checked that nothing depends on it and no agent holds it). */
+  delete(id: string): boolean {
+    return this.sql.run`DELETE FROM beads WHERE id = ${id}` > 0;
+  }
+
+  /** Every bead that has dependencies, with them: the town's dependency graph (for the cycle check). */
+  dependencyGraph(): Map<string, string[]> {
+    const rows = this.sql.all<{ id: string; depends_on: string }>`SELECT id, depends_on FROM beads WHERE depends_on != '[]'`;
+    return new Map(rows.map((r) => [r.id, stringList(r.depends_on)]));
+  }
+
+  /** The beads that list `id` among their dependencies, oldest first. */
+  dependents(id: string): string[] {
+    return this.sql.all<{
+      id: string;
+    }>`SELECT beads.id AS id FROM beads, json_each(beads.depends_on) WHERE json_each.value = ${id} ORDER BY beads.created_at, beads.id`.map((r) => r.id);
+  }
+
+  /** Of `ids`, those that exist in this town: id → its type and status. */
+  statusesOf(ids: readonly string[]): Map<string, { type: BeadType; status: BeadStatus }> {
+    const out = new Map<string, { type: BeadType; status: BeadStatus }>();
+    for (const id of new Set(ids)) {
+      const row = this.sql.one<{ type: string; status: string }>`SELECT type, status FROM beads WHERE id = ${id}`;
+      if (row) out.set(id, { type: row.type as BeadType, status: row.status as BeadStatus });
+    }
+    return out;
+  }
+
+  /**
+   * Open or in-progress beads that wait for a dependency not closed yet: bead id → how many. A
+   * dependency that no longer exists does not hold a bead back.
+   */
+  waitingOnDependencies(): Map<string, number> {
+    const rows = this.sql.all<{ id: string; waiting: number }>`SELECT b.id AS id, COUNT(*) AS waiting
+      FROM beads b, json_each(b.depends_on) d JOIN beads t ON t.id = d.value
+      WHERE b.status IN ('open', 'in_progress') AND b.depends_on != '[]' AND t.status != 'closed'
+      GROUP BY b.id`;
+    return new Map(rows.map((r) => [r.id, Number(r.waiting)]));
+  }
+
+  /** The dependencies of `id` that are not closed yet (ids, in the bead's order). */
+  unclosedDependencies(id: string): string[] {
+    const bead = this.get(id);
+    if (!bead || bead.dependsOn.length === 0) return [];
+    const statuses = this.statusesOf(bead.dependsOn);
+    return bead.dependsOn.filter((dep) => {
+      const s = statuses.get(dep);
+      return s !== undefined && s.status !== 'closed';
+    });
   }
 
   update(id: string, patch: BeadPatch, now: number): Bead {
@@ -138,6 +239,15 @@ export class BeadRepository {
       attempts: Number(row.attempts),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      priority: Number(row.priority ?? BEAD_LIMITS.defaultPriority),
+      labels: stringList(row.labels),
+      dependsOn: stringList(row.depends_on),
     };
   }
+}
+
+/** A JSON array of strings column; anything else reads as an empty list, never a crash. */
+function stringList(text: unknown): string[] {
+  const value = parseJsonValue(text);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }

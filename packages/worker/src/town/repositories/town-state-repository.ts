@@ -2,9 +2,10 @@ import type { Sql } from '../../storage/sql';
 
 /**
  * Keys of the `town_state` table. The spend cap's: the period start (ms, as a string) of the last
- * 80 % warning, and of the period the town is capped in (absent: not capped).
+ * 80 % warning, and of the period the town is capped in (absent: not capped). `containerStoppedAt`:
+ * when the production container last told the town it stopped (TownContainerDO.onStop).
  */
-export type TownStateKey = 'controlPlaneUrl' | 'spendWarnedPeriodStart' | 'spendCappedPeriodStart';
+export type TownStateKey = 'controlPlaneUrl' | 'spendWarnedPeriodStart' | 'spendCappedPeriodStart' | 'containerStoppedAt';
 
 /** How many container instance ids are remembered (the newest matter; older ones only for history). */
 export const MAX_REMEMBERED_INSTANCES = 20;

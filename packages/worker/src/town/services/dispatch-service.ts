@@ -59,9 +59,11 @@ export class DispatchService {
 
   /** The provider and the town's models, or a typed 409 saying which to configure. */
   requireModelConfig(): { provider: ProviderConfig; models: TownModels } {
-    const { provider, models } = this.town.town().config;
-    if (!provider) throw new GastownError('conflict', 'configure a model provider first (PATCH /api/towns/:townId/config {provider})');
-    if (!models) throw new GastownError('conflict', 'configure the town models first (PATCH /api/towns/:townId/config {models: {default}})');
+    const town = this.town.town();
+    const { provider, models } = town.config;
+    const where = `the dashboard's Settings tab, \`gastown town config set …\` or PATCH /api/towns/:townId/config`;
+    if (!provider) throw new GastownError('conflict', `configure a model provider first: town ${town.name} has none (${where} {provider})`);
+    if (!models) throw new GastownError('conflict', `configure the town models first: town ${town.name} has no default model (${where} {models: {default}})`);
     return { provider, models };
   }
 
@@ -180,6 +182,9 @@ export class DispatchService {
     if (bead.type !== 'issue' || bead.status !== 'open' || bead.assigneeId !== null || bead.rigId === null) {
       throw new GastownError('conflict', `bead ${bead.id} is not an open, unassigned issue`);
     }
+    // the reconciler never picks a bead that waits on another; this guards every other caller too
+    const waitingOn = this.ctx.repos.beads.unclosedDependencies(bead.id);
+    if (waitingOn.length > 0) throw new GastownError('conflict', `bead ${bead.id} waits on ${waitingOn.join(', ')} (not closed yet)`);
     this.requireProvider();
     this.controlPlaneUrl(); // a URL it may not hand over: refused before an agent exists or an attempt is spent
     const agent = this.agents.create({ role: 'polecat', rigId: bead.rigId, beadId: bead.id });
@@ -208,8 +213,12 @@ export class DispatchService {
     } catch (err) {
       const error = asGastownError(err, 'internal', 'polecat start failed');
       const current = this.work.bead(bead.id);
-      if (current.status === 'in_progress' && current.assigneeId === agentId && !keepBeadOn(error))
-        this.work.retryIssue(bead.id, `polecat start failed: ${error.message}`, agentId, !attemptCounted);
+      if (current.status === 'in_progress' && current.assigneeId === agentId && !keepBeadOn(error)) {
+        const reason = `polecat start failed: ${error.message}`;
+        // the container could not be had (cold start, rollout, 429): not the bead's failure
+        if (error.code === 'container_unavailable') this.work.retryIssueWhenContainerUnavailable(bead.id, reason, agentId, attemptCounted);
+        else this.work.retryIssue(bead.id, reason, agentId, !attemptCounted);
+      }
       throw error;
     }
   }

@@ -1,5 +1,7 @@
 import { ReconcilerService } from '../reconciler/apply';
 import { AgentService } from './agent-service';
+import { BeadService } from './bead-service';
+import { ContainerRestartService } from './container-restart-service';
 import type { TownContext } from './context';
 import { DispatchService } from './dispatch-service';
 import { KeepAwakeService } from './keep-awake-service';
@@ -26,6 +28,8 @@ export interface TownServices {
   lifecycle: LifecycleService;
   keepAwake: KeepAwakeService;
   work: WorkService;
+  /** Issue beads a user manages and the mayor slings and edits. */
+  beads: BeadService;
   review: ReviewService;
   mail: MailService;
   dispatch: DispatchService;
@@ -37,6 +41,8 @@ export interface TownServices {
   usage: UsageService;
   /** The town's standing against its spend cap. */
   spendCap: SpendCapService;
+  /** The owner's restart of the town's container (settings pushed, then a graceful stop). */
+  containerRestart: ContainerRestartService;
 }
 
 export function createTownServices(ctx: TownContext): TownServices {
@@ -46,6 +52,7 @@ export function createTownServices(ctx: TownContext): TownServices {
   const review = new ReviewService(ctx, town, work);
   const agents = new AgentService(ctx, town, review);
   const rigs = new RigService(ctx, town);
+  const beads = new BeadService(ctx, town, agents);
   const dispatch = new DispatchService(ctx, town, agents, work, rigs);
   const pullRequests = new PullRequestService(ctx, town, work, rigs);
   const spendCap = new SpendCapService(ctx, work);
@@ -59,14 +66,16 @@ export function createTownServices(ctx: TownContext): TownServices {
     lifecycle: new LifecycleService(ctx, work, usage, spendCap),
     keepAwake: new KeepAwakeService(ctx, town),
     work,
+    beads,
     review,
     mail,
     dispatch,
     mayor: new MayorService(ctx, agents, dispatch, spendCap),
     sessions: new SessionService(ctx, agents),
-    tools: new ToolService(ctx, town, agents, work, mail, review, dispatch),
+    tools: new ToolService(ctx, town, agents, work, mail, review, dispatch, beads),
     reconciler: new ReconcilerService(ctx, town, agents, work, review, dispatch, pullRequests, spendCap),
     usage,
     spendCap,
+    containerRestart: new ContainerRestartService(ctx, dispatch),
   };
 }

@@ -5,6 +5,7 @@ import { toAgent } from '../credential-health';
 import { assertModelAllowed, townAllowedModels } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
+import type { BeadService } from './bead-service';
 import type { DispatchService } from './dispatch-service';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
@@ -27,6 +28,7 @@ export class ToolService {
     mail: MailService,
     review: ReviewService,
     dispatch: DispatchService,
+    beads: BeadService,
   ) {
     this.handlers = {
       // a bead's own model must be one the town allows (its models, `allowed`, any rig's override): 403 model_not_allowed
@@ -36,7 +38,7 @@ export class ToolService {
           const overrides = town.listRigs().flatMap((rig) => [rig.models.polecat, rig.models.refinery]);
           assertModelAllowed(args.model, townAllowedModels(town.town().config.models, overrides), 'model');
         }
-        return { bead: work.sling(agent, args) };
+        return { bead: beads.create({ kind: 'agent', agent }, args) };
       },
       list_rigs: () => ({ rigs: town.listRigs() }),
       list_beads: (_agent, args) => ({ beads: work.list(args) }),
@@ -66,6 +68,8 @@ export class ToolService {
         unreadMail: mail.unread(agent.id),
       }),
       bead_status: (_agent, args) => ({ bead: work.bead(args.beadId) }),
+      // the mayor changes a bead it slung (another bead: 403 token_scope)
+      bead_update: (agent, { beadId, ...patch }) => ({ bead: beads.update({ kind: 'agent', agent }, beadId, patch) }),
     };
   }
 

@@ -1,5 +1,5 @@
 import { CredentialError, GastownError, type Bead, type BeadStatus } from '@gastown/protocol';
-import { appendToMetadataList, retryTransition } from '../bead-rules';
+import { appendToMetadataList, retryTransition, unavailableTransition } from '../bead-rules';
 import { polecatBranch } from '../briefings';
 import { PR_KEYS, pullRequestOf } from '../pull-request-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
@@ -25,26 +25,6 @@ export class WorkService {
     const bead = this.ctx.repos.beads.get(beadId);
     if (!bead) throw new GastownError('not_found', 'bead not found');
     return bead;
-  }
-
-  /** The mayor hands work to a rig: a new open issue bead (`model`, already checked against the town's: its polecat's model). */
-  sling(by: AgentRecord, args: { rigId: string; title: string; body: string; model?: string }): Bead {
-    this.town.rig(args.rigId);
-    return this.ctx.transaction(() => {
-      const bead = this.ctx.repos.beads.insert({
-        id: this.ctx.ids('bd'),
-        rigId: args.rigId,
-        type: 'issue',
-        status: 'open',
-        title: args.title,
-        body: args.body,
-        assigneeId: null,
-        metadata: { createdBy: by.id, ...(args.model !== undefined ? { model: args.model } : {}) },
-        now: this.ctx.clock.now(),
-      });
-      this.ctx.event({ type: 'bead.created', agentId: by.id, beadId: bead.id, data: { rigId: args.rigId, type: 'issue', model: args.model ?? null } });
-      return bead;
-    });
   }
 
   /**
@@ -248,6 +228,28 @@ export class WorkService {
         data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500) },
       });
       if (updated.status === 'failed') this.escalateBeadFailure(updated, reason);
+      return updated;
+    });
+  }
+
+  /**
+   * A start the town's container could not take: the bead waits for it without spending an attempt
+   * (bead-rules.ts unavailableTransition); past the free tries it is an ordinary failed attempt.
+   */
+  retryIssueWhenContainerUnavailable(beadId: string, reason: string, agentId: string, attemptCounted: boolean): Bead {
+    const bead = this.bead(beadId);
+    if (bead.status !== 'in_progress') return bead;
+    const now = this.ctx.clock.now();
+    const next = unavailableTransition(bead, now, attemptCounted);
+    if (next === null) return this.retryIssue(beadId, reason, agentId, !attemptCounted);
+    return this.ctx.transaction(() => {
+      const updated = this.ctx.repos.beads.update(bead.id, next, now);
+      this.ctx.event({
+        type: 'bead.status_changed',
+        agentId,
+        beadId: bead.id,
+        data: { from: bead.status, to: updated.status, attempts: updated.attempts, reason: reason.slice(0, 500), attemptSpent: false },
+      });
       return updated;
     });
   }
