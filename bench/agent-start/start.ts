@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GastownError, type AgentIdentity } from '@gastown/protocol';
 import { createBrokerApi, startBrokerServer } from '@gastown/container/broker-api/index';
-import type { ControlPlaneClient } from '@gastown/container/broker/index';
 import type { RuntimeOptions, Timers } from '@gastown/container/contracts';
 import { silentLogger } from '@gastown/container/log/index';
 import { createRuntimeFactory, FLAVORS, resolveRuntimeBinary, runtimePaths } from '@gastown/container/runtime/index';
@@ -19,6 +18,7 @@ import type { ServeRuntime } from '@gastown/container/runtime/serve-runtime';
 import { createSandbox, decideIsolation, probeSandbox, type IsolationLevel, type Sandbox, type SandboxProbe } from '@gastown/container/sandbox/index';
 import { currentLoad } from '../lib/machine';
 import { REPO_ROOT, requirePluginBundle } from '../lib/paths';
+import { unusedClient } from '../lib/unused-client';
 
 /** `none` is the baseline: no sandbox wired at all (the factory's default). */
 export type Mode = IsolationLevel;
@@ -63,14 +63,6 @@ const UID_BASE = 27_000;
 const UID_COUNT = 10;
 /** Where the runtime factory searches node_modules from by default (the container package). */
 const CONTAINER_RUNTIME_DIR = `${REPO_ROOT}packages/container/src/runtime`;
-
-const unusedClient: ControlPlaneClient = {
-  tool: () => Promise.reject(new GastownError('internal', 'not used')),
-  heartbeat: () => Promise.reject(new GastownError('internal', 'not used')),
-  events: () => Promise.reject(new GastownError('internal', 'not used')),
-  completion: () => Promise.reject(new GastownError('internal', 'not used')),
-  mergeResult: () => Promise.reject(new GastownError('internal', 'not used')),
-};
 
 const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity } from '@gastown/protocol';
 import { createBrokerApi, startBrokerServer } from '@gastown/container/broker-api/index';
-import type { ControlPlaneClient } from '@gastown/container/broker/index';
 import type { RuntimeOptions } from '@gastown/container/contracts';
 import { silentLogger } from '@gastown/container/log/index';
 import { createRuntimeFactory } from '@gastown/container/runtime/index';
 import type { ServeRuntime } from '@gastown/container/runtime/serve-runtime';
 import { requirePluginBundle } from '../lib/paths';
+import { unusedClient } from '../lib/unused-client';
 
 export interface RestartTrial {
   stopMs: number;
@@ -32,14 +32,6 @@ export interface RestartResult {
 }
 
 const AGENT: AgentIdentity = { id: 'ag_restartbench', townId: 'town_swapbench', rigId: null, userId: 'user-bench', role: 'mayor', name: 'mayor', gen: 1 };
-
-const unusedClient: ControlPlaneClient = {
-  tool: () => Promise.reject(new Error('not used')),
-  heartbeat: () => Promise.reject(new Error('not used')),
-  events: () => Promise.reject(new Error('not used')),
-  completion: () => Promise.reject(new Error('not used')),
-  mergeResult: () => Promise.reject(new Error('not used')),
-};
 
 export async function measureRestart(options: { restarts: number }): Promise<RestartResult> {
   const pluginPath = requirePluginBundle();
