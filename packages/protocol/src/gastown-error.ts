@@ -47,6 +47,8 @@ export const ERROR_STATUS = {
   snapshot_corrupt: 422,
   // a rig's git host refused its credentials (wrong key, app not installed on the repository, missing permission, expired token)
   git_auth_failed: 422,
+  // a rig's repository could not be read when it was added (no repository at the URL, private without credentials, host unreachable)
+  git_remote_unreachable: 422,
   // configuration (a deployment or startup setting is missing or invalid: fail fast)
   config_invalid: 500,
   internal: 500,

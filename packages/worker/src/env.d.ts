@@ -10,6 +10,7 @@ declare namespace Cloudflare {
     GASTOWN_CONTAINER_HOST_URL?: string;
     GASTOWN_DISPATCH_BACKOFF_SECONDS?: string;
     GASTOWN_MAX_POLECATS?: string;
+    GASTOWN_RIG_ACCESS_CHECK?: string;
     /** Production only (wrangler.production.jsonc): one Cloudflare Container per town. */
     TOWN_CONTAINER?: DurableObjectNamespace<import('./town/container/town-container-do').TownContainerDO>;
   }

@@ -8,6 +8,7 @@ import { formatAge } from '../output/time';
 import { resolveTownId } from '../town-resolution';
 import { pullRequestCell, pullRequestLines } from '../views/pull-request';
 import { runWith, type Command } from './command';
+import { beadFailureLines } from '../views/failure-reasons';
 
 const SPEC = {
   usage: `usage: gastown beads [--status <status>] [--town <id|name>]
@@ -93,6 +94,8 @@ export const beadsCommand: Command = {
       ];
       ctx.out.line(renderTable(columns, rows, ctx.out.colour));
       if (withPr) ctx.out.line(['', 'pull requests:', ...pullRequests.map((l) => `  ${l}`)].join('\n'));
+      const failures = beadFailureLines(beads);
+      if (failures.length > 0) ctx.out.line(['', 'last failures:', ...failures].join('\n'));
       return 0;
     }),
 };

@@ -6,6 +6,7 @@ import { mayorSessionLine } from '../views/mayor-session';
 import { lacksModelProvider, noProviderHint, noProviderMessage } from '../views/no-provider';
 import { STATUS_COLUMNS, needsAttention, sortAgents, statusRow } from '../views/status-table';
 import { runWith, type Command } from './command';
+import { agentFailureLines } from '../views/failure-reasons';
 
 const SPEC = {
   usage: `usage: gastown status [--town <id|name>]
@@ -45,6 +46,8 @@ export const statusCommand: Command = {
       if (session !== null) ctx.out.line(session);
       const attention = sorted.filter((_, i) => needsAttention([rows[i] ?? []]));
       if (attention.length > 0) ctx.out.note(`needs attention: ${attention.map((a) => `${a.name} (${a.id})`).join(', ')}`, 'yellow');
+      const failed = agentFailureLines(sorted);
+      if (failed.length > 0) ctx.out.line(['failed:', ...failed].join('\n'));
       if (lacksModelProvider(town)) {
         ctx.out.note(`warning: ${noProviderMessage(town)}`, 'yellow');
         ctx.out.note(noProviderHint(town));

@@ -3,9 +3,10 @@
  * only when some bead has one) and, under the table, one line per pull request with its URL. Only http(s) URLs are printed,
  * normalised (no terminal control characters).
  */
-import type { Bead, PullRequestRef } from '@gastown/protocol';
+import type { Agent, Bead, PullRequestRef } from '@gastown/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli';
+import { agentFailureLines } from '../../src/views/failure-reasons';
 import { printableUrl, pullRequestCell, pullRequestLines } from '../../src/views/pull-request';
 import { capturedEnv } from '../support/fake-env';
 import { sendJson, startFakeServer, type FakeServer } from '../support/fake-server';
@@ -88,6 +89,41 @@ describe('gastown beads: pull requests', () => {
     await server?.close();
     const json = await beads([bead('bd_source001', 'issue', { pullRequest: pr({ state: 'merged' }) })], ['--json']);
     expect(JSON.parse(json.stdout).beads[0].metadata.pullRequest).toEqual(pr({ state: 'merged' }));
+  });
+});
+
+describe('gastown beads / status: why things failed', () => {
+  it('beads whose last attempt failed get their reason under the table, whole and printable', async () => {
+    const failed = {
+      ...bead('bd_failed001', 'issue', { lastFailure: { reason: 'polecat start failed: git clone: repository not found\u001b[31m', at: NOW } }),
+      status: 'failed' as const,
+      attempts: 3,
+    };
+    const retrying = {
+      ...bead('bd_retry0001', 'issue', { lastFailure: { reason: 'its polecat was lost (missed_heartbeats)', at: NOW } }),
+      status: 'open' as const,
+    };
+    const merged = { ...bead('bd_closed001', 'issue', { lastFailure: { reason: 'an old failure', at: NOW } }), status: 'closed' as const };
+    const r = await beads([failed, retrying, merged]);
+    expect(r.code).toBe(0);
+    const tail = r.stdout.trimEnd().split('\n').slice(-3);
+    expect(tail).toEqual([
+      'last failures:',
+      '  bd_failed001 (failed, 3 attempts): polecat start failed: git clone: repository not found?[31m',
+      '  bd_retry0001 (open, 1 attempt): its polecat was lost (missed_heartbeats)',
+    ]);
+  });
+
+  it('failed agents with their status line (status)', () => {
+    const agent = (id: string, status: Agent['status'], statusLine: string | null) =>
+      ({ id, role: 'polecat', name: `polecat-${id}`, status, statusLine }) as unknown as Agent;
+    expect(
+      agentFailureLines([
+        agent('ag_1', 'failed', 'container start failed (upstream_failed): git clone failed: repository not found'),
+        agent('ag_2', 'working', 'busy'),
+        agent('ag_3', 'failed', null),
+      ]),
+    ).toEqual(['  polecat polecat-ag_1 (ag_1): container start failed (upstream_failed): git clone failed: repository not found']);
   });
 });
 

@@ -10,6 +10,7 @@
  * | GASTOWN_DISPATCH_BACKOFF_SECONDS    | 30      | first retry delay of a failed bead; doubles per attempt, ≤ 15 min |
  * | GASTOWN_MAX_POLECATS                | 4       | polecats running at once per town                   |
  * | GASTOWN_PR_POLL_SECONDS             | 60      | how often an open pull request is polled (the webhook's fallback) |
+ * | GASTOWN_RIG_ACCESS_CHECK            | on      | `off`: a rig without auth is added without reading its http(s) URL first (a git host only the containers reach) |
  */
 import { GastownError } from '@gastown/protocol';
 import { z } from 'zod';
@@ -35,6 +36,8 @@ export interface TownSettings {
   minAlarmDelayMs: number;
   /** An open pull request is polled this often (the fallback of its webhook). */
   prPollMs: number;
+  /** A rig without auth is read at its http(s) URL before it is added (git-host/remote-probe.ts). */
+  rigAccessCheck: boolean;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 30;
@@ -87,6 +90,7 @@ const TownEnvSchema = z.object({
   GASTOWN_DISPATCH_BACKOFF_SECONDS: intVar(1, 3600),
   GASTOWN_MAX_POLECATS: intVar(1, 100),
   GASTOWN_PR_POLL_SECONDS: intVar(5, 86_400),
+  GASTOWN_RIG_ACCESS_CHECK: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).optional()),
 });
 
 export function loadTownSettings(env: Record<string, unknown>): TownSettings {
@@ -102,6 +106,7 @@ export function loadTownSettings(env: Record<string, unknown>): TownSettings {
   if (e.GASTOWN_DISPATCH_BACKOFF_SECONDS !== undefined) overrides.backoffBaseMs = e.GASTOWN_DISPATCH_BACKOFF_SECONDS * 1000;
   if (e.GASTOWN_MAX_POLECATS !== undefined) overrides.maxPolecats = e.GASTOWN_MAX_POLECATS;
   if (e.GASTOWN_PR_POLL_SECONDS !== undefined) overrides.prPollMs = e.GASTOWN_PR_POLL_SECONDS * 1000;
+  if (e.GASTOWN_RIG_ACCESS_CHECK !== undefined) overrides.rigAccessCheck = e.GASTOWN_RIG_ACCESS_CHECK === 'on';
   return createTownSettings(overrides);
 }
 
@@ -121,6 +126,7 @@ export function createTownSettings(overrides: Partial<TownSettings> = {}): TownS
     maxAttempts: MAX_BEAD_ATTEMPTS,
     minAlarmDelayMs: 1000,
     prPollMs: DEFAULT_PR_POLL_SECONDS * 1000,
+    rigAccessCheck: true,
     ...overrides,
     heartbeatIntervalMs,
   };

@@ -8,6 +8,7 @@
 import { jwtVerify } from 'jose';
 import type { FetchFn } from '../../src/git-host';
 import { makeRsaKey } from './rsa-keys';
+import { exampleComGitDiscovery } from './town-seams';
 
 export const FAKE_API = 'http://127.0.0.1:9801/api/v3';
 export const FAKE_GIT = 'http://127.0.0.1:9801';
@@ -118,7 +119,7 @@ export class FakeGitHost {
 
   private async route(method: string, url: URL, authorization: string | null, body: any): Promise<Response> {
     const base = new URL(this.api).pathname;
-    if (!url.href.startsWith(this.api)) return json(404, { message: 'Not Found' });
+    if (!url.href.startsWith(this.api)) return exampleComGitDiscovery(url.href) ?? json(404, { message: 'Not Found' });
     const path = url.pathname.slice(base.length);
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) return this.mintToken(m[1]!, authorization, body);

@@ -2,7 +2,7 @@ import { GastownError, StartAgentRequestSchema, TOOLS } from '@gastown/protocol'
 import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, callTool, expectError } from '../helpers';
-import { agentById, dispatchTown, heartbeat, sendToMayor, startedAgent, TEST_API_KEY, townEvents } from '../support/agent-calls';
+import { agentById, complete, dispatchTown, heartbeat, sendToMayor, startedAgent, TEST_API_KEY, townEvents } from '../support/agent-calls';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -121,6 +121,23 @@ describe('mayor messages: warm and cold path', () => {
     const second = f.fake.of('start')[1]!.req;
     expect(second).toMatchObject({ agent: { gen: 2 }, credentials: { gen: 2 }, prompt: 'are you there?' });
     expectError(await callTool(first, 'list_rigs'), 401, 'token_revoked');
+  });
+
+  it('a message while the mayor\'s run is ending (container 409) is stored, not a new start: its last report keeps working, then the message starts the next run', async () => {
+    const f = await dispatchTown();
+    await sendToMayor(f, 'hello');
+    const first = startedAgent(f.fake.of('start')[0]!.req);
+    await heartbeat(first, { activity: 'waiting' });
+    f.fake.behaviour.deliver = 'ending';
+    const res = await sendToMayor(f, 'one more thing');
+    expect(res.body).toMatchObject({ delivery: 'stored', message: { deliveredAt: null }, mayor: { credential: { gen: 1 } } });
+    expect(f.fake.of('start')).toHaveLength(1);
+    // the ending run's completion report is taken (not 401), and the stored message starts the next run
+    expect((await complete(first, { outcome: 'stopped', reason: 'stopped after its turn' })).status).toBe(200);
+    await vi.waitFor(() => expect(f.fake.of('start')).toHaveLength(2), { timeout: 5_000 });
+    const second = f.fake.of('start')[1]!.req;
+    expect(second.prompt).toBe('one more thing');
+    expect(second.agent.gen).toBeGreaterThan(1);
   });
 
   it('a mayor that exited (container slept: completion "stopped") is started on the next message, not before', async () => {

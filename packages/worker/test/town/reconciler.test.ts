@@ -61,6 +61,8 @@ describe('reconciler: dispatch of open beads', () => {
     await runAlarm(f.town.id);
     let b = (await beads(f)).find((x) => x.id === bead.id)!;
     expect(b).toMatchObject({ status: 'open', attempts: 1, assigneeId: null });
+    // why, for `gastown beads` / `status` and the dashboard
+    expect(b.metadata.lastFailure).toEqual({ reason: 'polecat start failed: container: clone failed', at: expect.any(Number) });
     const retryAt = b.metadata.retryAt as number;
     expect(retryAt - Date.now()).toBeGreaterThan(25_000);
     expect(f.alarms.at).toBe(retryAt); // re-armed to the retry time
@@ -80,7 +82,7 @@ describe('reconciler: dispatch of open beads', () => {
     await runAlarm(f.town.id);
     expect(starts()).toBe(3);
     b = (await beads(f)).find((x) => x.id === bead.id)!;
-    expect(b).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(b).toMatchObject({ status: 'failed', attempts: 3, metadata: expect.objectContaining({ lastFailure: expect.objectContaining({ reason: expect.stringContaining('clone failed') }) }) });
     const escalations = (await beads(f)).filter((x) => x.type === 'escalation');
     expect(escalations).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ relatedBeadId: bead.id, severity: 'high' }) })]);
     await runAlarm(f.town.id);

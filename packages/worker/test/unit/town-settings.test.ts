@@ -17,6 +17,13 @@ describe('loadTownSettings (dispatch and reconciler settings from env)', () => {
     });
   });
 
+  it('the rig access check is on unless GASTOWN_RIG_ACCESS_CHECK=off; any other value is refused', () => {
+    expect(loadTownSettings({}).rigAccessCheck).toBe(true);
+    expect(loadTownSettings({ GASTOWN_RIG_ACCESS_CHECK: 'off' }).rigAccessCheck).toBe(false);
+    expect(loadTownSettings({ GASTOWN_RIG_ACCESS_CHECK: 'on' }).rigAccessCheck).toBe(true);
+    expect(() => loadTownSettings({ GASTOWN_RIG_ACCESS_CHECK: 'no' })).toThrow(/GASTOWN_RIG_ACCESS_CHECK must be on or off/);
+  });
+
   it('reads the env; a trailing slash of GASTOWN_PUBLIC_URL is dropped', () => {
     const s = loadTownSettings({
       GASTOWN_PUBLIC_URL: 'https://gastown.example.com/',

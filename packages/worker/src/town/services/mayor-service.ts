@@ -18,6 +18,10 @@ const MESSAGE_SEPARATOR = '\n\n---\n\n';
  * - cold path: the mayor does not run (or the container says so) → the mayor starts (gen + 1) with
  *   the undelivered messages as its first prompt → `started`;
  * - a start already in flight → `stored`, delivered as soon as that start completes;
+ * - the mayor's run is ending (the container answers 409: stopped after its turn, draining) →
+ *   `stored`, delivered by a new start once that run's completion report is in
+ *   (`deliverAfterRunEnded`): starting a new generation now would revoke the credentials its last
+ *   events and its report carry;
  * - a failure → `failed`: the message stays stored (delivered on the next start), the error is a
  *   town event and the mayor's status line;
  * - the town's spend cap is reached → `stored`: not handed to the mayor (delivered with the next
@@ -78,6 +82,10 @@ export class MayorService {
     const pending = this.ctx.repos.mayorMessages.undelivered();
     if (pending.length === 0) return 'delivered';
     const result = await this.dispatch.deliver(mayor.id, joinMessages(pending));
+    if (result === 'ending') {
+      this.ctx.event({ type: 'agent.not_running', agentId: mayor.id, data: { gen: mayor.gen, during: 'deliver', ending: true } });
+      return 'stored';
+    }
     if (result !== 'delivered') {
       this.ctx.event({ type: 'agent.not_running', agentId: mayor.id, data: { gen: mayor.gen, during: 'deliver' } });
       return null;
@@ -103,6 +111,20 @@ export class MayorService {
       }
     }
     return 'started';
+  }
+
+  /**
+   * The mayor's run has ended (its completion report is in): messages that arrived while it was
+   * ending start the next run. Never throws: the completion itself went through.
+   */
+  async deliverAfterRunEnded(mayorId: string): Promise<void> {
+    if (this.ctx.repos.mayorMessages.undelivered().length === 0 || this.ctx.inFlight.has(mayorId)) return;
+    if (this.spendCap.evaluate()?.state === 'capped') return;
+    try {
+      await this.deliverPending(mayorId);
+    } catch (err) {
+      this.failed(mayorId, err, 'start');
+    }
   }
 
   /** The control plane's own answer, shaped as the mayor's reply: its text, then the end of the turn. */

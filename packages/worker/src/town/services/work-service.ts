@@ -220,7 +220,7 @@ export class WorkService {
     const now = clock.now();
     return this.ctx.transaction(() => {
       const next = retryTransition(bead, now, settings, countAttempt);
-      const updated = repos.beads.update(bead.id, next, now);
+      const updated = repos.beads.update(bead.id, { ...next, metadata: withLastFailure(next.metadata, reason, now) }, now);
       this.ctx.event({
         type: 'bead.status_changed',
         agentId,
@@ -243,7 +243,7 @@ export class WorkService {
     const next = unavailableTransition(bead, now, attemptCounted);
     if (next === null) return this.retryIssue(beadId, reason, agentId, !attemptCounted);
     return this.ctx.transaction(() => {
-      const updated = this.ctx.repos.beads.update(bead.id, next, now);
+      const updated = this.ctx.repos.beads.update(bead.id, { ...next, metadata: withLastFailure(next.metadata, reason, now) }, now);
       this.ctx.event({
         type: 'bead.status_changed',
         agentId,
@@ -260,7 +260,7 @@ export class WorkService {
     if (bead.status === 'failed' || bead.status === 'closed') return bead;
     const now = this.ctx.clock.now();
     return this.ctx.transaction(() => {
-      const updated = this.ctx.repos.beads.update(bead.id, { status: 'failed', assigneeId: null }, now);
+      const updated = this.ctx.repos.beads.update(bead.id, { status: 'failed', assigneeId: null, metadata: withLastFailure(bead.metadata, reason, now) }, now);
       this.ctx.event({
         type: 'bead.status_changed',
         beadId: bead.id,
@@ -314,4 +314,13 @@ export class WorkService {
     const id = mr.metadata.sourceBeadId;
     return typeof id === 'string' ? this.ctx.repos.beads.get(id) : null;
   }
+}
+
+/**
+ * Bead metadata with why its last attempt failed (`lastFailure {reason, at}`), shown by `gastown
+ * beads`/`status` and the dashboard; the reason is already secret-free (redacted container output
+ * or a typed error's message), and cut to 500 characters.
+ */
+function withLastFailure(metadata: Record<string, unknown>, reason: string, at: number): Record<string, unknown> {
+  return { ...metadata, lastFailure: { reason: reason.slice(0, 500), at } };
 }
