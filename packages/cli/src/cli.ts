@@ -6,11 +6,13 @@ import { splitCommandLine } from './args';
 import { agentCommand } from './commands/agent';
 import { beadCommand } from './commands/bead';
 import { beadsCommand } from './commands/beads';
+import { convoyCommand } from './commands/convoy';
 import type { Command } from './commands/command';
 import { configCommand } from './commands/config';
 import { credentialsCommand } from './commands/credentials';
 import { devCommand } from './commands/dev';
 import { envCommand } from './commands/env';
+import { escalationCommand } from './commands/escalation';
 import { mayorCommand } from './commands/mayor';
 import { rigCommand } from './commands/rig';
 import { statusCommand } from './commands/status';
@@ -30,8 +32,10 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   beadsCommand,
   beadCommand,
+  convoyCommand,
   usageCommand,
   agentCommand,
+  escalationCommand,
   credentialsCommand,
   tokenCommand,
   configCommand,

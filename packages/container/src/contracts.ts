@@ -46,7 +46,17 @@ export interface RuntimeOptions {
    * A failed import never fails the start: the run gets a fresh session (see `restoreOutcome`).
    */
   restore?: RuntimeRestore | null;
+  /**
+   * A step run once the run's sandbox lease exists and before `serve` starts (a rig's setup
+   * command, ./supervisor/setup-command.ts): it runs commands as the agent — its uid, its
+   * namespaces, in its workdir — but without the agent's broker key, server password or runtime
+   * config in their environment. A rejection fails the start with that error.
+   */
+  prepare?: ((run: AgentCommandRunner) => Promise<void>) | null;
 }
+
+/** Runs a short command as the agent (see RuntimeOptions.prepare and AgentRuntime.runAsAgent). */
+export type AgentCommandRunner = (file: string, args: string[], options: AgentCommandOptions) => Promise<AgentCommandResult>;
 
 export interface RuntimeRestore {
   sessionId: string;
@@ -90,6 +100,11 @@ export interface AgentRuntime {
    * sandbox lease; rejects when the runtime is not running. A timeout kills it (`code` null).
    */
   runAsAgent(file: string, args: string[], options: AgentCommandOptions): Promise<AgentCommandResult>;
+  /**
+   * Put `text` into the session as a message that asks for no reply: no turn starts for it; the
+   * model sees it at its next call (a nudge). Rejects when the runtime is not running.
+   */
+  note?(text: string): Promise<void>;
   /** Stop the process and every child (process group); resolves when gone. */
   stop(): Promise<void>;
 }

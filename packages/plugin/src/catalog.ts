@@ -111,6 +111,36 @@ export const TOOL_COPY: Record<ToolName, ToolCopy> = {
       dependsOn: 'The beads it must wait for (replaces the current list); [] removes every dependency.',
     },
   },
+  sling_batch: {
+    description:
+      'Plan a larger piece of work as several beads at once and group them in a convoy (a named group with one goal whose progress you can follow). ' +
+      'Each bead is handed to a worker like gt_sling; a bead waits for the beads in its dependsOn. All beads and the convoy are created together, ' +
+      'or nothing is when one is refused. The convoy lands when every bead is closed (merged). Returns the convoy and the created beads.',
+    params: {
+      name: 'Short name of the convoy, e.g. "Dark mode".',
+      goal: 'What the whole convoy achieves once every bead is done.',
+      beads:
+        `The beads, in order. Each: {rigId, title, body?, priority?, labels?, model?, dependsOn?}. dependsOn lists beads that must be closed first: ` +
+        `an existing bead id (${ID_HINT} bd_1a2b3c4d) or the index (0 = first) of an earlier bead of this batch, e.g. [0, 1]. At most 20 beads.`,
+    },
+  },
+  list_convoys: {
+    description: 'List the convoys of this town with their status (open, landed, cancelled) and progress (closed of total beads).',
+    params: { status: 'Only convoys with this status: open, landed or cancelled.' },
+  },
+  convoy_status: {
+    description: 'Get one convoy with its progress and the current state of each of its beads.',
+    params: { convoyId: `The convoy, ${ID_HINT} cv_1a2b3c4d; get ids from gt_list_convoys or gt_sling_batch.` },
+  },
+  nudge: {
+    description:
+      'Nudge a running agent (a polecat or a refinery): a short note it reads at its next step, without interrupting it or ' +
+      'starting a new turn for it. Use it to steer work in progress; use gt_mail_send for anything longer. Fails if the agent is not running.',
+    params: {
+      agentId: `The agent to nudge, ${ID_HINT} ag_1a2b3c4d; get ids from gt_list_agents.`,
+      text: 'What the agent should know, at most 2,000 characters.',
+    },
+  },
 };
 
 /** The model-facing name of a protocol tool. */

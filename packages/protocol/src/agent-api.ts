@@ -2,9 +2,18 @@ import { z } from 'zod';
 import { AgentRoleSchema, CredentialStatusSchema, type AgentRole } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, LIMITS, RigIdSchema, TextSchema, TitleSchema } from './common';
 import { BeadDependsOnSchema, BeadLabelsSchema, BeadPrioritySchema } from './bead-fields';
+import {
+  ConvoyDetailResponseSchema,
+  ConvoySchema,
+  ConvoyStatusArgsSchema,
+  ListConvoysArgsSchema,
+  SlingBatchArgsSchema,
+  SlingBatchResultSchema,
+} from './convoy-api';
 import { IsolationLevelSchema } from './isolation';
 import { AgentSchema, BeadSchema, BeadStatusSchema, MailSchema, RigSchema } from './models';
 import { ModelIdSchema } from './model-config';
+import { NudgeArgsSchema } from './nudge-api';
 
 /** Route table of the agent API (Bearer agent access token; refresh takes a refresh credential). */
 export const AGENT_API = {
@@ -116,6 +125,11 @@ export const TOOLS = {
   prime: { args: PrimeArgsSchema, result: PrimeResultSchema, roles: ['polecat', 'refinery', 'mayor'] },
   bead_status: { args: BeadStatusArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor', 'polecat', 'refinery'] },
   bead_update: { args: BeadUpdateArgsSchema, result: z.object({ bead: BeadSchema }), roles: ['mayor'] },
+  nudge: { args: NudgeArgsSchema, result: z.object({ agent: AgentSchema, delivered: z.literal(true) }), roles: ['mayor'] },
+  /** Several beads and one convoy of them (convoy-api.ts). */
+  sling_batch: { args: SlingBatchArgsSchema, result: SlingBatchResultSchema, roles: ['mayor'] },
+  list_convoys: { args: ListConvoysArgsSchema, result: z.object({ convoys: z.array(ConvoySchema) }), roles: ['mayor'] },
+  convoy_status: { args: ConvoyStatusArgsSchema, result: ConvoyDetailResponseSchema, roles: ['mayor'] },
 } as const satisfies Record<string, ToolSpec>;
 export type ToolName = keyof typeof TOOLS;
 export const TOOL_NAMES = Object.keys(TOOLS) as [ToolName, ...ToolName[]];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentSetupSchema } from './agent-settings';
 import { GitTokenGrantSchema, MergeStrategySchema, RigAuthKindSchema } from './rig-auth';
 import { AccessTokenGrantSchema, AgentCredentialsSchema, AgentRoleSchema, CredentialStatusSchema, REFRESH_CREDENTIAL_PREFIX } from './claims';
 import { AgentIdSchema, BeadIdSchema, BranchNameSchema, GitUrlSchema, NameSchema, RigIdSchema, TextSchema, TownIdSchema, UserIdSchema } from './common';
@@ -17,7 +18,10 @@ export const CONTAINER_API = {
   messages: '/agents/:agentId/messages',
   credentials: '/agents/:agentId/credentials',
   stop: '/agents/:agentId/stop',
+  nudge: '/agents/:agentId/nudge',
   merge: '/git/merge',
+  /** POST: remove a deleted rig's mirror and its agents' repositories (deletion-api.ts RemoveRigWorkspacesRequest). */
+  removeRig: '/rigs/:rigId/remove',
 } as const;
 
 /** Route table of the local broker API (agent process → broker on loopback, Bearer per-agent broker key). */
@@ -83,6 +87,8 @@ export const StartAgentRequestSchema = z
     prompt: TextSchema.nullable(),
     /** The rig's git token (private rigs), for the container's git credential broker only: never given to the agent. */
     gitToken: GitTokenGrantSchema.nullable().default(null),
+    /** A polecat's rig setup command, run in its worktree before the agent starts (./agent-settings.ts). */
+    setup: AgentSetupSchema.nullable().default(null),
   })
   .strict();
 export type StartAgentRequest = z.input<typeof StartAgentRequestSchema>;

@@ -14,6 +14,8 @@ export const HOST_API = {
   keepAwake: '/towns/:townId/keep-awake',
   kill: '/towns/:townId/kill',
   stop: '/towns/:townId/stop',
+  /** POST: the town is deleted: its container is killed (no drain) and its data dir removed. */
+  destroy: '/towns/:townId/destroy',
   container: CONTAINER,
   forward: `${CONTAINER}/*`,
 } as const;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MaxPolecatsSchema, RigInstructionsSchema, SETUP_TIMEOUT_SECONDS, SetupCommandSchema, SetupTimeoutSecondsSchema, TownInstructionsSchema } from './agent-settings';
 import { MergeStrategySchema, RigAuthViewSchema, RigProviderViewSchema } from './rig-auth';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
 import { BEAD_LIMITS, BeadDependsOnSchema, BeadLabelsSchema, BeadPrioritySchema } from './bead-fields';
@@ -32,6 +33,10 @@ export const TownConfigSchema = z.object({
   /** The town's price overrides (model id → USD per million tokens); defaults in model-prices.ts. */
   prices: ModelPricesSchema.default({}),
   spendCap: SpendCapSchema.nullable().default(null),
+  /** Polecats running at once in this town (null: the deployment's GASTOWN_MAX_POLECATS). */
+  maxPolecats: MaxPolecatsSchema.nullable().default(null),
+  /** Custom instructions per role, appended to the role's briefing (a rig may replace polecat/refinery). */
+  instructions: TownInstructionsSchema.default({ mayor: null, polecat: null, refinery: null }),
 });
 export type TownConfig = z.infer<typeof TownConfigSchema>;
 
@@ -58,6 +63,13 @@ export const RigSchema = z.object({
   provider: RigProviderViewSchema.default({ kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false }),
   /** The rig's own polecat/refinery models (null: the town's). */
   models: RigModelsSchema.default({ polecat: null, refinery: null }),
+  /** Polecats of this rig running at once (null: only the town's limit). */
+  maxPolecats: MaxPolecatsSchema.nullable().default(null),
+  /** Run in each polecat's worktree before its agent starts (./agent-settings.ts); null: none. */
+  setupCommand: SetupCommandSchema.nullable().default(null),
+  setupTimeoutSeconds: SetupTimeoutSecondsSchema.default(SETUP_TIMEOUT_SECONDS.default),
+  /** The rig's own polecat/refinery instructions (null: the town's). */
+  instructions: RigInstructionsSchema.default({ polecat: null, refinery: null }),
 });
 export type Rig = z.infer<typeof RigSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MaxPolecatsSchema, RigInstructionsPatchSchema, SetupCommandSchema, SetupTimeoutSecondsSchema, TownInstructionsPatchSchema } from './agent-settings';
 import { MergeStrategySchema, RigAuthInputSchema, RigProviderInputSchema } from './rig-auth';
 import { MAX_AGENT_TOKEN_TTL_SECONDS, MIN_AGENT_TOKEN_TTL_SECONDS } from './claims';
 import { BeadLabelSchema } from './bead-fields';
@@ -53,9 +54,21 @@ export const UpdateTownConfigRequestSchema = z
       .max(7 * 24 * 3600)
       .optional(),
     agentTokenTtlSeconds: z.number().int().min(MIN_AGENT_TOKEN_TTL_SECONDS).max(MAX_AGENT_TOKEN_TTL_SECONDS).optional(),
+    /** Polecats running at once in this town; null returns to the deployment's default. */
+    maxPolecats: MaxPolecatsSchema.nullable().optional(),
+    /** Merged into the current instructions: a value sets a role's, null removes it. */
+    instructions: TownInstructionsPatchSchema.optional(),
   })
   .strict();
 export type UpdateTownConfigRequest = z.infer<typeof UpdateTownConfigRequestSchema>;
+
+/** A rig's settings in a create or update: a value sets, null removes (maxPolecats, setupCommand, an instruction), absent keeps. */
+const RIG_SETTINGS_FIELDS = {
+  maxPolecats: MaxPolecatsSchema.nullable().optional(),
+  setupCommand: SetupCommandSchema.nullable().optional(),
+  setupTimeoutSeconds: SetupTimeoutSecondsSchema.optional(),
+  instructions: RigInstructionsPatchSchema.optional(),
+};
 
 export const CreateRigRequestSchema = z
   .object({
@@ -68,6 +81,7 @@ export const CreateRigRequestSchema = z
     provider: RigProviderInputSchema.optional(),
     /** The rig's own polecat/refinery models; each must be one the town allows (see allowedModels). */
     models: RigModelsPatchSchema.optional(),
+    ...RIG_SETTINGS_FIELDS,
   })
   .strict();
 export type CreateRigRequest = z.input<typeof CreateRigRequestSchema>;
@@ -79,6 +93,7 @@ export const UpdateRigRequestSchema = z
     provider: RigProviderInputSchema.optional(),
     /** A value sets the rig's model for the role, null returns it to the town's. */
     models: RigModelsPatchSchema.optional(),
+    ...RIG_SETTINGS_FIELDS,
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'nothing to change');

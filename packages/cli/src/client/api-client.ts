@@ -7,6 +7,10 @@ import {
   AgentListResponseSchema,
   AgentResponseSchema,
   BeadListResponseSchema,
+  ConvoyDetailResponseSchema,
+  ConvoyListResponseSchema,
+  ConvoyResponseSchema,
+  DeleteConvoyResponseSchema,
   BeadResponseSchema,
   DeleteBeadResponseSchema,
   COLLECT_PAGES,
@@ -29,10 +33,28 @@ import {
   routePath,
   type Agent,
   type Bead,
+  type Convoy,
+  type ConvoyDetailResponse,
+  type ConvoyListResponse,
+  type CreateConvoyRequest,
+  type DeleteConvoyResponse,
+  type UpdateConvoyRequest,
   type CreateBeadRequest,
   type DeleteBeadResponse,
   type UpdateBeadRequest,
   type ContainerRestartResponse,
+  type DeleteRigResponse,
+  type DeleteTownResponse,
+  type EscalationListQuery,
+  type EscalationListResponse,
+  type RestartAgentResponse,
+  type NudgeAgentResponse,
+  NudgeAgentResponseSchema,
+  DeleteRigResponseSchema,
+  DeleteTownResponseSchema,
+  EscalationListResponseSchema,
+  EscalationResponseSchema,
+  RestartAgentResponseSchema,
   type CreateRigRequest,
   type CreateUserTokenResponse,
   type MayorMessageResponse,
@@ -296,6 +318,62 @@ export class ApiClient {
     });
   }
 
+  // ---- convoys (H6) ----
+
+  /** One page of convoys (`status` filter; `cursor`: the previous page's nextCursor). */
+  async listConvoyPage(townId: string, query: { status?: string; limit?: number; cursor?: string }): Promise<ConvoyListResponse> {
+    return this.#request({
+      method: 'GET',
+      path: routePath(USER_API.convoys, { townId }),
+      query: { ...query },
+      schema: ConvoyListResponseSchema,
+      notFound: townNotFound(townId),
+    });
+  }
+
+  async getConvoy(townId: string, convoyId: string): Promise<ConvoyDetailResponse> {
+    return this.#request({
+      method: 'GET',
+      path: routePath(USER_API.convoy, { townId, convoyId }),
+      schema: ConvoyDetailResponseSchema,
+      notFound: convoyNotFound(townId, convoyId),
+    });
+  }
+
+  async createConvoy(townId: string, convoy: CreateConvoyRequest): Promise<Convoy> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.convoys, { townId }),
+        body: convoy,
+        schema: ConvoyResponseSchema,
+        notFound: townNotFound(townId),
+      })
+    ).convoy;
+  }
+
+  /** `PATCH …/convoys/:convoyId`: rename, add or remove beads, or cancel (`status: 'cancelled'`). */
+  async updateConvoy(townId: string, convoyId: string, patch: UpdateConvoyRequest): Promise<Convoy> {
+    return (
+      await this.#request({
+        method: 'PATCH',
+        path: routePath(USER_API.convoy, { townId, convoyId }),
+        body: patch,
+        schema: ConvoyResponseSchema,
+        notFound: convoyNotFound(townId, convoyId),
+      })
+    ).convoy;
+  }
+
+  async deleteConvoy(townId: string, convoyId: string): Promise<DeleteConvoyResponse> {
+    return this.#request({
+      method: 'DELETE',
+      path: routePath(USER_API.convoy, { townId, convoyId }),
+      schema: DeleteConvoyResponseSchema,
+      notFound: convoyNotFound(townId, convoyId),
+    });
+  }
+
   async postMayorMessage(townId: string, text: string): Promise<MayorMessageResponse> {
     return this.#request({
       method: 'POST',
@@ -328,6 +406,89 @@ export class ApiClient {
       notFound: townNotFound(townId),
       timeoutMs: Math.max(this.#timeoutMs, RESTART_TIMEOUT_MS),
     });
+  }
+
+  // ---- deleting, restarting an agent, escalations (issue 16 points 3–4) ----
+
+  /** Delete a rig: its agents stopped, its unclosed beads cancelled, its workspaces removed. */
+  async deleteRig(townId: string, rigId: string): Promise<DeleteRigResponse> {
+    return this.#request({
+      method: 'DELETE',
+      path: routePath(USER_API.rig, { townId, rigId }),
+      schema: DeleteRigResponseSchema,
+      notFound: `rig ${rigId} not found in town ${townId} (see \`gastown rig list\`)`,
+      timeoutMs: Math.max(this.#timeoutMs, RESTART_TIMEOUT_MS),
+    });
+  }
+
+  /** Delete a town and everything of it (its container killed, its credentials revoked, its rows and sessions deleted). */
+  async deleteTown(townId: string): Promise<DeleteTownResponse> {
+    return this.#request({
+      method: 'DELETE',
+      path: routePath(USER_API.town, { townId }),
+      schema: DeleteTownResponseSchema,
+      notFound: townNotFound(townId),
+      timeoutMs: Math.max(this.#timeoutMs, RESTART_TIMEOUT_MS),
+    });
+  }
+
+  /** A nudge into a running agent's session (no new turn); 409 when it does not run. */
+  async nudgeAgent(townId: string, agentId: string, text: string): Promise<NudgeAgentResponse> {
+    return this.#request({
+      method: 'POST',
+      path: routePath(USER_API.nudgeAgent, { townId, agentId }),
+      body: { text },
+      schema: NudgeAgentResponseSchema,
+      notFound: `agent ${agentId} not found in town ${townId} (see \`gastown status\`)`,
+    });
+  }
+
+  /** A new run of the agent (gen + 1); a polecat keeps its bead. */
+  async restartAgent(townId: string, agentId: string): Promise<RestartAgentResponse> {
+    return this.#request({
+      method: 'POST',
+      path: routePath(USER_API.restartAgent, { townId, agentId }),
+      body: {},
+      schema: RestartAgentResponseSchema,
+      notFound: `agent ${agentId} not found in town ${townId} (see \`gastown status\`)`,
+      timeoutMs: Math.max(this.#timeoutMs, RESTART_TIMEOUT_MS),
+    });
+  }
+
+  async listEscalations(townId: string, query: EscalationListQuery = {}): Promise<EscalationListResponse> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    return this.#request({
+      method: 'GET',
+      path: routePath(USER_API.escalations, { townId }) + search,
+      schema: EscalationListResponseSchema,
+      notFound: townNotFound(townId),
+    });
+  }
+
+  async acknowledgeEscalation(townId: string, beadId: string, note?: string): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.acknowledgeEscalation, { townId, beadId }),
+        body: note === undefined ? {} : { note },
+        schema: EscalationResponseSchema,
+        notFound: `escalation ${beadId} not found in town ${townId} (see \`gastown escalation list\`)`,
+      })
+    ).escalation;
+  }
+
+  async resolveEscalation(townId: string, beadId: string, resolution?: string): Promise<Bead> {
+    return (
+      await this.#request({
+        method: 'POST',
+        path: routePath(USER_API.resolveEscalation, { townId, beadId }),
+        body: resolution === undefined ? {} : { resolution },
+        schema: EscalationResponseSchema,
+        notFound: `escalation ${beadId} not found in town ${townId} (see \`gastown escalation list\`)`,
+      })
+    ).escalation;
   }
 
   async listEvents(townId: string, after: number, limit: number): Promise<TownEvent[]> {
@@ -502,6 +663,10 @@ export class ApiClient {
 
 export function beadNotFound(townId: string, beadId: string): string {
   return `bead ${beadId} not found in town ${townId} (see \`gastown bead list\`)`;
+}
+
+export function convoyNotFound(townId: string, convoyId: string): string {
+  return `convoy ${convoyId} not found in town ${townId} (see \`gastown convoy list\`)`;
 }
 
 export function townNotFound(townId: string): string {

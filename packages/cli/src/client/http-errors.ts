@@ -71,6 +71,13 @@ export function errorFromResponse(status: number, body: unknown, ctx: ErrorConte
       hint: GIT_AUTH_HINT,
     });
   }
+  // A rig without auth whose URL holds no repository the control plane can read (rig add)
+  if (serverCode === 'git_remote_unreachable') {
+    return new CliError('failed', `the rig's repository could not be read: ${serverMessage || 'no cause given'}`, {
+      ...details,
+      hint: 'nothing was stored. Check the URL (a typo answers "no repository"); a private repository needs --auth; a git host only the containers can reach needs GASTOWN_RIG_ACCESS_CHECK=off on the server.',
+    });
+  }
   switch (status) {
     case 401:
       return new CliError('unauthorized', withMessage(`your ${ctx.credential} was rejected: ${serverCode}`), {

@@ -2,6 +2,8 @@
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { callForAgent, resolveTownId } from '../town-resolution';
+import { agentNudgeCommand } from './agent-nudge';
+import { agentRestartCommand } from './agent-restart';
 import { runGroup, runWith, type Command } from './command';
 
 const STOP = {
@@ -35,6 +37,7 @@ async function stop(sys: CliEnvironment, argv: string[]): Promise<number> {
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'stop an agent',
-  run: (sys, argv) => runGroup(sys, argv, 'agent', [{ name: 'stop', summary: 'stop an agent (container first, then revoke its credentials)', run: stop }]),
+  summary: 'stop, restart or nudge an agent',
+  run: (sys, argv) =>
+    runGroup(sys, argv, 'agent', [{ name: 'stop', summary: 'stop an agent (container first, then revoke its credentials)', run: stop }, agentRestartCommand, agentNudgeCommand]),
 };

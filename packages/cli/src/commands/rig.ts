@@ -14,6 +14,7 @@ import { RIG_SECRETS_NOTE, RIG_SETTING_OPTIONS, RIG_SETTINGS_HELP, rigSettingsFr
 import { resolveTownId } from '../town-resolution';
 import { hasOwnModels, rigColumns, rigRow, rigSettingsLine, webhookUrl } from '../views/rig-table';
 import { runGroup, runWith, type Command } from './command';
+import { rigDeleteCommand } from './rig-delete';
 
 /** Room for extra words, so `refuseExtraPositionals` (which never shows them) reports them. */
 const ANY_POSITIONALS = 99;
@@ -130,7 +131,7 @@ async function update(sys: CliEnvironment, argv: string[]): Promise<number> {
     if (Object.keys(patch).length === 0) {
       throw new CliError(
         'usage',
-        'nothing to change: give --auth (with its options), --merge-strategy, --provider, --api-base-url, --webhook-secret-env, --polecat-model or --refinery-model',
+        'nothing to change: give --auth (with its options), --merge-strategy, --provider, --api-base-url, --webhook-secret-env, --polecat-model, --refinery-model, --max-polecats, --setup-command, --setup-timeout or --<role>-instructions',
         {
           usage: UPDATE.usage,
         },
@@ -180,5 +181,6 @@ export const rigCommand: Command = {
       { name: 'add', summary: 'add a rig (a git repository, public or private)', run: add },
       { name: 'update', summary: "change a rig's authentication, merge strategy or models", run: update },
       { name: 'list', summary: "list the town's rigs", run: list },
+      rigDeleteCommand,
     ]),
 };

@@ -7,6 +7,7 @@ import { formatTimestamp } from '../output/time';
 import { runGroup, runWith, type Command } from './command';
 import { townConfigCommand } from './town-config';
 import { townRestartCommand } from './town-restart';
+import { townDeleteCommand } from './town-delete';
 
 const CREATE = {
   usage: `usage: gastown town create <name>
@@ -78,6 +79,7 @@ export const townCommand: Command = {
       { name: 'create', summary: 'create a town', run: create },
       { name: 'list', summary: 'list your towns', run: list },
       townRestartCommand,
+      townDeleteCommand,
       townConfigCommand,
     ]),
 };

@@ -7,7 +7,11 @@
 import { stat, readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import {
+  MaxPolecatsSchema,
   ModelIdSchema,
+  RoleInstructionsTextSchema,
+  SetupCommandSchema,
+  SetupTimeoutSecondsSchema,
   RigAuthInputSchema,
   RigProviderInputSchema,
   type MergeStrategy,
@@ -35,6 +39,11 @@ export const RIG_SETTING_OPTIONS = {
   'webhook-secret-env': { type: 'string' },
   'polecat-model': { type: 'string' },
   'refinery-model': { type: 'string' },
+  'max-polecats': { type: 'string' },
+  'setup-command': { type: 'string' },
+  'setup-timeout': { type: 'string' },
+  'polecat-instructions': { type: 'string' },
+  'refinery-instructions': { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export const RIG_SETTINGS_HELP = `  --auth <kind>               none | github-app | token (left out: what the options below
@@ -52,7 +61,16 @@ export const RIG_SETTINGS_HELP = `  --auth <kind>               none | github-ap
   --webhook-secret-env <VAR>  the webhook secret (pull-request rigs), from this variable
   --polecat-model <model>     the model of this rig's polecats (one the town allows); none:
                               the town's
-  --refinery-model <model>    the model of this rig's refinery; none: the town's`;
+  --refinery-model <model>    the model of this rig's refinery; none: the town's
+  --max-polecats <n>          polecats of this rig running at once (1–100); none: only the
+                              town's limit
+  --setup-command <cmd>       run with /bin/sh -c in each polecat's worktree before its agent
+                              starts (e.g. "npm ci"); its output goes to the bead's events, a
+                              failure fails the attempt; none removes it. No secrets in it.
+  --setup-timeout <seconds>   the setup command's time limit (5–1800, default 300)
+  --polecat-instructions <text>, --refinery-instructions <text>
+                              appended to that role's briefing for this rig, instead of the
+                              town's; none: the town's`;
 
 export const RIG_SECRETS_NOTE = `Secrets never go on the command line: a key, token or webhook secret given as a flag's value
 is refused. They are write-only: nothing prints them back (rig list shows a fingerprint).`;
@@ -70,6 +88,10 @@ export interface RigSettings {
   provider?: RigProviderInput;
   /** A model sets the rig's own for the role; null returns the role to the town's model. */
   models?: { polecat?: string | null; refinery?: string | null };
+  maxPolecats?: number | null;
+  setupCommand?: string | null;
+  setupTimeoutSeconds?: number;
+  instructions?: { polecat?: string | null; refinery?: string | null };
 }
 
 /** A PEM file larger than this is not a private key (the protocol accepts 8 KiB). */
@@ -109,7 +131,46 @@ export async function rigSettingsFromFlags(values: ParsedValues, sources: Secret
   if (provider) settings.provider = provider;
   const models = modelsFromFlags(values);
   if (models) settings.models = models;
+  Object.assign(settings, agentSettingsFromFlags(values));
   return settings;
+}
+
+const CLEAR = new Set(['none', 'default']);
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string, hint: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw usage(`${flag} ${parsed.error.issues[0]?.message ?? 'is invalid'} (${hint})`);
+  return parsed.data;
+}
+
+/** `--max-polecats`, `--setup-command`, `--setup-timeout`, `--<role>-instructions` (only what was given). */
+function agentSettingsFromFlags(values: ParsedValues): Pick<RigSettings, 'maxPolecats' | 'setupCommand' | 'setupTimeoutSeconds' | 'instructions'> {
+  const out: Pick<RigSettings, 'maxPolecats' | 'setupCommand' | 'setupTimeoutSeconds' | 'instructions'> = {};
+  const max = stringOption(values, 'max-polecats');
+  if (max !== undefined) {
+    out.maxPolecats = CLEAR.has(max.trim())
+      ? null
+      : checked(MaxPolecatsSchema, /^\d+$/.test(max.trim()) ? Number(max.trim()) : NaN, '--max-polecats', 'a whole number 1–100, or none');
+  }
+  const setup = stringOption(values, 'setup-command');
+  if (setup !== undefined) out.setupCommand = setup.trim() === 'none' ? null : checked(SetupCommandSchema, setup, '--setup-command', 'or none to remove it');
+  const timeout = stringOption(values, 'setup-timeout');
+  if (timeout !== undefined) {
+    out.setupTimeoutSeconds = checked(
+      SetupTimeoutSecondsSchema,
+      /^\d+$/.test(timeout.trim()) ? Number(timeout.trim()) : NaN,
+      '--setup-timeout',
+      'seconds, 5–1800',
+    );
+  }
+  const instructions: NonNullable<RigSettings['instructions']> = {};
+  for (const role of ['polecat', 'refinery'] as const) {
+    const raw = stringOption(values, `${role}-instructions`);
+    if (raw === undefined) continue;
+    instructions[role] = CLEAR.has(raw.trim()) ? null : checked(RoleInstructionsTextSchema, raw, `--${role}-instructions`, "or none for the town's");
+  }
+  if (Object.keys(instructions).length > 0) out.instructions = instructions;
+  return out;
 }
 
 /** `--polecat-model`/`--refinery-model`: a model id, or none (or default) for the town's. */

@@ -7,6 +7,8 @@
  */
 import {
   EnvVarNameSchema,
+  MaxPolecatsSchema,
+  RoleInstructionsTextSchema,
   MODEL_ROLES,
   ModelIdSchema,
   ModelPriceSchema,
@@ -39,7 +41,12 @@ export const TOWN_KEYS_HELP = `Town settings (sent to the server for the town; -
   spendCap.period <day|month>     the cap's period (UTC), default day; spendCap none removes it
   prices.<model> <in/out[/cacheRead/cacheWrite]>
                                   USD per million tokens (cache prices default to in); none
-                                  returns to the built-in price`;
+                                  returns to the built-in price
+  maxPolecats <n>                 polecats running at once in the town (1–100); none: the
+                                  deployment's default (GASTOWN_MAX_POLECATS)
+  instructions.mayor|polecat|refinery <text>
+                                  appended to that role's briefing (the agent reads it: no
+                                  secrets); none removes it`;
 
 /** A `PATCH …/config` body as sent (a provider's base URL and key var may be left to their defaults). */
 export type TownConfigPatch = z.input<typeof UpdateTownConfigRequestSchema>;
@@ -53,7 +60,9 @@ export type TownKey =
   | { kind: 'models.role'; role: 'default' | (typeof MODEL_ROLES)[number] }
   | { kind: 'models.allowed' }
   | { kind: 'spendCap' | 'spendCap.limitUsd' | 'spendCap.period' }
-  | { kind: 'prices'; model: string };
+  | { kind: 'prices'; model: string }
+  | { kind: 'maxPolecats' }
+  | { kind: 'instructions'; role: 'mayor' | 'polecat' | 'refinery' };
 
 function usage(message: string, hint?: string): CliError {
   return new CliError('usage', message, hint === undefined ? {} : { hint });
@@ -80,7 +89,12 @@ export function parseTownKey(raw: string): TownKey | null {
     if (!parsed.success) throw usage(`${raw}: the model id ${firstIssue(parsed.error)}`);
     return { kind: 'prices', model };
   }
-  if (raw.startsWith('provider.') || raw.startsWith('spendCap.')) throw usage(`unknown key ${JSON.stringify(raw)}`, 'see `gastown config set --help`');
+  if (raw === 'maxPolecats') return { kind: 'maxPolecats' };
+  if (raw === 'instructions.mayor' || raw === 'instructions.polecat' || raw === 'instructions.refinery') {
+    return { kind: 'instructions', role: raw.slice('instructions.'.length) as 'mayor' | 'polecat' | 'refinery' };
+  }
+  if (raw.startsWith('provider.') || raw.startsWith('spendCap.') || raw.startsWith('instructions.'))
+    throw usage(`unknown key ${JSON.stringify(raw)}`, 'see `gastown config set --help`');
   return null;
 }
 
@@ -235,5 +249,17 @@ export function townConfigPatch(key: TownKey, raw: string, value: string, config
     }
     case 'prices':
       return { prices: { [key.model]: value === 'none' ? null : parsePrice(value, raw) } };
+    case 'maxPolecats': {
+      if (CLEAR.has(value)) return { maxPolecats: null };
+      const parsed = MaxPolecatsSchema.safeParse(/^\d+$/.test(value) ? Number(value) : NaN);
+      if (!parsed.success) throw usage('maxPolecats must be a whole number from 1 to 100 (or none)');
+      return { maxPolecats: parsed.data };
+    }
+    case 'instructions': {
+      if (value === 'none') return { instructions: { [key.role]: null } };
+      const parsed = RoleInstructionsTextSchema.safeParse(value);
+      if (!parsed.success) throw usage(`${raw}: ${firstIssue(parsed.error)}`);
+      return { instructions: { [key.role]: parsed.data } };
+    }
   }
 }

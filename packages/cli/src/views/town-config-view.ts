@@ -58,5 +58,12 @@ export function townConfigLines(town: Town): string[] {
   const prices = Object.entries(c.prices ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (prices.length === 0) lines.push(row('prices', 'built-in list prices (no overrides)'));
   prices.forEach(([model, price], i) => lines.push(row(i === 0 ? 'prices' : '', `${model}  ${priceText(price)}`)));
+  lines.push(row('polecats', c.maxPolecats == null ? "at most the deployment's default at once" : `at most ${c.maxPolecats} at once`));
+  const instructions = Object.entries(c.instructions ?? {}).filter(([, text]) => typeof text === 'string' && text !== '');
+  if (instructions.length === 0) lines.push(row('instructions', 'none'));
+  instructions.forEach(([role, text], i) => {
+    const oneLine = String(text).replace(/\s+/g, ' ');
+    lines.push(row(i === 0 ? 'instructions' : '', `${role.padEnd(ROLE_WIDTH)} ${oneLine.length > 60 ? `${oneLine.slice(0, 59)}…` : oneLine}`));
+  });
   return lines;
 }

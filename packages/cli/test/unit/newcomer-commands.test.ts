@@ -26,6 +26,8 @@ function config(over: Partial<TownConfig> = {}): TownConfig {
     models: { default: 'claude-sonnet-4-5', mayor: null, polecat: null, refinery: null, small: null, allowed: [] },
     prices: {},
     spendCap: null,
+    maxPolecats: null,
+    instructions: { mayor: null, polecat: null, refinery: null },
     ...over,
   };
 }

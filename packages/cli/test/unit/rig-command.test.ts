@@ -31,6 +31,10 @@ function rig(over: Partial<Rig> = {}): Rig {
     mergeStrategy: 'direct',
     provider: { kind: 'github', apiBaseUrl: 'https://api.github.com', repository: 'acme/web', webhookSecretSet: false },
     models: { polecat: null, refinery: null },
+    maxPolecats: null,
+    setupCommand: null,
+    setupTimeoutSeconds: 300,
+    instructions: { polecat: null, refinery: null },
     ...over,
   };
 }
@@ -291,6 +295,21 @@ describe('rig add: the server refuses the credentials (422 git_auth_failed)', ()
         serverCode: 'git_auth_failed',
       },
     });
+  });
+});
+
+describe('rig add: no repository the server can read at the URL (422 git_remote_unreachable)', () => {
+  it('prints the cause and a hint; exit 1; --json keeps the server code', async () => {
+    const refuse: Reply = () => ({
+      status: 422,
+      body: { error: { code: 'git_remote_unreachable', message: 'there is no repository at this URL on github.com' } },
+    });
+    const r = await run(['rig', 'add', 'web', 'https://github.com/acme/wbe.git'], { reply: refuse });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("gastown: the rig's repository could not be read: there is no repository at this URL on github.com");
+    expect(r.stderr).toContain('hint: nothing was stored. Check the URL');
+    const json = await run(['rig', 'add', 'web', 'https://github.com/acme/wbe.git', '--json'], { reply: refuse });
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'failed', status: 422, serverCode: 'git_remote_unreachable' });
   });
 });
 

@@ -24,6 +24,10 @@ function rig(over: Partial<Rig> = {}): Rig {
     mergeStrategy: 'direct',
     provider: { kind: 'github', apiBaseUrl: 'https://api.github.com', repository: 'acme/web', webhookSecretSet: false },
     models: { polecat: null, refinery: null },
+    maxPolecats: null,
+    setupCommand: null,
+    setupTimeoutSeconds: 300,
+    instructions: { polecat: null, refinery: null },
     ...over,
   };
 }

@@ -27,6 +27,8 @@ const town: Town = {
     models: { default: 'claude-sonnet-4-5', mayor: null, polecat: null, refinery: null, small: null, allowed: [] },
     prices: {},
     spendCap: null,
+    maxPolecats: null,
+    instructions: { mayor: null, polecat: null, refinery: null },
   },
 };
 

@@ -24,6 +24,8 @@ function config(over: Partial<TownConfig> = {}): TownConfig {
     models: { default: 'claude-sonnet-4-5', mayor: null, polecat: 'claude-haiku-4-5', refinery: null, small: null, allowed: [] },
     prices: {},
     spendCap: null,
+    maxPolecats: null,
+    instructions: { mayor: null, polecat: null, refinery: null },
     ...over,
   };
 }
@@ -126,6 +128,14 @@ describe('config set <town key>: one PATCH built from the current config', () =>
       body: { prices: { 'claude-sonnet-4-5': { inputPerMTok: 3, outputPerMTok: 15, cacheReadPerMTok: 0.3, cacheWritePerMTok: 3.75 } } },
     },
     { name: 'prices.<model> none', args: ['prices.gpt-5', 'none'], body: { prices: { 'gpt-5': null } } },
+    { name: 'maxPolecats', args: ['maxPolecats', '3'], body: { maxPolecats: 3 } },
+    { name: "maxPolecats none: the deployment's default", args: ['maxPolecats', 'none'], body: { maxPolecats: null } },
+    {
+      name: 'instructions.<role>',
+      args: ['instructions.polecat', 'Run npm test before gt_done.'],
+      body: { instructions: { polecat: 'Run npm test before gt_done.' } },
+    },
+    { name: 'instructions.<role> none', args: ['instructions.mayor', 'none'], body: { instructions: { mayor: null } } },
   ])('$name', async ({ args, body, current }) => {
     const r = await run(['config', 'set', ...args], { current });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -138,6 +148,8 @@ describe('config set <town key>: one PATCH built from the current config', () =>
     { name: 'unset models.mayor', args: ['models.mayor'], body: { models: { mayor: null } } },
     { name: 'unset spendCap', args: ['spendCap'], body: { spendCap: null } },
     { name: 'unset prices.<model>', args: ['prices.o3'], body: { prices: { o3: null } } },
+    { name: 'unset maxPolecats', args: ['maxPolecats'], body: { maxPolecats: null } },
+    { name: 'unset instructions.refinery', args: ['instructions.refinery'], body: { instructions: { refinery: null } } },
     {
       name: 'unset provider.apiKeyEnvVar: the kind default',
       args: ['provider.apiKeyEnvVar'],
@@ -172,6 +184,9 @@ describe('config set <town key>: refused before anything is sent', () => {
     { name: 'a bad period', args: ['spendCap.period', 'week'], message: 'spendCap.period must be day or month' },
     { name: 'spendCap takes only none', args: ['spendCap', '5'], message: 'spendCap takes only none' },
     { name: '--global is for CLI settings', args: ['models.default', 'gpt-5', '--global'], message: '--global is for the CLI' },
+    { name: 'maxPolecats 0', args: ['maxPolecats', '0'], message: 'maxPolecats must be a whole number from 1 to 100' },
+    { name: 'maxPolecats not a number', args: ['maxPolecats', 'many'], message: 'maxPolecats must be a whole number from 1 to 100' },
+    { name: 'instructions of an unknown role', args: ['instructions.architect', 'x'], message: 'unknown key "instructions.architect"' },
   ])('$name (exit 2)', async ({ args, message }) => {
     const r = await run(['config', 'set', ...args]);
     expect(r.code).toBe(2);
@@ -222,6 +237,8 @@ describe('config show: the town section', () => {
         models: { default: 'claude-sonnet-4-5', mayor: null, polecat: 'claude-haiku-4-5', refinery: null, small: 'claude-haiku-4-5', allowed: ['gpt-5'] },
         spendCap: { period: 'day', limitUsd: 5 },
         prices: { 'my-model': { inputPerMTok: 0.5, outputPerMTok: 1.5, cacheReadPerMTok: 0.05 } },
+        maxPolecats: 2,
+        instructions: { mayor: null, polecat: 'Run npm test\nbefore gt_done.', refinery: null },
       }),
     });
     expect(r.code).toBe(0);
@@ -237,6 +254,8 @@ describe('config show: the town section', () => {
       '              allowed   gpt-5',
       'spend cap     $5.00 per day',
       'prices        my-model  in $0.5 · out $1.5 · cache read $0.05 per MTok',
+      'polecats      at most 2 at once',
+      'instructions  polecat   Run npm test before gt_done.',
     ]);
   });
 

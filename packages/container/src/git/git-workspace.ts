@@ -1,6 +1,6 @@
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { GastownError, type MergeStrategy, type RigRef } from '@gastown/protocol';
+import { GastownError, RigIdSchema, type MergeStrategy, type RigRef } from '@gastown/protocol';
 import type { Logger } from '../log/logger';
 import { AGENT_FETCH_REFSPECS, MIRROR_PRE_RECEIVE_HOOK, hasOwnGitDir, headBranchOf, reviewRef, uploadPackTrusting } from './agent-repo';
 import { GIT_USER_EMAIL, GIT_USER_NAME, gitEnvironment, prepareGitHome } from './git-env';
@@ -47,6 +47,12 @@ export interface GitWorkspace {
    */
   merge(rig: RigRef, branch: string, message: string, commit: string, options?: { strategy?: MergeStrategy }): Promise<MergeOutcome>;
   remove(path: string): Promise<void>;
+  /**
+   * A deleted rig: its mirror and the given agents' repositories (worktrees and clones) are removed,
+   * after any operation in the rig's queue. Returns how many directories were there. Optional: a
+   * workspace without it removes nothing.
+   */
+  removeRig?(rigId: string, agentIds: readonly string[]): Promise<number>;
 }
 
 export interface CliGitWorkspaceOptions {
@@ -200,6 +206,23 @@ export class CliGitWorkspace implements GitWorkspace {
       throw new GastownError('validation_failed', 'only an agent worktree or clone can be removed');
     }
     await rm(path, { recursive: true, force: true });
+  }
+
+  async removeRig(rigIdInput: string, agentIds: readonly string[]): Promise<number> {
+    const parsed = RigIdSchema.safeParse(rigIdInput);
+    if (!parsed.success) throw new GastownError('validation_failed', 'invalid rig id');
+    const rigId = parsed.data;
+    const paths = [this.mirrorPath(rigId), ...agentIds.flatMap((id) => [this.worktreePath(id), this.clonePath(id)])];
+    return this.#queue.run(rigId, async () => {
+      let removed = 0;
+      for (const path of paths) {
+        if (!(await exists(path))) continue;
+        await rm(path, { recursive: true, force: true });
+        removed += 1;
+      }
+      this.#logger.info('git.rig.removed', { rigId, removed });
+      return removed;
+    });
   }
 
   // ---- internals (callers hold the rig's queue) --------------------------------

@@ -41,6 +41,8 @@ export interface ContainerHostOptions {
   stopGraceMs: number;
   /** Starts a container process for a town with the given env vars (town env included). */
   spawn: (townId: string, envVars: Record<string, string>) => Promise<ContainerProcess>;
+  /** Removes a deleted town's data (the local host: its data dir); default none. */
+  removeData?: (townId: string) => Promise<void>;
   /** Bound on the per-town inbound log kept for inspection. */
   maxInboundRecords?: number;
 }
@@ -142,6 +144,28 @@ export class ContainerHost {
     const slot = this.towns.get(townId);
     if (!slot?.process) return;
     await this.sleep(townId, slot, 'stop');
+  }
+
+  /**
+   * The town is deleted: its container is killed at once (no drain) and awaited, then its slot
+   * (settings: the town's env vars) is forgotten and `removeData` (its data dir) runs. True when
+   * a container was running.
+   */
+  async destroy(townId: string): Promise<boolean> {
+    const slot = this.towns.get(townId);
+    let wasRunning = false;
+    if (slot) {
+      this.options.timers.clearTimeout(slot.sleepTimer);
+      const proc = slot.process ?? (slot.starting ? await slot.starting.catch(() => null) : null);
+      if (proc) {
+        wasRunning = true;
+        this.options.logger.info('container destroyed', { townId, instanceId: proc.instanceId });
+        await proc.stop(0);
+      }
+      this.towns.delete(townId);
+    }
+    await this.options.removeData?.(townId);
+    return wasRunning;
   }
 
   /** Fault injection: SIGKILL a town's container, as a crash would. */

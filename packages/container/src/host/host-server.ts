@@ -90,6 +90,11 @@ export function createHostApp(host: ContainerHost, containerKey: string): Hono {
     return c.json({ stopped: true });
   });
 
+  app.post(HOST_API.destroy, async function destroyTown(c) {
+    const townId = parseTownId(c.req.param('townId'));
+    return c.json({ wasRunning: await host.destroy(townId) });
+  });
+
   app.all(HOST_API.forward, async function forward(c) {
     const townId = parseTownId(c.req.param('townId'));
     const prefix = hostContainerPath(townId);

@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -75,6 +76,8 @@ export async function startHost(config: HostConfig): Promise<{ url: string; host
     logger,
     defaultSleepAfterMs: config.defaultSleepAfterMs,
     stopGraceMs: config.stopGraceMs,
+    // a deleted town: its data dir (workspaces, agent homes, runtime state) goes too
+    removeData: (townId) => rm(townDataDir(config, townId), { recursive: true, force: true }),
     spawn: async (townId, townEnv) => {
       const env = await townContainerEnv(config, townId, townEnv);
       if (env.GASTOWN_CONTAINER_KEY) logger.secrets.add(env.GASTOWN_CONTAINER_KEY);

@@ -24,6 +24,16 @@ export interface RuntimeEnvInput {
   baseEnv: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * The agent's environment without what only its runtime needs: the broker key and URL, the server
+ * password and the runtime config (which names the broker key). For commands of the user's (a rig's
+ * setup command) run as the agent before it starts: a repository's install scripts run there too.
+ */
+export function withoutAgentSecrets(env: Readonly<Record<string, string>>, flavor: Pick<RuntimeFlavor, 'envPrefix'>): Record<string, string> {
+  const drop = new Set(['GASTOWN_BROKER_URL', 'GASTOWN_AGENT_KEY', `${flavor.envPrefix}_SERVER_PASSWORD`, `${flavor.envPrefix}_CONFIG_CONTENT`]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
+}
+
 export function buildRuntimeEnv(input: RuntimeEnvInput): Record<string, string> {
   const { flavor, agent, paths } = input;
   const env: Record<string, string> = {};

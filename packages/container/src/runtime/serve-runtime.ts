@@ -27,7 +27,7 @@ import type { SandboxLease } from '../sandbox/sandbox-lease';
 import type { SessionExport } from '../session/snapshot-codec';
 import { resolveExecutable, runAgentCommand } from './agent-command';
 import { buildRuntimeConfig } from './config';
-import { buildRuntimeEnv } from './env';
+import { buildRuntimeEnv, withoutAgentSecrets } from './env';
 import { RuntimeError } from './errors';
 import { EventNormaliser } from './events';
 import type { RuntimeFlavor } from './flavor';
@@ -190,6 +190,28 @@ export class ServeRuntime implements AgentRuntime {
     }
   }
 
+  async note(text: string): Promise<void> {
+    const client = this.#client;
+    const sessionId = this.#sessionId;
+    if (this.#phase !== 'running' || !client || !sessionId) throw new RuntimeError('runtime_not_running', `cannot add a note: the runtime is ${this.#phase}`);
+    let result: { error?: unknown; response: Response };
+    try {
+      // noReply: the message joins the session and no turn starts; the model reads it at its next call
+      result = await client.session.prompt({
+        path: { id: sessionId },
+        body: { noReply: true, parts: [{ type: 'text', text }] },
+        signal: AbortSignal.timeout(this.#deps.requestTimeoutMs),
+      });
+    } catch (error) {
+      throw new RuntimeError('runtime_prompt_failed', `the runtime did not accept the note: ${error instanceof Error ? error.message : 'request failed'}`, {
+        cause: error,
+      });
+    }
+    if (result.error !== undefined || !result.response.ok) {
+      throw new RuntimeError('runtime_prompt_failed', `the runtime refused the note (HTTP ${result.response.status})`);
+    }
+  }
+
   async exportSession(): Promise<SessionExport> {
     const client = this.#client;
     const id = this.#sessionId;
@@ -261,6 +283,8 @@ export class ServeRuntime implements AgentRuntime {
     });
     this.#env = env;
     const lease = await this.#acquireLease(binary);
+    // the rig's setup command (the supervisor's step): as the agent, before anything of the agent runs
+    if (options.prepare) await options.prepare((file, args, commandOptions) => this.#runCommand(file, args, commandOptions, { bare: true }));
     if (options.restore) await this.#importSession(binary, options.restore);
     const plan = lease.plan(binary, ['serve', '--port', '0', '--hostname', '127.0.0.1'], options.workdir);
     const startedAt = this.#deps.clock.now();
@@ -335,12 +359,15 @@ export class ServeRuntime implements AgentRuntime {
     });
   }
 
-  /** A short command as the agent: the run's lease plan, the agent's env, output redacted like serve's. */
-  async #runCommand(file: string, args: string[], options: AgentCommandOptions): Promise<AgentCommandResult> {
+  /**
+   * A short command as the agent: the run's lease plan, the agent's env, output redacted like serve's.
+   * `bare`: without the agent's secrets and runtime config (withoutAgentSecrets) — a setup command.
+   */
+  async #runCommand(file: string, args: string[], options: AgentCommandOptions, { bare = false } = {}): Promise<AgentCommandResult> {
     const lease = this.#lease;
     const env = this.#env;
     if (!lease || !env) throw new RuntimeError('runtime_not_running', 'the runtime has no sandbox lease yet');
-    const fullEnv = { ...env, ...options.env };
+    const fullEnv = { ...(bare ? withoutAgentSecrets(env, this.#deps.flavor) : env), ...options.env };
     const executable = resolveExecutable(file, fullEnv.PATH);
     if (!executable) throw new RuntimeError('runtime_command_failed', `${file} is not an executable file`);
     const plan = lease.plan(executable, args, options.cwd);

@@ -1,4 +1,4 @@
-import { AgentIdSchema, CONTAINER_API, type ContainerHealth } from '@gastown/protocol';
+import { AgentIdSchema, CONTAINER_API, RigIdSchema, type ContainerHealth } from '@gastown/protocol';
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../log/logger';
 import { parseBody } from '../supervisor/parse';
@@ -48,6 +48,11 @@ export function createControlApp(options: ControlAppOptions): Hono {
     return c.json(await control.deliver(agentId, await readJsonBody(c)));
   });
 
+  app.post(CONTAINER_API.nudge, async function nudgeAgent(c) {
+    const agentId = agentIdParam(c);
+    return c.json(await control.nudge(agentId, await readJsonBody(c)));
+  });
+
   app.post(CONTAINER_API.credentials, async function pushCredentials(c) {
     const agentId = agentIdParam(c);
     return c.json(control.push(agentId, await readJsonBody(c)));
@@ -63,6 +68,11 @@ export function createControlApp(options: ControlAppOptions): Hono {
   app.post(CONTAINER_API.merge, async function acceptMerge(c) {
     control.merge(await readJsonBody(c));
     return c.json({ accepted: true as const }, 202);
+  });
+
+  app.post(CONTAINER_API.removeRig, async function removeRig(c) {
+    const rigId = parseBody(RigIdSchema, c.req.param('rigId'));
+    return c.json(await control.removeRig(rigId, await readJsonBody(c)));
   });
 
   return app;

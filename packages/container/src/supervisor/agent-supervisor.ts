@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ContainerNudgeRequestSchema,
   DeliverMessageRequestSchema,
   GastownError,
   asGastownError,
@@ -13,6 +14,8 @@ import {
   type CompletionRequest,
   type GitTokenGrant,
   type MergeRequest,
+  RemoveRigWorkspacesRequestSchema,
+  type RemoveRigWorkspacesResponse,
 } from '@gastown/protocol';
 import type { ControlPlaneClient } from '../broker/control-plane-client';
 import type { EventSink } from '../consumers/event-sink';
@@ -27,6 +30,7 @@ import { withBranchSubmission } from './branch-submission';
 import { commitWorkInProgress } from './drain-commit';
 import { MayorSession } from './mayor-session';
 import { runMerge } from './merge-job';
+import { setupCommandStep } from './setup-command';
 import { parseBody } from './parse';
 import { recordFor } from './runtime-events';
 import type { AgentControl, StartAgent, SupervisorDeps } from './types';
@@ -99,6 +103,22 @@ export class AgentSupervisor implements AgentControl {
     return run.status();
   }
 
+  /**
+   * A nudge: the text joins the live run's session without starting a turn (runtime `note`); the
+   * agent reads it at its next model call. A run still starting gets it once it is ready.
+   */
+  async nudge(agentId: string, input: unknown): Promise<AgentRuntimeStatus> {
+    const body = parseBody(ContainerNudgeRequestSchema, input);
+    const run = this.#liveRun(agentId);
+    await run.ready;
+    const runtime = run.runtime;
+    if (!run.isLive() || !runtime) throw new GastownError('conflict', `agent ${agentId} is ${run.state}`);
+    if (!runtime.note) throw new GastownError('conflict', `the ${run.request.runtime.kind} runtime of agent ${agentId} cannot take a nudge`);
+    await runtime.note(body.text);
+    run.sink?.emit('agent.nudged', { chars: body.text.length });
+    return run.status();
+  }
+
   push(agentId: string, input: unknown): AgentRuntimeStatus {
     const body = parseBody(PushCredentialsRequestSchema, input);
     const run = this.#liveRun(agentId);
@@ -145,6 +165,17 @@ export class AgentSupervisor implements AgentControl {
     let count = 0;
     for (const run of this.#runs.values()) if (run.isLive()) count++;
     return count;
+  }
+
+  async removeRig(rigId: string, input: unknown): Promise<RemoveRigWorkspacesResponse> {
+    const { agentIds } = parseBody(RemoveRigWorkspacesRequestSchema, input);
+    // the control plane stopped them first; a run still live here ends now, without a report
+    for (const agentId of agentIds) {
+      const run = this.#runs.get(agentId);
+      if (run?.isLive()) await this.#queue.run(agentId, () => this.#finish(run, 'stopped', 'rig deleted', { report: false }));
+    }
+    const removed = (await this.#deps.git.removeRig?.(rigId, agentIds)) ?? 0;
+    return { removed };
   }
 
   merge(input: unknown): { accepted: true; request: MergeRequest } {
@@ -304,6 +335,20 @@ export class AgentSupervisor implements AgentControl {
         pluginPath: d.settings.pluginPath,
         instructions: request.instructions,
         logger: run.log.child({ component: 'runtime' }),
+        // a polecat's rig setup command, in its worktree, before the agent starts (./setup-command.ts)
+        ...(request.setup && run.role === 'polecat'
+          ? {
+              prepare: setupCommandStep(request.setup, {
+                workdir: run.workdir!,
+                emit: (type, data) => {
+                  sink.emit(type, data);
+                },
+                secrets: () => this.#secretValues(),
+                clock: d.clock,
+                logger: run.log.child({ component: 'setup' }),
+              }),
+            }
+          : {}),
         ...(restore ? { restore } : {}),
       });
       run.attachRuntime(runtime, (event) => this.#onRuntimeEvent(run, event));

@@ -1,4 +1,4 @@
-import type { AgentRuntimeStatus, Clock, MergeRequest, RandomSource, StartAgentRequestSchema } from '@gastown/protocol';
+import type { AgentRuntimeStatus, Clock, MergeRequest, RandomSource, RemoveRigWorkspacesResponse, StartAgentRequestSchema } from '@gastown/protocol';
 import type { z } from 'zod';
 import type { BrokerApi } from '../broker-api/app';
 import type { ControlPlaneClientFactory } from '../broker/control-plane-client';
@@ -59,6 +59,8 @@ export interface SupervisorDeps {
 export interface AgentControl {
   start(input: unknown): Promise<AgentRuntimeStatus>;
   deliver(agentId: string, input: unknown): Promise<AgentRuntimeStatus>;
+  /** A nudge into a live agent's session (no turn is started). */
+  nudge(agentId: string, input: unknown): Promise<AgentRuntimeStatus>;
   push(agentId: string, input: unknown): AgentRuntimeStatus;
   stop(agentId: string, input: unknown): Promise<AgentRuntimeStatus>;
   status(agentId: string): AgentRuntimeStatus;
@@ -67,4 +69,6 @@ export interface AgentControl {
   liveCount(): number;
   /** Validate and accept a merge; the result is reported asynchronously through the refinery's client. */
   merge(input: unknown): { accepted: true; request: MergeRequest };
+  /** A deleted rig: its agents' live runs end, then its workspaces are removed (CONTAINER_API.removeRig). */
+  removeRig(rigId: string, input: unknown): Promise<RemoveRigWorkspacesResponse>;
 }

@@ -62,6 +62,14 @@ const TOOL_SHAPES: Record<ToolName, { who: Who; shape: (st: Stack) => BodyShape;
   prime: { who: 'polecat', shape: () => ({ valid: {}, wrongType: ['x', 1] }), required: null },
   bead_status: { who: 'polecat', shape: () => ({ valid: { beadId: 'bd_badinput1' }, wrongType: ['beadId', 1] }), required: 'beadId' },
   bead_update: { who: 'mayor', shape: () => ({ valid: { beadId: 'bd_badinput1', priority: 1 }, wrongType: ['priority', 'high'] }), required: 'beadId' },
+  sling_batch: {
+    who: 'mayor',
+    shape: () => ({ valid: { name: 'a convoy', beads: [{ rigId: 'rig_abc123', title: 'work' }] }, wrongType: ['beads', 'all of them'] }),
+    required: 'name',
+  },
+  list_convoys: { who: 'mayor', shape: () => ({ valid: { status: 'open' }, wrongType: ['status', 1] }), required: null },
+  convoy_status: { who: 'mayor', shape: () => ({ valid: { convoyId: 'cv_badinput1' }, wrongType: ['convoyId', 1] }), required: 'convoyId' },
+  nudge: { who: 'mayor', shape: () => ({ valid: { agentId: 'ag_polecat01', text: 'hurry' }, wrongType: ['text', 1] }), required: 'text' },
 };
 
 const agent = (st: Stack, who: Who): Started => st[who];

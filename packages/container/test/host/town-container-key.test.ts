@@ -32,6 +32,7 @@ const config: HostConfig = {
 const noAgents: AgentControl = {
   start: async () => Promise.reject(new Error('not used')),
   deliver: async () => Promise.reject(new Error('not used')),
+  nudge: async () => Promise.reject(new Error('not used')),
   push: () => {
     throw new Error('not used');
   },
@@ -44,6 +45,7 @@ const noAgents: AgentControl = {
   merge: () => {
     throw new Error('not used');
   },
+  removeRig: async () => Promise.reject(new Error('not used')),
 };
 
 interface World {

@@ -260,8 +260,19 @@ export class FakeRuntime implements AgentRuntime {
     private readonly log: CallLog,
     private readonly pidValue: number,
   ) {}
+  /** Commands the prepare step ran (a setup command), and how they answer (default: exit 0, no output). */
+  readonly prepared: Array<{ file: string; args: string[]; cwd: string; timeoutMs: number }> = [];
+  prepareResult: () => AgentCommandResult = () => ({ code: 0, stdout: '', stderr: '' });
+  /** Nudges taken (runtime `note`). */
+  readonly notes: string[] = [];
   async start() {
     this.log.push(`${this.options.agent.id}:runtime.start`);
+    if (this.options.prepare) {
+      await this.options.prepare(async (file, args, commandOptions) => {
+        this.prepared.push({ file, args, cwd: commandOptions.cwd, timeoutMs: commandOptions.timeoutMs });
+        return this.prepareResult();
+      });
+    }
     if (this.startError) throw this.startError;
     this.pid = this.pidValue;
     const restore = this.options.restore;
@@ -282,6 +293,10 @@ export class FakeRuntime implements AgentRuntime {
   async prompt(text: string) {
     this.log.push(`${this.options.agent.id}:runtime.prompt`);
     this.prompts.push(text);
+  }
+  async note(text: string) {
+    this.log.push(`${this.options.agent.id}:runtime.note`);
+    this.notes.push(text);
   }
   onEvent(listener: (event: RuntimeEvent) => void) {
     this.#listeners.add(listener);
@@ -385,6 +400,8 @@ export async function createHarness(
   options: {
     settings?: Partial<SupervisorSettings>;
     runtimeStartError?: Error;
+    /** How each runtime's prepare step (a setup command) answers (default: exit 0). */
+    setupResult?: () => AgentCommandResult;
     secrets?: SecretSink & SecretSource;
     /** Arrange each client as it is created (a stored session, a failing control plane). */
     onClient?: (client: FakeClient) => void;
@@ -442,6 +459,7 @@ export async function createHarness(
     createRuntime: (o) => {
       const r = new FakeRuntime(o, log, ++pid);
       if (options.runtimeStartError) r.startError = options.runtimeStartError;
+      if (options.setupResult) r.prepareResult = options.setupResult;
       runtimes.push(r);
       return r;
     },

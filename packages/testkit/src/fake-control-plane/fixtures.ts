@@ -22,6 +22,10 @@ export class FixtureFactory {
       mergeStrategy: 'direct',
       provider: { kind: null, apiBaseUrl: null, repository: null, webhookSecretSet: false },
       models: { polecat: null, refinery: null },
+      maxPolecats: null,
+      setupCommand: null,
+      setupTimeoutSeconds: 300,
+      instructions: { polecat: null, refinery: null },
     };
   }
 

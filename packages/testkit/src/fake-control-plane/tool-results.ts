@@ -54,7 +54,47 @@ export function toolResult(tool: ToolName, args: Record<string, unknown>, agent:
     case 'bead_update':
       result = { bead: { ...f.bead(agent, { title: s('title', 'a bead'), body: s('body') }), id: s('beadId') } };
       break;
+    case 'sling_batch': {
+      const items = Array.isArray(args.beads) ? (args.beads as Record<string, unknown>[]) : [];
+      const beads = items.map((b) =>
+        f.bead(agent, { rigId: typeof b.rigId === 'string' ? b.rigId : null, title: typeof b.title === 'string' ? b.title : 'work' }),
+      );
+      result = {
+        convoy: convoyFixture(
+          f,
+          agent,
+          s('name', 'a convoy'),
+          beads.map((b) => b.id),
+        ),
+        beads,
+      };
+      break;
+    }
+    case 'list_convoys':
+      result = { convoys: [] };
+      break;
+    case 'convoy_status':
+      result = { convoy: { ...convoyFixture(f, agent, 'a convoy', []), id: s('convoyId') }, beads: [] };
+      break;
   }
   // Our own fixtures must satisfy the contract, or the fake is lying to the tests.
   return TOOLS[tool].result.parse(result);
+}
+
+function convoyFixture(f: FixtureFactory, agent: AgentIdentity, name: string, beadIds: string[]) {
+  // the factory's clock, read through a throwaway bead
+  const at = f.bead(agent).createdAt;
+  return {
+    id: f.id('cv'),
+    townId: agent.townId,
+    name,
+    goal: '',
+    beadIds,
+    status: 'open' as const,
+    progress: { closed: 0, total: beadIds.length },
+    createdBy: agent.id,
+    createdAt: at,
+    updatedAt: at,
+    landedAt: null,
+  };
 }

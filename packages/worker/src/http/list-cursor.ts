@@ -4,9 +4,9 @@ import type { PageKey, PageRequest } from '../town/list-page';
 /**
  * The opaque `cursor` / `nextCursor` of the user API's lists: base64url of `<list>.<key>`. The
  * list name makes a cursor of one list useless on another; the key is (createdAt, id) for
- * agents, beads and mail, the event id for events. Opaque to clients: only this file reads it.
+ * agents, beads, mail and convoys, the event id for events. Opaque to clients: only this file reads it.
  */
-export type CursorList = 'agents' | 'beads' | 'mail' | 'events';
+export type CursorList = 'agents' | 'beads' | 'mail' | 'events' | 'convoys';
 
 const ITEM_ID = /^[a-z]{2,6}_[a-z0-9]{6,40}$/;
 const WHOLE = /^\d{1,16}$/;

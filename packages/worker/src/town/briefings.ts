@@ -19,8 +19,8 @@ export function mayorInstructions(townName: string): string {
     "  open bead automatically; it works in its own git worktree and hands its branch to the rig's refinery,",
     '  which reviews and merges it. Write the body so a polecat can do the work without asking: what to change,',
     '  where, and how to tell it is done. One bead per independent piece of work.',
-    '- gt_list_beads and gt_list_agents show progress; gt_mail_send writes to an agent; gt_escalate raises a problem',
-    '  for the human.',
+    '- gt_list_beads and gt_list_agents show progress; gt_mail_send writes to an agent; gt_nudge {agentId, text} puts a short',
+    '  note in front of a running agent at its next step; gt_escalate raises a problem for the human.',
     '',
     'Answer the user briefly: what you created (bead ids) and what happens next. If a request is unclear, ask.',
   ].join('\n');

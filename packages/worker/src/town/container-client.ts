@@ -1,6 +1,7 @@
 import {
   GastownError,
   type AgentRuntimeStatus,
+  type ContainerNudgeRequest,
   type DeliverMessageRequest,
   type MergeRequest,
   type PushCredentialsRequest,
@@ -41,10 +42,16 @@ export interface ContainerSettings {
  *   goes to sleep on time.
  * - `restart` stops an awake container gracefully (it drains) so its next boot takes the settings
  *   last configured; it never starts one (`wasRunning: false` when the town sleeps).
+ * - `removeRig` removes a deleted rig's workspaces in an awake container (`container_asleep`, and
+ *   nothing else, when it sleeps: it never wakes it).
+ * - `destroy` is the town's deletion: the container is killed at once (no drain), its stored
+ *   settings (env vars) and its data are removed. Never starts one.
  */
 export interface ContainerClient {
   start(req: StartAgentRequest): Promise<AgentRuntimeStatus>;
   deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery>;
+  /** A nudge into a live agent's session, seen at its next turn; never wakes a sleeping container. */
+  nudge(agentId: string, req: ContainerNudgeRequest): Promise<ContainerDelivery>;
   push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery>;
   stop(agentId: string, reason: string, options?: StopOptions): Promise<ContainerDelivery>;
   status(agentId: string): Promise<AgentRuntimeStatus | null>;
@@ -52,6 +59,8 @@ export interface ContainerClient {
   configure(settings: ContainerSettings): Promise<void>;
   keepAwake(): Promise<boolean>;
   restart(): Promise<{ wasRunning: boolean }>;
+  removeRig(rigId: string, agentIds: readonly string[]): Promise<'removed' | 'container_asleep'>;
+  destroy(): Promise<{ wasRunning: boolean }>;
 }
 
 /** No container runtime configured: nothing runs, so nothing can be started or merged. */
@@ -68,6 +77,9 @@ export class NullContainerClient implements ContainerClient {
   async push(_agentId: string, _req: PushCredentialsRequest): Promise<ContainerDelivery> {
     return 'not_running';
   }
+  async nudge(_agentId: string, _req: ContainerNudgeRequest): Promise<ContainerDelivery> {
+    return 'not_running';
+  }
   async stop(_agentId: string, _reason: string, _options?: StopOptions): Promise<ContainerDelivery> {
     return 'not_running';
   }
@@ -82,6 +94,12 @@ export class NullContainerClient implements ContainerClient {
     return false;
   }
   async restart(): Promise<{ wasRunning: boolean }> {
+    return { wasRunning: false };
+  }
+  async removeRig(_rigId: string, _agentIds: readonly string[]): Promise<'removed' | 'container_asleep'> {
+    return 'container_asleep';
+  }
+  async destroy(): Promise<{ wasRunning: boolean }> {
     return { wasRunning: false };
   }
 }

@@ -1,6 +1,6 @@
 /** Server-generated ids: `<prefix>_<16 base-36 chars>`, matching the protocol's IdSchema. Randomness is injected. */
 export type RandomBytes = (n: number) => Uint8Array;
-export type IdPrefix = 'town' | 'rig' | 'ag' | 'bd' | 'ml' | 'mm' | 'ss';
+export type IdPrefix = 'town' | 'rig' | 'ag' | 'bd' | 'ml' | 'mm' | 'ss' | 'cv';
 export type IdFactory = (prefix: IdPrefix) => string;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';

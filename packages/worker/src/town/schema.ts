@@ -288,4 +288,45 @@ export const TOWN_MIGRATIONS: readonly SchemaMigration[] = [
       `CREATE INDEX beads_by_assignee ON beads (assignee_id) WHERE assignee_id IS NOT NULL`,
     ],
   },
+  // issue 16: convoys (a named group of issue beads with one goal; lands when every bead is closed)
+  {
+    version: 11,
+    name: 'convoys',
+    statements: [
+      `CREATE TABLE convoys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        goal TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        landed_at INTEGER
+      )`,
+      // membership in the order beads were added; a deleted bead simply no longer joins beads
+      `CREATE TABLE convoy_beads (
+        convoy_id TEXT NOT NULL,
+        bead_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (convoy_id, bead_id)
+      )`,
+      `CREATE INDEX convoy_beads_by_bead ON convoy_beads (bead_id)`,
+      `CREATE INDEX convoys_by_status ON convoys (status, created_at)`,
+    ],
+  },
+  // issue 16 point 5: per-rig settings (agent-settings-rules.ts)
+  {
+    version: 13,
+    name: 'rig settings',
+    statements: [
+      // polecats of the rig running at once (null: only the town's limit)
+      `ALTER TABLE rigs ADD COLUMN max_polecats INTEGER`,
+      // run in each polecat's worktree before its agent starts (null: none), within the timeout
+      `ALTER TABLE rigs ADD COLUMN setup_command TEXT`,
+      `ALTER TABLE rigs ADD COLUMN setup_timeout_seconds INTEGER`,
+      // the rig's own polecat/refinery instructions (null: the town's)
+      `ALTER TABLE rigs ADD COLUMN polecat_instructions TEXT`,
+      `ALTER TABLE rigs ADD COLUMN refinery_instructions TEXT`,
+    ],
+  },
 ];

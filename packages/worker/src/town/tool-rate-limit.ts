@@ -11,6 +11,7 @@ const MINUTE_MS = 60_000;
  * | tool         | default                 |
  * |--------------|-------------------------|
  * | gt_sling     | 30 per 10 min (burst 30) |
+ * | gt_sling_batch | 10 per 10 min (burst 10; each ≤ 20 beads) |
  * | gt_mail_send | 60 per 10 min (burst 60) |
  * | gt_escalate  | 10 per 10 min (burst 10) |
  *
@@ -18,6 +19,7 @@ const MINUTE_MS = 60_000;
  */
 export const TOOL_RATE_LIMITS: Readonly<Partial<Record<ToolName, RateLimit>>> = Object.freeze({
   sling: { capacity: 30, windowMs: 10 * MINUTE_MS },
+  sling_batch: { capacity: 10, windowMs: 10 * MINUTE_MS },
   mail_send: { capacity: 60, windowMs: 10 * MINUTE_MS },
   escalate: { capacity: 10, windowMs: 10 * MINUTE_MS },
 });

@@ -8,6 +8,9 @@ import {
   type Bead,
   type BeadStatus,
   type ContainerRestartResponse,
+  type Convoy,
+  type ConvoyDetailResponse,
+  type ConvoyStatus,
   type CompletionRequest,
   type EventBatchRequest,
   type HeartbeatRequest,
@@ -29,6 +32,8 @@ import {
   type UsageQuery,
   type UsageResponse,
   type CreateRigRequest,
+  type DeleteRigResponse,
+  type RestartAgentResponse,
   type GitTokenGrant,
   type UpdateRigRequest,
 } from '@gastown/protocol';
@@ -57,7 +62,10 @@ import { ToolRateLimiter } from './tool-rate-limit';
 import type { BeadFieldsPatch, BeadPageFilter } from './repositories/bead-repository';
 import type { StoredSession } from './repositories/session-repository';
 import type { NewIssueInput as CreateBeadInput } from './services/bead-service';
+import type { ConvoyEdit, NewConvoyInput } from './services/convoy-service';
 import type { CreateAgentInput } from './services/agent-service';
+import type { TownDeletionPlan } from './services/deletion-service';
+import type { EscalationFilter } from './services/escalation-service';
 import type { MayorSessionReset } from './services/session-service';
 import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
@@ -100,6 +108,8 @@ export class TownDO extends DurableObject<Env> {
   /** Per-agent allowances of the metered tools (in memory: a restart of the object refills them). */
   private readonly toolLimiter = new ToolRateLimiter(systemClock);
   private services: TownServices | null = null;
+  /** The town was deleted in this object's lifetime: its storage holds no tables any more. */
+  private deleted = false;
   private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env, options: TownDOOptions = {}) {
@@ -145,6 +155,7 @@ export class TownDO extends DurableObject<Env> {
   /** Create the town (idempotent for the same id) with its mayor. */
   initTown(input: InitTownInput): Promise<RpcResult<Town>> {
     return this.rpc('initTown', () => {
+      if (this.deleted) throw new GastownError('not_found', 'town not found');
       const existing = new TownRepository(this.deps.sql).get();
       if (existing) {
         if (existing.id !== input.id || existing.ownerId !== input.ownerId) throw new GastownError('conflict', 'this town object is already in use');
@@ -194,9 +205,32 @@ export class TownDO extends DurableObject<Env> {
   addRig(userId: string, req: CreateRigRequest): Promise<RpcResult<Rig>> {
     return this.asOwner('addRig', userId, (s) => s.rigs.add(req));
   }
+  /** Delete a rig: its agents stopped, its unclosed beads cancelled, its workspaces removed, its rows gone (deletion-service.ts). */
+  deleteRig(userId: string, rigId: string): Promise<RpcResult<DeleteRigResponse>> {
+    return this.asOwner('deleteRig', userId, (s) => s.deletion.deleteRig(rigId), { rearm: true });
+  }
+  /**
+   * Delete the town: its container destroyed and every credential revoked (deletion-service.ts),
+   * then this object's whole storage (every row, the alarm). Afterwards its id answers 404 and its
+   * agents' tokens 401. The worker deletes the returned session objects and the registry entry.
+   */
+  deleteTown(userId: string): Promise<RpcResult<TownDeletionPlan>> {
+    return this.asOwner('deleteTown', userId, async (s) => {
+      const plan = await s.deletion.prepareTownDeletion();
+      this.services = null;
+      this.deleted = true;
+      this.deps.inFlight.clear();
+      this.deps.reissuing.clear();
+      await this.alarms.clear();
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      return plan;
+    });
+  }
   /** Change a rig's auth, merge strategy or provider (a new credential is checked like at add). */
   updateRig(userId: string, rigId: string, req: UpdateRigRequest): Promise<RpcResult<Rig>> {
-    return this.asOwner('updateRig', userId, (s) => s.rigs.update(rigId, req));
+    // a raised polecat limit lets waiting beads go at once
+    return this.asOwner('updateRig', userId, (s) => s.rigs.update(rigId, req), { rearm: true });
   }
   /** The models the town's provider lists (this object holds the key and asks); never an error past ownership. */
   listModels(userId: string): Promise<RpcResult<ModelListResponse>> {
@@ -211,6 +245,15 @@ export class TownDO extends DurableObject<Env> {
   }
   stopAgent(userId: string, agentId: string): Promise<RpcResult<Agent>> {
     return this.asOwner('stopAgent', userId, (s) => s.agents.stop(agentId, 'stopped by user'), { rearm: true });
+  }
+  /** A new run of the agent (gen + 1); a polecat keeps its bead (agent-restart-service.ts). */
+  /** A nudge into a live agent's session (nudge-service.ts): it sees the text at its next turn. */
+  nudgeAgent(userId: string, agentId: string, text: string): Promise<RpcResult<Agent>> {
+    return this.asOwner('nudgeAgent', userId, (s) => s.nudges.nudge(agentId, text, { kind: 'user' }));
+  }
+
+  restartAgent(userId: string, agentId: string): Promise<RpcResult<RestartAgentResponse>> {
+    return this.asOwner('restartAgent', userId, (s) => s.agentRestart.restart(agentId), { rearm: true });
   }
   reissueCredentials(userId: string, agentId: string): Promise<RpcResult<ReissueResponse>> {
     return this.asOwner('reissueCredentials', userId, (s) => s.agents.reissue(agentId));
@@ -238,6 +281,32 @@ export class TownDO extends DurableObject<Env> {
   }
   deleteBead(userId: string, beadId: string): Promise<RpcResult<{ deleted: true; beadId: string }>> {
     return this.asOwner('deleteBead', userId, (s) => s.beads.delete(beadId), { rearm: true });
+  }
+  /** Convoys (optionally of one status), one page, oldest first. */
+  listConvoys(userId: string, status: ConvoyStatus | null, page: PageRequest): Promise<RpcResult<Page<Convoy>>> {
+    return this.asOwner('listConvoys', userId, (s) => s.convoys.page(status, page));
+  }
+  /** The convoy with its beads. */
+  getConvoy(userId: string, convoyId: string): Promise<RpcResult<ConvoyDetailResponse>> {
+    return this.asOwner('getConvoy', userId, (s) => s.convoys.detail(convoyId));
+  }
+  createConvoy(userId: string, req: NewConvoyInput): Promise<RpcResult<Convoy>> {
+    return this.asOwner('createConvoy', userId, (s) => s.convoys.create({ kind: 'user' }, req), { rearm: true });
+  }
+  updateConvoy(userId: string, convoyId: string, edit: ConvoyEdit): Promise<RpcResult<Convoy>> {
+    return this.asOwner('updateConvoy', userId, (s) => s.convoys.update(convoyId, edit), { rearm: true });
+  }
+  deleteConvoy(userId: string, convoyId: string): Promise<RpcResult<{ deleted: true; convoyId: string }>> {
+    return this.asOwner('deleteConvoy', userId, (s) => s.convoys.delete(convoyId));
+  }
+  listEscalations(userId: string, filter: EscalationFilter, page: PageRequest): Promise<RpcResult<Page<Bead>>> {
+    return this.asOwner('listEscalations', userId, (s) => s.escalations.page(filter, page));
+  }
+  acknowledgeEscalation(userId: string, beadId: string, note: string | undefined): Promise<RpcResult<Bead>> {
+    return this.asOwner('acknowledgeEscalation', userId, (s) => s.escalations.acknowledge(beadId, userId, note));
+  }
+  resolveEscalation(userId: string, beadId: string, resolution: string | undefined): Promise<RpcResult<Bead>> {
+    return this.asOwner('resolveEscalation', userId, (s) => s.escalations.resolve(beadId, userId, resolution), { rearm: true });
   }
   listMail(userId: string, page: PageRequest): Promise<RpcResult<Page<Mail>>> {
     return this.asOwner('listMail', userId, (s) => s.ctx.repos.mail.page(page));
@@ -278,7 +347,7 @@ export class TownDO extends DurableObject<Env> {
   /** The broker's refresh. After a reuse past the grace window the agent's run restarts (gen + 1), then the refusal stands. */
   refreshCredentials(presented: string): Promise<RpcResult<AgentCredentials>> {
     return this.rpc('refreshCredentials', async () => {
-      const s = this.town();
+      const s = this.townOfAgent();
       const { agentId, outcome } = await refreshAgentCredentials(s.ctx, presented);
       if (outcome.kind === 'refreshed') return outcome.credentials;
       if (outcome.error.code === 'refresh_reused' && agentId !== null) await s.dispatch.restartAfterCredentialReuse(agentId);
@@ -324,7 +393,18 @@ export class TownDO extends DurableObject<Env> {
     );
   }
   reportCompletion(claims: AgentClaims, req: CompletionInput): Promise<RpcResult<{ ok: true; beadStatus: BeadStatus | null }>> {
-    return this.asAgent('reportCompletion', claims, (s, agent) => s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) }), { rearm: true });
+    return this.asAgent(
+      'reportCompletion',
+      claims,
+      (s, agent) => {
+        const result = s.lifecycle.complete(agent, { ...req, reason: redactText(req.reason) });
+        // messages that came while this mayor run was ending start the next one — after this answer:
+        // the container sends the report from the ending run, and the new start goes to the same container
+        if (agent.role === 'mayor') this.ctx.waitUntil(s.mayor.deliverAfterRunEnded(agent.id));
+        return result;
+      },
+      { rearm: true },
+    );
   }
   /** The worker stored a snapshot in R2 at `objectKey`: record it (mayor, current generation); returns the key it replaces, for the worker to delete. */
   storeSession(claims: AgentClaims, objectKey: string, record: SessionSnapshotRecord): Promise<RpcResult<{ previousKey: string | null }>> {
@@ -449,6 +529,7 @@ export class TownDO extends DurableObject<Env> {
     this.reconciling = true;
     try {
       const run = await services.reconciler.run();
+      this.landConvoys('alarm');
       // events past the town's retention go in bounded batches; a backlog brings the next alarm forward
       const pruned = pruneEvents(services.ctx.repos, clock.now());
       const nextAt = pruned.more ? clock.now() + settings.minAlarmDelayMs : run.nextAt;
@@ -500,10 +581,31 @@ export class TownDO extends DurableObject<Env> {
     return this.services;
   }
 
+  /** The town an agent's call is for: none (never created, or deleted) makes its token worthless: 401. */
+  private townOfAgent(): TownServices {
+    if (!this.services) throw new GastownError('token_revoked', 'agent credentials are revoked (the town does not exist)');
+    return this.services;
+  }
+
   private async rpc<T>(operation: string, fn: () => T | Promise<T>, options: { rearm?: boolean } = {}): Promise<RpcResult<T>> {
     const result = await toRpcResult(this.deps.logger, operation, fn);
-    if (options.rearm) await this.rearmQuietly(operation);
+    if (options.rearm) {
+      // every operation that may close a bead re-arms: a convoy whose beads are now all closed lands here, once
+      this.landConvoys(operation);
+      await this.rearmQuietly(operation);
+    }
     return result;
+  }
+
+  /** Land the convoys whose beads are all closed (convoy-service.ts); a failure is logged, never the operation's. */
+  private landConvoys(operation: string): void {
+    const services = this.services;
+    if (!services) return;
+    try {
+      services.convoys.landReady();
+    } catch (err) {
+      this.deps.logger.error({ msg: 'convoy landing failed', operation, error: describeUnexpected(err) });
+    }
   }
 
   /** rearm, with a failure logged instead of thrown (the operation itself went through). */
@@ -537,7 +639,7 @@ export class TownDO extends DurableObject<Env> {
     return this.rpc(
       operation,
       () => {
-        const services = this.town();
+        const services = this.townOfAgent();
         const agent = authorize
           ? authorize(services)
           : assertTokenCurrent(claims, services.ctx.townId, services.ctx.repos.agents.get(claims.sub), services.ctx.reissuing.get(claims.sub) ?? null);

@@ -223,6 +223,9 @@ describe('DO container client (production TownContainerDO over RPC)', () => {
       async restart() {
         return { ok: true, value: { wasRunning: running } };
       },
+      async destroyTown() {
+        return { ok: true, value: { wasRunning: running } };
+      },
       async keepAwake() {
         calls.push(['keepAwake']);
         return running;
@@ -287,6 +290,7 @@ describe('DO container client: a refused setting is validation_failed (400), not
         return false;
       },
       restart: async () => ({ ok: true, value: { wasRunning: false } }),
+      destroyTown: async () => ({ ok: true, value: { wasRunning: false } }),
     };
     return { client: new ControlApiContainerClient(new DurableObjectTransport(overWorkersRpc(target), TOWN)), stored };
   }
@@ -326,6 +330,9 @@ describe('DO container client: a refused setting is validation_failed (400), not
         throw new Error('durable object reset');
       },
       restart: async () => {
+        throw new Error('durable object reset');
+      },
+      destroyTown: async () => {
         throw new Error('durable object reset');
       },
     });

@@ -201,6 +201,8 @@ describe('configPatch (settings form → PATCH body)', () => {
     models: null,
     prices: {},
     spendCap: null,
+    maxPolecats: null,
+    instructions: { mayor: null, polecat: null, refinery: null },
   };
   const noModels = { default: '', mayor: '', polecat: '', refinery: '', small: '' };
   const form = {

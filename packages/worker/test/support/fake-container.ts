@@ -8,6 +8,7 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import {
   GastownError,
   type AgentRuntimeStatus,
+  type ContainerNudgeRequest,
   type DeliverMessageRequest,
   type MergeRequest,
   type PushCredentialsRequest,
@@ -21,13 +22,16 @@ import { installTownSeams } from './town-seams';
 export type FakeCall =
   | { method: 'start'; req: StartAgentRequest }
   | { method: 'deliver'; agentId: string; req: DeliverMessageRequest }
+  | { method: 'nudge'; agentId: string; req: ContainerNudgeRequest }
   | { method: 'push'; agentId: string; req: PushCredentialsRequest }
   | { method: 'stop'; agentId: string; reason: string; afterTurn?: true }
   | { method: 'status'; agentId: string }
   | { method: 'merge'; req: MergeRequest }
   | { method: 'configure'; settings: ContainerSettings }
   | { method: 'keepAwake' }
-  | { method: 'restart' };
+  | { method: 'restart' }
+  | { method: 'removeRig'; rigId: string; agentIds: string[] }
+  | { method: 'destroy' };
 
 export interface FakeBehaviour {
   /** Hold every start until this promise settles (a slow container start). */
@@ -35,6 +39,7 @@ export interface FakeBehaviour {
   /** Throw this from start (else the agent "runs": working with a prompt, waiting without). */
   startError?: GastownError | null;
   deliver?: ContainerDelivery | GastownError;
+  nudge?: ContainerDelivery | GastownError;
   push?: ContainerDelivery | GastownError;
   /** Hold every push until this promise settles (a slow container: the hand-over of a reissue). */
   pushGate?: Promise<void> | null;
@@ -45,6 +50,10 @@ export interface FakeBehaviour {
   keepAwake?: GastownError | null;
   /** Throw this from restart, or answer whether a container was running (default true). */
   restart?: GastownError | { wasRunning: boolean } | null;
+  /** Throw this from removeRig, or answer with it (default `removed`). */
+  removeRig?: GastownError | 'removed' | 'container_asleep' | null;
+  /** Throw this from destroy, or answer whether a container was running (default true). */
+  destroy?: GastownError | { wasRunning: boolean } | null;
 }
 
 export function runtimeStatus(agentId: string, role: AgentRuntimeStatus['role'], gen: number, activity: 'working' | 'waiting'): AgentRuntimeStatus {
@@ -99,6 +108,10 @@ export class FakeContainer implements ContainerClient {
     this.calls.push({ method: 'deliver', agentId, req });
     return answer(this.behaviour.deliver ?? 'delivered');
   }
+  async nudge(agentId: string, req: ContainerNudgeRequest): Promise<ContainerDelivery> {
+    this.calls.push({ method: 'nudge', agentId, req });
+    return answer(this.behaviour.nudge ?? 'delivered');
+  }
   async push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
     this.calls.push({ method: 'push', agentId, req });
     if (this.behaviour.pushGate) await this.behaviour.pushGate;
@@ -129,6 +142,18 @@ export class FakeContainer implements ContainerClient {
   async restart(): Promise<{ wasRunning: boolean }> {
     this.calls.push({ method: 'restart' });
     const behaviour = this.behaviour.restart;
+    if (behaviour instanceof GastownError) throw behaviour;
+    return behaviour ?? { wasRunning: true };
+  }
+  async removeRig(rigId: string, agentIds: readonly string[]): Promise<'removed' | 'container_asleep'> {
+    this.calls.push({ method: 'removeRig', rigId, agentIds: [...agentIds] });
+    const behaviour = this.behaviour.removeRig;
+    if (behaviour instanceof GastownError) throw behaviour;
+    return behaviour ?? 'removed';
+  }
+  async destroy(): Promise<{ wasRunning: boolean }> {
+    this.calls.push({ method: 'destroy' });
+    const behaviour = this.behaviour.destroy;
     if (behaviour instanceof GastownError) throw behaviour;
     return behaviour ?? { wasRunning: true };
   }

@@ -4,7 +4,7 @@
  * in place for one town (`installTownSeams`) after the town exists — without reaching into the
  * object. A town with nothing installed uses the real ones.
  */
-import type { AgentRuntimeStatus, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
+import type { AgentRuntimeStatus, ContainerNudgeRequest, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
 import type { FetchFn } from '../../src/git-host';
 import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
 import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../../src/town/container-client';
@@ -39,6 +39,9 @@ export class SeamContainerClient implements ContainerClient {
   deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery> {
     return this.current.deliver(agentId, req);
   }
+  nudge(agentId: string, req: ContainerNudgeRequest): Promise<ContainerDelivery> {
+    return this.current.nudge(agentId, req);
+  }
   push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
     return this.current.push(agentId, req);
   }
@@ -59,6 +62,12 @@ export class SeamContainerClient implements ContainerClient {
   }
   restart(): Promise<{ wasRunning: boolean }> {
     return this.current.restart();
+  }
+  removeRig(rigId: string, agentIds: readonly string[]): Promise<'removed' | 'container_asleep'> {
+    return this.current.removeRig(rigId, agentIds);
+  }
+  destroy(): Promise<{ wasRunning: boolean }> {
+    return this.current.destroy();
   }
 }
 
@@ -83,7 +92,24 @@ export class SeamAlarms implements AlarmScheduler {
   }
 }
 
-/** A fetch that is the installed one of this object, if any, else the global fetch. */
+/**
+ * Git's smart-HTTP discovery answer of a public repository under https://example.com/ (offline), or
+ * null for any other request: the test rigs point there (test/helpers.ts addRig), and the rig access
+ * check at add (git-host/remote-probe.ts) reads them through `seamFetch`.
+ */
+export function exampleComGitDiscovery(input: string): Response | null {
+  const url = new URL(input);
+  if (url.host !== 'example.com' || !url.pathname.endsWith('/info/refs') || url.searchParams.get('service') !== 'git-upload-pack') return null;
+  return new Response('001e# service=git-upload-pack\n0000', { status: 200, headers: { 'content-type': 'application/x-git-upload-pack-advertisement' } });
+}
+
+/** example.com's public repositories offline; anything else goes to the network. */
+function offlineFetch(input: string, init?: RequestInit): Promise<Response> {
+  const discovery = exampleComGitDiscovery(input);
+  return discovery ? Promise.resolve(discovery) : fetch(input, init);
+}
+
+/** A fetch that is the installed one of this object, if any, else the offline stand-in for example.com's git repositories. */
 export function seamFetch(objectId: string): FetchFn {
-  return (input, init) => (installed.get(objectId)?.fetch ?? ((i: string, o?: RequestInit) => fetch(i, o)))(input, init);
+  return (input, init) => (installed.get(objectId)?.fetch ?? offlineFetch)(input, init);
 }

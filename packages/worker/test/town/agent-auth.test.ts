@@ -25,6 +25,8 @@ type Role = 'mayor' | 'polecat' | 'refinery';
 
 interface World extends TownFixture {
   mergeRequestId: string;
+  /** A convoy of the town (for gt_convoy_status). */
+  convoyId: string;
   otherTownMayor: AgentWithCredentials;
   stopped: Record<Role, AgentWithCredentials>;
   userTokenOfOwner: string;
@@ -65,6 +67,10 @@ const TOOL_CASES: Record<(typeof TOOL_NAMES)[number], { role: Role; body: (w: Wo
   prime: { role: 'polecat', body: () => ({}) },
   bead_status: { role: 'polecat', body: (w) => ({ beadId: w.bead.id }) },
   bead_update: { role: 'mayor', body: (w) => ({ beadId: w.bead.id, priority: 1 }) },
+  sling_batch: { role: 'mayor', body: (w) => ({ name: 'a convoy', beads: [{ rigId: w.rig.id, title: 'batch work' }] }) },
+  list_convoys: { role: 'mayor', body: () => ({}) },
+  convoy_status: { role: 'mayor', body: (w) => ({ convoyId: w.convoyId }) },
+  nudge: { role: 'mayor', body: (w) => ({ agentId: w.polecat.agent.id, text: 'look at the failing test first' }) },
 };
 
 const ROUTES: RouteCase[] = [
@@ -187,9 +193,11 @@ async function buildWorld(): Promise<World> {
   const mayorTown = await createTown(f.userToken);
   const stoppedMayor = await dispatchMayor(f.userToken, mayorTown.id);
   for (const a of [stoppedPolecat, stoppedRefinery, stoppedMayor]) await stop(f.userToken, a);
+  const convoy = await call('POST', `/api/towns/${f.town.id}/convoys`, { token: f.userToken, body: { name: 'a convoy', beadIds: [f.bead.id] } });
   return {
     ...f,
     mergeRequestId,
+    convoyId: convoy.body.convoy.id as string,
     otherTownMayor: other.mayor,
     stopped: { mayor: stoppedMayor, polecat: stoppedPolecat, refinery: stoppedRefinery },
     userTokenOfOwner: f.userToken,
@@ -231,6 +239,8 @@ describe('agent routes × bad credentials', () => {
       expect(await snapshots(w), `state changed: ${route.name} / ${bad.name}`).toEqual(before);
     }
     // positive control: the same request with the right token works and (for writes) changes state
+    // (a nudge needs a container that runs the agent)
+    if (route.name === 'tool nudge') await (await import('../support/fake-container')).installFakeContainer(w.town.id);
     const good = agentFor(w, route.role);
     const res = await call('POST', `/agent/towns/${w.town.id}/agents/${good.agent.id}/${route.suffix}`, { token: good.token, body: route.body(w) });
     expect({ route: route.name, status: res.status, body: res.status === 200 ? 'ok' : res.body }).toEqual({ route: route.name, status: 200, body: 'ok' });

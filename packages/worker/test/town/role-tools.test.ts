@@ -27,6 +27,12 @@ const CALLS: Record<ToolName, (w: World, role: AgentRole) => { args: unknown; st
   prime: () => ({ args: {}, status: 200 }),
   bead_status: (w) => ({ args: { beadId: w.bead.id }, status: 200 }),
   bead_update: (w) => ({ args: { beadId: w.bead.id, priority: 1 }, status: 200 }),
+  sling_batch: (w) => ({ args: { name: 'a convoy', beads: [{ rigId: w.rig.id, title: 'batch work' }] }, status: 200 }),
+  list_convoys: () => ({ args: {}, status: 200 }),
+  // an unknown convoy reaches the handler, which answers 404
+  convoy_status: () => ({ args: { convoyId: 'cv_missing01' }, status: 404, code: 'not_found' }),
+  // the handler runs and asks the container, which has no live run of the polecat here: 409
+  nudge: (w) => ({ args: { agentId: w.polecat.agent.id, text: 'look at the failing test first' }, status: 409, code: 'conflict' }),
 };
 
 /** A town; for a refinery, its polecat has already opened a merge request to review. */

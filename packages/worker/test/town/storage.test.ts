@@ -53,9 +53,12 @@ function fakeContainer(behaviour: {
     merge: (req) => base.merge(req),
     push: async (...args) => (calls.push({ method: 'push', args }), behaviour.push ? behaviour.push() : 'not_running'),
     deliver: async (...args) => (calls.push({ method: 'deliver', args }), behaviour.deliver ? behaviour.deliver() : 'not_running'),
+    nudge: async (...args) => (calls.push({ method: 'nudge', args }), 'not_running'),
     configure: async () => {},
     keepAwake: async () => false,
     restart: async () => ({ wasRunning: false }),
+    removeRig: async () => 'container_asleep',
+    destroy: async () => ({ wasRunning: false }),
     status: async (agentId) =>
       behaviour.running
         ? {

@@ -3,16 +3,24 @@ import type {
   Bead,
   BeadStatus,
   ContainerRestartResponse,
+  Convoy,
+  CreateBeadRequest,
+  CreateConvoyRequest,
   CreateRigRequest,
+  DeleteRigResponse,
   Mail,
   MayorMessage,
   MayorMessageResponse,
   MayorSessionResetResponse,
   ModelListResponse,
+  NudgeAgentResponse,
   ReissueResponse,
+  RestartAgentResponse,
   Rig,
   Town,
   TownEvent,
+  UpdateBeadRequest,
+  UpdateConvoyRequest,
   UpdateRigRequest,
   UpdateTownConfigRequest,
   UsageGroup,
@@ -67,14 +75,60 @@ export class ApiClient {
   async updateRig(townId: string, rigId: string, patch: UpdateRigRequest): Promise<Rig> {
     return (await this.request<{ rig: Rig }>('PATCH', pathFor('rig', { townId, rigId }), patch)).rig;
   }
+  /** The rig is gone: its open work cancelled, its agents stopped, its workspaces removed. */
+  async deleteRig(townId: string, rigId: string): Promise<DeleteRigResponse> {
+    return this.request<DeleteRigResponse>('DELETE', pathFor('rig', { townId, rigId }));
+  }
   async listAgents(townId: string): Promise<Agent[]> {
     return this.listAll(pathFor('agents', { townId }), {}, (page: { agents: Agent[] }) => page.agents);
   }
   async reissueCredentials(townId: string, agentId: string): Promise<ReissueResponse> {
     return this.request<ReissueResponse>('POST', pathFor('reissueCredentials', { townId, agentId }), {});
   }
+  /** A new run of the agent (gen + 1); a polecat keeps its bead. */
+  async restartAgent(townId: string, agentId: string): Promise<RestartAgentResponse> {
+    return this.request<RestartAgentResponse>('POST', pathFor('restartAgent', { townId, agentId }), {});
+  }
+  /** A short message the running agent sees at its next turn (409 when it is not running). */
+  async nudgeAgent(townId: string, agentId: string, text: string): Promise<NudgeAgentResponse> {
+    return this.request<NudgeAgentResponse>('POST', pathFor('nudgeAgent', { townId, agentId }), { text });
+  }
   async listBeads(townId: string, status?: BeadStatus): Promise<Bead[]> {
     return this.listAll(pathFor('beads', { townId }), status ? { status } : {}, (page: { beads: Bead[] }) => page.beads);
+  }
+  async createBead(townId: string, bead: CreateBeadRequest): Promise<Bead> {
+    return (await this.request<{ bead: Bead }>('POST', pathFor('beads', { townId }), bead)).bead;
+  }
+  async updateBead(townId: string, beadId: string, patch: UpdateBeadRequest): Promise<Bead> {
+    return (await this.request<{ bead: Bead }>('PATCH', pathFor('bead', { townId, beadId }), patch)).bead;
+  }
+  async closeBead(townId: string, beadId: string, reason?: string): Promise<Bead> {
+    return (await this.request<{ bead: Bead }>('POST', pathFor('closeBead', { townId, beadId }), reason ? { reason } : {})).bead;
+  }
+  /** Open again; a failed bead gets fresh attempts (the dashboard's "Requeue"). */
+  async reopenBead(townId: string, beadId: string): Promise<Bead> {
+    return (await this.request<{ bead: Bead }>('POST', pathFor('reopenBead', { townId, beadId }), {})).bead;
+  }
+  async deleteBead(townId: string, beadId: string): Promise<void> {
+    await this.request<unknown>('DELETE', pathFor('bead', { townId, beadId }));
+  }
+  async listConvoys(townId: string): Promise<Convoy[]> {
+    return this.listAll(pathFor('convoys', { townId }), {}, (page: { convoys: Convoy[] }) => page.convoys);
+  }
+  async createConvoy(townId: string, convoy: CreateConvoyRequest): Promise<Convoy> {
+    return (await this.request<{ convoy: Convoy }>('POST', pathFor('convoys', { townId }), convoy)).convoy;
+  }
+  async updateConvoy(townId: string, convoyId: string, patch: UpdateConvoyRequest): Promise<Convoy> {
+    return (await this.request<{ convoy: Convoy }>('PATCH', pathFor('convoy', { townId, convoyId }), patch)).convoy;
+  }
+  async deleteConvoy(townId: string, convoyId: string): Promise<void> {
+    await this.request<unknown>('DELETE', pathFor('convoy', { townId, convoyId }));
+  }
+  async acknowledgeEscalation(townId: string, beadId: string): Promise<Bead> {
+    return (await this.request<{ escalation: Bead }>('POST', pathFor('acknowledgeEscalation', { townId, beadId }), {})).escalation;
+  }
+  async resolveEscalation(townId: string, beadId: string): Promise<Bead> {
+    return (await this.request<{ escalation: Bead }>('POST', pathFor('resolveEscalation', { townId, beadId }), {})).escalation;
   }
   async listMail(townId: string): Promise<Mail[]> {
     return this.listAll(pathFor('mail', { townId }), {}, (page: { mail: Mail[] }) => page.mail);

@@ -1,7 +1,7 @@
 import type { TownEvent } from '@gastown/protocol';
 
 /** The parts of the town page that read from the API and go stale when the town changes. */
-export type Panel = 'agents' | 'beads' | 'mail' | 'rigs' | 'town' | 'mayorMessages' | 'usage';
+export type Panel = 'agents' | 'beads' | 'convoys' | 'mail' | 'rigs' | 'town' | 'mayorMessages' | 'usage';
 
 /**
  * Which panels a town event makes stale (they are refetched, coalesced). Chat text and tool
@@ -17,15 +17,19 @@ export function panelsFor(event: Pick<TownEvent, 'type'>): Panel[] {
     case 'credential_reuse_detected':
     case 'session':
       return ['agents'];
+    // (the town page refetches the convoys with the beads: a bead that closes moves their progress)
     case 'bead':
     case 'merge_request':
     case 'escalation':
     case 'pull_request':
       return ['beads'];
+    case 'convoy':
+      return ['convoys'];
     case 'mail':
       return ['mail'];
+    // a deleted rig takes its beads (cancelled) and its agents (stopped) with it
     case 'rig':
-      return ['rigs'];
+      return event.type === 'rig.deleted' ? ['rigs', 'beads', 'agents'] : ['rigs'];
     case 'town':
       return ['town'];
     // model calls (when they reach the town's feed) and the spend cap's state change the usage and costs

@@ -1,4 +1,4 @@
-import type { Agent, Bead, Mail, Rig, Town, TownEvent } from '@gastown/protocol';
+import type { Agent, Bead, Convoy, Mail, Rig, Town, TownEvent } from '@gastown/protocol';
 import { ApiError } from '../api/api-error';
 import { TownEventStream } from '../api/town-event-stream';
 import type { AppContext, Page } from '../app-context';
@@ -6,7 +6,9 @@ import { ChatModel } from '../model/chat-model';
 import { townModels } from '../model/config-patch';
 import { panelsFor, type Panel } from '../model/event-routing';
 import { beadCosts } from '../model/usage-view';
-import { AgentsPanel, type ReissueState } from '../panels/agents-panel';
+import { AgentsPanel, type AgentActionState, type ReissueState } from '../panels/agents-panel';
+import { BeadEditor } from '../panels/bead-editor';
+import { ConvoysPanel } from '../panels/convoys-panel';
 import { BeadsBoard, EscalationsPanel, MergeRequestsPanel } from '../panels/beads-panels';
 import { ChatPanel } from '../panels/chat-panel';
 import { EventFeed } from '../panels/event-feed';
@@ -34,8 +36,9 @@ const USAGE_POLL_MS = 30_000;
  */
 export function townPage(ctx: AppContext, townId: string): Page {
   const api = () => ctx.api();
-  const data = { town: null as Town | null, agents: [] as Agent[], beads: [] as Bead[], mail: [] as Mail[], rigs: [] as Rig[] };
+  const data = { town: null as Town | null, agents: [] as Agent[], beads: [] as Bead[], mail: [] as Mail[], rigs: [] as Rig[], convoys: [] as Convoy[] };
   const reissue = new Map<string, ReissueState>();
+  const agentActions = new Map<string, AgentActionState>();
   const chat = new ChatModel();
   let alive = true;
 
@@ -52,12 +55,53 @@ export function townPage(ctx: AppContext, townId: string): Page {
   }
   const describe = (err: unknown) => (err instanceof ApiError ? `${err.code}: ${err.message}` : 'failed to load');
 
-  const agentsPanel = new AgentsPanel({ now: ctx.now, onReissue: (a) => void reissueCredentials(a) });
-  const board = new BeadsBoard();
+  const agentsPanel = new AgentsPanel({
+    now: ctx.now,
+    onReissue: (a) => void reissueCredentials(a),
+    onRestart: (a) => void agentAction(a, 'restart'),
+    onNudge: (a, text) => void agentAction(a, 'nudge', text),
+  });
+  /** A call whose 401 signs out (and is rethrown for the panel to stop). */
+  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      authFailure(err);
+      throw err;
+    }
+  };
+  const editor = new BeadEditor({
+    api: {
+      createBead: (req) => api().createBead(townId, req),
+      updateBead: (id, patch) => api().updateBead(townId, id, patch),
+      closeBead: (id) => api().closeBead(townId, id),
+      reopenBead: (id) => api().reopenBead(townId, id),
+      deleteBead: (id) => api().deleteBead(townId, id),
+    },
+    onError: authFailure,
+    onSelectionChange: (id) => board.setSelected(id),
+  });
+  const board = new BeadsBoard({ onSelect: (b) => editor.openBead(b), onNew: () => editor.openNew() });
   const mergeRequests = new MergeRequestsPanel();
-  const escalations = new EscalationsPanel();
+  const escalations = new EscalationsPanel({
+    onAcknowledge: async (b) => void (await guarded(() => api().acknowledgeEscalation(townId, b.id))),
+    onResolve: async (b) => void (await guarded(() => api().resolveEscalation(townId, b.id))),
+  });
+  const convoysPanel = new ConvoysPanel({
+    createConvoy: (req) => api().createConvoy(townId, req),
+    cancelConvoy: (id) => api().updateConvoy(townId, id, { status: 'cancelled' }),
+    deleteConvoy: (id) => api().deleteConvoy(townId, id),
+    onError: authFailure,
+    onChanged: () => void refresh(['convoys']),
+  });
   const mailPanel = new MailPanel();
-  const rigsPanel = new RigsPanel({ townId, api, onAdded: () => void refresh(['rigs']), onError: authFailure });
+  const rigsPanel = new RigsPanel({
+    townId,
+    api,
+    onAdded: () => void refresh(['rigs']),
+    onDeleted: () => void refresh(['rigs', 'beads', 'agents', 'convoys']),
+    onError: authFailure,
+  });
   const settings = new SettingsPanel({ townId, api, onSaved: (t) => renderTown(t), onError: authFailure });
   const chatPanel = new ChatPanel(chat, {
     send: (text) => api().postMayorMessage(townId, text),
@@ -76,10 +120,32 @@ export function townPage(ctx: AppContext, townId: string): Page {
   const feed = new EventFeed(agentsById);
   const headerState = h('span', { class: 'stream-pill', data: { state: 'connecting' } }, 'connecting');
   const townHead = h('div', { class: 'town-head' }, h('h1', null, 'Loading…'));
+  const providerBanner = h(
+    'div',
+    { class: 'banner banner-warn', id: 'no-provider-banner', role: 'alert', hidden: true },
+    h('strong', null, 'No model provider. '),
+    'Nothing is dispatched and the mayor cannot answer until this town has one: set it on the ',
+    h(
+      'a',
+      {
+        href: '#settings',
+        id: 'no-provider-settings-link',
+        on: {
+          click: (e: MouseEvent) => {
+            e.preventDefault();
+            tabs.select('settings', true);
+          },
+        },
+      },
+      'Settings tab',
+    ),
+    ' (or `gastown town config`).',
+  );
 
   const tabs = new TabBar(
     [
-      { id: 'overview', title: 'Overview', content: [agentsPanel.el, board.el] },
+      { id: 'overview', title: 'Overview', content: [agentsPanel.el, editor.el, board.el] },
+      { id: 'convoys', title: 'Convoys', content: [convoysPanel.el] },
       { id: 'merge-requests', title: 'Merge requests', content: [mergeRequests.el] },
       { id: 'mail', title: 'Mail', content: [mailPanel.el] },
       { id: 'escalations', title: 'Escalations', content: [escalations.el] },
@@ -94,6 +160,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
 
   function renderTown(town: Town): void {
     data.town = town;
+    providerBanner.hidden = town.config.provider != null;
     const model = townModels(town.config)?.default ?? null;
     replace(
       townHead,
@@ -112,7 +179,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
   }
 
   function renderAgents(): void {
-    agentsPanel.render(data.agents, new Map(data.beads.map((b) => [b.id, b])), reissue);
+    agentsPanel.render(data.agents, new Map(data.beads.map((b) => [b.id, b])), reissue, agentActions);
     const mayor = data.agents.find((a) => a.role === 'mayor') ?? null;
     if (mayor && chat.mayorId !== mayor.id) {
       chat.setMayor(mayor.id);
@@ -126,6 +193,8 @@ export function townPage(ctx: AppContext, townId: string): Page {
     board.render(data.beads, n);
     mergeRequests.render(data.beads, n);
     escalations.render(data.beads, n);
+    editor.update(data.beads, data.rigs);
+    convoysPanel.render(data.convoys, data.beads);
     tabs.setCount('merge-requests', data.beads.filter((b) => b.type === 'merge_request' && (b.status === 'open' || b.status === 'in_progress')).length);
     tabs.setCount('escalations', data.beads.filter((b) => b.type === 'escalation' && b.status !== 'closed').length);
   }
@@ -143,6 +212,11 @@ export function townPage(ctx: AppContext, townId: string): Page {
       renderBeads();
       renderAgents(); // bead titles in the agents table
     },
+    convoys: async () => {
+      data.convoys = await api().listConvoys(townId);
+      convoysPanel.render(data.convoys, data.beads);
+      tabs.setCount('convoys', data.convoys.filter((c) => c.status === 'open').length);
+    },
     mail: async () => {
       data.mail = await api().listMail(townId);
       mailPanel.render(data.mail, agentsById());
@@ -152,6 +226,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
       data.rigs = await api().listRigs(townId);
       rigsPanel.render(data.rigs);
       tabs.setCount('rigs', data.rigs.length);
+      editor.update(data.beads, data.rigs);
     },
     mayorMessages: async () => {
       chat.addUserMessages(await api().listMayorMessages(townId));
@@ -168,6 +243,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
   const errorSinks: Partial<Record<Panel, (text: string) => void>> = {
     agents: (t) => agentsPanel.showError(t),
     beads: (t) => board.showError(t),
+    convoys: (t) => convoysPanel.showError(t),
     mail: (t) => mailPanel.showError(t),
     usage: (t) => usagePanel.showError(t),
   };
@@ -214,8 +290,12 @@ export function townPage(ctx: AppContext, townId: string): Page {
   let flushHandle: ReturnType<typeof setTimeout> | null = null;
   function markStale(panels: readonly Panel[]): void {
     for (const p of panels) stale.add(p);
-    // A bead that moved (a polecat finished, a review ran) has likely cost something since.
-    if (panels.includes('beads')) stale.add('usage');
+    // A bead that moved (a polecat finished, a review ran) has likely cost something since,
+    // and its convoys' progress may have moved with it.
+    if (panels.includes('beads')) {
+      stale.add('usage');
+      stale.add('convoys');
+    }
     if (flushHandle !== null || stale.size === 0) return;
     flushHandle = setTimeout(() => {
       flushHandle = null;
@@ -239,6 +319,28 @@ export function townPage(ctx: AppContext, townId: string): Page {
       if (authFailure(err)) return;
       const e = err instanceof ApiError ? err : new ApiError('unknown', 'the reissue failed', 0);
       reissue.set(agent.id, { kind: 'error', code: e.code, message: e.message, at: ctx.now() });
+    }
+    if (alive) renderAgents();
+  }
+
+  /** Restart or nudge an agent: the outcome under its buttons is the server's answer. */
+  async function agentAction(agent: Agent, action: 'restart' | 'nudge', text = ''): Promise<void> {
+    agentActions.set(agent.id, { kind: 'pending', action });
+    renderAgents();
+    try {
+      if (action === 'restart') {
+        const res = await api().restartAgent(townId, agent.id);
+        agentActions.set(agent.id, { kind: 'ok', action, text: `✓ restarted · gen ${res.previousGen} → ${res.agent.credential.gen}` });
+        data.agents = data.agents.map((a) => (a.id === res.agent.id ? res.agent : a));
+      } else {
+        const res = await api().nudgeAgent(townId, agent.id, text);
+        agentActions.set(agent.id, { kind: 'ok', action, text: '✓ nudge delivered' });
+        data.agents = data.agents.map((a) => (a.id === res.agent.id ? res.agent : a));
+      }
+    } catch (err) {
+      if (authFailure(err)) return;
+      const e = err instanceof ApiError ? err : new ApiError('unknown', `the ${action} failed`, 0);
+      agentActions.set(agent.id, { kind: 'error', action, text: `✗ ${e.code}: ${e.message}` });
     }
     if (alive) renderAgents();
   }
@@ -291,7 +393,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
     h(
       'main',
       { class: 'town-layout' },
-      h('div', { class: 'main-col' }, h('div', { class: 'card town-card-head' }, townHead), tabs.el),
+      h('div', { class: 'main-col' }, h('div', { class: 'card town-card-head' }, townHead), providerBanner, tabs.el),
       h('aside', { class: 'side-col' }, chatPanel.el, feed.el),
     ),
   );
@@ -302,7 +404,7 @@ export function townPage(ctx: AppContext, townId: string): Page {
     await refresh(['town', 'agents', 'rigs']);
     const crumb = el.querySelector('#crumb-town');
     if (crumb && data.town) crumb.textContent = data.town.name;
-    await refresh(['beads', 'mail', 'mayorMessages']);
+    await refresh(['beads', 'convoys', 'mail', 'mayorMessages']);
     refreshUsage(true);
     if (alive) stream.start();
   })();

@@ -1,8 +1,11 @@
 import type { Agent, Bead, BeadStatus, Rig, UsageRow } from '@gastown/protocol';
+import { ApiError } from '../api/api-error';
 import { clip } from '../model/event-summary';
 import { costText, formatCount, totalTokens } from '../model/usage-view';
 import { shortId } from '../model/format';
 import { pullRequestView } from '../model/pull-request';
+import { lastFailureReason, openDependencies } from '../model/bead-form';
+import { escalationState, sortEscalations, type EscalationState } from '../model/escalation-view';
 import { badge, empty, h, liveTime, replace } from '../view/dom';
 import { pullRequestLink } from '../view/pull-request-link';
 
@@ -30,24 +33,48 @@ function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** Work items (issues and messages) as a board by status; newest first in each column. */
+export interface BeadsBoardOptions {
+  /** A card was clicked: open it in the editor. */
+  onSelect(bead: Bead): void;
+  /** "New bead": open the editor empty. */
+  onNew(): void;
+}
+
+/** Work items (issues and messages) as a board by status; newest first in each column. Issue cards open in the editor. */
 export class BeadsBoard {
   readonly el: HTMLElement;
   readonly #board: HTMLElement;
+  #selectedId: string | null = null;
   /** Beads already shown (and where): a card that is new or moved is highlighted once. */
   #seen: Map<string, BeadStatus> | null = null;
   /** Each bead's model usage (usage?by=bead), for the cost on its card. */
   #costs: ReadonlyMap<string, UsageRow> = new Map();
   #last: { beads: readonly Bead[]; names: Names } | null = null;
 
-  constructor() {
+  constructor(private readonly opts: BeadsBoardOptions = { onSelect: () => undefined, onNew: () => undefined }) {
     this.#board = h('div', { class: 'board' }, empty('Loading beads…'));
     this.el = h(
       'section',
       { class: 'card panel', id: 'beads-panel' },
-      h('div', { class: 'panel-head' }, h('h2', null, 'Beads'), h('span', { class: 'muted small' }, 'work items by status')),
+      h(
+        'div',
+        { class: 'panel-head' },
+        h('h2', null, 'Beads'),
+        h('span', { class: 'muted small' }, 'work items by status; click an issue to edit it'),
+        h(
+          'button',
+          { class: 'btn btn-small btn-primary panel-head-action', type: 'button', id: 'bead-new', on: { click: () => this.opts.onNew() } },
+          '+ New bead',
+        ),
+      ),
       this.#board,
     );
+  }
+
+  /** The bead open in the editor (its card is outlined). */
+  setSelected(beadId: string | null): void {
+    this.#selectedId = beadId;
+    for (const card of this.#board.querySelectorAll<HTMLElement>('.bead-card')) card.classList.toggle('is-selected', card.dataset.beadId === beadId);
   }
 
   showError(text: string): void {
@@ -65,6 +92,7 @@ export class BeadsBoard {
     const work = beads.filter((b) => b.type === 'issue' || b.type === 'message');
     const seen = this.#seen;
     this.#seen = new Map(work.map((b) => [b.id, b.status]));
+    const byId = new Map(beads.map((b) => [b.id, b]));
     replace(
       this.#board,
       BOARD_COLUMNS.map(({ status, title }) => {
@@ -76,22 +104,54 @@ export class BeadsBoard {
           h(
             'div',
             { class: 'board-col-body' },
-            items.length ? items.map((b) => this.#card(b, names, seen !== null && seen.get(b.id) !== b.status)) : h('div', { class: 'board-empty' }, '—'),
+            items.length ? items.map((b) => this.#card(b, names, byId, seen !== null && seen.get(b.id) !== b.status)) : h('div', { class: 'board-empty' }, '—'),
           ),
         );
       }),
     );
   }
 
-  #card(b: Bead, names: Names, changed: boolean): HTMLElement {
+  #card(b: Bead, names: Names, byId: ReadonlyMap<string, Bead>, changed: boolean): HTMLElement {
     const rig = b.rigId ? names.rigs.get(b.rigId)?.name : null;
     const assignee = agentName(names, b.assigneeId);
     const pr = pullRequestView(b.metadata);
     const usage = this.#costs.get(b.id);
+    const failure = lastFailureReason(b);
+    const waiting = b.status === 'open' ? openDependencies(b, byId) : [];
+    const editable = b.type === 'issue';
+    const classes = ['bead-card', changed ? 'is-new' : '', editable ? 'is-editable' : '', b.id === this.#selectedId ? 'is-selected' : '']
+      .filter(Boolean)
+      .join(' ');
     return h(
       'div',
-      { class: changed ? 'bead-card is-new' : 'bead-card', data: { beadId: b.id }, title: b.body ? clip(b.body, 400) : b.title },
+      {
+        class: classes,
+        data: { beadId: b.id, status: b.status, priority: String(b.priority) },
+        title: b.body ? clip(b.body, 400) : b.title,
+        tabindex: editable ? '0' : undefined,
+        role: editable ? 'button' : undefined,
+        on: editable
+          ? {
+              click: () => this.opts.onSelect(b),
+              keydown: (e: KeyboardEvent) => {
+                if (e.key === 'Enter') this.opts.onSelect(b);
+              },
+            }
+          : undefined,
+      },
       h('div', { class: 'bead-title' }, b.title),
+      h(
+        'div',
+        { class: 'bead-meta' },
+        badge(`P${b.priority}`, b.priority <= 1 ? 'warn' : 'muted', `priority ${b.priority} (0 most urgent … 4 backlog)`),
+        b.labels.map((l) => h('span', { class: 'label-chip', data: { label: l } }, l)),
+        waiting.length
+          ? badge(`waits for ${waiting.length}`, 'info', `not dispatched until these are closed: ${waiting.map((id) => byId.get(id)?.title ?? id).join(', ')}`)
+          : b.dependsOn.length
+            ? h('span', { class: 'muted', title: b.dependsOn.join(', ') }, `${b.dependsOn.length} dep${b.dependsOn.length === 1 ? '' : 's'} done`)
+            : null,
+      ),
+      failure ? h('div', { class: 'bead-failure', data: { field: 'failure-reason' } }, failure) : null,
       h(
         'div',
         { class: 'bead-meta' },
@@ -185,20 +245,31 @@ export class MergeRequestsPanel {
 }
 
 const SEVERITY_TONE: Record<string, string> = { low: 'muted', medium: 'warn', high: 'bad' };
+const ESCALATION_TONE: Record<EscalationState, string> = { open: 'bad', acknowledged: 'warn', resolved: 'muted' };
 
-/** Escalations raised by agents (severity, who, what). */
+export interface EscalationsPanelOptions {
+  onAcknowledge(bead: Bead): Promise<void>;
+  onResolve(bead: Bead): Promise<void>;
+}
+
+/** Escalations raised by agents or the town (severity, who, what), to acknowledge and resolve. */
 export class EscalationsPanel {
   readonly el: HTMLElement;
   readonly #body: HTMLElement;
+  /** Per escalation: an action in flight, or the error of the last one. */
+  readonly #busy = new Map<string, { pending: boolean; error: string | null }>();
+  #last: { beads: readonly Bead[]; names: Names } | null = null;
 
-  constructor() {
+  constructor(private readonly opts: EscalationsPanelOptions = { onAcknowledge: async () => undefined, onResolve: async () => undefined }) {
     this.#body = h('div', null, empty('Loading…'));
     this.el = h('section', { class: 'card panel', id: 'escalations-panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Escalations')), this.#body);
   }
 
   render(beads: readonly Bead[], names: Names): void {
-    const items = beads.filter((b) => b.type === 'escalation').sort((a, b) => b.createdAt - a.createdAt);
+    this.#last = { beads, names };
+    const items = sortEscalations(beads);
     if (!items.length) return replace(this.#body, empty('Nothing escalated.'));
+    const related = new Map(beads.map((b) => [b.id, b]));
     replace(
       this.#body,
       h(
@@ -206,21 +277,79 @@ export class EscalationsPanel {
         { class: 'list' },
         items.map((b) => {
           const severity = str(b.metadata.severity) ?? 'medium';
+          const state = escalationState(b);
+          const busy = this.#busy.get(b.id);
+          const relatedBead = related.get(str(b.metadata.relatedBeadId) ?? '');
+          const ackAt = typeof b.metadata.acknowledgedAt === 'number' ? b.metadata.acknowledgedAt : null;
           return h(
             'li',
-            { class: 'list-item', data: { beadId: b.id } },
+            { class: `list-item escalation state-${state}`, data: { beadId: b.id, state } },
             h(
               'div',
               { class: 'list-item-head' },
               badge(severity, SEVERITY_TONE[severity] ?? 'warn'),
               h('strong', null, b.title),
-              badge(b.status, STATUS_TONE[b.status]),
+              h('span', { data: { field: 'escalation-state' } }, badge(state, ESCALATION_TONE[state])),
+              h(
+                'span',
+                { class: 'list-item-actions' },
+                state === 'open'
+                  ? h(
+                      'button',
+                      {
+                        class: 'btn btn-small',
+                        type: 'button',
+                        disabled: busy?.pending,
+                        data: { action: 'acknowledge' },
+                        on: { click: () => void this.#act(b, 'ack') },
+                      },
+                      'Acknowledge',
+                    )
+                  : null,
+                state !== 'resolved'
+                  ? h(
+                      'button',
+                      {
+                        class: 'btn btn-small',
+                        type: 'button',
+                        disabled: busy?.pending,
+                        data: { action: 'resolve' },
+                        on: { click: () => void this.#act(b, 'resolve') },
+                      },
+                      'Resolve',
+                    )
+                  : null,
+              ),
             ),
-            b.body ? h('div', { class: 'list-item-body' }, clip(b.body, 600)) : null,
-            h('div', { class: 'muted small' }, `from ${agentName(names, str(b.metadata.fromAgentId)) ?? 'unknown'} · `, liveTime('ago', b.createdAt)),
+            b.body ? h('div', { class: 'list-item-body wrap-text' }, clip(b.body, 600)) : null,
+            h(
+              'div',
+              { class: 'muted small' },
+              `from ${agentName(names, str(b.metadata.fromAgentId)) ?? 'the town'} · `,
+              liveTime('ago', b.createdAt),
+              relatedBead ? ` · about “${clip(relatedBead.title, 60)}” (${relatedBead.status})` : null,
+              ackAt !== null ? h('span', null, ' · acknowledged ', liveTime('ago', ackAt)) : null,
+            ),
+            busy?.error ? h('div', { class: 'form-error', role: 'alert' }, busy.error) : null,
           );
         }),
       ),
     );
+  }
+
+  async #act(b: Bead, action: 'ack' | 'resolve'): Promise<void> {
+    this.#busy.set(b.id, { pending: true, error: null });
+    this.#rerender();
+    try {
+      await (action === 'ack' ? this.opts.onAcknowledge(b) : this.opts.onResolve(b));
+      this.#busy.delete(b.id);
+    } catch (err) {
+      this.#busy.set(b.id, { pending: false, error: err instanceof ApiError ? `${err.code}: ${err.message}` : 'the request failed' });
+    }
+    this.#rerender();
+  }
+
+  #rerender(): void {
+    if (this.#last) this.render(this.#last.beads, this.#last.names);
   }
 }

@@ -1,4 +1,4 @@
-import type { MergeStrategy, Rig, RigAuthKind } from '@gastown/protocol';
+import type { DeleteRigResponse, MergeStrategy, Rig, RigAuthKind } from '@gastown/protocol';
 import type { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
 import { rigRequest, rigSettingsView, SECRET_ROWS, visibleRows, type RigFormRow, type RigFormValues } from '../model/rig-form';
@@ -9,8 +9,13 @@ export interface RigsPanelOptions {
   townId: string;
   api(): ApiClient;
   onAdded(rig: Rig): void;
+  /** The rig is gone (its open beads cancelled, its agents stopped). */
+  onDeleted?(res: DeleteRigResponse): void;
   onError(err: unknown): boolean;
 }
+
+/** A rig's delete: asked first, then in flight, then the server's error (or the rig disappears). */
+type DeleteState = { kind: 'confirm' } | { kind: 'pending' } | { kind: 'error'; text: string };
 
 /** Largest key file read from the picker (a PEM private key is a few KiB). */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -29,6 +34,9 @@ const secret = (id: string, placeholder: string) =>
 export class RigsPanel {
   readonly el: HTMLElement;
   readonly #list: HTMLElement;
+  readonly #deleting = new Map<string, DeleteState>();
+  #rigs: readonly Rig[] = [];
+  #lastDeleted: HTMLElement = h('div', { class: 'form-ok', role: 'status', hidden: true, id: 'rig-deleted-status' });
 
   constructor(private readonly opts: RigsPanelOptions) {
     this.#list = h('div', null, empty('Loading…'));
@@ -219,10 +227,72 @@ export class RigsPanel {
     sync();
   }
 
+  async #delete(rig: Rig): Promise<void> {
+    this.#deleting.set(rig.id, { kind: 'pending' });
+    this.render(this.#rigs);
+    try {
+      const res = await this.opts.api().deleteRig(this.opts.townId, rig.id);
+      this.#deleting.delete(rig.id);
+      this.#rigs = this.#rigs.filter((r) => r.id !== rig.id);
+      const cancelled = res.cancelledBeadIds.length;
+      const stopped = res.stoppedAgentIds.length;
+      this.#lastDeleted.textContent = `Deleted rig ${rig.name}: ${cancelled} bead${cancelled === 1 ? '' : 's'} cancelled, ${stopped} agent${stopped === 1 ? '' : 's'} stopped, workspaces ${res.workspaces.replace('_', ' ')}.`;
+      this.#lastDeleted.hidden = false;
+      this.opts.onDeleted?.(res);
+    } catch (err) {
+      if (this.opts.onError(err)) return;
+      this.#deleting.set(rig.id, { kind: 'error', text: err instanceof ApiError ? `${err.code}: ${err.message}` : 'the delete failed' });
+    }
+    this.render(this.#rigs);
+  }
+
+  #deleteControls(r: Rig): HTMLElement {
+    const state = this.#deleting.get(r.id);
+    const set = (next: DeleteState | null) => {
+      if (next) this.#deleting.set(r.id, next);
+      else this.#deleting.delete(r.id);
+      this.render(this.#rigs);
+    };
+    if (state?.kind === 'confirm' || state?.kind === 'pending')
+      return h(
+        'div',
+        { class: 'confirm-row', data: { confirmFor: r.id } },
+        h('span', null, `Delete ${r.name}? Its open beads are cancelled, its agents stopped and its workspaces removed.`),
+        h(
+          'button',
+          {
+            class: 'btn btn-small btn-danger',
+            type: 'button',
+            disabled: state.kind === 'pending',
+            data: { action: 'delete-rig-confirm' },
+            on: { click: () => void this.#delete(r) },
+          },
+          state.kind === 'pending' ? 'Deleting…' : 'Delete rig',
+        ),
+        h(
+          'button',
+          { class: 'btn btn-small', type: 'button', disabled: state.kind === 'pending', data: { action: 'delete-rig-cancel' }, on: { click: () => set(null) } },
+          'Cancel',
+        ),
+      );
+    return h(
+      'div',
+      { class: 'rig-delete' },
+      h(
+        'button',
+        { class: 'btn btn-small btn-danger', type: 'button', data: { action: 'delete-rig' }, on: { click: () => set({ kind: 'confirm' }) } },
+        'Delete',
+      ),
+      state?.kind === 'error' ? h('div', { class: 'form-error', role: 'alert' }, state.text) : null,
+    );
+  }
+
   render(rigs: readonly Rig[]): void {
-    if (!rigs.length) return replace(this.#list, empty('No rigs yet. Add a repository so the mayor can sling work into it.'));
+    this.#rigs = rigs;
+    if (!rigs.length) return replace(this.#list, this.#lastDeleted, empty('No rigs yet. Add a repository so the mayor can sling work into it.'));
     replace(
       this.#list,
+      this.#lastDeleted,
       h(
         'ul',
         { class: 'list' },
@@ -231,7 +301,13 @@ export class RigsPanel {
           return h(
             'li',
             { class: 'list-item', data: { rigId: r.id } },
-            h('div', { class: 'list-item-head' }, h('strong', null, r.name), h('span', { class: 'muted mono small' }, r.id)),
+            h(
+              'div',
+              { class: 'list-item-head' },
+              h('strong', null, r.name),
+              h('span', { class: 'muted mono small' }, r.id),
+              h('span', { class: 'list-item-actions' }, this.#deleteControls(r)),
+            ),
             h('div', { class: 'mono small' }, r.gitUrl, h('span', { class: 'muted' }, ` · ${r.defaultBranch} · added `), liveTime('ago', r.createdAt)),
             h(
               'div',

@@ -1,3 +1,4 @@
+import { SETUP_TIMEOUT_SECONDS } from '@gastown/protocol';
 import type { ContainerCall } from './container-rpc';
 import { DEFAULT_CONTAINER_TIMEOUTS, type ContainerTimeouts } from './container-transport';
 
@@ -31,9 +32,19 @@ export const CONTAINER_LIMITS: ContainerLimits = {
   rpcMarginMs: 15_000,
 };
 
-/** The budget of one control-API call: an agent start clones a rig and boots a runtime; a delivery prompts it. */
-export function callBudgetMs(req: Pick<ContainerCall, 'method' | 'path'>, timeouts: ContainerTimeouts = DEFAULT_CONTAINER_TIMEOUTS): number {
-  if (req.method === 'POST' && req.path === '/agents') return timeouts.startMs;
+/**
+ * The budget of one control-API call: an agent start clones a rig and boots a runtime (plus its rig's
+ * setup command, up to that command's own time limit); a delivery prompts it.
+ */
+export function callBudgetMs(req: Pick<ContainerCall, 'method' | 'path' | 'body'>, timeouts: ContainerTimeouts = DEFAULT_CONTAINER_TIMEOUTS): number {
+  if (req.method === 'POST' && req.path === '/agents') return timeouts.startMs + setupAllowanceMs(req.body);
   if (req.path.endsWith('/messages')) return timeouts.deliverMs;
   return timeouts.otherMs;
+}
+
+/** The time a start request's setup command may take (StartAgentRequest.setup.timeoutSeconds), 0 without one. */
+function setupAllowanceMs(body: unknown): number {
+  const setup = body && typeof body === 'object' ? (body as { setup?: unknown }).setup : null;
+  const seconds = setup && typeof setup === 'object' ? (setup as { timeoutSeconds?: unknown }).timeoutSeconds : null;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, SETUP_TIMEOUT_SECONDS.max) * 1000 : 0;
 }

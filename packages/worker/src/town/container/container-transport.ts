@@ -18,6 +18,12 @@ export interface ContainerTransport {
    * settings and env vars. Never starts it; `wasRunning: false` when it already slept.
    */
   restart(): Promise<{ wasRunning: boolean }>;
+  /**
+   * The town is deleted: kill its container at once (no drain: its work is being thrown away) and
+   * remove what the runtime keeps for it (stored env vars and settings; the local host: its data
+   * dir). Never starts it.
+   */
+  destroy(): Promise<{ wasRunning: boolean }>;
 }
 
 /** Per-call time budgets, ms. A start clones the rig and boots a runtime; the rest are quick. */

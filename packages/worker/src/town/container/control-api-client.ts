@@ -5,10 +5,12 @@ import {
   parseErrorBody,
   routePath,
   type AgentRuntimeStatus,
+  type ContainerNudgeRequest,
   type DeliverMessageRequest,
   type ErrorCode,
   type MergeRequest,
   type PushCredentialsRequest,
+  type RemoveRigWorkspacesRequest,
   type StartAgentRequest,
 } from '@gastown/protocol';
 import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../container-client';
@@ -33,6 +35,10 @@ export class ControlApiContainerClient implements ContainerClient {
 
   async deliver(agentId: string, req: DeliverMessageRequest): Promise<ContainerDelivery> {
     return this.delivery({ method: 'POST', path: routePath(CONTAINER_API.messages, { agentId }), body: req, wake: true }, 'deliver');
+  }
+
+  async nudge(agentId: string, req: ContainerNudgeRequest): Promise<ContainerDelivery> {
+    return this.delivery({ method: 'POST', path: routePath(CONTAINER_API.nudge, { agentId }), body: req, wake: false }, 'nudge');
   }
 
   async push(agentId: string, req: PushCredentialsRequest): Promise<ContainerDelivery> {
@@ -69,6 +75,18 @@ export class ControlApiContainerClient implements ContainerClient {
 
   restart(): Promise<{ wasRunning: boolean }> {
     return this.transport.restart();
+  }
+
+  async removeRig(rigId: string, agentIds: readonly string[]): Promise<'removed' | 'container_asleep'> {
+    const body: RemoveRigWorkspacesRequest = { agentIds: [...agentIds] };
+    const result = await this.transport.call({ method: 'POST', path: routePath(CONTAINER_API.removeRig, { rigId }), body, wake: false });
+    if (!result.running) return 'container_asleep';
+    if (result.status === 200) return 'removed';
+    throw errorFrom(result, 'remove rig');
+  }
+
+  destroy(): Promise<{ wasRunning: boolean }> {
+    return this.transport.destroy();
   }
 
   private async delivery(call: ContainerCall, operation: string): Promise<ContainerDelivery> {

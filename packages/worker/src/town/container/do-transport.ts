@@ -18,6 +18,7 @@ export interface TownContainerRpc {
   configure(patch: TownContainerSettingsPatch): Promise<RpcResult<void>>;
   keepAwake(): Promise<boolean>;
   restart(): Promise<RpcResult<{ wasRunning: boolean }>>;
+  destroyTown(): Promise<RpcResult<{ wasRunning: boolean }>>;
 }
 
 /**
@@ -49,6 +50,10 @@ export class DurableObjectTransport implements ContainerTransport {
 
   async restart(): Promise<{ wasRunning: boolean }> {
     return unwrap(await this.reach(() => this.stub.restart(), 'the town container could not be restarted'));
+  }
+
+  async destroy(): Promise<{ wasRunning: boolean }> {
+    return unwrap(await this.reach(() => this.stub.destroyTown(), 'the town container could not be destroyed'));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { CONTAINER_KEY_HEADER, GastownError, HOST_API, HOST_INSTANCE_HEADER, hostContainerPath } from '@gastown/protocol';
 import { routePath } from '@gastown/protocol/route-path';
 import type { ContainerSettings } from '../container-client';
+import { callBudgetMs } from './container-limits';
 import type { ContainerCall, ContainerCallResult } from './container-rpc';
 import { DEFAULT_CONTAINER_TIMEOUTS, type ContainerTimeouts, type ContainerTransport } from './container-transport';
 import { lazyTownContainerKey } from './town-key';
@@ -37,12 +38,7 @@ export class HostTransport implements ContainerTransport {
 
   async call(req: ContainerCall): Promise<ContainerCallResult> {
     if (!req.wake && !(await this.running())) return { running: false };
-    const budget =
-      req.path === '/agents' && req.method === 'POST'
-        ? this.timeouts.startMs
-        : req.path.endsWith('/messages')
-          ? this.timeouts.deliverMs
-          : this.timeouts.otherMs;
+    const budget = callBudgetMs(req, this.timeouts);
     const response = await this.request(hostContainerPath(this.options.townId, req.path), { method: req.method, body: req.body }, budget, await this.townKey());
     return { running: true, status: response.status, body: await response.text(), instanceId: response.headers.get(HOST_INSTANCE_HEADER) };
   }
@@ -71,6 +67,14 @@ export class HostTransport implements ContainerTransport {
     await response.body?.cancel();
     if (!response.ok) throw new GastownError('upstream_failed', `the container host refused to stop the town's container (HTTP ${response.status})`);
     return { wasRunning: true };
+  }
+
+  /** The host's destroy (HOST_API.destroy): the town's container is killed and its data dir removed; it answers once both are done. */
+  async destroy(): Promise<{ wasRunning: boolean }> {
+    const response = await this.request(this.route(HOST_API.destroy), { method: 'POST' }, this.timeouts.startMs);
+    const body = (await response.json().catch(() => null)) as { wasRunning?: unknown } | null;
+    if (!response.ok) throw new GastownError('upstream_failed', `the container host refused to destroy the town's container (HTTP ${response.status})`);
+    return { wasRunning: body?.wasRunning === true };
   }
 
   /** Whether the town's container runs now, as the host sees it (never wakes it). */

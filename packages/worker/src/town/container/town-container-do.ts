@@ -103,6 +103,22 @@ export class TownContainerDO extends Container<Env> {
     });
   }
 
+  /**
+   * The town is deleted: no callback to the (gone) town, SIGKILL at once (no drain: the work is
+   * thrown away), then everything this object stored — the town's env vars (its provider key), its
+   * settings and the library's schedules — is deleted. Never starts the container.
+   */
+  destroyTown(): Promise<RpcResult<{ wasRunning: boolean }>> {
+    return toRpcResult(console, 'destroyTown', async () => {
+      const wasRunning = this.running();
+      this.ctx.storage.kv.delete(KV_TOWN_ID);
+      if (wasRunning) await this.destroy();
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      return { wasRunning };
+    });
+  }
+
   /** Sleep after `sleepAfter` without activity: SIGTERM, then SIGKILL after the grace period (the library only sends SIGTERM). */
   override async onActivityExpired(): Promise<void> {
     if (!this.running()) return;

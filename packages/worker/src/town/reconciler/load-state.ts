@@ -1,4 +1,5 @@
 import type { Bead } from '@gastown/protocol';
+import { rigPolecatLimits } from '../agent-settings-rules';
 import { DRAINED_BY_KEY } from '../bead-rules';
 import { livenessFlushMs, reconcilerHeardAt } from '../liveness-memory';
 import { pullRequestDueAt, pullRequestStage } from '../pull-request-rules';
@@ -42,6 +43,8 @@ export function loadReconcileState(ctx: TownContext): ReconcileState {
     spendCapped,
     spendCapResetAt: spendCapped && cap ? nextSpendPeriodStart(cap.period, now) : null,
     containerStoppedAt: numberOrNull(ctx.repos.townState.get('containerStoppedAt')),
+    ...(town?.config.maxPolecats != null ? { maxPolecats: town.config.maxPolecats } : {}),
+    rigMaxPolecats: rigPolecatLimits(ctx.repos.rigs.list()),
   };
 }
 

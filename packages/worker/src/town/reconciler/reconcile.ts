@@ -155,16 +155,37 @@ function issueActions(
     }
   }
   if (!state.providerConfigured || state.spendCapped) return actions;
-  const running = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy) && !lost.has(a.id)).length;
-  const redispatched = [...lost.keys()].filter((id) => agentById(state, id)?.role === 'polecat').length;
-  let capacity = settings.maxPolecats - running - redispatched - drainedRedispatches;
+  // every polecat that holds (or is about to hold) a slot: running, being re-dispatched after a loss, or after a drain
+  const holders = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy || lost.has(a.id)));
+  const drained = actions.filter((a): a is Extract<Action, { type: 'redispatch_drained' }> => a.type === 'redispatch_drained');
+  const perRig = new Map<string, number>();
+  const take = (rigId: string | null) => {
+    if (rigId !== null) perRig.set(rigId, (perRig.get(rigId) ?? 0) + 1);
+  };
+  for (const agent of holders) take(agent.rigId);
+  for (const action of drained) take(agentById(state, action.agentId)?.rigId ?? null);
+  let capacity = townPolecatLimit(state, settings) - holders.length - drainedRedispatches;
   const due = issues.filter((b) => isDispatchable(b, now, settings)).sort(dispatchOrder);
   for (const bead of due) {
     if (capacity <= 0) break;
-    actions.push({ type: 'dispatch_polecat', beadId: bead.id, rigId: bead.rigId! });
+    const rigId = bead.rigId!;
+    if (!rigSlotFree(state, rigId, perRig.get(rigId) ?? 0)) continue; // its rig is full: a bead of another rig may go
+    actions.push({ type: 'dispatch_polecat', beadId: bead.id, rigId });
+    take(rigId);
     capacity -= 1;
   }
   return actions;
+}
+
+/** Polecats the town runs at once: its own limit, else the deployment's. */
+export function townPolecatLimit(state: Pick<ReconcileState, 'maxPolecats'>, settings: Pick<ReconcileSettings, 'maxPolecats'>): number {
+  return state.maxPolecats ?? settings.maxPolecats;
+}
+
+/** Whether a rig with `running` polecats may start one more (a rig without a limit of its own always may). */
+function rigSlotFree(state: Pick<ReconcileState, 'rigMaxPolecats'>, rigId: string, running: number): boolean {
+  const limit = state.rigMaxPolecats?.[rigId];
+  return limit === undefined || running < limit;
 }
 
 /**
@@ -338,14 +359,19 @@ export function nextWakeAt(state: ReconcileState, now: number, settings: Reconci
     const backstop = backstopAt(agent, settings);
     if (backstop !== null && agent.lastHeartbeatAt !== null) consider(Math.max(backstop, now));
   }
-  // with every polecat slot taken, a waiting bead needs no wake-up: a polecat's end re-arms the alarm
-  const polecatSlotFree = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy)).length < settings.maxPolecats;
+  // with every polecat slot taken (the town's, or the bead's rig's), a waiting bead needs no wake-up: a polecat's end re-arms the alarm
+  const runningPolecats = state.agents.filter((a) => a.role === 'polecat' && (isLive(a) || a.busy));
+  const polecatSlotFree = runningPolecats.length < townPolecatLimit(state, settings);
+  const perRig = new Map<string, number>();
+  for (const a of runningPolecats) if (a.rigId !== null) perRig.set(a.rigId, (perRig.get(a.rigId) ?? 0) + 1);
+  const runningOf = (rigId: string) => perRig.get(rigId) ?? 0;
   for (const bead of state.beads) {
     if (bead.type === 'issue' && bead.status === 'open' && bead.assigneeId === null && bead.rigId !== null) {
       if (bead.attempts >= settings.maxAttempts) consider(now);
       // waiting on a dependency: the change that closes it re-arms the alarm
       else if ((bead.waitingOn ?? 0) > 0) continue;
-      else if (state.providerConfigured && polecatSlotFree && !capped) consider(Math.max(bead.retryAt ?? now, now));
+      else if (state.providerConfigured && polecatSlotFree && !capped && rigSlotFree(state, bead.rigId, runningOf(bead.rigId)))
+        consider(Math.max(bead.retryAt ?? now, now));
     }
     if (bead.type === 'issue' && bead.status === 'in_progress' && bead.assigneeId !== null) {
       const agent = agentById(state, bead.assigneeId);

@@ -76,6 +76,10 @@ export interface ReconcileState {
    * dispatched before it is gone: lost at once (`container_stopped`), not after missed heartbeats.
    */
   containerStoppedAt?: number | null;
+  /** Polecats the town runs at once (its config's maxPolecats). Absent: the deployment's (settings.maxPolecats). */
+  maxPolecats?: number;
+  /** Rigs with a polecat limit of their own (rig id → limit); a rig not named has only the town's. */
+  rigMaxPolecats?: Readonly<Record<string, number>>;
 }
 
 export type LostReason = 'missed_heartbeats' | 'container_restarted' | 'container_stopped';

@@ -1,4 +1,4 @@
-import type { GitProviderKind, MergeStrategy, Rig, RigAuthKind } from '@gastown/protocol';
+import { SETUP_TIMEOUT_SECONDS, type GitProviderKind, type MergeStrategy, type Rig, type RigAuthKind } from '@gastown/protocol';
 import type { Sql } from '../../storage/sql';
 
 type RigRow = {
@@ -17,6 +17,11 @@ type RigRow = {
   repository: string | null;
   polecat_model: string | null;
   refinery_model: string | null;
+  max_polecats: number | null;
+  setup_command: string | null;
+  setup_timeout_seconds: number | null;
+  polecat_instructions: string | null;
+  refinery_instructions: string | null;
   /** Whether rig_secrets holds a webhook secret (the secret itself is never selected here). */
   webhook_secret_set: number | null;
 };
@@ -52,18 +57,22 @@ export class RigRepository {
 
   insert(rig: Rig): void {
     this.sql.run`INSERT INTO rigs (id, name, git_url, default_branch, created_at, auth_kind, app_id, installation_id, auth_fingerprint,
-                                   merge_strategy, provider_kind, api_base_url, repository, polecat_model, refinery_model)
+                                   merge_strategy, provider_kind, api_base_url, repository, polecat_model, refinery_model,
+                                   max_polecats, setup_command, setup_timeout_seconds, polecat_instructions, refinery_instructions)
                  VALUES (${rig.id}, ${rig.name}, ${rig.gitUrl}, ${rig.defaultBranch}, ${rig.createdAt}, ${rig.auth.kind}, ${rig.auth.appId},
                          ${rig.auth.installationId}, ${rig.auth.fingerprint}, ${rig.mergeStrategy}, ${rig.provider.kind},
-                         ${rig.provider.apiBaseUrl}, ${rig.provider.repository}, ${rig.models.polecat}, ${rig.models.refinery})`;
+                         ${rig.provider.apiBaseUrl}, ${rig.provider.repository}, ${rig.models.polecat}, ${rig.models.refinery},
+                         ${rig.maxPolecats}, ${rig.setupCommand}, ${rig.setupTimeoutSeconds}, ${rig.instructions.polecat}, ${rig.instructions.refinery})`;
   }
 
-  /** The rig's auth, merge strategy, provider and models (name, URL and branch never change). */
+  /** The rig's auth, merge strategy, provider, models and settings (name, URL and branch never change). */
   update(rig: Rig): void {
     this.sql.run`UPDATE rigs SET auth_kind = ${rig.auth.kind}, app_id = ${rig.auth.appId}, installation_id = ${rig.auth.installationId},
                    auth_fingerprint = ${rig.auth.fingerprint}, merge_strategy = ${rig.mergeStrategy}, provider_kind = ${rig.provider.kind},
                    api_base_url = ${rig.provider.apiBaseUrl}, repository = ${rig.provider.repository},
-                   polecat_model = ${rig.models.polecat}, refinery_model = ${rig.models.refinery}
+                   polecat_model = ${rig.models.polecat}, refinery_model = ${rig.models.refinery},
+                   max_polecats = ${rig.maxPolecats}, setup_command = ${rig.setupCommand}, setup_timeout_seconds = ${rig.setupTimeoutSeconds},
+                   polecat_instructions = ${rig.instructions.polecat}, refinery_instructions = ${rig.instructions.refinery}
                  WHERE id = ${rig.id}`;
   }
 
@@ -104,6 +113,10 @@ export class RigRepository {
         webhookSecretSet: Boolean(row.webhook_secret_set),
       },
       models: { polecat: row.polecat_model ?? null, refinery: row.refinery_model ?? null },
+      maxPolecats: row.max_polecats ?? null,
+      setupCommand: row.setup_command ?? null,
+      setupTimeoutSeconds: row.setup_timeout_seconds ?? SETUP_TIMEOUT_SECONDS.default,
+      instructions: { polecat: row.polecat_instructions ?? null, refinery: row.refinery_instructions ?? null },
     };
   }
 }

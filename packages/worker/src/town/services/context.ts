@@ -7,6 +7,7 @@ import type { IdFactory } from '../ids';
 import { LivenessMemory } from '../liveness-memory';
 import { AgentRepository } from '../repositories/agent-repository';
 import { BeadRepository } from '../repositories/bead-repository';
+import { ConvoyRepository } from '../repositories/convoy-repository';
 import { AgentEventRepository, TownEventRepository, type NewTownEvent } from '../repositories/event-repository';
 import { MailRepository } from '../repositories/mail-repository';
 import { MayorMessageRepository } from '../repositories/mayor-message-repository';
@@ -52,6 +53,8 @@ export interface TownRepositories {
   rigs: RigRepository;
   agents: AgentRepository;
   beads: BeadRepository;
+  /** Convoys (named groups of issue beads) and their membership. */
+  convoys: ConvoyRepository;
   mail: MailRepository;
   townEvents: TownEventRepository;
   agentEvents: AgentEventRepository;
@@ -84,6 +87,7 @@ export function createTownContext(deps: TownDeps, townId: string): TownContext {
     rigs: new RigRepository(deps.sql, townId),
     agents: new AgentRepository(deps.sql, liveness),
     beads: new BeadRepository(deps.sql, townId),
+    convoys: new ConvoyRepository(deps.sql, townId),
     mail: new MailRepository(deps.sql, townId),
     townEvents: new TownEventRepository(deps.sql, townId),
     agentEvents: new AgentEventRepository(deps.sql),

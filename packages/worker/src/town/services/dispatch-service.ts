@@ -11,6 +11,7 @@ import {
   type StartAgentRequest,
   type TownModels,
 } from '@gastown/protocol';
+import { customInstructions, setupFor, withCustomInstructions } from '../agent-settings-rules';
 import { mailNotice, mayorInstructions, polecatBranch, polecatInstructions, polecatPrompt, refineryInstructions } from '../briefings';
 import type { ContainerDelivery } from '../container-client';
 import { CONTROL_PLANE_URL_RULE, isAllowedControlPlaneUrl } from '../control-plane-url';
@@ -253,8 +254,11 @@ export class DispatchService {
       },
       rig: rig ? rigRefOf(rig) : null,
       bead: bead ? { id: bead.id, title: bead.title, body: bead.body.slice(0, MAX_TEXT_CHARS) } : null,
-      instructions: instructions.slice(0, MAX_TEXT_CHARS),
+      // the owner's instructions for the role (the rig's own, else the town's) after the briefing
+      instructions: withCustomInstructions(instructions, customInstructions(agent.role, town.config, rig)).slice(0, MAX_TEXT_CHARS),
       prompt: prompt === null ? null : prompt.slice(0, MAX_TEXT_CHARS),
+      // a polecat's rig setup command, from the rig's settings (the user's; never an agent's)
+      setup: setupFor(agent.role, rig),
     };
   }
 

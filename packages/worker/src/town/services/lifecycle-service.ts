@@ -1,6 +1,7 @@
 import {
   GastownError,
   MODEL_USAGE_EVENT,
+  SETUP_EVENTS,
   type AgentEvent,
   type AgentStatus,
   type BeadStatus,
@@ -39,7 +40,13 @@ export const TOWN_VISIBLE_AGENT_EVENTS: ReadonlySet<string> = new Set([
   // a private rig's git token: none usable past expiry (one per outage), and usable again
   'git.credentials_expired',
   'git.credentials_recovered',
+  // a polecat's rig setup command: its (redacted) output, and its failure — recorded on the polecat's bead
+  SETUP_EVENTS.output,
+  SETUP_EVENTS.failed,
 ]);
+
+/** Agent events that belong to the agent's bead as well (town events with its beadId). */
+const BEAD_AGENT_EVENTS: ReadonlySet<string> = new Set([SETUP_EVENTS.output, SETUP_EVENTS.failed]);
 
 /** The container's one-per-outage event: a private rig's git token expired and could not be replaced. */
 export const GIT_CREDENTIALS_EXPIRED_EVENT = 'git.credentials_expired';
@@ -154,7 +161,8 @@ export class LifecycleService {
       for (const e of batch.events) {
         if (repos.agentEvents.insertMany(agent.id, [e], now) === 0) continue;
         count += 1;
-        if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type)) this.ctx.event({ type: e.type, agentId: agent.id, data: e.data });
+        if (TOWN_VISIBLE_AGENT_EVENTS.has(e.type))
+          this.ctx.event({ type: e.type, agentId: agent.id, ...(BEAD_AGENT_EVENTS.has(e.type) ? { beadId: agent.beadId } : {}), data: e.data });
         if (e.type === CREDENTIAL_EXPIRED_EVENT) this.escalateExpired(agent, e.data);
         if (e.type === GIT_CREDENTIALS_EXPIRED_EVENT) this.escalateGitExpired(agent, e.data);
         if (e.type === MODEL_USAGE_EVENT) usageEvents.push(e);
@@ -250,10 +258,13 @@ export class LifecycleService {
         if (transition) {
           const { settings } = this.ctx;
           // a spent attempt waits out the backoff before the next polecat is dispatched
+          const spent = transition.attempts > bead.attempts;
+          // why the attempt was spent, for `gastown beads` and the dashboard (the reason is redacted above)
+          const lastFailure = spent ? { lastFailure: { reason: `its polecat ended ${req.outcome}${req.reason ? `: ${req.reason}` : ''}`.slice(0, 500), at: now } } : {};
           const metadata =
-            transition.status === 'open' && transition.attempts > bead.attempts
-              ? { ...bead.metadata, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) }
-              : bead.metadata;
+            transition.status === 'open' && spent
+              ? { ...bead.metadata, ...lastFailure, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) }
+              : { ...bead.metadata, ...lastFailure };
           const updated = repos.beads.update(bead.id, { ...transition, metadata }, now);
           status = updated.status;
           this.ctx.event({

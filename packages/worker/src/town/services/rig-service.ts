@@ -11,6 +11,8 @@ import {
   type UpdateRigRequest,
 } from '@gastown/protocol';
 import { gitHostFor, resolveProvider, secretFingerprint, type GitHostClient } from '../../git-host';
+import { isProbeable, probeGitRemote } from '../../git-host/remote-probe';
+import { DEFAULT_RIG_SETTINGS, nextRigSettings } from '../agent-settings-rules';
 import { assertModelAllowed, townAllowedModels } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { TownContext } from './context';
@@ -64,8 +66,10 @@ export class RigService {
       mergeStrategy,
       provider: { ...provider, webhookSecretSet: req.provider?.webhookSecret !== undefined },
       models,
+      ...nextRigSettings(DEFAULT_RIG_SETTINGS, req),
     };
     if (auth.kind !== 'none') await this.check(rig, secret);
+    else if (this.ctx.settings.rigAccessCheck && isProbeable(rig.gitUrl)) await probeGitRemote(rig.gitUrl, this.ctx.fetch);
     this.ctx.transaction(() => {
       // the name may have been taken while the access check ran
       if (repos.rigs.getByName(req.name)) throw new GastownError('conflict', `a rig named ${req.name} already exists`);
@@ -77,7 +81,7 @@ export class RigService {
     return this.town.rig(rig.id);
   }
 
-  /** Change auth, merge strategy, provider or models. A new credential (or a new API for the current one) is checked first. */
+  /** Change auth, merge strategy, provider, models or settings (polecat limit, setup command, instructions). A new credential (or a new API for the current one) is checked first. */
   async update(rigId: string, req: UpdateRigRequest): Promise<Rig> {
     const { repos, clock } = this.ctx;
     const current = this.town.rig(rigId);
@@ -92,7 +96,7 @@ export class RigService {
     };
     const provider = resolveProvider(current.gitUrl, providerInput, { authKind: auth.kind, mergeStrategy });
     const webhookSecretSet = req.provider?.webhookSecret !== undefined || current.provider.webhookSecretSet;
-    const rig: Rig = { ...current, auth, mergeStrategy, provider: { ...provider, webhookSecretSet }, models };
+    const rig: Rig = { ...current, auth, mergeStrategy, provider: { ...provider, webhookSecretSet }, models, ...nextRigSettings(current, req) };
     const apiChanged = provider.apiBaseUrl !== current.provider.apiBaseUrl || provider.kind !== current.provider.kind;
     if (auth.kind !== 'none' && (next !== null || apiChanged)) await this.check(rig, secret);
     this.ctx.transaction(() => {

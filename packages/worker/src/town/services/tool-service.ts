@@ -1,4 +1,4 @@
-import { GastownError, type TOOLS, type ToolName, type ToolResult } from '@gastown/protocol';
+import { CONVOY_LIMITS, GastownError, type TOOLS, type ToolName, type ToolResult } from '@gastown/protocol';
 import type { z } from 'zod';
 import { assertToolAllowed } from '../agent-authorization';
 import { toAgent } from '../credential-health';
@@ -6,9 +6,11 @@ import { assertModelAllowed, townAllowedModels } from '../model-rules';
 import type { AgentRecord } from '../repositories/agent-repository';
 import type { AgentService } from './agent-service';
 import type { BeadService } from './bead-service';
+import type { ConvoyService } from './convoy-service';
 import type { DispatchService } from './dispatch-service';
 import type { TownContext } from './context';
 import type { MailService } from './mail-service';
+import type { NudgeService } from './nudge-service';
 import type { ReviewService } from './review-service';
 import type { TownService } from './town-service';
 import type { WorkService } from './work-service';
@@ -29,15 +31,19 @@ export class ToolService {
     review: ReviewService,
     dispatch: DispatchService,
     beads: BeadService,
+    convoys: ConvoyService,
+    nudges: NudgeService,
   ) {
+    // a bead's own model must be one the town allows (its models, `allowed`, any rig's override): 403 model_not_allowed
+    const assertBeadModel = (rigId: string, model: string | undefined, field: string) => {
+      if (model === undefined) return;
+      town.rig(rigId);
+      const overrides = town.listRigs().flatMap((rig) => [rig.models.polecat, rig.models.refinery]);
+      assertModelAllowed(model, townAllowedModels(town.town().config.models, overrides), field);
+    };
     this.handlers = {
-      // a bead's own model must be one the town allows (its models, `allowed`, any rig's override): 403 model_not_allowed
       sling: (agent, args) => {
-        if (args.model !== undefined) {
-          town.rig(args.rigId);
-          const overrides = town.listRigs().flatMap((rig) => [rig.models.polecat, rig.models.refinery]);
-          assertModelAllowed(args.model, townAllowedModels(town.town().config.models, overrides), 'model');
-        }
+        assertBeadModel(args.rigId, args.model, 'model');
         return { bead: beads.create({ kind: 'agent', agent }, args) };
       },
       list_rigs: () => ({ rigs: town.listRigs() }),
@@ -70,6 +76,17 @@ export class ToolService {
       bead_status: (_agent, args) => ({ bead: work.bead(args.beadId) }),
       // the mayor changes a bead it slung (another bead: 403 token_scope)
       bead_update: (agent, { beadId, ...patch }) => ({ bead: beads.update({ kind: 'agent', agent }, beadId, patch) }),
+      // several beads (dependsOn may name earlier ones by index) and one convoy of them, all or nothing
+      sling_batch: (agent, args) => {
+        args.beads.forEach((bead, i) => assertBeadModel(bead.rigId, bead.model, `beads.${i}.model`));
+        const batch = convoys.slingBatch({ kind: 'agent', agent }, args);
+        convoys.landReady();
+        return { convoy: convoys.get(batch.convoy.id), beads: batch.beads };
+      },
+      list_convoys: (_agent, args) => ({ convoys: convoys.page(args.status ?? null, { limit: CONVOY_LIMITS.maxListed, after: null }).items }),
+      convoy_status: (_agent, args) => convoys.detail(args.convoyId),
+      // the mayor nudges a live agent: it sees the text at its next turn
+      nudge: async (agent, args) => ({ agent: await nudges.nudge(args.agentId, args.text, { kind: 'agent', agent }), delivered: true as const }),
     };
   }
 

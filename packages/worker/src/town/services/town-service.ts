@@ -9,6 +9,7 @@ import {
   type UpdateTownConfigRequest,
 } from '@gastown/protocol';
 import type { TokenPolicy } from '../../auth';
+import { mergeTownInstructions, NO_TOWN_INSTRUCTIONS } from '../agent-settings-rules';
 import { assertModelsForProvider, mergePrices, mergeTownModels, storedProvider } from '../model-rules';
 import { listProviderModels } from '../provider-models';
 import type { TownContext } from './context';
@@ -27,6 +28,8 @@ export function defaultTownConfig(policy: TokenPolicy | null): TownConfig {
     models: null,
     prices: {},
     spendCap: null,
+    maxPolecats: null,
+    instructions: NO_TOWN_INSTRUCTIONS,
   };
 }
 
@@ -86,6 +89,8 @@ export class TownService {
         runtime: patch.runtime ?? current.runtime,
         sleepAfterSeconds: patch.sleepAfterSeconds ?? current.sleepAfterSeconds,
         agentTokenTtlSeconds: patch.agentTokenTtlSeconds ?? current.agentTokenTtlSeconds,
+        maxPolecats: patch.maxPolecats === undefined ? current.maxPolecats : patch.maxPolecats,
+        instructions: mergeTownInstructions(current.instructions, patch.instructions),
       });
       // names only: env var values never enter an event
       this.ctx.event({ type: 'town.config_updated', data: { fields: Object.keys(patch).sort(), envVarNames } });

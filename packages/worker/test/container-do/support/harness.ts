@@ -64,6 +64,7 @@ export async function withTownContainer<T>(
       configure: (patch) => object.configure(patch),
       keepAwake: () => rpcBoundary(() => object.keepAwake()),
       restart: () => object.restart(),
+      destroyTown: () => object.destroyTown(),
     };
     return test({ object, container, alarmAt: () => alarm, stopNotices, rpc });
   });
