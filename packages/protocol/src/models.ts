@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { MaxPolecatsSchema, RigInstructionsSchema, SETUP_TIMEOUT_SECONDS, SetupCommandSchema, SetupTimeoutSecondsSchema, TownInstructionsSchema } from './agent-settings';
+import {
+  MaxPolecatsSchema,
+  RigInstructionsSchema,
+  SETUP_TIMEOUT_SECONDS,
+  SetupCommandSchema,
+  SetupTimeoutSecondsSchema,
+  TownInstructionsSchema,
+} from './agent-settings';
 import { MergeStrategySchema, RigAuthViewSchema, RigProviderViewSchema } from './rig-auth';
 import { AgentRoleSchema, CredentialStatusSchema } from './claims';
 import { BEAD_LIMITS, BeadDependsOnSchema, BeadLabelsSchema, BeadPrioritySchema } from './bead-fields';

@@ -21,7 +21,14 @@ export type NudgeAgentResponse = z.infer<typeof NudgeAgentResponseSchema>;
 export const NudgeArgsSchema = z.object({ agentId: AgentIdSchema, text: NudgeTextSchema }).strict();
 
 /** Container control API `POST /agents/:agentId/nudge` (the text already says who nudges). */
-export const ContainerNudgeRequestSchema = z.object({ text: z.string().min(1).max(MAX_NUDGE_CHARS + 200) }).strict();
+export const ContainerNudgeRequestSchema = z
+  .object({
+    text: z
+      .string()
+      .min(1)
+      .max(MAX_NUDGE_CHARS + 200),
+  })
+  .strict();
 export type ContainerNudgeRequest = z.infer<typeof ContainerNudgeRequestSchema>;
 
 /** How a nudge reads to the agent: who sent it, then the text. */

@@ -39,5 +39,9 @@ export const agentCommand: Command = {
   name: 'agent',
   summary: 'stop, restart or nudge an agent',
   run: (sys, argv) =>
-    runGroup(sys, argv, 'agent', [{ name: 'stop', summary: 'stop an agent (container first, then revoke its credentials)', run: stop }, agentRestartCommand, agentNudgeCommand]),
+    runGroup(sys, argv, 'agent', [
+      { name: 'stop', summary: 'stop an agent (container first, then revoke its credentials)', run: stop },
+      agentRestartCommand,
+      agentNudgeCommand,
+    ]),
 };

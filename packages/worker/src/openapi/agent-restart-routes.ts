@@ -20,7 +20,10 @@ export const restartAgentRoute = createRoute({
     400: e400,
     401: e401,
     404: { ...e404, description: "not_found: the town or the agent (another user's agent answers 404 too)" },
-    409: { ...e409, description: 'conflict: the agent cannot be restarted now, it is being started, or the town has no model provider (the message says which)' },
+    409: {
+      ...e409,
+      description: 'conflict: the agent cannot be restarted now, it is being started, or the town has no model provider (the message says which)',
+    },
     413: e413,
     415: e415,
     502: { ...e400, description: 'upstream_failed: the container refused the start' },

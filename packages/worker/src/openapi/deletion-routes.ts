@@ -11,7 +11,7 @@ export const deleteRigRoute = createRoute({
   path: '/api/towns/{townId}/rigs/{rigId}',
   tags: ['towns'],
   summary:
-    "Delete a rig: its agents are stopped (credentials revoked), every bead of it not closed is closed as cancelled (metadata {cancelled: true, reason}), the container removes its workspaces, the rig answers 404 afterwards. Closed beads and stopped agents stay as history",
+    'Delete a rig: its agents are stopped (credentials revoked), every bead of it not closed is closed as cancelled (metadata {cancelled: true, reason}), the container removes its workspaces, the rig answers 404 afterwards. Closed beads and stopped agents stay as history',
   security: [...SECURITY.user],
   request: { params: RigParams },
   responses: {

@@ -31,7 +31,8 @@ export const acknowledgeEscalationRoute = createRoute({
   method: 'post',
   path: '/api/towns/{townId}/escalations/{beadId}/acknowledge',
   tags: ['escalations'],
-  summary: 'Acknowledge an escalation: it stays open, with metadata acknowledgedAt/acknowledgedBy (and the note). Idempotent; a resolved one is returned as it is',
+  summary:
+    'Acknowledge an escalation: it stays open, with metadata acknowledgedAt/acknowledgedBy (and the note). Idempotent; a resolved one is returned as it is',
   security: [...SECURITY.user],
   request: { params: EscalationParams, body: jsonBody(AcknowledgeEscalationRequestSchema, 'optional note; an empty body is fine') },
   responses: { 200: jsonContent(EscalationResponseSchema, 'the escalation'), 400: e400, 401: e401, 404: notFound, 413: e413, 415: e415 },

@@ -11,7 +11,7 @@ export const nudgeAgentRoute = createRoute({
   path: '/api/towns/{townId}/agents/{agentId}/nudge',
   tags: ['agents'],
   summary:
-    "Nudge a running agent: a short message (≤ 2,000 characters) put into its session without starting a turn; it sees the text at its next model call. Never wakes a sleeping container.",
+    'Nudge a running agent: a short message (≤ 2,000 characters) put into its session without starting a turn; it sees the text at its next model call. Never wakes a sleeping container.',
   security: [...SECURITY.user],
   request: { params: AgentParams, body: jsonBody(NudgeAgentRequestSchema) },
   responses: {

@@ -4,7 +4,14 @@
  * in place for one town (`installTownSeams`) after the town exists — without reaching into the
  * object. A town with nothing installed uses the real ones.
  */
-import type { AgentRuntimeStatus, ContainerNudgeRequest, DeliverMessageRequest, MergeRequest, PushCredentialsRequest, StartAgentRequest } from '@gastown/protocol';
+import type {
+  AgentRuntimeStatus,
+  ContainerNudgeRequest,
+  DeliverMessageRequest,
+  MergeRequest,
+  PushCredentialsRequest,
+  StartAgentRequest,
+} from '@gastown/protocol';
 import type { FetchFn } from '../../src/git-host';
 import type { AlarmScheduler } from '../../src/town/alarm-scheduler';
 import type { ContainerClient, ContainerDelivery, ContainerSettings, StopOptions } from '../../src/town/container-client';

@@ -258,7 +258,10 @@ describe('agent lifecycle callbacks', () => {
       statuses.push((await complete(p, { outcome: 'failed', reason: 'crashed' })).body.beadStatus);
     }
     expect(statuses).toEqual(['open', 'open', 'failed']);
-    expect(await beadById(f, f.bead.id)).toMatchObject({ attempts: 3, metadata: expect.objectContaining({ lastFailure: { reason: 'its polecat ended failed: crashed', at: expect.any(Number) } }) });
+    expect(await beadById(f, f.bead.id)).toMatchObject({
+      attempts: 3,
+      metadata: expect.objectContaining({ lastFailure: { reason: 'its polecat ended failed: crashed', at: expect.any(Number) } }),
+    });
   });
 
   it('merge callback merged: MR closed, source bead closed', async () => {

@@ -18,7 +18,10 @@ describe('town and rig settings', () => {
     const f = await dispatchTown();
     const before = TownSchema.parse((await call('GET', routePath(USER_API.town, { townId: f.town.id }), { token: f.userToken })).body.town);
     expect(before.config).toMatchObject({ maxPolecats: null, instructions: { mayor: null, polecat: null, refinery: null } });
-    let res = await call('PATCH', configPath(f.town.id), { token: f.userToken, body: { maxPolecats: 2, instructions: { polecat: 'Use pnpm.', mayor: 'Be brief.' } } });
+    let res = await call('PATCH', configPath(f.town.id), {
+      token: f.userToken,
+      body: { maxPolecats: 2, instructions: { polecat: 'Use pnpm.', mayor: 'Be brief.' } },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.town.config).toMatchObject({ maxPolecats: 2, instructions: { mayor: 'Be brief.', polecat: 'Use pnpm.', refinery: null } });
     res = await call('PATCH', configPath(f.town.id), { token: f.userToken, body: { maxPolecats: null, instructions: { mayor: null } } });
@@ -39,13 +42,23 @@ describe('town and rig settings', () => {
 
   it('rig: maxPolecats, setupCommand (+ timeout) and instructions are stored, and null removes them', async () => {
     const f = await dispatchTown();
-    expect(RigSchema.parse(f.rig)).toMatchObject({ maxPolecats: null, setupCommand: null, setupTimeoutSeconds: 300, instructions: { polecat: null, refinery: null } });
+    expect(RigSchema.parse(f.rig)).toMatchObject({
+      maxPolecats: null,
+      setupCommand: null,
+      setupTimeoutSeconds: 300,
+      instructions: { polecat: null, refinery: null },
+    });
     let res = await call('PATCH', rigPath(f.town.id, f.rig.id), {
       token: f.userToken,
       body: { maxPolecats: 1, setupCommand: 'npm ci', setupTimeoutSeconds: 60, instructions: { refinery: 'Check the changelog.' } },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.rig).toMatchObject({ maxPolecats: 1, setupCommand: 'npm ci', setupTimeoutSeconds: 60, instructions: { polecat: null, refinery: 'Check the changelog.' } });
+    expect(res.body.rig).toMatchObject({
+      maxPolecats: 1,
+      setupCommand: 'npm ci',
+      setupTimeoutSeconds: 60,
+      instructions: { polecat: null, refinery: 'Check the changelog.' },
+    });
     const listed = (await call('GET', routePath(USER_API.rigs, { townId: f.town.id }), { token: f.userToken })).body.rigs;
     expect(listed[0]).toMatchObject({ setupCommand: 'npm ci', maxPolecats: 1 });
     res = await call('PATCH', rigPath(f.town.id, f.rig.id), { token: f.userToken, body: { setupCommand: null, maxPolecats: null } });
@@ -141,7 +154,10 @@ describe('POST /api/towns/:townId/agents/:agentId/nudge', () => {
     await heartbeat(polecat, { activity: 'working' });
     const res = await callTool(mayor, 'nudge', { agentId: polecat.agent.id, text: 'the user wants tests' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(f.fake.of('nudge').at(-1)).toMatchObject({ agentId: polecat.agent.id, req: { text: `[nudge from mayor ${mayor.agent.name}] the user wants tests` } });
+    expect(f.fake.of('nudge').at(-1)).toMatchObject({
+      agentId: polecat.agent.id,
+      req: { text: `[nudge from mayor ${mayor.agent.name}] the user wants tests` },
+    });
     // a polecat may not nudge (the tool is the mayor's)
     expectError(await callTool(polecat, 'nudge', { agentId: mayor.agent.id, text: 'hi' }), 403, 'role_forbidden');
   });

@@ -20,7 +20,10 @@ async function workingTown() {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const working = created.body.bead as Bead;
   const waiting = (
-    await call('POST', routePath(USER_API.beads, { townId: f.town.id }), { token: f.userToken, body: { rigId: f.rig.id, title: 'later', dependsOn: [working.id] } })
+    await call('POST', routePath(USER_API.beads, { townId: f.town.id }), {
+      token: f.userToken,
+      body: { rigId: f.rig.id, title: 'later', dependsOn: [working.id] },
+    })
   ).body.bead as Bead;
   await runAlarm(f.town.id);
   const start = f.fake.of('start').find((s) => s.req.bead?.id === working.id);

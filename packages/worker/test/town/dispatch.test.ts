@@ -123,7 +123,7 @@ describe('mayor messages: warm and cold path', () => {
     expectError(await callTool(first, 'list_rigs'), 401, 'token_revoked');
   });
 
-  it('a message while the mayor\'s run is ending (container 409) is stored, not a new start: its last report keeps working, then the message starts the next run', async () => {
+  it("a message while the mayor's run is ending (container 409) is stored, not a new start: its last report keeps working, then the message starts the next run", async () => {
     const f = await dispatchTown();
     await sendToMayor(f, 'hello');
     const first = startedAgent(f.fake.of('start')[0]!.req);

@@ -41,7 +41,9 @@ describe('escalations', () => {
     expect(await byState('acknowledged')).toEqual([a.id]);
     expect(await byState('open')).toEqual([b.id]);
 
-    const resolved = EscalationResponseSchema.parse((await call('POST', resolvePath(f.town.id, b.id), { token: f.userToken, body: { resolution: 'done' } })).body);
+    const resolved = EscalationResponseSchema.parse(
+      (await call('POST', resolvePath(f.town.id, b.id), { token: f.userToken, body: { resolution: 'done' } })).body,
+    );
     expect(resolved.escalation.status).toBe('closed');
     expect(resolved.escalation.metadata).toMatchObject({ resolvedAt: expect.any(Number), resolution: 'done' });
     expect((await call('POST', resolvePath(f.town.id, b.id), { token: f.userToken, body: {} })).status).toBe(200);
@@ -104,7 +106,8 @@ describe('POST /api/towns/:townId/agents/:agentId/restart', () => {
     await runAlarm(f.town.id);
     const first = f.fake.of('start').find((s) => s.req.bead?.id === bead.id)!;
     const polecat = startedAgent(first.req);
-    const attemptsBefore = ((await call('GET', routePath(USER_API.bead, { townId: f.town.id, beadId: bead.id }), { token: f.userToken })).body.bead as Bead).attempts;
+    const attemptsBefore = ((await call('GET', routePath(USER_API.bead, { townId: f.town.id, beadId: bead.id }), { token: f.userToken })).body.bead as Bead)
+      .attempts;
     f.fake.calls.length = 0;
     const res = await call('POST', restartPath(f.town.id, polecat.agent.id), { token: f.userToken, body: {} });
     expect(res.status, JSON.stringify(res.body)).toBe(200);

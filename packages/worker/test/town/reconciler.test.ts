@@ -82,7 +82,11 @@ describe('reconciler: dispatch of open beads', () => {
     await runAlarm(f.town.id);
     expect(starts()).toBe(3);
     b = (await beads(f)).find((x) => x.id === bead.id)!;
-    expect(b).toMatchObject({ status: 'failed', attempts: 3, metadata: expect.objectContaining({ lastFailure: expect.objectContaining({ reason: expect.stringContaining('clone failed') }) }) });
+    expect(b).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      metadata: expect.objectContaining({ lastFailure: expect.objectContaining({ reason: expect.stringContaining('clone failed') }) }),
+    });
     const escalations = (await beads(f)).filter((x) => x.type === 'escalation');
     expect(escalations).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ relatedBeadId: bead.id, severity: 'high' }) })]);
     await runAlarm(f.town.id);

@@ -33,7 +33,11 @@ interface Case {
 const CASES: Case[] = [
   { name: "no limits of its own: the deployment's (4)", state: state({ beads: FIVE }), expected: ['bd_a1', 'bd_a2', 'bd_a3', 'bd_b1'] },
   { name: "the town's limit replaces the deployment's", state: state({ beads: FIVE, maxPolecats: 2 }), expected: ['bd_a1', 'bd_a2'] },
-  { name: "a town limit above the deployment's is the town's", state: state({ beads: FIVE, maxPolecats: 10 }), expected: ['bd_a1', 'bd_a2', 'bd_a3', 'bd_b1', 'bd_b2'] },
+  {
+    name: "a town limit above the deployment's is the town's",
+    state: state({ beads: FIVE, maxPolecats: 10 }),
+    expected: ['bd_a1', 'bd_a2', 'bd_a3', 'bd_b1', 'bd_b2'],
+  },
   {
     name: "a rig's limit: its beads wait, another rig's go in their place",
     state: state({ beads: FIVE, rigMaxPolecats: { [RIG_A]: 1 } }),

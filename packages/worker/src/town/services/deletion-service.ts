@@ -51,7 +51,10 @@ export class DeletionService {
     }
     let workspaces: WorkspaceRemoval;
     try {
-      workspaces = await this.ctx.container.removeRig(rig.id, rigAgents.map((a) => a.id));
+      workspaces = await this.ctx.container.removeRig(
+        rig.id,
+        rigAgents.map((a) => a.id),
+      );
     } catch (err) {
       // the rig goes anyway: its workspaces are unreachable without it (the container's next boot starts without them)
       const code = codeOf(err, 'upstream_failed');
@@ -63,11 +66,7 @@ export class DeletionService {
       const cancelled: string[] = [];
       for (const bead of repos.beads.list({ rigId: rig.id })) {
         if (bead.status === 'closed') continue;
-        repos.beads.update(
-          bead.id,
-          { status: 'closed', assigneeId: null, metadata: { ...bead.metadata, cancelled: true, reason: RIG_DELETED_REASON } },
-          now,
-        );
+        repos.beads.update(bead.id, { status: 'closed', assigneeId: null, metadata: { ...bead.metadata, cancelled: true, reason: RIG_DELETED_REASON } }, now);
         this.ctx.event({
           type: 'bead.status_changed',
           beadId: bead.id,

@@ -260,7 +260,9 @@ export class LifecycleService {
           // a spent attempt waits out the backoff before the next polecat is dispatched
           const spent = transition.attempts > bead.attempts;
           // why the attempt was spent, for `gastown beads` and the dashboard (the reason is redacted above)
-          const lastFailure = spent ? { lastFailure: { reason: `its polecat ended ${req.outcome}${req.reason ? `: ${req.reason}` : ''}`.slice(0, 500), at: now } } : {};
+          const lastFailure = spent
+            ? { lastFailure: { reason: `its polecat ended ${req.outcome}${req.reason ? `: ${req.reason}` : ''}`.slice(0, 500), at: now } }
+            : {};
           const metadata =
             transition.status === 'open' && spent
               ? { ...bead.metadata, ...lastFailure, retryAt: now + backoffMs(transition.attempts, settings.backoffBaseMs, settings.backoffMaxMs) }

@@ -27,7 +27,10 @@ export class NudgeService {
     const sender = from.kind === 'user' ? 'the user' : `${from.agent.role} ${from.agent.name}`;
     const delivery = await this.ctx.container.nudge(agent.id, { text: nudgeText(sender, text) });
     if (delivery !== 'delivered') {
-      throw new GastownError('conflict', `agent ${agent.name} is not running in the town's container (${delivery === 'ending' ? 'its run is ending' : 'no live run'})`);
+      throw new GastownError(
+        'conflict',
+        `agent ${agent.name} is not running in the town's container (${delivery === 'ending' ? 'its run is ending' : 'no live run'})`,
+      );
     }
     this.ctx.event({
       type: 'agent.nudged',
