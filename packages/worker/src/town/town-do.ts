@@ -110,6 +110,12 @@ export class TownDO extends DurableObject<Env> {
   private services: TownServices | null = null;
   /** The town was deleted in this object's lifetime: its storage holds no tables any more. */
   private deleted = false;
+  /**
+   * A deletion is under way (its container is being destroyed): every other call is refused and the
+   * alarm does nothing, so no message, dispatch or reconciler pass starts a container for a town
+   * that is going away. Reset if the deletion fails (the user may retry).
+   */
+  private deleting = false;
   private reconciling = false;
 
   constructor(ctx: DurableObjectState, env: Env, options: TownDOOptions = {}) {
@@ -216,7 +222,14 @@ export class TownDO extends DurableObject<Env> {
    */
   deleteTown(userId: string): Promise<RpcResult<TownDeletionPlan>> {
     return this.asOwner('deleteTown', userId, async (s) => {
-      const plan = await s.deletion.prepareTownDeletion();
+      this.deleting = true;
+      let plan: TownDeletionPlan;
+      try {
+        plan = await s.deletion.prepareTownDeletion();
+      } finally {
+        // deleted (below) or not: either way no longer "under way"
+        this.deleting = false;
+      }
       this.services = null;
       this.deleted = true;
       this.deps.inFlight.clear();
@@ -519,7 +532,7 @@ export class TownDO extends DurableObject<Env> {
 
   private async runReconciler(): Promise<{ actions: { type: string }[]; nextAt: number | null } | null> {
     const services = this.services;
-    if (!services) return null;
+    if (!services || this.deleting) return null;
     const { clock, settings, logger } = this.deps;
     if (this.reconciling) {
       // a run is in progress (awaiting a container): look again shortly
@@ -578,12 +591,13 @@ export class TownDO extends DurableObject<Env> {
 
   private town(): TownServices {
     if (!this.services) throw new GastownError('not_found', 'town not found');
+    if (this.deleting) throw new GastownError('conflict', 'the town is being deleted');
     return this.services;
   }
 
   /** The town an agent's call is for: none (never created, or deleted) makes its token worthless: 401. */
   private townOfAgent(): TownServices {
-    if (!this.services) throw new GastownError('token_revoked', 'agent credentials are revoked (the town does not exist)');
+    if (!this.services || this.deleting) throw new GastownError('token_revoked', 'agent credentials are revoked (the town does not exist)');
     return this.services;
   }
 

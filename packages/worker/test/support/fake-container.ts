@@ -54,6 +54,8 @@ export interface FakeBehaviour {
   removeRig?: GastownError | 'removed' | 'container_asleep' | null;
   /** Throw this from destroy, or answer whether a container was running (default true). */
   destroy?: GastownError | { wasRunning: boolean } | null;
+  /** destroy waits for this first (a container that takes its time to go). */
+  destroyGate?: Promise<void> | null;
 }
 
 export function runtimeStatus(agentId: string, role: AgentRuntimeStatus['role'], gen: number, activity: 'working' | 'waiting'): AgentRuntimeStatus {
@@ -153,6 +155,7 @@ export class FakeContainer implements ContainerClient {
   }
   async destroy(): Promise<{ wasRunning: boolean }> {
     this.calls.push({ method: 'destroy' });
+    if (this.behaviour.destroyGate) await this.behaviour.destroyGate;
     const behaviour = this.behaviour.destroy;
     if (behaviour instanceof GastownError) throw behaviour;
     return behaviour ?? { wasRunning: true };

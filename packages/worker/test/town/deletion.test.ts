@@ -5,9 +5,9 @@
  * leaves the user's list. Owner checks (another user's → 404), no token → 401.
  */
 import { DeleteRigResponseSchema, DeleteTownResponseSchema, GastownError, USER_API, routePath, type Bead } from '@gastown/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { call, createUserToken, expectError, snapshotTown } from '../helpers';
-import { agentsOf, dispatchTown, heartbeat, startedAgent, townEvents } from '../support/agent-calls';
+import { agentsOf, dispatchTown, heartbeat, sendToMayor, startedAgent, townEvents } from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
 
 const rigPath = (townId: string, rigId: string) => routePath(USER_API.rig, { townId, rigId });
@@ -131,6 +131,27 @@ describe('DELETE /api/towns/:townId', () => {
     f.fake.behaviour.destroy = error;
     expectError(await call('DELETE', townPath(f.town.id), { token: f.userToken }), status, error.code);
     expect((await call('GET', townPath(f.town.id), { token: f.userToken })).status).toBe(200);
+    // the town works as before: a message is taken (the deletion is no longer under way)
+    f.fake.behaviour.destroy = null;
+    expect((await sendToMayor(f, 'still here?')).status).toBe(201);
+  });
+
+  it('while its container is being destroyed, the town refuses every other call (409) and its alarm starts nothing', async () => {
+    const f = await workingTown();
+    let release!: () => void;
+    f.fake.behaviour.destroyGate = new Promise<void>((resolve) => (release = resolve));
+    f.fake.calls.length = 0;
+    const deleting = call('DELETE', townPath(f.town.id), { token: f.userToken });
+    await vi.waitFor(() => expect(f.fake.of('destroy')).toHaveLength(1), { timeout: 5_000 });
+    const message = await sendToMayor(f, 'one last thing');
+    expectError(message, 409, 'conflict');
+    expect(message.body.error.message).toContain('being deleted');
+    await runAlarm(f.town.id);
+    expect(f.fake.of('start')).toEqual([]);
+    expectError(await heartbeat(f.polecat), 401, 'token_revoked');
+    release();
+    expect((await deleting).status).toBe(200);
+    expectError(await call('GET', townPath(f.town.id), { token: f.userToken }), 404, 'not_found');
   });
 
   it("another user's town, an unknown town → 404; no token → 401; nothing is destroyed", async () => {
