@@ -40,6 +40,25 @@ async function readyMergeRequest(
   return { mayor, polecat, bead, mr, branch };
 }
 
+/**
+ * A refinery that reviewed and merged a first merge request and now waits; a second merge request
+ * is ready (its polecat exited). The next alarm hands the second one over.
+ */
+async function refineryWaitingWithSecondMergeRequest() {
+  const f = await dispatchTown();
+  const first = await readyMergeRequest(f, 'first');
+  await complete(first.polecat, { outcome: 'completed', branch: first.branch });
+  await runAlarm(f.town.id);
+  const refineryStart = f.fake.of('start').at(-1)!.req;
+  const refinery = startedAgent(refineryStart);
+  await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id, commit: POLECAT_COMMIT });
+  await mergeResult(refinery, { mergeRequestBeadId: first.mr.id, outcome: 'merged', commitSha: 'c'.repeat(40) });
+  await heartbeat(refinery, { activity: 'waiting' });
+  const second = await readyMergeRequest(f, 'second');
+  await complete(second.polecat, { outcome: 'completed', branch: second.branch });
+  return { f, refineryStart, refinery, second };
+}
+
 describe('refinery flow', () => {
   it('an open merge request waits until its polecat has exited (pushed), then the alarm starts the rig refinery with it', async () => {
     const f = await dispatchTown();
@@ -146,18 +165,7 @@ describe('refinery flow', () => {
   });
 
   it('a waiting refinery gets the next merge request delivered (with a fresh grant), not a new start', async () => {
-    const f = await dispatchTown();
-    const first = await readyMergeRequest(f, 'first');
-    await complete(first.polecat, { outcome: 'completed', branch: first.branch });
-    await runAlarm(f.town.id);
-    const refineryStart = f.fake.of('start').at(-1)!.req;
-    const refinery = startedAgent(refineryStart);
-    await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id, commit: POLECAT_COMMIT });
-    await mergeResult(refinery, { mergeRequestBeadId: first.mr.id, outcome: 'merged', commitSha: 'c'.repeat(40) });
-    await heartbeat(refinery, { activity: 'waiting' });
-
-    const second = await readyMergeRequest(f, 'second');
-    await complete(second.polecat, { outcome: 'completed', branch: second.branch });
+    const { f, refineryStart, refinery, second } = await refineryWaitingWithSecondMergeRequest();
     const starts = f.fake.of('start').length;
     await runAlarm(f.town.id);
     expect(f.fake.of('start')).toHaveLength(starts);
@@ -169,18 +177,7 @@ describe('refinery flow', () => {
   });
 
   it('a refinery whose run is ending (idle timeout: the container answers 409) is not declared lost: its last events and completion report keep working, then a new run takes the merge request', async () => {
-    const f = await dispatchTown();
-    const first = await readyMergeRequest(f, 'first');
-    await complete(first.polecat, { outcome: 'completed', branch: first.branch });
-    await runAlarm(f.town.id);
-    const refineryStart = f.fake.of('start').at(-1)!.req;
-    const refinery = startedAgent(refineryStart);
-    await callTool(refinery, 'done', { branch: first.branch, mergeRequestBeadId: first.mr.id, commit: POLECAT_COMMIT });
-    await mergeResult(refinery, { mergeRequestBeadId: first.mr.id, outcome: 'merged', commitSha: 'c'.repeat(40) });
-    await heartbeat(refinery, { activity: 'waiting' });
-
-    const second = await readyMergeRequest(f, 'second');
-    await complete(second.polecat, { outcome: 'completed', branch: second.branch });
+    const { f, refineryStart, refinery, second } = await refineryWaitingWithSecondMergeRequest();
     f.fake.behaviour.deliver = 'ending';
     const starts = f.fake.of('start').length;
     await runAlarm(f.town.id);
