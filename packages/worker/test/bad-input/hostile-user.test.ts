@@ -3,10 +3,14 @@
  * id of the user and admin API: each → 400 validation_failed (or the route's typed 4xx), nothing
  * stored, never echoed back, no crash. Positive controls prove each field accepts a good value.
  */
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers';
 import { HOSTILE_GIT_URLS, HOSTILE_STRINGS, type Hostile } from '@gastown/testkit/hostile-strings';
+import { installTownSeams } from '../support/town-seams';
 import { expectHealthy, runRefusal, type RefusalCase } from './support';
+
+const GIT_ADVERTISEMENT = { 'content-type': 'application/x-git-upload-pack-advertisement' };
 import { buildWorld, snapshotWorld, type World } from './world';
 
 interface Field {
@@ -133,6 +137,8 @@ describe('user and admin API × hostile strings', () => {
     'file:///srv/git/r.git',
     '/srv/git/r.git',
   ])('a legitimate remote is still accepted: %s', async (gitUrl) => {
+    // the http(s) ones are read before they are added (rig access check): a git host that has them
+    installTownSeams(env.TOWN.idFromName(w.town.id).toString(), { fetch: async () => new Response('0000', { status: 200, headers: GIT_ADVERTISEMENT }) });
     const res = await call('POST', `${town(w)}/rigs`, { token: w.userToken, body: { name: `ok-${Math.random().toString(36).slice(2, 10)}`, gitUrl } });
     expect({ status: res.status, gitUrl: res.body.rig?.gitUrl }).toEqual({ status: 201, gitUrl });
   });

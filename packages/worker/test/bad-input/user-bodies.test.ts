@@ -176,7 +176,13 @@ const READ_CASES: RefusalCase<World>[] = [
 ];
 
 const METHOD_CASES: RefusalCase<World>[] = [
-  { name: 'DELETE a town (no such route)', method: 'DELETE', path: town, code: 'not_found', opts: (w) => ({ token: w.userToken }) },
+  {
+    name: 'PUT a town (no such route: PATCH its config, DELETE it)',
+    method: 'PUT',
+    path: town,
+    code: 'not_found',
+    opts: (w) => ({ token: w.userToken, body: { name: 'x' } }),
+  },
   {
     name: 'PUT the config (PATCH only)',
     method: 'PUT',

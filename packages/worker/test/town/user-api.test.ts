@@ -19,6 +19,8 @@ describe('user API: towns, config, rigs', () => {
       models: null,
       prices: {},
       spendCap: null,
+      maxPolecats: null,
+      instructions: { mayor: null, polecat: null, refinery: null },
     });
 
     const list = await call('GET', '/api/towns', { token });
@@ -68,6 +70,8 @@ describe('user API: towns, config, rigs', () => {
       models: { default: 'fake', mayor: null, polecat: null, refinery: null, small: null, allowed: [] },
       prices: {},
       spendCap: null,
+      maxPolecats: null,
+      instructions: { mayor: null, polecat: null, refinery: null },
     });
     expect(JSON.stringify(res.body)).not.toContain('sk-very-secret-value');
 

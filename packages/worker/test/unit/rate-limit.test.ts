@@ -79,8 +79,8 @@ describe('TokenBuckets', () => {
 });
 
 describe('ToolRateLimiter', () => {
-  it('limits gt_sling, gt_mail_send and gt_escalate by default, and nothing else', () => {
-    expect(Object.keys(TOOL_RATE_LIMITS).sort()).toEqual(['escalate', 'mail_send', 'sling']);
+  it('limits gt_sling, gt_sling_batch, gt_mail_send and gt_escalate by default, and nothing else', () => {
+    expect(Object.keys(TOOL_RATE_LIMITS).sort()).toEqual(['escalate', 'mail_send', 'sling', 'sling_batch']);
   });
 
   it.each(Object.entries(TOOL_RATE_LIMITS).map(([tool, limit]) => ({ tool: tool as keyof typeof TOOL_RATE_LIMITS, limit: limit! })))(
