@@ -6,8 +6,11 @@ export const EXPIRING_LIFE_FRACTION = 0.75;
 
 /**
  * The control plane's view of an agent's credentials, from its row and the time. Pure.
- * Precedence: revoked (stopped) > none (never issued) > expired > degraded (broker reports
- * failing refreshes) > expiring (> 75 % of life used) > healthy.
+ * Precedence: revoked (stopped, or its run ended) > none (never issued) > expired > degraded
+ * (broker reports failing refreshes) > expiring (> 75 % of life used) > healthy.
+ * A run that ended (exited, failed) holds no usable credentials: they were revoked when it
+ * reported its end or was declared lost, or are one heartbeat interval after an unreported end
+ * (reconcile.ts endedRunRevokeAt). Its token's times stay in the view, for the record.
  */
 export function computeCredentialHealth(agent: AgentRecord, now: number): CredentialHealth {
   const base = {
@@ -23,7 +26,7 @@ export function computeCredentialHealth(agent: AgentRecord, now: number): Creden
 }
 
 function credentialState(agent: AgentRecord, now: number): CredentialHealth['state'] {
-  if (agent.status === 'stopped') return 'revoked';
+  if (agent.status === 'stopped' || agent.status === 'exited' || agent.status === 'failed') return 'revoked';
   if (agent.tokenIssuedAt === null || agent.tokenExpiresAt === null) return 'none';
   if (now >= agent.tokenExpiresAt) return 'expired';
   const reported = agent.credentialReported;

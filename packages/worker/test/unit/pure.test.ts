@@ -69,6 +69,8 @@ describe('computeCredentialHealth', () => {
     { name: 'broker reports degraded', agent: agent({ credentialReported: reported({ state: 'degraded' }) }), now: T + 60_000, state: 'degraded' },
     { name: 'expired beats degraded', agent: agent({ credentialReported: reported({ consecutiveFailures: 3 }) }), now: T + 2 * HOUR, state: 'expired' },
     { name: 'stopped beats everything', agent: agent({ status: 'stopped' }), now: T + 2 * HOUR, state: 'revoked' },
+    { name: 'a run that ended (exited) holds no usable credentials', agent: agent({ status: 'exited' }), now: T + 60_000, state: 'revoked' },
+    { name: 'a run that failed holds no usable credentials', agent: agent({ status: 'failed' }), now: T + 60_000, state: 'revoked' },
   ];
   it.each(cases)('$name → $state', ({ agent: a, now, state }) => {
     const health = computeCredentialHealth(a, now);
