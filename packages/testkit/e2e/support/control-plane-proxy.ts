@@ -9,9 +9,9 @@
  * it carried), never a header: bodies of event batches are redacted by the container already.
  * Test-only.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { MODEL_USAGE_EVENT } from '@gastown/protocol';
+import { answerUpstreamUnreachable, listenOnLoopback } from '../../src/stack/loopback-proxy-server';
 
 /** `/agent/towns/:townId/agents/:agentId/events` */
 const EVENTS_PATH = /^\/agent\/towns\/([^/]+)\/agents\/[^/]+\/events$/;
@@ -73,14 +73,7 @@ export async function startControlPlaneProxy(options: { target: string }): Promi
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'control_plane_unavailable', message: 'control-plane proxy: upstream unreachable' } }));
-      } else {
-        res.destroy();
-      }
-    });
+    upstream.on('error', () => answerUpstreamUnreachable(res, 'control-plane proxy'));
     if (body) upstream.end(body);
     else req.pipe(upstream);
   };
@@ -130,15 +123,7 @@ export async function startControlPlaneProxy(options: { target: string }): Promi
     });
   };
 
-  const server: Server = createServer(handle);
-  // longer than any client's idle pool (see the fault proxy: a server closing idle keep-alive
-  // connections first races the client reusing them)
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listenOnLoopback(handle);
 
   return {
     url: `http://127.0.0.1:${port}`,

@@ -8,9 +8,9 @@
  * Its target is set once the worker's URL is known (the proxy must exist before the stack starts,
  * the containers learn its URL from the worker's vars).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AgentClaimsSchema, AgentCredentialsSchema, type AgentCredentials } from '@gastown/protocol';
+import { answerUpstreamUnreachable, listenOnLoopback } from '../../src/stack/loopback-proxy-server';
 
 /** `/agent/towns/:townId/agents/:agentId/…` */
 const AGENT_PATH = /^\/agent\/towns\/[^/]+\/agents\/([^/]+)\//;
@@ -104,25 +104,11 @@ export async function startCredentialTap(): Promise<CredentialTap> {
         }
       });
     });
-    upstream.on('error', () => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'control_plane_unavailable', message: 'credential tap: upstream unreachable' } }));
-      } else {
-        res.destroy();
-      }
-    });
+    upstream.on('error', () => answerUpstreamUnreachable(res, 'credential tap'));
     req.pipe(upstream);
   };
 
-  const server: Server = createServer(handle);
-  // longer than any client's idle pool (see control-plane-proxy.ts)
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listenOnLoopback(handle);
 
   return {
     url: `http://127.0.0.1:${port}`,

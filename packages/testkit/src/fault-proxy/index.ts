@@ -17,8 +17,8 @@
  *
  * Test-only; no secret is ever logged.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { answerUpstreamUnreachable, listenOnLoopback } from '../stack/loopback-proxy-server';
 
 export type FaultMode = 'pass' | 'refuse';
 
@@ -114,28 +114,11 @@ export async function startFaultProxy(options: { target: string; port?: number }
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'control_plane_unavailable', message: 'fault proxy: upstream unreachable' } }));
-      } else {
-        res.destroy();
-      }
-    });
+    upstream.on('error', () => answerUpstreamUnreachable(res, 'fault proxy'));
     req.pipe(upstream);
   };
 
-  const server: Server = createServer(handle);
-  // Longer than any client's idle pool: a server that closes an idle keep-alive connection first
-  // races the client reusing it, and the request on it fails in milliseconds with a connection
-  // reset (seen as container_unavailable: faults 1a and 6b, once each). stop() closes every
-  // connection itself.
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listenOnLoopback(handle, options.port ?? 0);
 
   return {
     url: `http://127.0.0.1:${port}`,
