@@ -1,38 +1,15 @@
-import { rm } from 'node:fs/promises';
-import { CONTAINER_KEY_HEADER, ErrorBodySchema } from '@gastown/protocol';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CONTAINER_KEY_HEADER } from '@gastown/protocol';
+import { describe, expect, it, vi } from 'vitest';
 import type { AgentControl } from '../../src/supervisor';
 import { createControlApp } from '../../src/server';
-import { createHarness, grant, RIG, silentLogger, startRequest, type Harness } from '../supervisor/fakes';
+import { grant, RIG, silentLogger, startRequest } from '../supervisor/fakes';
+import { CONTAINER_KEY, errorCode, useControlApp } from './control-app-support';
 
-const KEY = 'test-container-key-0123456789abcdef';
+const KEY = CONTAINER_KEY;
 const POLECAT = 'ag_polecat01';
 const REFINERY = 'ag_refinery1';
-
-let h: Harness;
-let app: ReturnType<typeof createControlApp>;
-
-beforeEach(async () => {
-  h = await createHarness();
-  app = createControlApp({ control: h.supervisor, containerKey: KEY, instanceId: 'ci_test0001', startedAt: 1234, logger: silentLogger });
-});
-afterEach(async () => {
-  await h.supervisor.stopAll();
-  await rm(h.dataDir, { recursive: true, force: true });
-});
-
-function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: KEY }) {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  return app.request(path, init);
-}
-
-async function errorCode(res: Response): Promise<string> {
-  return ErrorBodySchema.parse(await res.json()).error.code;
-}
+const ctl = useControlApp();
+const { call } = ctl;
 
 const mergeBody = {
   agentId: REFINERY,
@@ -82,13 +59,13 @@ describe('container key', () => {
 
   it('GET /health needs no key and reveals only readiness facts', async () => {
     await call('POST', '/agents', startRequest('polecat'));
-    const res = await app.request('/health');
+    const res = await ctl.get('/health');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, instanceId: 'ci_test0001', startedAt: 1234, agents: 1 });
   });
 
   it('refuses to build with a short key', () => {
-    expect(() => createControlApp({ control: h.supervisor, containerKey: 'short', instanceId: 'x', startedAt: 0, logger: silentLogger })).toThrow();
+    expect(() => createControlApp({ control: ctl.h.supervisor, containerKey: 'short', instanceId: 'x', startedAt: 0, logger: silentLogger })).toThrow();
   });
 });
 
@@ -106,7 +83,7 @@ describe('routes', () => {
     const g = grant(1, 2_000_000);
     res = await call('POST', `/agents/${POLECAT}/messages`, { text: 'more', grant: g });
     expect(res.status).toBe(200);
-    expect(h.log.slice(-2)).toEqual([`${POLECAT}:broker.push:message`, `${POLECAT}:runtime.prompt`]);
+    expect(ctl.h.log.slice(-2)).toEqual([`${POLECAT}:broker.push:message`, `${POLECAT}:runtime.prompt`]);
 
     res = await call('POST', `/agents/${POLECAT}/credentials`, { grant: grant(1, 2_500_000) });
     expect(res.status).toBe(200);
@@ -115,7 +92,7 @@ describe('routes', () => {
     res = await call('POST', `/agents/${POLECAT}/stop`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ runtimeState: 'exited' });
-    expect(h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'stopped' })]);
+    expect(ctl.h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'stopped' })]);
   });
 
   it('stop after the turn: answered at once with the run still working; its next refused model call ends it', async () => {
@@ -123,23 +100,23 @@ describe('routes', () => {
     let res = await call('POST', `/agents/${POLECAT}/stop`, { reason: 'spend_cap', afterTurn: true });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ runtimeState: 'running', activity: 'working' });
-    expect(h.latest(POLECAT).client.completions).toEqual([]);
-    const registration = h.brokerApi.registrations.get(POLECAT)!;
+    expect(ctl.h.latest(POLECAT).client.completions).toEqual([]);
+    const registration = ctl.h.brokerApi.registrations.get(POLECAT)!;
     expect(registration.refuseModelCalls!()).toBe(true);
     registration.onModelCallRefused!();
-    await vi.waitFor(() => expect(h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'spend_cap' })]));
+    await vi.waitFor(() => expect(ctl.h.latest(POLECAT).client.completions).toEqual([expect.objectContaining({ outcome: 'stopped', reason: 'spend_cap' })]));
     res = await call('GET', `/agents/${POLECAT}`);
     expect(await res.json()).toMatchObject({ runtimeState: 'exited' });
   });
 
   it('POST /git/merge → 202, then mergeResult through the refinery client with the outcome', async () => {
     await call('POST', '/agents', startRequest('refinery'));
-    h.git.mergeResult = { outcome: 'conflict', files: ['shared.txt'], message: 'conflicts in: shared.txt' };
+    ctl.h.git.mergeResult = { outcome: 'conflict', files: ['shared.txt'], message: 'conflicts in: shared.txt' };
     const res = await call('POST', '/git/merge', mergeBody);
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: true });
-    await h.supervisor.drain();
-    expect(h.latest(REFINERY).client.mergeResults).toEqual([
+    await ctl.h.supervisor.drain();
+    expect(ctl.h.latest(REFINERY).client.mergeResults).toEqual([
       { mergeRequestBeadId: 'bd_mr000001', outcome: 'conflict', commitSha: null, message: 'conflicts in: shared.txt' },
     ]);
   });
@@ -223,7 +200,7 @@ describe('routes', () => {
   it('an unexpected error is a 500 internal without details', async () => {
     const broken = createControlApp({
       control: {
-        ...h.supervisor,
+        ...ctl.h.supervisor,
         list: () => {
           throw new Error('secret detail');
         },

@@ -4,52 +4,30 @@
  * stopped them already), then its workspaces are removed; other runs keep going; bad input is a
  * typed 400 and a missing key a 401 with the handler never run.
  */
-import { rm } from 'node:fs/promises';
-import { CONTAINER_API, CONTAINER_KEY_HEADER, ErrorBodySchema, RemoveRigWorkspacesResponseSchema, routePath } from '@gastown/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONTAINER_API, CONTAINER_KEY_HEADER, RemoveRigWorkspacesResponseSchema, routePath } from '@gastown/protocol';
+import { describe, expect, it } from 'vitest';
 import type { GitWorkspace } from '../../src/git';
 import type { AgentControl } from '../../src/supervisor';
 import { createControlApp } from '../../src/server';
-import { createHarness, RIG, silentLogger, startRequest, type Harness } from '../supervisor/fakes';
+import { RIG, silentLogger, startRequest } from '../supervisor/fakes';
+import { CONTAINER_KEY, errorCode, useControlApp } from './control-app-support';
 
-const KEY = 'test-container-key-0123456789abcdef';
+const KEY = CONTAINER_KEY;
 const POLECAT = 'ag_polecat01';
 const REFINERY = 'ag_refinery1';
 const MAYOR = 'ag_mayor001';
 const PATH = routePath(CONTAINER_API.removeRig, { rigId: RIG.id });
-
-let h: Harness;
-let app: ReturnType<typeof createControlApp>;
 /** What the workspace was asked to remove, in order. */
-let removals: Array<{ rigId: string; agentIds: readonly string[] }>;
-
-beforeEach(async () => {
-  h = await createHarness();
+let removals: Array<{ rigId: string; agentIds: readonly string[] }> = [];
+const ctl = useControlApp((h) => {
   removals = [];
   (h.git as GitWorkspace).removeRig = async (rigId, agentIds) => {
     h.log.push(`git.removeRig:${rigId}`);
     removals.push({ rigId, agentIds });
     return agentIds.length + 1;
   };
-  app = createControlApp({ control: h.supervisor, containerKey: KEY, instanceId: 'ci_test0001', startedAt: 1234, logger: silentLogger });
 });
-afterEach(async () => {
-  await h.supervisor.stopAll();
-  await rm(h.dataDir, { recursive: true, force: true });
-});
-
-function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { [CONTAINER_KEY_HEADER]: KEY }) {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  return app.request(path, init);
-}
-
-async function errorCode(res: Response): Promise<string> {
-  return ErrorBodySchema.parse(await res.json()).error.code;
-}
+const { call } = ctl;
 
 describe('POST /rigs/:rigId/remove', () => {
   it("ends the rig's live runs without a report, then removes its workspaces; the mayor runs on", async () => {
@@ -61,18 +39,18 @@ describe('POST /rigs/:rigId/remove', () => {
     expect(removals).toEqual([{ rigId: RIG.id, agentIds: [POLECAT, REFINERY] }]);
 
     // both runs are over before the workspace goes, and neither reported a completion
-    const removedAt = h.log.indexOf(`git.removeRig:${RIG.id}`);
+    const removedAt = ctl.h.log.indexOf(`git.removeRig:${RIG.id}`);
     for (const agentId of [POLECAT, REFINERY]) {
-      expect(h.log.indexOf(`${agentId}:runtime.stop`), `${agentId} stopped`).toBeGreaterThanOrEqual(0);
-      expect(h.log.indexOf(`${agentId}:runtime.stop`)).toBeLessThan(removedAt);
-      expect(h.latest(agentId).runtime.stopped).toBe(true);
-      expect(h.latest(agentId).client.completions).toEqual([]);
+      expect(ctl.h.log.indexOf(`${agentId}:runtime.stop`), `${agentId} stopped`).toBeGreaterThanOrEqual(0);
+      expect(ctl.h.log.indexOf(`${agentId}:runtime.stop`)).toBeLessThan(removedAt);
+      expect(ctl.h.latest(agentId).runtime.stopped).toBe(true);
+      expect(ctl.h.latest(agentId).client.completions).toEqual([]);
       const status = await call('GET', `/agents/${agentId}`);
       expect(await status.json()).toMatchObject({ runtimeState: 'exited' });
     }
-    expect(h.latest(MAYOR).runtime.stopped).toBe(false);
+    expect(ctl.h.latest(MAYOR).runtime.stopped).toBe(false);
     expect(await (await call('GET', `/agents/${MAYOR}`)).json()).toMatchObject({ runtimeState: 'idle' });
-    expect(h.supervisor.liveCount()).toBe(1);
+    expect(ctl.h.supervisor.liveCount()).toBe(1);
   });
 
   it('agents that are not running here (or never ran) only have their workspaces removed', async () => {
@@ -80,12 +58,12 @@ describe('POST /rigs/:rigId/remove', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ removed: 3 });
     expect(removals).toEqual([{ rigId: RIG.id, agentIds: [POLECAT, 'ag_gone00001'] }]);
-    expect(h.runtimes).toEqual([]);
+    expect(ctl.h.runtimes).toEqual([]);
   });
 
   it('an empty list removes the mirror only; a workspace without removeRig removes nothing', async () => {
     expect(await (await call('POST', PATH, { agentIds: [] })).json()).toEqual({ removed: 1 });
-    delete (h.git as GitWorkspace).removeRig;
+    delete (ctl.h.git as GitWorkspace).removeRig;
     expect(await (await call('POST', PATH, { agentIds: [POLECAT] })).json()).toEqual({ removed: 0 });
   });
 
@@ -105,7 +83,7 @@ describe('POST /rigs/:rigId/remove', () => {
     expect(res.status).toBe(status);
     expect(await errorCode(res)).toBe(code);
     expect(removals).toEqual([]);
-    expect(h.latest(POLECAT).runtime.stopped).toBe(false);
+    expect(ctl.h.latest(POLECAT).runtime.stopped).toBe(false);
   });
 
   it.each([
