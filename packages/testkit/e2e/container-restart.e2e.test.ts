@@ -11,13 +11,13 @@
  * container that presents the new key; the bead is finished and merged. No request is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerRestartResponseSchema, routePath, USER_API, type TownEvent } from '@gastown/protocol';
 import { callTool, reply, toolResultsOf, type ChatMessage, type Turn } from '../src/fake-llm/index';
 import { FAKE_LLM_KEY_VAR, FAKE_LLM_MODEL, fileOn, roleOf } from '../src/stack/index';
 import { startProviderKeyGate, type ProviderKeyGate } from './support/provider-key-gate';
 import { describeAgents, startHarness, waitFor, type Harness } from './support/harness';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const WIP_FILE = 'notes/restart-in-progress.md';
 const WIP_MARKER = 'WIP_WRITTEN';
@@ -61,19 +61,13 @@ beforeAll(async () => {
   gate = await startProviderKeyGate({ upstream: h.stack.fakeLlm!.url, upstreamKey: h.llmApiKey, accept: { old: h.llmApiKey } });
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   for (const release of polecat.releases) release();
   await gate?.stop();
   await h?.stack.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 async function eventsOf(townId: string, type: string, agentId?: string): Promise<TownEvent[]> {

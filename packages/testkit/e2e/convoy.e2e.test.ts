@@ -4,12 +4,12 @@
  * town) do the work; C is not dispatched until A and B are merged; the convoy lands; the
  * `convoy.landed` town event arrives on the event stream, once.
  */
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONVOY_LANDED_EVENT, ConvoyDetailResponseSchema, routePath, USER_API, type TownEvent } from '@gastown/protocol';
 import { callTool, reply, toolResultsOf, type ChatMessage, type Turn } from '../src/fake-llm/index';
 import { branchContains, currentTurn, failureCodeOf, followTownEvents, roleOf, type EventFollower } from '../src/stack/index';
 import { E2E_USER, startHarness, type Harness } from './support/harness';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const CONVOY_REQUEST = 'Please run the convoy.';
 
@@ -47,18 +47,12 @@ beforeAll(async () => {
   h = await startHarness({ intercept: (request, ctx) => mayorTurn(request.messages, ctx.toolNames) });
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await follower?.stop();
   await h?.stack.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 const firstOf = (events: TownEvent[], match: (e: TownEvent) => boolean): TownEvent | undefined => events.find(match);

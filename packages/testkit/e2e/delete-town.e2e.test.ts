@@ -11,14 +11,15 @@
  * 401 from the agent API, and its id answers 404. A second town of the same user is left alone
  * (and proves the rows dump reads what is there).
  */
-import { existsSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_API, routePath, USER_API, type Agent } from '@gastown/protocol';
 import { errorCodeOf, findStackProcesses, requestJson, type HttpResult } from '../src/stack/index';
 import { startCredentialTap, type CredentialTap } from './support/credential-tap';
 import { agentProcessPids, dumpStoredRows, WRANGLER_STATE } from './support/leak-check';
 import { describeAgents, startHarness, waitFor, type Harness } from './support/harness';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 let h: Harness;
 let tap: CredentialTap;
@@ -31,19 +32,13 @@ beforeAll(async () => {
   tap.setTarget(h.stack.workerUrl);
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   releaseHeld?.();
   await h?.stop();
   await tap?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 function isAlive(pid: number): boolean {

@@ -6,13 +6,14 @@
  * closed. The agents really are kilo processes, nothing failed a tool call or got a 401, and the
  * usage the broker measured equals the fake LLM's counts.
  */
-import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { branchContains, failureCodeOf, fileOn } from '../src/stack/index';
 import { describeAgents, startHarness, waitFor, type Harness } from './support/harness';
 import { agentProcessPids } from './support/leak-check';
 import { unauthorizedFor } from './support/unauthorized';
 import { fetchUsage, llmCallsOf, sumsOf, sumsOfRow } from './support/usage';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const startedAt = Date.now();
 let h: Harness;
@@ -21,17 +22,11 @@ beforeAll(async () => {
   h = await startHarness();
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await h?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
   console.log(`usage-figures ${JSON.stringify({ file: 'kilo-town', durationMs: Date.now() - startedAt })}`);
 });
 

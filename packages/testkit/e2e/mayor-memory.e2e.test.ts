@@ -10,16 +10,17 @@
  * continues from that branch — and last, the leak scan over the stored snapshots.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuntimeListSchema, REFRESH_CREDENTIAL_PREFIX, type Agent, type TownEvent } from '@gastown/protocol';
 import { callTool, messageText, reply, toolResultsOf, type ChatMessage, type RecordedRequest, type Turn } from '../src/fake-llm/index';
 import { scanForSecrets } from '../src/leak-scan/index';
 import { branchContains, fileOn, git, mintTestAgentToken, roleOf } from '../src/stack/index';
 import { describeAgents, E2E_USER, startHarness, waitFor, type Harness } from './support/harness';
 import { WRANGLER_STATE } from './support/leak-check';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 /** What the scripted mayor answers in a town without a rig. */
 const MAYOR_REPLY = 'There is no rig to hand work to yet.';
@@ -59,18 +60,12 @@ beforeAll(async () => {
   });
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   drain.release?.();
   await h?.stack.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 // ---- probes -------------------------------------------------------------------------------------

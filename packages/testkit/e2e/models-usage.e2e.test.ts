@@ -17,9 +17,8 @@
  *
  * The containers reach the control plane through a ControlPlaneProxy (support/control-plane-proxy.ts).
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKER_API, type Agent, type ModelPrice, type ProviderKind, type TownModels, type UsageGroup } from '@gastown/protocol';
 import { callTool, fingerprint, reply, toolResultsOf, type ModelWireFormat, type RecordedRequest, type Turn } from '../src/fake-llm/index';
 import { branchContains, currentTurn, roleOf, secretValues, type RigRepo } from '../src/stack/index';
@@ -27,6 +26,7 @@ import { scanForSecrets } from '../src/leak-scan/index';
 import { describeAgents, sleep, startHarness, waitFor, type Harness } from './support/harness';
 import { agentProcessPids, stateDirScanRoots } from './support/leak-check';
 import { asObject, fetchUsage, isStreamed, llmCallsOf, rowsByKey, sumsBy, sumsOf, sumsOfRow, type UsageSums } from './support/usage';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const startedAt = Date.now();
 let h: Harness;
@@ -174,17 +174,11 @@ beforeAll(async () => {
   );
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await h?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
   console.log(`usage-figures ${JSON.stringify({ file: 'models-usage', durationMs: Date.now() - startedAt })}`);
 });
 

@@ -6,12 +6,12 @@
  * refresh prevents in the real run.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TownEvent } from '@gastown/protocol';
 import { startFakeGitHub, type FakeGitHub } from '../src/fake-github/index';
 import { roleOf } from '../src/stack/index';
 import { describeAgents, sleep, startHarness, waitFor, type Harness } from './support/harness';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const TOKEN_SECONDS = 10;
 const OWNER = 'acme';
@@ -36,18 +36,12 @@ beforeAll(async () => {
   });
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await h?.stack.stop();
   await gh?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 async function eventsOf(townId: string, type: string): Promise<TownEvent[]> {

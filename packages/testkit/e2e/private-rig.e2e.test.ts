@@ -10,15 +10,16 @@
  * Knob: E2E_PRIVATE_RIG_SECONDS (default 210) — how long the town keeps working (≥ 20 × 10 s).
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuntimeListSchema, PullRequestRefSchema, type Bead, type Rig, type TownEvent } from '@gastown/protocol';
 import { startFakeGitHub, type FakeGitHub } from '../src/fake-github/index';
 import { scanForSecrets } from '../src/leak-scan/index';
 import { fileOn } from '../src/stack/index';
 import { describeAgents, sleep, startHarness, waitFor, type Harness } from './support/harness';
 import { agentProcessPids, dumpStoredRows, stateDirScanRoots, WRANGLER_STATE } from './support/leak-check';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const TOKEN_SECONDS = 10;
 const RUN_SECONDS = Number(process.env.E2E_PRIVATE_RIG_SECONDS ?? 210);
@@ -36,18 +37,12 @@ beforeAll(async () => {
   });
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await h?.stack.stop();
   await gh?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 interface PrivateTown {

@@ -8,13 +8,13 @@
  * command (PATCH rig) and requeues the bead (reopen): the next polecat runs the fixed command in
  * its worktree, then works the bead, which is merged.
  */
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routePath, USER_API, type Bead, type TownEvent } from '@gastown/protocol';
 import { describeAgents, startHarness, waitFor, type Harness } from './support/harness';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 let h: Harness;
-let anyFailed = false;
+const stackState = keepStateOfFailedRuns();
 
 const BROKEN = [
   'echo "installing dependencies"',
@@ -28,15 +28,9 @@ beforeAll(async () => {
   // failed attempts retry after 1 s, 2 s: the bead uses up its attempts in seconds
   h = await startHarness({ workerVars: { GASTOWN_DISPATCH_BACKOFF_SECONDS: '1' } });
 });
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
 afterAll(async () => {
   await h?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 describe('rig setup command', () => {

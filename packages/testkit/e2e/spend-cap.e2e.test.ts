@@ -14,13 +14,13 @@
  * and must stay so while capped. Raising the cap (config PATCH) resumes: the same polecat
  * finishes the first bead (merged), then the second bead is dispatched.
  */
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bead, ModelPrice, TownEvent } from '@gastown/protocol';
 import type { Turn } from '../src/fake-llm/index';
 import { branchContains, roleOf, type RigRepo } from '../src/stack/index';
 import { describeAgents, sleep, startHarness, waitFor, type Harness } from './support/harness';
 import { fetchUsage, llmCallsOf, sumsOf, sumsOfRow, tokensOnly } from './support/usage';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const startedAt = Date.now();
 let h: Harness;
@@ -92,18 +92,12 @@ beforeAll(async () => {
   mayorId = (await h.mayorOf(townId)).id;
 });
 
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   shaping.on = false;
   await h?.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
   console.log(`usage-figures ${JSON.stringify({ file: 'spend-cap', durationMs: Date.now() - startedAt })}`);
 });
 

@@ -12,9 +12,9 @@
  *   E2E_CHURN_SECONDS (default 180) — how long (a) keeps messaging the mayor (≥ 18 × 10 s tokens)
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuntimeListSchema, AGENT_API, routePath, type Agent } from '@gastown/protocol';
 import {
   branchContains,
@@ -33,6 +33,7 @@ import { describeAgents, E2E_USER, sleep, startHarness, waitFor, type Harness } 
 import { sessionIdsSeenByLlm, unauthorizedFor } from './support/unauthorized';
 import { collectLogFiles } from './support/log-files';
 import { agentProcessPids, dumpStoredRows, stateDirScanRoots, WRANGLER_STATE } from './support/leak-check';
+import { keepStateOfFailedRuns } from './support/stack-state-keeper';
 
 const IDLE_SECONDS = Number(process.env.E2E_IDLE_SECONDS ?? 600);
 const CHURN_SECONDS = Number(process.env.E2E_CHURN_SECONDS ?? 180);
@@ -159,17 +160,11 @@ beforeAll(async () => {
 });
 
 // keep the stack's state (logs, repos, agent homes) only when something failed
-let anyFailed = false;
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => {
-    anyFailed = true;
-  });
-});
+const stackState = keepStateOfFailedRuns();
 
 afterAll(async () => {
   await h?.stack.stop();
-  if (h && !anyFailed) rmSync(h.stack.stateDir, { recursive: true, force: true });
-  else if (h) console.log(`e2e stack state kept for inspection: ${h.stack.stateDir}`);
+  stackState.dispose(h?.stack.stateDir);
 });
 
 describe('a town, end to end', () => {
