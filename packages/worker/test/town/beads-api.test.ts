@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { addRig, call, callTool, createTown, createUserToken, dispatchMayor, expectError, sling, uniqueName } from '../helpers';
 import { dispatchTown, townEvents } from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
+import { twoOwners } from '../support/two-owners';
 
 let token: string;
 let town: Town;
@@ -28,12 +29,10 @@ const patch = (beadId: string, body: unknown, t = token) => call('PATCH', `${bea
 const action = (beadId: string, verb: 'close' | 'reopen', body: unknown = {}, t = token) => call('POST', `${beads()}/${beadId}/${verb}`, { token: t, body });
 
 beforeAll(async () => {
-  token = await createUserToken();
-  town = await createTown(token);
-  rig = await addRig(token, town.id);
-  otherToken = await createUserToken();
-  otherTown = await createTown(otherToken);
-  const otherRig = await addRig(otherToken, otherTown.id);
+  const { mine, theirs } = await twoOwners();
+  ({ token, town, rig } = mine);
+  ({ token: otherToken, town: otherTown } = theirs);
+  const otherRig = theirs.rig;
   const res = await call('POST', beads(otherTown.id), { token: otherToken, body: { rigId: otherRig.id, title: 'theirs' } });
   expect(res.status).toBe(201);
   otherBead = res.body.bead as Bead;

@@ -8,6 +8,7 @@ import { CONVOY_LANDED_EVENT, PAGE_LIMITS, type Bead, type Convoy, type Rig, typ
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addRig, call, callTool, createTown, createUserToken, expectError, ownBranch, setupTown } from '../helpers';
 import { mergeResult, townEvents } from '../support/agent-calls';
+import { twoOwners } from '../support/two-owners';
 
 let token: string;
 let town: Town;
@@ -38,12 +39,10 @@ const landedEvents = async (f: { userToken: string; town: Town }, convoyId: stri
   (await townEvents(f)).filter((e) => e.type === CONVOY_LANDED_EVENT && e.data.convoyId === convoyId);
 
 beforeAll(async () => {
-  token = await createUserToken();
-  town = await createTown(token);
-  rig = await addRig(token, town.id);
-  otherToken = await createUserToken();
-  otherTown = await createTown(otherToken);
-  const otherRig = await addRig(otherToken, otherTown.id);
+  const { mine, theirs } = await twoOwners();
+  ({ token, town, rig } = mine);
+  ({ token: otherToken, town: otherTown } = theirs);
+  const otherRig = theirs.rig;
   otherBead = await bead('theirs', {}, otherToken, otherTown.id, otherRig.id);
   otherConvoy = await create({ name: 'theirs', beadIds: [otherBead.id] }, otherToken, otherTown.id);
 });
