@@ -9,6 +9,7 @@ import { locateConfigFile, readConfigFile, type CliConfigFile, type ConfigFileLo
 import { readDevAdminSecret } from './config/dev-secrets';
 import { ENV, resolveSettings, type Settings } from './config/settings';
 import { Output, type WritableLike } from './output/output';
+import { resolveTownId } from './town-resolution';
 
 /** Everything a command may touch outside itself. */
 export interface CliEnvironment {
@@ -86,5 +87,11 @@ export class CommandContext {
     const settings = this.settings();
     this.#client ??= new ApiClient({ baseUrl: settings.url.value, token: settings.token.value, fetch: this.sys.fetch });
     return this.#client;
+  }
+
+  /** The API client and the town the command acts on (`--town`, GASTOWN_TOWN, the config, or the user's only town: town-resolution.ts). */
+  async townClient(): Promise<{ client: ApiClient; townId: string }> {
+    const client = this.client();
+    return { client, townId: await resolveTownId(client, this.settings().town) };
   }
 }

@@ -26,8 +26,7 @@ async function nudge(sys: CliEnvironment, argv: string[]): Promise<number> {
     const [agentId = '', ...words] = ctx.args.positionals;
     const text = words.join(' ').trim();
     if (text === '') throw new CliError('usage', 'nudge: the text is empty');
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const result = await callForAgent(client, townId, () => client.nudgeAgent(townId, agentId, text));
     if (ctx.json) ctx.out.json(result);
     else ctx.out.line(`nudged ${result.agent.role} ${result.agent.name} (${result.agent.id}): it reads the note at its next step`);

@@ -24,8 +24,7 @@ Example:
 
 async function restart(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, RESTART, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const agentId = ctx.args.positionals[0] ?? '';
     const result = await callForAgent(client, townId, () => client.restartAgent(townId, agentId));
     if (ctx.json) ctx.out.json(result);

@@ -25,8 +25,7 @@ Example:
 
 async function stop(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, STOP, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const agentId = ctx.args.positionals[0] ?? '';
     const agent = await callForAgent(client, townId, () => client.stopAgent(townId, agentId));
     if (ctx.json) ctx.out.json({ agent });

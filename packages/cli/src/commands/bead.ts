@@ -10,7 +10,6 @@ import type { CommandContext } from '../context';
 import { CliError } from '../errors';
 import { renderTable } from '../output/table';
 import { formatAge } from '../output/time';
-import { resolveTownId } from '../town-resolution';
 import { runGroup, runWith, type Command, type Subcommand } from './command';
 
 const EXIT_CODES_HELP = `Exit codes: 0 done; 2 bad arguments or a refused value (400: a bad label, a dependency cycle…);
@@ -211,8 +210,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
       runWith(sys, argv, CREATE, async (ctx) => {
         const [title = ''] = ctx.args.positionals;
         if (ctx.option('rig') === undefined) throw new CliError('usage', 'missing --rig <rig>', { usage: CREATE.usage });
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const { rigId, ...fields } = await fieldsFromFlags(ctx, client, townId, CREATE.usage);
         const bead = await client.createBead(townId, { ...fields, rigId: rigId!, title });
         return printBead(ctx, 'created', bead);
@@ -224,8 +222,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, EDIT, async (ctx) => {
         const [beadId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const patch = await fieldsFromFlags(ctx, client, townId, EDIT.usage);
         if (Object.keys(patch).length === 0) {
           throw new CliError('usage', 'nothing to change: give --title, --body, --priority, --labels, --depends-on or --rig', { usage: EDIT.usage });
@@ -239,8 +236,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, CLOSE, async (ctx) => {
         const [beadId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         return printBead(ctx, 'closed', await client.closeBead(townId, beadId, ctx.option('reason')));
       }),
   },
@@ -250,8 +246,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, REOPEN, async (ctx) => {
         const [beadId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         return printBead(ctx, 'reopened', await client.reopenBead(townId, beadId));
       }),
   },
@@ -261,8 +256,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, DELETE, async (ctx) => {
         const [beadId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const result = await client.deleteBead(townId, beadId);
         if (ctx.json) ctx.out.json(result);
         else ctx.out.line(`deleted bead ${result.beadId}`);
@@ -274,8 +268,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     summary: 'one page of beads, with filters',
     run: (sys, argv) =>
       runWith(sys, argv, LIST, async (ctx) => {
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const query: BeadPageQuery = {};
         const status = ctx.option('status');
         const label = ctx.option('label');

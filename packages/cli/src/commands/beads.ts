@@ -5,7 +5,6 @@ import type { ApiClient } from '../client/api-client';
 import { CliError } from '../errors';
 import { renderTable } from '../output/table';
 import { formatAge } from '../output/time';
-import { resolveTownId } from '../town-resolution';
 import { pullRequestCell, pullRequestLines } from '../views/pull-request';
 import { runWith, type Command } from './command';
 import { beadFailureLines } from '../views/failure-reasons';
@@ -53,8 +52,7 @@ export const beadsCommand: Command = {
   summary: "the town's work items",
   run: (sys, argv) =>
     runWith(sys, argv, SPEC, async (ctx) => {
-      const client = ctx.client();
-      const townId = await resolveTownId(client, ctx.settings().town);
+      const { client, townId } = await ctx.townClient();
       const beads = await client.listBeads(townId, ctx.option('status'));
       if (ctx.json) {
         ctx.out.json({ beads });

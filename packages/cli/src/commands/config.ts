@@ -153,8 +153,7 @@ function withModelHint(err: unknown, patch: TownConfigPatch, town: Town): unknow
 /** `config set|unset <town key>`: read the town's config, send the one change, show the result. */
 export async function setTownKey(ctx: CommandContext, key: TownKey, raw: string, value: string): Promise<number> {
   if (ctx.args.values.global === true) throw new CliError('usage', `--global is for the CLI's own settings; ${raw} is stored by the server for the town`);
-  const client = ctx.client();
-  const townId = await resolveTownId(client, ctx.settings().town);
+  const { client, townId } = await ctx.townClient();
   const town = await client.getTown(townId);
   const patch = townConfigPatch(key, raw, value, town.config);
   let updated: Town;

@@ -9,7 +9,6 @@ import type { CommandContext } from '../context';
 import { CliError } from '../errors';
 import { renderTable } from '../output/table';
 import { formatAge } from '../output/time';
-import { resolveTownId } from '../town-resolution';
 import { beadLine, parseList } from './bead';
 import { runGroup, runWith, type Command, type Subcommand } from './command';
 
@@ -122,8 +121,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
         const beads = ctx.option('beads');
         const beadIds = beads === undefined ? [] : parseList(beads);
         if (beadIds.length === 0) throw new CliError('usage', 'missing --beads <bd_1,bd_2,…>', { usage: CREATE.usage });
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const goal = ctx.option('goal');
         const convoy = await client.createConvoy(townId, { name, beadIds, ...(goal !== undefined ? { goal } : {}) });
         return printConvoy(ctx, 'created', convoy);
@@ -134,8 +132,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     summary: 'one page of convoys with their progress',
     run: (sys, argv) =>
       runWith(sys, argv, LIST, async (ctx) => {
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const status = ctx.option('status');
         const limit = ctx.option('limit');
         const cursor = ctx.option('cursor');
@@ -170,8 +167,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, SHOW, async (ctx) => {
         const [convoyId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const detail = await client.getConvoy(townId, convoyId);
         if (ctx.json) {
           ctx.out.json(detail);
@@ -189,8 +185,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, ADD, async (ctx) => {
         const [convoyId = '', ...beadIds] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         return printConvoy(ctx, 'updated', await client.updateConvoy(townId, convoyId, { addBeadIds: beadIds }));
       }),
   },
@@ -200,8 +195,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     run: (sys, argv) =>
       runWith(sys, argv, DELETE, async (ctx) => {
         const [convoyId = ''] = ctx.args.positionals;
-        const client = ctx.client();
-        const townId = await resolveTownId(client, ctx.settings().town);
+        const { client, townId } = await ctx.townClient();
         const result = await client.deleteConvoy(townId, convoyId);
         if (ctx.json) ctx.out.json(result);
         else ctx.out.line(`deleted convoy ${result.convoyId}`);

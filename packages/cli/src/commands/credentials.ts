@@ -23,8 +23,7 @@ Example:
 
 async function reissue(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, REISSUE, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const agentId = ctx.args.positionals[0] ?? '';
     const result = await callForAgent(client, townId, () => client.reissueCredentials(townId, agentId));
     if (ctx.json) {

@@ -4,7 +4,6 @@ import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { CliError } from '../errors';
 import { renderTable } from '../output/table';
-import { resolveTownId } from '../town-resolution';
 import { runGroup, runWith, type Command } from './command';
 
 const MAX_TITLE = 60;
@@ -59,8 +58,7 @@ async function list(sys: CliEnvironment, argv: string[]): Promise<number> {
     const state = oneOf('state', ctx.option('state'), EscalationStateSchema.options, LIST.usage);
     const severity = oneOf('severity', ctx.option('severity'), EscalationSeveritySchema.options, LIST.usage);
     const rigId = ctx.option('rig');
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const escalations: Bead[] = [];
     let cursor: string | undefined;
     do {
@@ -94,8 +92,7 @@ async function list(sys: CliEnvironment, argv: string[]): Promise<number> {
 
 async function ack(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, ACK, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const escalation = await client.acknowledgeEscalation(townId, ctx.args.positionals[0] ?? '', ctx.option('note'));
     if (ctx.json) ctx.out.json({ escalation });
     else ctx.out.line(`acknowledged escalation ${escalation.id}: ${escalation.title}`);
@@ -105,8 +102,7 @@ async function ack(sys: CliEnvironment, argv: string[]): Promise<number> {
 
 async function resolve(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, RESOLVE, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const escalation = await client.resolveEscalation(townId, ctx.args.positionals[0] ?? '', ctx.option('resolution'));
     if (ctx.json) ctx.out.json({ escalation });
     else ctx.out.line(`resolved escalation ${escalation.id}: ${escalation.title}`);

@@ -4,7 +4,6 @@ import { latestEventId } from '../client/event-cursor';
 import { followEvents } from '../client/follow-events';
 import type { CommandContext } from '../context';
 import { CliError } from '../errors';
-import { resolveTownId } from '../town-resolution';
 import { MayorReplyWatcher, type ReplyEnd } from '../views/mayor-reply';
 import { lacksModelProvider, noProviderHint } from '../views/no-provider';
 import { describeReset } from '../views/mayor-session';
@@ -65,8 +64,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const wait = !noWait;
   // read (and check) the message before anything is deleted
   const text = ctx.args.positionals.length > 0 ? await messageText(ctx) : null;
-  const client = ctx.client();
-  const townId = await resolveTownId(client, ctx.settings().town);
+  const { client, townId } = await ctx.townClient();
   if (fresh) {
     const reset = await client.resetMayorSession(townId);
     if (ctx.json) ctx.out.jsonLine({ type: 'reset', ...reset });

@@ -3,7 +3,6 @@ import type { DeleteRigResponse } from '@gastown/protocol';
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { CliError } from '../errors';
-import { resolveTownId } from '../town-resolution';
 import { runWith, type Subcommand } from './command';
 
 const DELETE = {
@@ -38,8 +37,7 @@ async function remove(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, DELETE, async (ctx) => {
     if (ctx.args.values.yes !== true) throw new CliError('usage', 'deleting a rig cannot be undone: add --yes to confirm', { usage: DELETE.usage });
     const [ref = ''] = ctx.args.positionals;
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const rig = (await client.listRigs(townId)).find((r) => r.id === ref || r.name === ref);
     if (!rig) throw new CliError('not_found', `rig ${ref} not found in town ${townId} (see \`gastown rig list\`)`);
     const result = await client.deleteRig(townId, rig.id);

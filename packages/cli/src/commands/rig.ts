@@ -103,8 +103,7 @@ async function add(sys: CliEnvironment, argv: string[]): Promise<number> {
     const branch = ctx.option('branch');
     // Secrets are read and checked before anything goes over the wire.
     const settings = await rigSettingsFromFlags(ctx.args.values, secretSources(sys));
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const rig = await client.addRig(townId, { name, gitUrl, ...(branch === undefined ? {} : { defaultBranch: branch }), ...settings });
     if (ctx.json) {
       ctx.out.json({ rig });
@@ -122,8 +121,7 @@ async function update(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, UPDATE, async (ctx) => {
     refuseExtraPositionals(ctx.args.positionals, 1, UPDATE.usage);
     const [ref = ''] = ctx.args.positionals;
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const rigs = await client.listRigs(townId);
     const current = rigs.find((r) => r.id === ref) ?? rigs.find((r) => r.name === ref);
     if (!current) throw new CliError('not_found', `rig ${ref} not found in town ${townId} (see \`gastown rig list\`)`);

@@ -1,7 +1,6 @@
 /** `gastown status`: the town's agents and their credential health. */
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import { renderTable } from '../output/table';
-import { resolveTownId } from '../town-resolution';
 import { mayorSessionLine } from '../views/mayor-session';
 import { lacksModelProvider, noProviderHint, noProviderMessage } from '../views/no-provider';
 import { STATUS_COLUMNS, needsAttention, sortAgents, statusRow } from '../views/status-table';
@@ -30,8 +29,7 @@ export const statusCommand: Command = {
   summary: 'agents and their credential health',
   run: (sys, argv) =>
     runWith(sys, argv, SPEC, async (ctx) => {
-      const client = ctx.client();
-      const townId = await resolveTownId(client, ctx.settings().town);
+      const { client, townId } = await ctx.townClient();
       const [town, agents] = await Promise.all([client.getTown(townId), client.listAgents(townId)]);
       if (ctx.json) {
         ctx.out.json({ town: { id: town.id, name: town.name }, agents, at: ctx.now, providerConfigured: !lacksModelProvider(town) });

@@ -2,7 +2,6 @@
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { CliError } from '../errors';
-import { resolveTownId } from '../town-resolution';
 import { runWith, type Subcommand } from './command';
 
 const DELETE = {
@@ -26,8 +25,7 @@ Examples:
 async function remove(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, DELETE, async (ctx) => {
     if (ctx.args.values.yes !== true) throw new CliError('usage', 'deleting a town cannot be undone: add --yes to confirm', { usage: DELETE.usage });
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const result = await client.deleteTown(townId);
     if (ctx.json) ctx.out.json(result);
     else

@@ -2,7 +2,6 @@
 import type { ContainerRestartResponse } from '@gastown/protocol';
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
-import { resolveTownId } from '../town-resolution';
 import { runWith, type Subcommand } from './command';
 
 const RESTART = {
@@ -33,8 +32,7 @@ export function describeRestart(townId: string, result: ContainerRestartResponse
 
 async function restart(sys: CliEnvironment, argv: string[]): Promise<number> {
   return runWith(sys, argv, RESTART, async (ctx) => {
-    const client = ctx.client();
-    const townId = await resolveTownId(client, ctx.settings().town);
+    const { client, townId } = await ctx.townClient();
     const result = await client.restartContainer(townId);
     if (ctx.json) ctx.out.json({ townId, ...result });
     else ctx.out.line(describeRestart(townId, result));

@@ -3,7 +3,6 @@ import { USAGE_GROUPS, type UsageGroup } from '@gastown/protocol';
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import { CliError } from '../errors';
 import { renderTable } from '../output/table';
-import { resolveTownId } from '../town-resolution';
 import { spendLine, totalsLine, UNPRICED_NOTE, usageColumns, usageRows } from '../views/usage-table';
 import { runWith, type Command } from './command';
 
@@ -63,8 +62,7 @@ export const usageCommand: Command = {
   run: (sys, argv) =>
     runWith(sys, argv, SPEC, async (ctx) => {
       const query = usageQuery({ by: ctx.option('by'), from: ctx.option('from'), to: ctx.option('to') });
-      const client = ctx.client();
-      const townId = await resolveTownId(client, ctx.settings().town);
+      const { client, townId } = await ctx.townClient();
       const usage = await client.usage(townId, query);
       if (ctx.json) {
         ctx.out.json(usage);
