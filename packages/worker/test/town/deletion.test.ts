@@ -33,6 +33,22 @@ async function workingTown() {
 }
 
 describe('DELETE /api/towns/:townId/rigs/:rigId', () => {
+  it('a convoy whose beads were all cancelled by the rig deletion is cancelled, not landed', async () => {
+    const f = await workingTown();
+    const convoyRes = await call('POST', routePath(USER_API.convoys, { townId: f.town.id }), {
+      token: f.userToken,
+      body: { name: 'all of the rig', beadIds: [f.working.id, f.waiting.id] },
+    });
+    expect(convoyRes.status, JSON.stringify(convoyRes.body)).toBe(201);
+    const convoyId = convoyRes.body.convoy.id as string;
+    expect((await call('DELETE', rigPath(f.town.id, f.rig.id), { token: f.userToken })).status).toBe(200);
+    const convoy = (await call('GET', routePath(USER_API.convoy, { townId: f.town.id, convoyId }), { token: f.userToken })).body.convoy;
+    expect(convoy).toMatchObject({ status: 'cancelled', progress: { closed: 2, total: 2 } });
+    const events = await townEvents(f);
+    expect(events.filter((e) => e.type === 'convoy.landed')).toEqual([]);
+    expect(events.filter((e) => e.type === 'convoy.cancelled' && e.data.convoyId === convoyId).map((e) => e.data.by)).toEqual(['town']);
+  });
+
   it('stops the rig’s agents, cancels its unclosed beads, removes its workspaces, and the rig answers 404 afterwards', async () => {
     const f = await workingTown();
     f.fake.calls.length = 0;

@@ -96,17 +96,25 @@ export class ConvoyRepository {
   }
 
   /**
-   * Open convoys whose beads are all closed (and that have at least one): the ones to land.
-   * One query over the open convoys only, so it is cheap to ask after every change.
+   * Open convoys whose beads are all closed (and that have at least one): the ones to settle.
+   * `allCancelled`: every bead was closed as cancelled (its rig was deleted), so nothing of the
+   * convoy's goal was done. One query over the open convoys only, cheap to ask after every change.
    */
-  readyToLand(): string[] {
-    return this.sql.all<{ id: string }>`SELECT c.id AS id FROM convoys c
+  readyToLand(): Array<{ id: string; allCancelled: boolean }> {
+    return this.sql.all<{ id: string; cancelled: number; total: number }>`SELECT c.id AS id, COUNT(*) AS total,
+          SUM(CASE WHEN json_extract(b.metadata, '$.cancelled') = 1 THEN 1 ELSE 0 END) AS cancelled
+        FROM convoys c
         JOIN convoy_beads m ON m.convoy_id = c.id
         JOIN beads b ON b.id = m.bead_id
         WHERE c.status = 'open'
         GROUP BY c.id
         HAVING COUNT(*) > 0 AND SUM(CASE WHEN b.status = 'closed' THEN 1 ELSE 0 END) = COUNT(*)
-        ORDER BY c.created_at, c.id`.map((r) => r.id);
+        ORDER BY c.created_at, c.id`.map((r) => ({ id: r.id, allCancelled: Number(r.cancelled) === Number(r.total) }));
+  }
+
+  /** open → cancelled, only if it is still open: true when this call cancelled it. */
+  cancelOpen(id: string, now: number): boolean {
+    return this.sql.run`UPDATE convoys SET status = 'cancelled', updated_at = ${now} WHERE id = ${id} AND status = 'open'` > 0;
   }
 
   /** open → landed, only if it is still open: true when this call landed it (so it is announced once). */

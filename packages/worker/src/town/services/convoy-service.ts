@@ -146,12 +146,24 @@ export class ConvoyService {
     });
   }
 
-  /** Land every open convoy whose beads are all closed; returns the ids landed by this call. */
+  /**
+   * Land every open convoy whose beads are all closed; returns the ids landed by this call. One
+   * whose beads were all cancelled (their rig deleted) is cancelled instead (`convoy.cancelled`).
+   */
   landReady(): string[] {
     const landed: string[] = [];
-    for (const id of this.ctx.repos.convoys.readyToLand()) {
+    for (const { id, allCancelled } of this.ctx.repos.convoys.readyToLand()) {
       this.ctx.transaction(() => {
         const now = this.ctx.clock.now();
+        if (allCancelled) {
+          if (this.ctx.repos.convoys.cancelOpen(id, now)) {
+            this.ctx.event({
+              type: 'convoy.cancelled',
+              data: { convoyId: id, fields: [], by: 'town', reason: 'every bead was cancelled (its rig was deleted)' },
+            });
+          }
+          return;
+        }
         if (!this.ctx.repos.convoys.land(id, now)) return;
         const convoy = this.get(id);
         this.ctx.event({
