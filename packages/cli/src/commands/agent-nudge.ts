@@ -2,7 +2,7 @@
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { CliError } from '../errors';
-import { callForAgent, resolveTownId } from '../town-resolution';
+import { callForAgent } from '../town-resolution';
 import { runWith, type Subcommand } from './command';
 
 const NUDGE = {

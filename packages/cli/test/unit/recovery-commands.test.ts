@@ -141,6 +141,33 @@ describe('gastown agent restart', () => {
   });
 });
 
+describe('gastown agent nudge', () => {
+  it('POST …/nudge with the words as one text; --json prints the answer', async () => {
+    const body = { agent, delivered: true };
+    const r = await run(['agent', 'nudge', AGENT, 'use', 'the', 'v2', 'API', '--json'], (m, u) =>
+      m === 'POST' && u === `/api/towns/${TOWN}/agents/${AGENT}/nudge` ? { status: 200, body } : null,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ agent: { id: AGENT, role: 'polecat' }, delivered: true });
+    expect(r.requests).toContain(`POST /api/towns/${TOWN}/agents/${AGENT}/nudge`);
+    expect(JSON.parse(server!.requests.find((q) => q.url.endsWith('/nudge'))!.body)).toEqual({ text: 'use the v2 API' });
+  });
+
+  it.each([
+    { name: 'not running: 409 → 6', status: 409, code: 'conflict', exit: 6 },
+    { name: 'too long: 400 → 2', status: 400, code: 'validation_failed', exit: 2 },
+  ])('$name', async ({ status, code, exit }) => {
+    const r = await run(['agent', 'nudge', AGENT, 'hello'], (m) => (m === 'POST' ? error(status, code)() : null));
+    expect(r.code).toBe(exit);
+  });
+
+  it('no text: exit 2, nothing sent', async () => {
+    const r = await run(['agent', 'nudge', AGENT, '  '], () => null);
+    expect(r.code).toBe(2);
+    expect(r.requests.filter((q) => q.startsWith('POST'))).toEqual([]);
+  });
+});
+
 describe('gastown escalation', () => {
   it('list --state open --json: the filters are sent, every page is read', async () => {
     const r = await run(['escalation', 'list', '--state', 'open', '--severity', 'high', '--json'], (m, u) => {
