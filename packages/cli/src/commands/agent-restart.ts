@@ -1,7 +1,7 @@
 /** `gastown agent restart <agentId>`: a new run of the agent (gen + 1); a polecat keeps its bead. */
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
-import { callForAgent, resolveTownId } from '../town-resolution';
+import { callForAgent } from '../town-resolution';
 import { runWith, type Subcommand } from './command';
 
 const RESTART = {

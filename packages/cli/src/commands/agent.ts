@@ -1,7 +1,7 @@
 /** `gastown agent stop <agentId>`: stop an agent (a stuck polecat, a mayor to restart fresh); print what the server did. */
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
-import { callForAgent, resolveTownId } from '../town-resolution';
+import { callForAgent } from '../town-resolution';
 import { agentNudgeCommand } from './agent-nudge';
 import { agentRestartCommand } from './agent-restart';
 import { runGroup, runWith, type Command } from './command';

@@ -2,7 +2,7 @@
 import { TOWN_HELP, TOWN_OPTION } from '../args';
 import type { CliEnvironment } from '../context';
 import { formatUntil } from '../output/time';
-import { callForAgent, resolveTownId } from '../town-resolution';
+import { callForAgent } from '../town-resolution';
 import { runGroup, runWith, type Command } from './command';
 
 const REISSUE = {
