@@ -13,7 +13,7 @@
 import type { AgentRuntime } from '../contracts';
 
 /** Runs a short command as the agent (AgentRuntime.runAsAgent). */
-export type AgentCommandRunner = Pick<AgentRuntime, 'runAsAgent'>;
+export type RunsAsAgent = Pick<AgentRuntime, 'runAsAgent'>;
 
 export interface WorkInProgressInput {
   workdir: string;
@@ -29,7 +29,7 @@ export type WorkInProgressOutcome = { committed: true } | { committed: false; re
 
 const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgSign=false'];
 
-export async function commitWorkInProgress(runner: AgentCommandRunner, input: WorkInProgressInput): Promise<WorkInProgressOutcome> {
+export async function commitWorkInProgress(runner: RunsAsAgent, input: WorkInProgressInput): Promise<WorkInProgressOutcome> {
   const git = input.gitBinary ?? 'git';
   const env = {
     GIT_AUTHOR_NAME: input.author.name,

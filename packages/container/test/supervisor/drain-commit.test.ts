@@ -7,14 +7,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commitWorkInProgress, type AgentCommandRunner } from '../../src/supervisor/drain-commit';
+import { commitWorkInProgress, type RunsAsAgent } from '../../src/supervisor/drain-commit';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const direct: AgentCommandRunner = {
+const direct: RunsAsAgent = {
   runAsAgent: (file, args, options) =>
     new Promise((resolve) => {
       execFile(
