@@ -4,7 +4,7 @@
  * and, optionally, the scripted fake LLM in this process. Used by the e2e tests, `npm run demo`
  * and `gastown dev`.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/index';
@@ -16,12 +16,15 @@ import { freePort, portInUse, waitForHttpOk } from './net';
 import { findStackProcesses, killStackProcesses, type StackProcess } from './orphans';
 import { hostCommand, REPO_ROOT, WORKER_DIR, wranglerCommand, QUIET_WRANGLER_ENV } from './commands';
 import { freezeWorker } from './frozen-worker';
+import { startWithPortRetry } from './port-retry';
 
 export interface StackOptions {
   /** Where keys, logs, Durable Object state and container data live. Default: a new temp dir. */
   stateDir?: string;
   /** Worker port. Default: a free port. `gastown dev` uses 8787. */
   workerPort?: number;
+  /** How a free port is found for the worker and its inspector (default: the system's; tests). */
+  pickPort?: () => Promise<number>;
   /** Container host port. Default 0 (any free port; read from its ready line). */
   hostPort?: number;
   /** Reuse these keys (e.g. `.gastown/dev.json`). Default: fresh keys. */
@@ -135,12 +138,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const keys = options.keys ? StackKeysSchema.parse(options.keys) : generateStackKeys();
   if (!options.keys) writeFileSync(join(stateDir, 'keys.json'), `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-  const workerPort = options.workerPort ?? (await freePort());
-  if (await portInUse(workerPort)) {
-    throw new StackError('stack_bad_option', `port ${workerPort} is already in use (is another stack running? pick another with --port)`);
+  // Ports picked here are free now, but the machine may hand one out (an outgoing connection's
+  // source port) before wrangler binds it: the first start picks new ones when that happens.
+  const pickPort = options.pickPort ?? freePort;
+  if (options.workerPort !== undefined && (await portInUse(options.workerPort))) {
+    throw new StackError('stack_bad_option', `port ${options.workerPort} is already in use (is another stack running? pick another with --port)`);
   }
-  const inspectorPort = await freePort();
-  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  let workerPort = options.workerPort ?? (await pickPort());
+  let inspectorPort = await pickPort();
+  let workerUrl = `http://127.0.0.1:${workerPort}`;
   const logs = stackLogs(logDir);
 
   let fakeLlm: FakeLlm | null = null;
@@ -204,23 +210,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       writeFileSync(envFile, formatEnvFile(secrets, 'Secrets of this local stack (generated).'), { mode: 0o600 });
     }
     const heartbeat = options.hostEnv?.GASTOWN_HEARTBEAT_INTERVAL_SECONDS;
-    const vars: Record<string, string> = {
-      GASTOWN_PUBLIC_URL: workerUrl,
-      GASTOWN_CONTAINER_HOST_URL: hostUrl,
-      // the worker judges liveness by the containers' heartbeat interval: keep both sides alike
-      ...(heartbeat ? { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: heartbeat } : {}),
-      ...(options.workerVars ?? {}),
-    };
     const configPath = options.frozenWorker ? await freezeWorker(join(stateDir, 'worker-bundle'), logs.worker) : undefined;
-    const wrangler = wranglerCommand({
-      ...(configPath ? { configPath } : {}),
-      port: workerPort,
-      inspectorPort,
-      persistTo: join(stateDir, 'wrangler'),
-      envFile: options.secretsMode === 'dev-vars' ? null : envFile,
-      vars,
-    });
+    /** wrangler dev on the current ports (a restart keeps them: the containers know the URL). */
+    const wranglerNow = () =>
+      wranglerCommand({
+        ...(configPath ? { configPath } : {}),
+        port: workerPort,
+        inspectorPort,
+        persistTo: join(stateDir, 'wrangler'),
+        envFile: options.secretsMode === 'dev-vars' ? null : envFile,
+        vars: {
+          GASTOWN_PUBLIC_URL: workerUrl,
+          GASTOWN_CONTAINER_HOST_URL: hostUrl,
+          // the worker judges liveness by the containers' heartbeat interval: keep both sides alike
+          ...(heartbeat ? { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: heartbeat } : {}),
+          ...(options.workerVars ?? {}),
+        },
+      });
     const startWorker = async (): Promise<ManagedProcess> => {
+      const wrangler = wranglerNow();
       const proc = spawnManaged({
         name: 'worker',
         command: wrangler.command,
@@ -239,7 +247,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       watchExit(proc, 'worker', () => workerProc === proc);
       return proc;
     };
-    workerProc = await startWorker();
+    /** The first start: a port taken between picking and binding (EADDRINUSE) is picked again, up to 3 times, unless it was given. */
+    const startFirstWorker = async (): Promise<ManagedProcess> => {
+      let logBefore = 0;
+      return startWithPortRetry({
+        start: () => {
+          logBefore = existsSync(logs.worker) ? readFileSync(logs.worker, 'utf8').length : 0;
+          return startWorker();
+        },
+        // only this attempt's output (the log is appended to); a port given by the caller is never changed
+        portWasTaken: () => options.workerPort === undefined && /Address already in use/.test(readFileSync(logs.worker, 'utf8').slice(logBefore)),
+        repick: async (nextAttempt) => {
+          appendFileSync(logs.worker, `\n[stack] a port was taken before wrangler bound it: new ports, attempt ${nextAttempt}\n`);
+          workerPort = await pickPort();
+          inspectorPort = await pickPort();
+          workerUrl = `http://127.0.0.1:${workerPort}`;
+        },
+        attempts: 3,
+      });
+    };
+    workerProc = await startFirstWorker();
 
     writeFileSync(
       join(stateDir, 'stack.json'),
