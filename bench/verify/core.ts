@@ -6,7 +6,7 @@
  * VerifiedTokenCache with a token it has verified before (`cache-seen`) and with one it has
  * not (`cache-new`: look-up miss, full verify, insert, eviction), both on a full cache.
  */
-import { AGENT_AUDIENCE, CLOCK_TOLERANCE_SECONDS, TOKEN_ISSUER, type Clock } from '@gastown/protocol';
+import { AGENT_AUDIENCE, AgentClaimsSchema, CLOCK_TOLERANCE_SECONDS, TOKEN_ISSUER, type Clock } from '@gastown/protocol';
 import { jwtVerify } from 'jose';
 import {
   createKeyring,
@@ -17,8 +17,10 @@ import {
   VerifiedTokenCache,
   type AuthConfig,
 } from '../../packages/worker/src/auth';
+import { verifyMintedHs256 } from '../../packages/worker/src/auth/hs256-fast-path';
+import { hmacKeyringOf } from '../../packages/worker/src/auth/keyring';
 
-export const CASES = ['raw-hmac', 'sha256-digest', 'jose-jwtVerify', 'verifyAgentAccessToken', 'cache-seen', 'cache-new'] as const;
+export const CASES = ['raw-hmac', 'sha256-digest', 'fast-path', 'claims-zod', 'jose-jwtVerify', 'verifyAgentAccessToken', 'cache-seen', 'cache-new'] as const;
 export type CaseName = (typeof CASES)[number];
 
 /** Distinct tokens for `cache-new`: more than the cache holds, cycled in order and never hit, so eviction (CLOCK, FIFO without hits) has always dropped the next one. */
@@ -59,11 +61,27 @@ export async function prepare(): Promise<Prepared> {
   const signatureBytes = fromBase64url(signature);
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   const currentDate = new Date(NOW);
+  const keyring = hmacKeyringOf(config.keyring);
+  const fastOptions = {
+    kind: 'access token' as const,
+    audience: AGENT_AUDIENCE,
+    requiredClaims: ['sub', 'townId', 'rigId', 'userId', 'role', 'gen', 'jti', 'iat', 'exp'],
+    clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+    maxTokenAgeSeconds: 3600,
+    now: NOW,
+  };
+  const claims = await verifyAgentAccessToken(config, token, { now: NOW });
   const run: Prepared['run'] = {
     'raw-hmac': async () => {
       if (!(await crypto.subtle.verify('HMAC', key, signatureBytes, signingInput))) throw new Error('raw verify failed');
     },
     'sha256-digest': () => crypto.subtle.digest('SHA-256', tokenBytes),
+    'fast-path': async () => {
+      if ((await verifyMintedHs256(keyring, token, fastOptions)) === null) throw new Error('the fast path declined the bench token');
+    },
+    'claims-zod': async () => {
+      if (!AgentClaimsSchema.safeParse(claims).success) throw new Error('claims did not parse');
+    },
     'jose-jwtVerify': () =>
       jwtVerify(token, key, {
         algorithms: ['HS256'],

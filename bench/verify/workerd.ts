@@ -18,6 +18,7 @@ async function bundle(): Promise<string> {
     target: 'es2022',
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*', 'node:*'], // built into workerd with nodejs_compat, as wrangler leaves them
     write: false,
     logLevel: 'error',
   });

@@ -10,14 +10,29 @@ import type { Keyring } from './contract';
 export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** HS256 wants at least 256 bits of key; we ask for 32 characters. */
 export const MIN_SECRET_CHARS = 32;
+/** Length of an HMAC-SHA256 MAC (an HS256 signature). */
+export const HMAC_SHA256_BYTES = 32;
 
 const encoder = new TextEncoder();
+
+/**
+ * The base64url protected header of an HS256 token signed with `kid`: what jose's SignJWT writes for
+ * `setProtectedHeader({ alg: 'HS256', kid, typ: 'JWT' })` (jwt.ts signHs256; kids are ASCII by KID_PATTERN).
+ */
+export function encodedJwtHeader(kid: string): string {
+  return btoa(JSON.stringify({ alg: 'HS256', kid, typ: 'JWT' }))
+    .replace(/=+$/, '')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+}
 
 export class HmacKeyring implements Keyring {
   readonly activeKid: string;
   readonly kids: readonly string[];
   readonly #secrets: ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
   readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
+  /** The encoded protected header signHs256 writes for each kid → that kid (hs256-fast-path.ts). */
+  readonly #mintedHeaders: ReadonlyMap<string, string>;
 
   /** Callers validate input first (config.ts names the env variable); this only asserts invariants. */
   constructor(secrets: Readonly<Record<string, string>>, activeKid: string) {
@@ -32,6 +47,15 @@ export class HmacKeyring implements Keyring {
     this.activeKid = activeKid;
     this.kids = Object.freeze(entries.map(([kid]) => kid));
     this.#secrets = new Map(entries.map(([kid, secret]) => [kid, new Uint8Array(encoder.encode(secret))]));
+    this.#mintedHeaders = new Map(this.kids.map((kid) => [encodedJwtHeader(kid), kid]));
+  }
+
+  /**
+   * The kid of `encodedHeader` if it is, byte for byte, the header we sign with one of this ring's
+   * keys (`{"alg":"HS256","kid":…,"typ":"JWT"}`, base64url); null for any other header.
+   */
+  kidOfMintedHeader(encodedHeader: string): string | null {
+    return this.#mintedHeaders.get(encodedHeader) ?? null;
   }
 
   has(kid: string): boolean {
@@ -52,6 +76,16 @@ export class HmacKeyring implements Keyring {
     let diff = 0;
     for (let i = 0; i < mine.length; i++) diff |= (mine[i] ?? 0) ^ (theirs[i] ?? 0);
     return diff === 0;
+  }
+
+  /**
+   * Is `mac` the HMAC-SHA256 of `data` under `kid`'s secret? WebCrypto's verify (constant time);
+   * false for a kid not in the ring or a MAC of another length. What jose calls underneath, without
+   * jose's JWS machinery around it (hs256-fast-path.ts).
+   */
+  async macMatches(kid: string, data: BufferSource, mac: Uint8Array<ArrayBuffer>): Promise<boolean> {
+    if (!this.#secrets.has(kid) || mac.length !== HMAC_SHA256_BYTES) return false;
+    return crypto.subtle.verify('HMAC', await this.cryptoKey(kid), mac, data);
   }
 
   /** The HMAC-SHA256 key of `kid` (sign + verify). Unknown kid → token_unknown_key. */
