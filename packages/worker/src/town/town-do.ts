@@ -71,6 +71,7 @@ import { createTownContext, type TownDeps } from './services/context';
 import { createTownServices, type TownServices } from './services/index';
 import type { WebhookInput, WebhookResult } from './services/pull-request-service';
 import { statusFromHeartbeat } from './services/lifecycle-service';
+import { RECONCILE_NEUTRAL_TOOLS } from './services/tool-service';
 import { defaultTownConfig } from './services/town-service';
 
 export interface InitTownInput {
@@ -453,8 +454,14 @@ export class TownDO extends DurableObject<Env> {
   gitToken(claims: AgentClaims, rigId: string): Promise<RpcResult<GitTokenGrant>> {
     return this.asAgent('gitToken', claims, (s, agent) => s.rigs.grantFor(agent, rigId, 'request'));
   }
-  callTool<T extends ToolName>(claims: AgentClaims, tool: T, args: unknown): Promise<RpcResult<ToolResult<T>>> {
-    return this.asAgent(
+  /**
+   * A tool that changes something the reconciler reads re-arms from the whole town; the others
+   * (RECONCILE_NEUTRAL_TOOLS: reads and `status`, the traffic of every working agent) only if no
+   * alarm is armed — as a steady heartbeat (see `heartbeat`).
+   */
+  async callTool<T extends ToolName>(claims: AgentClaims, tool: T, args: unknown): Promise<RpcResult<ToolResult<T>>> {
+    const neutral = RECONCILE_NEUTRAL_TOOLS.has(tool);
+    const result = await this.asAgent(
       `tool:${tool}`,
       claims,
       (s, agent) => {
@@ -463,8 +470,10 @@ export class TownDO extends DurableObject<Env> {
         this.toolLimiter.enforce(agent.id, tool);
         return s.tools.call(agent, tool, args as never);
       },
-      { rearm: true },
+      { rearm: !neutral },
     );
+    if (neutral) await this.rearmIfUnarmed(`tool:${tool}`);
+    return result;
   }
 
   // ---- git host webhooks (the worker route forwards; the signature is checked here, where the secret is) ----

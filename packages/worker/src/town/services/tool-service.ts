@@ -19,6 +19,24 @@ type Args<T extends ToolName> = z.output<(typeof TOOLS)[T]['args']>;
 type ToolHandlers = { [T in ToolName]: (agent: AgentRecord, args: Args<T>) => ToolResult<T> | Promise<ToolResult<T>> };
 
 /** The agent tools (gt_*): one handler per entry of the protocol's TOOLS table. */
+/**
+ * Tools that change nothing the reconciler reads, so a call needs no re-arm of the alarm from the
+ * whole town (town-do.ts `callTool`): the reads, and `status`, whose only write besides the status
+ * line is the agent's `updated_at` — which the reconciler reads only to put deadlines later
+ * (lastSignOfLife, endedRunRevokeAt, the release grace), so the armed alarm stays early enough.
+ * test/town/reconcile-neutral-tools.test.ts checks each one against the reconciler's state.
+ */
+export const RECONCILE_NEUTRAL_TOOLS: ReadonlySet<ToolName> = new Set<ToolName>([
+  'status',
+  'list_rigs',
+  'list_beads',
+  'list_agents',
+  'prime',
+  'bead_status',
+  'list_convoys',
+  'convoy_status',
+]);
+
 export class ToolService {
   private readonly handlers: ToolHandlers;
 
