@@ -9,7 +9,7 @@
  * Each benchmark also runs alone: see its `command` (printed in the table header and stored
  * in the JSON). Not part of `npm test`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, machineInfo } from './lib/machine';
 import { printReport, runBenchmark, type BenchReport } from './lib/report';
@@ -70,7 +70,10 @@ const json = `${JSON.stringify(results, null, 2)}\n`;
 writeFileSync(`${dir}latest.json`, json);
 const written = ['bench/results/latest.json'];
 if (save) {
-  const name = `${startedAt.toISOString().slice(0, 10)}.json`;
+  // never over an earlier run of the same day (the docs link to stored runs): <date>.json, then <date>-2.json, …
+  const day = startedAt.toISOString().slice(0, 10);
+  let name = `${day}.json`;
+  for (let n = 2; existsSync(`${dir}${name}`); n += 1) name = `${day}-${n}.json`;
   writeFileSync(`${dir}${name}`, json);
   written.push(`bench/results/${name}`);
 }

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Benchmark, BenchBody } from '../lib/report';
 import { isMain, runAlone } from '../lib/report';
+import { startMiniflareWorker } from '../lib/miniflare-worker';
 import { startBenchWorker } from '../lib/wrangler-dev';
 import { createBenchAgents, runPhases, type PhaseResult } from './load';
 
@@ -23,13 +24,15 @@ export const benchmark: Benchmark = {
   command: 'npx tsx bench/agent-api/bench.ts',
   async run(): Promise<BenchBody> {
     const bootStarted = performance.now();
-    const worker = await startBenchWorker({
-      entry: fileURLToPath(new URL('./worker.ts', import.meta.url)),
-      workerFirst: ['/__bench/*'],
-      // agents that are not in the current phase stay silent for a while: keep the reconciler from
-      // declaring them lost (and revoking their tokens) mid-run; the request path is unchanged
-      vars: { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '3600' },
-    });
+    const entry = fileURLToPath(new URL('./worker.ts', import.meta.url));
+    // agents that are not in the current phase stay silent for a while: keep the reconciler from
+    // declaring them lost (and revoking their tokens) mid-run; the request path is unchanged.
+    // The bench rig's URL is never read (no access check at add).
+    const vars = { GASTOWN_HEARTBEAT_INTERVAL_SECONDS: '3600', GASTOWN_RIG_ACCESS_CHECK: 'off' };
+    // the profile: the same workerd without wrangler's Node dev proxy in front (docs/PERFORMANCE.md §9)
+    const runtime = process.env['GASTOWN_BENCH_AGENT_API_RUNTIME'] === 'miniflare' ? 'Miniflare (no dev proxy)' : 'wrangler dev';
+    const worker =
+      runtime === 'wrangler dev' ? await startBenchWorker({ entry, workerFirst: ['/__bench/*'], vars }) : await startMiniflareWorker({ entry, vars });
     const bootMs = performance.now() - bootStarted;
     let phases: PhaseResult[];
     let setupMs: number;
@@ -75,7 +78,7 @@ export const benchmark: Benchmark = {
     return {
       tables: [
         {
-          title: `agent API on wrangler dev — ${PHASE_MS / 1000} s per route and concurrency in ${ROUNDS} interleaved rounds (or ${MAX_REQUESTS_PER_PHASE.toLocaleString('en-US')} requests), closed loop`,
+          title: `agent API on ${runtime} — ${PHASE_MS / 1000} s per route and concurrency in ${ROUNDS} interleaved rounds (or ${MAX_REQUESTS_PER_PHASE.toLocaleString('en-US')} requests), closed loop`,
           columns: ['agents', 'route', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'req/s ratio', 'p50 ratio'],
           rows,
           notes: [

@@ -89,7 +89,7 @@ function workerdTable(rows: WorkerdTickResult[]): Table {
  * agents (goal: the 1,000-agent cost ≤ 1.5× the 10-agent cost), and the tick of 1,000 agents of
  * which 900 idle (goal ≤ 5 ms, growing with due work, not with rows).
  */
-function goalsTable(rows: WorkerdTickResult[]): Table | null {
+function goalsTable(rows: WorkerdTickResult[], node: readonly NodeTickResult[]): Table | null {
   const at = (scenario: string, agents: number) => rows.find((r) => r.scenario === scenario && r.agents === agents);
   const out: Table['rows'] = [];
   for (const scenario of SCENARIOS) {
@@ -124,9 +124,21 @@ function goalsTable(rows: WorkerdTickResult[]): Table | null {
       '≤ 5 ms',
     ]);
   }
+  // the pure reconciler (Node rows): ×10 live agents must cost at most ×12 (linear or better)
+  for (const scenario of SCENARIOS) {
+    const small = node.find((r) => r.scenario === scenario && r.agents === 100);
+    const large = node.find((r) => r.scenario === scenario && r.agents === 1000);
+    if (!small || !large) continue;
+    out.push([
+      `pure reconciler (Node), ${scenario}, 100 → 1,000 agents (µs per tick)`,
+      `${small.usPerTick.toFixed(1)} → ${large.usPerTick.toFixed(1)}`,
+      `×${(large.usPerTick / small.usPerTick).toFixed(1)}`,
+      '≤ ×12',
+    ]);
+  }
   if (out.length === 0) return null;
   return {
-    title: 'issue 17 goals, from the workerd rows above (same run)',
+    title: 'issue 17 goals, from the rows above (same run)',
     columns: ['figure', 'measured', 'ratio', 'goal'],
     rows: out,
     notes: [
@@ -180,7 +192,7 @@ export async function runAlarmBench(options: { workerd: boolean; sizes?: number[
     'growth with N: ×10 agents → ~×10 time is linear; ~×100 is quadratic (a lookup by id inside a loop over beads)',
   ];
   if (options.workerd) tables.push(workerdTable(workerd));
-  const goals = options.workerd ? goalsTable(workerd) : null;
+  const goals = options.workerd ? goalsTable(workerd, node) : null;
   if (goals) tables.push(goals);
   return {
     tables,
