@@ -86,7 +86,12 @@ describe('a town on the kilo runtime', () => {
     expect(fileOn(repo!.path, repo!.defaultBranch, commit!.file)).toContain('Written by polecat');
     const mr = (await h.api.beads(town.id)).find((b) => b.type === 'merge_request' && b.metadata.sourceBeadId === sling.beadId);
     expect(mr?.status).toBe('closed');
-    expect(h.scenario.approvals.some((a) => a.mergeRequestBeadId === mr!.id)).toBe(true);
+    // the scenario sees the approval in the refinery's next model turn (gt_done's result); the merge can land first
+    await waitFor(() => h.scenario.approvals.find((a) => a.mergeRequestBeadId === mr!.id), {
+      timeoutMs: 60_000,
+      what: `the refinery's turn after approving ${mr!.id}`,
+      describe,
+    });
 
     const agents = await h.agentsOf(town.id);
     expect([...new Set(agents.map((a) => a.role))].sort()).toEqual(['mayor', 'polecat', 'refinery']);
