@@ -4,6 +4,7 @@
  * (a redeploy with another ring) never sees keys of the old one.
  */
 import { CredentialError, GastownError } from '@gastown/protocol';
+import { base64url } from 'jose';
 import type { Keyring } from './contract';
 
 /** What a kid may look like: safe in a JWT header, a log line and a JSON key. */
@@ -20,10 +21,7 @@ const encoder = new TextEncoder();
  * `setProtectedHeader({ alg: 'HS256', kid, typ: 'JWT' })` (jwt.ts signHs256; kids are ASCII by KID_PATTERN).
  */
 export function encodedJwtHeader(kid: string): string {
-  return btoa(JSON.stringify({ alg: 'HS256', kid, typ: 'JWT' }))
-    .replace(/=+$/, '')
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_');
+  return base64url.encode(JSON.stringify({ alg: 'HS256', kid, typ: 'JWT' }));
 }
 
 export class HmacKeyring implements Keyring {

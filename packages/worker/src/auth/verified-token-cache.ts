@@ -70,7 +70,7 @@ const encoder = new TextEncoder();
  * The map key of a token: its SHA-256, the 32 bytes read as 16 UTF-16 code units. A flat 16-char
  * string takes ~90 bytes in V8; a 64-char hex string built by concatenation held ~900 (measured).
  * WebCrypto, not `node:crypto`: in workerd its digest is native and twice as fast (2.1 against
- * 4.0 µs, docs/PERFORMANCE.md §1c).
+ * 4.0 µs, docs/DEVELOPMENT.md).
  */
 async function tokenKey(token: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(token));

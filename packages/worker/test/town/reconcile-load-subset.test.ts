@@ -3,44 +3,16 @@
  * (AgentRepository.listForReconcile, issue 17), not every row: the decisions and the next wake-up
  * must be exactly those over every row, in a town with rows of every kind.
  */
-import { systemClock } from '@gastown/protocol';
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createCredentialService, cryptoRandomBytes, loadAuthConfig } from '../../src/auth';
-import { Sql } from '../../src/storage/sql';
-import { NullContainerClient } from '../../src/town/container-client';
-import { createIdFactory } from '../../src/town/ids';
 import { LivenessMemory } from '../../src/town/liveness-memory';
 import { loadReconcileState } from '../../src/town/reconciler/load-state';
 import { nextWakeAt, reconcile } from '../../src/town/reconciler/reconcile';
 import type { AgentRepository } from '../../src/town/repositories/agent-repository';
-import { createTownContext, type TownContext } from '../../src/town/services/context';
-import { createTownSettings } from '../../src/town/town-settings';
 import { call, callTool, spawnAgent } from '../helpers';
 import { complete, dispatchTown, heartbeat, sendToMayor, startedAgent } from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
-
-function contextOf(state: DurableObjectState, townId: string): TownContext {
-  const sql = new Sql(state.storage.sql);
-  const auth = loadAuthConfig(env as unknown as Record<string, unknown>);
-  return createTownContext(
-    {
-      sql,
-      transaction: (f) => state.storage.transactionSync(f),
-      clock: systemClock,
-      ids: createIdFactory(cryptoRandomBytes),
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      auth,
-      containerClientFactory: () => new NullContainerClient(),
-      settings: createTownSettings(),
-      inFlight: new Set<string>(),
-      reissuing: new Map<string, number>(),
-      liveness: new LivenessMemory(0),
-      credentials: createCredentialService({ sql, config: auth, clock: systemClock, randomBytes: cryptoRandomBytes, recordEvent: () => {} }),
-    },
-    townId,
-  );
-}
+import { townContextOf } from '../support/town-context';
 
 describe('reconciler input: only the agents it can act on', () => {
   it('same actions and next wake-up as over every row, at every time; idle and finished rows are not read', async () => {
@@ -73,7 +45,7 @@ describe('reconciler input: only the agents it can act on', () => {
     await sendToMayor(f, 'status?');
 
     await runInDurableObject(stub, (_instance, state) => {
-      const ctx = contextOf(state, f.town.id);
+      const ctx = townContextOf(state, f.town.id, { liveness: new LivenessMemory(0) });
       const subset = loadReconcileState(ctx);
       const agents = ctx.repos.agents;
       const everyRow = Object.assign(Object.create(agents) as AgentRepository, { listForReconcile: () => agents.list() });

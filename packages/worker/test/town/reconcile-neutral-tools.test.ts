@@ -5,48 +5,23 @@
  * own input, loaded before and after a real call of each, in a town with agents and beads of
  * every kind; and a neutral call still arms the alarm when none is armed.
  */
-import { systemClock, type ToolName } from '@gastown/protocol';
+import type { ToolName } from '@gastown/protocol';
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createCredentialService, cryptoRandomBytes, loadAuthConfig } from '../../src/auth';
-import { Sql } from '../../src/storage/sql';
-import { NullContainerClient } from '../../src/town/container-client';
-import { createIdFactory } from '../../src/town/ids';
 import { LivenessMemory } from '../../src/town/liveness-memory';
 import { loadReconcileState } from '../../src/town/reconciler/load-state';
 import { nextWakeAt } from '../../src/town/reconciler/reconcile';
 import type { ReconcileState } from '../../src/town/reconciler/types';
-import { createTownContext } from '../../src/town/services/context';
 import { RECONCILE_NEUTRAL_TOOLS } from '../../src/town/services/tool-service';
 import { createTownSettings } from '../../src/town/town-settings';
 import { callTool, type AgentWithCredentials } from '../helpers';
 import { complete, dispatchTown, heartbeat, sendToMayor, startedAgent } from '../support/agent-calls';
 import { runAlarm } from '../support/fake-container';
+import { townContextOf } from '../support/town-context';
 
 function reconcileStateOf(townId: string): Promise<ReconcileState> {
   const stub = env.TOWN.get(env.TOWN.idFromName(townId));
-  return runInDurableObject(stub, (_instance, state) => {
-    const sql = new Sql(state.storage.sql);
-    const auth = loadAuthConfig(env as unknown as Record<string, unknown>);
-    const ctx = createTownContext(
-      {
-        sql,
-        transaction: (f) => state.storage.transactionSync(f),
-        clock: systemClock,
-        ids: createIdFactory(cryptoRandomBytes),
-        logger: { info: () => {}, warn: () => {}, error: () => {} },
-        auth,
-        containerClientFactory: () => new NullContainerClient(),
-        settings: createTownSettings(),
-        inFlight: new Set<string>(),
-        reissuing: new Map<string, number>(),
-        liveness: new LivenessMemory(0),
-        credentials: createCredentialService({ sql, config: auth, clock: systemClock, randomBytes: cryptoRandomBytes, recordEvent: () => {} }),
-      },
-      townId,
-    );
-    return loadReconcileState(ctx);
-  });
+  return runInDurableObject(stub, (_instance, state) => loadReconcileState(townContextOf(state, townId, { liveness: new LivenessMemory(0) })));
 }
 
 /** The state with every agent's updatedAt taken from `reference` (the one field a neutral tool may move). */

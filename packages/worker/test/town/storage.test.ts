@@ -1,40 +1,20 @@
 import { env, runInDurableObject } from 'cloudflare:test';
-import { GastownError, systemClock } from '@gastown/protocol';
+import { GastownError } from '@gastown/protocol';
 import { describe, expect, it } from 'vitest';
-import { createCredentialService, cryptoRandomBytes, loadAuthConfig } from '../../src/auth';
 import { runMigrations } from '../../src/storage/migrate';
 import { Sql } from '../../src/storage/sql';
 import type { ContainerClient } from '../../src/town/container-client';
-import { createIdFactory } from '../../src/town/ids';
-import { createTownSettings } from '../../src/town/town-settings';
 import { TOWN_MIGRATIONS } from '../../src/town/schema';
-import { createTownContext } from '../../src/town/services/context';
 import { createTownServices, type TownServices } from '../../src/town/services/index';
 import { call, setupTown, uniqueName } from '../helpers';
 import { NullContainerClient } from '../../src/town/container-client';
+import { townContextOf } from '../support/town-context';
 
 /** Services of an existing town over its real storage, with a chosen container client. */
 function withServices<T>(townId: string, container: ContainerClient, fn: (s: TownServices) => Promise<T>): Promise<T> {
   const stub = env.TOWN.get(env.TOWN.idFromName(townId));
   return runInDurableObject(stub, (_instance, state) => {
-    const sql = new Sql(state.storage.sql);
-    const auth = loadAuthConfig(env as unknown as Record<string, unknown>);
-    const ctx = createTownContext(
-      {
-        sql,
-        transaction: (f) => state.storage.transactionSync(f),
-        clock: systemClock,
-        ids: createIdFactory(cryptoRandomBytes),
-        logger: { info: () => {}, warn: () => {}, error: () => {} },
-        auth,
-        containerClientFactory: () => container,
-        settings: createTownSettings(),
-        inFlight: new Set<string>(),
-        reissuing: new Map<string, number>(),
-        credentials: createCredentialService({ sql, config: auth, clock: systemClock, randomBytes: cryptoRandomBytes, recordEvent: () => {} }),
-      },
-      townId,
-    );
+    const ctx = townContextOf(state, townId, { container });
     return fn(createTownServices(ctx));
   });
 }
